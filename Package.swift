@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "posture",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "posture", targets: ["posture"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        // Report, evidence and finding models shared by every layer.
+        .target(name: "PostureModel", swiftSettings: strictSettings),
+        // Reference data: strict YAML reading, lifecycle catalogs, profile search path.
+        .target(
+            name: "PostureReference",
+            dependencies: ["PostureModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // Probes read facts from a scan root; they never judge.
+        .target(
+            name: "PostureProbes",
+            dependencies: ["PostureModel", "PostureReference", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Policy is pure: evidence + profile -> findings. Never imports probes or transport.
+        .target(
+            name: "PosturePolicy",
+            dependencies: ["PostureModel", "PostureReference", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Orchestration: run probes, evaluate profiles, build the report.
+        .target(
+            name: "PostureAgent",
+            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy"],
+            swiftSettings: strictSettings
+        ),
+        // The command-line verbs, testable without spawning a process.
+        .target(
+            name: "PostureCLI",
+            dependencies: [
+                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "posture", dependencies: ["PostureCLI"], swiftSettings: strictSettings),
+
+        .target(
+            name: "PostureTestSupport",
+            dependencies: ["PostureModel"],
+            path: "Tests/PostureTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureProbesTests",
+            dependencies: ["PostureProbes", "PostureReference", "PostureTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PosturePolicyTests",
+            dependencies: ["PosturePolicy", "PostureReference", "PostureTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureCLITests",
+            dependencies: ["PostureCLI", "PostureAgent", "PostureTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

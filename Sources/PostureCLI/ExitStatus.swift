@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import PostureModel
+import PosturePolicy
+import PostureProbes
+import PostureReference
+
+/// The sysexits codes of DESIGN.md, and the one place errors become exit statuses.
+enum ExitStatus {
+    static let failed: Int32 = 1
+    static let unknown: Int32 = 3
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let noInput: Int32 = 66
+    static let unavailable: Int32 = 69
+    static let software: Int32 = 70
+    static let permission: Int32 = 77
+
+    /// The exit status for a set of findings: 1 on any fail, 3 on any unknown, else 0.
+    static func of(_ findings: [Finding]) -> Int32 {
+        if findings.contains(where: { $0.status == .fail }) { return failed }
+        if findings.contains(where: { $0.status == .unknown }) { return unknown }
+        return 0
+    }
+}
+
+/// Writes `message` to stderr as `posture: message`.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("posture: \(message)\n".utf8))
+}
+
+/// Runs a verb body, turning known errors into a message on stderr and their exit status.
+func withErrorMapping(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as LocatedError {
+        printError(error.description)
+        switch error.kind {
+        case .malformed: throw ExitCode(ExitStatus.dataError)
+        case .missing: throw ExitCode(ExitStatus.noInput)
+        case .permissionDenied: throw ExitCode(ExitStatus.permission)
+        }
+    } catch let error as ProfileRepository.LookupError {
+        printError(error.description)
+        throw ExitCode(ExitStatus.noInput)
+    } catch let error as ProbeError {
+        printError(error.description)
+        switch error {
+        case .missing: throw ExitCode(ExitStatus.noInput)
+        case .unreadable(_, let reason) where reason.contains("ermission"): throw ExitCode(ExitStatus.permission)
+        case .unreadable: throw ExitCode(ExitStatus.noInput)
+        default: throw ExitCode(ExitStatus.dataError)
+        }
+    } catch let error as OutputError {
+        printError(error.description)
+        throw ExitCode(error.status)
+    } catch {
+        printError("internal error: \(error)")
+        throw ExitCode(ExitStatus.software)
+    }
+}
+
+/// Writing results failed.
+struct OutputError: Error, CustomStringConvertible {
+    var description: String
+    var status: Int32 = ExitStatus.software
+}
+
+/// Writes `data` to `path` atomically (a temporary file renamed over it), or to stdout when nil.
+func emit(_ data: Data, to path: String?) throws {
+    guard let path else {
+        FileHandle.standardOutput.write(data)
+        return
+    }
+    let url = URL(fileURLWithPath: path)
+    do {
+        try data.write(to: url, options: .atomic)
+    } catch {
+        let status = (error as NSError).code == NSFileWriteNoPermissionError ? ExitStatus.permission : ExitStatus.software
+        throw OutputError(description: "cannot write \(path): \(error.localizedDescription)", status: status)
+    }
+}

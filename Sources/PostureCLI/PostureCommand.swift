@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import PostureAgent
+import PostureModel
+
+/// The `posture` command: audit this PC against the banks' compensation rules.
+public struct PostureCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "posture",
+        abstract: "Audit a Linux PC against Japanese banks' internet-banking compensation rules.",
+        discussion: """
+        posture reads the endpoint (OS and its end of support, pending updates, and more), \
+        judges it against bank profiles, and says which requirement of which bank fails, why, \
+        and how to fix it.
+
+        Exit status of scan: 0 every requirement passes (or is attested or not applicable), \
+        1 at least one fails, 3 nothing fails but something is unknown. Errors: 64 usage, \
+        65 bad data (with FILE:LINE), 66 input missing, 70 internal error, 77 permission denied.
+        """,
+        version: PostureVersion.current,
+        subcommands: [ScanCommand.self, ProfilesCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Options shared by verbs that read profiles.
+struct ReferenceOptions: ParsableArguments {
+    @Option(name: .customLong("profiles"), help: ArgumentHelp(
+        "A directory of profiles searched before /etc/posture/profiles, /usr/share/posture/profiles and the bundled ones (repeatable).",
+        valueName: "DIR"))
+    var profileDirectories: [String] = []
+
+    @Option(help: ArgumentHelp("Language of text output: en or ja (default: from LANG).", valueName: "LANG"))
+    var lang: OutputLanguage?
+}
+
+/// `--lang` values.
+enum OutputLanguage: String, ExpressibleByArgument, CaseIterable {
+    case en, ja
+    var language: Language { self == .ja ? .ja : .en }
+}
+
+extension ReferenceOptions {
+    var language: Language { lang?.language ?? Language.fromEnvironment(ProcessInfo.processInfo.environment) }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import PostureAgent
+import PostureModel
+import PosturePolicy
+import PostureProbes
+import PostureReference
+
+/// `posture scan`: one local check with plain answers.
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Scan this PC (or a mounted disk) and judge it against bank profiles.",
+        discussion: """
+        Reads the system under --root (default /), evaluates each requirement of the chosen \
+        profiles (default: every bundled profile) and prints, per bank, which requirement \
+        passes, fails or cannot be seen, with the clause of the bank's rule and how to fix it.
+
+        Run it as root for a complete answer: without root some files (for example /etc/shadow) \
+        cannot be read and their requirements are reported as unknown, never as passed.
+
+        Exit status: 0 all pass, 1 at least one fails, 3 nothing fails but something is unknown.
+
+        Examples:
+          sudo posture scan
+          posture scan --profile iyogin-internet-eb --format json --output report.json
+          sudo posture scan --root /mnt/evidence-disk
+        """
+    )
+
+    @Option(help: ArgumentHelp("Scan the system mounted at DIR instead of the running one.", valueName: "DIR"))
+    var root: String = "/"
+
+    @Option(name: .customLong("profile"), help: ArgumentHelp(
+        "A profile id or a path to a profile YAML file (repeatable; default: all bundled profiles).",
+        valueName: "ID"))
+    var profiles: [String] = []
+
+    @Option(help: "Output format: text (for a person), json (the report contract).")
+    var format: OutputFormat = .text
+
+    @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    @Flag(help: "Sign the report with the device key and add it to the local history (not available yet).")
+    var sign = false
+
+    @Flag(help: "Re-verify every system file instead of trusting the integrity cache.")
+    var full = false
+
+    @OptionGroup var reference: ReferenceOptions
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json, html
+    }
+
+    func validate() throws {
+        if format == .html {
+            throw ValidationError("--format html is not available yet; use text or json")
+        }
+        if sign {
+            throw ValidationError("--sign is not available yet: device keys and signed reports come with the evidence journal")
+        }
+    }
+
+    func run() async throws {
+        try await withErrorMapping {
+            let paths = ReferencePaths.standard(extra: reference.profileDirectories)
+            let repository = ProfileRepository(paths: paths)
+            let chosen = profiles.isEmpty ? try repository.loadAll() : try profiles.map { try repository.load($0) }
+            guard !chosen.isEmpty else {
+                throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
+                                   message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
+            }
+            let root = try ScanRoot(self.root)
+            let report = await Scanner(root: root, paths: paths).scan(profiles: chosen)
+            let data: Data
+            switch format {
+            case .json:
+                data = try PostureJSON.encoder(pretty: true).encode(report) + Data("\n".utf8)
+            case .text, .html:
+                let style = TextStyle(colour: output == nil && TextStyle.stdoutIsColourTerminal())
+                data = Data(TextReport(report: report, profiles: chosen, language: reference.language, style: style)
+                    .render().utf8)
+            }
+            try emit(data, to: output)
+            let status = ExitStatus.of(report.findings)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import PostureModel
+import PosturePolicy
+
+/// ANSI styling, used only when standard output is a colour terminal.
+struct TextStyle {
+    var colour: Bool
+
+    static func stdoutIsColourTerminal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+    }
+
+    func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func bold(_ text: String) -> String { paint(text, "1") }
+    func dim(_ text: String) -> String { paint(text, "2") }
+}
+
+/// The scan result for a person at a terminal: per profile, each requirement's verdict, clause and remedy.
+struct TextReport {
+    var report: Report
+    var profiles: [Profile]
+    var language: Language
+    var style: TextStyle
+
+    private func label(_ finding: Finding) -> (text: String, colour: String) {
+        switch finding.status {
+        case .pass: return (language == .ja ? "合格" : "pass", "32")
+        case .fail: return (language == .ja ? "不適合" : "FAIL", "1;31")
+        case .unknown where finding.check == Check.attestation.rawValue:
+            return (language == .ja ? "要申告" : "attest", "36")
+        case .unknown: return (language == .ja ? "不明" : "unknown", "33")
+        case .attested: return (language == .ja ? "申告済" : "attested", "32")
+        case .notApplicable: return (language == .ja ? "対象外" : "n/a", "2")
+        }
+    }
+
+    private func padded(_ text: String, _ width: Int) -> String {
+        let visible = text.reduce(0) { $0 + ($1.isASCII ? 1 : 2) }
+        return text + String(repeating: " ", count: max(1, width - visible))
+    }
+
+    func render() -> String {
+        let ja = language == .ja
+        var out = ""
+        let os = report.evidence.os?.prettyName ?? report.evidence.os?.id ?? (ja ? "OS 不明" : "unknown OS")
+        let when = ISO8601DateFormatter().string(from: report.collectedAt)
+        out += style.bold("posture \(report.agent.version)") + "  \(report.host.hostname ?? "?")  \(os)  \(when)\n"
+        if report.host.root != "/" { out += (ja ? "スキャン対象: " : "scanned root: ") + report.host.root + "\n" }
+        for (probe, reason) in report.evidence.unavailable.sorted(by: { $0.key < $1.key }) {
+            out += style.dim((ja ? "  取得できなかった情報 " : "  not collected ") + "\(probe): \(reason)") + "\n"
+        }
+        for profile in profiles {
+            let findings = report.findings.filter { $0.profile == profile.id }
+            var counts: [String: Int] = [:]
+            for finding in findings { counts[label(finding).text, default: 0] += 1 }
+            let tally = counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            out += "\n" + style.bold("\(profile.name.text(for: language)) (\(profile.id))") + "  " + style.dim(tally) + "\n"
+            for finding in findings {
+                let (text, colour) = label(finding)
+                let clause = (ja ? "条項 " : "clause ") + finding.clause
+                out += "  " + style.paint(padded(text, 9), colour) + finding.title(in: language)
+                    + "  " + style.dim("[\(clause), \(finding.consequence.rawValue)]") + "\n"
+                out += "           " + style.dim(finding.summary(in: language)) + "\n"
+                if let remedy = finding.remedy(in: language) {
+                    out += "           → " + remedy + "\n"
+                }
+            }
+        }
+        let status = ExitStatus.of(report.findings)
+        let verdict: String
+        switch status {
+        case ExitStatus.failed: verdict = ja ? "満たしていない要件があります。" : "At least one requirement is not met."
+        case ExitStatus.unknown: verdict = ja ? "不適合はありませんが、確認できない要件があります。" : "Nothing fails, but some requirements could not be confirmed."
+        default: verdict = ja ? "すべての要件を満たしています。" : "Every requirement is met."
+        }
+        out += "\n" + style.bold(verdict) + "\n"
+        return out
+    }
+}
+
+/// A profile printed for a reader: its source, claim rules and requirements.
+struct ProfileDescription {
+    var profile: Profile
+    var language: Language
+
+    func render() -> String {
+        var out = "\(profile.id)\t\(profile.name.text(for: language))\n"
+        out += "source: \(profile.source.document) (as of \(profile.source.asOf))\n"
+        out += "claim: within \(profile.claim.windowDays) days of the \(profile.claim.countedFrom.rawValue); "
+        out += "evidence at most \(profile.claim.evidenceMaxAge / 3600)h before the incident; \(profile.claim.timezone)\n"
+        for (key, value) in profile.data.sorted(by: { $0.key < $1.key }) { out += "data: \(key) = \(value)\n" }
+        out += "\n"
+        for requirement in profile.requirements {
+            let parameters = requirement.parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }
+            out += "\(requirement.id)\t\(requirement.clause)\t\(requirement.consequence.rawValue)\t\(requirement.check.rawValue)"
+            out += parameters.isEmpty ? "" : " (\(parameters.joined(separator: ", ")))"
+            out += "\n    \(requirement.title.text(for: language))\n"
+        }
+        return out
+    }
+
+    private func describe(_ value: ParameterValue) -> String {
+        switch value {
+        case .int(let v): return "\(v)"
+        case .bool(let v): return "\(v)"
+        case .string(let v): return v
+        case .strings(let v): return "[\(v.joined(separator: ", "))]"
+        }
+    }
+}

@@ -1,0 +1,358 @@
+import Foundation
+
+/// Names of the probes, as used in `evidence.unavailable` and in finding reasons.
+public enum ProbeName: String, Codable, Sendable, CaseIterable {
+    case os, packages, browsers, securitySoftware = "security_software", accounts, integrity,
+         credentials, fileSharing = "file_sharing", clock, localAccess = "local_access"
+}
+
+/// Everything the probes saw. A `nil` section was not collected; `unavailable` says why.
+public struct Evidence: Codable, Sendable {
+    public var os: OSEvidence?
+    public var packages: PackagesEvidence?
+    public var browsers: [BrowserEvidence]?
+    public var securitySoftware: [SecuritySoftwareEvidence]?
+    public var accounts: [AccountEvidence]?
+    public var integrity: IntegrityEvidence?
+    public var credentials: CredentialsEvidence?
+    public var fileSharing: [FileSharingEvidence]?
+    public var clock: ClockEvidence?
+    public var localAccess: LocalAccessEvidence?
+    /// Probe name → why that probe's evidence is missing or incomplete.
+    public var unavailable: [String: String]
+
+    public init() { unavailable = [:] }
+
+    /// Why `probe` has no evidence: the recorded reason, else "not collected".
+    public func reasonUnavailable(_ probe: ProbeName) -> String {
+        unavailable[probe.rawValue] ?? "this version of posture does not collect \(probe.rawValue) evidence yet"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(os, forKey: .os)
+        try c.encode(packages, forKey: .packages)
+        try c.encode(browsers, forKey: .browsers)
+        try c.encode(securitySoftware, forKey: .securitySoftware)
+        try c.encode(accounts, forKey: .accounts)
+        try c.encode(integrity, forKey: .integrity)
+        try c.encode(credentials, forKey: .credentials)
+        try c.encode(fileSharing, forKey: .fileSharing)
+        try c.encode(clock, forKey: .clock)
+        try c.encode(localAccess, forKey: .localAccess)
+        try c.encode(unavailable, forKey: .unavailable)
+    }
+}
+
+/// The operating system release and its vendor support dates.
+public struct OSEvidence: Codable, Sendable, Hashable {
+    public var id: String
+    public var versionId: String?
+    public var prettyName: String?
+    public var codename: String?
+    /// Last day of free public security support (Debian: `eol-lts`; Ubuntu: `eol`).
+    public var eol: Day?
+    /// Where `eol` came from: the root's distro-info-data file or the bundled catalog.
+    public var eolSource: String?
+    /// Every support phase the data knows, phase name → last day.
+    public var support: [String: Day]
+    /// `eol` compared with the day of `collected_at`; nil when `eol` is unknown.
+    public var supported: Bool?
+
+    public init(id: String, versionId: String?, prettyName: String?, codename: String?,
+                eol: Day?, eolSource: String?, support: [String: Day], supported: Bool?) {
+        self.id = id
+        self.versionId = versionId
+        self.prettyName = prettyName
+        self.codename = codename
+        self.eol = eol
+        self.eolSource = eolSource
+        self.support = support
+        self.supported = supported
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(versionId, forKey: .versionId)
+        try c.encode(prettyName, forKey: .prettyName)
+        try c.encodeIfPresent(codename, forKey: .codename)
+        try c.encode(eol, forKey: .eol)
+        try c.encode(eolSource, forKey: .eolSource)
+        try c.encode(support, forKey: .support)
+        try c.encode(supported, forKey: .supported)
+    }
+}
+
+/// The package inventory and what the package index offers beyond it.
+public struct PackagesEvidence: Codable, Sendable, Hashable {
+    public var manager: String
+    /// Installed packages (one per name and architecture).
+    public var installed: Int
+    /// Newest fetch time of the package index (`*_Release`/`*_InRelease` mtime); nil when there is none.
+    public var indexUpdatedAt: Date?
+    /// Packages with a newer candidate; nil when the index could not be read (see `indexError`).
+    public var pendingUpdates: [PendingUpdate]?
+    /// Why `pendingUpdates` is nil or incomplete.
+    public var indexError: String?
+    /// Package lists read.
+    public var indexLists: Int
+
+    public init(manager: String, installed: Int, indexUpdatedAt: Date?, pendingUpdates: [PendingUpdate]?,
+                indexError: String?, indexLists: Int) {
+        self.manager = manager
+        self.installed = installed
+        self.indexUpdatedAt = indexUpdatedAt
+        self.pendingUpdates = pendingUpdates
+        self.indexError = indexError
+        self.indexLists = indexLists
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(manager, forKey: .manager)
+        try c.encode(installed, forKey: .installed)
+        try c.encode(indexUpdatedAt, forKey: .indexUpdatedAt)
+        try c.encode(pendingUpdates, forKey: .pendingUpdates)
+        try c.encodeIfPresent(indexError, forKey: .indexError)
+        try c.encode(indexLists, forKey: .indexLists)
+    }
+}
+
+/// An installed package for which the index offers a newer version.
+public struct PendingUpdate: Codable, Sendable, Hashable {
+    public var name: String
+    public var architecture: String
+    public var installed: String
+    public var candidate: String
+    /// The candidate comes from a `-security` suite.
+    public var security: Bool
+    /// Suite (or codename) of the list the candidate came from.
+    public var suite: String?
+
+    public init(name: String, architecture: String, installed: String, candidate: String,
+                security: Bool, suite: String?) {
+        self.name = name
+        self.architecture = architecture
+        self.installed = installed
+        self.candidate = candidate
+        self.security = security
+        self.suite = suite
+    }
+}
+
+/// An installed web browser.
+public struct BrowserEvidence: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: String
+    /// How it was installed: `dpkg`, `tarball:PATH`, `snap`, `flatpak`.
+    public var source: String
+    public var candidate: String?
+    public var eol: Day?
+    public var supported: Bool?
+
+    public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?) {
+        self.name = name
+        self.version = version
+        self.source = source
+        self.candidate = candidate
+        self.eol = eol
+        self.supported = supported
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(version, forKey: .version)
+        try c.encode(source, forKey: .source)
+        try c.encode(candidate, forKey: .candidate)
+        try c.encode(eol, forKey: .eol)
+        try c.encode(supported, forKey: .supported)
+    }
+}
+
+/// An antivirus or EDR product and its state.
+public struct SecuritySoftwareEvidence: Codable, Sendable, Hashable {
+    public var product: String
+    public var installed: Bool
+    /// nil when scanning an offline root.
+    public var running: Bool?
+    public var signaturesUpdatedAt: Date?
+
+    public init(product: String, installed: Bool, running: Bool?, signaturesUpdatedAt: Date?) {
+        self.product = product
+        self.installed = installed
+        self.running = running
+        self.signaturesUpdatedAt = signaturesUpdatedAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(product, forKey: .product)
+        try c.encode(installed, forKey: .installed)
+        try c.encode(running, forKey: .running)
+        try c.encode(signaturesUpdatedAt, forKey: .signaturesUpdatedAt)
+    }
+}
+
+/// A login account's password-age record (never the hash).
+public struct AccountEvidence: Codable, Sendable, Hashable {
+    public var user: String
+    public var uid: Int
+    public var passwordLastChanged: Day?
+    /// nil when there is no maximum (empty or 99999).
+    public var passwordMaxDays: Int?
+    public var locked: Bool
+
+    public init(user: String, uid: Int, passwordLastChanged: Day?, passwordMaxDays: Int?, locked: Bool) {
+        self.user = user
+        self.uid = uid
+        self.passwordLastChanged = passwordLastChanged
+        self.passwordMaxDays = passwordMaxDays
+        self.locked = locked
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(user, forKey: .user)
+        try c.encode(uid, forKey: .uid)
+        try c.encode(passwordLastChanged, forKey: .passwordLastChanged)
+        try c.encode(passwordMaxDays, forKey: .passwordMaxDays)
+        try c.encode(locked, forKey: .locked)
+    }
+}
+
+/// System files compared with the package database, and tampering beyond it.
+public struct IntegrityEvidence: Codable, Sendable, Hashable {
+    public struct ModifiedFile: Codable, Sendable, Hashable {
+        public var path: String
+        public var package: String
+        /// `file` or `conffile`.
+        public var kind: String
+        public init(path: String, package: String, kind: String) {
+            self.path = path
+            self.package = package
+            self.kind = kind
+        }
+    }
+    public struct MissingFile: Codable, Sendable, Hashable {
+        public var path: String
+        public var package: String
+        public init(path: String, package: String) {
+            self.path = path
+            self.package = package
+        }
+    }
+    public struct UnownedExecutable: Codable, Sendable, Hashable {
+        public var path: String
+        public var sha256: String
+        public init(path: String, sha256: String) {
+            self.path = path
+            self.sha256 = sha256
+        }
+    }
+    public struct HostsOverride: Codable, Sendable, Hashable {
+        public var name: String
+        public var address: String
+        public init(name: String, address: String) {
+            self.name = name
+            self.address = address
+        }
+    }
+    public struct ExtraCertificate: Codable, Sendable, Hashable {
+        public var path: String
+        public var subject: String
+        public var sha256: String
+        public init(path: String, subject: String, sha256: String) {
+            self.path = path
+            self.subject = subject
+            self.sha256 = sha256
+        }
+    }
+
+    public var checked: Int
+    public var modified: [ModifiedFile]
+    public var missing: [MissingFile]
+    public var unownedExecutables: [UnownedExecutable]
+    public var hostsOverrides: [HostsOverride]
+    public var extraCaCertificates: [ExtraCertificate]
+    public var ldSoPreload: [String]
+
+    public init(checked: Int, modified: [ModifiedFile], missing: [MissingFile],
+                unownedExecutables: [UnownedExecutable], hostsOverrides: [HostsOverride],
+                extraCaCertificates: [ExtraCertificate], ldSoPreload: [String]) {
+        self.checked = checked
+        self.modified = modified
+        self.missing = missing
+        self.unownedExecutables = unownedExecutables
+        self.hostsOverrides = hostsOverrides
+        self.extraCaCertificates = extraCaCertificates
+        self.ldSoPreload = ldSoPreload
+    }
+}
+
+/// Saved logins found in browser profiles (origin only, never the secret).
+public struct CredentialsEvidence: Codable, Sendable, Hashable {
+    public struct SavedLogin: Codable, Sendable, Hashable {
+        public var browser: String
+        public var profilePath: String
+        public var origin: String
+        public init(browser: String, profilePath: String, origin: String) {
+            self.browser = browser
+            self.profilePath = profilePath
+            self.origin = origin
+        }
+    }
+    public var savedLogins: [SavedLogin]
+    /// Files named like password notes (paths only).
+    public var passwordNotes: [String]
+
+    public init(savedLogins: [SavedLogin], passwordNotes: [String]) {
+        self.savedLogins = savedLogins
+        self.passwordNotes = passwordNotes
+    }
+}
+
+/// An installed file-sharing (P2P) client.
+public struct FileSharingEvidence: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: String?
+    public init(name: String, version: String?) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// Whether the system clock is synchronised, which report timestamps depend on.
+public struct ClockEvidence: Codable, Sendable, Hashable {
+    public var synchronized: Bool?
+    public var source: String?
+    public init(synchronized: Bool?, source: String?) {
+        self.synchronized = synchronized
+        self.source = source
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(synchronized, forKey: .synchronized)
+        try c.encode(source, forKey: .source)
+    }
+}
+
+/// Local access controls: autologin, guest session, screen lock, disk encryption, firewall.
+public struct LocalAccessEvidence: Codable, Sendable, Hashable {
+    public var autologin: [String]?
+    public var guestSession: Bool?
+    public var screenLock: Bool?
+    public var diskEncrypted: Bool?
+    public var firewallActive: Bool?
+
+    public init(autologin: [String]?, guestSession: Bool?, screenLock: Bool?, diskEncrypted: Bool?,
+                firewallActive: Bool?) {
+        self.autologin = autologin
+        self.guestSession = guestSession
+        self.screenLock = screenLock
+        self.diskEncrypted = diskEncrypted
+        self.firewallActive = firewallActive
+    }
+}

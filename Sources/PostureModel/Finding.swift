@@ -1,0 +1,69 @@
+/// The verdict of one requirement of one profile.
+public enum FindingStatus: String, Codable, Sendable, CaseIterable {
+    case pass, fail, unknown, attested
+    case notApplicable = "not_applicable"
+}
+
+/// What the bank's rule does when a requirement is not met.
+public enum Consequence: String, Codable, Sendable, CaseIterable {
+    /// No compensation.
+    case exclusion
+    /// Compensation may be reduced.
+    case reduction
+    /// A condition of the service or of filing a claim.
+    case condition
+}
+
+/// One requirement judged against the evidence, with why and how to fix it.
+public struct Finding: Codable, Sendable, Hashable {
+    /// The Japanese texts of a finding (the top-level texts are English).
+    public struct Japanese: Codable, Sendable, Hashable {
+        public var title: String
+        public var summary: String
+        public var remedy: String?
+    }
+
+    public var profile: String
+    public var requirement: String
+    public var clause: String
+    public var status: FindingStatus
+    public var consequence: Consequence
+    public var check: String
+    public var title: String
+    public var summary: String
+    public var remedy: String?
+    public var ja: Japanese
+
+    public init(profile: String, requirement: String, clause: String, status: FindingStatus,
+                consequence: Consequence, check: String, title: LocalizedText, summary: LocalizedText,
+                remedy: LocalizedText?) {
+        self.profile = profile
+        self.requirement = requirement
+        self.clause = clause
+        self.status = status
+        self.consequence = consequence
+        self.check = check
+        self.title = title.en
+        self.summary = summary.en
+        self.remedy = remedy?.en
+        self.ja = Japanese(title: title.ja, summary: summary.ja, remedy: remedy?.ja)
+    }
+
+    public func title(in language: Language) -> String { language == .ja ? ja.title : title }
+    public func summary(in language: Language) -> String { language == .ja ? ja.summary : summary }
+    public func remedy(in language: Language) -> String? { language == .ja ? ja.remedy : remedy }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(profile, forKey: .profile)
+        try c.encode(requirement, forKey: .requirement)
+        try c.encode(clause, forKey: .clause)
+        try c.encode(status, forKey: .status)
+        try c.encode(consequence, forKey: .consequence)
+        try c.encode(check, forKey: .check)
+        try c.encode(title, forKey: .title)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(remedy, forKey: .remedy)
+        try c.encode(ja, forKey: .ja)
+    }
+}

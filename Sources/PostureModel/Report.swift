@@ -1,0 +1,97 @@
+import Foundation
+
+/// One scan of one endpoint: what was seen (evidence) and how each bank profile judged it (findings).
+///
+/// The JSON form is the report contract of DESIGN.md (`posture.report/v1`, snake_case keys).
+public struct Report: Codable, Sendable {
+    public static let schemaIdentifier = "posture.report/v1"
+
+    public var schema: String
+    /// Lower-case UUID.
+    public var id: String
+    public var collectedAt: Date
+    public var agent: AgentInfo
+    public var host: HostInfo
+    public var evidence: Evidence
+    public var findings: [Finding]
+    public var attestations: [Attestation]
+    /// The reference data that evaluated this report.
+    public var reference: ReferenceInfo?
+
+    public init(id: String = UUID().uuidString.lowercased(), collectedAt: Date, agent: AgentInfo,
+                host: HostInfo, evidence: Evidence, findings: [Finding] = [],
+                attestations: [Attestation] = [], reference: ReferenceInfo? = nil) {
+        self.schema = Report.schemaIdentifier
+        self.id = id
+        self.collectedAt = collectedAt
+        self.agent = agent
+        self.host = host
+        self.evidence = evidence
+        self.findings = findings
+        self.attestations = attestations
+        self.reference = reference
+    }
+}
+
+/// The agent that produced a report.
+public struct AgentInfo: Codable, Sendable, Hashable {
+    public var version: String
+    public init(version: String) { self.version = version }
+}
+
+/// The scanned machine.
+public struct HostInfo: Codable, Sendable, Hashable {
+    public var hostname: String?
+    /// Hex SHA-256 of `etc/machine-id`, so the raw id never leaves the machine.
+    public var machineIdSha256: String?
+    /// Canonical absolute path of the scanned root.
+    public var root: String
+
+    public init(hostname: String?, machineIdSha256: String?, root: String) {
+        self.hostname = hostname
+        self.machineIdSha256 = machineIdSha256
+        self.root = root
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hostname, forKey: .hostname)
+        try c.encode(machineIdSha256, forKey: .machineIdSha256)
+        try c.encode(root, forKey: .root)
+    }
+}
+
+/// Which profiles and catalogs judged a report, so a verifier can tell reference data apart.
+public struct ReferenceInfo: Codable, Sendable, Hashable {
+    public struct ProfileRef: Codable, Sendable, Hashable {
+        public var id: String
+        public var sha256: String
+        public init(id: String, sha256: String) {
+            self.id = id
+            self.sha256 = sha256
+        }
+    }
+    public var profiles: [ProfileRef]
+    /// `as_of` of the lifecycle catalog used, when one was used.
+    public var catalogAsOf: String?
+
+    public init(profiles: [ProfileRef], catalogAsOf: String?) {
+        self.profiles = profiles
+        self.catalogAsOf = catalogAsOf
+    }
+}
+
+/// A staff declaration for a requirement no probe can see.
+public struct Attestation: Codable, Sendable, Hashable {
+    public var requirement: String
+    public var profile: String
+    public var note: String?
+    public var recordedAt: Date
+
+    public init(requirement: String, profile: String, note: String?, recordedAt: Date) {
+        self.requirement = requirement
+        self.profile = profile
+        self.note = note
+        self.recordedAt = recordedAt
+    }
+}

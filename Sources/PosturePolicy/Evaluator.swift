@@ -1,0 +1,490 @@
+import Foundation
+import PostureModel
+
+/// What a requirement is judged against besides the evidence: when, attestations, the claim.
+public struct EvaluationContext: Sendable {
+    /// The claim being assessed (`posture assess`); nil for a scan.
+    public struct Claim: Sendable {
+        public var incident: Date
+        public var notified: Date?
+        public var filed: Date
+        public init(incident: Date, notified: Date?, filed: Date) {
+            self.incident = incident
+            self.notified = notified
+            self.filed = filed
+        }
+    }
+
+    public var collectedAt: Date
+    public var attestations: [Attestation]
+    public var claim: Claim?
+
+    public init(collectedAt: Date, attestations: [Attestation] = [], claim: Claim? = nil) {
+        self.collectedAt = collectedAt
+        self.attestations = attestations
+        self.claim = claim
+    }
+}
+
+/// Evidence + profile → findings. Pure: the same code judges on the PC (`scan`) and at the bank (`assess`).
+public enum PolicyEngine {
+    public static func evaluate(_ profile: Profile, evidence: Evidence, context: EvaluationContext) -> [Finding] {
+        profile.requirements.map { requirement in
+            let verdict = Verdicts.judge(requirement, profile: profile, evidence: evidence, context: context)
+            let remedy = verdict.status == .fail || verdict.status == .unknown
+                ? (requirement.remedy ?? verdict.remedy) : nil
+            return Finding(profile: profile.id, requirement: requirement.id, clause: requirement.clause,
+                           status: verdict.status, consequence: requirement.consequence,
+                           check: requirement.check.rawValue, title: requirement.title,
+                           summary: verdict.summary, remedy: remedy)
+        }
+    }
+}
+
+/// A check's verdict before it becomes a finding.
+struct Verdict {
+    var status: FindingStatus
+    var summary: LocalizedText
+    var remedy: LocalizedText?
+
+    static func pass(_ en: String, _ ja: String) -> Verdict { Verdict(status: .pass, summary: .init(en: en, ja: ja)) }
+    static func fail(_ en: String, _ ja: String, remedy: LocalizedText?) -> Verdict {
+        Verdict(status: .fail, summary: .init(en: en, ja: ja), remedy: remedy)
+    }
+    static func unknown(_ en: String, _ ja: String, remedy: LocalizedText? = nil) -> Verdict {
+        Verdict(status: .unknown, summary: .init(en: en, ja: ja), remedy: remedy)
+    }
+    static func notCollected(_ probe: ProbeName, _ evidence: Evidence) -> Verdict {
+        let reason = evidence.reasonUnavailable(probe)
+        return .unknown("Not collected: \(reason)", "収集できませんでした: \(reason)")
+    }
+}
+
+/// Short lists for summaries: the first few names and how many more.
+func abbreviated(_ items: [String], limit: Int = 5) -> String {
+    let shown = items.prefix(limit).joined(separator: ", ")
+    return items.count > limit ? "\(shown) (+\(items.count - limit) more)" : shown
+}
+
+enum Verdicts {
+    static func judge(_ requirement: Requirement, profile: Profile, evidence: Evidence,
+                      context: EvaluationContext) -> Verdict {
+        let p = requirement.parameters
+        let today = Day(context.collectedAt)
+        switch requirement.check {
+        case .osSupported: return osSupported(evidence, p, today)
+        case .updatesNonePending: return updatesNonePending(evidence, p, context.collectedAt)
+        case .browserSupported: return browserSupported(evidence)
+        case .browserUpdated: return browserUpdated(evidence, p, context.collectedAt)
+        case .securitySoftwareInstalled: return securityInstalled(evidence)
+        case .securitySoftwareRunning: return securityRunning(evidence)
+        case .securitySoftwareSignaturesFresh: return signaturesFresh(evidence, p, context.collectedAt)
+        case .accountsPasswordAge: return passwordAge(evidence, p, today)
+        case .credentialsNoSavedBankLogins: return savedLogins(evidence, p)
+        case .integrityNoModifiedSystemFiles: return modifiedFiles(evidence, p)
+        case .integrityNoUnownedExecutables: return unownedExecutables(evidence)
+        case .integrityNoInterception: return interception(evidence, p)
+        case .fileSharingNoneInstalled: return fileSharing(evidence)
+        case .clockSynchronized: return clock(evidence)
+        case .accessNoAutologin: return autologin(evidence)
+        case .accessScreenLock:
+            return localAccessFlag(evidence, \.screenLock, what: ("screen lock when idle", "アイドル時の画面ロック"),
+                                   remedy: .init(en: "Turn on automatic screen lock in the desktop settings.",
+                                                 ja: "デスクトップ設定で画面の自動ロックを有効にしてください。"))
+        case .accessDiskEncrypted:
+            return localAccessFlag(evidence, \.diskEncrypted, what: ("full-disk encryption", "ディスク全体の暗号化"),
+                                   remedy: .init(en: "Encrypt the system disk (LUKS) when the PC is next reinstalled.",
+                                                 ja: "次回の再インストール時にシステムディスクを暗号化(LUKS)してください。"))
+        case .accessFirewallActive:
+            return localAccessFlag(evidence, \.firewallActive, what: ("host firewall", "ホストファイアウォール"),
+                                   remedy: .init(en: "Enable a firewall (for example `sudo ufw enable`).",
+                                                 ja: "ファイアウォールを有効にしてください(例: `sudo ufw enable`)。"))
+        case .attestation: return attestation(requirement, profile, p, context)
+        case .claimDeadline: return claimDeadline(profile, context)
+        }
+    }
+
+    // MARK: OS and updates
+
+    static func osSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
+        guard let os = evidence.os else { return .notCollected(.os, evidence) }
+        let name = os.prettyName ?? "\(os.id) \(os.versionId ?? "")"
+        let remedy = LocalizedText(en: "Upgrade to a release of \(os.id) that its vendor still supports.",
+                                   ja: "ベンダーのサポートが続いている \(os.id) のリリースへアップグレードしてください。")
+        let limit: Day?
+        if let phase = p.string("phase") {
+            guard let date = os.support[phase] else {
+                return .unknown("No '\(phase)' support date is known for \(name) (known phases: \(os.support.keys.sorted().joined(separator: ", ")))",
+                                "\(name) のサポート段階 '\(phase)' の終了日が不明です")
+            }
+            limit = date
+        } else {
+            limit = os.eol
+        }
+        guard let limit else {
+            return .unknown("End of support for \(name) is not known (no distro-info-data row and no catalog entry)",
+                            "\(name) のサポート終了日が不明です(distro-info-data にもカタログにもありません)")
+        }
+        let left = today.days(until: limit)
+        if left < 0 {
+            return .fail("\(name) reached end of support on \(limit) (\(-left) days ago)",
+                         "\(name) は \(limit) にサポートが終了しています(\(-left) 日前)", remedy: remedy)
+        }
+        let minimum = p.int("min_days_left") ?? 0
+        if left < minimum {
+            return .fail("\(name) support ends on \(limit), in \(left) days (the profile asks for \(minimum))",
+                         "\(name) のサポートは \(limit) に終了します(残り \(left) 日、必要 \(minimum) 日)", remedy: remedy)
+        }
+        let source = os.eolSource.map { " (\($0))" } ?? ""
+        return .pass("\(name) is supported until \(limit)\(source)", "\(name) は \(limit) までサポートされます\(source)")
+    }
+
+    static func updatesNonePending(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+        guard let packages = evidence.packages else { return .notCollected(.packages, evidence) }
+        let remedy = LocalizedText(en: "Run `sudo apt-get update && sudo apt-get upgrade`, then scan again.",
+                                   ja: "`sudo apt-get update && sudo apt-get upgrade` を実行してから再度スキャンしてください。")
+        let securityOnly = p.bool("security_only")
+        if let pending = packages.pendingUpdates {
+            let relevant = securityOnly ? pending.filter(\.security) : pending
+            if !relevant.isEmpty {
+                let security = relevant.filter(\.security).count
+                let names = abbreviated(relevant.map { "\($0.name) \($0.installed) → \($0.candidate)" })
+                return .fail("\(relevant.count) update(s) pending, \(security) of them security: \(names)",
+                             "未適用の更新が \(relevant.count) 件(うちセキュリティ更新 \(security) 件): \(names)", remedy: remedy)
+            }
+        }
+        let refresh = LocalizedText(en: "Run `sudo apt-get update` (and keep it scheduled), then scan again.",
+                                    ja: "`sudo apt-get update` を実行し(定期実行を設定し)、再度スキャンしてください。")
+        guard let fetched = packages.indexUpdatedAt else {
+            return .unknown("The package index has never been fetched, so pending updates cannot be known",
+                            "パッケージ索引が一度も取得されていないため、未適用の更新が分かりません", remedy: refresh)
+        }
+        let maxAge = p.int("max_index_age_days") ?? 7
+        let age = Int(now.timeIntervalSince(fetched) / 86400)
+        if age > maxAge {
+            return .unknown("The package index was last fetched \(age) days ago (limit \(maxAge)), so newer updates may exist",
+                            "パッケージ索引の最終取得が \(age) 日前(上限 \(maxAge) 日)のため、新しい更新の有無が分かりません",
+                            remedy: refresh)
+        }
+        if packages.pendingUpdates == nil || packages.indexError != nil {
+            let reason = packages.indexError ?? "the package lists could not be read"
+            return .unknown("Pending updates cannot be fully known: \(reason)", "未適用の更新を確認できません: \(reason)", remedy: refresh)
+        }
+        let scope = securityOnly ? "security " : ""
+        return .pass("No \(scope)updates pending for \(packages.installed) packages (index fetched \(Day(fetched)))",
+                     "\(packages.installed) パッケージに未適用の\(securityOnly ? "セキュリティ" : "")更新はありません(索引取得日 \(Day(fetched)))")
+    }
+
+    // MARK: Browsers
+
+    static func browserSupported(_ evidence: Evidence) -> Verdict {
+        guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
+        guard !browsers.isEmpty else {
+            return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした")
+        }
+        let unsupported = browsers.filter { $0.supported == false }
+        if !unsupported.isEmpty {
+            let names = unsupported.map { "\($0.name) \($0.version)" + ($0.eol.map { " (support ended \($0))" } ?? "") }
+            return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names))",
+                         remedy: .init(en: "Update or remove these browsers.", ja: "これらのブラウザを更新または削除してください。"))
+        }
+        let unknown = browsers.filter { $0.supported == nil }
+        if !unknown.isEmpty {
+            let names = abbreviated(unknown.map { "\($0.name) \($0.version)" })
+            return .unknown("Support status unknown for: \(names)", "サポート状況が不明なブラウザ: \(names)")
+        }
+        let names = abbreviated(browsers.map { "\($0.name) \($0.version)" })
+        return .pass("Supported browsers: \(names)", "サポート中のブラウザ: \(names)")
+    }
+
+    static func browserUpdated(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+        guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
+        guard !browsers.isEmpty else { return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした") }
+        let outdated = browsers.filter { $0.candidate != nil && $0.candidate != $0.version }
+        if !outdated.isEmpty {
+            let names = abbreviated(outdated.map { "\($0.name) \($0.version) → \($0.candidate!)" })
+            return .fail("Browser update available: \(names)", "ブラウザの更新があります: \(names)",
+                         remedy: .init(en: "Update the browser (`sudo apt-get upgrade` for packaged browsers).",
+                                       ja: "ブラウザを更新してください(パッケージ版は `sudo apt-get upgrade`)。"))
+        }
+        let maxAge = p.int("max_index_age_days") ?? 7
+        if let fetched = evidence.packages?.indexUpdatedAt, Int(now.timeIntervalSince(fetched) / 86400) <= maxAge {
+            let names = abbreviated(browsers.map { "\($0.name) \($0.version)" })
+            return .pass("Browsers are at the newest version the package index offers: \(names)",
+                         "ブラウザはパッケージ索引の最新版です: \(names)")
+        }
+        return .unknown("The package index is missing or older than \(maxAge) days, so newer browser versions may exist",
+                        "パッケージ索引がないか \(maxAge) 日より古いため、ブラウザの新しい版の有無が分かりません")
+    }
+
+    // MARK: Security software
+
+    static let securityRemedy = LocalizedText(
+        en: "Install an antivirus product (for example `sudo apt-get install clamav clamav-daemon`) and keep it running.",
+        ja: "ウイルス対策ソフトを導入し(例: `sudo apt-get install clamav clamav-daemon`)、常時稼働させてください。")
+
+    static func securityInstalled(_ evidence: Evidence) -> Verdict {
+        guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
+        let installed = products.filter(\.installed).map(\.product)
+        if installed.isEmpty {
+            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
+                         remedy: securityRemedy)
+        }
+        return .pass("Installed: \(installed.joined(separator: ", "))", "導入済み: \(installed.joined(separator: ", "))")
+    }
+
+    static func securityRunning(_ evidence: Evidence) -> Verdict {
+        guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
+        let installed = products.filter(\.installed)
+        if installed.isEmpty {
+            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+        }
+        if let running = installed.first(where: { $0.running == true }) {
+            return .pass("\(running.product) is running", "\(running.product) は稼働中です")
+        }
+        if installed.allSatisfy({ $0.running == false }) {
+            let names = installed.map(\.product).joined(separator: ", ")
+            return .fail("Installed but not running: \(names)", "導入済みですが稼働していません: \(names)",
+                         remedy: .init(en: "Start the antivirus service and enable it at boot (systemctl enable --now …).",
+                                       ja: "ウイルス対策サービスを起動し、起動時に有効化してください(systemctl enable --now …)。"))
+        }
+        return .unknown("Whether the antivirus is running cannot be seen (offline disk image or no access to /proc)",
+                        "ウイルス対策ソフトの稼働状況を確認できません(オフラインのディスクイメージ、または /proc に権限なし)")
+    }
+
+    static func signaturesFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+        guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
+        let installed = products.filter(\.installed)
+        if installed.isEmpty {
+            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+        }
+        let maxAge = p.int("max_age_days") ?? 7
+        let dated = installed.compactMap { product in product.signaturesUpdatedAt.map { (product.product, $0) } }
+        if let fresh = dated.first(where: { now.timeIntervalSince($0.1) <= Double(maxAge) * 86400 }) {
+            return .pass("\(fresh.0) signatures updated \(Day(fresh.1))", "\(fresh.0) の定義ファイル更新日 \(Day(fresh.1))")
+        }
+        if let newest = dated.max(by: { $0.1 < $1.1 }) {
+            let age = Int(now.timeIntervalSince(newest.1) / 86400)
+            return .fail("\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
+                         "\(newest.0) の定義ファイルが \(age) 日前のままです(更新日 \(Day(newest.1))、上限 \(maxAge) 日)",
+                         remedy: .init(en: "Update the signatures (ClamAV: `sudo freshclam`) and check the updater runs daily.",
+                                       ja: "定義ファイルを更新し(ClamAV: `sudo freshclam`)、自動更新が毎日動くことを確認してください。"))
+        }
+        return .unknown("The signature date of \(installed.map(\.product).joined(separator: ", ")) cannot be read",
+                        "\(installed.map(\.product).joined(separator: ", ")) の定義ファイル日付を読めません")
+    }
+
+    // MARK: Accounts and credentials
+
+    static func passwordAge(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
+        guard let accounts = evidence.accounts else { return .notCollected(.accounts, evidence) }
+        let maxDays = p.int("max_days") ?? 90
+        let relevant = accounts.filter { !$0.locked && ($0.uid != 0 || p.bool("include_root")) }
+        guard !relevant.isEmpty else {
+            return Verdict(status: .notApplicable, summary: .init(en: "No login account with a password",
+                                                                  ja: "パスワードでログインできるアカウントはありません"))
+        }
+        let remedy = LocalizedText(en: "Change the password (`passwd USER`) and set a maximum age (`sudo chage -M \(maxDays) USER`).",
+                                   ja: "パスワードを変更し(`passwd ユーザー`)、有効期限を設定してください(`sudo chage -M \(maxDays) ユーザー`)。")
+        var stale: [String] = []
+        var unknown: [String] = []
+        for account in relevant {
+            guard let changed = account.passwordLastChanged else { unknown.append(account.user); continue }
+            let age = changed.days(until: today)
+            if age > maxDays { stale.append("\(account.user) (\(age) days)") }
+        }
+        if !stale.isEmpty {
+            return .fail("Password older than \(maxDays) days: \(abbreviated(stale))",
+                         "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale))", remedy: remedy)
+        }
+        if !unknown.isEmpty {
+            return .unknown("Password age unknown for: \(abbreviated(unknown))", "パスワードの変更日が不明: \(abbreviated(unknown))")
+        }
+        return .pass("All \(relevant.count) account password(s) changed within \(maxDays) days",
+                     "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
+    }
+
+    static func savedLogins(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+        guard let credentials = evidence.credentials else { return .notCollected(.credentials, evidence) }
+        let domains = p.strings("domains").map { $0.lowercased() }
+        let matches = credentials.savedLogins.filter { login in
+            let host = hostName(of: login.origin)
+            return domains.contains { host == $0 || host.hasSuffix("." + $0) }
+        }
+        var found = matches.map { "\($0.browser): \($0.origin)" }
+        found += credentials.passwordNotes
+        if !found.isEmpty {
+            return .fail("Bank passwords stored on the PC: \(abbreviated(found))",
+                         "銀行のパスワードがPCに保存されています: \(abbreviated(found))",
+                         remedy: .init(en: "Delete the saved logins in the browser's password manager and remove password notes, then change the bank password.",
+                                       ja: "ブラウザに保存されたログイン情報とパスワードのメモを削除し、銀行のパスワードを変更してください。"))
+        }
+        return .pass("No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
+                     "\(abbreviated(domains, limit: 3)) の保存ログインやパスワードのメモはありません")
+    }
+
+    static func hostName(of origin: String) -> String {
+        var text = Substring(origin.lowercased())
+        if let scheme = text.range(of: "://") { text = text[scheme.upperBound...] }
+        if let slash = text.firstIndex(of: "/") { text = text[..<slash] }
+        if let at = text.lastIndex(of: "@") { text = text[text.index(after: at)...] }
+        if let colon = text.lastIndex(of: ":") { text = text[..<colon] }
+        return String(text)
+    }
+
+    // MARK: Integrity
+
+    static let integrityRemedy = LocalizedText(
+        en: "Reinstall the affected packages (`sudo apt-get install --reinstall PACKAGE`) and find out who changed them.",
+        ja: "該当パッケージを再インストールし(`sudo apt-get install --reinstall パッケージ`)、変更した者を調査してください。")
+
+    static func modifiedFiles(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+        guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
+        let includeConffiles = p.bool("include_conffiles")
+        var problems = integrity.modified.filter { $0.kind == "file" || includeConffiles }.map { "\($0.path) (\($0.package))" }
+        if p.bool("include_missing") { problems += integrity.missing.map { "missing \($0.path) (\($0.package))" } }
+        if !problems.isEmpty {
+            return .fail("\(problems.count) system file(s) differ from their packages: \(abbreviated(problems))",
+                         "\(problems.count) 件のシステムファイルがパッケージと一致しません: \(abbreviated(problems))", remedy: integrityRemedy)
+        }
+        return .pass("\(integrity.checked) package files checked, none modified",
+                     "\(integrity.checked) 件のパッケージファイルを検査し、改変はありません")
+    }
+
+    static func unownedExecutables(_ evidence: Evidence) -> Verdict {
+        guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
+        if !integrity.unownedExecutables.isEmpty {
+            let paths = abbreviated(integrity.unownedExecutables.map(\.path))
+            return .fail("Executables in system directories that no package installed: \(paths)",
+                         "どのパッケージにも属さない実行ファイルがシステムディレクトリにあります: \(paths)",
+                         remedy: .init(en: "Identify and remove these files, or install them from a package.",
+                                       ja: "これらのファイルの出所を確認し、削除するかパッケージから導入してください。"))
+        }
+        return .pass("No unowned executables in system directories", "所有者不明の実行ファイルはありません")
+    }
+
+    static func interception(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+        guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
+        let domains = p.strings("domains").map { $0.lowercased() }
+        var problems: [String] = integrity.ldSoPreload.map { "ld.so.preload: \($0)" }
+        let overrides = integrity.hostsOverrides.filter { entry in
+            domains.isEmpty || domains.contains { entry.name.lowercased() == $0 || entry.name.lowercased().hasSuffix("." + $0) }
+        }
+        problems += overrides.map { "hosts: \($0.name) → \($0.address)" }
+        problems += integrity.extraCaCertificates.map { "CA: \($0.subject) (\($0.path))" }
+        if !problems.isEmpty {
+            return .fail("Traffic or code could be intercepted: \(abbreviated(problems))",
+                         "通信やプログラムが横取りされる設定があります: \(abbreviated(problems))",
+                         remedy: .init(en: "Remove the preload entry, hosts overrides and added certificate authorities unless IT put them there on purpose.",
+                                       ja: "IT 部門が意図して設定したものでなければ、preload 設定・hosts の上書き・追加された認証局を削除してください。"))
+        }
+        return .pass("No preloaded libraries, bank host overrides or added certificate authorities",
+                     "ライブラリの事前読み込み、銀行ドメインの hosts 上書き、追加の認証局はありません")
+    }
+
+    // MARK: Other probes
+
+    static func fileSharing(_ evidence: Evidence) -> Verdict {
+        guard let found = evidence.fileSharing else { return .notCollected(.fileSharing, evidence) }
+        if !found.isEmpty {
+            let names = abbreviated(found.map { $0.name + ($0.version.map { " \($0)" } ?? "") })
+            return .fail("File-sharing software installed: \(names)", "ファイル共有ソフトが導入されています: \(names)",
+                         remedy: .init(en: "Uninstall it (`sudo apt-get purge PACKAGE`).", ja: "アンインストールしてください(`sudo apt-get purge パッケージ`)。"))
+        }
+        return .pass("No file-sharing software found", "ファイル共有ソフトは見つかりません")
+    }
+
+    static func clock(_ evidence: Evidence) -> Verdict {
+        guard let clock = evidence.clock else { return .notCollected(.clock, evidence) }
+        let source = clock.source.map { " (\($0))" } ?? ""
+        switch clock.synchronized {
+        case true?: return .pass("The clock is synchronised\(source)", "時刻は同期しています\(source)")
+        case false?:
+            return .fail("The clock is not synchronised\(source)", "時刻が同期していません\(source)",
+                         remedy: .init(en: "Enable time synchronisation (`sudo timedatectl set-ntp true`).",
+                                       ja: "時刻同期を有効にしてください(`sudo timedatectl set-ntp true`)。"))
+        case nil:
+            return .unknown("Clock synchronisation cannot be seen\(source)", "時刻同期の状態を確認できません\(source)")
+        }
+    }
+
+    static func autologin(_ evidence: Evidence) -> Verdict {
+        guard let access = evidence.localAccess else { return .notCollected(.localAccess, evidence) }
+        var problems = access.autologin ?? []
+        if access.guestSession == true { problems.append("guest session") }
+        if !problems.isEmpty {
+            return .fail("Anyone at the PC can log in: \(problems.joined(separator: ", "))",
+                         "誰でもログインできる設定です: \(problems.joined(separator: ", "))",
+                         remedy: .init(en: "Turn off automatic login and the guest session in the display manager.",
+                                       ja: "ディスプレイマネージャーの自動ログインとゲストセッションを無効にしてください。"))
+        }
+        if access.autologin == nil || access.guestSession == nil {
+            return .unknown("The login manager configuration cannot be read", "ログイン設定を読み取れません")
+        }
+        return .pass("No automatic login or guest session", "自動ログインやゲストセッションはありません")
+    }
+
+    static func localAccessFlag(_ evidence: Evidence, _ flag: KeyPath<LocalAccessEvidence, Bool?>,
+                                what: (en: String, ja: String), remedy: LocalizedText) -> Verdict {
+        guard let access = evidence.localAccess else { return .notCollected(.localAccess, evidence) }
+        switch access[keyPath: flag] {
+        case true?: return .pass("\(what.en): on", "\(what.ja): 有効")
+        case false?: return .fail("\(what.en): off", "\(what.ja): 無効", remedy: remedy)
+        case nil: return .unknown("\(what.en): cannot be seen", "\(what.ja): 確認できません")
+        }
+    }
+
+    // MARK: Attestations and claims
+
+    static func attestation(_ requirement: Requirement, _ profile: Profile, _ p: CheckParameters,
+                            _ context: EvaluationContext) -> Verdict {
+        let command = "posture attest \(requirement.id) --profile \(profile.id) --note \"…\""
+        let remedy = LocalizedText(en: "Confirm it, then record it: `\(command)`", ja: "確認のうえ記録してください: `\(command)`")
+        let latest = context.attestations
+            .filter { $0.profile == profile.id && $0.requirement == requirement.id && $0.recordedAt <= context.collectedAt }
+            .max { $0.recordedAt < $1.recordedAt }
+        guard let latest else {
+            return .unknown("No probe can see this; no attestation has been recorded",
+                            "機械的に確認できない項目で、申告が記録されていません", remedy: remedy)
+        }
+        let recorded = Day(latest.recordedAt)
+        if let valid = p.int("valid_days") {
+            let age = recorded.days(until: Day(context.collectedAt))
+            if age > valid {
+                return .unknown("The attestation of \(recorded) expired after \(valid) days",
+                                "\(recorded) の申告は有効期間 \(valid) 日を過ぎています", remedy: remedy)
+            }
+        }
+        let note = latest.note.map { ": \($0)" } ?? ""
+        return Verdict(status: .attested, summary: .init(en: "Attested on \(recorded)\(note)", ja: "\(recorded) に申告済み\(note)"))
+    }
+
+    static func claimDeadline(_ profile: Profile, _ context: EvaluationContext) -> Verdict {
+        let rules = profile.claim
+        guard let claim = context.claim else {
+            return Verdict(status: .notApplicable,
+                           summary: .init(en: "Judged when a claim is assessed: file within \(rules.windowDays) days of the \(rules.countedFrom.rawValue)",
+                                          ja: "請求時に判定します: \(rules.countedFrom == .occurrence ? "被害発生" : "通知")から \(rules.windowDays) 日以内に届け出てください"))
+        }
+        let zone = TimeZone(identifier: rules.timezone) ?? TimeZone(identifier: "Asia/Tokyo")!
+        let start: Date
+        switch rules.countedFrom {
+        case .occurrence: start = claim.incident
+        case .notification:
+            guard let notified = claim.notified else {
+                return .unknown("The deadline counts from the notification date, which was not given (--notified)",
+                                "期限は通知日から数えますが、通知日(--notified)が指定されていません")
+            }
+            start = notified
+        }
+        let days = Day(start, in: zone).days(until: Day(claim.filed, in: zone))
+        if days > rules.windowDays {
+            return .fail("Filed \(days) days after the \(rules.countedFrom.rawValue); the limit is \(rules.windowDays) days",
+                         "期限 \(rules.windowDays) 日を過ぎています(\(days) 日目に届出)",
+                         remedy: .init(en: "Contact the bank at once; late claims are decided case by case.",
+                                       ja: "直ちに銀行へ連絡してください。"))
+        }
+        return .pass("Filed \(days) days after the \(rules.countedFrom.rawValue), within \(rules.windowDays) days",
+                     "\(rules.windowDays) 日以内(\(days) 日目)に届け出ています")
+    }
+}

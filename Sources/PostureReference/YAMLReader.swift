@@ -1,0 +1,228 @@
+import Foundation
+import PostureModel
+import Yams
+
+/// An error in a YAML file a user handed over, located as `FILE:LINE: message` (GNU style).
+public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong with the file, which decides the exit status.
+    public enum Kind: Sendable, Equatable {
+        /// The contents are wrong (exit 65).
+        case malformed
+        /// The file does not exist (exit 66).
+        case missing
+        /// The file exists but cannot be read (exit 77).
+        case permissionDenied
+    }
+
+    public var file: String
+    public var line: Int?
+    public var message: String
+    public var kind: Kind
+
+    public init(file: String, line: Int?, message: String, kind: Kind = .malformed) {
+        self.file = file
+        self.line = line
+        self.message = message
+        self.kind = kind
+    }
+
+    /// Reads a whole file, or throws a `LocatedError` whose kind says why it could not.
+    public static func readFile(_ path: String) throws -> Data {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw LocatedError(file: path, line: nil, message: "no such file", kind: .missing)
+        }
+        guard !isDirectory.boolValue else { throw LocatedError(file: path, line: nil, message: "is a directory") }
+        guard fm.isReadableFile(atPath: path) else {
+            throw LocatedError(file: path, line: nil, message: "permission denied", kind: .permissionDenied)
+        }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw LocatedError(file: path, line: nil, message: "cannot read: \(error.localizedDescription)")
+        }
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+/// A YAML node with its file and line, and typed accessors whose errors say where and what.
+public struct YAMLNode {
+    public let node: Node
+    public let file: String
+
+    /// Line of the node (from 1), when the parser recorded one.
+    public var line: Int? { node.mark?.line }
+
+    /// Parses `text` (the contents of `file`) strictly; an empty document is an error.
+    public static func parse(_ text: String, file: String) throws -> YAMLNode {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw LocatedError(file: file, line: 1, message: "the file is empty")
+            }
+            return YAMLNode(node: node, file: file)
+        } catch let error as YamlError {
+            throw LocatedError(file: file, line: YAMLNode.line(of: error), message: YAMLNode.message(of: error))
+        }
+    }
+
+    /// Reads and parses `path`.
+    public static func load(path: String) throws -> YAMLNode {
+        let data = try LocatedError.readFile(path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw LocatedError(file: path, line: nil, message: "not UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    public func error(_ message: String) -> LocatedError {
+        LocatedError(file: file, line: line, message: message)
+    }
+
+    public func mapping(_ what: String) throws -> YAMLMapping {
+        guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping") }
+        var entries: [(key: String, keyLine: Int?, value: YAMLNode)] = []
+        var seen = Set<String>()
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else {
+                throw YAMLNode(node: key, file: file).error("keys of \(what) must be plain strings")
+            }
+            guard seen.insert(scalar.string).inserted else {
+                throw YAMLNode(node: key, file: file).error("duplicate key '\(scalar.string)' in \(what)")
+            }
+            entries.append((scalar.string, key.mark?.line, YAMLNode(node: value, file: file)))
+        }
+        return YAMLMapping(owner: self, what: what, entries: entries)
+    }
+
+    public func sequence(_ what: String) throws -> [YAMLNode] {
+        guard case .sequence(let sequence) = node else { throw error("\(what) must be a list") }
+        return sequence.map { YAMLNode(node: $0, file: file) }
+    }
+
+    public var isNull: Bool {
+        if case .scalar(let scalar) = node { return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) }
+        return false
+    }
+
+    public func string(_ what: String) throws -> String {
+        guard case .scalar(let scalar) = node, !isNull else { throw error("\(what) must be a string") }
+        return scalar.string
+    }
+
+    public func int(_ what: String) throws -> Int {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string) else {
+            throw error("\(what) must be a whole number")
+        }
+        return value
+    }
+
+    public func bool(_ what: String) throws -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { throw error("\(what) must be true or false") }
+        switch scalar.string {
+        case "true", "True", "TRUE", "yes", "on": return true
+        case "false", "False", "FALSE", "no", "off": return false
+        default: throw error("\(what) must be true or false, not '\(scalar.string)'")
+        }
+    }
+
+    public func day(_ what: String) throws -> Day {
+        let text = try string(what)
+        guard let day = Day(text) else { throw error("\(what) must be a date YYYY-MM-DD, not '\(text)'") }
+        return day
+    }
+
+    /// A duration such as `30s`, `5m`, `6h` or `7d`, in seconds.
+    public func duration(_ what: String) throws -> Int {
+        let text = try string(what)
+        guard let seconds = DurationText.seconds(text) else {
+            throw error("\(what) must be a duration: a number with s, m, h or d (30s, 6h), not '\(text)'")
+        }
+        return seconds
+    }
+
+    public func strings(_ what: String) throws -> [String] {
+        try sequence(what).map { try $0.string("each entry of \(what)") }
+    }
+
+    public func localized(_ what: String) throws -> LocalizedText {
+        let map = try mapping(what)
+        try map.rejectUnknownKeys(allowed: ["en", "ja"])
+        return LocalizedText(en: try map.required("en").string("\(what).en"),
+                             ja: try map.required("ja").string("\(what).ja"))
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        case .duplicatedKeysInMapping(_, let context):
+            return context.mark.line
+        case .reader(_, let offset, _, let yaml):
+            guard let offset else { return nil }
+            return yaml.utf8.prefix(offset).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        default:
+            return nil
+        }
+    }
+
+    private static func message(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            let prefix = context.map { "\($0.text) " } ?? ""
+            return "YAML syntax error: \(prefix)\(problem)"
+        case .reader(let problem, _, _, _):
+            return "YAML reader error: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return "duplicate keys: \(duplicates.joined(separator: ", "))"
+        default:
+            return "YAML error: \(error)"
+        }
+    }
+}
+
+/// A YAML mapping whose keys are checked: unknown keys are errors with their line.
+public struct YAMLMapping {
+    public let owner: YAMLNode
+    public let what: String
+    public let entries: [(key: String, keyLine: Int?, value: YAMLNode)]
+
+    public var keys: [String] { entries.map(\.key) }
+
+    public func optional(_ key: String) -> YAMLNode? {
+        guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
+        return value
+    }
+
+    public func required(_ key: String) throws -> YAMLNode {
+        guard let value = optional(key) else { throw owner.error("\(what) needs '\(key)'") }
+        return value
+    }
+
+    public func rejectUnknownKeys(allowed: Set<String>) throws {
+        for entry in entries where !allowed.contains(entry.key) {
+            let known = allowed.sorted().joined(separator: ", ")
+            throw LocatedError(file: owner.file, line: entry.keyLine ?? owner.line,
+                               message: "unknown key '\(entry.key)' in \(what) (known: \(known))")
+        }
+    }
+}
+
+/// Durations written as a number and a unit (`30s`, `5m`, `6h`, `7d`).
+public enum DurationText {
+    public static func seconds(_ text: String) -> Int? {
+        guard let unit = text.last, let number = Int(text.dropLast()), number >= 0 else { return nil }
+        switch unit {
+        case "s": return number
+        case "m": return number * 60
+        case "h": return number * 3600
+        case "d": return number * 86400
+        default: return nil
+        }
+    }
+}

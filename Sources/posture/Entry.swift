@@ -1,0 +1,4 @@
+import PostureCLI
+
+@main
+extension PostureCommand {}
