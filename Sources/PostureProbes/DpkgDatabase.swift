@@ -42,6 +42,9 @@ public struct DpkgDatabase: Sendable {
     }
 
     public static func parse(_ bytes: [UInt8], path: String) throws(ProbeError) -> DpkgDatabase {
+        if let last = bytes.last, last != UInt8(ascii: "\n") {
+            throw ProbeError.malformed(path: path, reason: "truncated: it does not end with a newline")
+        }
         var packages: [Package] = []
         var problem: String?
         var stanzas = 0

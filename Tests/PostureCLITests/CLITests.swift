@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+import PostureTestSupport
+
+/// End-to-end tests of the built `posture` binary: exit statuses, JSON contract, error messages.
+@Suite struct CLITests {
+    static let executable: String = {
+        let fm = FileManager.default
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("posture").path
+            if fm.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../.build/debug/posture").standardized.path
+    }()
+
+    static func posture(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        var env = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        env.merge(environment) { $1 }
+        return try Fixtures.run(executable, arguments, environment: env)
+    }
+
+    static let profile = """
+    id: test-bank
+    name: {ja: "テスト銀行", en: "Test Bank"}
+    source: {document: "001_x.txt", as_of: "2026-11-24"}
+    requirements:
+      - id: os-supported
+        clause: "2(1)D"
+        consequence: exclusion
+        title: {ja: "OSのサポート", en: "OS supported"}
+        check: os.supported
+      - id: software-updated
+        clause: "2(1)A"
+        consequence: exclusion
+        title: {ja: "ソフトウェア更新", en: "Software updated"}
+        check: updates.none_pending
+    """
+
+    /// A small Debian root; `pending` adds a newer openssl to the index, `indexAge` ages it.
+    static func debianRoot(pending: Bool, indexAge: TimeInterval = 3600) throws -> TemporaryRoot {
+        let root = try TemporaryRoot("cli")
+        try root.write("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n")
+        try root.write("etc/hostname", "banking-pc-01\n")
+        try root.write("etc/machine-id", "0123456789abcdef0123456789abcdef\n")
+        try root.write("usr/share/distro-info/debian.csv", """
+        version,codename,series,created,release,eol,eol-lts,eol-elts
+        12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2099-06-30,2099-06-30
+        """)
+        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([.init("dpkg", "1.21.22"), .init("openssl", "3.0.15-1~deb12u1")]))
+        let lists = "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm"
+        try root.write("\(lists)_InRelease", Fixtures.inRelease(suite: "stable", codename: "bookworm"),
+                       modified: Date().addingTimeInterval(-indexAge))
+        try root.write("\(lists)_main_binary-amd64_Packages", Fixtures.packagesList([
+            ("dpkg", "1.21.22", "amd64"), ("openssl", pending ? "3.0.17-1~deb12u2" : "3.0.15-1~deb12u1", "amd64"),
+        ]))
+        try root.write("profiles/test-bank.yaml", profile)
+        return root
+    }
+
+    @Test(arguments: [(false, 3600.0, Int32(0)), (true, 3600.0, Int32(1)), (false, 30 * 86400.0, Int32(3))])
+    func scanExitStatusFollowsFindings(_ row: (Bool, Double, Int32)) throws {
+        let root = try Self.debianRoot(pending: row.0, indexAge: row.1)
+        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+                                       "--format", "json"])
+        #expect(result.status == row.2, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["schema"] as? String == "posture.report/v1")
+        let host = try #require(report["host"] as? [String: Any])
+        #expect(host["hostname"] as? String == "banking-pc-01")
+        #expect((host["machine_id_sha256"] as? String)?.count == 64)
+        #expect(host["root"] as? String == URL(fileURLWithPath: root.path).resolvingSymlinksInPath().path)
+        let evidence = try #require(report["evidence"] as? [String: Any])
+        let os = try #require(evidence["os"] as? [String: Any])
+        #expect(os["eol"] as? String == "2099-06-30")
+        #expect(os["eol_source"] as? String == "/usr/share/distro-info/debian.csv")
+        #expect(evidence.keys.contains("browsers"), "sections not yet collected are present as null")
+        let packages = try #require(evidence["packages"] as? [String: Any])
+        #expect((packages["pending_updates"] as? [Any])?.count == (row.0 ? 1 : 0))
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        #expect(findings.count == 2)
+        #expect(Set(findings[0].keys).isSuperset(of: ["profile", "requirement", "clause", "status", "consequence", "summary", "remedy"]))
+    }
+
+    @Test func textOutputNamesClauseVerdictAndRemedy() throws {
+        let root = try Self.debianRoot(pending: true)
+        let result = try Self.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "test-bank"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("FAIL"))
+        #expect(result.stdout.contains("2(1)A"))
+        #expect(result.stdout.contains("openssl 3.0.15-1~deb12u1 → 3.0.17-1~deb12u2"))
+        #expect(result.stdout.contains("apt-get upgrade"))
+        #expect(!result.stdout.contains("\u{1B}["), "no colour when not a terminal")
+        let japanese = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path],
+                                        environment: ["LANG": "ja_JP.UTF-8"])
+        #expect(japanese.stdout.contains("不適合"))
+        #expect(japanese.stdout.contains("ソフトウェア更新"))
+    }
+
+    @Test func outputFileIsWritten() throws {
+        let root = try Self.debianRoot(pending: false)
+        let out = root.url("out/report.json")
+        try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+                                       "--format", "json", "--output", out.path])
+        #expect(result.status == 0)
+        #expect(result.stdout.isEmpty)
+        #expect(try Data(contentsOf: out).count > 100)
+    }
+
+    @Test func damagedFilesInTheRootMakeThatProbeUnknownNotTheScanFail() throws {
+        let root = try Self.debianRoot(pending: false)
+        try root.write("var/lib/dpkg/status", "Package: dpkg\nStatus: install ok installed\nVersion: 1.2")
+        try root.write("etc/os-release", "\u{0}\u{0}garbage")
+        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+                                       "--format", "json"])
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stdout.contains("truncated"))
+        #expect(result.stdout.contains("no ID= line"))
+    }
+
+    @Test func validateNamesFileAndLine() throws {
+        let root = try TemporaryRoot()
+        let good = try root.write("good.yaml", Self.profile)
+        let unknownCheck = try root.write("unknown-check.yaml",
+                                          Self.profile.replacingOccurrences(of: "check: updates.none_pending", with: "check: updates.everything"))
+        let syntax = try root.write("syntax.yaml", Self.profile.replacingOccurrences(of: "clause: \"2(1)A\"", with: "clause: \"2(1)A"))
+        var result = try Self.posture(["profiles", "validate", good.path])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("ok"))
+        result = try Self.posture(["profiles", "validate", unknownCheck.path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(unknownCheck.path):14: unknown check 'updates.everything'"), "\(result.stderr)")
+        result = try Self.posture(["profiles", "validate", syntax.path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(syntax.path):"), "\(result.stderr)")
+        #expect(result.stderr.contains("YAML syntax error"), "\(result.stderr)")
+        result = try Self.posture(["profiles", "validate", root.url("missing.yaml").path])
+        #expect(result.status == 66)
+    }
+
+    @Test func usageAndInputErrorsUseSysexits() throws {
+        let root = try Self.debianRoot(pending: false)
+        #expect(try Self.posture(["scan", "--root", root.path, "--profile", "no-such-bank"]).status == 66)
+        #expect(try Self.posture(["scan", "--root", root.url("nope").path]).status == 66)
+        #expect(try Self.posture(["scan", "--format", "yaml"]).status == 64)
+        #expect(try Self.posture(["scan", "--no-such-flag"]).status == 64)
+        let bad = try root.write("bad.yaml", "id: [")
+        #expect(try Self.posture(["scan", "--root", root.path, "--profile", bad.path]).status == 65)
+    }
+
+    @Test func profilesListPrintsIdTabName() throws {
+        let result = try Self.posture(["profiles", "list"])
+        #expect(result.status == 0)
+        let ids = result.stdout.split(separator: "\n").map { $0.split(separator: "\t").first.map(String.init) ?? "" }
+        for id in ["akishin-corporate-ib", "higashi-nippon-business-ib", "iwagin-business-web", "iwaicosmo-net-trading", "iyogin-internet-eb"] {
+            #expect(ids.contains(id))
+        }
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.split(separator: "\t").count == 2 })
+        let show = try Self.posture(["profiles", "show", "iyogin-internet-eb"])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("2(1)A"))
+    }
+
+    /// Scans this machine's own root with the bundled profiles.
+    @Test func scansThisMachine() throws {
+        let result = try Self.posture(["scan", "--format", "json"])
+        #expect([0, 1, 3].contains(result.status), "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let evidence = try #require(report["evidence"] as? [String: Any])
+        if let osRelease = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+           let idLine = osRelease.split(separator: "\n").first(where: { $0.hasPrefix("ID=") }) {
+            let os = try #require(evidence["os"] as? [String: Any])
+            #expect(os["id"] as? String == String(idLine.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+        }
+        #expect((report["findings"] as? [Any])?.isEmpty == false)
+    }
+
+    /// The pending updates posture computes offline equal what `apt list --upgradable` prints.
+    @Test func pendingUpdatesMatchApt() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/apt"),
+              let lists = try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/apt/lists"),
+              lists.contains(where: { $0.contains("_Packages") }) else { return }
+        let apt = try Fixtures.run("/usr/bin/apt", ["list", "--upgradable"], environment: ["LANG": "C", "PATH": "/usr/bin:/bin"])
+        var expected = Set<String>()
+        for line in apt.stdout.split(separator: "\n") where line.contains("[upgradable from:") {
+            let fields = line.split(separator: " ")
+            expected.insert("\(fields[0].split(separator: "/")[0]) \(fields[1])")
+        }
+        let result = try Self.posture(["scan", "--format", "json", "--profile", "iyogin-internet-eb"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let packages = try #require((report["evidence"] as? [String: Any])?["packages"] as? [String: Any])
+        let pending = try #require(packages["pending_updates"] as? [[String: Any]])
+        let actual = Set(pending.map { "\($0["name"] as! String) \($0["candidate"] as! String)" })
+        #expect(actual == expected)
+    }
+}

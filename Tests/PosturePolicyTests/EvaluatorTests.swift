@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import PostureModel
+@testable import PosturePolicy
+
+@Suite struct EvaluatorTests {
+    static let now = Day("2026-11-24")!.start(in: TimeZone(identifier: "UTC")!).addingTimeInterval(12 * 3600)
+
+    static func profile(_ check: String, with: String = "", consequence: String = "exclusion") throws -> Profile {
+        let text = """
+        id: p
+        name: {ja: "テスト", en: "Test"}
+        source: {document: "x.txt", as_of: "2026-11-24"}
+        requirements:
+          - id: r
+            clause: "1"
+            consequence: \(consequence)
+            title: {ja: "項目", en: "Item"}
+            check: \(check)
+        \(with.isEmpty ? "" : "    with: \(with)")
+        """
+        return try ProfileLoader.parse(text, path: "p.yaml")
+    }
+
+    static func finding(_ check: String, with: String = "", evidence: Evidence,
+                        attestations: [Attestation] = [], claim: EvaluationContext.Claim? = nil) throws -> Finding {
+        let findings = PolicyEngine.evaluate(try profile(check, with: with), evidence: evidence,
+                                             context: EvaluationContext(collectedAt: now, attestations: attestations, claim: claim))
+        return try #require(findings.first)
+    }
+
+    static func os(eol: String?, support: [String: String] = [:]) -> Evidence {
+        var evidence = Evidence()
+        evidence.os = OSEvidence(id: "debian", versionId: "12", prettyName: "Debian 12", codename: "bookworm",
+                                 eol: eol.flatMap { Day($0) }, eolSource: "test",
+                                 support: support.compactMapValues { Day($0) }, supported: nil)
+        return evidence
+    }
+
+    static func packages(pending: [PendingUpdate]?, fetchedDaysAgo: Double?, error: String? = nil) -> Evidence {
+        var evidence = Evidence()
+        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 10,
+                                             indexUpdatedAt: fetchedDaysAgo.map { now.addingTimeInterval(-$0 * 86400) },
+                                             pendingUpdates: pending, indexError: error, indexLists: 1)
+        return evidence
+    }
+
+    static let update = PendingUpdate(name: "openssl", architecture: "amd64", installed: "1", candidate: "2", security: true, suite: "s")
+
+    @Test func osSupportUsesTheLastDayInclusive() throws {
+        #expect(try Self.finding("os.supported", evidence: Self.os(eol: "2026-11-24")).status == .pass)
+        let past = try Self.finding("os.supported", evidence: Self.os(eol: "2026-11-23"))
+        #expect(past.status == .fail)
+        #expect(past.summary.contains("2026-11-23"))
+        #expect(past.remedy != nil)
+        #expect(try Self.finding("os.supported", evidence: Self.os(eol: nil)).status == .unknown)
+    }
+
+    @Test func osSupportPhaseIsAProfileParameter() throws {
+        let evidence = Self.os(eol: "2028-06-30", support: ["eol": "2026-07-11", "eol-lts": "2028-06-30"])
+        #expect(try Self.finding("os.supported", evidence: evidence).status == .pass)
+        #expect(try Self.finding("os.supported", with: "{phase: eol}", evidence: evidence).status == .fail)
+        #expect(try Self.finding("os.supported", with: "{phase: eol-esm}", evidence: evidence).status == .unknown)
+        #expect(try Self.finding("os.supported", with: "{min_days_left: 1000}", evidence: evidence).status == .fail)
+    }
+
+    @Test func updates() throws {
+        #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 1)).status == .pass)
+        let fail = try Self.finding("updates.none_pending", evidence: Self.packages(pending: [Self.update], fetchedDaysAgo: 1))
+        #expect(fail.status == .fail)
+        #expect(fail.summary.contains("openssl 1 → 2"))
+        // A stale index cannot prove there is nothing to install.
+        let stale = try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 8))
+        #expect(stale.status == .unknown)
+        #expect(stale.summary.contains("8 days"))
+        #expect(try Self.finding("updates.none_pending", with: "{max_index_age_days: 10}",
+                                 evidence: Self.packages(pending: [], fetchedDaysAgo: 8)).status == .pass)
+        // ... but what it does show pending is a real failure.
+        #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [Self.update], fetchedDaysAgo: 30)).status == .fail)
+        #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: nil, fetchedDaysAgo: nil)).status == .unknown)
+        #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 1, error: "x.xz")).status == .unknown)
+        var nonSecurity = Self.update
+        nonSecurity.security = false
+        #expect(try Self.finding("updates.none_pending", with: "{security_only: true}",
+                                 evidence: Self.packages(pending: [nonSecurity], fetchedDaysAgo: 1)).status == .pass)
+    }
+
+    @Test(arguments: Check.allCases.filter { ![.attestation, .claimDeadline].contains($0) })
+    func uncollectedEvidenceIsNeverAPass(_ check: Check) throws {
+        let with = check == .credentialsNoSavedBankLogins ? "{domains: [bank.example]}" : ""
+        var evidence = Evidence()
+        evidence.unavailable["accounts"] = "cannot read /etc/shadow: Permission denied"
+        let finding = try Self.finding(check.rawValue, with: with, evidence: evidence)
+        #expect(finding.status == .unknown, "\(check.rawValue)")
+        if check == .accountsPasswordAge { #expect(finding.summary.contains("Permission denied")) }
+    }
+
+    @Test func attestationsExpire() throws {
+        let recent = Attestation(requirement: "r", profile: "p", note: "changed", recordedAt: Self.now.addingTimeInterval(-10 * 86400))
+        let old = Attestation(requirement: "r", profile: "p", note: nil, recordedAt: Self.now.addingTimeInterval(-100 * 86400))
+        let future = Attestation(requirement: "r", profile: "p", note: nil, recordedAt: Self.now.addingTimeInterval(86400))
+        #expect(try Self.finding("attestation", evidence: Evidence()).status == .unknown)
+        #expect(try Self.finding("attestation", with: "{valid_days: 90}", evidence: Evidence(), attestations: [recent]).status == .attested)
+        #expect(try Self.finding("attestation", with: "{valid_days: 90}", evidence: Evidence(), attestations: [old]).status == .unknown)
+        #expect(try Self.finding("attestation", evidence: Evidence(), attestations: [old]).status == .attested)
+        #expect(try Self.finding("attestation", evidence: Evidence(), attestations: [future]).status == .unknown)
+    }
+
+    @Test func claimDeadlineIsNotApplicableToAScanAndCountsDaysInAssess() throws {
+        #expect(try Self.finding("claim.deadline", evidence: Evidence()).status == .notApplicable)
+        let incident = Self.now
+        let day30 = EvaluationContext.Claim(incident: incident, notified: nil, filed: incident.addingTimeInterval(30 * 86400))
+        let day31 = EvaluationContext.Claim(incident: incident, notified: nil, filed: incident.addingTimeInterval(31 * 86400))
+        #expect(try Self.finding("claim.deadline", evidence: Evidence(), claim: day30).status == .pass)
+        #expect(try Self.finding("claim.deadline", evidence: Evidence(), claim: day31).status == .fail)
+    }
+
+    @Test func savedLoginsMatchBankDomainsOnly() throws {
+        var evidence = Evidence()
+        evidence.credentials = CredentialsEvidence(savedLogins: [
+            .init(browser: "firefox", profilePath: "/home/a/.mozilla/firefox/x", origin: "https://shop.example.com"),
+        ], passwordNotes: [])
+        #expect(try Self.finding("credentials.no_saved_bank_logins", with: "{domains: [bank.example.jp]}", evidence: evidence).status == .pass)
+        evidence.credentials?.savedLogins.append(.init(browser: "chromium", profilePath: "/home/a/.config/chromium/Default",
+                                                       origin: "https://www.ib.bank.example.jp:443/login"))
+        let fail = try Self.finding("credentials.no_saved_bank_logins", with: "{domains: [bank.example.jp]}", evidence: evidence)
+        #expect(fail.status == .fail)
+        #expect(fail.summary.contains("chromium"))
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import PostureProbes
+import PostureTestSupport
+
+@Suite struct LZ4Tests {
+    /// Compresses with the reference `lz4` tool and decodes with ours.
+    static func compress(_ data: Data, _ flags: [String]) throws -> [UInt8]? {
+        guard let lz4 = Fixtures.tool("/usr/bin/lz4") else { return nil }
+        let root = try TemporaryRoot("lz4")
+        try root.write("in", data)
+        let result = try Fixtures.run(lz4, flags + ["-q", "-f", root.url("in").path, root.url("in.lz4").path])
+        guard result.status == 0 else { Issue.record("lz4 failed: \(result.stderr)"); return nil }
+        return [UInt8](try Data(contentsOf: root.url("in.lz4")))
+    }
+
+    static func sample(size: Int) -> Data {
+        let entries = (0..<(size / 400 + 1)).map { (name: "pkg\($0 % 977)", version: "1.\($0).0-\($0 % 7)", architecture: "amd64") }
+        return Data(Fixtures.packagesList(entries).utf8.prefix(size))
+    }
+
+    @Test(arguments: [
+        ["-1"], ["-9"], ["-BD"], ["-B4", "--content-size"], ["--no-frame-crc", "-BX"], ["-B7", "-BD"],
+    ])
+    func decodesReferenceFrames(_ flags: [String]) throws {
+        let original = Self.sample(size: 700_000)
+        guard let compressed = try Self.compress(original, flags) else { return }
+        #expect(LZ4.isFrame(compressed))
+        let decoded = try LZ4.decompress(compressed)
+        #expect(decoded == [UInt8](original))
+    }
+
+    @Test func decodesIncompressibleAndEmptyInput() throws {
+        var random = SystemRandomNumberGenerator()
+        let noise = Data((0..<200_000).map { _ in UInt8.random(in: 0...255, using: &random) })
+        for original in [noise, Data()] {
+            guard let compressed = try Self.compress(original, []) else { return }
+            #expect(try LZ4.decompress(compressed) == [UInt8](original))
+        }
+    }
+
+    @Test func truncatedOrCorruptInputIsAnErrorNotACrash() throws {
+        guard let compressed = try Self.compress(Self.sample(size: 300_000), []) else { return }
+        for cut in [3, 7, 20, compressed.count / 2, compressed.count - 5] {
+            #expect(throws: ProbeError.self) { try LZ4.decompress(Array(compressed.prefix(cut))) }
+        }
+        var corrupt = compressed
+        for i in stride(from: 20, to: corrupt.count - 8, by: 97) { corrupt[i] ^= 0xA5 }
+        // Corruption either fails cleanly or decodes to something else; it must never crash.
+        _ = try? LZ4.decompress(corrupt)
+        #expect(throws: ProbeError.self) { try LZ4.decompress(Array("not lz4 at all".utf8)) }
+    }
+}

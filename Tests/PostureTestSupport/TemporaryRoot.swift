@@ -1,0 +1,174 @@
+import Foundation
+
+/// A scratch directory laid out like a root filesystem, for probes to scan. Removed on `remove()`.
+public final class TemporaryRoot: @unchecked Sendable {
+    public let path: String
+
+    public init(_ label: String = "root") throws {
+        let base = FileManager.default.temporaryDirectory
+            .appendingPathComponent("posture-tests-\(label)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Host path of `relative` inside the root.
+    public func url(_ relative: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(relative) }
+
+    @discardableResult
+    public func write(_ relative: String, _ contents: String, modified: Date? = nil) throws -> URL {
+        try write(relative, Data(contents.utf8), modified: modified)
+    }
+
+    @discardableResult
+    public func write(_ relative: String, _ data: Data, modified: Date? = nil) throws -> URL {
+        let url = url(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url)
+        if let modified { try setModified(relative, modified) }
+        return url
+    }
+
+    public func setModified(_ relative: String, _ date: Date) throws {
+        try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url(relative).path)
+    }
+
+    public func symlink(_ relative: String, to target: String) throws {
+        let url = url(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
+    }
+
+    public func makeDirectory(_ relative: String) throws {
+        try FileManager.default.createDirectory(at: url(relative), withIntermediateDirectories: true)
+    }
+}
+
+/// Builders for the real file formats the probes read.
+public enum Fixtures {
+    /// A package as it appears in dpkg's status file.
+    public struct StatusEntry {
+        public var name: String
+        public var version: String
+        public var architecture: String
+        public var state: String
+        public var conffiles: [(path: String, md5: String)]
+
+        public init(_ name: String, _ version: String, architecture: String = "amd64", state: String = "installed",
+                    conffiles: [(path: String, md5: String)] = []) {
+            self.name = name
+            self.version = version
+            self.architecture = architecture
+            self.state = state
+            self.conffiles = conffiles
+        }
+    }
+
+    /// `var/lib/dpkg/status` text, with the fields dpkg writes.
+    public static func dpkgStatus(_ entries: [StatusEntry]) -> String {
+        entries.map { entry in
+            var stanza = """
+            Package: \(entry.name)
+            Status: install ok \(entry.state)
+            Priority: optional
+            Section: misc
+            Installed-Size: 120
+            Maintainer: Debian Developers <debian-devel@lists.debian.org>
+            Architecture: \(entry.architecture)
+            Version: \(entry.version)
+            Depends: libc6 (>= 2.34)
+            """
+            if !entry.conffiles.isEmpty {
+                stanza += "\nConffiles:\n" + entry.conffiles.map { " \($0.path) \($0.md5)" }.joined(separator: "\n")
+            }
+            stanza += "\nDescription: test package \(entry.name)\n multi-line description\n .\n second paragraph"
+            return stanza
+        }.joined(separator: "\n\n") + "\n"
+    }
+
+    /// An apt `Packages` list.
+    public static func packagesList(_ entries: [(name: String, version: String, architecture: String)]) -> String {
+        entries.map { entry in
+            """
+            Package: \(entry.name)
+            Source: \(entry.name)-src
+            Version: \(entry.version)
+            Installed-Size: 64
+            Maintainer: Someone <someone@example.org>
+            Architecture: \(entry.architecture)
+            Depends: libc6
+            Description: \(entry.name) package
+            Multi-Arch: foreign
+            Homepage: https://example.org/\(entry.name)
+            Description-md5: 0123456789abcdef0123456789abcdef
+            Section: utils
+            Priority: optional
+            Filename: pool/main/\(entry.name.prefix(1))/\(entry.name)/\(entry.name)_\(entry.version)_\(entry.architecture).deb
+            Size: 1000
+            SHA256: 0000000000000000000000000000000000000000000000000000000000000000
+            """
+        }.joined(separator: "\n\n") + "\n"
+    }
+
+    /// An `InRelease` file, clear-signed as the archive publishes it.
+    public static func inRelease(suite: String, codename: String, notAutomatic: Bool = false,
+                                 butAutomaticUpgrades: Bool = false) -> String {
+        var fields = """
+        Origin: Debian
+        Label: Debian
+        Suite: \(suite)
+        Codename: \(codename)
+        Date: Sat, 10 Jun 2023 08:00:00 UTC
+        Architectures: all amd64 arm64
+        Components: main contrib non-free-firmware
+        """
+        if notAutomatic { fields += "\nNotAutomatic: yes" }
+        if butAutomaticUpgrades { fields += "\nButAutomaticUpgrades: yes" }
+        return """
+        -----BEGIN PGP SIGNED MESSAGE-----
+        Hash: SHA512
+
+        \(fields)
+        Description: Debian test archive
+        SHA256:
+         0000000000000000000000000000000000000000000000000000000000000000   1234 main/binary-amd64/Packages
+        -----BEGIN PGP SIGNATURE-----
+
+        iQIzBAEBCgAdFiEE
+        -----END PGP SIGNATURE-----
+        """
+    }
+
+    /// Runs a program and returns its standard output and exit status.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil,
+                           environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        if let input {
+            let inPipe = Pipe()
+            process.standardInput = inPipe
+            try process.run()
+            inPipe.fileHandleForWriting.write(input)
+            try inPipe.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The first of `candidates` that exists and is executable.
+    public static func tool(_ candidates: String...) -> String? {
+        candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
