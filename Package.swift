@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Report, evidence and finding models shared by every layer.
@@ -28,7 +29,11 @@ let package = Package(
         // Probes read facts from a scan root; they never judge.
         .target(
             name: "PostureProbes",
-            dependencies: ["PostureModel", "PostureReference", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PostureModel", "PostureReference",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         // Policy is pure: evidence + profile -> findings. Never imports probes or transport.

@@ -22,31 +22,105 @@ public struct Scanner: Sendable {
         self.paths = paths
     }
 
+    /// The reference catalogs on the search path; a missing or malformed one is a reason, not an error.
+    struct Catalogs: Sendable {
+        var os: Result<OSLifecycleCatalog, CatalogError>
+        var browsers: Result<BrowserCatalog, CatalogError>
+        var securitySoftware: Result<SecuritySoftwareCatalog, CatalogError>
+        var fileSharing: Result<FileSharingCatalog, CatalogError>
+        var osPath: String?
+    }
+
+    struct CatalogError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func loadCatalogs() -> Catalogs {
+        func load<T>(_ name: String, _ loader: (String) throws -> T) -> Result<T, CatalogError> {
+            guard let path = paths.catalogFile(name) else {
+                return .failure(CatalogError(description: "reference catalog \(name) not found in \(paths.directories.joined(separator: ", "))"))
+            }
+            do { return .success(try loader(path)) } catch { return .failure(CatalogError(description: "\(error)")) }
+        }
+        return Catalogs(os: load(OSLifecycleCatalog.fileName, OSLifecycleCatalog.load),
+                        browsers: load(BrowserCatalog.fileName, BrowserCatalog.load),
+                        securitySoftware: load(SecuritySoftwareCatalog.fileName, SecuritySoftwareCatalog.load),
+                        fileSharing: load(FileSharingCatalog.fileName, FileSharingCatalog.load),
+                        osPath: paths.catalogFile(OSLifecycleCatalog.fileName))
+    }
+
     /// Collects evidence at `now`.
     public func collectEvidence(now: Date) async -> (Evidence, catalogAsOf: String?) {
         var evidence = Evidence()
-        let catalogPath = paths.catalogFile(OSLifecycleCatalog.fileName)
-        var catalog: OSLifecycleCatalog?
-        if let catalogPath {
-            do {
-                catalog = try OSLifecycleCatalog.load(path: catalogPath)
-            } catch {
-                evidence.unavailable["catalog"] = "\(error)"
+        let catalogs = loadCatalogs()
+        let root = self.root
+        let database: Result<DpkgDatabase, ProbeError> = Result { () throws(ProbeError) in try DpkgDatabase.read(root: root) }
+        let installed = try? database.get()
+        let homes = HomeDirectories.all(root: root)
+        let processes = RunningProcesses.names(root: root)
+        func record<T>(_ probe: ProbeName, _ result: Result<T, ProbeError>, into keyPath: WritableKeyPath<Evidence, T?>) {
+            switch result {
+            case .success(let value): evidence[keyPath: keyPath] = value
+            case .failure(let error): evidence.unavailable[probe.rawValue] = error.description
             }
         }
-        let root = self.root
-        let osProbe = OSProbe(catalog: catalog, catalogPath: catalogPath)
-        async let os = Self.run { () throws(ProbeError) in try osProbe.collect(root: root, now: now) }
-        async let packages = Self.run { () async throws(ProbeError) in try await PackagesProbe().collect(root: root) }
-        switch await os {
-        case .success(let value): evidence.os = value
-        case .failure(let error): evidence.unavailable[ProbeName.os.rawValue] = error.description
+
+        let osCatalog = try? catalogs.os.get()
+        let osPath = catalogs.osPath
+        async let os = Self.run { () throws(ProbeError) in try OSProbe(catalog: osCatalog, catalogPath: osPath).collect(root: root, now: now) }
+        async let packages = Self.run { () async throws(ProbeError) in
+            try await PackagesProbe().collectWithCandidates(root: root, database: try database.get())
         }
-        switch await packages {
-        case .success(let value): evidence.packages = value
-        case .failure(let error): evidence.unavailable[ProbeName.packages.rawValue] = error.description
+        async let accounts = Self.run { () throws(ProbeError) in try AccountsProbe().collect(root: root) }
+        async let credentials = Self.run { () throws(ProbeError) in CredentialsProbe().collect(root: root, homes: homes) }
+        async let clock = Self.run { () throws(ProbeError) in ClockProbe().collect(root: root, processes: processes) }
+        async let localAccess = Self.run { () throws(ProbeError) in LocalAccessProbe().collect(root: root) }
+        async let security = Self.run { () throws(ProbeError) in
+            try SecuritySoftwareProbe(catalog: try Self.catalog(catalogs.securitySoftware))
+                .collect(root: root, database: installed, processes: processes)
         }
-        return (evidence, catalog.map { $0.asOf.description })
+        async let fileSharing = Self.run { () throws(ProbeError) in
+            try FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
+        }
+
+        record(.os, await os, into: \.os)
+        let packagesResult = await packages
+        record(.packages, packagesResult.map(\.evidence), into: \.packages)
+        switch await accounts {
+        case .success(let value):
+            evidence.accounts = value.accounts
+            if let problem = value.problem { evidence.unavailable[ProbeName.accounts.rawValue] = problem }
+        case .failure(let error): evidence.unavailable[ProbeName.accounts.rawValue] = error.description
+        }
+        switch await credentials {
+        case .success(let value):
+            evidence.credentials = value.0
+            if !value.problems.isEmpty { evidence.unavailable[ProbeName.credentials.rawValue] = value.problems.joined(separator: "; ") }
+        case .failure(let error): evidence.unavailable[ProbeName.credentials.rawValue] = error.description
+        }
+        record(.clock, await clock, into: \.clock)
+        record(.localAccess, await localAccess, into: \.localAccess)
+        record(.securitySoftware, await security, into: \.securitySoftware)
+        record(.fileSharing, await fileSharing, into: \.fileSharing)
+
+        let candidates = try? packagesResult.get().candidates
+        record(.browsers, Result { () throws(ProbeError) in
+            try BrowsersProbe(catalog: try Self.catalog(catalogs.browsers))
+                .collect(root: root, database: installed, candidates: candidates, homes: homes, now: now)
+        }, into: \.browsers)
+        if installed == nil, case .failure(let error) = database {
+            for probe in [ProbeName.securitySoftware, .fileSharing, .browsers] where evidence.unavailable[probe.rawValue] == nil {
+                evidence.unavailable[probe.rawValue] = "package database unreadable, so packaged installs may be missed: \(error)"
+            }
+        }
+        return (evidence, osCatalog.map { $0.asOf.description })
+    }
+
+    private static func catalog<T>(_ result: Result<T, CatalogError>) throws(ProbeError) -> T {
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw ProbeError.unsupported(error.description)
+        }
     }
 
     private static func run<T: Sendable>(_ body: @Sendable () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {

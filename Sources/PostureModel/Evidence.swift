@@ -150,14 +150,18 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
     public var candidate: String?
     public var eol: Day?
     public var supported: Bool?
+    /// `as_of` of the browser lifecycle catalog that decided `supported`.
+    public var catalogAsOf: Day?
 
-    public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?) {
+    public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?,
+                catalogAsOf: Day? = nil) {
         self.name = name
         self.version = version
         self.source = source
         self.candidate = candidate
         self.eol = eol
         self.supported = supported
+        self.catalogAsOf = catalogAsOf
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -168,6 +172,7 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         try c.encode(candidate, forKey: .candidate)
         try c.encode(eol, forKey: .eol)
         try c.encode(supported, forKey: .supported)
+        try c.encode(catalogAsOf, forKey: .catalogAsOf)
     }
 }
 

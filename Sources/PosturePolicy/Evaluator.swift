@@ -74,7 +74,7 @@ enum Verdicts {
         switch requirement.check {
         case .osSupported: return osSupported(evidence, p, today)
         case .updatesNonePending: return updatesNonePending(evidence, p, context.collectedAt)
-        case .browserSupported: return browserSupported(evidence)
+        case .browserSupported: return browserSupported(evidence, p, today)
         case .browserUpdated: return browserUpdated(evidence, p, context.collectedAt)
         case .securitySoftwareInstalled: return securityInstalled(evidence)
         case .securitySoftwareRunning: return securityRunning(evidence)
@@ -177,21 +177,29 @@ enum Verdicts {
 
     // MARK: Browsers
 
-    static func browserSupported(_ evidence: Evidence) -> Verdict {
+    static func browserSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
         guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
         guard !browsers.isEmpty else {
             return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした")
         }
         let unsupported = browsers.filter { $0.supported == false }
         if !unsupported.isEmpty {
-            let names = unsupported.map { "\($0.name) \($0.version)" + ($0.eol.map { " (support ended \($0))" } ?? "") }
+            let names = unsupported.map { "\($0.name) \($0.version) [\($0.source)]" + ($0.eol.map { " (support ended \($0))" } ?? "") }
             return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names))",
-                         remedy: .init(en: "Update or remove these browsers.", ja: "これらのブラウザを更新または削除してください。"))
+                         remedy: .init(en: "Update these browsers to a supported release, or remove them.",
+                                       ja: "これらのブラウザをサポート中の版へ更新するか、削除してください。"))
         }
         let unknown = browsers.filter { $0.supported == nil }
         if !unknown.isEmpty {
-            let names = abbreviated(unknown.map { "\($0.name) \($0.version)" })
+            let names = abbreviated(unknown.map { "\($0.name) \($0.version) [\($0.source)]" })
             return .unknown("Support status unknown for: \(names)", "サポート状況が不明なブラウザ: \(names)")
+        }
+        let maxAge = p.int("reference_max_age_days") ?? 180
+        if let stale = browsers.compactMap(\.catalogAsOf).min(), stale.days(until: today) > maxAge {
+            return .unknown("Browser release data is from \(stale), older than \(maxAge) days: update posture's catalogs",
+                            "ブラウザのリリース情報(\(stale))が \(maxAge) 日より古いため判定できません。posture のカタログを更新してください",
+                            remedy: .init(en: "Install a newer posture package (its browser catalog is out of date).",
+                                          ja: "新しい posture パッケージを導入してください(ブラウザのカタログが古くなっています)。"))
         }
         let names = abbreviated(browsers.map { "\($0.name) \($0.version)" })
         return .pass("Supported browsers: \(names)", "サポート中のブラウザ: \(names)")
@@ -206,6 +214,14 @@ enum Verdicts {
             return .fail("Browser update available: \(names)", "ブラウザの更新があります: \(names)",
                          remedy: .init(en: "Update the browser (`sudo apt-get upgrade` for packaged browsers).",
                                        ja: "ブラウザを更新してください(パッケージ版は `sudo apt-get upgrade`)。"))
+        }
+        let unknownCandidate = browsers.filter { $0.candidate == nil }
+        if !unknownCandidate.isEmpty {
+            let names = abbreviated(unknownCandidate.map { "\($0.name) \($0.version) [\($0.source)]" })
+            return .unknown("No package index entry tells whether a newer version exists for: \(names)",
+                            "新しい版の有無をパッケージ索引で確認できないブラウザ: \(names)",
+                            remedy: .init(en: "Keep these browsers on automatic updates (snap refresh, flatpak update, the browser's own updater).",
+                                          ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
         }
         let maxAge = p.int("max_index_age_days") ?? 7
         if let fetched = evidence.packages?.indexUpdatedAt, Int(now.timeIntervalSince(fetched) / 86400) <= maxAge {
@@ -298,7 +314,9 @@ enum Verdicts {
                          "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale))", remedy: remedy)
         }
         if !unknown.isEmpty {
-            return .unknown("Password age unknown for: \(abbreviated(unknown))", "パスワードの変更日が不明: \(abbreviated(unknown))")
+            let reason = evidence.unavailable[ProbeName.accounts.rawValue].map { " (\($0))" } ?? ""
+            return .unknown("Password age unknown for: \(abbreviated(unknown))\(reason)",
+                            "パスワードの変更日が不明: \(abbreviated(unknown))\(reason)")
         }
         return .pass("All \(relevant.count) account password(s) changed within \(maxDays) days",
                      "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
@@ -318,6 +336,9 @@ enum Verdicts {
                          "銀行のパスワードがPCに保存されています: \(abbreviated(found))",
                          remedy: .init(en: "Delete the saved logins in the browser's password manager and remove password notes, then change the bank password.",
                                        ja: "ブラウザに保存されたログイン情報とパスワードのメモを削除し、銀行のパスワードを変更してください。"))
+        }
+        if let problem = evidence.unavailable[ProbeName.credentials.rawValue] {
+            return .unknown("Not every browser profile could be read: \(problem)", "読み取れないブラウザ設定があります: \(problem)")
         }
         return .pass("No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
                      "\(abbreviated(domains, limit: 3)) の保存ログインやパスワードのメモはありません")

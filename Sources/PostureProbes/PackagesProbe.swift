@@ -13,6 +13,12 @@ public struct PackagesProbe: Sendable {
     }
 
     public func collect(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError) -> PackagesEvidence {
+        try await collectWithCandidates(root: root, database: database).evidence
+    }
+
+    /// The evidence, plus package name → the version apt would install (for packages the index offers).
+    public func collectWithCandidates(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError)
+        -> (evidence: PackagesEvidence, candidates: [String: String]) {
         let installed = database.installed
         let native = database.nativeArchitecture ?? "all"
         let index = try await AptIndex.read(root: root, interesting: Set(installed.map(\.name)))
@@ -24,10 +30,12 @@ public struct PackagesProbe: Sendable {
         for offer in index.offers { offersByPackage[key(offer.name, offer.architecture), default: []].append(offer) }
 
         var pending: [PendingUpdate] = []
+        var candidates: [String: String] = [:]
         for package in installed {
             guard let offers = offersByPackage[key(package.name, package.architecture)],
-                  let candidate = Self.candidate(installed: package.version, offers: offers),
-                  candidate.version != package.version else { continue }
+                  let candidate = Self.candidate(installed: package.version, offers: offers) else { continue }
+            candidates[package.name] = candidate.version
+            guard candidate.version != package.version else { continue }
             let security = offers.contains { $0.version == candidate.version && $0.security }
             pending.append(PendingUpdate(name: package.name, architecture: package.architecture,
                                          installed: package.version, candidate: candidate.version,
@@ -42,9 +50,10 @@ public struct PackagesProbe: Sendable {
         } else if !index.problems.isEmpty {
             error = index.problems.joined(separator: "; ")
         }
-        return PackagesEvidence(manager: "dpkg", installed: installed.count, indexUpdatedAt: index.newestRelease,
-                                pendingUpdates: index.listsRead == 0 ? nil : pending, indexError: error,
-                                indexLists: index.listsRead)
+        let evidence = PackagesEvidence(manager: "dpkg", installed: installed.count, indexUpdatedAt: index.newestRelease,
+                                        pendingUpdates: index.listsRead == 0 ? nil : pending, indexError: error,
+                                        indexLists: index.listsRead)
+        return (evidence, candidates)
     }
 
     /// apt's candidate: among versions not lower than the installed one, the highest priority,
@@ -58,7 +67,7 @@ public struct PackagesProbe: Sendable {
             guard order >= 0 else { continue }
             let priority = order == 0 ? max(offer.priority, 100) : offer.priority
             if priority > bestPriority
-                || (priority == bestPriority && DebianVersion.compare(offer.version, bestVersion) > 0) {
+                || (priority == bestPriority && (best == nil || DebianVersion.compare(offer.version, bestVersion) > 0)) {
                 best = offer
                 bestPriority = priority
                 bestVersion = offer.version

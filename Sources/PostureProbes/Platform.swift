@@ -78,6 +78,28 @@ enum Platform {
 
     static func lastErrorText() -> String { String(cString: strerror(errno)) }
 
+    /// The kernel's NTP state: true when synchronised, false when the kernel says unsynchronised,
+    /// nil where it cannot be asked.
+    static func kernelClockSynchronized() -> Bool? {
+        #if os(Linux) && _pointerBitWidth(_64)
+        // sys/timex.h is not in the Glibc module: call adjtimex through dlsym with a zeroed
+        // struct timex (modes 0 = query only). On LP64 Linux `status` (int) sits at offset 40.
+        typealias AdjTimex = @convention(c) (UnsafeMutableRawPointer) -> Int32
+        guard let symbol = dlsym(nil, "adjtimex") else { return nil }
+        let adjtimex = unsafeBitCast(symbol, to: AdjTimex.self)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+        let state = adjtimex(buffer)
+        guard state >= 0 else { return nil }
+        let status = buffer.load(fromByteOffset: 40, as: Int32.self)
+        let unsynchronized: Int32 = 0x0040  // STA_UNSYNC
+        return state != 5 /* TIME_ERROR */ && (status & unsynchronized) == 0
+        #else
+        return nil
+        #endif
+    }
+
     static var effectiveUserID: UInt32 { UInt32(geteuid()) }
 
     static func hostName() -> String? {

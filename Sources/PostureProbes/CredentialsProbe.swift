@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+import PostureModel
+
+/// Logins saved in browser profiles, and password-note files on desktops, found without
+/// decrypting anything: only the browser, the profile path and the site's origin are kept.
+public struct CredentialsProbe: Sendable {
+    /// Firefox-family profile folders (each holds profile directories with `logins.json`), relative to a home.
+    static let firefoxRoots = [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox",
+                               ".var/app/org.mozilla.firefox/.mozilla/firefox"]
+    /// Chromium-family user-data folders (profiles `Default`, `Profile N` hold `Login Data`), relative to a home.
+    static let chromiumRoots: [(browser: String, path: String)] = [
+        ("chromium", ".config/chromium"), ("chromium", "snap/chromium/common/chromium"),
+        ("chromium", ".var/app/org.chromium.Chromium/config/chromium"),
+        ("google-chrome", ".config/google-chrome"), ("google-chrome", ".config/google-chrome-beta"),
+        ("google-chrome", ".var/app/com.google.Chrome/config/google-chrome"),
+        ("microsoft-edge", ".config/microsoft-edge"), ("microsoft-edge", ".var/app/com.microsoft.Edge/config/microsoft-edge"),
+        ("brave", ".config/BraveSoftware/Brave-Browser"), ("brave", ".var/app/com.brave.Browser/config/BraveSoftware/Brave-Browser"),
+        ("opera", ".config/opera"), ("vivaldi", ".config/vivaldi"),
+    ]
+    /// File names that look like password notes (lower-cased substrings), Japanese included.
+    static let noteWords = ["password", "passwd", "パスワード", "ぱすわーど", "暗証番号", "暗証", "ログイン情報"]
+    /// File-name stems (before the first dot) that are password notes on their own.
+    static let noteStems: Set<String> = ["pw", "pwd", "pass", "id_pw", "idpw", "id_pass", "idpass"]
+
+    public init() {}
+
+    /// The saved logins and notes, and what could not be read (for example another user's home without root).
+    public func collect(root: ScanRoot, homes: [String]) -> (CredentialsEvidence, problems: [String]) {
+        var logins: [CredentialsEvidence.SavedLogin] = []
+        var notes: [String] = []
+        var problems: [String] = []
+        for home in homes {
+            do {
+                _ = try root.list(home)
+            } catch {
+                problems.append("\(error)")
+                continue
+            }
+            for base in Self.firefoxRoots {
+                for profile in (try? root.list("\(home)/\(base)")) ?? [] {
+                    let file = "\(home)/\(base)/\(profile)/logins.json"
+                    guard root.exists(file) else { continue }
+                    do {
+                        for origin in try Self.firefoxOrigins(try root.readBytes(file), path: root.display(file)) {
+                            logins.append(.init(browser: "firefox", profilePath: root.display("\(home)/\(base)/\(profile)"), origin: origin))
+                        }
+                    } catch { problems.append("\(error)") }
+                }
+            }
+            for (browser, base) in Self.chromiumRoots where root.isDirectory("\(home)/\(base)") {
+                let profiles = ["."] + ((try? root.list("\(home)/\(base)")) ?? []).filter { $0 == "Default" || $0.hasPrefix("Profile ") }
+                for profile in profiles {
+                    let directory = profile == "." ? "\(home)/\(base)" : "\(home)/\(base)/\(profile)"
+                    guard root.exists("\(directory)/Login Data") else { continue }
+                    do {
+                        for origin in try Self.chromiumOrigins(root: root, file: "\(directory)/Login Data") {
+                            logins.append(.init(browser: browser, profilePath: root.display(directory), origin: origin))
+                        }
+                    } catch { problems.append("\(error)") }
+                }
+            }
+            notes += passwordNotes(root: root, home: home)
+        }
+        return (CredentialsEvidence(savedLogins: logins, passwordNotes: notes), problems)
+    }
+
+    /// The `hostname` of every entry in a Firefox `logins.json` (the encrypted fields are never read).
+    static func firefoxOrigins(_ bytes: [UInt8], path: String) throws(ProbeError) -> [String] {
+        struct LoginsFile: Decodable {
+            struct Login: Decodable { var hostname: String }
+            var logins: [Login]
+        }
+        do {
+            return try JSONDecoder().decode(LoginsFile.self, from: Data(bytes)).logins.map(\.hostname)
+        } catch {
+            throw ProbeError.malformed(path: path, reason: "not a Firefox logins.json")
+        }
+    }
+
+    /// `origin_url` of the saved (not "never save") logins of a Chromium `Login Data` database,
+    /// read from a private copy because the running browser may hold a lock on it.
+    static func chromiumOrigins(root: ScanRoot, file: String) throws(ProbeError) -> [String] {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("posture-logindata-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        do {
+            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
+                try Data(try root.readBytes(file + suffix)).write(to: copy.appendingPathComponent("Login Data" + suffix))
+            }
+        } catch let error as ProbeError {
+            throw error
+        } catch {
+            throw ProbeError.unreadable(path: root.display(file), reason: "cannot copy it: \(error.localizedDescription)")
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: copy.appendingPathComponent("Login Data").path, configuration: configuration)
+            return try queue.read { db in
+                let columns = try db.columns(in: "logins").map(\.name)
+                let sql = columns.contains("blacklisted_by_user")
+                    ? "SELECT origin_url FROM logins WHERE blacklisted_by_user = 0" : "SELECT origin_url FROM logins"
+                return try String.fetchAll(db, sql: sql)
+            }
+        } catch {
+            throw ProbeError.malformed(path: root.display(file), reason: "not a readable Login Data database (\(error))")
+        }
+    }
+
+    /// Files named like password notes on the user's desktop (XDG desktop folder, `Desktop`, `デスクトップ`).
+    func passwordNotes(root: ScanRoot, home: String) -> [String] {
+        var desktops = ["Desktop", "デスクトップ"]
+        if let dirs = try? root.readText("\(home)/.config/user-dirs.dirs") {
+            for line in dirs.split(separator: "\n") where line.hasPrefix("XDG_DESKTOP_DIR=") {
+                let value = line.dropFirst("XDG_DESKTOP_DIR=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if value.hasPrefix("$HOME/") { desktops.append(String(value.dropFirst(6))) }
+            }
+        }
+        var found: [String] = []
+        for desktop in Set(desktops).sorted() {
+            for name in (try? root.list("\(home)/\(desktop)")) ?? [] {
+                let lower = name.lowercased()
+                let stem = String(lower.split(separator: ".").first ?? "")
+                guard Self.noteWords.contains(where: { lower.contains($0) }) || Self.noteStems.contains(stem) else { continue }
+                found.append(root.display("\(home)/\(desktop)/\(name)"))
+            }
+        }
+        return found
+    }
+}

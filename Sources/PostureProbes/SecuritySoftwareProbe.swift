@@ -1,0 +1,95 @@
+import Foundation
+import PostureModel
+import PostureReference
+
+/// Antivirus and EDR products from the catalog: installed (package or files), running
+/// (live root only), and the date of their signatures where it is readable offline.
+public struct SecuritySoftwareProbe: Sendable {
+    public let catalog: SecuritySoftwareCatalog
+
+    public init(catalog: SecuritySoftwareCatalog) { self.catalog = catalog }
+
+    /// Installed products only; an empty list means none of the catalog's products was found.
+    public func collect(root: ScanRoot, database: DpkgDatabase?, processes: Set<String>?) -> [SecuritySoftwareEvidence] {
+        let installedPackages = Set(database?.installed.map(\.name) ?? [])
+        return catalog.products.compactMap { product in
+            let installed = product.packages.contains { installedPackages.contains($0) }
+                || product.paths.contains { root.exists($0) }
+            guard installed else { return nil }
+            let running = processes.map { RunningProcesses.anyRunning(product.processes, in: $0) }
+            return SecuritySoftwareEvidence(product: product.id, installed: true, running: running,
+                                            signaturesUpdatedAt: product.signatures.flatMap { signatureDate($0, root: root) })
+        }
+    }
+
+    func signatureDate(_ signatures: SecuritySoftwareCatalog.Signatures, root: ScanRoot) -> Date? {
+        switch signatures.kind {
+        case .clamavCVD:
+            var newest: Date?
+            for directory in signatures.paths {
+                for name in (try? root.list(directory)) ?? [] where name.hasSuffix(".cvd") || name.hasSuffix(".cld") {
+                    guard let header = try? ClamAVDatabase.header(root: root, path: "\(directory)/\(name)") else { continue }
+                    if let built = header.buildTime, newest.map({ built > $0 }) ?? true { newest = built }
+                }
+            }
+            return newest
+        case .newestMtime:
+            var newest: Date?
+            for path in signatures.paths {
+                FileWalk.visit(root: root, path, maxDepth: 4, maxEntries: 20_000) { _, status in
+                    if status.isRegular, newest.map({ status.modified > $0 }) ?? true { newest = status.modified }
+                }
+            }
+            return newest
+        }
+    }
+}
+
+/// The 512-byte header of a ClamAV signature database (`.cvd`/`.cld`):
+/// `ClamAV-VDB:build time:version:signatures:functionality level:md5:digital signature:builder:stime`.
+public struct ClamAVDatabase: Sendable, Hashable {
+    public var buildTime: Date?
+    public var version: Int?
+    public var signatures: Int?
+
+    public static func header(root: ScanRoot, path: String) throws(ProbeError) -> ClamAVDatabase {
+        let bytes = try root.readBytes(path)
+        return try parse(header: Array(bytes.prefix(512)), path: root.display(path))
+    }
+
+    public static func parse(header: [UInt8], path: String) throws(ProbeError) -> ClamAVDatabase {
+        guard header.count == 512 else { throw ProbeError.malformed(path: path, reason: "shorter than the 512-byte header") }
+        let text = String(decoding: header, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+        let fields = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count >= 4, fields[0] == "ClamAV-VDB" else {
+            throw ProbeError.malformed(path: path, reason: "no ClamAV-VDB header")
+        }
+        // The build time itself contains a colon ("14 Nov 2023 07:37 -0500").
+        let time = fields.count >= 9 ? "\(fields[1]):\(fields[2])" : String(fields[1])
+        let rest = fields.count >= 9 ? Array(fields[3...]) : Array(fields[2...])
+        return ClamAVDatabase(buildTime: parseTime(time), version: Int(rest[0]), signatures: rest.count > 1 ? Int(rest[1]) : nil)
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "dd MMM yyyy HH:mm Z"
+        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
+    }
+}
+
+/// A bounded walk of a directory tree inside a root (symlinks are not followed).
+enum FileWalk {
+    static func visit(root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
+                      _ body: (String, Platform.FileStatus) -> Void) {
+        var budget = maxEntries
+        func walk(_ relative: String, depth: Int) {
+            guard budget > 0, let host = root.hostPath(relative), let status = Platform.lstatus(host) else { return }
+            budget -= 1
+            body(relative, status)
+            guard status.isDirectory, depth < maxDepth else { return }
+            for name in (try? root.list(relative)) ?? [] { walk("\(relative)/\(name)", depth: depth + 1) }
+        }
+        walk(path, depth: 0)
+    }
+}

@@ -1,0 +1,153 @@
+import PostureModel
+
+/// Antivirus/EDR products: how to tell each is installed, running, and how old its signatures are.
+public struct SecuritySoftwareCatalog: Sendable, Hashable {
+    public static let fileName = "security-software.yaml"
+
+    /// Where a product's signature date can be read offline.
+    public struct Signatures: Sendable, Hashable {
+        public enum Kind: String, Sendable, CaseIterable {
+            /// ClamAV `.cvd`/`.cld` headers (their build time).
+            case clamavCVD = "clamav-cvd"
+            /// The newest modification time of the files under the paths.
+            case newestMtime = "newest-mtime"
+        }
+        public var kind: Kind
+        public var paths: [String]
+    }
+
+    /// One product.
+    public struct Product: Sendable, Hashable {
+        public var id: String
+        public var name: String
+        public var packages: [String]
+        public var paths: [String]
+        public var processes: [String]
+        public var signatures: Signatures?
+    }
+
+    public var asOf: Day
+    public var products: [Product]
+
+    public static func load(path: String) throws -> SecuritySoftwareCatalog {
+        let root = try YAMLNode.load(path: path).mapping("the catalog")
+        try root.rejectUnknownKeys(allowed: ["as_of", "products"])
+        let products = try root.required("products").sequence("products").map { node in
+            let map = try node.mapping("a product")
+            try map.rejectUnknownKeys(allowed: ["id", "name", "packages", "paths", "processes", "signatures"])
+            var signatures: Signatures?
+            if let node = map.optional("signatures") {
+                let s = try node.mapping("signatures")
+                try s.rejectUnknownKeys(allowed: ["kind", "paths"])
+                let kindNode = try s.required("kind")
+                let kindText = try kindNode.string("signatures.kind")
+                guard let kind = Signatures.Kind(rawValue: kindText) else {
+                    throw kindNode.error("signatures.kind must be clamav-cvd or newest-mtime, not '\(kindText)'")
+                }
+                signatures = Signatures(kind: kind, paths: try s.required("paths").strings("signatures.paths"))
+            }
+            return Product(id: try map.required("id").string("id"), name: try map.required("name").string("name"),
+                           packages: try map.optional("packages")?.strings("packages") ?? [],
+                           paths: try map.optional("paths")?.strings("paths") ?? [],
+                           processes: try map.optional("processes")?.strings("processes") ?? [],
+                           signatures: signatures)
+        }
+        return SecuritySoftwareCatalog(asOf: try root.required("as_of").day("as_of"), products: products)
+    }
+}
+
+/// File-sharing (P2P) clients, matched by package, binary, flatpak or snap id, or Windows executable under Wine.
+public struct FileSharingCatalog: Sendable, Hashable {
+    public static let fileName = "file-sharing.yaml"
+
+    /// One client.
+    public struct Client: Sendable, Hashable {
+        public var id: String
+        public var name: String
+        public var packages: [String]
+        public var binaries: [String]
+        public var flatpak: [String]
+        public var snap: [String]
+        public var windowsExecutables: [String]
+    }
+
+    public var asOf: Day
+    public var clients: [Client]
+
+    public static func load(path: String) throws -> FileSharingCatalog {
+        let root = try YAMLNode.load(path: path).mapping("the catalog")
+        try root.rejectUnknownKeys(allowed: ["as_of", "clients"])
+        let clients = try root.required("clients").sequence("clients").map { node in
+            let map = try node.mapping("a client")
+            try map.rejectUnknownKeys(allowed: ["id", "name", "packages", "binaries", "flatpak", "snap", "windows_executables"])
+            return Client(id: try map.required("id").string("id"), name: try map.required("name").string("name"),
+                          packages: try map.optional("packages")?.strings("packages") ?? [],
+                          binaries: try map.optional("binaries")?.strings("binaries") ?? [],
+                          flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
+                          snap: try map.optional("snap")?.strings("snap") ?? [],
+                          windowsExecutables: try map.optional("windows_executables")?.strings("windows_executables") ?? [])
+        }
+        return FileSharingCatalog(asOf: try root.required("as_of").day("as_of"), clients: clients)
+    }
+}
+
+/// Web browsers: where each is installed from and which release lines its vendor still supports.
+public struct BrowserCatalog: Sendable, Hashable {
+    public static let fileName = "browsers.yaml"
+
+    /// A release line with a fixed end of support (Firefox ESR).
+    public struct Line: Sendable, Hashable {
+        public var line: String
+        public var eol: Day
+    }
+
+    /// Which versions the vendor still supports.
+    public struct Support: Sendable, Hashable {
+        public var latest: String?
+        /// How many leading version numbers name a release line.
+        public var lineComponents: Int
+        /// The newest N lines are supported.
+        public var linesSupported: Int
+        public var lines: [Line]
+    }
+
+    /// One browser.
+    public struct Browser: Sendable, Hashable {
+        public var name: String
+        public var packages: [String]
+        public var snap: [String]
+        public var flatpak: [String]
+        public var installDirs: [String]
+        public var support: Support
+    }
+
+    public var asOf: Day
+    public var browsers: [Browser]
+
+    public static func load(path: String) throws -> BrowserCatalog {
+        let root = try YAMLNode.load(path: path).mapping("the catalog")
+        try root.rejectUnknownKeys(allowed: ["as_of", "browsers"])
+        let browsers = try root.required("browsers").sequence("browsers").map { node in
+            let map = try node.mapping("a browser")
+            try map.rejectUnknownKeys(allowed: ["name", "packages", "snap", "flatpak", "install_dirs", "support"])
+            let supportMap = try map.required("support").mapping("support")
+            try supportMap.rejectUnknownKeys(allowed: ["latest", "line_components", "lines_supported", "lines"])
+            let lines: [Line] = try supportMap.optional("lines")?.sequence("lines").map { node -> Line in
+                let line = try node.mapping("a line")
+                try line.rejectUnknownKeys(allowed: ["line", "eol"])
+                return Line(line: try line.required("line").string("line"), eol: try line.required("eol").day("eol"))
+            } ?? []
+            let support = Support(latest: try supportMap.optional("latest")?.string("latest"),
+                                  lineComponents: try supportMap.optional("line_components")?.int("line_components") ?? 1,
+                                  linesSupported: try supportMap.optional("lines_supported")?.int("lines_supported") ?? 1,
+                                  lines: lines)
+            return Browser(name: try map.required("name").string("name"),
+                           packages: try map.optional("packages")?.strings("packages") ?? [],
+                           snap: try map.optional("snap")?.strings("snap") ?? [],
+                           flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
+                           installDirs: try map.optional("install_dirs")?.strings("install_dirs") ?? [],
+                           support: support)
+        }
+        return BrowserCatalog(asOf: try root.required("as_of").day("as_of"), browsers: browsers)
+    }
+}

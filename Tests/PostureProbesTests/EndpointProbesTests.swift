@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+import PostureModel
+@testable import PostureProbes
+@testable import PostureReference
+import PostureTestSupport
+
+@Suite struct EndpointProbesTests {
+    static let now = Date()
+
+    static func securityCatalog() -> SecuritySoftwareCatalog {
+        SecuritySoftwareCatalog(asOf: Day("2026-11-24")!, products: [
+            .init(id: "clamav", name: "ClamAV", packages: ["clamav", "clamav-daemon"], paths: ["usr/bin/clamscan"],
+                  processes: ["clamd", "freshclam"], signatures: .init(kind: .clamavCVD, paths: ["var/lib/clamav"])),
+            .init(id: "mdatp", name: "Defender", packages: ["mdatp"], paths: ["opt/microsoft/mdatp/sbin/wdavdaemon"],
+                  processes: ["wdavdaemon"], signatures: .init(kind: .newestMtime, paths: ["var/opt/microsoft/mdatp/definitions"])),
+        ])
+    }
+
+    @Test func clamavFreshnessComesFromTheNewestDatabaseHeader() throws {
+        let root = try TemporaryRoot()
+        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([.init("dpkg", "1.21.22"), .init("clamav", "1.0.9+dfsg-1~deb12u1")]))
+        try root.write("var/lib/clamav/main.cvd", Fixtures.clamavDatabase(built: "16 Sep 2021 08:32 -0400", version: 62))
+        try root.write("var/lib/clamav/daily.cld", Fixtures.clamavDatabase(built: "20 Nov 2026 04:26 -0500", version: 27830))
+        try root.write("var/lib/clamav/bytecode.cvd", Data("ClamAV-VDB:short".utf8))  // damaged: ignored
+        let scanRoot = try ScanRoot(root.path)
+        let products = SecuritySoftwareProbe(catalog: Self.securityCatalog())
+            .collect(root: scanRoot, database: try DpkgDatabase.read(root: scanRoot), processes: ["bash", "clamd"])
+        #expect(products.count == 1)
+        let clamav = try #require(products.first)
+        #expect(clamav.running == true)
+        let expected = try #require(ClamAVDatabase.parseTime("20 Nov 2026 04:26 -0500"))
+        #expect(clamav.signaturesUpdatedAt == expected)
+        #expect(Day(expected) == Day("2026-11-20"))
+    }
+
+    @Test func offlineRootCannotSayWhetherItRuns() throws {
+        let root = try TemporaryRoot()
+        try root.write("opt/microsoft/mdatp/sbin/wdavdaemon", "ELF")
+        let old = Date().addingTimeInterval(-20 * 86400)
+        try root.write("var/opt/microsoft/mdatp/definitions/updates/mpavbase.vdm", "x", modified: old)
+        let products = SecuritySoftwareProbe(catalog: Self.securityCatalog()).collect(root: try ScanRoot(root.path), database: nil, processes: nil)
+        #expect(products.map(\.product) == ["mdatp"])
+        #expect(products[0].running == nil)
+        #expect(abs((products[0].signaturesUpdatedAt ?? .distantPast).timeIntervalSince(old)) < 2)
+    }
+
+    @Test(arguments: ["", "ClamAV-VDB", String(repeating: "x", count: 512)])
+    func damagedClamavHeaderIsAnError(_ text: String) {
+        #expect(throws: ProbeError.self) { try ClamAVDatabase.parse(header: Array(text.utf8), path: "daily.cvd") }
+    }
+
+    @Test func passwordAgeFromShadowNeverKeepsTheHash() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/passwd", """
+        root:x:0:0:root:/root:/bin/bash
+        daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+        alice:x:1000:1000:Alice:/home/alice:/bin/bash
+        bob:x:1001:1001:Bob:/home/bob:/bin/bash
+        svc:x:1002:1002::/var/lib/svc:/usr/sbin/nologin
+        """)
+        try root.write("etc/login.defs", "UID_MIN 1000\nUID_MAX 60000\nPASS_MAX_DAYS 99999\n")
+        try root.write("etc/shadow", [
+            Fixtures.shadowLine(user: "root", hash: "!", daysAgo: 400),
+            Fixtures.shadowLine(user: "daemon", hash: "*", daysAgo: 3000),
+            Fixtures.shadowLine(user: "alice", hash: "$y$j9T$SECRETSALTalice$HASHVALUEalice", daysAgo: 10, maxDays: "90"),
+            Fixtures.shadowLine(user: "bob", hash: "$6$SECRETSALTbob$HASHVALUEbob", daysAgo: 200),
+        ].joined(separator: "\n") + "\n")
+        let (accounts, problem) = try AccountsProbe().collect(root: ScanRoot(root.path))
+        #expect(problem == nil)
+        #expect(accounts.map(\.user) == ["root", "alice", "bob"])
+        let alice = try #require(accounts.first { $0.user == "alice" })
+        #expect(alice.passwordMaxDays == 90)
+        #expect(alice.passwordLastChanged == Day(Self.now).adding(days: -10))
+        #expect(accounts.first { $0.user == "root" }?.locked == true)
+        #expect(accounts.first { $0.user == "bob" }?.passwordMaxDays == nil)
+        let json = String(decoding: try PostureJSON.encoder().encode(accounts), as: UTF8.self)
+        #expect(!json.contains("SECRET") && !json.contains("HASHVALUE") && !json.contains("$6$"))
+    }
+
+    @Test func unreadableShadowIsAReasonNotAGuess() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n")
+        let (accounts, problem) = try AccountsProbe().collect(root: ScanRoot(root.path))
+        #expect(accounts.first?.passwordLastChanged == nil)
+        #expect(problem?.contains("/etc/shadow") == true)
+    }
+
+    @Test func savedLoginsFromFirefoxAndChromiumCarryNoSecrets() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n")
+        try root.write("home/alice/.mozilla/firefox/abcd1234.default-esr/logins.json", Fixtures.firefoxLogins([
+            ("https://www.ib.bank.example.jp", "FFSECRET1"), ("https://shop.example.com", "FFSECRET2"),
+        ]))
+        try Fixtures.chromiumLoginData(at: root.url("home/alice/.config/google-chrome/Default/Login Data"), [
+            ("https://bizweb.bank.example.jp/login", "CRSECRET1", false), ("https://never.example.org", "CRSECRET2", true),
+        ])
+        try Fixtures.chromiumLoginData(at: root.url("home/alice/snap/chromium/common/chromium/Profile 1/Login Data"), [
+            ("https://mail.example.net", "CRSECRET3", false),
+        ])
+        try root.write("home/alice/Desktop/パスワード一覧.txt", "bank: hunter2")
+        try root.write("home/alice/Desktop/report.odt", "x")
+        try root.write("home/alice/Desktop/compass.txt", "x")
+        try root.write("home/alice/.config/google-chrome/Profile 2/Login Data", "not sqlite at all")
+        let (evidence, problems) = CredentialsProbe().collect(root: try ScanRoot(root.path), homes: HomeDirectories.all(root: try ScanRoot(root.path)))
+        let origins = Set(evidence.savedLogins.map { "\($0.browser) \($0.origin)" })
+        #expect(origins == ["firefox https://www.ib.bank.example.jp", "firefox https://shop.example.com",
+                            "google-chrome https://bizweb.bank.example.jp/login", "chromium https://mail.example.net"])
+        #expect(evidence.passwordNotes == ["/home/alice/Desktop/パスワード一覧.txt"])
+        #expect(problems.count == 1 && problems[0].contains("Profile 2"))
+        let json = String(decoding: try PostureJSON.encoder().encode(evidence), as: UTF8.self)
+        #expect(!json.contains("SECRET") && !json.contains("hunter2") && !json.contains("MDoEE"))
+    }
+
+    static func browserCatalog() -> BrowserCatalog {
+        BrowserCatalog(asOf: Day("2026-11-01")!, browsers: [
+            .init(name: "firefox", packages: ["firefox"], snap: ["firefox"], flatpak: ["org.mozilla.firefox"],
+                  installDirs: ["opt/firefox"], support: .init(latest: "145.0.1", lineComponents: 1, linesSupported: 1, lines: [])),
+            .init(name: "firefox-esr", packages: ["firefox-esr"], snap: [], flatpak: [], installDirs: ["usr/lib/firefox-esr"],
+                  support: .init(latest: nil, lineComponents: 1, linesSupported: 0,
+                                 lines: [.init(line: "115", eol: Day("2025-09-16")!), .init(line: "140", eol: Day("2026-09-15")!),
+                                         .init(line: "153", eol: Day("2027-09-14")!)])),
+            .init(name: "chromium", packages: ["chromium"], snap: ["chromium"], flatpak: ["org.chromium.Chromium"], installDirs: [],
+                  support: .init(latest: "142.0.7444.175", lineComponents: 1, linesSupported: 2, lines: [])),
+            .init(name: "brave", packages: ["brave-browser"], snap: [], flatpak: ["com.brave.Browser"], installDirs: [],
+                  support: .init(latest: "1.85.100", lineComponents: 2, linesSupported: 2, lines: [])),
+        ])
+    }
+
+    @Test func browsersFromPackagesSnapsFlatpaksAndTarballs() throws {
+        let root = try TemporaryRoot()
+        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([
+            .init("dpkg", "1.21.22"), .init("firefox-esr", "140.5.0esr-1~deb12u1"), .init("chromium", "140.0.7339.185-1~deb12u1"),
+        ]))
+        try root.write("usr/lib/firefox-esr/application.ini", "[App]\nVersion=140.5.0\n")
+        try root.write("opt/firefox/application.ini", "[App]\nVendor=Mozilla\nName=Firefox\nVersion=145.0.1\nBuildID=20261101\n")
+        try root.write("snap/firefox/current/meta/snap.yaml", "name: firefox\nversion: 144.0.2-1\nsummary: Mozilla Firefox\n")
+        try root.write("var/lib/flatpak/app/com.brave.Browser/current/active/files/share/metainfo/com.brave.Browser.metainfo.xml",
+                       "<component><releases><release version=\"1.82.70\" date=\"2026-08-01\"/></releases></component>")
+        let scanRoot = try ScanRoot(root.path)
+        let browsers = BrowsersProbe(catalog: Self.browserCatalog()).collect(
+            root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
+            candidates: ["firefox-esr": "140.5.0esr-1~deb12u1", "chromium": "142.0.7444.175-1~deb12u1"],
+            homes: [], now: Day("2026-11-24")!.start(in: TimeZone(identifier: "UTC")!))
+        let bySource = Dictionary(uniqueKeysWithValues: browsers.map { ($0.source, $0) })
+        #expect(Set(bySource.keys) == ["dpkg:firefox-esr", "dpkg:chromium", "tarball:/opt/firefox", "snap:firefox", "flatpak:com.brave.Browser"])
+        #expect(bySource["dpkg:firefox-esr"]?.supported == false, "ESR 140 ended on 2026-09-15 in this catalog")
+        #expect(bySource["dpkg:firefox-esr"]?.eol == Day("2026-09-15"))
+        #expect(bySource["dpkg:chromium"]?.supported == false, "two majors behind the newest stable")
+        #expect(bySource["dpkg:chromium"]?.candidate == "142.0.7444.175-1~deb12u1")
+        #expect(bySource["tarball:/opt/firefox"]?.supported == true)
+        #expect(bySource["snap:firefox"]?.supported == false, "rapid-release Firefox: only the newest major")
+        #expect(bySource["flatpak:com.brave.Browser"]?.supported == false)
+        #expect(browsers.allSatisfy { $0.catalogAsOf == Day("2026-11-01") })
+    }
+
+    @Test(arguments: [
+        ("140.5.0esr", "2026-09-15", "2026-09-15", true), ("140.5.0esr", "2026-09-15", "2026-09-16", false),
+        ("102.15.0esr", nil, "2026-01-01", false), ("160.0esr", nil, "2026-01-01", nil),
+    ] as [(String, String?, String, Bool?)])
+    func esrLinesEndOnTheirDate(_ row: (String, String?, String, Bool?)) {
+        let esr = Self.browserCatalog().browsers[1].support
+        let (eol, supported) = BrowsersProbe.support(of: row.0, esr, today: Day(row.2)!)
+        #expect(eol == row.1.flatMap { Day($0) })
+        #expect(supported == row.3)
+    }
+
+    @Test func fileSharingByPackageFlatpakAndWine() throws {
+        let root = try TemporaryRoot()
+        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([.init("dpkg", "1.21.22"), .init("qbittorrent", "4.5.2-3+deb12u1")]))
+        try root.write("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n")
+        try root.write("home/alice/.local/share/flatpak/app/com.transmissionbt.Transmission/current/active/metadata", "[Application]\n")
+        try root.write("home/alice/.wine/drive_c/Program Files/Winny/Winny.exe", "MZ")
+        let catalog = FileSharingCatalog(asOf: Day("2026-11-24")!, clients: [
+            .init(id: "qbittorrent", name: "qBittorrent", packages: ["qbittorrent", "qbittorrent-nox"], binaries: ["usr/bin/qbittorrent"],
+                  flatpak: [], snap: [], windowsExecutables: []),
+            .init(id: "transmission", name: "Transmission", packages: ["transmission-gtk"], binaries: [],
+                  flatpak: ["com.transmissionbt.Transmission"], snap: [], windowsExecutables: []),
+            .init(id: "winny", name: "Winny", packages: [], binaries: [], flatpak: [], snap: [], windowsExecutables: ["winny.exe"]),
+            .init(id: "amule", name: "aMule", packages: ["amule"], binaries: ["usr/bin/amule"], flatpak: [], snap: [], windowsExecutables: []),
+        ])
+        let scanRoot = try ScanRoot(root.path)
+        let found = FileSharingProbe(catalog: catalog).collect(root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
+                                                              homes: HomeDirectories.all(root: scanRoot))
+        #expect(found.map(\.name) == ["qbittorrent (package qbittorrent)", "transmission (flatpak com.transmissionbt.Transmission)",
+                                      "winny (Wine: /home/alice/.wine/drive_c/Program Files/Winny/Winny.exe)"])
+        #expect(found[0].version == "4.5.2-3+deb12u1")
+    }
+
+    @Test func localAccessFromDisplayManagerAndSystemConfig() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/gdm3/daemon.conf", "[daemon]\nAutomaticLoginEnable = true\nAutomaticLogin = alice\n")
+        try root.write("etc/lightdm/lightdm.conf.d/50-guest.conf", "[Seat:*]\nallow-guest=true\n")
+        try root.write("etc/dconf/db/local.d/00-screensaver", "[org/gnome/desktop/screensaver]\nlock-enabled=true\n")
+        try root.write("etc/crypttab", "# <target> <source> <key> <options>\nsda3_crypt UUID=1234 none luks,discard\n")
+        try root.write("etc/ufw/ufw.conf", "# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n")
+        let access = LocalAccessProbe().collect(root: try ScanRoot(root.path))
+        #expect(access.autologin == ["gdm: alice"])
+        #expect(access.guestSession == true)
+        #expect(access.screenLock == true)
+        #expect(access.diskEncrypted == true)
+        #expect(access.firewallActive == true)
+
+        let bare = try TemporaryRoot()
+        try bare.write("etc/ufw/ufw.conf", "ENABLED=no\n")
+        let none = LocalAccessProbe().collect(root: try ScanRoot(bare.path))
+        #expect(none.autologin == [])
+        #expect(none.screenLock == nil)
+        #expect(none.diskEncrypted == false)
+        #expect(none.firewallActive == false)
+    }
+
+    @Test func clockOfAnOfflineImageIsUnknown() throws {
+        let root = try TemporaryRoot()
+        try root.symlink("etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", to: "/lib/systemd/system/systemd-timesyncd.service")
+        try root.write("lib/systemd/system/systemd-timesyncd.service", "[Unit]\n")
+        let clock = ClockProbe().collect(root: try ScanRoot(root.path), processes: nil)
+        #expect(clock.synchronized == nil)
+        #expect(clock.source?.contains("systemd-timesyncd enabled") == true)
+    }
+
+    @Test func liveClockAgreesWithTimedatectl() throws {
+        let live = ClockProbe().collect(root: try ScanRoot("/"), processes: RunningProcesses.names(root: try ScanRoot("/")))
+        guard let timedatectl = Fixtures.tool("/usr/bin/timedatectl"),
+              let result = try? Fixtures.run(timedatectl, ["show", "-p", "NTPSynchronized", "--value"]), result.status == 0 else {
+            #expect(live.synchronized != nil || live.source != nil)
+            return
+        }
+        #expect(live.synchronized == (result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "yes"))
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+extension Fixtures {
+    /// A ClamAV `.cvd` file: the real 512-byte space-padded header, then opaque signature data.
+    public static func clamavDatabase(built: String, version: Int, signatures: Int = 27_000) -> Data {
+        var header = "ClamAV-VDB:\(built):\(version):\(signatures):90:0123456789abcdef0123456789abcdef:"
+            + "SIGNATURE0123456789abcdef:raynman:1763400000"
+        header += String(repeating: " ", count: 512 - header.utf8.count)
+        return Data(header.utf8) + Data((0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+    }
+
+    /// A Firefox `logins.json` with the fields Firefox writes; the encrypted values are the given secrets.
+    public static func firefoxLogins(_ entries: [(hostname: String, secret: String)]) -> String {
+        let logins = entries.enumerated().map { index, entry in
+            """
+            {"id":\(index + 1),"hostname":"\(entry.hostname)","httpRealm":null,"formSubmitURL":"\(entry.hostname)",\
+            "usernameField":"user","passwordField":"pass","encryptedUsername":"MDoEEPgAAAA\(entry.secret)U",\
+            "encryptedPassword":"MEIEEPgAAAA\(entry.secret)P","guid":"{\(UUID().uuidString)}","encType":1,\
+            "timeCreated":1700000000000,"timeLastUsed":1700000000000,"timePasswordChanged":1700000000000,"timesUsed":3}
+            """
+        }
+        return "{\"nextId\":\(entries.count + 1),\"logins\":[\(logins.joined(separator: ","))],\"potentiallyVulnerablePasswords\":[],\"dismissedBreachAlertsByLoginGUID\":{},\"version\":3}"
+    }
+
+    /// A Chromium `Login Data` SQLite database made with the sqlite3 tool (schema as Chromium writes it).
+    public static func chromiumLoginData(at url: URL, _ entries: [(origin: String, secret: String, neverSave: Bool)]) throws {
+        guard let sqlite = tool("/usr/bin/sqlite3") else { throw CocoaError(.fileNoSuchFile) }
+        var sql = """
+        CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
+        INSERT INTO meta VALUES('version','43');
+        CREATE TABLE logins (origin_url VARCHAR NOT NULL, action_url VARCHAR, username_element VARCHAR,
+          username_value VARCHAR, password_element VARCHAR, password_value BLOB, submit_element VARCHAR,
+          signon_realm VARCHAR NOT NULL, date_created INTEGER NOT NULL, blacklisted_by_user INTEGER NOT NULL,
+          scheme INTEGER NOT NULL, password_type INTEGER, times_used INTEGER, form_data BLOB,
+          display_name VARCHAR, icon_url VARCHAR, federation_url VARCHAR, skip_zero_click INTEGER,
+          generation_upload_status INTEGER, possible_username_pairs BLOB, id INTEGER PRIMARY KEY AUTOINCREMENT,
+          date_last_used INTEGER NOT NULL DEFAULT 0, moving_blocked_for BLOB, date_password_modified INTEGER NOT NULL DEFAULT 0,
+          UNIQUE (origin_url, username_element, username_value, password_element, signon_realm));
+        """
+        for entry in entries {
+            sql += "\nINSERT INTO logins (origin_url, action_url, username_value, password_value, signon_realm, date_created, blacklisted_by_user, scheme) VALUES ('\(entry.origin)', '\(entry.origin)', 'user-\(entry.secret)', CAST('v10\(entry.secret)' AS BLOB), '\(entry.origin)/', 13340000000000000, \(entry.neverSave ? 1 : 0), 0);"
+        }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let result = try run(sqlite, [url.path], input: Data(sql.utf8))
+        if result.status != 0 { throw NSError(domain: "sqlite3", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr]) }
+    }
+
+    /// An `/etc/shadow` line whose password was last changed `daysAgo` days before `now`.
+    public static func shadowLine(user: String, hash: String, daysAgo: Int, maxDays: String = "99999", now: Date = Date()) -> String {
+        let today = Int(now.timeIntervalSince1970 / 86400)
+        return "\(user):\(hash):\(today - daysAgo):0:\(maxDays):7:::"
+    }
+}
