@@ -50,7 +50,7 @@ public struct Scanner: Sendable {
     }
 
     /// Collects evidence at `now`.
-    public func collectEvidence(now: Date) async -> (Evidence, catalogAsOf: String?) {
+    public func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
         var evidence = Evidence()
         let catalogs = loadCatalogs()
         let root = self.root
@@ -113,7 +113,12 @@ public struct Scanner: Sendable {
                 evidence.unavailable[probe.rawValue] = "package database unreadable, so packaged installs may be missed: \(error)"
             }
         }
-        return (evidence, osCatalog.map { $0.asOf.description })
+        var loaded: [String: String] = [:]
+        loaded[OSLifecycleCatalog.fileName] = osCatalog?.asOf.description
+        loaded[BrowserCatalog.fileName] = (try? catalogs.browsers.get())?.asOf.description
+        loaded[SecuritySoftwareCatalog.fileName] = (try? catalogs.securitySoftware.get())?.asOf.description
+        loaded[FileSharingCatalog.fileName] = (try? catalogs.fileSharing.get())?.asOf.description
+        return (evidence, loaded)
     }
 
     private static func catalog<T>(_ result: Result<T, CatalogError>) throws(ProbeError) -> T {
@@ -130,13 +135,13 @@ public struct Scanner: Sendable {
     /// A full report: evidence judged by `profiles`.
     public func scan(profiles: [Profile], attestations: [Attestation] = [], now: Date = Date()) async -> Report {
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let (evidence, catalogAsOf) = await collectEvidence(now: now)
+        let (evidence, catalogs) = await collectEvidence(now: now)
         let host = HostProbe().collect(root: root)
         let context = EvaluationContext(collectedAt: now, attestations: attestations)
         let findings = profiles.flatMap { PolicyEngine.evaluate($0, evidence: evidence, context: context) }
         return Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host,
                       evidence: evidence, findings: findings, attestations: attestations,
                       reference: ReferenceInfo(profiles: profiles.map { .init(id: $0.id, sha256: $0.sha256) },
-                                               catalogAsOf: catalogAsOf))
+                                               catalogs: catalogs))
     }
 }

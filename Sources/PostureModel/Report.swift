@@ -72,12 +72,12 @@ public struct ReferenceInfo: Codable, Sendable, Hashable {
         }
     }
     public var profiles: [ProfileRef]
-    /// `as_of` of the lifecycle catalog used, when one was used.
-    public var catalogAsOf: String?
+    /// Catalog file name → its `as_of` date, for every reference catalog that was loaded.
+    public var catalogs: [String: String]
 
-    public init(profiles: [ProfileRef], catalogAsOf: String?) {
+    public init(profiles: [ProfileRef], catalogs: [String: String]) {
         self.profiles = profiles
-        self.catalogAsOf = catalogAsOf
+        self.catalogs = catalogs
     }
 }
 

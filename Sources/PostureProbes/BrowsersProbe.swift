@@ -25,7 +25,8 @@ public struct BrowsersProbe: Sendable {
             }
             var packaged = false
             for package in browser.packages {
-                guard let version = installed[package] else { continue }
+                // Ubuntu's firefox/chromium-browser debs only install the snap ("1snap1"): the snap is the browser.
+                guard let version = installed[package], !version.contains("snap") else { continue }
                 packaged = true
                 add(version, source: "dpkg:\(package)", candidate: candidates?[package])
             }
