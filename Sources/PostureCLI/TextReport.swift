@@ -34,6 +34,15 @@ struct TextReport {
         }
     }
 
+    private func consequenceLabel(_ consequence: Consequence) -> String {
+        guard language == .ja else { return consequence.rawValue }
+        switch consequence {
+        case .exclusion: return "補償対象外"
+        case .reduction: return "減額"
+        case .condition: return "条件"
+        }
+    }
+
     private func padded(_ text: String, _ width: Int) -> String {
         let visible = text.reduce(0) { $0 + ($1.isASCII ? 1 : 2) }
         return text + String(repeating: " ", count: max(1, width - visible))
@@ -59,7 +68,7 @@ struct TextReport {
                 let (text, colour) = label(finding)
                 let clause = (ja ? "条項 " : "clause ") + finding.clause
                 out += "  " + style.paint(padded(text, 9), colour) + finding.title(in: language)
-                    + "  " + style.dim("[\(clause), \(finding.consequence.rawValue)]") + "\n"
+                    + "  " + style.dim("[\(clause), \(consequenceLabel(finding.consequence))]") + "\n"
                 out += "           " + style.dim(finding.summary(in: language)) + "\n"
                 if let remedy = finding.remedy(in: language) {
                     out += "           → " + remedy + "\n"

@@ -61,9 +61,10 @@ struct Verdict {
 }
 
 /// Short lists for summaries: the first few names and how many more.
-func abbreviated(_ items: [String], limit: Int = 5) -> String {
-    let shown = items.prefix(limit).joined(separator: ", ")
-    return items.count > limit ? "\(shown) (+\(items.count - limit) more)" : shown
+func abbreviated(_ items: [String], limit: Int = 5, ja: Bool = false) -> String {
+    let shown = items.prefix(limit).joined(separator: ja ? "、" : ", ")
+    guard items.count > limit else { return shown }
+    return ja ? "\(shown)(他 \(items.count - limit) 件)" : "\(shown) (+\(items.count - limit) more)"
 }
 
 enum Verdicts {
@@ -148,9 +149,9 @@ enum Verdicts {
             let relevant = securityOnly ? pending.filter(\.security) : pending
             if !relevant.isEmpty {
                 let security = relevant.filter(\.security).count
-                let names = abbreviated(relevant.map { "\($0.name) \($0.installed) → \($0.candidate)" })
-                return .fail("\(relevant.count) update(s) pending, \(security) of them security: \(names)",
-                             "未適用の更新が \(relevant.count) 件(うちセキュリティ更新 \(security) 件): \(names)", remedy: remedy)
+                let namesList = relevant.map { "\($0.name) \($0.installed) → \($0.candidate)" }
+                return .fail("\(relevant.count) update(s) pending, \(security) of them security: \(abbreviated(namesList))",
+                             "未適用の更新が \(relevant.count) 件(うちセキュリティ更新 \(security) 件): \(abbreviated(namesList, ja: true))", remedy: remedy)
             }
         }
         let refresh = LocalizedText(en: "Run `sudo apt-get update` (and keep it scheduled), then scan again.",
@@ -185,14 +186,14 @@ enum Verdicts {
         let unsupported = browsers.filter { $0.supported == false }
         if !unsupported.isEmpty {
             let names = unsupported.map { "\($0.name) \($0.version) [\($0.source)]" + ($0.eol.map { " (support ended \($0))" } ?? "") }
-            return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names))",
+            return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names, ja: true))",
                          remedy: .init(en: "Update these browsers to a supported release, or remove them.",
                                        ja: "これらのブラウザをサポート中の版へ更新するか、削除してください。"))
         }
         let unknown = browsers.filter { $0.supported == nil }
         if !unknown.isEmpty {
-            let names = abbreviated(unknown.map { "\($0.name) \($0.version) [\($0.source)]" })
-            return .unknown("Support status unknown for: \(names)", "サポート状況が不明なブラウザ: \(names)")
+            let namesList = unknown.map { "\($0.name) \($0.version) [\($0.source)]" }
+            return .unknown("Support status unknown for: \(abbreviated(namesList))", "サポート状況が不明なブラウザ: \(abbreviated(namesList, ja: true))")
         }
         let maxAge = p.int("reference_max_age_days") ?? 180
         if let stale = browsers.compactMap(\.catalogAsOf).min(), stale.days(until: today) > maxAge {
@@ -201,8 +202,8 @@ enum Verdicts {
                             remedy: .init(en: "Install a newer posture package (its browser catalog is out of date).",
                                           ja: "新しい posture パッケージを導入してください(ブラウザのカタログが古くなっています)。"))
         }
-        let names = abbreviated(browsers.map { "\($0.name) \($0.version)" })
-        return .pass("Supported browsers: \(names)", "サポート中のブラウザ: \(names)")
+        let namesList = browsers.map { "\($0.name) \($0.version)" }
+        return .pass("Supported browsers: \(abbreviated(namesList))", "サポート中のブラウザ: \(abbreviated(namesList, ja: true))")
     }
 
     static func browserUpdated(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
@@ -210,24 +211,24 @@ enum Verdicts {
         guard !browsers.isEmpty else { return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした") }
         let outdated = browsers.filter { $0.candidate != nil && $0.candidate != $0.version }
         if !outdated.isEmpty {
-            let names = abbreviated(outdated.map { "\($0.name) \($0.version) → \($0.candidate!)" })
-            return .fail("Browser update available: \(names)", "ブラウザの更新があります: \(names)",
+            let namesList = outdated.map { "\($0.name) \($0.version) → \($0.candidate!)" }
+            return .fail("Browser update available: \(abbreviated(namesList))", "ブラウザの更新があります: \(abbreviated(namesList, ja: true))",
                          remedy: .init(en: "Update the browser (`sudo apt-get upgrade` for packaged browsers).",
                                        ja: "ブラウザを更新してください(パッケージ版は `sudo apt-get upgrade`)。"))
         }
         let unknownCandidate = browsers.filter { $0.candidate == nil }
         if !unknownCandidate.isEmpty {
-            let names = abbreviated(unknownCandidate.map { "\($0.name) \($0.version) [\($0.source)]" })
-            return .unknown("No package index entry tells whether a newer version exists for: \(names)",
-                            "新しい版の有無をパッケージ索引で確認できないブラウザ: \(names)",
+            let namesList = unknownCandidate.map { "\($0.name) \($0.version) [\($0.source)]" }
+            return .unknown("No package index entry tells whether a newer version exists for: \(abbreviated(namesList))",
+                            "新しい版の有無をパッケージ索引で確認できないブラウザ: \(abbreviated(namesList, ja: true))",
                             remedy: .init(en: "Keep these browsers on automatic updates (snap refresh, flatpak update, the browser's own updater).",
                                           ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
         }
         let maxAge = p.int("max_index_age_days") ?? 7
         if let fetched = evidence.packages?.indexUpdatedAt, Int(now.timeIntervalSince(fetched) / 86400) <= maxAge {
-            let names = abbreviated(browsers.map { "\($0.name) \($0.version)" })
-            return .pass("Browsers are at the newest version the package index offers: \(names)",
-                         "ブラウザはパッケージ索引の最新版です: \(names)")
+            let namesList = browsers.map { "\($0.name) \($0.version)" }
+            return .pass("Browsers are at the newest version the package index offers: \(abbreviated(namesList))",
+                         "ブラウザはパッケージ索引の最新版です: \(abbreviated(namesList, ja: true))")
         }
         return .unknown("The package index is missing or older than \(maxAge) days, so newer browser versions may exist",
                         "パッケージ索引がないか \(maxAge) 日より古いため、ブラウザの新しい版の有無が分かりません")
@@ -311,12 +312,12 @@ enum Verdicts {
         }
         if !stale.isEmpty {
             return .fail("Password older than \(maxDays) days: \(abbreviated(stale))",
-                         "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale))", remedy: remedy)
+                         "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale, ja: true))", remedy: remedy)
         }
         if !unknown.isEmpty {
             let reason = evidence.unavailable[ProbeName.accounts.rawValue].map { " (\($0))" } ?? ""
             return .unknown("Password age unknown for: \(abbreviated(unknown))\(reason)",
-                            "パスワードの変更日が不明: \(abbreviated(unknown))\(reason)")
+                            "パスワードの変更日が不明: \(abbreviated(unknown, ja: true))\(reason)")
         }
         return .pass("All \(relevant.count) account password(s) changed within \(maxDays) days",
                      "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
@@ -333,7 +334,7 @@ enum Verdicts {
         found += credentials.passwordNotes
         if !found.isEmpty {
             return .fail("Bank passwords stored on the PC: \(abbreviated(found))",
-                         "銀行のパスワードがPCに保存されています: \(abbreviated(found))",
+                         "銀行のパスワードがPCに保存されています: \(abbreviated(found, ja: true))",
                          remedy: .init(en: "Delete the saved logins in the browser's password manager and remove password notes, then change the bank password.",
                                        ja: "ブラウザに保存されたログイン情報とパスワードのメモを削除し、銀行のパスワードを変更してください。"))
         }
@@ -341,7 +342,7 @@ enum Verdicts {
             return .unknown("Not every browser profile could be read: \(problem)", "読み取れないブラウザ設定があります: \(problem)")
         }
         return .pass("No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
-                     "\(abbreviated(domains, limit: 3)) の保存ログインやパスワードのメモはありません")
+                     "\(abbreviated(domains, limit: 3, ja: true)) の保存ログインやパスワードのメモはありません")
     }
 
     static func hostName(of origin: String) -> String {
@@ -366,7 +367,7 @@ enum Verdicts {
         if p.bool("include_missing") { problems += integrity.missing.map { "missing \($0.path) (\($0.package))" } }
         if !problems.isEmpty {
             return .fail("\(problems.count) system file(s) differ from their packages: \(abbreviated(problems))",
-                         "\(problems.count) 件のシステムファイルがパッケージと一致しません: \(abbreviated(problems))", remedy: integrityRemedy)
+                         "\(problems.count) 件のシステムファイルがパッケージと一致しません: \(abbreviated(problems, ja: true))", remedy: integrityRemedy)
         }
         return .pass("\(integrity.checked) package files checked, none modified",
                      "\(integrity.checked) 件のパッケージファイルを検査し、改変はありません")
@@ -375,9 +376,9 @@ enum Verdicts {
     static func unownedExecutables(_ evidence: Evidence) -> Verdict {
         guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
         if !integrity.unownedExecutables.isEmpty {
-            let paths = abbreviated(integrity.unownedExecutables.map(\.path))
-            return .fail("Executables in system directories that no package installed: \(paths)",
-                         "どのパッケージにも属さない実行ファイルがシステムディレクトリにあります: \(paths)",
+            let pathsList = integrity.unownedExecutables.map(\.path)
+            return .fail("Executables in system directories that no package installed: \(abbreviated(pathsList))",
+                         "どのパッケージにも属さない実行ファイルがシステムディレクトリにあります: \(abbreviated(pathsList, ja: true))",
                          remedy: .init(en: "Identify and remove these files, or install them from a package.",
                                        ja: "これらのファイルの出所を確認し、削除するかパッケージから導入してください。"))
         }
@@ -395,7 +396,7 @@ enum Verdicts {
         problems += integrity.extraCaCertificates.map { "CA: \($0.subject) (\($0.path))" }
         if !problems.isEmpty {
             return .fail("Traffic or code could be intercepted: \(abbreviated(problems))",
-                         "通信やプログラムが横取りされる設定があります: \(abbreviated(problems))",
+                         "通信やプログラムが横取りされる設定があります: \(abbreviated(problems, ja: true))",
                          remedy: .init(en: "Remove the preload entry, hosts overrides and added certificate authorities unless IT put them there on purpose.",
                                        ja: "IT 部門が意図して設定したものでなければ、preload 設定・hosts の上書き・追加された認証局を削除してください。"))
         }
@@ -408,8 +409,8 @@ enum Verdicts {
     static func fileSharing(_ evidence: Evidence) -> Verdict {
         guard let found = evidence.fileSharing else { return .notCollected(.fileSharing, evidence) }
         if !found.isEmpty {
-            let names = abbreviated(found.map { $0.name + ($0.version.map { " \($0)" } ?? "") })
-            return .fail("File-sharing software installed: \(names)", "ファイル共有ソフトが導入されています: \(names)",
+            let namesList = found.map { $0.name + ($0.version.map { " \($0)" } ?? "") }
+            return .fail("File-sharing software installed: \(abbreviated(namesList))", "ファイル共有ソフトが導入されています: \(abbreviated(namesList, ja: true))",
                          remedy: .init(en: "Uninstall it (`sudo apt-get purge PACKAGE`).", ja: "アンインストールしてください(`sudo apt-get purge パッケージ`)。"))
         }
         return .pass("No file-sharing software found", "ファイル共有ソフトは見つかりません")

@@ -11,7 +11,9 @@ import PostureTestSupport
     static let backports = "deb.debian.org_debian_dists_bookworm-backports"
 
     /// A root with dpkg status and apt lists for main, security and backports.
-    static func makeRoot(indexAge: TimeInterval = 3600, lz4: Bool = false) throws -> TemporaryRoot {
+    static let fetched = Date(timeIntervalSince1970: 1_795_000_000)
+
+    static func makeRoot(lz4: Bool = false) throws -> TemporaryRoot {
         let root = try TemporaryRoot("packages")
         try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([
             .init("dpkg", "1.21.22"),
@@ -23,7 +25,7 @@ import PostureTestSupport
             .init("removed-pkg", "1.0", state: "config-files"),
             .init("libc6", "2.36-9+deb12u9", architecture: "i386"),
         ]))
-        let fetched = Date().addingTimeInterval(-indexAge)
+        let fetched = Self.fetched
         try root.write("\(lists)/\(main)_InRelease", Fixtures.inRelease(suite: "stable", codename: "bookworm"), modified: fetched)
         try root.write("\(lists)/\(security)_InRelease", Fixtures.inRelease(suite: "stable-security", codename: "bookworm-security"),
                        modified: fetched.addingTimeInterval(-60))
@@ -68,7 +70,7 @@ import PostureTestSupport
         #expect(byName["tzdata"]?.architecture == "all")
         #expect(byName["libc6"]?.architecture == "i386")
         let fetched = try #require(evidence.indexUpdatedAt)
-        #expect(abs(fetched.timeIntervalSinceNow + 3600) < 5)
+        #expect(abs(fetched.timeIntervalSince(Self.fetched)) < 1, "newest Release mtime, not the older security one")
     }
 
     @Test func installedFromBackportsFollowsBackports() {
