@@ -18,7 +18,7 @@ public struct PostureCommand: AsyncParsableCommand {
         65 bad data (with FILE:LINE), 66 input missing, 70 internal error, 77 permission denied.
         """,
         version: PostureVersion.current,
-        subcommands: [ScanCommand.self, ProfilesCommand.self]
+        subcommands: [ScanCommand.self, ProfilesCommand.self, IntegrityCommand.self]
     )
 
     public init() {}

@@ -243,9 +243,12 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     public struct MissingFile: Codable, Sendable, Hashable {
         public var path: String
         public var package: String
-        public init(path: String, package: String) {
+        /// `file` or `conffile`.
+        public var kind: String
+        public init(path: String, package: String, kind: String = "file") {
             self.path = path
             self.package = package
+            self.kind = kind
         }
     }
     public struct UnownedExecutable: Codable, Sendable, Hashable {

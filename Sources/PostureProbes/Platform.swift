@@ -8,6 +8,22 @@ import Darwin
 import Foundation
 
 /// The thin seam over the C library that the probes use: every `#if canImport` lives here.
+/// An errno with its text.
+struct FileError: Error, CustomStringConvertible {
+    var code: Int32
+    var description: String { String(cString: strerror(code)) }
+    var isNotFound: Bool { code == ENOENT || code == ENOTDIR }
+}
+
+/// Which file, in which state: equal identities mean the same inode, unchanged since.
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modifiedNanoseconds: Int64
+    public var changedNanoseconds: Int64
+}
+
 enum Platform {
     struct FileStatus {
         var isDirectory: Bool
@@ -15,6 +31,12 @@ enum Platform {
         var isRegular: Bool
         var size: Int64
         var modified: Date
+        var mode: UInt32 = 0
+        /// Identity and change stamps, for caches keyed on "this exact file, unchanged".
+        var identity = FileIdentity(device: 0, inode: 0, size: 0, modifiedNanoseconds: 0, changedNanoseconds: 0)
+
+        var isExecutable: Bool { mode & 0o111 != 0 }
+        var isSetID: Bool { mode & 0o6000 != 0 }
     }
 
     static func lstatus(_ path: String) -> FileStatus? {
@@ -36,8 +58,149 @@ enum Platform {
         #else
         let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         #endif
+        #if canImport(Darwin)
+        let mtimeNs = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+        let ctimeNs = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
+        #else
+        let mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        #endif
         return FileStatus(isDirectory: type == S_IFDIR, isSymlink: type == S_IFLNK, isRegular: type == S_IFREG,
-                          size: Int64(st.st_size), modified: Date(timeIntervalSince1970: mtime))
+                          size: Int64(st.st_size), modified: Date(timeIntervalSince1970: mtime), mode: UInt32(st.st_mode),
+                          identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                                                 modifiedNanoseconds: mtimeNs, changedNanoseconds: ctimeNs))
+    }
+
+    /// Opens a file for reading (following symlinks), or returns the errno.
+    static func openForReading(_ path: String) -> Result<Int32, FileError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    static func closeFile(_ fd: Int32) { close(fd) }
+
+    /// A directory handle for `statAt` (never read through).
+    static func openDirectory(_ path: String) -> Result<Int32, FileError> {
+        #if os(Linux)
+        let fd = open(path, Int32(0o10000000) /* O_PATH */ | O_DIRECTORY | O_CLOEXEC)
+        #else
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #endif
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    /// `lstat` of `name` inside an open directory.
+    static func statAt(_ directory: Int32, _ name: String) -> Result<FileStatus, FileError> {
+        var st = stat()
+        guard fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return .failure(FileError(code: errno)) }
+        return .success(status(st))
+    }
+
+    /// Status of an open file.
+    static func status(fd: Int32) -> FileStatus? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return status(st)
+    }
+
+    /// Asks the kernel to start reading the whole file now (readahead), so I/O overlaps hashing.
+    static func prefetch(_ fd: Int32) {
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_WILLNEED))
+        #endif
+    }
+
+    /// Tells the kernel the file will be read once, front to back.
+    static func adviseSequential(_ fd: Int32) {
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        #endif
+    }
+
+    /// Drops the file's pages from the page cache (for cold-cache benchmarks).
+    static func evictFromCache(_ fd: Int32) {
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        #endif
+    }
+
+    /// Reads up to `count` bytes; retries on EINTR.
+    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Result<Int, FileError> {
+        while true {
+            #if canImport(Glibc)
+            let n = Glibc.read(fd, buffer, count)
+            #elseif canImport(Musl)
+            let n = Musl.read(fd, buffer, count)
+            #else
+            let n = Darwin.read(fd, buffer, count)
+            #endif
+            if n >= 0 { return .success(n) }
+            if errno != EINTR { return .failure(FileError(code: errno)) }
+        }
+    }
+
+    /// Creates (or truncates) a file for writing with `mode`.
+    static func createFile(_ path: String, mode: mode_t) -> Result<Int32, FileError> {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Result<Void, FileError> {
+        bytes.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return .failure(FileError(code: errno))
+                }
+                written += n
+            }
+            return .success(())
+        }
+    }
+
+    static func syncAndClose(_ fd: Int32) -> Result<Void, FileError> {
+        let synced = fsync(fd) == 0 ? nil : FileError(code: errno)
+        let closed = close(fd) == 0 ? nil : FileError(code: errno)
+        if let error = synced ?? closed { return .failure(error) }
+        return .success(())
+    }
+
+    static func rename(_ from: String, to: String) -> Result<Void, FileError> {
+        #if canImport(Glibc)
+        let status = Glibc.rename(from, to)
+        #elseif canImport(Musl)
+        let status = Musl.rename(from, to)
+        #else
+        let status = Darwin.rename(from, to)
+        #endif
+        return status == 0 ? .success(()) : .failure(FileError(code: errno))
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+
+    /// Writes a whole file atomically: a temporary file in the same directory, fsync, rename.
+    static func writeAtomically(_ data: [UInt8], to path: String, mode: mode_t) throws(FileError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd: Int32
+        switch createFile(temporary, mode: mode) {
+        case .success(let opened): fd = opened
+        case .failure(let error): throw error
+        }
+        if case .failure(let error) = writeAll(fd, data) {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        if case .failure(let error) = syncAndClose(fd) {
+            unlink(temporary)
+            throw error
+        }
+        if case .failure(let error) = rename(temporary, to: path) {
+            unlink(temporary)
+            throw error
+        }
     }
 
     static func readLink(_ path: String) -> String? {
