@@ -16,10 +16,20 @@ public enum PostureVersion {
 public struct Scanner: Sendable {
     public var root: ScanRoot
     public var paths: ReferencePaths
+    /// Agent state (integrity cache); nil scans without a cache.
+    public var stateDirectory: String?
+    /// Re-hash every system file instead of trusting the integrity cache.
+    public var fullIntegrity: Bool
+    /// Probes to run; nil runs every probe. Skipped probes are `unavailable` with the reason.
+    public var probes: Set<ProbeName>?
 
-    public init(root: ScanRoot, paths: ReferencePaths) {
+    public init(root: ScanRoot, paths: ReferencePaths, stateDirectory: String? = nil, fullIntegrity: Bool = false,
+                probes: Set<ProbeName>? = nil) {
         self.root = root
         self.paths = paths
+        self.stateDirectory = stateDirectory
+        self.fullIntegrity = fullIntegrity
+        self.probes = probes
     }
 
     /// The reference catalogs on the search path; a missing or malformed one is a reason, not an error.
@@ -82,6 +92,12 @@ public struct Scanner: Sendable {
         async let fileSharing = Self.run { () throws(ProbeError) in
             try FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
         }
+        let wantsIntegrity = probes?.contains(.integrity) ?? true
+        let integrityProbe = IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
+        async let integrity = Self.run { () async throws(ProbeError) -> IntegrityEvidence? in
+            guard wantsIntegrity else { return nil }
+            return try await integrityProbe.collect(root: root, database: try database.get(), now: now)
+        }
 
         record(.os, await os, into: \.os)
         let packagesResult = await packages
@@ -102,6 +118,11 @@ public struct Scanner: Sendable {
         record(.localAccess, await localAccess, into: \.localAccess)
         record(.securitySoftware, await security, into: \.securitySoftware)
         record(.fileSharing, await fileSharing, into: \.fileSharing)
+        switch await integrity {
+        case .success(let value?): evidence.integrity = value
+        case .success(nil): evidence.unavailable[ProbeName.integrity.rawValue] = "not requested: no chosen profile checks system files"
+        case .failure(let error): evidence.unavailable[ProbeName.integrity.rawValue] = error.description
+        }
 
         let candidates = try? packagesResult.get().candidates
         record(.browsers, Result { () throws(ProbeError) in

@@ -50,6 +50,8 @@ struct ScanCommand: AsyncParsableCommand {
 
     @OptionGroup var reference: ReferenceOptions
 
+    @OptionGroup var state: StateOptions
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json, html
     }
@@ -73,7 +75,11 @@ struct ScanCommand: AsyncParsableCommand {
                                    message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
             }
             let root = try ScanRoot(self.root)
-            let report = await Scanner(root: root, paths: paths).scan(profiles: chosen)
+            // Only the probes the chosen profiles judge run, so a quick check stays quick.
+            let probes = Set(chosen.flatMap { $0.requirements.compactMap(\.check.probe) })
+            let scanner = Scanner(root: root, paths: paths, stateDirectory: try state.resolved(), fullIntegrity: full,
+                                  probes: probes)
+            let report = await scanner.scan(profiles: chosen)
             let data: Data
             switch format {
             case .json:

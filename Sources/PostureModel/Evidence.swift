@@ -254,9 +254,12 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     public struct UnownedExecutable: Codable, Sendable, Hashable {
         public var path: String
         public var sha256: String
-        public init(path: String, sha256: String) {
+        /// Set-uid or set-gid.
+        public var setid: Bool
+        public init(path: String, sha256: String, setid: Bool = false) {
             self.path = path
             self.sha256 = sha256
+            self.setid = setid
         }
     }
     public struct HostsOverride: Codable, Sendable, Hashable {
@@ -285,6 +288,16 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     public var hostsOverrides: [HostsOverride]
     public var extraCaCertificates: [ExtraCertificate]
     public var ldSoPreload: [String]
+    /// Package files that exist but could not be read, so were not verified.
+    public var unreadable: [String] = []
+    /// Installed packages that ship no md5sums, so their files cannot be verified.
+    public var unverifiablePackages: [String] = []
+    /// `full` (every file hashed) or `incremental` (unchanged files taken from the sealed cache).
+    public var mode: String = "full"
+    /// Files whose digest came from the cache.
+    public var fromCache: Int = 0
+    /// A note about the cache (discarded because its seal failed, not saved …).
+    public var cacheNote: String?
 
     public init(checked: Int, modified: [ModifiedFile], missing: [MissingFile],
                 unownedExecutables: [UnownedExecutable], hostsOverrides: [HostsOverride],

@@ -24,6 +24,23 @@ public enum Check: String, Sendable, CaseIterable {
     case attestation
     case claimDeadline = "claim.deadline"
 
+    /// The probe whose evidence this check judges; nil for checks no probe serves.
+    public var probe: ProbeName? {
+        switch self {
+        case .osSupported: return .os
+        case .updatesNonePending: return .packages
+        case .browserSupported, .browserUpdated: return .browsers
+        case .securitySoftwareInstalled, .securitySoftwareRunning, .securitySoftwareSignaturesFresh: return .securitySoftware
+        case .accountsPasswordAge: return .accounts
+        case .credentialsNoSavedBankLogins: return .credentials
+        case .integrityNoModifiedSystemFiles, .integrityNoUnownedExecutables, .integrityNoInterception: return .integrity
+        case .fileSharingNoneInstalled: return .fileSharing
+        case .clockSynchronized: return .clock
+        case .accessNoAutologin, .accessScreenLock, .accessDiskEncrypted, .accessFirewallActive: return .localAccess
+        case .attestation, .claimDeadline: return nil
+        }
+    }
+
     /// The parameters this check takes, with their types and defaults.
     public var parameters: [ParameterSpec] {
         switch self {

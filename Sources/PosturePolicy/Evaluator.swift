@@ -364,10 +364,17 @@ enum Verdicts {
         guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
         let includeConffiles = p.bool("include_conffiles")
         var problems = integrity.modified.filter { $0.kind == "file" || includeConffiles }.map { "\($0.path) (\($0.package))" }
-        if p.bool("include_missing") { problems += integrity.missing.map { "missing \($0.path) (\($0.package))" } }
+        if p.bool("include_missing") {
+            problems += integrity.missing.filter { $0.kind == "file" || includeConffiles }.map { "missing \($0.path) (\($0.package))" }
+        }
         if !problems.isEmpty {
             return .fail("\(problems.count) system file(s) differ from their packages: \(abbreviated(problems))",
                          "\(problems.count) 件のシステムファイルがパッケージと一致しません: \(abbreviated(problems, ja: true))", remedy: integrityRemedy)
+        }
+        if !integrity.unreadable.isEmpty {
+            let list = integrity.unreadable
+            return .unknown("\(list.count) package file(s) could not be read, so were not verified: \(abbreviated(list))",
+                            "\(list.count) 件のパッケージファイルを読めず検証できません: \(abbreviated(list, ja: true))")
         }
         return .pass("\(integrity.checked) package files checked, none modified",
                      "\(integrity.checked) 件のパッケージファイルを検査し、改変はありません")

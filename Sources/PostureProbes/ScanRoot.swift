@@ -52,6 +52,15 @@ public struct ScanRoot: Sendable, Hashable {
         components.isEmpty ? path : (path == "/" ? "" : path) + "/" + components.joined(separator: "/")
     }
 
+    /// The canonical absolute path inside the root (every symlink resolved inside it), or nil when it does not exist.
+    public func canonical(_ relative: String) -> String? {
+        if isLive {
+            return Platform.realPath("/" + relative.drop { $0 == "/" })
+        }
+        guard let host = hostPath(relative), Platform.lstatus(host) != nil else { return nil }
+        return host == path ? "/" : String(host.dropFirst(path.count))
+    }
+
     /// The path as it is shown in reports and messages: absolute inside the root.
     public func display(_ relative: String) -> String { "/" + relative.drop { $0 == "/" } }
 

@@ -51,3 +51,72 @@ extension Fixtures {
         return "\(user):\(hash):\(today - daysAgo):0:\(maxDays):7:::"
     }
 }
+
+/// A package to install into a generated root: its files are written and recorded in the dpkg
+/// database (`status`, `info/<name>.list`, `info/<name>.md5sums`) exactly as dpkg records them.
+public struct FakePackage {
+    public var name: String
+    public var version: String
+    public var files: [(path: String, content: String, mode: Int)]
+    public var conffiles: [(path: String, content: String)]
+    public var directories: [String]
+    public var architecture: String
+
+    public init(_ name: String, version: String = "1.0-1", architecture: String = "amd64",
+                files: [(path: String, content: String, mode: Int)] = [], conffiles: [(path: String, content: String)] = [],
+                directories: [String] = []) {
+        self.name = name
+        self.version = version
+        self.architecture = architecture
+        self.files = files
+        self.conffiles = conffiles
+        self.directories = directories
+    }
+}
+
+extension Fixtures {
+    /// MD5 of a string as lower-case hex, computed by the system's `md5sum` so fixtures do not trust our own code.
+    public static func md5(_ content: String) throws -> String {
+        let result = try run("/usr/bin/md5sum", [], input: Data(content.utf8))
+        return String(result.stdout.prefix(32))
+    }
+
+    /// Installs `packages` into `root`: files on disk plus a dpkg database describing them.
+    public static func install(_ packages: [FakePackage], into root: TemporaryRoot, diversions: [(from: String, to: String, by: String)] = []) throws {
+        var status = ""
+        for package in packages {
+            var list = ["/."]
+            var md5sums = ""
+            for directory in package.directories { list.append(directory); try root.makeDirectory(String(directory.dropFirst())) }
+            for file in package.files {
+                let url = try root.write(String(file.path.dropFirst()), file.content)
+                try FileManager.default.setAttributes([.posixPermissions: file.mode], ofItemAtPath: url.path)
+                list.append(file.path)
+                md5sums += "\(try md5(file.content))  \(file.path.dropFirst())\n"
+            }
+            var conffileField = ""
+            for conffile in package.conffiles {
+                try root.write(String(conffile.path.dropFirst()), conffile.content)
+                list.append(conffile.path)
+                conffileField += "\n \(conffile.path) \(try md5(conffile.content))"
+            }
+            try root.write("var/lib/dpkg/info/\(package.name).list", list.joined(separator: "\n") + "\n")
+            try root.write("var/lib/dpkg/info/\(package.name).md5sums", md5sums)
+            status += """
+            Package: \(package.name)
+            Status: install ok installed
+            Priority: optional
+            Section: misc
+            Installed-Size: 10
+            Maintainer: Test <test@example.org>
+            Architecture: \(package.architecture)
+            Version: \(package.version)
+            """
+            if !conffileField.isEmpty { status += "\nConffiles:" + conffileField }
+            status += "\nDescription: \(package.name)\n\n"
+        }
+        try root.write("var/lib/dpkg/status", status)
+        try root.makeDirectory("var/lib/dpkg/updates")
+        try root.write("var/lib/dpkg/diversions", diversions.map { "\($0.from)\n\($0.to)\n\($0.by)\n" }.joined())
+    }
+}

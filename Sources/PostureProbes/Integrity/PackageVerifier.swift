@@ -20,6 +20,8 @@ public struct PackageVerifier: Sendable {
         public var full = true
         /// Why the cache was not used, when it existed but was rejected.
         public var cacheNote: String?
+        /// Every path the package database lists (when asked for), for finding files no package owns.
+        public var owned: Set<String> = []
     }
 
     public var root: ScanRoot
@@ -32,6 +34,8 @@ public struct PackageVerifier: Sendable {
     /// Evict each file from the page cache after hashing it (cold-cache benchmarks only).
     public var evictAfterReading: Bool
     public var concurrency: Int
+    /// Also return every listed path in `Result.owned`.
+    public var collectOwned = false
 
     public init(root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
                 evictAfterReading: Bool = false, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -85,6 +89,7 @@ public struct PackageVerifier: Sendable {
         let worker = ChunkWorker(root: root, cache: cache, evict: evictAfterReading, buffers: buffers, keepDigests: keepDigests)
         let chunkSize = Self.chunkSize
         let concurrency = self.concurrency
+        let collectOwned = self.collectOwned
         func absorb(_ chunk: ChunkResult) {
             result.checked += chunk.checked
             result.fromCache += chunk.fromCache
@@ -106,6 +111,7 @@ public struct PackageVerifier: Sendable {
                 diverted += outcome.diverted
                 divertedHashes.merge(outcome.divertedHashes) { first, _ in first }
                 if let package = outcome.unverifiable { result.unverifiablePackages.append(package) }
+                result.owned.formUnion(outcome.owned)
                 if let error = outcome.error, firstError == nil { firstError = error }
             }
             for package in packages {
@@ -114,7 +120,8 @@ public struct PackageVerifier: Sendable {
                     inFlight -= 1
                 }
                 group.addTask {
-                    await Self.verify(package: package, files: files, worker: worker, chunkSize: chunkSize, concurrency: concurrency)
+                    await Self.verify(package: package, files: files, worker: worker, chunkSize: chunkSize,
+                                      concurrency: concurrency, collectOwned: collectOwned)
                 }
                 inFlight += 1
             }
@@ -169,11 +176,12 @@ struct PackageOutcome: Sendable {
     var divertedHashes: [String: MD5Digest] = [:]
     var unverifiable: String?
     var error: ProbeError?
+    var owned: [String] = []
 }
 
 extension PackageVerifier {
     static func verify(package: DpkgDatabase.Package, files: PackageFiles, worker: ChunkWorker, chunkSize: Int,
-                       concurrency: Int) async -> PackageOutcome {
+                       concurrency: Int, collectOwned: Bool) async -> PackageOutcome {
         var outcome = PackageOutcome()
         do throws(ProbeError) {
             var listed = try files.checks(for: package)
@@ -191,6 +199,7 @@ extension PackageVerifier {
                         break
                     }
                     if batch.isEmpty { break }
+                    if collectOwned { outcome.owned += batch.map(\.path) }
                     outcome.diverted += batch.filter(\.diverted)
                     let plain = batch.filter { !$0.diverted }
                     guard !plain.isEmpty else { continue }

@@ -1,0 +1,33 @@
+import Foundation
+import PostureModel
+
+/// System-file integrity: package files against the package database (as `dpkg --verify`),
+/// plus the tampering the package database cannot see.
+public struct IntegrityProbe: Sendable {
+    public var stateDirectory: String?
+    public var forceFull: Bool
+
+    public init(stateDirectory: String?, forceFull: Bool) {
+        self.stateDirectory = stateDirectory
+        self.forceFull = forceFull
+    }
+
+    public func collect(root: ScanRoot, database: DpkgDatabase, now: Date) async throws(ProbeError) -> IntegrityEvidence {
+        var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
+        verifier.collectOwned = true
+        let result = try await verifier.verify(database: database, now: now)
+        let tampering = SystemTampering(root: root)
+        var evidence = IntegrityEvidence(
+            checked: result.checked, modified: result.modified, missing: result.missing,
+            unownedExecutables: tampering.unownedExecutables(owned: result.owned),
+            hostsOverrides: tampering.hostsOverrides(),
+            extraCaCertificates: tampering.extraCertificates(owned: result.owned),
+            ldSoPreload: tampering.preloadedLibraries())
+        evidence.unreadable = result.unreadable
+        evidence.unverifiablePackages = result.unverifiablePackages
+        evidence.mode = result.full ? "full" : "incremental"
+        evidence.fromCache = result.fromCache
+        evidence.cacheNote = result.cacheNote
+        return evidence
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import PostureModel
+import X509
+
+/// Tampering beyond the package database that matters for online banking: executables and
+/// libraries no package installed, set-id programs, preloaded libraries, `etc/hosts` overrides
+/// and certificate authorities added to the system trust store.
+struct SystemTampering {
+    let root: ScanRoot
+
+    /// Directories whose executables must all come from packages (merged-/usr links are skipped, their targets are walked).
+    static let systemDirectories = ["usr/bin", "usr/sbin", "usr/libexec", "bin", "sbin"]
+    /// Extra places where a set-id program no package owns is reported.
+    static let setidDirectories = ["usr/local/bin", "usr/local/sbin", "opt"]
+
+    /// Regular files in system directories that are executable, set-id, shared objects or kernel
+    /// modules and that no package lists (compared by canonical path, so `/bin/ls` owns `/usr/bin/ls`).
+    func unownedExecutables(owned: Set<String>) -> [IntegrityEvidence.UnownedExecutable] {
+        var canonicalOwned = Set<String>()
+        canonicalOwned.reserveCapacity(owned.count)
+        var parents: [Substring: String] = [:]
+        for path in owned {
+            guard let slash = path.lastIndex(of: "/") else { continue }
+            let parent = path[..<slash]
+            let resolved = parents[parent] ?? {
+                let value = parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
+                parents[parent] = value
+                return value
+            }()
+            canonicalOwned.insert(resolved + path[slash...])
+        }
+        var directories = Self.systemDirectories
+        for top in ["", "usr/"] {
+            let base = top.isEmpty ? "." : String(top.dropLast())
+            for name in (try? root.list(base)) ?? [] where name.hasPrefix("lib") {
+                directories.append(top + name)
+            }
+        }
+        var found: [IntegrityEvidence.UnownedExecutable] = []
+        var seen = Set<String>()
+        func consider(_ path: String, _ status: Platform.FileStatus, setidOnly: Bool) {
+            guard status.isRegular else { return }
+            let name = path[(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)...]
+            let isLibrary = name.hasSuffix(".so") || name.contains(".so.")
+            let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.hasSuffix($0) }
+            guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
+            let display = root.display(path)
+            guard !canonicalOwned.contains(display), seen.insert(display).inserted else { return }
+            found.append(.init(path: display, sha256: sha256(path) ?? "unreadable", setid: status.isSetID))
+        }
+        for directory in directories {
+            // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
+            let parent = directory.contains("/") ? root.hostPath(String(directory[..<directory.lastIndex(of: "/")!])) : root.path
+            guard let parent, let status = Platform.lstatus(parent + "/" + directory.split(separator: "/").last!),
+                  status.isDirectory else { continue }
+            FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
+                consider(path, status, setidOnly: false)
+            }
+        }
+        for directory in Self.setidDirectories {
+            FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000) { path, status in
+                consider(path, status, setidOnly: true)
+            }
+        }
+        return found.sorted { $0.path < $1.path }
+    }
+
+    func sha256(_ path: String) -> String? {
+        guard let host = root.hostPath(path), case .success(let fd) = Platform.openForReading(host) else { return nil }
+        defer { Platform.closeFile(fd) }
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            switch Platform.readSome(fd, into: buffer, count: 1 << 16) {
+            case .failure: return nil
+            case .success(0): return hasher.finalize().hexString
+            case .success(let n): hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+            }
+        }
+    }
+
+    /// Libraries named in `etc/ld.so.preload`, which every program loads.
+    func preloadedLibraries() -> [String] {
+        guard let text = try? root.readText("etc/ld.so.preload") else { return [] }
+        return text.split(whereSeparator: { $0 == "\n" })
+            .map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+            .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }) }
+            .map(String.init)
+    }
+
+    /// Every `etc/hosts` mapping except the standard loopback, IPv6 and own-hostname lines.
+    func hostsOverrides() -> [IntegrityEvidence.HostsOverride] {
+        guard let text = try? root.readText("etc/hosts") else { return [] }
+        let hostname = (try? root.readText("etc/hostname"))?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let standard: [String: Set<String>] = [
+            "::1": ["localhost", "ip6-localhost", "ip6-loopback", "localhost6", "localhost6.localdomain6"],
+            "fe00::0": ["ip6-localnet"], "ff00::0": ["ip6-mcastprefix"], "ff02::1": ["ip6-allnodes"],
+            "ff02::2": ["ip6-allrouters"], "ff02::3": ["ip6-allhosts"],
+        ]
+        var overrides: [IntegrityEvidence.HostsOverride] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard fields.count >= 2 else { continue }
+            let address = fields[0]
+            for name in fields.dropFirst() {
+                let lower = name.lowercased()
+                let loopback = address.hasPrefix("127.")
+                if loopback && (lower == "localhost" || lower.hasPrefix("localhost.") || lower == hostname
+                                || hostname.map({ lower.hasPrefix($0 + ".") }) == true) { continue }
+                if standard[address]?.contains(lower) == true { continue }
+                if address == "::1", lower == hostname { continue }
+                overrides.append(.init(name: name, address: address))
+            }
+        }
+        return overrides
+    }
+
+    /// Certificate authorities in the system trust store that the `ca-certificates` package did not
+    /// provide: everything under `usr/local/share/ca-certificates`, and entries of `etc/ssl/certs`
+    /// that are not links into `usr/share/ca-certificates` (the generated bundle aside).
+    func extraCertificates(owned: Set<String>) -> [IntegrityEvidence.ExtraCertificate] {
+        var files: [String] = []
+        FileWalk.visit(root: root, "usr/local/share/ca-certificates", maxDepth: 6, maxEntries: 10_000) { path, status in
+            if status.isRegular { files.append(path) }
+        }
+        for name in (try? root.list("etc/ssl/certs")) ?? [] where name != "ca-certificates.crt" && name != "java" {
+            let path = "etc/ssl/certs/\(name)"
+            guard let canonical = root.canonical(path) else { continue }
+            if canonical.hasPrefix("/usr/share/ca-certificates/") || owned.contains(root.display(path)) { continue }
+            if canonical.hasPrefix("/etc/ssl/certs/") && canonical != root.display(path) { continue }  // link to a sibling
+            if canonical.hasPrefix("/usr/local/share/ca-certificates/") { continue }  // reported above
+            files.append(String(canonical.dropFirst()))
+        }
+        var found: [IntegrityEvidence.ExtraCertificate] = []
+        var seen = Set<String>()
+        for file in files {
+            guard let text = try? root.readText(file) else { continue }
+            for certificate in Self.certificates(in: text) where seen.insert(certificate.sha256).inserted {
+                found.append(.init(path: root.display(file), subject: certificate.subject, sha256: certificate.sha256))
+            }
+        }
+        return found.sorted { ($0.path, $0.subject) < ($1.path, $1.subject) }
+    }
+
+    /// Subjects and SHA-256 fingerprints of the PEM certificates in `text`.
+    static func certificates(in text: String) -> [(subject: String, sha256: String)] {
+        var result: [(String, String)] = []
+        var remaining = Substring(text)
+        let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
+        while let start = remaining.range(of: begin), let stop = remaining[start.upperBound...].range(of: end) {
+            let pem = String(remaining[start.lowerBound..<stop.upperBound])
+            remaining = remaining[stop.upperBound...]
+            guard let certificate = try? Certificate(pemEncoded: pem) else { continue }
+            let body = pem.dropFirst(begin.count).dropLast(end.count).filter { !$0.isWhitespace }
+            guard let der = Data(base64Encoded: String(body)) else { continue }
+            result.append((certificate.subject.description, SHA256.hash(data: der).hexString))
+        }
+        return result
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import PostureTestSupport
+
+/// The integrity engine against dpkg itself, on generated roots and on this machine.
+@Suite struct IntegrityTests {
+    /// A root with installed packages and every kind of tampering planted.
+    static func tamperedRoot() throws -> TemporaryRoot {
+        let root = try TemporaryRoot("integrity")
+        try root.makeDirectory("usr/bin")
+        try root.symlink("bin", to: "usr/bin")
+        try Fixtures.install([
+            FakePackage("coreutils", files: [("/bin/ls", "ls binary\n", 0o755), ("/usr/bin/cat", "cat binary\n", 0o755),
+                                             ("/usr/bin/head", "head binary\n", 0o755), ("/usr/share/doc/coreutils/README", "docs\n", 0o644)],
+                        directories: ["/usr", "/usr/bin", "/usr/share", "/usr/share/doc", "/usr/share/doc/coreutils"]),
+            FakePackage("openssh-server", files: [("/usr/sbin/sshd", "sshd binary\n", 0o755)],
+                        conffiles: [("/etc/ssh/sshd_config", "PermitRootLogin no\n"), ("/etc/ssh/moduli", "moduli\n")]),
+            FakePackage("dash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
+            FakePackage("man-db", files: [("/usr/share/man/man1/sh.distrib.1.gz", "original man\n", 0o644),
+                                          ("/usr/lib/x86_64-linux-gnu/libman.so.1", "libman\n", 0o644)],
+                        directories: ["/usr/lib/emptydir"]),
+        ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
+        // Tampering the package database can see.
+        try root.write("usr/bin/ls", "trojaned ls\n")                     // modified (listed as /bin/ls, merged /usr)
+        try root.write("usr/bin/head", "head")                            // truncated
+        try FileManager.default.removeItem(at: root.url("usr/bin/cat"))    // deleted
+        try root.write("etc/ssh/sshd_config", "PermitRootLogin yes\n")    // changed conffile
+        try FileManager.default.removeItem(at: root.url("etc/ssh/moduli")) // deleted conffile
+        try root.write("usr/share/man/man1/sh.distrib.1.gz", "tampered diverted file\n")
+        try FileManager.default.removeItem(at: root.url("usr/lib/emptydir"))
+        // Tampering beyond it.
+        let backdoor = try root.write("usr/bin/backdoor", "#!/bin/sh\nnc -l 4444\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o4755], ofItemAtPath: backdoor.path)
+        try root.write("usr/lib/x86_64-linux-gnu/libhook.so", "ELF hook")
+        try root.write("usr/lib/modules/6.1.0-test/extra/rootkit.ko", "module")
+        try root.write("etc/ld.so.preload", "/usr/lib/x86_64-linux-gnu/libhook.so\n")
+        try root.write("etc/hostname", "banking-pc\n")
+        try root.write("etc/hosts", """
+        127.0.0.1\tlocalhost
+        127.0.1.1\tbanking-pc
+        ::1     localhost ip6-localhost ip6-loopback
+        ff02::1 ip6-allnodes
+        203.0.113.66 www.ib.bank.example.jp login.bank.example.jp
+        """)
+        return root
+    }
+
+    static func dpkgVerify(_ root: TemporaryRoot) throws -> Set<String>? {
+        guard let dpkg = Fixtures.tool("/usr/bin/dpkg") else { return nil }
+        let result = try Fixtures.run(dpkg, ["--root=\(root.path)", "--verify"], environment: ["PATH": "/usr/bin:/bin", "LANG": "C"])
+        return Set(result.stdout.split(separator: "\n").map(String.init))
+    }
+
+    @Test func findingsEqualDpkgVerifyOnATamperedRoot() throws {
+        let root = try Self.tamperedRoot()
+        let result = try CLITests.posture(["integrity", "--root", root.path])
+        #expect(result.status == 1, "\(result.stderr)")
+        let ours = Set(result.stdout.split(separator: "\n").map(String.init))
+        let expected: Set<String> = [
+            "??5??????   /bin/ls", "??5??????   /usr/bin/head", "missing     /usr/bin/cat",
+            "??5?????? c /etc/ssh/sshd_config", "missing   c /etc/ssh/moduli", "missing     /usr/lib/emptydir",
+            "??5??????   /usr/share/man/man1/sh.distrib.1.gz",
+        ]
+        #expect(ours == expected, "\(ours.symmetricDifference(expected))")
+        if let dpkg = try Self.dpkgVerify(root) {
+            #expect(ours == dpkg, "differs from dpkg --verify: \(ours.symmetricDifference(dpkg))")
+        }
+    }
+
+    @Test func scanReportsTamperingBeyondThePackageDatabase() throws {
+        let root = try Self.tamperedRoot()
+        let ca = try Self.makeCertificate(root, subject: "/CN=Evil Interception CA/O=Attacker")
+        try root.write("usr/local/share/ca-certificates/evil.crt", ca)
+        try root.write("profiles/p.yaml", """
+        id: p
+        name: {ja: "p", en: "p"}
+        source: {document: "x.txt", as_of: "2026-11-24"}
+        requirements:
+          - {id: files, clause: "1", consequence: exclusion, title: {ja: "a", en: "a"}, check: integrity.no_modified_system_files}
+          - {id: unowned, clause: "2", consequence: exclusion, title: {ja: "b", en: "b"}, check: integrity.no_unowned_executables}
+          - {id: hooks, clause: "3", consequence: exclusion, title: {ja: "c", en: "c"}, check: integrity.no_interception, with: {domains: [bank.example.jp]}}
+        """)
+        let result = try CLITests.posture(["scan", "--root", root.path, "--profile", root.url("profiles/p.yaml").path, "--format", "json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let integrity = try #require((report["evidence"] as? [String: Any])?["integrity"] as? [String: Any])
+        let unowned = (integrity["unowned_executables"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+        #expect(Set(unowned) == ["/usr/bin/backdoor", "/usr/lib/x86_64-linux-gnu/libhook.so", "/usr/lib/modules/6.1.0-test/extra/rootkit.ko"])
+        #expect((integrity["unowned_executables"] as? [[String: Any]])?.first { $0["path"] as? String == "/usr/bin/backdoor" }?["setid"] as? Bool == true)
+        #expect(integrity["ld_so_preload"] as? [String] == ["/usr/lib/x86_64-linux-gnu/libhook.so"])
+        let hosts = (integrity["hosts_overrides"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(hosts == ["www.ib.bank.example.jp", "login.bank.example.jp"])
+        let cas = integrity["extra_ca_certificates"] as? [[String: Any]] ?? []
+        #expect(cas.count == 1)
+        #expect((cas.first?["subject"] as? String)?.contains("Evil Interception CA") == true)
+        #expect((cas.first?["sha256"] as? String)?.count == 64)
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        #expect(findings.allSatisfy { $0["status"] as? String == "fail" })
+    }
+
+    static func makeCertificate(_ root: TemporaryRoot, subject: String) throws -> String {
+        guard let openssl = Fixtures.tool("/usr/bin/openssl") else { throw CocoaError(.fileNoSuchFile) }
+        let key = root.url("ca.key").path, cert = root.url("ca.pem").path
+        let result = try Fixtures.run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                                "-keyout", key, "-out", cert, "-days", "30", "-subj", subject])
+        #expect(result.status == 0, "\(result.stderr)")
+        return try String(contentsOfFile: cert, encoding: .utf8)
+    }
+
+    @Test func incrementalRescanTrustsOnlyUnchangedFilesAndASealedCache() throws {
+        let root = try Self.tamperedRoot()
+        let state = root.url("state").path
+        let first = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+        #expect(first.stderr.contains("full"))
+        let second = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+        #expect(second.stderr.contains("incremental"), "\(second.stderr)")
+        #expect(second.stderr.contains("8 unchanged per cache"), "\(second.stderr)")
+        #expect(second.stdout == first.stdout)
+        let keyMode = try FileManager.default.attributesOfItem(atPath: state + "/integrity-cache.key")[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
+
+        // Same size, and mtime put back: the inode's ctime still gives the change away.
+        let sshd = root.url("usr/sbin/sshd")
+        let mtime = try FileManager.default.attributesOfItem(atPath: sshd.path)[.modificationDate] as! Date
+        try Data("SSHD binary\n".utf8).write(to: sshd)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: sshd.path)
+        let third = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+        #expect(third.stdout.contains("??5??????   /usr/sbin/sshd"), "\(third.stdout)")
+
+        // A tampered cache is thrown away, never believed.
+        var cache = try Data(contentsOf: URL(fileURLWithPath: state + "/integrity-cache.bin"))
+        cache[cache.count / 2] ^= 0xFF
+        try cache.write(to: URL(fileURLWithPath: state + "/integrity-cache.bin"))
+        let fourth = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+        #expect(fourth.stderr.contains("discarded"), "\(fourth.stderr)")
+        #expect(fourth.stderr.contains("full"))
+        #expect(fourth.stdout == third.stdout)
+
+        let forced = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state, "--full"])
+        #expect(forced.stderr.contains("(0 unchanged per cache, full)"), "\(forced.stderr)")
+    }
+
+    /// On this machine, the findings equal `dpkg --verify`'s, line for line.
+    @Test func equalsDpkgVerifyOnThisMachine() throws {
+        guard let dpkg = Fixtures.tool("/usr/bin/dpkg"), getuid() == 0 else { return }
+        let reference = try Fixtures.run(dpkg, ["--verify"], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C"])
+        let ours = try CLITests.posture(["integrity"])
+        #expect(Set(ours.stdout.split(separator: "\n")) == Set(reference.stdout.split(separator: "\n")),
+                "\(Set(ours.stdout.split(separator: "\n")).symmetricDifference(Set(reference.stdout.split(separator: "\n"))))")
+    }
+}
