@@ -1,14 +1,15 @@
 # posture: build, test, scan and benchmark helpers. `make help` lists the targets.
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3
+APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time
 
-.PHONY: help deps build release test scan bench-scan clean
+.PHONY: help deps build release test scan bench-scan bench-integrity clean
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
 	@echo "make test        install what the tests need and run them (swift test)"
 	@echo "make bench-scan  time a release scan against 'apt list --upgradable'"
+	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make deps        only install the Debian packages (apt-get)"
 
 deps:
@@ -35,3 +36,6 @@ bench-scan: release
 
 clean:
 	rm -rf .build
+
+bench-integrity: release
+	scripts/bench-integrity

@@ -223,7 +223,8 @@ enum Platform {
         defer { close(fd) }
         var st = stat()
         let expected = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
-        var bytes = [UInt8](repeating: 0, count: max(expected, 4096))
+        // One byte more than the size, so reading to the end does not grow (double) the buffer.
+        var bytes = [UInt8](repeating: 0, count: max(expected + 1, 4096))
         var used = 0
         while true {
             if used == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }

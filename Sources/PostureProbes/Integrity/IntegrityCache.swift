@@ -15,7 +15,8 @@ struct IntegrityCache: Sendable {
     static let headerSize = magic.count + 8
     static let recordSize = 80
 
-    /// The records as stored (80 bytes each, little-endian), indexed by an open-addressing table.
+    /// The cache file as read; records (80 bytes each, little-endian) start at `headerSize`,
+    /// indexed by an open-addressing table.
     private let storage: [UInt8]
     private let slots: [UInt32]
     private let mask: Int
@@ -45,7 +46,7 @@ struct IntegrityCache: Sendable {
         let mask = capacity - 1
         storage.withUnsafeBytes { raw in
             for index in 0..<count {
-                let key = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index * Self.recordSize, as: UInt64.self))
+                let key = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: Self.headerSize + index * Self.recordSize, as: UInt64.self))
                 var slot = Int(truncatingIfNeeded: key) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
                 slots[slot] = UInt32(index + 1)
@@ -61,7 +62,7 @@ struct IntegrityCache: Sendable {
             func u64(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
             var slot = Int(truncatingIfNeeded: key) & mask
             while slots[slot] != 0 {
-                let o = Int(slots[slot] - 1) * Self.recordSize
+                let o = Self.headerSize + Int(slots[slot] - 1) * Self.recordSize
                 if u64(o) == key, u64(o + 8) == identity.device, u64(o + 16) == identity.inode,
                    Int64(bitPattern: u64(o + 24)) == identity.size,
                    Int64(bitPattern: u64(o + 32)) == identity.modifiedNanoseconds,
@@ -79,7 +80,8 @@ struct IntegrityCache: Sendable {
     func forEachRecord(_ body: (UInt64, UnsafeRawBufferPointer) -> Void) {
         storage.withUnsafeBytes { raw in
             for index in 0..<count {
-                let record = UnsafeRawBufferPointer(rebasing: raw[(index * Self.recordSize)..<((index + 1) * Self.recordSize)])
+                let start = Self.headerSize + index * Self.recordSize
+                let record = UnsafeRawBufferPointer(rebasing: raw[start..<(start + Self.recordSize)])
                 body(UInt64(littleEndian: record.loadUnaligned(as: UInt64.self)), record)
             }
         }
@@ -110,8 +112,7 @@ struct IntegrityCache: Sendable {
         guard valid else { return .rejected("its seal does not match (modified or corrupt)") }
         guard Array(bytes[..<magic.count]) == magic else { return .rejected("unknown format") }
         let stamp = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: magic.count, as: Int64.self)) }
-        let records = Array(bytes[headerSize..<(bytes.count - 32)])
-        return .loaded(IntegrityCache(storage: records, count: records.count / recordSize,
+        return .loaded(IntegrityCache(storage: bytes, count: (bytes.count - headerSize - 32) / recordSize,
                                       lastFullRun: Date(timeIntervalSince1970: TimeInterval(stamp))))
     }
 

@@ -68,25 +68,27 @@ public struct PackageVerifier: Sendable {
         var divertedHashes: [String: MD5Digest] = [:]
         // A full run streams every digest into a new cache; an incremental run keeps only the
         // files it had to hash and merges them into the old cache at the end.
-        var writer: IntegrityCacheWriter?
-        if let stateDirectory, cache == nil {
-            do throws(ProbeError) {
-                writer = try IntegrityCacheWriter(directory: stateDirectory, lastFullRun: now)
-            } catch {
-                result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
+        var sink: CacheSink?
+        if let stateDirectory {
+            if cache == nil {
+                do throws(ProbeError) {
+                    sink = CacheSink(writer: try IntegrityCacheWriter(directory: stateDirectory, lastFullRun: now))
+                } catch {
+                    result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
+                }
+            } else {
+                sink = CacheSink(writer: nil)
             }
         }
-        var rehashed: [UInt64: (identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = [:]
         let buffers = BufferPool(size: ChunkWorker.bufferSize)
         defer { buffers.release() }
-        let keepDigests = stateDirectory != nil
         let packages = database.installed.sorted { $0.name < $1.name }
         var firstError: ProbeError?
 
         // Each package is a task: it reads its own file list and hashes its files in chunks (a
         // large package fans out into child tasks). At most `concurrency * 2` packages are in
         // flight, so memory follows the work in progress, not the number of files.
-        let worker = ChunkWorker(root: root, cache: cache, evict: evictAfterReading, buffers: buffers, keepDigests: keepDigests)
+        let worker = ChunkWorker(root: root, cache: cache, evict: evictAfterReading, buffers: buffers, sink: sink)
         let chunkSize = Self.chunkSize
         let concurrency = self.concurrency
         let collectOwned = self.collectOwned
@@ -96,13 +98,6 @@ public struct PackageVerifier: Sendable {
             result.modified += chunk.modified
             result.missing += chunk.missing
             result.unreadable += chunk.unreadable
-            for entry in chunk.cacheEntries {
-                if writer != nil {
-                    writer!.add(key: entry.key, identity: entry.identity, expected: entry.expected, actual: entry.actual)
-                } else {
-                    rehashed[entry.key] = (entry.identity, entry.expected, entry.actual)
-                }
-            }
         }
         await withTaskGroup(of: PackageOutcome.self) { group in
             var inFlight = 0
@@ -136,6 +131,8 @@ public struct PackageVerifier: Sendable {
             }
             absorb(worker.run(resolved))
         }
+        var writer = sink?.writer
+        let rehashed = sink?.rehashed ?? [:]
         if let firstError {
             writer?.discard()
             throw firstError
@@ -256,8 +253,6 @@ struct ChunkResult: Sendable {
     var modified: [IntegrityEvidence.ModifiedFile] = []
     var missing: [IntegrityEvidence.MissingFile] = []
     var unreadable: [String] = []
-    /// Digests of the files this task hashed (cache hits are not repeated).
-    var cacheEntries: [(key: UInt64, identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = []
 
     mutating func merge(_ other: ChunkResult) {
         checked += other.checked
@@ -265,7 +260,29 @@ struct ChunkResult: Sendable {
         modified += other.modified
         missing += other.missing
         unreadable += other.unreadable
-        cacheEntries += other.cacheEntries
+    }
+}
+
+/// Where hashing tasks put the digests they computed: straight into the new cache file on a
+/// full run, or into a small table of re-hashed files on an incremental one.
+final class CacheSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var writer: IntegrityCacheWriter?
+    private(set) var rehashed: [UInt64: (identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = [:]
+
+    init(writer: IntegrityCacheWriter?) { self.writer = writer }
+
+    func add(_ entries: [(key: UInt64, identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)]) {
+        guard !entries.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        for entry in entries {
+            if writer != nil {
+                writer!.add(key: entry.key, identity: entry.identity, expected: entry.expected, actual: entry.actual)
+            } else {
+                rehashed[entry.key] = (entry.identity, entry.expected, entry.actual)
+            }
+        }
     }
 }
 
@@ -311,9 +328,9 @@ struct ChunkWorker: Sendable {
     let cache: IntegrityCache?
     let evict: Bool
     let buffers: BufferPool
-    let keepDigests: Bool
-    static let bufferSize = 1 << 19
-    static let lookahead = ProcessInfo.processInfo.environment["POSTURE_LOOKAHEAD"].flatMap { Int($0) } ?? 4
+    let sink: CacheSink?
+    static let bufferSize = 1 << 18
+    static let lookahead = 16
 
     func run(_ checks: [FileCheck]) -> ChunkResult {
         var result = ChunkResult()
@@ -349,6 +366,8 @@ struct ChunkWorker: Sendable {
             toHash.append((check, host, expected))
         }
         guard !toHash.isEmpty else { return result }
+        var digests: [(key: UInt64, identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = []
+        defer { sink?.add(digests) }
 
         let buffer = buffers.borrow()
         defer { buffers.giveBack(buffer) }
@@ -380,7 +399,7 @@ struct ChunkWorker: Sendable {
             }
             if evict { Platform.evictFromCache(fd) }
             result.checked += 1
-            if keepDigests { result.cacheEntries.append((item.check.key, before.identity, item.expected, actual)) }
+            if sink != nil { digests.append((item.check.key, before.identity, item.expected, actual)) }
             if actual != item.expected { result.modified.append(modified(item.check)) }
         }
         for fd in opened.values { Platform.closeFile(fd) }
