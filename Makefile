@@ -15,7 +15,7 @@ help:
 deps:
 	@if command -v apt-get >/dev/null 2>&1; then \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-upgrade $(APT_PACKAGES) >/dev/null; \
 	else echo "apt-get not found: install $(APT_PACKAGES) by hand" >&2; fi
 
 build:
