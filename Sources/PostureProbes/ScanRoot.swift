@@ -25,7 +25,7 @@ public struct ScanRoot: Sendable, Hashable {
     /// The host path of `relative`, with every symlink inside the root resolved inside the root.
     /// Returns nil when resolution loops.
     public func hostPath(_ relative: String) -> String? {
-        if isLive { return "/" + relative.drop { $0 == "/" } }
+        if isLive { return relative.hasPrefix("/") ? relative : "/" + relative }
         var resolved: [Substring] = []
         var pending = Array(relative.split(separator: "/").reversed())
         var links = 0

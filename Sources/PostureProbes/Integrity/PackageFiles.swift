@@ -63,8 +63,9 @@ struct PackageFiles {
 
     /// path → (diverted-to path, diverting package; ":" for a local diversion).
     let diversions: [String: (to: String, by: String)]
-    /// Diverted-to paths without the leading slash, as md5sums files write them.
-    let divertedTargets: Set<Substring>
+    /// Keys (`IntegrityCache.key`) of diverted-to paths, and of diverted paths, for cheap tests per line.
+    let divertedTargetKeys: Set<UInt64>
+    let divertedSourceKeys: Set<UInt64>
     let root: ScanRoot
 
     init(root: ScanRoot) throws(ProbeError) {
@@ -79,7 +80,8 @@ struct PackageFiles {
             }
         }
         self.diversions = diversions
-        self.divertedTargets = Set(diversions.values.map { $0.0.dropFirst() })
+        self.divertedTargetKeys = Set(diversions.values.map { IntegrityCache.key(path: $0.0) })
+        self.divertedSourceKeys = Set(diversions.keys.map { IntegrityCache.key(path: $0) })
     }
 
     /// `info/<name>:<arch>.<suffix>` for multi-arch packages, else `info/<name>.<suffix>`.
@@ -114,11 +116,9 @@ struct PackageFiles {
                 while start < line.endIndex, line[start] == 0x20 || line[start] == 0x2A { start += 1 }
                 if start < line.endIndex, line[start] == 0x2F { start += 1 }
                 let path = line[start...]
-                hashes[IntegrityCache.key(bytes: path)] = digest
-                if !divertedTargets.isEmpty {
-                    let text = String(decoding: path, as: UTF8.self)
-                    if divertedTargets.contains(Substring(text)) { divertedHashes["/" + text] = digest }
-                }
+                let key = IntegrityCache.key(bytes: path)
+                hashes[key] = digest
+                if divertedTargetKeys.contains(key) { divertedHashes["/" + String(decoding: path, as: UTF8.self)] = digest }
             }
         }
         var conffiles: [String: MD5Digest?] = [:]
@@ -147,9 +147,9 @@ struct PackageChecks {
         while batch.count < limit, let line = try list?.next() {
             guard !line.isEmpty, !line.elementsEqual([0x2F, 0x2E]) else { continue }
             let path = String(decoding: line, as: UTF8.self)
-            let used = files.pathToUse(path, package: package)
-            let conffileHash = conffiles[path]
             let key = IntegrityCache.key(bytes: line.drop { $0 == 0x2F })
+            let used = files.divertedSourceKeys.contains(key) ? files.pathToUse(path, package: package) : path
+            let conffileHash = conffiles.isEmpty ? nil : conffiles[path]
             var expected = hashes[key] ?? conffileHash ?? nil
             if used != path { expected = nil }  // resolved later against whoever lists the diverted-to path
             batch.append(FileCheck(path: used, package: package, expected: expected, conffile: conffileHash != nil,

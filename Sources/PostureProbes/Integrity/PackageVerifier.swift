@@ -197,8 +197,11 @@ extension PackageVerifier {
                     }
                     if batch.isEmpty { break }
                     if collectOwned { outcome.owned += batch.map(\.path) }
-                    outcome.diverted += batch.filter(\.diverted)
-                    let plain = batch.filter { !$0.diverted }
+                    var plain = batch
+                    if batch.contains(where: \.diverted) {
+                        outcome.diverted += batch.filter(\.diverted)
+                        plain.removeAll(where: \.diverted)
+                    }
                     guard !plain.isEmpty else { continue }
                     if inFlight >= concurrency, let done = await group.next() {
                         outcome.files.merge(done)
