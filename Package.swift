@@ -44,17 +44,27 @@ let package = Package(
             dependencies: ["PostureModel", "PostureReference", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // Signed, tamper-evident evidence: device key, DSSE envelopes, hash chain, journal, verification.
+        .target(
+            name: "PostureEvidence",
+            dependencies: [
+                "PostureModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Orchestration: run probes, evaluate profiles, build the report.
         .target(
             name: "PostureAgent",
-            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy"],
+            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy", "PostureEvidence"],
             swiftSettings: strictSettings
         ),
         // The command-line verbs, testable without spawning a process.
         .target(
             name: "PostureCLI",
             dependencies: [
-                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent",
+                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -75,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "PosturePolicyTests",
             dependencies: ["PosturePolicy", "PostureReference", "PostureTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureEvidenceTests",
+            dependencies: ["PostureEvidence", "PostureTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

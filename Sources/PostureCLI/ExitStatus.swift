@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostureEvidence
 import PostureModel
 import PosturePolicy
 import PostureProbes
@@ -55,6 +56,17 @@ func withErrorMapping(_ body: () async throws -> Void) async throws {
         case .unreadable: throw ExitCode(ExitStatus.noInput)
         default: throw ExitCode(ExitStatus.dataError)
         }
+    } catch let error as KeyError {
+        printError(error.description)
+        switch error {
+        case .missing: throw ExitCode(ExitStatus.noInput)
+        case .tooOpen, .unwritable: throw ExitCode(ExitStatus.permission)
+        case .exists: throw ExitCode(ExitStatus.usage)
+        case .malformed: throw ExitCode(ExitStatus.dataError)
+        }
+    } catch let error as JournalError {
+        printError(error.description)
+        throw ExitCode(ExitStatus.software)
     } catch let error as OutputError {
         printError(error.description)
         throw ExitCode(error.status)

@@ -9,6 +9,21 @@ struct StateOptions: ParsableArguments {
         "Agent state directory (default: $POSTURE_STATE_DIR, else /var/lib/posture).", valueName: "DIR"))
     var stateDirectory: String?
 
+    static let standard = "/var/lib/posture"
+
+    /// The state directory for verbs that must keep state (keys, journal): created when missing.
+    func required(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let directory = stateDirectory ?? environment["POSTURE_STATE_DIR"] ?? Self.standard
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw OutputError(description: "cannot create the state directory \(directory): \(error.localizedDescription)"
+                              + " (run as root, or pass --state-dir DIR)", status: ExitStatus.permission)
+        }
+        return directory
+    }
+
     /// The state directory to use, or nil when none was named and the default does not exist
     /// (so a plain `posture scan` never creates /var/lib/posture).
     func resolved(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
@@ -22,8 +37,7 @@ struct StateOptions: ParsableArguments {
             }
             return explicit
         }
-        let standard = "/var/lib/posture"
-        return FileManager.default.isWritableFile(atPath: standard) ? standard : nil
+        return FileManager.default.isWritableFile(atPath: Self.standard) ? Self.standard : nil
     }
 }
 

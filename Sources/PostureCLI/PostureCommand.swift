@@ -18,7 +18,8 @@ public struct PostureCommand: AsyncParsableCommand {
         65 bad data (with FILE:LINE), 66 input missing, 70 internal error, 77 permission denied.
         """,
         version: PostureVersion.current,
-        subcommands: [ScanCommand.self, ProfilesCommand.self, IntegrityCommand.self]
+        subcommands: [ScanCommand.self, ProfilesCommand.self, VerifyCommand.self, KeyCommand.self, JournalCommand.self,
+                      IntegrityCommand.self]
     )
 
     public init() {}

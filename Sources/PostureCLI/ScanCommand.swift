@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostureAgent
+import PostureEvidence
 import PostureModel
 import PosturePolicy
 import PostureProbes
@@ -36,13 +37,13 @@ struct ScanCommand: AsyncParsableCommand {
         valueName: "ID"))
     var profiles: [String] = []
 
-    @Option(help: "Output format: text (for a person), json (the report contract).")
-    var format: OutputFormat = .text
+    @Option(help: "Output format: text (for a person, the default), json (the report contract).")
+    var format: OutputFormat?
 
     @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
-    @Flag(help: "Sign the report with the device key and add it to the local history (not available yet).")
+    @Flag(help: "Sign the report with the device key (created if missing) and add it to the journal; the output is the DSSE envelope.")
     var sign = false
 
     @Flag(help: "Re-verify every system file instead of trusting the integrity cache.")
@@ -60,8 +61,8 @@ struct ScanCommand: AsyncParsableCommand {
         if format == .html {
             throw ValidationError("--format html is not available yet; use text or json")
         }
-        if sign {
-            throw ValidationError("--sign is not available yet: device keys and signed reports come with the evidence journal")
+        if sign, let format, format != .json {
+            throw ValidationError("--sign writes a DSSE envelope (JSON): drop --format \(format.rawValue) or use --format json")
         }
     }
 
@@ -81,7 +82,19 @@ struct ScanCommand: AsyncParsableCommand {
                                   probes: probes)
             let report = await scanner.scan(profiles: chosen)
             let data: Data
-            switch format {
+            if sign {
+                let stateDirectory = try state.required()
+                let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
+                if created { printError("created the device key \(stateDirectory)/\(DeviceKey.privateName) (key id \(key.keyID))") }
+                let signed = try Journal(stateDirectory: stateDirectory).append(report, key: key)
+                // The envelope bytes exactly as signed and journaled; stdout adds one newline.
+                data = output == nil ? signed.envelope + Data("\n".utf8) : signed.envelope
+                try emit(data, to: output)
+                let status = ExitStatus.of(report.findings)
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
+            switch format ?? .text {
             case .json:
                 data = try PostureJSON.encoder(pretty: true).encode(report) + Data("\n".utf8)
             case .text, .html:

@@ -17,6 +17,8 @@ public struct Report: Codable, Sendable {
     public var attestations: [Attestation]
     /// The reference data that evaluated this report.
     public var reference: ReferenceInfo?
+    /// Position in the device's hash chain; present on signed reports only.
+    public var chain: ChainLink?
 
     public init(id: String = UUID().uuidString.lowercased(), collectedAt: Date, agent: AgentInfo,
                 host: HostInfo, evidence: Evidence, findings: [Finding] = [],
@@ -30,6 +32,22 @@ public struct Report: Codable, Sendable {
         self.findings = findings
         self.attestations = attestations
         self.reference = reference
+    }
+}
+
+/// A signed report's place in its device's chain: a deleted, reordered or replaced report shows.
+public struct ChainLink: Codable, Sendable, Hashable {
+    /// 1, 2, 3 … per device key.
+    public var sequence: Int
+    /// Hex SHA-256 of the previous envelope's exact bytes; nil for sequence 1.
+    public var previous: String?
+    /// `/proc/sys/kernel/random/boot_id` when the report was made.
+    public var bootId: String?
+
+    public init(sequence: Int, previous: String?, bootId: String?) {
+        self.sequence = sequence
+        self.previous = previous
+        self.bootId = bootId
     }
 }
 

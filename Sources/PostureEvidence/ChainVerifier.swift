@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+import PostureModel
+
+/// Checks envelopes the way a bank would: each signature, payload type and schema, then the
+/// chain across all of them (gaps, duplicates, forks, broken links, time running backwards).
+/// Command-line order does not matter: envelopes are ordered by `chain.sequence`.
+public struct ChainVerifier {
+    /// One envelope handed over, with where it came from (`file` or `file:line`).
+    public struct Item {
+        public var source: String
+        public var bytes: Data
+        public init(source: String, bytes: Data) {
+            self.source = source
+            self.bytes = bytes
+        }
+    }
+
+    /// The verdict for one envelope.
+    public struct Verdict: Sendable {
+        public var source: String
+        public var sequence: Int?
+        public var reportID: String?
+        public var problems: [String]
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    /// What verification found.
+    public struct Outcome: Sendable {
+        public var verdicts: [Verdict]
+        /// Problems of the chain as a whole (gaps between the envelopes given).
+        public var chainProblems: [String]
+        /// The verified reports, in chain order.
+        public var reports: [Report]
+        public var ok: Bool { chainProblems.isEmpty && verdicts.allSatisfy(\.ok) }
+    }
+
+    public let key: Curve25519.Signing.PublicKey
+
+    public init(key: Curve25519.Signing.PublicKey) { self.key = key }
+
+    public func verify(_ items: [Item]) -> Outcome {
+        struct Valid {
+            var index: Int
+            var report: Report
+            var sequence: Int
+            var sha256: String
+        }
+        var verdicts: [Verdict] = []
+        var valid: [Valid] = []
+        let keyID = DeviceKey.keyID(of: key)
+        for (index, item) in items.enumerated() {
+            var verdict = Verdict(source: item.source, sequence: nil, reportID: nil, problems: [])
+            defer { verdicts.append(verdict) }
+            guard let envelope = try? Envelope.decode(item.bytes) else {
+                verdict.problems.append("not a DSSE envelope")
+                continue
+            }
+            if envelope.payloadType != Envelope.reportType {
+                verdict.problems.append("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
+            }
+            if !envelope.signatures.contains(where: { $0.keyid == keyID }) {
+                verdict.problems.append("not signed by key \(keyID.prefix(16))… (key ids: \(envelope.signatures.map { String($0.keyid.prefix(16)) }.joined(separator: ", ")))")
+            } else if !envelope.isSigned(by: key) {
+                verdict.problems.append("bad signature: the envelope was modified after signing")
+            }
+            guard let body = envelope.body, let report = try? PostureJSON.decoder().decode(Report.self, from: body) else {
+                verdict.problems.append("payload is not a posture report")
+                continue
+            }
+            verdict.reportID = report.id
+            if report.schema != Report.schemaIdentifier { verdict.problems.append("schema is \(report.schema), not \(Report.schemaIdentifier)") }
+            guard let chain = report.chain else {
+                verdict.problems.append("report has no chain position")
+                continue
+            }
+            verdict.sequence = chain.sequence
+            if verdict.problems.isEmpty {
+                valid.append(Valid(index: index, report: report, sequence: chain.sequence, sha256: sha256Hex(item.bytes)))
+            }
+        }
+
+        var chainProblems: [String] = []
+        let ordered = valid.sorted { ($0.sequence, $0.index) < ($1.sequence, $1.index) }
+        var previous: Valid?
+        for current in ordered {
+            defer { previous = current }
+            guard let last = previous else { continue }
+            let source = items[last.index].source
+            if current.sequence == last.sequence {
+                if current.sha256 == last.sha256 {
+                    verdicts[current.index].problems.append("duplicate of \(source) (sequence \(current.sequence))")
+                } else {
+                    verdicts[current.index].problems.append("fork: a different report also claims sequence \(current.sequence) (\(source))")
+                }
+                continue
+            }
+            if current.sequence > last.sequence + 1 {
+                let missing = current.sequence - last.sequence - 1
+                chainProblems.append("gap: \(missing) report(s) missing between sequence \(last.sequence) and \(current.sequence)")
+                continue
+            }
+            if current.report.chain?.previous != last.sha256 {
+                verdicts[current.index].problems.append("chain broken: sequence \(current.sequence) does not follow the report given as \(last.sequence) (\(source)); reordered, replaced or replayed")
+            }
+            if current.report.collectedAt < last.report.collectedAt {
+                verdicts[current.index].problems.append("time runs backwards: collected \(current.report.collectedAt) before sequence \(last.sequence)")
+            }
+        }
+        return Outcome(verdicts: verdicts, chainProblems: chainProblems, reports: ordered.map(\.report))
+    }
+
+    /// Splits a file into envelopes: one envelope, or one per line (a journal export).
+    public static func items(in data: Data, source: String) -> [Item] {
+        if (try? Envelope.decode(data)) != nil { return [Item(source: source, bytes: data)] }
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.count > 1 {
+            return lines.enumerated().compactMap { index, line in
+                line.isEmpty ? nil : Item(source: "\(source):\(index + 1)", bytes: Data(line))
+            }
+        }
+        return [Item(source: source, bytes: data)]
+    }
+}

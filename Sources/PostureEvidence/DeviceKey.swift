@@ -1,0 +1,117 @@
+import Crypto
+import Foundation
+import PostureModel
+
+/// Why a key could not be used; each message says what to do.
+public enum KeyError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case exists(String)
+    case tooOpen(String, mode: Int)
+    case malformed(String)
+    case unwritable(String, String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): return "no device key at \(path); create one with `posture key generate`"
+        case .exists(let path): return "a device key already exists at \(path); pass --force to replace it (reports signed with it stay verifiable only with its device.pub)"
+        case .tooOpen(let path, let mode):
+            return "\(path) is readable by others (mode \(String(mode, radix: 8))); fix it with `chmod 600 \(path)` (the key signs evidence)"
+        case .malformed(let path): return "\(path) is not a posture device key (expected one line: base64 of 32 bytes)"
+        case .unwritable(let path, let reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// The device's Ed25519 signing key, kept in the state directory as `device.key` (0600, base64 of
+/// the 32-byte seed) and `device.pub` (base64 of the 32 raw public-key bytes, one line).
+public struct DeviceKey: Sendable {
+    public static let privateName = "device.key"
+    public static let publicName = "device.pub"
+
+    public let privateKey: Curve25519.Signing.PrivateKey
+
+    public var publicKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
+    /// DSSE keyid: hex SHA-256 of the raw public key.
+    public var keyID: String { Self.keyID(of: publicKey) }
+
+    public static func keyID(of key: Curve25519.Signing.PublicKey) -> String {
+        SHA256.hash(data: key.rawRepresentation).hexString
+    }
+
+    /// The `device.pub` line.
+    public var publicLine: String { publicKey.rawRepresentation.base64EncodedString() }
+
+    /// Loads the key, refusing one that group or others can read (as ssh does).
+    public static func load(stateDirectory: String) throws -> DeviceKey {
+        let path = "\(stateDirectory)/\(privateName)"
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw KeyError.missing(path) }
+        let mode = (attributes[.posixPermissions] as? Int) ?? 0
+        guard mode & 0o077 == 0 else { throw KeyError.tooOpen(path, mode: mode) }
+        guard let data = FileManager.default.contents(atPath: path),
+              let seed = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+              seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            throw KeyError.malformed(path)
+        }
+        return DeviceKey(privateKey: key)
+    }
+
+    /// Writes a new key pair; refuses to replace an existing key unless `force`.
+    @discardableResult
+    public static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
+        let path = "\(stateDirectory)/\(privateName)"
+        if FileManager.default.fileExists(atPath: path), !force { throw KeyError.exists(path) }
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw KeyError.unwritable(stateDirectory, error.localizedDescription)
+        }
+        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
+        try StateFiles.write(Data((key.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8), to: path, mode: 0o600)
+        try StateFiles.write(Data((key.publicLine + "\n").utf8), to: "\(stateDirectory)/\(publicName)", mode: 0o644)
+        return key
+    }
+
+    /// The existing key, or a new one; `created` says which.
+    public static func loadOrCreate(stateDirectory: String) throws -> (key: DeviceKey, created: Bool) {
+        do {
+            return (try load(stateDirectory: stateDirectory), false)
+        } catch KeyError.missing {
+            return (try generate(stateDirectory: stateDirectory), true)
+        }
+    }
+
+    /// Reads a `device.pub` file (base64 of 32 bytes).
+    public static func publicKey(file: String) throws -> Curve25519.Signing.PublicKey {
+        guard let data = FileManager.default.contents(atPath: file) else { throw KeyError.missing(file) }
+        guard let raw = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+            throw KeyError.malformed(file)
+        }
+        return key
+    }
+}
+
+/// Writes state files atomically with a given mode.
+enum StateFiles {
+    static func write(_ data: Data, to path: String, mode: Int) throws {
+        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
+            throw KeyError.unwritable(path, "cannot create \(temporary)")
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+            if FileManager.default.fileExists(atPath: path) {
+                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            } else {
+                try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw KeyError.unwritable(path, error.localizedDescription)
+        }
+    }
+}

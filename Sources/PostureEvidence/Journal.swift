@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import PostureModel
+
+/// Why the journal could not be opened or written.
+public struct JournalError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The device's append-only history of signed reports, in `journal.sqlite` under the state directory.
+///
+/// SQLite in WAL mode with `synchronous=FULL`: an append is one transaction that reads the chain
+/// head, signs the next report and stores it, so a `kill -9` at any point loses at most the report
+/// being written and never leaves a half record, and two writers (the daemon and `scan --sign`)
+/// take turns instead of forking the chain. The chain head lives in its own table, so pruning old
+/// reports never loses it.
+public final class Journal: @unchecked Sendable {
+    public static let fileName = "journal.sqlite"
+
+    let queue: DatabaseQueue
+    public let path: String
+
+    public init(stateDirectory: String) throws {
+        path = "\(stateDirectory)/\(Self.fileName)"
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw JournalError(description: "cannot open the journal \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE envelopes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    report_id TEXT NOT NULL UNIQUE,
+                    collected_at REAL NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    envelope BLOB NOT NULL,
+                    UNIQUE (key_id, sequence));
+                CREATE INDEX envelopes_time ON envelopes(collected_at);
+                CREATE TABLE chain_heads (key_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, sha256 TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// A stored envelope and what the journal knows about it.
+    public struct Entry: Sendable {
+        public var keyID: String
+        public var sequence: Int
+        public var reportID: String
+        public var collectedAt: Date
+        public var sha256: String
+        public var envelope: Data
+    }
+
+    /// Chains, signs and stores `report`; returns the envelope bytes and the report as signed.
+    public func append(_ report: Report, key: DeviceKey, bootID: String? = BootID.current()) throws -> (envelope: Data, report: Report) {
+        do {
+            return try queue.write { db in
+                let head = try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [key.keyID])
+                var signed = report
+                let sequence: Int = (head?["sequence"] ?? 0) + 1
+                signed.chain = ChainLink(sequence: sequence, previous: head?["sha256"], bootId: bootID)
+                let body = try PostureJSON.encoder().encode(signed)
+                let envelope = try Envelope.sign(body: body, key: key).encoded()
+                let digest = sha256Hex(envelope)
+                try db.execute(sql: """
+                    INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope])
+                try db.execute(sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
+                               arguments: [key.keyID, sequence, digest])
+                return (envelope, signed)
+            }
+        } catch {
+            throw JournalError(description: "cannot append to the journal \(path): \(error)")
+        }
+    }
+
+    /// Envelopes collected in `[from, to]` (either bound optional), oldest first.
+    public func entries(from: Date? = nil, to: Date? = nil) throws -> [Entry] {
+        do {
+            return try queue.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT key_id, sequence, report_id, collected_at, sha256, envelope FROM envelopes
+                    WHERE collected_at >= ? AND collected_at <= ? ORDER BY key_id, sequence
+                    """, arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                     to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
+                    Entry(keyID: row["key_id"], sequence: row["sequence"], reportID: row["report_id"],
+                          collectedAt: Date(timeIntervalSince1970: row["collected_at"]), sha256: row["sha256"],
+                          envelope: row["envelope"])
+                }
+            }
+        } catch {
+            throw JournalError(description: "cannot read the journal \(path): \(error)")
+        }
+    }
+
+    /// The newest sequence number and envelope hash for `keyID`.
+    public func head(keyID: String) throws -> (sequence: Int, sha256: String)? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [keyID])
+                .map { ($0["sequence"], $0["sha256"]) }
+        }
+    }
+
+    /// Deletes reports older than `retentionDays`, then the oldest until the stored envelopes fit
+    /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
+    public func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM envelopes WHERE collected_at < ?",
+                           arguments: [now.timeIntervalSince1970 - Double(retentionDays) * 86400])
+            var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM envelopes") ?? 0
+            while total > maxBytes,
+                  let oldest = try Row.fetchOne(db, sql: "SELECT id, LENGTH(envelope) AS size FROM envelopes ORDER BY collected_at, id LIMIT 1") {
+                try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [oldest["id"] as Int64])
+                total -= oldest["size"] as Int
+            }
+        }
+    }
+}
+
+/// The kernel's id of the current boot, which ties a report to one uptime.
+public enum BootID {
+    public static func current() -> String? {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,130 @@
+import Crypto
+import Foundation
+import Testing
+import PostureModel
+@testable import PostureEvidence
+import PostureTestSupport
+
+@Suite struct EnvelopeTests {
+    /// The DSSE specification's PAE example.
+    @Test func paeMatchesTheSpecificationVector() {
+        let pae = Envelope.pae(type: "http://example.com/HelloWorld", body: Data("hello world".utf8))
+        #expect(String(decoding: pae, as: UTF8.self) == "DSSEv1 29 http://example.com/HelloWorld 11 hello world")
+        #expect(Envelope.pae(type: "", body: Data()) == Data("DSSEv1 0  0 ".utf8))
+    }
+
+    static func report(_ id: String = UUID().uuidString.lowercased(), at date: Date = Date()) -> Report {
+        Report(id: id, collectedAt: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)),
+               agent: AgentInfo(version: "test"), host: HostInfo(hostname: "pc", machineIdSha256: nil, root: "/"),
+               evidence: Evidence())
+    }
+
+    /// An independent Ed25519 implementation (OpenSSL) verifies our signature over the PAE.
+    @Test func openSSLVerifiesTheSignature() throws {
+        guard let openssl = Fixtures.tool("/usr/bin/openssl") else { return }
+        let directory = try TemporaryRoot("dsse")
+        let key = try DeviceKey.generate(stateDirectory: directory.url("state").path)
+        let body = try PostureJSON.encoder().encode(Self.report())
+        let envelope = try Envelope.sign(body: body, key: key)
+        // SubjectPublicKeyInfo for Ed25519: a fixed 12-byte prefix, then the 32 raw bytes.
+        let spki = Data([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]) + key.publicKey.rawRepresentation
+        let pem = "-----BEGIN PUBLIC KEY-----\n\(spki.base64EncodedString())\n-----END PUBLIC KEY-----\n"
+        let pub = try directory.write("pub.pem", pem)
+        let message = try directory.write("pae.bin", Envelope.pae(type: envelope.payloadType, body: try #require(envelope.body)))
+        let signature = try directory.write("sig.bin", try #require(Data(base64Encoded: envelope.signatures[0].sig)))
+        let good = try Fixtures.run(openssl, ["pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
+                                              "-sigfile", signature.path])
+        #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
+        #expect(envelope.signatures[0].keyid == SHA256.hash(data: key.publicKey.rawRepresentation).hexString)
+        var tampered = try Data(contentsOf: message)
+        tampered[tampered.count - 3] ^= 1
+        try tampered.write(to: message)
+        let bad = try Fixtures.run(openssl, ["pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
+                                             "-sigfile", signature.path])
+        #expect(bad.status != 0)
+    }
+
+    @Test func groupReadableKeyIsRefusedWithTheFix() throws {
+        let directory = try TemporaryRoot("key")
+        let state = directory.url("state").path
+        try DeviceKey.generate(stateDirectory: state)
+        #expect(try FileManager.default.attributesOfItem(atPath: state + "/device.key")[.posixPermissions] as? Int == 0o600)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: state + "/device.key")
+        #expect(throws: KeyError.tooOpen(state + "/device.key", mode: 0o640)) { try DeviceKey.load(stateDirectory: state) }
+        #expect(KeyError.tooOpen(state + "/device.key", mode: 0o640).description.contains("chmod 600"))
+        #expect(throws: KeyError.self) { try DeviceKey.generate(stateDirectory: state) }
+    }
+
+    /// Three chained reports, then each kind of tampering; every one is detected and named.
+    @Test func tamperingIsDetectedAndNamed() throws {
+        let directory = try TemporaryRoot("chain")
+        let state = directory.url("state").path
+        let key = try DeviceKey.generate(stateDirectory: state)
+        let journal = try Journal(stateDirectory: state)
+        let start = Date().addingTimeInterval(-3600)
+        var envelopes: [Data] = []
+        for index in 0..<4 { envelopes.append(try journal.append(Self.report(at: start.addingTimeInterval(Double(index) * 60)), key: key).envelope) }
+        let verifier = ChainVerifier(key: key.publicKey)
+        func verify(_ list: [Data]) -> ChainVerifier.Outcome {
+            verifier.verify(list.enumerated().map { .init(source: "r\($0.offset + 1)", bytes: $0.element) })
+        }
+        #expect(verify(envelopes).ok)
+        #expect(verify(envelopes.reversed()).ok, "command-line order does not matter")
+
+        // A flipped payload byte.
+        var envelope = try Envelope.decode(envelopes[1])
+        var body = try #require(envelope.body)
+        body[body.count / 2] ^= 0x01
+        envelope.payload = body.base64EncodedString()
+        let flipped = verify([envelopes[0], try envelope.encoded(), envelopes[2]])
+        #expect(!flipped.ok)
+        #expect(flipped.verdicts[1].problems.contains { $0.contains("bad signature") || $0.contains("not a posture report") })
+
+        // A wrong key.
+        let other = Curve25519.Signing.PrivateKey()
+        #expect(!ChainVerifier(key: other.publicKey).verify([.init(source: "r1", bytes: envelopes[0])]).ok)
+
+        // A removed middle report.
+        let gap = verify([envelopes[0], envelopes[2], envelopes[3]])
+        #expect(gap.chainProblems.contains { $0.contains("gap") && $0.contains("between sequence 1 and 3") })
+
+        // A replayed (duplicated) report.
+        let replay = verify([envelopes[0], envelopes[1], envelopes[1], envelopes[2]])
+        #expect(replay.verdicts[2].problems.contains { $0.contains("duplicate") })
+
+        // A fork: another report signed with the same key at the same sequence.
+        let forkDirectory = try TemporaryRoot("fork")
+        let forkState = forkDirectory.url("state").path
+        try FileManager.default.createDirectory(atPath: forkState, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: state + "/device.key", toPath: forkState + "/device.key")
+        let forkJournal = try Journal(stateDirectory: forkState)
+        let forkKey = try DeviceKey.load(stateDirectory: forkState)
+        _ = try forkJournal.append(Self.report(at: start), key: forkKey)
+        let forked = try forkJournal.append(Self.report(at: start.addingTimeInterval(30)), key: forkKey).envelope
+        let fork = verify([envelopes[0], envelopes[1], forked])
+        #expect(fork.verdicts[2].problems.contains { $0.contains("fork") }, "\(fork.verdicts.map(\.problems))")
+
+        // Two reports swapped: report 3's envelope presented where report 2's link is expected.
+        let swapped = verify([envelopes[0], envelopes[2], envelopes[1]].enumerated().map { $0.element })
+        #expect(swapped.ok, "swapping files alone is harmless: order comes from the signed sequence")
+        let relinked = verify([forked, envelopes[2]])  // sequence 2 of another chain followed by 3 of this one
+        #expect(relinked.verdicts[1].problems.contains { $0.contains("chain broken") })
+    }
+
+    @Test func journalQueriesByTimeAndPrunes() throws {
+        let directory = try TemporaryRoot("journal")
+        let state = directory.url("state").path
+        let key = try DeviceKey.generate(stateDirectory: state)
+        let journal = try Journal(stateDirectory: state)
+        let now = Date()
+        for days in [500, 300, 10, 1] { _ = try journal.append(Self.report(at: now.addingTimeInterval(-Double(days) * 86400)), key: key) }
+        #expect(try journal.entries(from: now.addingTimeInterval(-20 * 86400)).count == 2)
+        #expect(try journal.entries(to: now.addingTimeInterval(-400 * 86400)).count == 1)
+        try journal.prune(retentionDays: 400, now: now)
+        #expect(try journal.entries().map(\.sequence) == [2, 3, 4])
+        _ = try journal.append(Self.report(at: now), key: key)
+        #expect(try journal.head(keyID: key.keyID)?.sequence == 5, "the chain head survives pruning and reopening")
+        let reopened = try Journal(stateDirectory: state)
+        #expect(try reopened.head(keyID: key.keyID)?.sequence == 5)
+    }
+}
