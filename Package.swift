@@ -54,6 +54,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libcurl, through a shim for its variadic setopt/getinfo: the only C target.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Bytes, URLs and TLS over libcurl; knows nothing about reports.
+        .target(name: "PostureTransport", dependencies: ["CCurl"], swiftSettings: strictSettings),
         // Orchestration: run probes, evaluate profiles, build the report.
         .target(
             name: "PostureAgent",
@@ -90,6 +94,11 @@ let package = Package(
         .testTarget(
             name: "PostureEvidenceTests",
             dependencies: ["PostureEvidence", "PostureTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureTransportTests",
+            dependencies: ["PostureTransport", "PostureTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
