@@ -61,14 +61,14 @@ let package = Package(
         // Orchestration: run probes, evaluate profiles, build the report.
         .target(
             name: "PostureAgent",
-            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy", "PostureEvidence"],
+            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy", "PostureEvidence", "PostureTransport"],
             swiftSettings: strictSettings
         ),
         // The command-line verbs, testable without spawning a process.
         .target(
             name: "PostureCLI",
             dependencies: [
-                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes",
+                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -173,13 +173,14 @@ struct JournalCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One line per report: sequence, collected at, report id, envelope SHA-256.")
         @OptionGroup var range: Range
-        @OptionGroup var state: StateOptions
+        @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             try await withErrorMapping {
                 let (from, to) = try range.bounds()
                 let formatter = ISO8601DateFormatter()
-                for entry in try Journal(stateDirectory: try state.required()).entries(from: from, to: to) {
+                let state = try options.stateDirectory(try options.load())
+                for entry in try Journal(stateDirectory: state).entries(from: from, to: to) {
                     print("\(entry.sequence)\t\(formatter.string(from: entry.collectedAt))\t\(entry.reportID)\t\(entry.sha256)")
                 }
             }
@@ -191,13 +192,14 @@ struct JournalCommand: AsyncParsableCommand {
         @OptionGroup var range: Range
         @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
         var output: String?
-        @OptionGroup var state: StateOptions
+        @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             try await withErrorMapping {
                 let (from, to) = try range.bounds()
                 var data = Data()
-                for entry in try Journal(stateDirectory: try state.required()).entries(from: from, to: to) {
+                let state = try options.stateDirectory(try options.load())
+                for entry in try Journal(stateDirectory: state).entries(from: from, to: to) {
                     data.append(entry.envelope)
                     data.append(UInt8(ascii: "\n"))
                 }

@@ -55,6 +55,18 @@ public final class Journal: @unchecked Sendable {
                 CREATE TABLE chain_heads (key_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, sha256 TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-delivery") { db in
+            try db.execute(sql: """
+                ALTER TABLE envelopes ADD COLUMN delivery TEXT NOT NULL DEFAULT 'local';
+                ALTER TABLE envelopes ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE envelopes ADD COLUMN next_attempt_at REAL NOT NULL DEFAULT 0;
+                ALTER TABLE envelopes ADD COLUMN last_error TEXT;
+                ALTER TABLE envelopes ADD COLUMN receipt BLOB;
+                ALTER TABLE envelopes ADD COLUMN delivered_at REAL;
+                CREATE INDEX envelopes_delivery ON envelopes(delivery, id);
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                """)
+        }
         return migrator
     }
 
@@ -69,7 +81,9 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Chains, signs and stores `report`; returns the envelope bytes and the report as signed.
-    public func append(_ report: Report, key: DeviceKey, bootID: String? = BootID.current()) throws -> (envelope: Data, report: Report) {
+    /// With `enqueue`, the report is queued for delivery in the same transaction, before any upload attempt.
+    public func append(_ report: Report, key: DeviceKey, bootID: String? = BootID.current(),
+                       enqueue: Bool = false) throws -> (envelope: Data, report: Report) {
         do {
             return try queue.write { db in
                 let head = try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [key.keyID])
@@ -80,8 +94,10 @@ public final class Journal: @unchecked Sendable {
                 let envelope = try Envelope.sign(body: body, key: key).encoded()
                 let digest = sha256Hex(envelope)
                 try db.execute(sql: """
-                    INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope])
+                    INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope,
+                                     enqueue ? "queued" : "local"])
                 try db.execute(sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
                                arguments: [key.keyID, sequence, digest])
                 return (envelope, signed)
@@ -118,15 +134,97 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    // MARK: Delivery queue
+
+    /// A queued report awaiting upload.
+    public struct Pending: Sendable {
+        public var id: Int64
+        public var reportID: String
+        public var envelope: Data
+        public var attempts: Int
+        public var nextAttemptAt: Date
+    }
+
+    /// The oldest queued report (delivery is in order), if any.
+    public func nextQueued() throws -> Pending? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, report_id, envelope, attempts, next_attempt_at FROM envelopes WHERE delivery = 'queued' ORDER BY id LIMIT 1
+                """).map { Pending(id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], attempts: $0["attempts"],
+                                   nextAttemptAt: Date(timeIntervalSince1970: $0["next_attempt_at"])) }
+        }
+    }
+
+    public func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
+                           arguments: [receipt, date.timeIntervalSince1970, id])
+            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "delivered",
+                                  "last_delivery_error": nil])
+        }
+    }
+
+    public func scheduleRetry(_ id: Int64, error: String, next: Date, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE envelopes SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                           arguments: [next.timeIntervalSince1970, error, id])
+            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "retry",
+                                  "last_delivery_error": error])
+        }
+    }
+
+    public func markDeadLetter(_ id: Int64, error: String, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE envelopes SET delivery = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                           arguments: [error, id])
+            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "dead_letter",
+                                  "last_delivery_error": error])
+        }
+    }
+
+    /// Counts of reports by delivery state (`local`, `queued`, `delivered`, `dead`).
+    public func deliveryCounts() throws -> [String: Int] {
+        try queue.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT delivery, COUNT(*) AS n FROM envelopes GROUP BY delivery") {
+                counts[row["delivery"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// Small facts kept beside the reports (last delivery, last scan …).
+    public func meta() throws -> [String: String] {
+        try queue.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").compactMap { row in
+                (row["value"] as String?).map { (row["key"] as String, $0) }
+            })
+        }
+    }
+
+    public func setMeta(_ values: [String: String?]) throws {
+        try queue.write { db in try Self.setMeta(db, values) }
+    }
+
+    static func setMeta(_ db: Database, _ values: [String: String?]) throws {
+        for (key, value) in values {
+            if let value {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            } else {
+                try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
     /// Deletes reports older than `retentionDays`, then the oldest until the stored envelopes fit
     /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
     public func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM envelopes WHERE collected_at < ?",
+            try db.execute(sql: "DELETE FROM envelopes WHERE collected_at < ? AND delivery != 'queued'",
                            arguments: [now.timeIntervalSince1970 - Double(retentionDays) * 86400])
             var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM envelopes") ?? 0
             while total > maxBytes,
-                  let oldest = try Row.fetchOne(db, sql: "SELECT id, LENGTH(envelope) AS size FROM envelopes ORDER BY collected_at, id LIMIT 1") {
+                  let oldest = try Row.fetchOne(db, sql: "SELECT id, LENGTH(envelope) AS size FROM envelopes WHERE delivery != 'queued' ORDER BY collected_at, id LIMIT 1") {
                 try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [oldest["id"] as Int64])
                 total -= oldest["size"] as Int
             }

@@ -1,0 +1,91 @@
+import Foundation
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+import PostureProbes
+import PostureReference
+
+/// One line per event on stderr, in a form journald keeps: `level=info event=scan msg="…" key=value…`.
+public struct EventLog: Sendable {
+    public var level: String
+
+    public init(level: String = "info") { self.level = level }
+
+    static let order = ["debug": 0, "info": 1, "warning": 2, "error": 3]
+
+    public func log(_ severity: String, _ event: String, _ message: String, _ fields: [(String, String)] = []) {
+        guard (Self.order[severity] ?? 1) >= (Self.order[level] ?? 1) else { return }
+        var line = "level=\(severity) event=\(event) msg=\(Self.quote(message))"
+        for (key, value) in fields { line += " \(key)=\(Self.quote(value))" }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func quote(_ text: String) -> String {
+        text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || text.isEmpty
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : text
+    }
+}
+
+/// One agent cycle: scan, sign, journal (and queue), deliver.
+public struct AgentCycle: Sendable {
+    public var config: AgentConfig
+    public var root: ScanRoot
+    public var paths: ReferencePaths
+    public var stateDirectory: String
+    public var log: EventLog
+
+    public init(config: AgentConfig, root: ScanRoot, paths: ReferencePaths, stateDirectory: String, log: EventLog) {
+        self.config = config
+        self.root = root
+        self.paths = paths
+        self.stateDirectory = stateDirectory
+        self.log = log
+    }
+
+    /// What a cycle did.
+    public struct Outcome: Sendable {
+        public var report: Report?
+        public var delivery: Deliverer.Summary?
+    }
+
+    public func profiles() throws -> [Profile] {
+        let repository = ProfileRepository(paths: paths)
+        return config.profiles.isEmpty ? try repository.loadAll() : try config.profiles.map { try repository.load($0) }
+    }
+
+    /// Scans and journals one report, then tries delivery. A probe that fails only makes its part
+    /// of the report unknown; an error here (key, journal, profiles) is thrown.
+    public func run(now: Date = Date()) async throws -> Outcome {
+        let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
+        if created { log.log("info", "key.created", "created the device key", [("path", "\(stateDirectory)/\(DeviceKey.privateName)"), ("key_id", key.keyID)]) }
+        let journal = try Journal(stateDirectory: stateDirectory)
+        let chosen = try profiles()
+        let report = await Scanner(root: root, paths: paths, stateDirectory: stateDirectory).scan(profiles: chosen, now: now)
+        let signed = try journal.append(report, key: key, enqueue: config.upload != nil)
+        var counts: [String: Int] = [:]
+        for finding in report.findings { counts[finding.status.rawValue, default: 0] += 1 }
+        let verdicts = chosen.map { profile -> String in
+            let findings = report.findings.filter { $0.profile == profile.id }
+            let worst = findings.contains { $0.status == .fail } ? "fail" : findings.contains { $0.status == .unknown } ? "unknown" : "pass"
+            return "\(profile.id)=\(worst)"
+        }.joined(separator: ",")
+        try journal.setMeta(["last_scan_at": "\(report.collectedAt.timeIntervalSince1970)", "last_verdicts": verdicts])
+        try? journal.prune()
+        log.log("info", "scan", "report signed and journaled", [
+            ("report", report.id), ("sequence", "\(signed.report.chain?.sequence ?? 0)"),
+            ("fail", "\(counts["fail"] ?? 0)"), ("unknown", "\(counts["unknown"] ?? 0)"), ("pass", "\(counts["pass"] ?? 0)"),
+            ("unavailable", report.evidence.unavailable.keys.sorted().joined(separator: ",")),
+        ])
+        guard let upload = config.upload else { return Outcome(report: signed.report, delivery: nil) }
+        let summary = try await Deliverer(journal: journal, upload: upload).run()
+        logDelivery(summary)
+        return Outcome(report: signed.report, delivery: summary)
+    }
+
+    public func logDelivery(_ summary: Deliverer.Summary) {
+        var fields = [("delivered", "\(summary.delivered)"), ("dead_letters", "\(summary.deadLettered)"), ("queued", "\(summary.remaining)")]
+        if let error = summary.lastError { fields.append(("error", error)) }
+        if let next = summary.nextAttempt { fields.append(("next_attempt", ISO8601DateFormatter().string(from: next))) }
+        log.log(summary.lastError == nil ? "info" : "warning", "delivery", summary.lastError == nil ? "queue drained" : "delivery incomplete", fields)
+    }
+}

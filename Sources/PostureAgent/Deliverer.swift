@@ -1,0 +1,97 @@
+import Foundation
+import PostureEvidence
+import PostureTransport
+
+/// Uploads queued reports in order: a report leaves the queue only after a 2xx; 408, 425, 429,
+/// 5xx and transport failures are retried with capped exponential backoff and jitter (honouring
+/// Retry-After); any other 4xx moves the report to the dead letters, never silently dropped.
+public struct Deliverer: Sendable {
+    /// What a delivery run did.
+    public struct Summary: Sendable {
+        public var delivered = 0
+        public var deadLettered = 0
+        public var remaining = 0
+        public var lastError: String?
+        /// When the next queued report may be tried, if one waits.
+        public var nextAttempt: Date?
+    }
+
+    public var journal: Journal
+    public var upload: AgentConfig.Upload
+    /// Pause between consecutive uploads while draining a backlog.
+    public var pace: TimeInterval
+    public var maxBackoff: TimeInterval
+
+    public init(journal: Journal, upload: AgentConfig.Upload, pace: TimeInterval = 0.2, maxBackoff: TimeInterval = 3600) {
+        self.journal = journal
+        self.upload = upload
+        self.pace = pace
+        self.maxBackoff = maxBackoff
+    }
+
+    /// Delivers what is due now, stopping at the first report that must wait (order is kept).
+    /// - Parameter ignoreSchedule: try the head of the queue even if its retry time has not come (`posture upload`).
+    public func run(ignoreSchedule: Bool = false, now: () -> Date = Date.init) async throws -> Summary {
+        var summary = Summary()
+        let transport = CurlTransport(options: upload.transport)
+        var first = true
+        while let pending = try journal.nextQueued() {
+            if !ignoreSchedule, pending.nextAttemptAt > now() {
+                summary.nextAttempt = pending.nextAttemptAt
+                break
+            }
+            if !first && pace > 0 { try? await Task.sleep(nanoseconds: UInt64(pace * 1e9)) }
+            first = false
+            let request = HTTPRequest(url: upload.url, headers: [("Content-Type", "application/json"),
+                                                                 ("Idempotency-Key", pending.reportID)], body: pending.envelope)
+            let outcome: Result<HTTPResponse, TransportError> = await Task.detached {
+                do throws(TransportError) { return .success(try transport.send(request)) } catch { return .failure(error) }
+            }.value
+            switch outcome {
+            case .success(let response) where (200..<300).contains(response.status):
+                try journal.markDelivered(pending.id, receipt: response.body.isEmpty ? nil : response.body, at: now())
+                summary.delivered += 1
+            case .success(let response) where [408, 425, 429].contains(response.status) || response.status >= 500:
+                let error = "HTTP \(response.status) from \(upload.url)"
+                let next = now().addingTimeInterval(retryDelay(attempts: pending.attempts, retryAfter: response.headers["retry-after"]))
+                try journal.scheduleRetry(pending.id, error: error, next: next, at: now())
+                summary.lastError = error
+                summary.nextAttempt = next
+                summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
+                return summary
+            case .success(let response):
+                let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+                let error = "HTTP \(response.status) from \(upload.url): \(text)"
+                try journal.markDeadLetter(pending.id, error: error, at: now())
+                summary.deadLettered += 1
+                summary.lastError = error
+            case .failure(let error):
+                let next = now().addingTimeInterval(retryDelay(attempts: pending.attempts, retryAfter: nil))
+                try journal.scheduleRetry(pending.id, error: error.message, next: next, at: now())
+                summary.lastError = error.message
+                summary.nextAttempt = next
+                summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
+                return summary
+            }
+        }
+        summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
+        return summary
+    }
+
+    /// 2^attempts × 30 s with ±20% jitter, capped; a server's Retry-After (seconds or HTTP date) wins when longer.
+    func retryDelay(attempts: Int, retryAfter: String?) -> TimeInterval {
+        let base = min(maxBackoff, 30 * pow(2, Double(min(attempts, 20))))
+        var delay = base * Double.random(in: 0.8...1.2)
+        if let retryAfter {
+            if let seconds = TimeInterval(retryAfter.trimmingCharacters(in: .whitespaces)) {
+                delay = max(delay, seconds)
+            } else {
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: "en_US_POSIX")
+                formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+                if let date = formatter.date(from: retryAfter) { delay = max(delay, date.timeIntervalSinceNow) }
+            }
+        }
+        return min(delay, maxBackoff)
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import PostureAgent
+import PostureEvidence
+import PostureModel
+import PostureProbes
+import PostureReference
+
+/// `--config FILE` and the state directory it implies.
+struct ConfigOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Agent configuration (default: /etc/posture/agent.yaml when it exists).", valueName: "FILE"))
+    var config: String?
+
+    @OptionGroup var state: StateOptions
+
+    func load() throws -> AgentConfig { try AgentConfig.load(explicit: config) }
+
+    /// `--state-dir` beats `POSTURE_STATE_DIR`, which beats the config's `state_dir`, which beats /var/lib/posture.
+    func stateDirectory(_ config: AgentConfig) throws -> String {
+        var options = state
+        if options.stateDirectory == nil, ProcessInfo.processInfo.environment["POSTURE_STATE_DIR"] == nil {
+            options.stateDirectory = config.stateDirectory
+        }
+        return try options.required()
+    }
+}
+
+/// `posture agent`: the daemon.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the posture daemon: scan on a schedule, sign, journal and upload reports.",
+        discussion: """
+        Scans at start and then every schedule.interval (plus random jitter) on wall-clock time, \
+        signs each report, journals it, queues it for upload when upload.url is set, and delivers \
+        the queue in order with retries. SIGHUP reloads the configuration; SIGTERM or SIGINT stops \
+        cleanly. Under systemd (Type=notify) it sends READY, WATCHDOG and STOPPING.
+
+        --once runs one cycle and exits: 0 when nothing is left queued (or no upload target is set), \
+        75 when reports stay queued for a retry. Findings never change the agent's exit status.
+        """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Run one scan, sign, journal and delivery attempt, then exit.")
+    var once = false
+
+    @Option(help: ArgumentHelp("Scan the system mounted at DIR.", valueName: "DIR"))
+    var root: String = "/"
+
+    @Option(name: .customLong("profiles"), help: ArgumentHelp("A profile directory in front of the search path (repeatable).", valueName: "DIR"))
+    var profileDirectories: [String] = []
+
+    func run() async throws {
+        try await withErrorMapping {
+            let config = try options.load()
+            let state = try options.stateDirectory(config)
+            let paths = ReferencePaths.standard(extra: profileDirectories)
+            if once {
+                let cycle = AgentCycle(config: config, root: try ScanRoot(root), paths: paths, stateDirectory: state,
+                                       log: EventLog(level: config.logLevel))
+                if config.upload == nil {
+                    cycle.log.log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
+                }
+                let outcome = try await cycle.run()
+                if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
+                return
+            }
+            try await Daemon(configPath: options.config, rootPath: root, paths: paths, stateOverride: state).run()
+        }
+    }
+}
+
+/// `posture upload`: deliver what is queued now.
+struct UploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Deliver the queued reports now and say what happened.",
+        discussion: "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued. Dead letters are not in the queue."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await withErrorMapping {
+            let config = try options.load()
+            guard let upload = config.upload else {
+                print("no upload target configured (upload.url in \(config.path ?? AgentConfig.defaultPath)): reports stay in the journal")
+                return
+            }
+            let journal = try Journal(stateDirectory: try options.stateDirectory(config))
+            let summary = try await Deliverer(journal: journal, upload: upload).run(ignoreSchedule: true)
+            print("delivered \(summary.delivered), dead letters \(summary.deadLettered), still queued \(summary.remaining)"
+                  + (summary.lastError.map { "; last error: \($0)" } ?? ""))
+            if summary.remaining > 0 { throw ExitCode(75) }
+        }
+    }
+}
+
+/// `posture status`: what the agent last did.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the last scan, verdicts per profile, queue, last delivery, dead letters, key id and config."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Output: text or json.")
+    var format: Format = .text
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func run() async throws {
+        try await withErrorMapping {
+            let config = try options.load()
+            let state = try options.stateDirectory(config)
+            let journal = try Journal(stateDirectory: state)
+            let counts = try journal.deliveryCounts()
+            let meta = try journal.meta()
+            let keyID = try? DeviceKey.load(stateDirectory: state).keyID
+            func time(_ key: String) -> String? {
+                meta[key].flatMap(Double.init).map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) }
+            }
+            let status: [String: Any?] = [
+                "last_scan_at": time("last_scan_at"),
+                "last_verdicts": meta["last_verdicts"],
+                "queue_length": counts["queued"] ?? 0,
+                "dead_letters": counts["dead"] ?? 0,
+                "last_delivery": ["at": time("last_delivery_at"), "result": meta["last_delivery_result"], "error": meta["last_delivery_error"]],
+                "key_id": keyID,
+                "config": config.path,
+                "upload_url": config.upload?.url,
+            ]
+            switch format {
+            case .json:
+                let data = try JSONSerialization.data(withJSONObject: Self.nullify(status), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+                try emit(data + Data("\n".utf8), to: nil)
+            case .text:
+                print("""
+                last scan:      \(time("last_scan_at") ?? "never")
+                verdicts:       \(meta["last_verdicts"] ?? "-")
+                queue:          \(counts["queued"] ?? 0) report(s)\(config.upload == nil ? " (no upload target: reports stay in the journal)" : "")
+                last delivery:  \(time("last_delivery_at").map { "\($0) \(meta["last_delivery_result"] ?? "")" } ?? "never")\(meta["last_delivery_error"].map { "\n  error:        \($0)" } ?? "")
+                dead letters:   \(counts["dead"] ?? 0)
+                key id:         \(keyID ?? "none (created at the first signed scan)")
+                config:         \(config.path ?? "none (built-in defaults)")
+                state dir:      \(state)
+                """)
+            }
+        }
+    }
+
+    static func nullify(_ value: Any?) -> Any {
+        switch value {
+        case let dictionary as [String: Any?]: return dictionary.mapValues { nullify($0) }
+        case nil: return NSNull()
+        case let value?: return value
+        }
+    }
+}

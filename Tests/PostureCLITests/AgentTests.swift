@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import PostureTestSupport
+
+/// The agent, `upload` and `status` against a real HTTPS collector on loopback.
+@Suite(.serialized) struct AgentTests {
+    static let pki = Result { try TestPKI() }
+
+    struct Setup {
+        let root: TemporaryRoot
+        let server: LoopbackProcess
+        let config: String
+        var state: String { root.url("state").path }
+
+        func agent(_ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+            try CLITests.posture(["agent", "--once", "--config", config, "--root", root.path, "--profiles", root.url("profiles").path] + extra)
+        }
+
+        func status() throws -> [String: Any] {
+            let result = try CLITests.posture(["status", "--config", config, "--format", "json"])
+            return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        }
+
+        /// Report ids in the journal, in chain order.
+        func journalIDs() throws -> [String] {
+            try CLITests.posture(["journal", "list", "--config", config]).stdout.split(separator: "\n").map { String($0.split(separator: "\t")[2]) }
+        }
+
+        /// Report ids the server stored, in arrival order.
+        func serverIDs() -> [String] {
+            server.entries().compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["key"] as? String }
+        }
+    }
+
+    static func setup(_ serverArguments: [String] = []) throws -> Setup {
+        let pki = try pki.get()
+        let root = try CLITests.debianRoot(pending: false)
+        let server = try LoopbackProcess(script: "collector.py", arguments: ["--cert", pki.serverCertificate, "--key", pki.serverKey] + serverArguments)
+        let config = try root.write("agent.yaml", """
+        # test agent
+        state_dir: \(root.url("state").path)
+        profiles: [test-bank]
+        schedule: {interval: 1h, jitter: 0s}
+        upload:
+          url: https://127.0.0.1:\(server.port)/v1/reports
+          ca_file: \(pki.caCertificate)
+          timeout: 5s
+        """).path
+        return Setup(root: root, server: server, config: config)
+    }
+
+    @Test func retriesUntilDeliveredAndKeepsOrder() throws {
+        let setup = try Self.setup(["--fail-first", "2"])
+        for _ in 0..<3 { #expect(try setup.agent().status == 75, "the server is failing: reports stay queued") }
+        var status = try setup.status()
+        #expect(status["queue_length"] as? Int == 3)
+        #expect((status["last_delivery"] as? [String: Any])?["error"] as? String == "HTTP 503 from https://127.0.0.1:\(setup.server.port)/v1/reports")
+        #expect(try CLITests.posture(["upload", "--config", setup.config]).status == 75, "second request fails too")
+        let upload = try CLITests.posture(["upload", "--config", setup.config])
+        #expect(upload.status == 0, "\(upload.stdout)")
+        #expect(upload.stdout.contains("delivered 3"))
+        status = try setup.status()
+        #expect(status["queue_length"] as? Int == 0)
+        #expect(setup.serverIDs() == (try setup.journalIDs()), "every report once, in chain order")
+    }
+
+    @Test func permanentRejectionGoesToDeadLetters() throws {
+        let setup = try Self.setup(["--status", "400"])
+        #expect(try setup.agent().status == 0, "a dead letter is not queued")
+        let status = try setup.status()
+        #expect(status["dead_letters"] as? Int == 1)
+        #expect(status["queue_length"] as? Int == 0)
+        #expect(((status["last_delivery"] as? [String: Any])?["error"] as? String)?.contains("HTTP 400") == true)
+        let text = try CLITests.posture(["status", "--config", setup.config])
+        #expect(text.stdout.contains("dead letters:   1"))
+    }
+
+    @Test func throttlingIsRetriedLater() throws {
+        let setup = try Self.setup(["--throttle-first", "1"])
+        #expect(try setup.agent().status == 75)
+        #expect(((try setup.status())["last_delivery"] as? [String: Any])?["result"] as? String == "retry")
+        #expect(try CLITests.posture(["upload", "--config", setup.config]).status == 0)
+    }
+
+    @Test func withoutUploadTargetReportsAreJournaledOnly() throws {
+        let root = try CLITests.debianRoot(pending: false)
+        let config = try root.write("agent.yaml", "state_dir: \(root.url("state").path)\nprofiles: [test-bank]\n").path
+        let result = try CLITests.posture(["agent", "--once", "--config", config, "--root", root.path, "--profiles", root.url("profiles").path])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("no upload target configured"))
+        #expect(try CLITests.posture(["upload", "--config", config]).stdout.contains("no upload target"))
+        let status = try CLITests.posture(["status", "--config", config, "--format", "json"])
+        #expect(status.stdout.contains("\"queue_length\" : 0"))
+    }
+
+    @Test func badConfigNamesFileAndLine() throws {
+        let root = try TemporaryRoot()
+        let config = try root.write("agent.yaml", "state_dir: /tmp/x\nupload:\n  url: https://example.invalid/\n  verify_tls: false\n").path
+        let result = try CLITests.posture(["status", "--config", config])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(config):4: unknown key 'verify_tls'"), "\(result.stderr)")
+        let plain = try root.write("plain.yaml", "upload: {url: http://collector.example/v1/reports}\n").path
+        #expect(try CLITests.posture(["status", "--config", plain]).status == 65)
+    }
+
+    /// The agent is killed at random moments while the server fails a third of requests; in the
+    /// end the server holds every journaled report exactly once, in order.
+    @Test func noLossNoDuplicateUnderKillNine() async throws {
+        let setup = try Self.setup(["--fail-every", "3"])
+        for _ in 0..<10 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLITests.executable)
+            process.arguments = ["agent", "--once", "--config", setup.config, "--root", setup.root.path, "--profiles", setup.root.url("profiles").path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(nanoseconds: UInt64.random(in: 20_000_000...600_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        var drained = false
+        for _ in 0..<10 where !drained {
+            drained = try CLITests.posture(["upload", "--config", setup.config]).status == 0
+        }
+        #expect(drained)
+        let journal = try setup.journalIDs()
+        let server = setup.serverIDs()
+        #expect(!journal.isEmpty)
+        #expect(server == journal, "server \(server.count) vs journal \(journal.count)")
+        #expect(Set(server).count == server.count, "no duplicates")
+    }
+
+    /// The daemon tells systemd it is ready, reloads on SIGHUP and stops cleanly on SIGTERM.
+    @Test func daemonSpeaksSdNotifyAndHandlesSignals() async throws {
+        let setup = try Self.setup()
+        let listener = try TemporaryRoot("notify")
+        let socketPath = listener.url("notify.sock").path
+        let notify = Process()
+        notify.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        notify.arguments = ["-c", """
+        import socket, sys
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(60)
+        with open(sys.argv[2], "a") as log:
+            while True:
+                try: data = s.recv(4096)
+                except OSError: break
+                log.write(data.decode() + "\\n"); log.flush()
+        """, socketPath, listener.url("messages").path]
+        try notify.run()
+        defer { kill(notify.processIdentifier, SIGKILL) }
+        for _ in 0..<50 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(nanoseconds: 50_000_000) }
+
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: CLITests.executable)
+        daemon.arguments = ["agent", "--config", setup.config, "--root", setup.root.path, "--profiles", setup.root.url("profiles").path]
+        daemon.environment = ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "2000000", "PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        daemon.standardError = errors
+        daemon.standardOutput = FileHandle.nullDevice
+        try daemon.run()
+        func messages() -> String { (try? String(contentsOf: listener.url("messages"), encoding: .utf8)) ?? "" }
+        for _ in 0..<200 where !messages().contains("STATUS=last scan") { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(messages().contains("READY=1"))
+        kill(daemon.processIdentifier, SIGHUP)
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        #expect(messages().contains("WATCHDOG=1"))
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(messages().contains("STOPPING=1"))
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("event=start"))
+        #expect(log.contains("event=reload"))
+        #expect(log.contains("event=stop"))
+        #expect(setup.serverIDs().count == 1)
+    }
+}
