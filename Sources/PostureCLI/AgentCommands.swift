@@ -5,6 +5,7 @@ import PostureEvidence
 import PostureModel
 import PostureProbes
 import PostureReference
+import PostureTransport
 
 /// `--config FILE` and the state directory it implies.
 struct ConfigOptions: ParsableArguments {
@@ -67,7 +68,13 @@ struct AgentCommand: AsyncParsableCommand {
                 if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
                 return
             }
-            try await Daemon(configPath: options.config, rootPath: root, paths: paths, stateOverride: state).run()
+            // Each cycle runs as `posture agent --once` in a child process (see Daemon).
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            var shared = ["--state-dir", state]
+            if let config = options.config { shared += ["--config", config] }
+            let cycle = ["agent", "--once", "--root", root] + profileDirectories.flatMap { ["--profiles", $0] } + shared
+            try await Daemon(configPath: options.config, stateOverride: state,
+                             worker: .init(executable: executable, cycleArguments: cycle, uploadArguments: ["upload"] + shared)).run()
         }
     }
 }
@@ -157,6 +164,64 @@ struct StatusCommand: AsyncParsableCommand {
         case let dictionary as [String: Any?]: return dictionary.mapValues { nullify($0) }
         case nil: return NSNull()
         case let value?: return value
+        }
+    }
+}
+
+/// `posture enroll`: bind this device's key to the customer's contract at the bank's collector.
+struct EnrollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Register this device's public key with the bank's collector using a one-time token.",
+        discussion: """
+        Sends the device public key (created if missing), host name and a SHA-256 of the machine id \
+        to URL (the collector's /v1/enroll endpoint), with the TLS and proxy settings of the agent \
+        config's upload section. The token is used once and never stored.
+
+        Exit status: 0 enrolled, 77 the token was refused, 69 the collector could not be reached.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The collector's enrollment URL (…/v1/enroll).", valueName: "URL"))
+    var url: String
+
+    @Option(help: ArgumentHelp("The one-time enrollment token from the bank.", valueName: "TOKEN"))
+    var token: String
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await withErrorMapping {
+            let config = try options.load()
+            let state = try options.stateDirectory(config)
+            let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: state)
+            if created { printError("created the device key \(state)/\(DeviceKey.privateName) (key id \(key.keyID))") }
+            let host = HostProbe().collect(root: try ScanRoot("/"))
+            var body: [String: Any] = ["token": token, "public_key": key.publicLine]
+            body["hostname"] = host.hostname
+            body["machine_id_sha256"] = host.machineIdSha256
+            let request = HTTPRequest(url: url, headers: [("Content-Type", "application/json")],
+                                      body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+            let transport = CurlTransport(options: config.upload?.transport ?? TransportOptions())
+            let response: HTTPResponse
+            do {
+                response = try transport.send(request)
+            } catch {
+                throw OutputError(description: "enrollment failed: \(error)", status: ExitStatus.unavailable)
+            }
+            guard (200..<300).contains(response.status) else {
+                let detail = String(decoding: response.body.prefix(300), as: UTF8.self)
+                throw OutputError(description: "the collector refused the enrollment (HTTP \(response.status)): \(detail)",
+                                  status: response.status == 401 || response.status == 403 ? ExitStatus.permission : ExitStatus.unavailable)
+            }
+            let answer = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
+            if let keyID = answer["key_id"] as? String, keyID != key.keyID {
+                throw OutputError(description: "the collector answered for key \(keyID), not this device's \(key.keyID)", status: ExitStatus.dataError)
+            }
+            let contract = answer["contract"] as? String ?? "?"
+            try Journal(stateDirectory: state).setMeta(["enrolled_url": url, "enrolled_contract": contract,
+                                                        "enrolled_at": "\(Date().timeIntervalSince1970)"])
+            print("enrolled: key \(key.keyID) bound to contract \(contract) at \(url)")
         }
     }
 }

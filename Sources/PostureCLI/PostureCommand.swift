@@ -19,7 +19,7 @@ public struct PostureCommand: AsyncParsableCommand {
         """,
         version: PostureVersion.current,
         subcommands: [ScanCommand.self, ProfilesCommand.self, VerifyCommand.self, KeyCommand.self, JournalCommand.self,
-                      AgentCommand.self, UploadCommand.self, StatusCommand.self, IntegrityCommand.self]
+                      AgentCommand.self, UploadCommand.self, StatusCommand.self, EnrollCommand.self, IntegrityCommand.self]
     )
 
     public init() {}

@@ -264,6 +264,15 @@ public enum Platform {
         #endif
     }
 
+    /// Gives memory freed after a scan back to the kernel, so the idle daemon stays small.
+    public static func releaseFreeMemory() {
+        #if canImport(Glibc)
+        // malloc.h is not in the Glibc module; malloc_trim is looked up instead.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: MallocTrim.self)(0) }
+        #endif
+    }
+
     /// Scans run at low CPU priority (nice 10); systemd adds the idle I/O class.
     public static func lowerPriority() {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)

@@ -93,6 +93,24 @@ import PostureTestSupport
         #expect(status.stdout.contains("\"queue_length\" : 0"))
     }
 
+    @Test func enrollmentSendsTheKeyOnceAndNeverStoresTheToken() throws {
+        let setup = try Self.setup()
+        let url = "https://127.0.0.1:\(setup.server.port)/v1/enroll"
+        let enrolled = try CLITests.posture(["enroll", "--url", url, "--token", "good-token", "--config", setup.config])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        #expect(enrolled.stdout.contains("contract C-1001"))
+        let sent = setup.server.entries().first ?? ""
+        let publicKey = try String(contentsOfFile: setup.state + "/device.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(sent.contains(publicKey))
+        let again = try CLITests.posture(["enroll", "--url", url, "--token", "good-token", "--config", setup.config])
+        #expect(again.status == 77, "a used token is refused")
+        let stored = try FileManager.default.contentsOfDirectory(atPath: setup.state).compactMap {
+            FileManager.default.contents(atPath: setup.state + "/" + $0)
+        }
+        #expect(!stored.contains { $0.range(of: Data("good-token".utf8)) != nil }, "the token is not kept")
+        #expect(try CLITests.posture(["enroll", "--url", "https://127.0.0.1:1/v1/enroll", "--token", "t", "--config", setup.config]).status == 69)
+    }
+
     @Test func badConfigNamesFileAndLine() throws {
         let root = try TemporaryRoot()
         let config = try root.write("agent.yaml", "state_dir: /tmp/x\nupload:\n  url: https://example.invalid/\n  verify_tls: false\n").path

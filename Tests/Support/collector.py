@@ -39,6 +39,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self):
+        if self.path == "/v1/enroll":
+            length = int(self.headers.get("Content-Length", "0"))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if request.get("token") != "good-token" or state.get("enrolled"):
+                return self.reply(401, b'{"error":"token used, expired or unknown"}')
+            state["enrolled"] = True
+            raw = __import__("base64").b64decode(request["public_key"])
+            with open(args.log, "a") as log:
+                log.write(json.dumps({"enroll": request}) + "\n")
+            body = json.dumps({"key_id": hashlib.sha256(raw).hexdigest(), "contract": "C-1001"}).encode()
+            return self.reply(201, body, [("Content-Type", "application/json")])
         with lock:
             state["requests"] += 1
             n = state["requests"]
