@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "posture", targets: ["posture"]),
+        .executable(name: "posture-agentd", targets: ["posture-agentd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +75,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "posture", dependencies: ["PostureCLI"], swiftSettings: strictSettings),
+        // The resident scheduler of `posture agent`: no Foundation, so the idle daemon stays small.
+        .executableTarget(name: "posture-agentd", swiftSettings: strictSettings),
 
         .target(
             name: "PostureTestSupport",
