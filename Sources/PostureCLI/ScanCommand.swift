@@ -51,6 +51,9 @@ struct ScanCommand: AsyncParsableCommand {
 
     @OptionGroup var reference: ReferenceOptions
 
+    @Option(help: ArgumentHelp("Agent configuration whose profiles are used when no --profile is given (default: /etc/posture/agent.yaml when it exists).", valueName: "FILE"))
+    var config: String?
+
     @OptionGroup var state: StateOptions
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -70,7 +73,9 @@ struct ScanCommand: AsyncParsableCommand {
         try await withErrorMapping {
             let paths = ReferencePaths.standard(extra: reference.profileDirectories)
             let repository = ProfileRepository(paths: paths)
-            let chosen = profiles.isEmpty ? try repository.loadAll() : try profiles.map { try repository.load($0) }
+            // No --profile: the agent config's profiles when it names some, else every bundled profile.
+            let configured = profiles.isEmpty ? try AgentConfig.load(explicit: config).profiles : profiles
+            let chosen = configured.isEmpty ? try repository.loadAll() : try configured.map { try repository.load($0) }
             guard !chosen.isEmpty else {
                 throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
                                    message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)

@@ -99,6 +99,16 @@ import PostureTestSupport
         #expect(japanese.stdout.contains("ソフトウェア更新"))
     }
 
+    @Test func withoutProfileTheAgentConfigChooses() throws {
+        let root = try Self.debianRoot(pending: false)
+        let config = try root.write("agent.yaml", "profiles: [test-bank]\n").path
+        let result = try Self.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--config", config,
+                                       "--format", "json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let profiles = Set((report["findings"] as? [[String: Any]] ?? []).compactMap { $0["profile"] as? String })
+        #expect(profiles == ["test-bank"])
+    }
+
     @Test func outputFileIsWritten() throws {
         let root = try Self.debianRoot(pending: false)
         let out = root.url("out/report.json")
