@@ -126,15 +126,9 @@ import PostureTestSupport
     @Test func noLossNoDuplicateUnderKillNine() async throws {
         let setup = try Self.setup(["--fail-every", "3"])
         for _ in 0..<10 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLITests.executable)
-            process.arguments = ["agent", "--once", "--config", setup.config, "--root", setup.root.path, "--profiles", setup.root.url("profiles").path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(nanoseconds: UInt64.random(in: 20_000_000...600_000_000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            try await Fixtures.runAndKill(CLITests.executable, ["agent", "--once", "--config", setup.config, "--root", setup.root.path,
+                                                                "--profiles", setup.root.url("profiles").path],
+                                          window: 20_000_000...600_000_000)
         }
         var drained = false
         for _ in 0..<10 where !drained {

@@ -56,16 +56,10 @@ import PostureTestSupport
         let state = root.url("state").path
         _ = try Self.signedScan(root, state: state)
         for round in 0..<12 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLITests.executable)
-            process.arguments = ["scan", "--sign", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
-                                 "--state-dir", state, "--output", root.url("out-\(round).json").path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(nanoseconds: UInt64.random(in: 5_000_000...250_000_000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            try await Fixtures.runAndKill(CLITests.executable, ["scan", "--sign", "--root", root.path, "--profile",
+                                                                root.url("profiles/test-bank.yaml").path, "--state-dir", state,
+                                                                "--output", root.url("out-\(round).json").path],
+                                          window: 5_000_000...250_000_000)
         }
         _ = try Self.signedScan(root, state: state)
         let export = try CLITests.posture(["journal", "export", "--state-dir", state])

@@ -172,3 +172,19 @@ public enum Fixtures {
         candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
+
+extension Fixtures {
+    /// Starts `executable` and kills it with SIGKILL after a random delay in `window` (nanoseconds):
+    /// how crash-safety tests interrupt writers at arbitrary points.
+    public static func runAndKill(_ executable: String, _ arguments: [String], window: ClosedRange<UInt64>) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(nanoseconds: UInt64.random(in: window))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
