@@ -14,7 +14,8 @@ struct ScanCommand: AsyncParsableCommand {
         abstract: "Scan this PC (or a mounted disk) and judge it against bank profiles.",
         discussion: """
         Reads the system under --root (default /), evaluates each requirement of the chosen \
-        profiles (default: every bundled profile) and prints, per bank, which requirement \
+        profiles (default: those the agent config names, else every bundled profile) and prints, \
+        per bank, which requirement \
         passes, fails or cannot be seen, with the clause of the bank's rule and how to fix it.
 
         Run it as root for a complete answer: without root some files (for example /etc/shadow) \
@@ -33,7 +34,7 @@ struct ScanCommand: AsyncParsableCommand {
     var root: String = "/"
 
     @Option(name: .customLong("profile"), help: ArgumentHelp(
-        "A profile id or a path to a profile YAML file (repeatable; default: all bundled profiles).",
+        "A profile id or a path to a profile YAML file (repeatable; default: the agent config's profiles, else all bundled ones).",
         valueName: "ID"))
     var profiles: [String] = []
 
