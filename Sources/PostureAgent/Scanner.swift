@@ -20,7 +20,8 @@ public struct Scanner: Sendable {
     public var stateDirectory: String?
     /// Re-hash every system file instead of trusting the integrity cache.
     public var fullIntegrity: Bool
-    /// Probes to run; nil runs every probe. Skipped probes are `unavailable` with the reason.
+    /// The expensive probes to run (today: integrity); nil runs all. The cheap probes always run.
+    /// A skipped probe is `unavailable` with the reason.
     public var probes: Set<ProbeName>?
 
     public init(root: ScanRoot, paths: ReferencePaths, stateDirectory: String? = nil, fullIntegrity: Bool = false,

@@ -8,8 +8,7 @@ public struct ReferencePaths: Sendable, Hashable {
     public init(directories: [String]) { self.directories = directories }
 
     /// The standard search path, with `extra` directories in front.
-    public static func standard(extra: [String] = [],
-                                environment: [String: String] = ProcessInfo.processInfo.environment) -> ReferencePaths {
+    public static func standard(extra: [String] = []) -> ReferencePaths {
         var directories = extra
         directories.append("/etc/posture/profiles")
         directories.append("/usr/share/posture/profiles")
