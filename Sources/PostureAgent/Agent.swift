@@ -20,6 +20,12 @@ public struct EventLog: Sendable {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
+    /// Says, once per run, that reports stay local because no upload target is configured.
+    public func uploadDisabledNotice(_ config: AgentConfig) {
+        guard config.upload == nil else { return }
+        log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
+    }
+
     static func quote(_ text: String) -> String {
         text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || text.isEmpty
             ? "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : text

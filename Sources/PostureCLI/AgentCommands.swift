@@ -61,34 +61,26 @@ struct AgentCommand: AsyncParsableCommand {
             if once {
                 let cycle = AgentCycle(config: config, root: try ScanRoot(root), paths: paths, stateDirectory: state,
                                        log: EventLog(level: config.logLevel))
-                if config.upload == nil {
-                    cycle.log.log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
-                }
+                cycle.log.uploadDisabledNotice(config)
                 let outcome = try await cycle.run()
                 if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
                 return
             }
-            // Each cycle runs as `posture agent --once` in a child process. The resident scheduler
-            // is posture-agentd (no Foundation, a few MiB) when it is installed next to this binary;
-            // otherwise this process schedules (see Daemon).
+            // The resident scheduler is posture-agentd (no Foundation, a few MiB), installed next to
+            // this binary; it runs each cycle as `posture agent --once` in a child process.
             let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
             var shared = ["--state-dir", state]
             if let config = options.config { shared += ["--config", config] }
             shared += profileDirectories.flatMap { ["--profiles", $0] }
             let cycle = ["agent", "--once", "--root", root]
             let scheduler = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("posture-agentd").path
-            if FileManager.default.isExecutableFile(atPath: scheduler) {
-                if config.upload == nil {
-                    EventLog(level: config.logLevel).log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
-                }
-                var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))"]
-                arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
-                let argv = arguments.map { strdup($0) } + [nil]
-                execv(scheduler, argv)
-                printError("cannot start \(scheduler): \(String(cString: strerror(errno))); scheduling in this process")
-            }
-            try await Daemon(configPath: options.config, stateOverride: state,
-                             worker: .init(executable: executable, cycleArguments: cycle + shared, uploadArguments: ["upload"] + shared)).run()
+            EventLog(level: config.logLevel).uploadDisabledNotice(config)
+            var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))"]
+            arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
+            let argv = arguments.map { strdup($0) } + [nil]
+            execv(scheduler, argv)
+            throw OutputError(description: "cannot start the scheduler \(scheduler): \(String(cString: strerror(errno)))"
+                              + " (it is installed next to posture)", status: ExitStatus.unavailable)
         }
     }
 }

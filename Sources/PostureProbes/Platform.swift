@@ -24,7 +24,7 @@ public struct FileIdentity: Hashable, Sendable {
     public var changedNanoseconds: Int64
 }
 
-public enum Platform {
+enum Platform {
     struct FileStatus {
         var isDirectory: Bool
         var isSymlink: Bool
@@ -262,39 +262,6 @@ public enum Platform {
         #else
         return nil
         #endif
-    }
-
-    /// Gives memory freed after a scan back to the kernel, so the idle daemon stays small.
-    public static func releaseFreeMemory() {
-        #if canImport(Glibc)
-        // malloc.h is not in the Glibc module; malloc_trim is looked up instead.
-        typealias MallocTrim = @convention(c) (Int) -> Int32
-        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: MallocTrim.self)(0) }
-        #endif
-    }
-
-    /// Scans run at low CPU priority (nice 10); systemd adds the idle I/O class.
-    public static func lowerPriority() {
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-    }
-
-    /// Sends one datagram to a Unix socket path (an abstract socket when it starts with `@`).
-    public static func sendDatagram(_ message: String, toUnixSocket path: String) {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
-        _ = message.withCString { text in
-            withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), 0, $0, length) }
-            }
-        }
     }
 
     static var effectiveUserID: UInt32 { UInt32(geteuid()) }
