@@ -55,6 +55,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The bank's side of the evidence: verify, judge a claim window with the policy, render it (text, HTML).
+        .target(
+            name: "PostureAssessment",
+            dependencies: ["PostureModel", "PosturePolicy", "PostureEvidence", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // libcurl, through a shim for its variadic setopt/getinfo: the only C target.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Bytes, URLs and TLS over libcurl; knows nothing about reports.
@@ -70,6 +76,7 @@ let package = Package(
             name: "PostureCLI",
             dependencies: [
                 "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureTransport",
+                "PostureAssessment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -102,6 +109,12 @@ let package = Package(
         .testTarget(
             name: "PostureTransportTests",
             dependencies: ["PostureTransport", "PostureTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureAssessmentTests",
+            dependencies: ["PostureAssessment", "PostureAgent", "PostureProbes", "PostureReference", "PostureTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -66,7 +66,9 @@ public struct AgentCycle: Sendable {
         if created { log.log("info", "key.created", "created the device key", [("path", "\(stateDirectory)/\(DeviceKey.privateName)"), ("key_id", key.keyID)]) }
         let journal = try Journal(stateDirectory: stateDirectory)
         let chosen = try profiles()
-        let report = await Scanner(root: root, paths: paths, stateDirectory: stateDirectory).scan(profiles: chosen, now: now)
+        let attestations = try journal.attestations(activeFrom: now, to: now).map(\.attestation)
+        let report = await Scanner(root: root, paths: paths, stateDirectory: stateDirectory)
+            .scan(profiles: chosen, attestations: attestations, now: now)
         let signed = try journal.append(report, key: key, enqueue: config.upload != nil)
         var counts: [String: Int] = [:]
         for finding in report.findings { counts[finding.status.rawValue, default: 0] += 1 }

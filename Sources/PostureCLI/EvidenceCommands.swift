@@ -99,16 +99,19 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Verify signed reports: signatures, key id, payload type, schema and chain continuity.",
         discussion: """
-        Takes envelope files (as `posture scan --sign` writes them) and journal exports (one \
-        envelope a line), in any order: they are ordered by chain.sequence. Prints one verdict per \
-        envelope and names gaps, duplicates, forks, broken links and time running backwards.
+        Takes envelope files (as `posture scan --sign` writes them), journal exports (one \
+        envelope a line) and claim bundles (`posture claim`), in any order: they are ordered by \
+        chain.sequence. Prints one verdict per envelope and attestation and names gaps, \
+        duplicates, forks, broken links and time running backwards. A bundle is also checked \
+        against its own manifest of hashes.
 
-        The public key comes from --key, else STATE_DIR/device.pub.
+        The public key comes from --key, else the one inside a bundle, else STATE_DIR/device.pub. \
+        A bundle's key is the sender's word: compare its key id with the one the device enrolled.
         Exit status: 0 everything verifies, 65 something does not (reasons printed), 66 a file is missing.
         """
     )
 
-    @Argument(help: ArgumentHelp("Envelope files or journal exports.", valueName: "ENVELOPE_OR_BUNDLE"))
+    @Argument(help: ArgumentHelp("Envelope files, journal exports or claim bundles.", valueName: "ENVELOPE_OR_BUNDLE"))
     var files: [String]
 
     @Option(help: ArgumentHelp("The device's public key file (device.pub).", valueName: "PUBKEY_FILE"))
@@ -122,18 +125,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorMapping {
-            let keyFile = try key ?? "\(state.required())/\(DeviceKey.publicName)"
-            let publicKey = try DeviceKey.publicKey(file: keyFile)
-            var items: [ChainVerifier.Item] = []
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    let exists = FileManager.default.fileExists(atPath: file)
-                    throw OutputError(description: "\(file): \(exists ? "cannot read it" : "no such file")",
-                                      status: exists ? ExitStatus.permission : ExitStatus.noInput)
-                }
-                items += ChainVerifier.items(in: data, source: file)
-            }
-            let outcome = ChainVerifier(key: publicKey).verify(items)
+            let evidence = try EvidenceFiles.load(files)
+            let publicKey = try key.map { try DeviceKey.publicKey(file: $0) } ?? evidence.bundleKey
+                ?? DeviceKey.publicKey(file: "\(state.required())/\(DeviceKey.publicName)")
+            let verifier = ChainVerifier(key: publicKey)
+            let outcome = verifier.verify(evidence.reports)
             for verdict in outcome.verdicts {
                 let position = verdict.sequence.map { "sequence \($0)" } ?? "sequence ?"
                 if verdict.ok {
@@ -142,10 +138,21 @@ struct VerifyCommand: AsyncParsableCommand {
                     print("\(verdict.source): FAILED (\(position)): \(verdict.problems.joined(separator: "; "))")
                 }
             }
+            var attestationsOK = true
+            for (index, bytes) in evidence.attestations.enumerated() {
+                switch verifier.attestation(bytes, source: "attestation \(index + 1)") {
+                case .success(let attestation):
+                    print("attestation \(index + 1): ok (\(attestation.profile) \(attestation.requirement), \(ISO8601DateFormatter().string(from: attestation.recordedAt)))")
+                case .failure(let failure):
+                    attestationsOK = false
+                    print("\(failure.description): FAILED")
+                }
+            }
             for problem in outcome.chainProblems { print("chain: \(problem)") }
-            print(outcome.ok ? "verified: \(items.count) envelope(s), key \(DeviceKey.keyID(of: publicKey))"
-                             : "verification FAILED")
-            if !outcome.ok { throw ExitCode(ExitStatus.dataError) }
+            let ok = outcome.ok && attestationsOK
+            print(ok ? "verified: \(evidence.reports.count) envelope(s), \(evidence.attestations.count) attestation(s), key \(DeviceKey.keyID(of: publicKey))"
+                     : "verification FAILED")
+            if !ok { throw ExitCode(ExitStatus.dataError) }
         }
     }
 }

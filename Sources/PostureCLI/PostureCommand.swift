@@ -19,7 +19,8 @@ public struct PostureCommand: AsyncParsableCommand {
         """,
         version: PostureVersion.current,
         subcommands: [ScanCommand.self, ProfilesCommand.self, VerifyCommand.self, KeyCommand.self, JournalCommand.self,
-                      AgentCommand.self, UploadCommand.self, StatusCommand.self, EnrollCommand.self, IntegrityCommand.self]
+                      AgentCommand.self, UploadCommand.self, StatusCommand.self, EnrollCommand.self, IntegrityCommand.self,
+                      AttestCommand.self, ClaimCommand.self, AssessCommand.self]
     )
 
     public init() {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostureAgent
+import PostureAssessment
 import PostureEvidence
 import PostureModel
 import PosturePolicy
@@ -38,7 +39,7 @@ struct ScanCommand: AsyncParsableCommand {
         valueName: "ID"))
     var profiles: [String] = []
 
-    @Option(help: "Output format: text (for a person, the default), json (the report contract).")
+    @Option(help: "Output format: text (for a person, the default), json (the report contract), html (one printable, self-contained file for a claim).")
     var format: OutputFormat?
 
     @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "FILE"))
@@ -62,9 +63,6 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if format == .html {
-            throw ValidationError("--format html is not available yet; use text or json")
-        }
         if sign, let format, format != .json {
             throw ValidationError("--sign writes a DSSE envelope (JSON): drop --format \(format.rawValue) or use --format json")
         }
@@ -84,12 +82,16 @@ struct ScanCommand: AsyncParsableCommand {
             let root = try ScanRoot(self.root)
             // Only the probes the chosen profiles judge run, so a quick check stays quick.
             let probes = Set(chosen.flatMap { $0.requirements.compactMap(\.check.probe) })
-            let scanner = Scanner(root: root, paths: paths, stateDirectory: try state.resolved(), fullIntegrity: full,
+            let stateDirectory = sign ? try state.required() : try state.resolved()
+            let now = Date()
+            // Declarations recorded with `posture attest` count until they expire.
+            let attestations = try stateDirectory.flatMap { try Journal.existing(stateDirectory: $0) }?
+                .attestations(activeFrom: now, to: now).map(\.attestation) ?? []
+            let scanner = Scanner(root: root, paths: paths, stateDirectory: stateDirectory, fullIntegrity: full,
                                   probes: probes)
-            let report = await scanner.scan(profiles: chosen)
+            let report = await scanner.scan(profiles: chosen, attestations: attestations, now: now)
             let data: Data
-            if sign {
-                let stateDirectory = try state.required()
+            if let stateDirectory, sign {
                 let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
                 if created { printError("created the device key \(stateDirectory)/\(DeviceKey.privateName) (key id \(key.keyID))") }
                 let signed = try Journal(stateDirectory: stateDirectory).append(report, key: key)
@@ -103,7 +105,13 @@ struct ScanCommand: AsyncParsableCommand {
             switch format ?? .text {
             case .json:
                 data = try PostureJSON.encoder(pretty: true).encode(report) + Data("\n".utf8)
-            case .text, .html:
+            case .html:
+                let keyID = try stateDirectory.flatMap { directory -> String? in
+                    FileManager.default.fileExists(atPath: "\(directory)/\(DeviceKey.publicName)")
+                        ? DeviceKey.keyID(of: try DeviceKey.publicKey(file: "\(directory)/\(DeviceKey.publicName)")) : nil
+                }
+                data = Data(HTMLReport.scan(report, profiles: chosen, keyID: keyID, envelopeSHA256: nil, language: reference.language).utf8)
+            case .text:
                 let style = TextStyle(colour: output == nil && TextStyle.stdoutIsColourTerminal())
                 data = Data(TextReport(report: report, profiles: chosen, language: reference.language, style: style)
                     .render().utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import PostureModel
+import PostureAssessment
 import PosturePolicy
 
 /// ANSI styling, used only when standard output is a colour terminal.
@@ -23,24 +24,11 @@ struct TextReport {
     var style: TextStyle
 
     private func label(_ finding: Finding) -> (text: String, colour: String) {
-        switch finding.status {
-        case .pass: return (language == .ja ? "合格" : "pass", "32")
-        case .fail: return (language == .ja ? "不適合" : "FAIL", "1;31")
-        case .unknown where finding.check == Check.attestation.rawValue:
-            return (language == .ja ? "要申告" : "attest", "36")
-        case .unknown: return (language == .ja ? "不明" : "unknown", "33")
-        case .attested: return (language == .ja ? "申告済" : "attested", "32")
-        case .notApplicable: return (language == .ja ? "対象外" : "n/a", "2")
-        }
+        Labels.status(finding.status, check: finding.check, language: language)
     }
 
     private func consequenceLabel(_ consequence: Consequence) -> String {
-        guard language == .ja else { return consequence.rawValue }
-        switch consequence {
-        case .exclusion: return "補償対象外"
-        case .reduction: return "減額"
-        case .condition: return "条件"
-        }
+        Labels.consequence(consequence, language: language)
     }
 
     private func padded(_ text: String, _ width: Int) -> String {

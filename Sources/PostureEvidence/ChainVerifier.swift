@@ -32,6 +32,8 @@ public struct ChainVerifier {
         public var chainProblems: [String]
         /// The verified reports, in chain order.
         public var reports: [Report]
+        /// Hex SHA-256 of each verified report's envelope bytes, parallel to `reports`.
+        public var envelopeHashes: [String]
         public var ok: Bool { chainProblems.isEmpty && verdicts.allSatisfy(\.ok) }
     }
 
@@ -107,7 +109,29 @@ public struct ChainVerifier {
                 verdicts[current.index].problems.append("time runs backwards: collected \(current.report.collectedAt) before sequence \(last.sequence)")
             }
         }
-        return Outcome(verdicts: verdicts, chainProblems: chainProblems, reports: ordered.map(\.report))
+        let accepted = ordered.filter { verdicts[$0.index].ok }
+        return Outcome(verdicts: verdicts, chainProblems: chainProblems, reports: accepted.map(\.report),
+                       envelopeHashes: accepted.map(\.sha256))
+    }
+
+    /// Checks one attestation envelope: payload type, signature by this key, and its content.
+    public func attestation(_ bytes: Data, source: String) -> Result<Attestation, VerificationFailure> {
+        guard let envelope = try? Envelope.decode(bytes) else { return .failure(.init(description: "\(source): not a DSSE envelope")) }
+        guard envelope.payloadType == Envelope.attestationType else {
+            return .failure(.init(description: "\(source): payload type is \(envelope.payloadType), not \(Envelope.attestationType)"))
+        }
+        guard envelope.isSigned(by: key) else {
+            return .failure(.init(description: "\(source): attestation not signed by key \(DeviceKey.keyID(of: key).prefix(16))… or modified after signing"))
+        }
+        guard let body = envelope.body, let attestation = try? PostureJSON.decoder().decode(Attestation.self, from: body) else {
+            return .failure(.init(description: "\(source): payload is not a posture attestation"))
+        }
+        return .success(attestation)
+    }
+
+    /// Why one piece of evidence did not verify.
+    public struct VerificationFailure: Error, CustomStringConvertible, Sendable {
+        public var description: String
     }
 
     /// Splits a file into envelopes: one envelope, or one per line (a journal export).

@@ -84,11 +84,14 @@ public struct DeviceKey: Sendable {
     /// Reads a `device.pub` file (base64 of 32 bytes).
     public static func publicKey(file: String) throws -> Curve25519.Signing.PublicKey {
         guard let data = FileManager.default.contents(atPath: file) else { throw KeyError.missing(file) }
-        guard let raw = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
-            throw KeyError.malformed(file)
-        }
+        guard let key = publicKey(base64: String(decoding: data, as: UTF8.self)) else { throw KeyError.malformed(file) }
         return key
+    }
+
+    /// A public key from its `device.pub` text (base64 of the 32 raw bytes), or nil.
+    public static func publicKey(base64 text: String) -> Curve25519.Signing.PublicKey? {
+        guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
     }
 }
 

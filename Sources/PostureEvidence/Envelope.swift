@@ -14,6 +14,8 @@ public struct Envelope: Codable, Sendable, Hashable {
     }
 
     public static let reportType = "application/vnd.posture.report+json"
+    /// A staff declaration (`posture attest`), signed by the device key like a report.
+    public static let attestationType = "application/vnd.posture.attestation+json"
 
     public var payloadType: String
     public var payload: String

@@ -67,7 +67,25 @@ public final class Journal: @unchecked Sendable {
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
                 """)
         }
+        migrator.registerMigration("v3-attestations") { db in
+            try db.execute(sql: """
+                CREATE TABLE attestations (
+                    id TEXT PRIMARY KEY,
+                    key_id TEXT NOT NULL,
+                    profile TEXT NOT NULL,
+                    requirement TEXT NOT NULL,
+                    recorded_at REAL NOT NULL,
+                    expires_at REAL,
+                    envelope BLOB NOT NULL);
+                CREATE INDEX attestations_time ON attestations(recorded_at);
+                """)
+        }
         return migrator
+    }
+
+    /// The journal in `stateDirectory` if one was ever written there, without creating one.
+    public static func existing(stateDirectory: String) throws -> Journal? {
+        FileManager.default.fileExists(atPath: "\(stateDirectory)/\(fileName)") ? try Journal(stateDirectory: stateDirectory) : nil
     }
 
     /// A stored envelope and what the journal knows about it.
@@ -131,6 +149,56 @@ public final class Journal: @unchecked Sendable {
         try queue.read { db in
             try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [keyID])
                 .map { ($0["sequence"], $0["sha256"]) }
+        }
+    }
+
+    // MARK: Attestations
+
+    /// A signed attestation as stored: the declaration and its envelope's exact bytes.
+    public struct SignedAttestation: Sendable {
+        public var attestation: Attestation
+        public var envelope: Data
+    }
+
+    /// Signs `attestation` with `key` and stores it; later reports carry it until it expires.
+    public func record(_ attestation: Attestation, key: DeviceKey) throws -> SignedAttestation {
+        var stored = attestation
+        if stored.id == nil { stored.id = UUID().uuidString.lowercased() }
+        do {
+            let body = try PostureJSON.encoder().encode(stored)
+            let envelope = try Envelope.sign(body: body, type: Envelope.attestationType, key: key).encoded()
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO attestations (id, key_id, profile, requirement, recorded_at, expires_at, envelope)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [stored.id, key.keyID, stored.profile, stored.requirement,
+                                     stored.recordedAt.timeIntervalSince1970, stored.expiresAt?.timeIntervalSince1970, envelope])
+            }
+            return SignedAttestation(attestation: stored, envelope: envelope)
+        } catch {
+            throw JournalError(description: "cannot record the attestation in \(path): \(error)")
+        }
+    }
+
+    /// Attestations recorded up to `to` that are still valid at `from` (either bound optional), oldest first.
+    public func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
+        do {
+            return try queue.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT envelope FROM attestations
+                    WHERE recorded_at <= ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY recorded_at, id
+                    """, arguments: [to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                                     from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude]).map { row in
+                    let envelope: Data = row["envelope"]
+                    guard let body = try Envelope.decode(envelope).body else {
+                        throw JournalError(description: "attestation envelope with a payload that is not base64")
+                    }
+                    return SignedAttestation(attestation: try PostureJSON.decoder().decode(Attestation.self, from: body),
+                                             envelope: envelope)
+                }
+            }
+        } catch {
+            throw JournalError(description: "cannot read attestations from \(path): \(error)")
         }
     }
 

@@ -99,17 +99,33 @@ public struct ReferenceInfo: Codable, Sendable, Hashable {
     }
 }
 
-/// A staff declaration for a requirement no probe can see.
+/// A staff declaration for a requirement no probe can see (`posture attest`), signed and journaled
+/// on the PC and carried in every later report until it expires.
 public struct Attestation: Codable, Sendable, Hashable {
+    /// Lower-case UUID; the same declaration keeps its id in every report that carries it.
+    public var id: String?
     public var requirement: String
     public var profile: String
     public var note: String?
+    /// Who declared it (a name or role), as given with `--by`.
+    public var by: String?
     public var recordedAt: Date
+    /// The end of its validity (`valid_days` of the requirement when it was recorded); nil: no limit.
+    public var expiresAt: Date?
 
-    public init(requirement: String, profile: String, note: String?, recordedAt: Date) {
+    public init(id: String? = UUID().uuidString.lowercased(), requirement: String, profile: String, note: String?,
+                by: String? = nil, recordedAt: Date, expiresAt: Date? = nil) {
+        self.id = id
         self.requirement = requirement
         self.profile = profile
         self.note = note
+        self.by = by
         self.recordedAt = recordedAt
+        self.expiresAt = expiresAt
+    }
+
+    /// Whether it was recorded by `date` and has not expired then.
+    public func isActive(at date: Date) -> Bool {
+        recordedAt <= date && (expiresAt.map { date <= $0 } ?? true)
     }
 }

@@ -477,15 +477,21 @@ enum Verdicts {
                             "機械的に確認できない項目で、申告が記録されていません", remedy: remedy)
         }
         let recorded = Day(latest.recordedAt)
+        let age = recorded.days(until: Day(context.collectedAt))
+        var validity = (en: "", ja: "")
         if let valid = p.int("valid_days") {
-            let age = recorded.days(until: Day(context.collectedAt))
             if age > valid {
                 return .unknown("The attestation of \(recorded) expired after \(valid) days",
                                 "\(recorded) の申告は有効期間 \(valid) 日を過ぎています", remedy: remedy)
             }
+            let until = Day(daysSinceEpoch: recorded.daysSinceEpoch + valid)
+            validity = (", valid until \(until)", "、\(until) まで有効")
         }
+        let by = latest.by.map { (" by \($0)", "(\($0))") } ?? ("", "")
         let note = latest.note.map { ": \($0)" } ?? ""
-        return Verdict(status: .attested, summary: .init(en: "Attested on \(recorded)\(note)", ja: "\(recorded) に申告済み\(note)"))
+        return Verdict(status: .attested,
+                       summary: .init(en: "Attested on \(recorded)\(by.0), \(age) days ago\(validity.en)\(note)",
+                                      ja: "\(recorded) に申告済み\(by.1)、\(age) 日前\(validity.ja)\(note)"))
     }
 
     static func claimDeadline(_ profile: Profile, _ context: EvaluationContext) -> Verdict {

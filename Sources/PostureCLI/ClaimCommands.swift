@@ -1,0 +1,283 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import PostureAgent
+import PostureAssessment
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+import PostureReference
+
+/// `posture attest`: a signed declaration for a requirement no probe can see.
+struct AttestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attest",
+        abstract: "Record a signed declaration for a requirement no probe can see.",
+        discussion: """
+        Some countermeasures cannot be read from the PC: the hardware token is kept safe, the PC \
+        is not lent out, the bank login password was changed. A staff member confirms them and \
+        records it here. The declaration is signed with the device key, time-stamped and kept in \
+        the journal; every later report carries it (attestations[]) until it expires after the \
+        requirement's valid_days (for example 90 days for a password change), so the bank sees \
+        when it was made and by whom. Record a password change each time the password is changed: \
+        its age is what the bank checks.
+
+        REQUIREMENT is a requirement id of the profile whose check is `attestation` \
+        (`posture profiles show ID` lists them). The note must not contain the password itself.
+
+        Examples:
+          sudo posture attest password-rotated --profile akishin-corporate-ib --by "Sato (accounting)"
+          sudo posture attest pc-not-lent --profile akishin-corporate-ib --note "kept in the locked office"
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The requirement id (an attestation requirement of the profile).", valueName: "REQUIREMENT"))
+    var requirement: String
+
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    var profile: String
+
+    @Option(help: ArgumentHelp("What was confirmed, in a few words (never a password).", valueName: "TEXT"))
+    var note: String?
+
+    @Option(help: ArgumentHelp("Who confirmed it (a name or role).", valueName: "NAME"))
+    var by: String?
+
+    @OptionGroup var reference: ReferenceOptions
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await withErrorMapping {
+            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
+            let attestable = profile.requirements.filter { $0.check == .attestation }
+            guard let requirement = attestable.first(where: { $0.id == self.requirement }) else {
+                let known = profile.requirements.contains { $0.id == self.requirement }
+                throw ValidationError("\(known ? "'\(self.requirement)' is checked by a probe, not attested" : "no requirement '\(self.requirement)'") "
+                                      + "in \(profile.id); attestable: \(attestable.map(\.id).joined(separator: ", "))")
+            }
+            let stateDirectory = try options.stateDirectory(try options.load())
+            let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
+            if created { printError("created the device key \(stateDirectory)/\(DeviceKey.privateName) (key id \(key.keyID))") }
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+            let expires = requirement.parameters.int("valid_days").map { now.addingTimeInterval(Double($0) * 86400) }
+            let signed = try Journal(stateDirectory: stateDirectory).record(
+                Attestation(requirement: requirement.id, profile: profile.id, note: note, by: by, recordedAt: now, expiresAt: expires),
+                key: key)
+            let formatter = ISO8601DateFormatter()
+            var line = "attested \(requirement.id) (\(profile.id), clause \(requirement.clause)) at \(formatter.string(from: now))"
+            line += expires.map { ", valid until \(formatter.string(from: $0))" } ?? ", no expiry"
+            print(line)
+            print("id \(signed.attestation.id ?? "?"), envelope sha256 \(sha256Hex(signed.envelope)); later reports carry it")
+        }
+    }
+}
+
+/// `posture claim`: the evidence of a claim window in one file, for when the collector is out of reach.
+struct ClaimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claim",
+        abstract: "Write a claim bundle: the signed reports and attestations of the claim window in one file.",
+        discussion: """
+        Collects from the journal every signed report from the profile's claim window before the \
+        incident (claim.window_days) through now, every attestation valid in that time, the \
+        device's public key and a manifest of SHA-256 hashes into one JSON file \
+        (schema posture.claim/v1; envelopes are kept as their exact signed bytes). Carry it to \
+        the bank by any means when the collector cannot be reached: `posture verify BUNDLE` and \
+        `posture assess BUNDLE` read it there, and any change to it is detected.
+
+        --incident takes a date (the whole day in the profile's time zone) or an RFC 3339 time.
+
+        Example:
+          sudo posture claim --profile iyogin-internet-eb --incident 2026-11-10 --output claim.json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    var profile: String
+
+    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD or an RFC 3339 time.", valueName: "DATE"))
+    var incident: String
+
+    @Option(help: ArgumentHelp("When the customer was notified of it or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    var notified: String?
+
+    @Option(help: ArgumentHelp("The bundle file to write.", valueName: "FILE"))
+    var output: String
+
+    @OptionGroup var reference: ReferenceOptions
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await withErrorMapping {
+            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
+            let incidentStart = try claimTime(incident, profile: profile)
+            let notifiedText = try notified.map { text in (text, try claimTime(text, profile: profile)) }
+            let stateDirectory = try options.stateDirectory(try options.load())
+            let key = try DeviceKey.publicKey(file: "\(stateDirectory)/\(DeviceKey.publicName)")
+            guard let journal = try Journal.existing(stateDirectory: stateDirectory) else {
+                throw OutputError(description: "no journal in \(stateDirectory): this PC has no signed reports yet", status: ExitStatus.noInput)
+            }
+            let now = Date()
+            let from = incidentStart.addingTimeInterval(-Double(profile.claim.windowDays) * 86400)
+            let keyID = DeviceKey.keyID(of: key)
+            let entries = try journal.entries(from: from, to: now).filter { $0.keyID == keyID }
+            let attestations = try journal.attestations(activeFrom: from, to: now).compactMap { signed -> (String, Data)? in
+                signed.attestation.profile == profile.id ? (signed.attestation.id ?? sha256Hex(signed.envelope), signed.envelope) : nil
+            }
+            let bundle = ClaimBundle(createdAt: now, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
+                                     incident: incident, notified: notifiedText?.0, window: .init(from: from, to: now), key: key,
+                                     reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations)
+            try emit(try bundle.encoded(), to: output)
+            let before = entries.last { $0.collectedAt < incidentStart }
+            var summary = "wrote \(output): \(entries.count) signed report(s)"
+            if let first = entries.first, let last = entries.last { summary += " (sequence \(first.sequence)–\(last.sequence))" }
+            summary += ", \(attestations.count) attestation(s), key id \(keyID)"
+            printError(summary)
+            if let before {
+                let hours = Int(incidentStart.timeIntervalSince(before.collectedAt) / 3600)
+                if hours * 3600 > profile.claim.evidenceMaxAge {
+                    printError("warning: the last report before the incident is \(hours)h old; \(profile.id) asks for one within \(profile.claim.evidenceMaxAge / 3600)h")
+                }
+            } else {
+                printError("warning: the journal has no report from before the incident; the bank cannot assess the posture then")
+            }
+        }
+    }
+}
+
+/// A claim date or time in the profile's time zone, as a usage error when malformed.
+func claimTime(_ text: String, profile: Profile) throws -> Date {
+    do { return try Assessor.time(text, timezone: profile.claim.timezone) } catch { throw ValidationError("\(error)") }
+}
+
+/// `posture assess`: the bank's verdict on a claim from signed evidence.
+struct AssessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assess",
+        abstract: "Assess a claim from signed evidence: was the PC compliant at the incident, clause by clause?",
+        discussion: """
+        Verifies every envelope first (signature, key, chain); evidence that does not verify is \
+        reported and nothing is judged (exit 65). Then evaluates each report of the claim window \
+        with the same policy code as `posture scan` and gives, per requirement, the status at the \
+        last report before the incident, how it changed across the window, the clause and its \
+        consequence, and an overall outcome: no exclusion or reduction found, reduction possible, \
+        exclusion, or not assessable (no report within the profile's evidence_max_age before the \
+        incident, or reports missing from the chain across it). The claim deadline \
+        (claim.window_days from the occurrence or the notification, as the bank's rule counts) is \
+        checked against the filing time: --filed, else the bundle's creation time, else now.
+
+        Inputs are claim bundles (`posture claim`), envelope files (`posture scan --sign`) and \
+        journal exports, in any order. The key is --key, else the one inside a bundle, else \
+        STATE_DIR/device.pub. A date names the whole day in the profile's time zone (default \
+        Asia/Tokyo): "before the incident" means before 00:00 of that day there.
+
+        Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
+        or the claim deadline is missed; 3 not assessable, or something could not be assessed; \
+        65 evidence fails verification; 66 an input is missing.
+
+        Examples:
+          posture assess claim.json --profile iyogin-internet-eb --incident 2026-11-10 --notified 2026-11-12
+          posture assess journal.ndjson --key device.pub --profile akishin-corporate-ib --incident 2026-11-10T14:05:00+09:00 --format html --output assessment.html
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Claim bundles, envelope files or journal exports.", valueName: "BUNDLE_OR_ENVELOPES"))
+    var files: [String]
+
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    var profile: String
+
+    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD or an RFC 3339 time.", valueName: "DATE"))
+    var incident: String
+
+    @Option(help: ArgumentHelp("When the customer was notified or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    var notified: String?
+
+    @Option(help: ArgumentHelp("When the claim was filed (default: the bundle's creation time, else now).", valueName: "DATE"))
+    var filed: String?
+
+    @Option(help: ArgumentHelp("The device's public key file (device.pub).", valueName: "PUBKEY_FILE"))
+    var key: String?
+
+    @Option(help: "Output format: text (default), json (posture.assessment/v1) or html (printable, self-contained).")
+    var format: AssessFormat = .text
+
+    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    @OptionGroup var reference: ReferenceOptions
+    @OptionGroup var state: StateOptions
+
+    enum AssessFormat: String, ExpressibleByArgument, CaseIterable { case text, json, html }
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one claim bundle, envelope file or journal export") }
+    }
+
+    func run() async throws {
+        try await withErrorMapping {
+            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
+            let evidence = try EvidenceFiles.load(files)
+            let publicKey: Curve25519.Signing.PublicKey
+            if let key {
+                publicKey = try DeviceKey.publicKey(file: key)
+            } else if let bundled = evidence.bundleKey {
+                publicKey = bundled
+            } else {
+                publicKey = try DeviceKey.publicKey(file: "\(try state.required())/\(DeviceKey.publicName)")
+            }
+            let request = Assessor.Request(profile: profile, incident: incident,
+                                           notified: try notified.map { try claimTime($0, profile: profile) },
+                                           filed: try filed.map { try claimTime($0, profile: profile) } ?? evidence.bundleCreatedAt)
+            let assessment: Assessment
+            do {
+                assessment = try Assessor(key: publicKey).assess(reports: evidence.reports, attestations: evidence.attestations, request: request)
+            } catch let error as AssessmentError {
+                throw ValidationError(error.description)
+            }
+            let language = reference.language
+            switch format {
+            case .text: try emit(Data(AssessmentText(assessment: assessment, language: language).render().utf8), to: output)
+            case .json: try emit(try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8), to: output)
+            case .html: try emit(Data(HTMLReport.assessment(assessment, language: language).utf8), to: output)
+            }
+            if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
+        }
+    }
+}
+
+/// Evidence files given on the command line: bundles, envelopes and journal exports.
+struct EvidenceFiles {
+    var reports: [ChainVerifier.Item] = []
+    var attestations: [Data] = []
+    var bundleKey: Curve25519.Signing.PublicKey?
+    var bundleCreatedAt: Date?
+
+    static func load(_ files: [String]) throws -> EvidenceFiles {
+        var evidence = EvidenceFiles()
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                let exists = FileManager.default.fileExists(atPath: file)
+                throw OutputError(description: "\(file): \(exists ? "cannot read it" : "no such file")",
+                                  status: exists ? ExitStatus.permission : ExitStatus.noInput)
+            }
+            guard ClaimBundle.isBundle(data) else {
+                evidence.reports += ChainVerifier.items(in: data, source: file)
+                continue
+            }
+            let bundle: ClaimBundle
+            do { bundle = try ClaimBundle.read(data, source: file) } catch let error as BundleError {
+                throw OutputError(description: error.description, status: ExitStatus.dataError)
+            }
+            if let known = evidence.bundleKey, known.rawRepresentation != bundle.key?.rawRepresentation {
+                throw OutputError(description: "\(file): the bundles name different device keys; assess one device at a time",
+                                  status: ExitStatus.dataError)
+            }
+            evidence.bundleKey = bundle.key
+            evidence.bundleCreatedAt = max(evidence.bundleCreatedAt ?? bundle.createdAt, bundle.createdAt)
+            evidence.reports += bundle.reportItems(source: file)
+            evidence.attestations += bundle.attestationEnvelopes
+        }
+        return evidence
+    }
+}

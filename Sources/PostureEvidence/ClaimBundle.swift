@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import PostureModel
+
+/// Why a claim bundle cannot be used; each message names what is wrong.
+public struct BundleError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The file `posture claim` writes: every signed report and attestation of a claim's window, the
+/// device's public key and a manifest of hashes, in one self-describing JSON document.
+///
+/// It is the channel of last resort when the collector cannot be reached: it can be carried to
+/// the bank by any means, and `posture verify` / `posture assess` read it there. Envelopes are kept
+/// as JSON strings holding their exact signed bytes, so chain hashes still match.
+public struct ClaimBundle: Codable, Sendable {
+    public static let schemaIdentifier = "posture.claim/v1"
+
+    /// One manifest line: what an envelope is and the hash of its exact bytes.
+    public struct ManifestEntry: Codable, Sendable, Hashable {
+        public enum Kind: String, Codable, Sendable { case report, attestation }
+        public var kind: Kind
+        /// Report id or attestation id.
+        public var id: String
+        public var sequence: Int?
+        public var sha256: String
+        public var size: Int
+    }
+
+    /// The span of time the bundle covers.
+    public struct Window: Codable, Sendable, Hashable {
+        public var from: Date
+        public var to: Date
+        public init(from: Date, to: Date) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    public var schema: String
+    public var createdAt: Date
+    public var agent: AgentInfo
+    public var profile: String
+    /// The incident as given to `posture claim` (a date or an RFC 3339 time).
+    public var incident: String
+    public var notified: String?
+    public var window: Window
+    public var keyId: String
+    /// The device's public key: base64 of the 32 raw bytes, as in `device.pub`.
+    public var publicKey: String
+    public var manifest: [ManifestEntry]
+    /// Report envelopes, exact bytes, in chain order.
+    public var reports: [String]
+    /// Attestation envelopes, exact bytes, oldest first.
+    public var attestations: [String]
+
+    public init(createdAt: Date, agent: AgentInfo, profile: String, incident: String, notified: String?, window: Window,
+                key: Curve25519.Signing.PublicKey, reports: [(id: String, sequence: Int, envelope: Data)],
+                attestations: [(id: String, envelope: Data)]) {
+        schema = Self.schemaIdentifier
+        self.createdAt = createdAt
+        self.agent = agent
+        self.profile = profile
+        self.incident = incident
+        self.notified = notified
+        self.window = window
+        keyId = DeviceKey.keyID(of: key)
+        publicKey = key.rawRepresentation.base64EncodedString()
+        manifest = reports.map { ManifestEntry(kind: .report, id: $0.id, sequence: $0.sequence, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
+            + attestations.map { ManifestEntry(kind: .attestation, id: $0.id, sequence: nil, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
+        self.reports = reports.map { String(decoding: $0.envelope, as: UTF8.self) }
+        self.attestations = attestations.map { String(decoding: $0.envelope, as: UTF8.self) }
+    }
+
+    public func encoded() throws -> Data { try PostureJSON.encoder(pretty: true).encode(self) + Data("\n".utf8) }
+
+    /// Whether `data` looks like a bundle (rather than an envelope or a journal export).
+    public static func isBundle(_ data: Data) -> Bool {
+        guard let head = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return (head["schema"] as? String)?.hasPrefix("posture.claim/") == true
+    }
+
+    /// Reads a bundle and checks it is whole: schema, key, and every envelope against the manifest.
+    /// Signatures and the chain are checked by the verifier afterwards.
+    public static func read(_ data: Data, source: String) throws -> ClaimBundle {
+        let bundle: ClaimBundle
+        do {
+            bundle = try PostureJSON.decoder().decode(ClaimBundle.self, from: data)
+        } catch {
+            throw BundleError("\(source): not a readable claim bundle (\(error))")
+        }
+        guard bundle.schema == schemaIdentifier else {
+            throw BundleError("\(source): schema is \(bundle.schema), this posture reads \(schemaIdentifier)")
+        }
+        guard let key = bundle.key else { throw BundleError("\(source): public_key is not a base64 Ed25519 public key") }
+        guard DeviceKey.keyID(of: key) == bundle.keyId else {
+            throw BundleError("\(source): key_id \(bundle.keyId) does not match the public key in the bundle")
+        }
+        let listed = bundle.manifest.map(\.sha256)
+        let carried = (bundle.reports + bundle.attestations).map { sha256Hex(Data($0.utf8)) }
+        guard listed.count == carried.count else {
+            throw BundleError("\(source): the manifest lists \(listed.count) envelopes but the bundle carries \(carried.count)")
+        }
+        for (index, (expected, actual)) in zip(listed, carried).enumerated() where expected != actual {
+            let entry = bundle.manifest[index]
+            throw BundleError("\(source): \(entry.kind.rawValue) \(entry.id) does not match its manifest hash (altered after the bundle was made)")
+        }
+        return bundle
+    }
+
+    /// The device key the bundle names.
+    public var key: Curve25519.Signing.PublicKey? { DeviceKey.publicKey(base64: publicKey) }
+
+    /// The report envelopes as verifier input, each named `source#sequence`.
+    public func reportItems(source: String) -> [ChainVerifier.Item] {
+        zip(reports, manifest.filter { $0.kind == .report }).map { text, entry in
+            ChainVerifier.Item(source: "\(source)#\(entry.sequence.map(String.init) ?? entry.id)", bytes: Data(text.utf8))
+        }
+    }
+
+    public var attestationEnvelopes: [Data] { attestations.map { Data($0.utf8) } }
+}
