@@ -1,0 +1,306 @@
+import Crypto
+import Foundation
+import PostureAgent
+import PostureAssessment
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+import PostureReference
+import PostureTestSupport
+import Testing
+
+/// A PC's history as the agent would have recorded it: a report every 12 hours, signed and
+/// chained in a real journal, with what changed on the PC planted into the evidence.
+struct PlantedHistory {
+    /// How the PC looked at one moment; the closure plants a change into otherwise clean evidence.
+    var plant: (Date, inout Evidence) -> Void = { _, _ in }
+    /// Reports collected in this span (relative to the incident, in days) are missing from the journal.
+    var missingDays: ClosedRange<Double>?
+    /// Attestations recorded, as days relative to the incident.
+    var attestedDaysBefore: Double = 20
+
+    static let incident = "2026-10-20"
+    /// 00:00 of the incident day in Tokyo.
+    static let incidentStart = Day(incident)!.start(in: TimeZone(identifier: "Asia/Tokyo")!)
+
+    /// Evidence of a well-kept PC at `now`: supported OS and browser, no pending updates,
+    /// running antivirus with fresh signatures, nothing tampered with.
+    static func clean(at now: Date) -> Evidence {
+        var evidence = Evidence()
+        evidence.os = OSEvidence(id: "debian", versionId: "12", prettyName: "Debian GNU/Linux 12 (bookworm)", codename: "bookworm",
+                                 eol: Day("2028-06-30"), eolSource: "/usr/share/distro-info/debian.csv", support: [:], supported: true)
+        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 812, indexUpdatedAt: now.addingTimeInterval(-3 * 3600),
+                                             pendingUpdates: [], indexError: nil, indexLists: 4)
+        evidence.browsers = [BrowserEvidence(name: "firefox-esr", version: "140.4.0esr-1~deb12u1", source: "dpkg",
+                                             candidate: "140.4.0esr-1~deb12u1", eol: Day("2027-09-14"), supported: true,
+                                             catalogAsOf: Day(now).adding(days: -20))]
+        evidence.securitySoftware = [SecuritySoftwareEvidence(product: "clamav", installed: true, running: true,
+                                                              signaturesUpdatedAt: now.addingTimeInterval(-6 * 3600))]
+        evidence.accounts = [AccountEvidence(user: "staff", uid: 1000, passwordLastChanged: Day(now).adding(days: -10),
+                                             passwordMaxDays: 90, locked: false)]
+        evidence.integrity = IntegrityEvidence(checked: 91_610, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+                                               extraCaCertificates: [], ldSoPreload: [])
+        evidence.credentials = CredentialsEvidence(savedLogins: [], passwordNotes: [])
+        evidence.fileSharing = []
+        evidence.clock = ClockEvidence(synchronized: true, source: "kernel (adjtimex)")
+        evidence.localAccess = LocalAccessEvidence(autologin: [], guestSession: false, screenLock: true, diskEncrypted: true,
+                                                   firewallActive: true)
+        return evidence
+    }
+
+    /// Writes the history into a journal under `state` and returns the claim bundle `posture claim`
+    /// would make at `filed`.
+    func bundle(profile: Profile, state: TemporaryRoot, filed: Date) throws -> (bundle: ClaimBundle, key: DeviceKey, reports: [Report]) {
+        let key = try DeviceKey.generate(stateDirectory: state.path)
+        let journal = try Journal(stateDirectory: state.path)
+        let incident = Self.incidentStart
+        let attestedAt = incident.addingTimeInterval(-attestedDaysBefore * 86400)
+        for requirement in profile.requirements where requirement.check == .attestation {
+            let expires = requirement.parameters.int("valid_days").map { attestedAt.addingTimeInterval(Double($0) * 86400) }
+            _ = try journal.record(Attestation(requirement: requirement.id, profile: profile.id, note: "checked", by: "Sato",
+                                               recordedAt: attestedAt, expiresAt: expires), key: key)
+        }
+        let host = HostInfo(hostname: "banking-pc-01", machineIdSha256: String(repeating: "a", count: 64), root: "/")
+        var reports: [Report] = []
+        var entries: [(String, Int, Data)] = []
+        var hours = -35.0 * 24
+        while hours <= 3 * 24 {
+            let now = incident.addingTimeInterval(hours * 3600 + 9 * 3600)
+            hours += 12
+            var evidence = Self.clean(at: now)
+            plant(now, &evidence)
+            let attestations = try journal.attestations(activeFrom: now, to: now).map(\.attestation)
+            let findings = PolicyEngine.evaluate(profile, evidence: evidence,
+                                                 context: EvaluationContext(collectedAt: now, attestations: attestations))
+            let report = Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: evidence,
+                                findings: findings, attestations: attestations,
+                                reference: ReferenceInfo(profiles: [.init(id: profile.id, sha256: profile.sha256)], catalogs: [:]))
+            let signed = try journal.append(report, key: key)
+            let day = now.timeIntervalSince(incident) / 86400
+            if let missingDays, missingDays.contains(day) { continue }
+            reports.append(signed.report)
+            entries.append((signed.report.id, signed.report.chain!.sequence, signed.envelope))
+        }
+        let attestations = try journal.attestations().map { ($0.attestation.id!, $0.envelope) }
+        let bundle = ClaimBundle(createdAt: filed, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
+                                 incident: Self.incident, notified: nil, window: .init(from: incident.addingTimeInterval(-30 * 86400), to: filed),
+                                 key: key.publicKey, reports: entries, attestations: attestations)
+        return (bundle, key, reports)
+    }
+
+    /// Assesses the history the way the bank does: bundle bytes in, through the manifest check.
+    func assess(_ profile: Profile, filedDaysAfter: Double = 5, notifiedDaysAfter: Double? = nil) throws -> Assessment {
+        let state = try TemporaryRoot("claim-state")
+        let filed = Self.incidentStart.addingTimeInterval(filedDaysAfter * 86400 + 10 * 3600)
+        let made = try bundle(profile: profile, state: state, filed: filed)
+        let read = try ClaimBundle.read(try made.bundle.encoded(), source: "claim.json")
+        let notified = notifiedDaysAfter.map { Self.incidentStart.addingTimeInterval($0 * 86400) }
+        return try Assessor(key: try #require(read.key)).assess(
+            reports: read.reportItems(source: "claim.json"), attestations: read.attestationEnvelopes,
+            request: .init(profile: profile, incident: Self.incident, notified: notified, filed: read.createdAt, now: filed))
+    }
+}
+
+/// The bundled profiles, as the bank loads them.
+enum BundledProfiles {
+    static let ids = ["akishin-corporate-ib", "higashi-nippon-business-ib", "iwagin-business-web", "iwaicosmo-net-trading",
+                      "iyogin-internet-eb"]
+    static func load(_ id: String) throws -> Profile { try ProfileRepository(paths: .standard()).load(id) }
+}
+
+@Suite struct ClaimScenarioTests {
+    @Test(arguments: BundledProfiles.ids)
+    func fineUntilTwoDaysAfterTheIncidentFindsNoExclusion(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let brokenFrom = PlantedHistory.incidentStart.addingTimeInterval(2 * 86400)
+        let history = PlantedHistory(plant: { now, evidence in
+            if now >= brokenFrom { evidence.securitySoftware = [.init(product: "clamav", installed: false, running: false, signaturesUpdatedAt: nil)] }
+        })
+        let assessment = try history.assess(profile)
+        #expect(assessment.verification.ok)
+        #expect(assessment.outcome.verdict == .noExclusionFound, "\(assessment.outcome)")
+        #expect(assessment.outcome.unassessed.isEmpty, "\(assessment.outcome.unassessed)")
+        #expect(assessment.exitStatus == 0)
+        let last = try #require(assessment.lastReportBeforeIncident)
+        #expect(PlantedHistory.incidentStart.timeIntervalSince(last.collectedAt) == 3 * 3600, "21:00 in Tokyo the evening before")
+        // The change after the incident shows in the timeline, not in the verdict.
+        if let installed = assessment.requirements.first(where: { $0.check == "security_software.installed" }) {
+            #expect(installed.atIncident?.status == .pass)
+            #expect(installed.timeline.map(\.status) == [.pass, .fail])
+        }
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func staleSignaturesTenDaysBeforeTheIncidentCiteTheClause(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let lastUpdate = PlantedHistory.incidentStart.addingTimeInterval(-10 * 86400)
+        let history = PlantedHistory(plant: { now, evidence in
+            if now > lastUpdate { evidence.securitySoftware?[0].signaturesUpdatedAt = lastUpdate }
+        })
+        let assessment = try history.assess(profile)
+        guard let requirement = profile.requirements.first(where: { $0.check == .securitySoftwareSignaturesFresh }) else {
+            #expect(assessment.outcome.verdict == .noExclusionFound, "\(id) has no signature requirement: nothing to fail")
+            return
+        }
+        let judged = try #require(assessment.requirements.first { $0.requirement == requirement.id })
+        #expect(judged.atIncident?.status == .fail)
+        // Updated at 00:00 ten days before; the last report, at 21:00 the evening before, finds them 9 full days old.
+        #expect(judged.atIncident?.summary.contains("signatures are 9 days old") == true, "\(judged.atIncident?.summary ?? "")")
+        #expect(judged.timeline.map(\.status) == [.pass, .fail])
+        #expect(assessment.outcome.verdict == (requirement.consequence == .reduction ? .reductionPossible : .exclusion))
+        #expect(assessment.outcome.clauses.contains(requirement.clause))
+        #expect(assessment.exitStatus == 1)
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func endOfLifeBrowserDuringTheWindow(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let eol = Day(PlantedHistory.incidentStart.addingTimeInterval(-5 * 86400))
+        let history = PlantedHistory(plant: { now, evidence in
+            evidence.browsers?[0].eol = eol
+            evidence.browsers?[0].supported = Day(now) <= eol
+        })
+        let assessment = try history.assess(profile)
+        let requirement = try #require(profile.requirements.first { $0.check == .browserSupported }, "every bundled profile checks the browser")
+        let judged = try #require(assessment.requirements.first { $0.requirement == requirement.id })
+        #expect(judged.atIncident?.status == .fail)
+        #expect(judged.atIncident?.summary.contains("support ended \(eol)") == true)
+        #expect(judged.timeline.first?.status == .pass && judged.timeline.last?.status == .fail)
+        #expect(assessment.outcome.clauses.contains(requirement.clause))
+        #expect(assessment.exitStatus == 1)
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func aChainGapAcrossTheIncidentIsNotAssessable(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let history = PlantedHistory(missingDays: -1.5 ... 1.5)
+        let assessment = try history.assess(profile)
+        #expect(assessment.verification.ok, "missing reports are a gap, not a forgery")
+        #expect(assessment.outcome.verdict == .notAssessable)
+        let gap = try #require(assessment.gaps.first { $0.kind == .chain })
+        #expect(gap.spansIncident)
+        #expect(gap.missing == 6)
+        #expect(assessment.outcome.reasons.contains { $0.contains("missing from the chain across the incident") })
+        #expect(assessment.exitStatus == 3)
+    }
+
+    @Test func aGapAwayFromTheIncidentIsOnlyReported() throws {
+        let profile = try BundledProfiles.load("iyogin-internet-eb")
+        let assessment = try PlantedHistory(missingDays: -20 ... -18).assess(profile)
+        #expect(assessment.outcome.verdict == .noExclusionFound)
+        #expect(assessment.gaps.count == 1 && assessment.gaps[0].spansIncident == false)
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func aClaimFiledOnDay31(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let assessment = try PlantedHistory().assess(profile, filedDaysAfter: 31, notifiedDaysAfter: 29)
+        guard let deadline = assessment.requirements.first(where: { $0.check == "claim.deadline" }) else {
+            #expect(id == "iwaicosmo-net-trading", "only the broker's policy states no claim period")
+            return
+        }
+        switch profile.claim.countedFrom {
+        case .occurrence:
+            #expect(deadline.atIncident?.status == .fail, "\(deadline.atIncident?.summary ?? "")")
+            #expect(assessment.outcome.verdict == .exclusion)
+            #expect(assessment.outcome.clauses.contains(deadline.clause))
+            #expect(assessment.exitStatus == 1)
+        case .notification:
+            #expect(deadline.atIncident?.status == .pass, "filed 2 days after the notification")
+            #expect(assessment.exitStatus == 0)
+        }
+        let onTime = try PlantedHistory().assess(profile, filedDaysAfter: 29, notifiedDaysAfter: 28)
+        #expect(onTime.requirements.first { $0.check == "claim.deadline" }?.atIncident?.status == .pass)
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func attestationsPresentVersusExpired(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let present = try PlantedHistory(attestedDaysBefore: 20).assess(profile)
+        let attested = present.requirements.filter { $0.check == "attestation" }
+        #expect(!attested.isEmpty)
+        #expect(attested.allSatisfy { $0.atIncident?.status == .attested })
+        #expect(present.attestations.count == attested.count)
+
+        let old = try PlantedHistory(attestedDaysBefore: 120).assess(profile)
+        let expiring = profile.requirements.filter { $0.check == .attestation && $0.parameters.int("valid_days") != nil }.map(\.id)
+        for requirement in old.requirements where requirement.check == "attestation" {
+            let expected: FindingStatus = expiring.contains(requirement.requirement) ? .unknown : .attested
+            #expect(requirement.atIncident?.status == expected, "\(requirement.requirement)")
+        }
+        if !expiring.isEmpty {
+            #expect(old.outcome.unassessed == expiring)
+            #expect(old.exitStatus == 3)
+        }
+    }
+
+    @Test(arguments: BundledProfiles.ids)
+    func theBankJudgesExactlyAsThePCDid(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let lastUpdate = PlantedHistory.incidentStart.addingTimeInterval(-10 * 86400)
+        let history = PlantedHistory(plant: { now, evidence in
+            if now > lastUpdate { evidence.securitySoftware?[0].signaturesUpdatedAt = lastUpdate }
+        })
+        let state = try TemporaryRoot("same")
+        let made = try history.bundle(profile: profile, state: state, filed: PlantedHistory.incidentStart.addingTimeInterval(86400 * 4))
+        let assessment = try Assessor(key: made.key.publicKey).assess(
+            reports: made.bundle.reportItems(source: "b"), attestations: made.bundle.attestationEnvelopes,
+            request: .init(profile: profile, incident: PlantedHistory.incident, now: made.bundle.createdAt))
+        #expect(assessment.disagreements.isEmpty, "\(assessment.disagreements)")
+        let last = try #require(made.reports.last { $0.collectedAt < PlantedHistory.incidentStart })
+        for requirement in assessment.requirements where requirement.check != "claim.deadline" {
+            let onThePC = last.findings.first { $0.requirement == requirement.requirement }
+            #expect(requirement.atIncident == onThePC, "\(requirement.requirement)")
+        }
+    }
+}
+
+@Suite struct EvidenceRejectionTests {
+    static func made() throws -> (ClaimBundle, DeviceKey, Profile) {
+        let profile = try BundledProfiles.load("iyogin-internet-eb")
+        let made = try PlantedHistory().bundle(profile: profile, state: try TemporaryRoot("reject"),
+                                               filed: PlantedHistory.incidentStart.addingTimeInterval(86400))
+        return (made.bundle, made.key, profile)
+    }
+
+    @Test func anAlteredReportFailsVerificationAndNothingIsJudged() throws {
+        let (bundle, key, profile) = try Self.made()
+        var items = bundle.reportItems(source: "b")
+        var envelope = try Envelope.decode(items[40].bytes)
+        var report = try PostureJSON.decoder().decode(Report.self, from: try #require(envelope.body))
+        report.evidence.securitySoftware = []
+        envelope.payload = try PostureJSON.encoder().encode(report).base64EncodedString()
+        items[40].bytes = try envelope.encoded()
+        let assessment = try Assessor(key: key.publicKey).assess(reports: items, attestations: [], request: .init(profile: profile, incident: PlantedHistory.incident))
+        #expect(assessment.outcome.verdict == .evidenceInvalid)
+        #expect(assessment.exitStatus == 65)
+        #expect(assessment.requirements.isEmpty)
+        #expect(assessment.verification.problems.contains { $0.contains("bad signature") })
+    }
+
+    @Test func anotherKeyFailsVerification() throws {
+        let (bundle, _, profile) = try Self.made()
+        let stranger = Curve25519.Signing.PrivateKey().publicKey
+        let assessment = try Assessor(key: stranger).assess(reports: bundle.reportItems(source: "b"), attestations: bundle.attestationEnvelopes,
+                                                            request: .init(profile: profile, incident: PlantedHistory.incident))
+        #expect(assessment.exitStatus == 65)
+    }
+
+    @Test func aBundleEditedAfterItWasMadeIsRefused() throws {
+        let (bundle, _, _) = try Self.made()
+        var edited = bundle
+        edited.reports.removeLast()
+        #expect(throws: BundleError.self) { try ClaimBundle.read(try edited.encoded(), source: "claim.json") }
+        var swapped = bundle
+        swapped.reports.swapAt(3, 4)
+        #expect(throws: BundleError.self) { try ClaimBundle.read(try swapped.encoded(), source: "claim.json") }
+        #expect(throws: BundleError.self) { try ClaimBundle.read(Data("{\"schema\": \"posture.claim/v1\"}".utf8), source: "claim.json") }
+    }
+
+    @Test func noReportWithinTheMaximumAgeIsNotAssessable() throws {
+        let profile = try BundledProfiles.load("akishin-corporate-ib")
+        let assessment = try PlantedHistory(missingDays: -4 ... 5).assess(profile)
+        #expect(assessment.outcome.verdict == .notAssessable)
+        #expect(assessment.outcome.reasons.contains { $0.contains("h old") })
+    }
+}
