@@ -115,6 +115,15 @@ public struct Assessment: Codable, Sendable {
     public var disagreements: [String]
     public var outcome: Outcome
 
+    /// The outcome's reasons for a reader: failing requirements in `language`, else the stated reasons.
+    public func reasons(in language: Language) -> [String] {
+        guard outcome.verdict == .exclusion || outcome.verdict == .reductionPossible else { return outcome.reasons }
+        let counted: Set<Consequence> = outcome.verdict == .exclusion ? [.exclusion, .condition] : [.reduction]
+        return requirements.filter { $0.atIncident?.status == .fail && counted.contains($0.consequence) }.map { requirement in
+            "\(requirement.title.text(for: language)) (\(requirement.clause)): \(requirement.atIncident?.summary(in: language) ?? "")"
+        }
+    }
+
     /// DESIGN.md's exit status: 65 evidence invalid, 1 exclusion or reduction (a failing
     /// requirement or missed deadline), 3 not assessable or something unassessed, else 0.
     public var exitStatus: Int32 {

@@ -55,7 +55,7 @@ public struct AssessmentText {
         out += "\n" + (ja ? "判定: " : "OUTCOME: ") + Labels.outcome(a.outcome.verdict, language: language)
         if !a.outcome.clauses.isEmpty { out += (ja ? "(条項 " : " (clauses ") + a.outcome.clauses.joined(separator: ", ") + ")" }
         out += "\n"
-        for reason in a.outcome.reasons { out += "  - \(reason)\n" }
+        for reason in a.reasons(in: language) { out += "  - \(reason)\n" }
         if !a.outcome.unassessed.isEmpty {
             out += (ja ? "  判定できない要件: " : "  not assessable: ") + a.outcome.unassessed.joined(separator: ", ") + "\n"
         }

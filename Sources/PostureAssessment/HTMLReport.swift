@@ -56,7 +56,7 @@ public enum HTMLReport {
         let verdictClass = a.outcome.verdict == .noExclusionFound && a.outcome.unassessed.isEmpty ? "ok" : "bad"
         body += "<div class=\"outcome \(verdictClass)\"><b>\(escape(Labels.outcome(a.outcome.verdict, language: language)))</b>"
         if !a.outcome.clauses.isEmpty { body += " — \(ja ? "条項" : "clauses") \(escape(a.outcome.clauses.joined(separator: ", ")))" }
-        body += "<ul>" + a.outcome.reasons.map { "<li>\(escape($0))</li>" }.joined()
+        body += "<ul>" + a.reasons(in: language).map { "<li>\(escape($0))</li>" }.joined()
         if !a.outcome.unassessed.isEmpty {
             body += "<li>\(ja ? "判定できない要件" : "Not assessable"): \(escape(a.outcome.unassessed.joined(separator: ", ")))</li>"
         }
