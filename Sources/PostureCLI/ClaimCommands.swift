@@ -92,14 +92,7 @@ struct ClaimCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
-    var profile: String
-
-    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD or an RFC 3339 time.", valueName: "DATE"))
-    var incident: String
-
-    @Option(help: ArgumentHelp("When the customer was notified of it or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
-    var notified: String?
+    @OptionGroup var claim: ClaimOptions
 
     @Option(help: ArgumentHelp("The bundle file to write.", valueName: "FILE"))
     var output: String
@@ -109,9 +102,9 @@ struct ClaimCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorMapping {
-            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
-            let incidentStart = try claimTime(incident, profile: profile)
-            let notifiedText = try notified.map { text in (text, try claimTime(text, profile: profile)) }
+            let profile = try claim.loadProfile(reference)
+            let incidentStart = try claimTime(claim.incident, profile: profile)
+            _ = try claim.notifiedTime(profile)
             let stateDirectory = try options.stateDirectory(try options.load())
             let key = try DeviceKey.publicKey(file: "\(stateDirectory)/\(DeviceKey.publicName)")
             guard let journal = try Journal.existing(stateDirectory: stateDirectory) else {
@@ -125,7 +118,7 @@ struct ClaimCommand: AsyncParsableCommand {
                 signed.attestation.profile == profile.id ? (signed.attestation.id ?? sha256Hex(signed.envelope), signed.envelope) : nil
             }
             let bundle = ClaimBundle(createdAt: now, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
-                                     incident: incident, notified: notifiedText?.0, window: .init(from: from, to: now), key: key,
+                                     incident: claim.incident, notified: claim.notified, window: .init(from: from, to: now), key: key,
                                      reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations)
             try emit(try bundle.encoded(), to: output)
             let before = entries.last { $0.collectedAt < incidentStart }
@@ -143,6 +136,25 @@ struct ClaimCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// What names a claim: the bank's profile, the incident and the notification.
+struct ClaimOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    var profile: String
+
+    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time.",
+                               valueName: "DATE"))
+    var incident: String
+
+    @Option(help: ArgumentHelp("When the customer was notified of it or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    var notified: String?
+
+    func loadProfile(_ reference: ReferenceOptions) throws -> Profile {
+        try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(profile)
+    }
+
+    func notifiedTime(_ profile: Profile) throws -> Date? { try notified.map { try claimTime($0, profile: profile) } }
 }
 
 /// A claim date or time in the profile's time zone, as a usage error when malformed.
@@ -184,14 +196,7 @@ struct AssessCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Claim bundles, envelope files or journal exports.", valueName: "BUNDLE_OR_ENVELOPES"))
     var files: [String]
 
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
-    var profile: String
-
-    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD or an RFC 3339 time.", valueName: "DATE"))
-    var incident: String
-
-    @Option(help: ArgumentHelp("When the customer was notified or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
-    var notified: String?
+    @OptionGroup var claim: ClaimOptions
 
     @Option(help: ArgumentHelp("When the claim was filed (default: the bundle's creation time, else now).", valueName: "DATE"))
     var filed: String?
@@ -216,7 +221,7 @@ struct AssessCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorMapping {
-            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
+            let profile = try claim.loadProfile(reference)
             let evidence = try EvidenceFiles.load(files)
             let publicKey: Curve25519.Signing.PublicKey
             if let key {
@@ -226,8 +231,7 @@ struct AssessCommand: AsyncParsableCommand {
             } else {
                 publicKey = try DeviceKey.publicKey(file: "\(try state.required())/\(DeviceKey.publicName)")
             }
-            let request = Assessor.Request(profile: profile, incident: incident,
-                                           notified: try notified.map { try claimTime($0, profile: profile) },
+            let request = Assessor.Request(profile: profile, incident: claim.incident, notified: try claim.notifiedTime(profile),
                                            filed: try filed.map { try claimTime($0, profile: profile) } ?? evidence.bundleCreatedAt)
             let assessment: Assessment
             do {

@@ -19,6 +19,14 @@ struct PlantedHistory {
     /// Attestations recorded, as days relative to the incident.
     var attestedDaysBefore: Double = 20
 
+    /// Antivirus signatures last updated `daysBefore` the incident (00:00 in Tokyo) and never after.
+    static func staleSignatures(daysBefore: Double) -> PlantedHistory {
+        let lastUpdate = incidentStart.addingTimeInterval(-daysBefore * 86400)
+        return PlantedHistory(plant: { now, evidence in
+            if now > lastUpdate { evidence.securitySoftware?[0].signaturesUpdatedAt = lastUpdate }
+        })
+    }
+
     static let incident = "2026-10-20"
     /// 00:00 of the incident day in Tokyo.
     static let incidentStart = Day(incident)!.start(in: TimeZone(identifier: "Asia/Tokyo")!)
@@ -133,10 +141,7 @@ enum BundledProfiles {
     @Test(arguments: BundledProfiles.ids)
     func staleSignaturesTenDaysBeforeTheIncidentCiteTheClause(_ id: String) throws {
         let profile = try BundledProfiles.load(id)
-        let lastUpdate = PlantedHistory.incidentStart.addingTimeInterval(-10 * 86400)
-        let history = PlantedHistory(plant: { now, evidence in
-            if now > lastUpdate { evidence.securitySoftware?[0].signaturesUpdatedAt = lastUpdate }
-        })
+        let history = PlantedHistory.staleSignatures(daysBefore: 10)
         let assessment = try history.assess(profile)
         guard let requirement = profile.requirements.first(where: { $0.check == .securitySoftwareSignaturesFresh }) else {
             #expect(assessment.outcome.verdict == .noExclusionFound, "\(id) has no signature requirement: nothing to fail")
@@ -237,10 +242,7 @@ enum BundledProfiles {
     @Test(arguments: BundledProfiles.ids)
     func theBankJudgesExactlyAsThePCDid(_ id: String) throws {
         let profile = try BundledProfiles.load(id)
-        let lastUpdate = PlantedHistory.incidentStart.addingTimeInterval(-10 * 86400)
-        let history = PlantedHistory(plant: { now, evidence in
-            if now > lastUpdate { evidence.securitySoftware?[0].signaturesUpdatedAt = lastUpdate }
-        })
+        let history = PlantedHistory.staleSignatures(daysBefore: 10)
         let state = try TemporaryRoot("same")
         let made = try history.bundle(profile: profile, state: state, filed: PlantedHistory.incidentStart.addingTimeInterval(86400 * 4))
         let assessment = try Assessor(key: made.key.publicKey).assess(
