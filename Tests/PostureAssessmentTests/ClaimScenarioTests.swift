@@ -155,6 +155,13 @@ enum BundledProfiles {
         #expect(assessment.outcome.verdict == (requirement.consequence == .reduction ? .reductionPossible : .exclusion))
         #expect(assessment.outcome.clauses.contains(requirement.clause))
         #expect(assessment.exitStatus == 1)
+        // `POSTURE_SAMPLE_DIR=DIR swift test --filter staleSignatures` keeps the HTML for a look (scripts/render-report renders it).
+        if let directory = ProcessInfo.processInfo.environment["POSTURE_SAMPLE_DIR"] {
+            for language in Language.allCases {
+                try Data(HTMLReport.assessment(assessment, language: language).utf8)
+                    .write(to: URL(fileURLWithPath: "\(directory)/scenario-\(id)-\(language.rawValue).html"))
+            }
+        }
     }
 
     @Test(arguments: BundledProfiles.ids)
