@@ -125,3 +125,17 @@ struct PostgresStorageTests {
         #expect(config.tlsCertificate == nil)
     }
 }
+
+/// The agent's binaries carry none of the collector's server dependencies.
+@Suite struct BinaryIsolationTests {
+    static func modules(in binary: String) throws -> Set<String> {
+        let data = try Data(contentsOf: URL(fileURLWithPath: binary))
+        return Set(["Hummingbird", "PostgresNIO", "NIOPosix", "NIOSSL"].filter { data.range(of: Data($0.utf8)) != nil })
+    }
+
+    @Test func agentBinariesDoNotLinkServerModules() throws {
+        #expect(try Self.modules(in: Fixtures.product("posture")).isEmpty)
+        #expect(try Self.modules(in: Fixtures.product("posture-agentd")).isEmpty)
+        #expect(try Self.modules(in: CollectorProcess.binary) == ["Hummingbird", "PostgresNIO", "NIOPosix", "NIOSSL"], "the check can see them")
+    }
+}
