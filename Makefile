@@ -2,21 +2,30 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl4-openssl-dev python3
+# The collector's PostgreSQL store is tested against a real server (scripts/test-postgres starts it).
+TEST_APT_PACKAGES := postgresql
 
-.PHONY: help deps build release test scan bench-scan bench-integrity clean
+.PHONY: help deps test-deps apt-install build release test scan bench-scan bench-integrity bench-collector clean
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
 	@echo "make test        install what the tests need and run them (swift test)"
 	@echo "make bench-scan  time a release scan against 'apt list --upgradable'"
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
+	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
 	@echo "make deps        only install the Debian packages (apt-get)"
 
 deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+
+apt-install:
 	@if command -v apt-get >/dev/null 2>&1; then \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-upgrade $(APT_PACKAGES) >/dev/null; \
-	else echo "apt-get not found: install $(APT_PACKAGES) by hand" >&2; fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-upgrade $(PACKAGES) >/dev/null; \
+	else echo "apt-get not found: install $(PACKAGES) by hand" >&2; fi
 
 build:
 	$(SWIFT) build
@@ -24,8 +33,9 @@ build:
 release:
 	$(SWIFT) build -c release
 
-test: deps
-	$(SWIFT) test
+# PostgreSQL tests run when a server can be started (always in CI, where CI=true makes it required).
+test: test-deps
+	url=$$(scripts/test-postgres $(if $(CI),--require)) && POSTURE_TEST_POSTGRES_URL="$$url" $(SWIFT) test
 
 # Exit status 1 or 3 from the scan is its verdict (a failing or unconfirmed requirement), not a make error.
 scan: deps release
@@ -39,3 +49,6 @@ clean:
 
 bench-integrity: release
 	scripts/bench-integrity
+
+bench-collector: release
+	scripts/bench-collector

@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "posture", targets: ["posture"]),
         .executable(name: "posture-agentd", targets: ["posture-agentd"]),
+        .executable(name: "posture-collector", targets: ["posture-collector"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +19,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // The collector's server side only: the agent binaries never link these (see the collector targets).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Report, evidence and finding models shared by every layer.
@@ -85,6 +93,58 @@ let package = Package(
         // The resident scheduler of `posture agent`: no Foundation, so the idle daemon stays small.
         .executableTarget(name: "posture-agentd", swiftSettings: strictSettings),
 
+        // The bank side. Storage (SQLite or PostgreSQL), enrollment and ingest: verify, deduplicate, chain, receipt.
+        .target(
+            name: "PostureCollector",
+            dependencies: [
+                "PostureModel", "PostureReference", "PostureEvidence",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The collector's HTTP API over Hummingbird: routes, limits, TLS, timeouts, graceful shutdown.
+        .target(
+            name: "PostureCollectorServer",
+            dependencies: [
+                "PostureCollector", "PostureEvidence",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "posture-collector",
+            dependencies: [
+                "PostureCollector", "PostureCollectorServer", "PostureReference", "PosturePolicy", "PostureAssessment", "PostureModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Load generator for scripts/bench-collector: pre-signed reports from many keys over keep-alive TLS connections.
+        .executableTarget(
+            name: "posture-collector-bench",
+            dependencies: [
+                "PostureModel", "PostureEvidence", "PostureCollector",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         .target(
             name: "PostureTestSupport",
             dependencies: ["PostureModel"],
@@ -115,6 +175,13 @@ let package = Package(
             name: "PostureAssessmentTests",
             dependencies: ["PostureAssessment", "PostureAgent", "PostureProbes", "PostureReference", "PostureTestSupport",
                            .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureCollectorTests",
+            dependencies: ["PostureCollector", "PostureEvidence", "PostureModel", "PostureReference", "PostureTransport", "PostureTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

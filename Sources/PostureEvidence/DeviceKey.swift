@@ -30,6 +30,8 @@ public struct DeviceKey: Sendable {
 
     public let privateKey: Curve25519.Signing.PrivateKey
 
+    public init(privateKey: Curve25519.Signing.PrivateKey) { self.privateKey = privateKey }
+
     public var publicKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
     /// DSSE keyid: hex SHA-256 of the raw public key.
     public var keyID: String { Self.keyID(of: publicKey) }
@@ -43,7 +45,11 @@ public struct DeviceKey: Sendable {
 
     /// Loads the key, refusing one that group or others can read (as ssh does).
     public static func load(stateDirectory: String) throws -> DeviceKey {
-        let path = "\(stateDirectory)/\(privateName)"
+        try load(file: "\(stateDirectory)/\(privateName)")
+    }
+
+    /// Loads a key file of the `device.key` form from any path (the collector's receipt key).
+    public static func load(file path: String) throws -> DeviceKey {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw KeyError.missing(path) }
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o077 == 0 else { throw KeyError.tooOpen(path, mode: mode) }
@@ -60,16 +66,32 @@ public struct DeviceKey: Sendable {
     public static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
         let path = "\(stateDirectory)/\(privateName)"
         if FileManager.default.fileExists(atPath: path), !force { throw KeyError.exists(path) }
+        let key = try create(file: path)
+        try StateFiles.write(Data((key.publicLine + "\n").utf8), to: "\(stateDirectory)/\(publicName)", mode: 0o644)
+        return key
+    }
+
+    /// Writes a new private key to `path` (0600), creating its directory (0700) when missing.
+    static func create(file path: String) throws -> DeviceKey {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw KeyError.unwritable(stateDirectory, error.localizedDescription)
+            throw KeyError.unwritable(directory, error.localizedDescription)
         }
         let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
         try StateFiles.write(Data((key.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8), to: path, mode: 0o600)
-        try StateFiles.write(Data((key.publicLine + "\n").utf8), to: "\(stateDirectory)/\(publicName)", mode: 0o644)
         return key
+    }
+
+    /// The key at `path`, or a new one written there; `created` says which.
+    public static func loadOrCreate(file path: String) throws -> (key: DeviceKey, created: Bool) {
+        do {
+            return (try load(file: path), false)
+        } catch KeyError.missing {
+            return (try create(file: path), true)
+        }
     }
 
     /// The existing key, or a new one; `created` says which.

@@ -35,6 +35,11 @@ public struct Envelope: Codable, Sendable, Hashable {
                         signatures: [Signature(keyid: key.keyID, sig: signature.base64EncodedString())])
     }
 
+    /// The envelope bytes of `report` signed by `key`; the report's chain link is the caller's to set.
+    public static func signedReport(_ report: Report, key: DeviceKey) throws -> Data {
+        try sign(body: try PostureJSON.encoder().encode(report), key: key).encoded()
+    }
+
     /// The exact bytes of the envelope as written to files and journals (no trailing newline).
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()

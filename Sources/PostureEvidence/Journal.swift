@@ -108,8 +108,7 @@ public final class Journal: @unchecked Sendable {
                 var signed = report
                 let sequence: Int = (head?["sequence"] ?? 0) + 1
                 signed.chain = ChainLink(sequence: sequence, previous: head?["sha256"], bootId: bootID)
-                let body = try PostureJSON.encoder().encode(signed)
-                let envelope = try Envelope.sign(body: body, key: key).encoded()
+                let envelope = try Envelope.signedReport(signed, key: key)
                 let digest = sha256Hex(envelope)
                 try db.execute(sql: """
                     INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)

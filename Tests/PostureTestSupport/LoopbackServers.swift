@@ -57,13 +57,7 @@ public final class LoopbackProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = Fixtures.firstLine(of: output)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
             throw NSError(domain: "loopback", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(script) did not start: \(text)"])
@@ -80,5 +74,18 @@ public final class LoopbackProcess: @unchecked Sendable {
         // SIGKILL without waiting: Foundation reaps the child; waitUntilExit can hang in a deinit.
         kill(process.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(at: log)
+    }
+}
+
+extension Fixtures {
+    /// Reads a child's output until its first newline (or end of file): how tests learn a server's port.
+    public static func firstLine(of pipe: Pipe) -> String {
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        return String(decoding: line, as: UTF8.self)
     }
 }

@@ -188,3 +188,19 @@ extension Fixtures {
         process.waitUntilExit()
     }
 }
+
+extension Fixtures {
+    /// The path of a built executable of this package (`posture`, `posture-collector` …): found next
+    /// to the test bundle, else in `.build/debug`.
+    public static func product(_ name: String) -> String {
+        let fm = FileManager.default
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            if fm.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../.build/debug/\(name)").standardized.path
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import PostureReference
+
+/// `posture-collector`'s YAML config. Unknown keys are errors with file and line, as in the agent's
+/// config; relative paths are taken from the config file's directory.
+public struct CollectorConfig: Sendable {
+    /// Where the evidence is kept.
+    public enum Storage: Sendable, Equatable {
+        /// One SQLite file (the embedded default).
+        case sqlite(path: String)
+        /// A PostgreSQL server, by connection URL.
+        case postgres(url: String)
+    }
+
+    /// Per-device limits on what the collector accepts.
+    public struct Limits: Sendable, Equatable {
+        public var maxBody = 1 << 20
+        public var perDevicePerMinute = 60
+        public init() {}
+    }
+
+    /// How long a connection may stay silent, and how long one request may take to arrive.
+    public struct Timeouts: Sendable, Equatable {
+        public var idle: TimeInterval = 15
+        public var request: TimeInterval = 30
+        public init() {}
+    }
+
+    public var path: String?
+    public var host = "127.0.0.1"
+    public var port = 8443
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var storage = Storage.sqlite(path: "/var/lib/posture-collector/collector.db")
+    public var receiptKey = "/var/lib/posture-collector/receipt.key"
+    public var staffTokensFile: String?
+    public var limits = Limits()
+    public var timeouts = Timeouts()
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Whether `host` names a loopback address, the only place plain HTTP is allowed.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public static func parse(path: String) throws -> CollectorConfig {
+        let root = try YAMLNode.load(path: path).mapping("the collector config")
+        try root.rejectUnknownKeys(allowed: ["listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level"])
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : "\(directory)/\(file)" }
+        var config = CollectorConfig()
+        config.path = path
+        if let node = root.optional("listen") {
+            let text = try node.string("listen")
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+                throw node.error("listen must be HOST:PORT (127.0.0.1:8443), not '\(text)'")
+            }
+            config.host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            config.port = port
+        }
+        if let node = root.optional("tls") {
+            let map = try node.mapping("tls")
+            try map.rejectUnknownKeys(allowed: ["cert", "key"])
+            config.tlsCertificate = resolve(try map.required("cert").string("tls.cert"))
+            config.tlsKey = resolve(try map.required("key").string("tls.key"))
+        } else if !isLoopback(config.host), let node = root.optional("listen") {
+            throw node.error("plain HTTP is for loopback only (behind a reverse proxy): add tls {cert, key} or listen on 127.0.0.1")
+        }
+        if let node = root.optional("storage") {
+            let text = try node.string("storage")
+            if text.hasPrefix("sqlite://") {
+                let file = String(text.dropFirst("sqlite://".count))
+                guard !file.isEmpty else { throw node.error("storage sqlite:// needs a file: sqlite:///var/lib/posture-collector/collector.db") }
+                config.storage = .sqlite(path: resolve(file))
+            } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+                do { _ = try PostgresURL(text) } catch { throw node.error("\(error)") }
+                config.storage = .postgres(url: text)
+            } else {
+                throw node.error("storage must be sqlite:///PATH or postgres://USER@HOST/DB, not '\(text)'")
+            }
+        }
+        if let node = root.optional("receipt_key") { config.receiptKey = resolve(try node.string("receipt_key")) }
+        if let node = root.optional("staff_tokens_file") { config.staffTokensFile = resolve(try node.string("staff_tokens_file")) }
+        if let node = root.optional("limits") {
+            let map = try node.mapping("limits")
+            try map.rejectUnknownKeys(allowed: ["max_body", "per_device_per_minute"])
+            if let size = map.optional("max_body") {
+                let text = try size.string("limits.max_body")
+                guard let bytes = Self.bytes(text), bytes > 0 else {
+                    throw size.error("limits.max_body must be a size: a number with B, KiB or MiB (1MiB), not '\(text)'")
+                }
+                config.limits.maxBody = bytes
+            }
+            if let rate = map.optional("per_device_per_minute") {
+                config.limits.perDevicePerMinute = try rate.int("limits.per_device_per_minute")
+                guard config.limits.perDevicePerMinute > 0 else { throw rate.error("limits.per_device_per_minute must be at least 1") }
+            }
+        }
+        if let node = root.optional("timeouts") {
+            let map = try node.mapping("timeouts")
+            try map.rejectUnknownKeys(allowed: ["idle", "request"])
+            for (key, keyPath) in [("idle", \Timeouts.idle), ("request", \Timeouts.request)] {
+                guard let value = map.optional(key) else { continue }
+                let seconds = try value.duration("timeouts.\(key)")
+                guard seconds > 0 else { throw value.error("timeouts.\(key) must be at least 1s") }
+                config.timeouts[keyPath: keyPath] = TimeInterval(seconds)
+            }
+        }
+        if let node = root.optional("log_level") {
+            config.logLevel = try node.string("log_level")
+            guard ["debug", "info", "warning", "error"].contains(config.logLevel) else {
+                throw node.error("log_level must be debug, info, warning or error")
+            }
+        }
+        return config
+    }
+
+    /// `512B`, `64KiB`, `1MiB` in bytes.
+    static func bytes(_ text: String) -> Int? {
+        for (unit, scale) in [("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)] where text.hasSuffix(unit) {
+            return Int(text.dropLast(unit.count)).map { $0 * scale }
+        }
+        return nil
+    }
+}
+
+/// A `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable|prefer|require` connection URL.
+public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
+    /// How TLS to the server is used (libpq's sslmode names).
+    public enum TLSMode: String, Sendable { case disable, prefer, require }
+
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String?
+    public var tls: TLSMode
+
+    /// Why a URL was refused.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(_ text: String) throws {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw Invalid(description: "storage is not a postgres:// URL")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw Invalid(description: "storage postgres:// URL needs a user: postgres://USER@HOST/DB")
+        }
+        self.user = user
+        password = components.password
+        host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        port = components.port ?? 5432
+        let name = String(components.path.drop { $0 == "/" })
+        database = name.isEmpty ? nil : name
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        guard let tls = TLSMode(rawValue: mode) else {
+            throw Invalid(description: "storage sslmode must be disable, prefer or require, not '\(mode)'")
+        }
+        self.tls = tls
+    }
+
+    /// The URL without its password, for logs.
+    public var description: String {
+        "postgres://\(user)@\(host):\(port)/\(database ?? "")?sslmode=\(tls.rawValue)"
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
+/// is one transaction that locks its device's row, so one device's submissions are serialised while
+/// different devices proceed in parallel; PostgreSQL's own group commit shares the WAL flushes.
+public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let logger: Logger
+    public let url: PostgresURL
+
+    /// Connects (the pool runs until `close`) and creates the tables when they are missing.
+    public init(url text: String, logger: Logger) async throws {
+        url = try PostgresURL(text)
+        self.logger = logger
+        let tls: PostgresClient.Configuration.TLS
+        switch url.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
+                                                         database: url.database, tls: tls)
+        configuration.options.maximumConnections = 16
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(7418526)", logger: logger)
+                for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+        } catch {
+            runner.cancel()
+            throw StorageError(description: "cannot use PostgreSQL at \(url): \(String(reflecting: error))")
+        }
+    }
+
+    public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
+        try await client.query("""
+            INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at)
+            VALUES (\(sha256), \(contract), \(issuedAt.timeIntervalSince1970), \(expiresAt.timeIntervalSince1970))
+            """, logger: logger)
+    }
+
+    public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
+        try await client.withTransaction(logger: logger) { connection in
+            let tokens = try await connection.query("""
+                SELECT contract FROM enrollment_tokens
+                WHERE token_sha256 = \(tokenSha256) AND used_at IS NULL AND expires_at > \(now.timeIntervalSince1970) FOR UPDATE
+                """, logger: logger)
+            guard let contract = try await tokens.decode(String.self).first(where: { _ in true }) else { return .refused }
+            let bound = try await connection.query("SELECT contract FROM devices WHERE key_id = \(device.keyID)", logger: logger)
+            if let existing = try await bound.decode(String.self).first(where: { _ in true }), existing != contract {
+                return .conflict(contract: existing)
+            }
+            try await connection.query("""
+                UPDATE enrollment_tokens SET used_at = \(now.timeIntervalSince1970), used_by = \(device.keyID) WHERE token_sha256 = \(tokenSha256)
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at)
+                VALUES (\(device.keyID), \(device.publicKey), \(contract), \(device.hostname), \(device.machineIdSha256), \(now.timeIntervalSince1970))
+                ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
+                """, logger: logger)
+            return .enrolled(contract: contract)
+        }
+    }
+
+    public func device(keyID: String) async throws -> Device? {
+        try await devices(query: "SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices WHERE key_id = \(keyID)").first
+    }
+
+    public func devices(contract: String) async throws -> [Device] {
+        try await devices(query: """
+            SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices
+            WHERE contract = \(contract) ORDER BY enrolled_at, key_id
+            """)
+    }
+
+    func devices(query: PostgresQuery) async throws -> [Device] {
+        var devices: [Device] = []
+        for try await (keyID, publicKey, contract, hostname, machine, enrolledAt) in try await client.query(query, logger: logger)
+            .decode((String, String, String, String?, String?, Double).self) {
+            devices.append(Device(keyID: keyID, publicKey: publicKey, contract: contract, hostname: hostname, machineIdSha256: machine,
+                                  enrolledAt: Date(timeIntervalSince1970: enrolledAt)))
+        }
+        return devices
+    }
+
+    public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            let heads = try await connection.query("""
+                SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
+                """, logger: logger)
+            var head = ChainRule.Head(sequence: 0, sha256: nil)
+            for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
+            let stored = try await connection.query("""
+                SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
+                """, logger: logger)
+            for try await (sha256, receipt) in stored.decode((String, Data).self) {
+                if sha256 != submission.envelopeSha256 {
+                    try await Self.record(connection, logger, submission, kind: "conflict",
+                                          detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+                }
+                return .repeated(receipt: receipt)
+            }
+            let occupied = try await connection.query("""
+                SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
+                """, logger: logger).decode(Int32.self).first(where: { _ in true }) != nil
+            let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
+            let receipt = try sign(submission, chain, now)
+            try await connection.query("""
+                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
+                        \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), \(receipt))
+                """, logger: logger)
+            if submission.sequence > head.sequence {
+                try await connection.query("""
+                    UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
+                    """, logger: logger)
+            }
+            if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
+            return .stored(receipt: receipt, chain: chain)
+        }
+    }
+
+    static func record(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission, kind: String, detail: String, at: Date) async throws {
+        try await connection.query("""
+            INSERT INTO chain_events (key_id, report_id, kind, detail, at)
+            VALUES (\(submission.keyID), \(submission.reportID), \(kind), \(detail), \(at.timeIntervalSince1970))
+            """, logger: logger)
+    }
+
+    public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
+        let rows = try await client.query("""
+            SELECT envelope FROM reports WHERE key_id = \(keyID)
+            AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
+            AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude) ORDER BY sequence, arrival
+            """, logger: logger)
+        var envelopes: [Data] = []
+        for try await envelope in rows.decode(Data.self) { envelopes.append(envelope) }
+        return envelopes
+    }
+
+    public func events(keyID: String) async throws -> [ChainEvent] {
+        let rows = try await client.query("SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
+                                          logger: logger)
+        var events: [ChainEvent] = []
+        for try await (key, report, kind, detail, at) in rows.decode((String, String, String, String, Double).self) {
+            events.append(ChainEvent(keyID: key, reportID: report, kind: kind, detail: detail, at: Date(timeIntervalSince1970: at)))
+        }
+        return events
+    }
+
+    public func close() async throws {
+        runner.cancel()
+        _ = await runner.value
+    }
+}
+
+/// A store that could not be opened or used.
+public struct StorageError: Error, CustomStringConvertible {
+    public var description: String
+}

@@ -1,0 +1,186 @@
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, because a receipt
+/// promises that the evidence is on disk. Throughput comes from group commit instead of a weaker
+/// sync: submissions that arrive while a transaction is being written wait and go into the next
+/// one together, so many receipts share one fsync.
+public final class SQLiteStorage: CollectorStorage, @unchecked Sendable {
+    let pool: DatabasePool
+    let committer: GroupCommitter
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            for statement in StorageSchema.statements(blob: "BLOB", autoincrement: "INTEGER PRIMARY KEY AUTOINCREMENT", real: "REAL") {
+                try db.execute(sql: statement)
+            }
+        }
+        try migrator.migrate(pool)
+        committer = GroupCommitter(pool: pool)
+    }
+
+    public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                           arguments: [sha256, contract, issuedAt.timeIntervalSince1970, expiresAt.timeIntervalSince1970])
+        }
+    }
+
+    public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
+        try await pool.write { db in
+            guard let contract = try String.fetchOne(db, sql: """
+                SELECT contract FROM enrollment_tokens WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?
+                """, arguments: [tokenSha256, now.timeIntervalSince1970]) else { return .refused }
+            if let bound = try String.fetchOne(db, sql: "SELECT contract FROM devices WHERE key_id = ?", arguments: [device.keyID]),
+               bound != contract {
+                return .conflict(contract: bound)
+            }
+            try db.execute(sql: "UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_sha256 = ?",
+                           arguments: [now.timeIntervalSince1970, device.keyID, tokenSha256])
+            try db.execute(sql: """
+                INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
+                """, arguments: [device.keyID, device.publicKey, contract, device.hostname, device.machineIdSha256,
+                                 now.timeIntervalSince1970])
+            return .enrolled(contract: contract)
+        }
+    }
+
+    public func device(keyID: String) async throws -> Device? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE key_id = ?", arguments: [keyID]).map(Self.device)
+        }
+    }
+
+    public func devices(contract: String) async throws -> [Device] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM devices WHERE contract = ? ORDER BY enrolled_at, key_id", arguments: [contract]).map(Self.device)
+        }
+    }
+
+    static func device(_ row: Row) -> Device {
+        Device(keyID: row["key_id"], publicKey: row["public_key"], contract: row["contract"], hostname: row["hostname"],
+               machineIdSha256: row["machine_id_sha256"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]))
+    }
+
+    public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
+        try await committer.submit { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?",
+                                          arguments: [submission.keyID, submission.reportID]) {
+                let stored: String = row["envelope_sha256"]
+                if stored != submission.envelopeSha256 {
+                    try Self.record(db, submission, kind: "conflict", detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+                }
+                return .repeated(receipt: row["receipt"])
+            }
+            let head = try Row.fetchOne(db, sql: "SELECT head_sequence, head_sha256 FROM devices WHERE key_id = ?", arguments: [submission.keyID])
+                .map { ChainRule.Head(sequence: $0["head_sequence"], sha256: $0["head_sha256"]) } ?? ChainRule.Head(sequence: 0, sha256: nil)
+            let occupied = try Bool.fetchOne(db, sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1",
+                                             arguments: [submission.keyID, submission.sequence]) ?? false
+            let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
+            let receipt = try sign(submission, chain, now)
+            try db.execute(sql: """
+                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [submission.keyID, submission.reportID, submission.sequence, submission.previous, submission.envelopeSha256,
+                                 submission.collectedAt.timeIntervalSince1970, now.timeIntervalSince1970, chain.rawValue,
+                                 submission.envelope, receipt])
+            if submission.sequence > head.sequence {
+                try db.execute(sql: "UPDATE devices SET head_sequence = ?, head_sha256 = ? WHERE key_id = ?",
+                               arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
+            }
+            if let detail { try Self.record(db, submission, kind: chain.rawValue, detail: detail, at: now) }
+            return .stored(receipt: receipt, chain: chain)
+        }
+    }
+
+    static func record(_ db: Database, _ submission: Submission, kind: String, detail: String, at: Date) throws {
+        try db.execute(sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
+    }
+
+    public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
+        try await pool.read { db in
+            try Data.fetchAll(db, sql: """
+                SELECT envelope FROM reports WHERE key_id = ? AND received_at >= ? AND received_at <= ? ORDER BY sequence, arrival
+                """, arguments: [keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude])
+        }
+    }
+
+    public func events(keyID: String) async throws -> [ChainEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM chain_events WHERE key_id = ? ORDER BY id", arguments: [keyID]).map { row in
+                ChainEvent(keyID: row["key_id"], reportID: row["report_id"], kind: row["kind"], detail: row["detail"],
+                           at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+}
+
+/// Runs write jobs in shared transactions: jobs submitted while one transaction commits are
+/// batched into the next. Each job runs in its own savepoint, so one failing job rolls back alone.
+actor GroupCommitter {
+    private struct Job: Sendable {
+        var work: @Sendable (Database) throws -> IngestOutcome
+        var continuation: CheckedContinuation<IngestOutcome, any Error>
+    }
+
+    private let pool: DatabasePool
+    private var pending: [Job] = []
+    private var draining = false
+
+    init(pool: DatabasePool) { self.pool = pool }
+
+    func submit(_ work: @escaping @Sendable (Database) throws -> IngestOutcome) async throws -> IngestOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append(Job(work: work, continuation: continuation))
+            if !draining {
+                draining = true
+                Task { await drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending = []
+            let results: [Result<IngestOutcome, any Error>]
+            do {
+                results = try await pool.write { db in
+                    batch.map { job in
+                        Result {
+                            var outcome: IngestOutcome?
+                            try db.inSavepoint {
+                                outcome = try job.work(db)
+                                return .commit
+                            }
+                            return outcome!
+                        }
+                    }
+                }
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
+            for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
+        }
+        draining = false
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// An enrolled device: its key bound to a customer contract.
+public struct Device: Sendable, Hashable {
+    /// DSSE keyid: hex SHA-256 of the raw public key.
+    public var keyID: String
+    /// Base64 of the 32 raw Ed25519 public-key bytes.
+    public var publicKey: String
+    public var contract: String
+    public var hostname: String?
+    public var machineIdSha256: String?
+    public var enrolledAt: Date
+
+    public init(keyID: String, publicKey: String, contract: String, hostname: String?, machineIdSha256: String?, enrolledAt: Date) {
+        self.keyID = keyID
+        self.publicKey = publicKey
+        self.contract = contract
+        self.hostname = hostname
+        self.machineIdSha256 = machineIdSha256
+        self.enrolledAt = enrolledAt
+    }
+}
+
+/// Where a report stands in its device's chain, as the receipt says.
+public enum ChainStatus: String, Sendable, Codable {
+    /// Follows the newest stored report (or is sequence 1 of a new device).
+    case ok
+    /// Reports are missing between the newest stored one and this one.
+    case gap
+    /// The next sequence, but linking to a different predecessor than the stored head.
+    case fork
+    /// An earlier sequence than the newest stored one, under a new report id.
+    case replay
+}
+
+/// A verified report about to be stored: what the chain check and the receipt need.
+public struct Submission: Sendable {
+    public var keyID: String
+    public var reportID: String
+    public var sequence: Int
+    public var previous: String?
+    public var envelopeSha256: String
+    public var collectedAt: Date
+    /// The envelope exactly as received.
+    public var envelope: Data
+
+    public init(keyID: String, reportID: String, sequence: Int, previous: String?, envelopeSha256: String, collectedAt: Date, envelope: Data) {
+        self.keyID = keyID
+        self.reportID = reportID
+        self.sequence = sequence
+        self.previous = previous
+        self.envelopeSha256 = envelopeSha256
+        self.collectedAt = collectedAt
+        self.envelope = envelope
+    }
+}
+
+/// What storing a submission did.
+public enum IngestOutcome: Sendable, Equatable {
+    /// Stored for the first time; the receipt was signed and kept with it.
+    case stored(receipt: Data, chain: ChainStatus)
+    /// The same report id was stored before: the first receipt, unchanged.
+    case repeated(receipt: Data)
+}
+
+/// What an enrollment attempt did.
+public enum EnrollOutcome: Sendable, Equatable {
+    case enrolled(contract: String)
+    /// The token is unknown, used or expired.
+    case refused
+    /// The key is already bound to another contract.
+    case conflict(contract: String)
+}
+
+/// One recorded irregularity of a device's chain: a gap, fork, replay or conflicting repeat.
+public struct ChainEvent: Sendable, Hashable {
+    public var keyID: String
+    public var reportID: String
+    public var kind: String
+    public var detail: String
+    public var at: Date
+}
+
+/// Signs the receipt for a submission once storage has decided its chain status and receipt time.
+public typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
+
+/// The collector's store: SQLite (embedded default) or PostgreSQL, with the same behaviour.
+///
+/// `ingest` is atomic per device: the chain check, the envelope, the receipt and any chain event are
+/// written together, and concurrent submissions of one device are serialised.
+public protocol CollectorStorage: Sendable {
+    func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws
+    /// Uses the token once and binds the device to its contract, in one transaction.
+    func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome
+    func device(keyID: String) async throws -> Device?
+    func devices(contract: String) async throws -> [Device]
+    func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome
+    /// Stored envelopes of a device, byte for byte, in chain order; `from`/`to` filter on receipt time.
+    func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data]
+    func events(keyID: String) async throws -> [ChainEvent]
+    func close() async throws
+}
+
+/// The chain decision shared by both stores, from the device's newest stored position and what is
+/// already stored at the submission's sequence.
+public enum ChainRule {
+    /// The device's newest stored position.
+    public struct Head: Sendable {
+        public var sequence: Int
+        public var sha256: String?
+        public init(sequence: Int, sha256: String?) {
+            self.sequence = sequence
+            self.sha256 = sha256
+        }
+    }
+
+    /// The status of `submission` and the event detail to record (nil when the chain is ok).
+    /// An earlier sequence than the head is a replay (`occupied`: another report already holds it);
+    /// the next sequence linking elsewhere is a fork; a later one leaves a gap.
+    public static func classify(_ submission: Submission, head: Head, occupied: Bool) -> (ChainStatus, String?) {
+        let sequence = submission.sequence
+        if sequence <= head.sequence {
+            let holder = occupied ? "another report is already stored at sequence \(sequence)" : "nothing was stored at sequence \(sequence)"
+            return (.replay, "sequence \(sequence) arrived after sequence \(head.sequence); \(holder)")
+        }
+        if sequence == head.sequence + 1 {
+            if submission.previous == head.sha256 { return (.ok, nil) }
+            if head.sequence == 0 { return (.fork, "sequence 1 names a previous report") }
+            return (.fork, "sequence \(sequence) does not link to the stored sequence \(head.sequence)")
+        }
+        let missing = sequence - head.sequence - 1
+        return (.gap, "\(missing) report(s) missing between sequence \(head.sequence) and \(sequence)")
+    }
+}
+
+/// The schema both stores share; types differ only where SQLite and PostgreSQL spell them differently.
+enum StorageSchema {
+    static func statements(blob: String, autoincrement: String, real: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS enrollment_tokens (
+                token_sha256 TEXT PRIMARY KEY, contract TEXT NOT NULL, issued_at \(real) NOT NULL,
+                expires_at \(real) NOT NULL, used_at \(real), used_by TEXT)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS devices (
+                key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, contract TEXT NOT NULL, hostname TEXT,
+                machine_id_sha256 TEXT, enrolled_at \(real) NOT NULL,
+                head_sequence BIGINT NOT NULL DEFAULT 0, head_sha256 TEXT)
+            """,
+            "CREATE INDEX IF NOT EXISTS devices_contract ON devices(contract)",
+            """
+            CREATE TABLE IF NOT EXISTS reports (
+                arrival \(autoincrement), key_id TEXT NOT NULL REFERENCES devices(key_id), report_id TEXT NOT NULL,
+                sequence BIGINT NOT NULL, previous TEXT, envelope_sha256 TEXT NOT NULL, collected_at \(real) NOT NULL,
+                received_at \(real) NOT NULL, chain TEXT NOT NULL, envelope \(blob) NOT NULL, receipt \(blob) NOT NULL,
+                UNIQUE (key_id, report_id))
+            """,
+            "CREATE INDEX IF NOT EXISTS reports_chain ON reports(key_id, sequence, arrival)",
+            """
+            CREATE TABLE IF NOT EXISTS chain_events (
+                id \(autoincrement), key_id TEXT NOT NULL, report_id TEXT NOT NULL, kind TEXT NOT NULL,
+                detail TEXT NOT NULL, at \(real) NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS chain_events_key ON chain_events(key_id, id)",
+        ]
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostureAssessment
+import PostureCollector
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+import PostureReference
+
+/// `posture-collector assess`: `posture assess` over the evidence stored for a contract.
+struct AssessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assess",
+        abstract: "Assess a claim from the evidence stored for a contract, as `posture assess` does.",
+        discussion: """
+        Reads every envelope stored for the contract's device, byte for byte as received, and \
+        runs the same verification and policy code as `posture assess`: the same outcome, the \
+        same text, JSON (posture.assessment/v1) and HTML. A contract with more than one device \
+        needs --device KEY_ID. --filed defaults to now.
+
+        Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
+        or the claim deadline is missed; 3 not assessable or something unassessed; 65 evidence \
+        fails verification; 66 no such contract or device; 69 storage unavailable.
+        """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html }
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: ArgumentHelp("The customer contract.", valueName: "ID"))
+    var contract: String
+
+    @Option(help: ArgumentHelp("The device (key id) when the contract has several.", valueName: "KEY_ID"))
+    var device: String?
+
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    var profile: String
+
+    @Option(name: .customLong("profiles"), help: ArgumentHelp("A directory of profiles searched first (repeatable).", valueName: "DIR"))
+    var profileDirectories: [String] = []
+
+    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD (that whole day in the profile's time zone) or RFC 3339.", valueName: "DATE"))
+    var incident: String
+
+    @Option(help: ArgumentHelp("When the customer was notified or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    var notified: String?
+
+    @Option(help: ArgumentHelp("When the claim was filed (default: now).", valueName: "DATE"))
+    var filed: String?
+
+    @Option(help: "Output format: text (default), json or html.")
+    var format: Format = .text
+
+    @Option(help: ArgumentHelp("Language of text and HTML output: en or ja (default: from LANG).", valueName: "LANG"))
+    var lang: String?
+
+    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func run() async throws {
+        try await withExitStatus {
+            let config = try options.load()
+            let profile: Profile
+            do {
+                profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)
+            } catch let error as ProfileRepository.LookupError {
+                throw Failure(message: error.description, status: 66)
+            }
+            func time(_ text: String) throws -> Date {
+                do { return try Assessor.time(text, timezone: profile.claim.timezone) } catch { throw ValidationError("\(error)") }
+            }
+            let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
+            defer { Task { try? await storage.close() } }
+            let devices = try await storage.devices(contract: contract).filter { device == nil || $0.keyID == device }
+            guard let chosen = devices.first else {
+                throw Failure(message: "no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: 66)
+            }
+            guard devices.count == 1 else {
+                throw Failure(message: "contract '\(contract)' has \(devices.count) devices; choose one with --device: "
+                              + devices.map { "\($0.keyID) (\($0.hostname ?? "?"))" }.joined(separator: ", "), status: 64)
+            }
+            guard let key = DeviceKey.publicKey(base64: chosen.publicKey) else {
+                throw Failure(message: "the stored public key of \(chosen.keyID) is not an Ed25519 key", status: 65)
+            }
+            let items = try await storage.envelopes(keyID: chosen.keyID, from: nil, to: nil).enumerated().map { index, bytes in
+                ChainVerifier.Item(source: "\(chosen.keyID.prefix(12))#\(index + 1)", bytes: bytes)
+            }
+            let request = Assessor.Request(profile: profile, incident: incident, notified: try notified.map(time), filed: try filed.map(time))
+            let assessment: Assessment
+            do {
+                assessment = try Assessor(key: key).assess(reports: items, attestations: [], request: request)
+            } catch let error as AssessmentError {
+                throw ValidationError(error.description)
+            }
+            let language = lang.map { $0.hasPrefix("ja") ? Language.ja : Language.en } ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
+            let data: Data
+            switch format {
+            case .text: data = Data(AssessmentText(assessment: assessment, language: language).render().utf8)
+            case .json: data = try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8)
+            case .html: data = Data(HTMLReport.assessment(assessment, language: language).utf8)
+            }
+            if let output {
+                do { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+                    throw Failure(message: "cannot write \(output): \(error.localizedDescription)", status: 73)
+                }
+            } else {
+                FileHandle.standardOutput.write(data)
+            }
+            if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import GRDB
+import PostureEvidence
+import PostureModel
+import PostureTestSupport
+import Testing
+
+/// The collector's behaviour, run once per store (SQLite and PostgreSQL) by the suites below.
+enum CollectorScenarios {
+    static func posture(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Fixtures.run(Fixtures.product("posture"), arguments, environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"])
+    }
+
+    /// The real agent enrolls, scans and delivers over TLS; the collector keeps the envelopes byte
+    /// for byte in chain order, and the agent's journal keeps receipts the collector signed.
+    static func agentEnrollsAndDelivers(_ store: StoreKind) throws {
+        let collector = try CollectorProcess(store: store)
+        let root = try Fixtures.debianRoot(pending: false)
+        let state = root.url("state").path
+        let agentConfig = try root.write("agent.yaml", """
+        state_dir: \(state)
+        profiles: [test-bank]
+        schedule: {interval: 1h, jitter: 0s}
+        upload:
+          url: \(collector.base)/v1/reports
+          ca_file: \(collector.pki.caCertificate)
+          timeout: 10s
+        """).path
+        let token = try collector.issueToken(contract: "C-2024-0042")
+        let enrolled = try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        #expect(enrolled.stdout.contains("contract C-2024-0042"))
+        #expect(try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig]).status == 77,
+                "a token works once")
+
+        for _ in 0..<2 {
+            let agent = try posture(["agent", "--once", "--config", agentConfig, "--root", root.path, "--profiles", root.url("profiles").path])
+            #expect(agent.status == 0, "\(agent.stderr)")
+        }
+        let upload = try posture(["upload", "--config", agentConfig])
+        #expect(upload.status == 0, "\(upload.stdout) \(upload.stderr)")
+
+        let keyID = try DeviceKey.load(stateDirectory: state).keyID
+        let journal = try DatabaseQueue(path: "\(state)/journal.sqlite")
+        let rows = try journal.read { db in
+            try Row.fetchAll(db, sql: "SELECT report_id, envelope, receipt, delivery FROM envelopes ORDER BY sequence")
+        }
+        #expect(rows.count == 2)
+        let stored = try collector.stored(keyID)
+        #expect(stored == rows.map { $0["envelope"] as Data }, "stored byte for byte, in chain order")
+        let receiptKey = try collector.receiptKey()
+        for (index, row) in rows.enumerated() {
+            #expect(row["delivery"] as String == "delivered")
+            let receipt = try CheckedReceipt(try #require(row["receipt"] as Data?), key: receiptKey)
+            #expect(receipt.reportID == row["report_id"] as String)
+            #expect(receipt.keyID == keyID)
+            #expect(receipt.envelopeSha256 == sha256Hex(row["envelope"] as Data))
+            #expect(receipt.chain == "ok")
+            #expect(receipt.sequence == index + 1)
+            #expect(!receipt.receivedAt.isEmpty)
+        }
+
+        // The bank's two ways to assess the same evidence agree: `posture assess` on the journal
+        // export and `posture-collector assess` on what the collector stored.
+        let incident = Day(Date().addingTimeInterval(86400), in: TimeZone(identifier: "Asia/Tokyo")!).description
+        let profile = root.url("profiles/test-bank.yaml").path
+        let export = root.url("export.ndjson").path
+        #expect(try posture(["journal", "export", "--config", agentConfig, "--output", export]).status == 0)
+        let local = try posture(["assess", export, "--key", "\(state)/device.pub", "--profile", profile, "--incident", incident,
+                                 "--format", "json"])
+        let bank = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-2024-0042",
+                                                              "--profile", profile, "--incident", incident, "--format", "json"])
+        #expect(local.status == bank.status, "\(local.stderr) \(bank.stderr)")
+        func judged(_ output: String) throws -> [String] {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+            return try ["outcome", "requirements", "reports", "verification"].map { key in
+                String(decoding: try JSONSerialization.data(withJSONObject: try #require(object[key]), options: [.sortedKeys]), as: UTF8.self)
+            }
+        }
+        #expect(try judged(local.stdout) == judged(bank.stdout))
+        let unknownContract = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-none",
+                                                                         "--profile", profile, "--incident", incident])
+        #expect(unknownContract.status == 66)
+
+        #expect(collector.stop() == 0, "SIGTERM stops the server cleanly")
+        #expect(collector.log.contains("report stored"))
+    }
+
+    /// Unenrolled keys, forged signatures and malformed bodies are refused with their status and a
+    /// reason, and leave nothing behind.
+    static func refusesBadInput(_ store: StoreKind) throws {
+        let collector = try CollectorProcess(store: store)
+        let device = TestDevice()
+        let stranger = TestDevice()
+        #expect(try collector.enroll(device.key).status == 201)
+        let good = try device.chain(1)[0]
+
+        let unenrolled = try stranger.envelope(sequence: 1, previous: nil)
+        let refused = try collector.upload(unenrolled.bytes, id: unenrolled.id)
+        #expect(refused.status == 401)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("not enrolled"))
+
+        var forged = try Envelope.decode(good.bytes)
+        let body = String(decoding: try #require(forged.body), as: UTF8.self).replacingOccurrences(of: "pc-1", with: "pc-2")
+        forged.payload = Data(body.utf8).base64EncodedString()
+        let tampered = try collector.upload(try forged.encoded(), id: good.id)
+        #expect(tampered.status == 422, "\(String(decoding: tampered.body, as: UTF8.self))")
+        var impostor = try Envelope.decode(try stranger.envelope(sequence: 1, previous: nil, id: good.id).bytes)
+        impostor.signatures[0].keyid = device.keyID
+        #expect(try collector.upload(try impostor.encoded(), id: good.id).status == 422, "signed by another key under this key's id")
+
+        let cases: [(Data, String?, String)] = [
+            (Data("{not json".utf8), nil, "not a DSSE envelope"),
+            (Data("[]".utf8), nil, "not a DSSE envelope"),
+            (Data(#"{"payloadType":"x","payload":"!!","signatures":[{"keyid":"\#(device.keyID)","sig":"AA=="}]}"#.utf8), nil, "not base64"),
+            (try device.envelope(sequence: 1, previous: nil, payloadType: "text/plain").bytes, nil, "payload type"),
+            (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1"}"#.utf8), key: device.key).encoded(), nil, "missing"),
+            (good.bytes, "another-id", "Idempotency-Key"),
+        ]
+        for (bytes, id, reason) in cases {
+            let response = try collector.upload(bytes, id: id)
+            let text = String(decoding: response.body, as: UTF8.self)
+            #expect(response.status == 400, "\(reason): \(response.status) \(text)")
+            #expect(text.contains(reason), "\(text)")
+        }
+        let big = try collector.upload(Data(repeating: UInt8(ascii: " "), count: 80 << 10), id: nil)
+        #expect(big.status == 413)
+
+        #expect(try collector.stored(device.keyID).isEmpty, "nothing refused was stored")
+        #expect(try collector.send("/v1/devices/\(stranger.keyID)/reports", method: "GET",
+                                   headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 404)
+        let first = try collector.upload(good.bytes, id: good.id)
+        #expect(first.status == 201, "the collector still accepts good evidence")
+        #expect(try collector.stored(device.keyID) == [good.bytes])
+        #expect(!collector.log.contains("error"), "no request failed inside the server")
+    }
+
+    /// Repeats answer 200 with the first receipt; replays, gaps and forks are stored and recorded.
+    static func keepsTheChainHonest(_ store: StoreKind) throws {
+        let collector = try CollectorProcess(store: store)
+        let device = TestDevice()
+        try collector.enroll(device.key)
+        let key = try collector.receiptKey()
+        let chain = try device.chain(4)
+
+        let first = try collector.upload(chain[0].bytes, id: chain[0].id)
+        #expect(first.status == 201)
+        let repeated = try collector.upload(chain[0].bytes, id: chain[0].id)
+        #expect(repeated.status == 200)
+        #expect(repeated.body == first.body, "a retry gets the first receipt, byte for byte")
+        #expect(try CheckedReceipt(first.body, key: key).chain == "ok")
+
+        let gap = try collector.upload(chain[2].bytes, id: chain[2].id)
+        #expect(try CheckedReceipt(gap.body, key: key).chain == "gap")
+        let late = try collector.upload(chain[1].bytes, id: chain[1].id)
+        #expect(late.status == 201)
+        #expect(try CheckedReceipt(late.body, key: key).chain == "replay", "an earlier sequence arriving after a later one")
+        let fork = try device.envelope(sequence: 2, previous: chain[0].bytes)
+        let forked = try collector.upload(fork.bytes, id: fork.id)
+        #expect(forked.status == 201)
+        #expect(try CheckedReceipt(forked.body, key: key).chain == "replay", "a second report at sequence 2, after sequence 3")
+        let wrongLink = try device.envelope(sequence: 4, previous: chain[0].bytes)
+        #expect(try CheckedReceipt(try collector.upload(wrongLink.bytes, id: wrongLink.id).body, key: key).chain == "fork")
+        let replay = try device.envelope(sequence: 1, previous: nil)
+        let replayed = try collector.upload(replay.bytes, id: replay.id)
+        #expect(replayed.status == 201)
+        #expect(try CheckedReceipt(replayed.body, key: key).chain == "replay", "sequence 1 again under a new id")
+
+        let stored = try collector.stored(device.keyID)
+        #expect(stored == [chain[0].bytes, replay.bytes, chain[1].bytes, fork.bytes, chain[2].bytes, wrongLink.bytes],
+                "every report kept once, in chain order (arrival order within a sequence)")
+        #expect(try collector.stored(device.keyID, query: "?from=2099-01-01T00:00:00Z").isEmpty)
+        #expect(try collector.stored(device.keyID, query: "?to=2020-01-01T00:00:00Z").isEmpty)
+        #expect(try collector.stored(device.keyID, query: "?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z").count == 6)
+        #expect(try collector.send("/v1/devices/\(device.keyID)/reports?from=yesterday", method: "GET",
+                                   headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 400)
+        #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET").status == 401, "staff token required")
+        #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET", headers: [("Authorization", "Bearer nope")]).status == 401)
+    }
+
+    /// Tokens work once and expire; a device over its rate gets 429 with Retry-After.
+    static func enrollmentAndLimits(_ store: StoreKind) async throws {
+        let collector = try CollectorProcess(store: store, limits: "{max_body: 1MiB, per_device_per_minute: 3}")
+        let device = TestDevice()
+        let token = try collector.issueToken(contract: "C-7")
+        func enroll(_ token: String, _ key: DeviceKey) throws -> Int {
+            try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine])).status
+        }
+        #expect(try enroll("unknown-token", device.key) == 401)
+        #expect(try enroll(token, device.key) == 201)
+        #expect(try enroll(token, TestDevice().key) == 401, "used")
+        let short = try collector.issueToken(contract: "C-7", expires: "1s")
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        #expect(try enroll(short, TestDevice().key) == 401, "expired")
+        #expect(try enroll(try collector.issueToken(contract: "C-8"), device.key) == 409, "a key stays with its contract")
+        #expect(try collector.send("/v1/enroll", body: Data(#"{"token":"x","public_key":"AAAA"}"#.utf8)).status == 400)
+
+        let chain = try device.chain(4)
+        for report in chain.prefix(3) { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
+        let limited = try collector.upload(chain[3].bytes, id: chain[3].id)
+        #expect(limited.status == 429)
+        #expect(Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
+        #expect(try collector.stored(device.keyID).count == 3)
+        #expect(try Fixtures.run(CollectorProcess.binary, ["token", "issue", "--config", collector.config, "--contract", "C", "--expires", "soon"]).status == 64)
+    }
+
+    /// A client that dribbles its headers is disconnected by the idle timeout; others are served meanwhile.
+    static func slowClientIsDisconnected(_ store: StoreKind) throws {
+        let collector = try CollectorProcess(store: store, idle: "2s")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/slow_client.py").standardized.path
+        let slow = try Fixtures.run("/usr/bin/python3", [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
+                                                        "--interval", "0.3", "--limit", "15"])
+        let words = slow.stdout.split(separator: " ")
+        #expect(words.first == "closed", "\(slow.stdout) \(slow.stderr)")
+        #expect((Double(words.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99) < 6)
+        #expect(try collector.send("/v1/receipt-key", method: "GET").status == 200)
+    }
+}
+
+@Suite(.serialized) struct SQLiteCollectorTests {
+    @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.sqlite) }
+    @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.sqlite) }
+    @Test func keepsTheChainHonest() throws { try CollectorScenarios.keepsTheChainHonest(.sqlite) }
+    @Test func enrollmentAndLimits() async throws { try await CollectorScenarios.enrollmentAndLimits(.sqlite) }
+    @Test func slowClientIsDisconnected() throws { try CollectorScenarios.slowClientIsDisconnected(.sqlite) }
+}
+
+@Suite(.serialized, .enabled(if: StoreKind.postgresURL != nil, "POSTURE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (make test starts a server when PostgreSQL is installed)"))
+struct PostgresCollectorTests {
+    @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.postgres) }
+    @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.postgres) }
+    @Test func keepsTheChainHonest() throws { try CollectorScenarios.keepsTheChainHonest(.postgres) }
+    @Test func enrollmentAndLimits() async throws { try await CollectorScenarios.enrollmentAndLimits(.postgres) }
+    @Test func slowClientIsDisconnected() throws { try CollectorScenarios.slowClientIsDisconnected(.postgres) }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import PostureCollector
+import PostureEvidence
+import PostureReference
+import PostureTestSupport
+import Testing
+
+/// The store's guarantees under concurrency, in process, for each store.
+enum StorageScenarios {
+    static func open(_ store: StoreKind, _ root: TemporaryRoot) async throws -> any CollectorStorage {
+        switch store {
+        case .sqlite: return try SQLiteStorage(path: root.url("collector.db").path)
+        case .postgres: return try await PostgresStorage(url: StoreKind.postgresURL ?? "", logger: Logger(label: "test"))
+        }
+    }
+
+    static func collector(_ store: StoreKind, _ root: TemporaryRoot) async throws -> Collector {
+        var limits = CollectorConfig.Limits()
+        limits.perDevicePerMinute = 10_000
+        return Collector(storage: try await open(store, root), receiptKey: DeviceKey(privateKey: .init()), limits: limits)
+    }
+
+    static func enroll(_ collector: Collector, _ device: TestDevice) async throws {
+        let token = try await collector.issueToken(contract: "C-1", lifetime: 60)
+        _ = try await collector.enroll(body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine]))
+    }
+
+    /// Concurrent uploads of one device's chain, shuffled and each sent twice: every report is stored
+    /// once, every retry gets the first receipt, and every irregular receipt has its recorded event.
+    static func concurrentIngestStaysConsistent(_ store: StoreKind) async throws {
+        let root = try TemporaryRoot("storage")
+        let collector = try await collector(store, root)
+        let device = TestDevice()
+        try await enroll(collector, device)
+        let chain = try device.chain(40)
+        let attempts = (chain + chain).shuffled()
+        let results = try await withThrowingTaskGroup(of: (String, Collector.Accepted).self) { group in
+            for report in attempts {
+                group.addTask { (report.id, try await collector.ingest(body: report.bytes, idempotencyKey: report.id)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0.1.status == 201 }.count == 40)
+        #expect(results.filter { $0.1.status == 200 }.count == 40)
+        for id in Set(results.map(\.0)) {
+            let receipts = Set(results.filter { $0.0 == id }.map(\.1.receipt))
+            #expect(receipts.count == 1, "one receipt per report id")
+        }
+        let stored = try await collector.storage.envelopes(keyID: device.keyID, from: nil, to: nil)
+        #expect(stored == chain.map(\.bytes), "chain order whatever the arrival order")
+        let irregular = results.filter { $0.1.status == 201 && $0.1.chain != .ok }.count
+        #expect(try await collector.storage.events(keyID: device.keyID).count == irregular)
+        try await collector.storage.close()
+    }
+
+    /// One token, many concurrent enrollments: exactly one device gets it.
+    static func tokenWorksOnceUnderConcurrency(_ store: StoreKind) async throws {
+        let root = try TemporaryRoot("storage")
+        let collector = try await collector(store, root)
+        let token = try await collector.issueToken(contract: "C-9", lifetime: 60)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    let body = try? JSONSerialization.data(withJSONObject: ["token": token, "public_key": TestDevice().key.publicLine])
+                    return (try? await collector.enroll(body: body ?? Data())) != nil
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        try await collector.storage.close()
+    }
+}
+
+@Suite struct SQLiteStorageTests {
+    @Test func concurrentIngestStaysConsistent() async throws { try await StorageScenarios.concurrentIngestStaysConsistent(.sqlite) }
+    @Test func tokenWorksOnceUnderConcurrency() async throws { try await StorageScenarios.tokenWorksOnceUnderConcurrency(.sqlite) }
+}
+
+@Suite(.enabled(if: StoreKind.postgresURL != nil, "POSTURE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"))
+struct PostgresStorageTests {
+    @Test func concurrentIngestStaysConsistent() async throws { try await StorageScenarios.concurrentIngestStaysConsistent(.postgres) }
+    @Test func tokenWorksOnceUnderConcurrency() async throws { try await StorageScenarios.tokenWorksOnceUnderConcurrency(.postgres) }
+}
+
+/// The config file is strict, as the agent's is.
+@Suite struct CollectorConfigTests {
+    @Test(arguments: [
+        ("listen: 127.0.0.1:8443\nverify: false\n", "2: unknown key 'verify'"),
+        ("listen: 0.0.0.0:8443\n", "1: plain HTTP is for loopback only"),
+        ("storage: mysql://x\n", "1: storage must be sqlite"),
+        ("storage: postgres://localhost/db\n", "needs a user"),
+        ("limits: {max_body: 1GB}\n", "limits.max_body must be a size"),
+        ("limits: {per_device_per_minute: 0}\n", "at least 1"),
+        ("timeouts: {idle: forever}\n", "timeouts.idle must be a duration"),
+    ])
+    func badConfigNamesFileAndLine(_ row: (String, String)) throws {
+        let root = try TemporaryRoot("config")
+        let path = try root.write("collector.yaml", row.0).path
+        #expect(throws: LocatedError.self) { try CollectorConfig.parse(path: path) }
+        do {
+            _ = try CollectorConfig.parse(path: path)
+        } catch {
+            #expect("\(error)".contains(row.1), "\(error)")
+            #expect("\(error)".hasPrefix(path))
+        }
+        let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
+        #expect(result.status == 65, "\(result.stderr)")
+    }
+
+    @Test func defaultsAndRelativePaths() throws {
+        let root = try TemporaryRoot("config")
+        let path = try root.write("collector.yaml", """
+        listen: 127.0.0.1:9000
+        storage: sqlite://data/collector.db
+        receipt_key: keys/receipt.key
+        limits: {max_body: 512KiB, per_device_per_minute: 10}
+        """).path
+        let config = try CollectorConfig.parse(path: path)
+        #expect(config.port == 9000)
+        #expect(config.storage == .sqlite(path: root.url("data/collector.db").path))
+        #expect(config.receiptKey == root.url("keys/receipt.key").path)
+        #expect(config.limits.maxBody == 512 << 10)
+        #expect(config.tlsCertificate == nil)
+    }
+}
+
+/// The agent's binaries carry none of the collector's server dependencies.
+@Suite struct BinaryIsolationTests {
+    static func modules(in binary: String) throws -> Set<String> {
+        let data = try Data(contentsOf: URL(fileURLWithPath: binary))
+        return Set(["Hummingbird", "PostgresNIO", "NIOPosix", "NIOSSL"].filter { data.range(of: Data($0.utf8)) != nil })
+    }
+
+    @Test func agentBinariesDoNotLinkServerModules() throws {
+        #expect(try Self.modules(in: Fixtures.product("posture")).isEmpty)
+        #expect(try Self.modules(in: Fixtures.product("posture-agentd")).isEmpty)
+        #expect(try Self.modules(in: CollectorProcess.binary) == ["Hummingbird", "PostgresNIO", "NIOPosix", "NIOSSL"], "the check can see them")
+    }
+}
