@@ -126,6 +126,10 @@ import PostureTestSupport
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: sshd.path)
         let third = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         #expect(third.stdout.contains("??5??????   /usr/sbin/sshd"), "\(third.stdout)")
+        // The re-hashed file's new digest is kept: the next run takes everything from the cache.
+        let settled = try Self.integrityRun(root, state: state)
+        #expect(settled.lines == Set(third.stdout.split(separator: "\n").map(String.init)))
+        #expect(settled.fromCache == settled.checked && settled.checked == 8, "\(settled.stderr)")
 
         // A tampered cache is thrown away, never believed.
         var cache = try Data(contentsOf: URL(fileURLWithPath: state + "/integrity-cache.bin"))
@@ -140,12 +144,83 @@ import PostureTestSupport
         #expect(forced.stderr.contains("(0 unchanged per cache, full)"), "\(forced.stderr)")
     }
 
-    /// On this machine, the findings equal `dpkg --verify`'s, line for line.
+    /// One `posture integrity` run with a state directory: its lines, and the counts it printed.
+    static func integrityRun(_ root: TemporaryRoot, state: String, extra: [String] = []) throws
+        -> (lines: Set<String>, checked: Int, fromCache: Int, stderr: String) {
+        let result = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state] + extra)
+        let numbers = result.stderr.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return (Set(result.stdout.split(separator: "\n").map(String.init)), numbers.first ?? -1,
+                numbers.dropFirst().first ?? -1, result.stderr)
+    }
+
+    @Test func incrementalRescanNeverTrustsAChangedPackageEntry() throws {
+        let root = try Self.tamperedRoot()
+        let state = root.url("state").path
+        _ = try Self.integrityRun(root, state: state)
+        let warm = try Self.integrityRun(root, state: state)
+        #expect(warm.stderr.contains("incremental") && warm.fromCache == warm.checked, "\(warm.stderr)")
+
+        // The md5sums file now records another hash for an unchanged file (same size, mtime put back:
+        // the new ctime gives it away), the status file another conffile hash, and a list one more path.
+        let md5sums = root.url("var/lib/dpkg/info/coreutils.md5sums")
+        let mtime = try FileManager.default.attributesOfItem(atPath: md5sums.path)[.modificationDate] as! Date
+        let readme = try Fixtures.md5("docs\n"), other = try Fixtures.md5("DOCS\n")
+        let text = try String(contentsOf: md5sums, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: readme, with: other).utf8).write(to: md5sums)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: md5sums.path)
+        let status = try String(contentsOfFile: root.url("var/lib/dpkg/status").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/status", status.replacingOccurrences(
+            of: try Fixtures.md5("PermitRootLogin no\n"), with: try Fixtures.md5("PermitRootLogin yes\n")))
+        let list = try String(contentsOfFile: root.url("var/lib/dpkg/info/dash.list").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/info/dash.list", list + "/usr/share/man/man1/dash.1.gz\n")
+
+        let changed = try Self.integrityRun(root, state: state)
+        #expect(changed.stderr.contains("incremental"), "\(changed.stderr)")
+        #expect(changed.lines.contains("??5??????   /usr/share/doc/coreutils/README"))
+        #expect(!changed.lines.contains { $0.hasSuffix("/etc/ssh/sshd_config") })
+        #expect(changed.lines.contains("missing     /usr/share/man/man1/dash.1.gz"))
+        // Only the unchanged package (man-db) came from the cache.
+        #expect(changed.fromCache == 2, "\(changed.stderr)")
+        if let dpkg = try Self.dpkgVerify(root) {
+            #expect(changed.lines == dpkg, "differs from dpkg --verify: \(changed.lines.symmetricDifference(dpkg))")
+        }
+        // What was re-hashed is cached again.
+        let again = try Self.integrityRun(root, state: state)
+        #expect(again.lines == changed.lines)
+        #expect(again.fromCache == again.checked, "\(again.stderr)")
+
+        // A new diversion changes what every package's paths mean: everything is re-hashed.
+        try root.write("usr/share/doc/coreutils/README.real", "docs\n")
+        let diversions = try String(contentsOfFile: root.url("var/lib/dpkg/diversions").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/diversions", diversions
+                       + "/usr/share/doc/coreutils/README\n/usr/share/doc/coreutils/README.real\n:\n")
+        let diverted = try Self.integrityRun(root, state: state)
+        #expect(diverted.stderr.contains("full"), "\(diverted.stderr)")
+        if let dpkg = try Self.dpkgVerify(root) {
+            #expect(diverted.lines == dpkg, "differs from dpkg --verify: \(diverted.lines.symmetricDifference(dpkg))")
+        }
+    }
+
+    @Test func aCacheMadeForAnotherRootIsNotUsed() throws {
+        let root = try Self.tamperedRoot(), other = try Self.tamperedRoot()
+        let state = root.url("state").path
+        _ = try Self.integrityRun(root, state: state)
+        let elsewhere = try Self.integrityRun(other, state: state)
+        #expect(elsewhere.stderr.contains("another root") && elsewhere.fromCache == 0, "\(elsewhere.stderr)")
+    }
+
+    /// On this machine, the findings equal `dpkg --verify`'s, line for line, in a full run and in
+    /// the incremental run after it.
     @Test func equalsDpkgVerifyOnThisMachine() throws {
         guard let dpkg = Fixtures.tool("/usr/bin/dpkg"), getuid() == 0 else { return }
+        let state = try TemporaryRoot("integrity-state")
         let reference = try Fixtures.run(dpkg, ["--verify"], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C"])
-        let ours = try CLITests.posture(["integrity"])
-        #expect(Set(ours.stdout.split(separator: "\n")) == Set(reference.stdout.split(separator: "\n")),
-                "\(Set(ours.stdout.split(separator: "\n")).symmetricDifference(Set(reference.stdout.split(separator: "\n"))))")
+        let expected = Set(reference.stdout.split(separator: "\n"))
+        for mode in ["full", "incremental"] {
+            let ours = try CLITests.posture(["integrity", "--state-dir", state.path])
+            #expect(ours.stderr.contains(mode), "\(ours.stderr)")
+            let lines = Set(ours.stdout.split(separator: "\n"))
+            #expect(lines == expected, "\(mode): \(lines.symmetricDifference(expected))")
+        }
     }
 }
