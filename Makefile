@@ -1,7 +1,7 @@
 # posture: build, test, scan and benchmark helpers. `make help` lists the targets.
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl4-openssl-dev python3
+APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl4-openssl-dev python3 libnss3-tools
 
 .PHONY: help deps build release test scan bench-scan bench-integrity clean
 

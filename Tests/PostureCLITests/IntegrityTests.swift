@@ -98,6 +98,53 @@ import PostureTestSupport
         #expect(findings.allSatisfy { $0["status"] as? String == "fail" })
     }
 
+    @Test func scanReportsCertificatesAddedToBrowserNSSDatabases() throws {
+        let root = try Self.tamperedRoot()
+        let evil = try Self.makeCertificate(root, subject: "/CN=Evil Interception CA/O=Attacker")
+        let peer = try Self.makeCertificate(root, subject: "/CN=www.ib.bank.example.jp")
+        let clientCA = try Self.makeCertificate(root, subject: "/CN=Client Auth CA")
+        let plain = try Self.makeCertificate(root, subject: "/CN=Cached Intermediate")
+        let firefox = "home/alice/.mozilla/firefox/abcd1234.default-release"
+        try Fixtures.nssDatabase(at: root.url(firefox), [("evil", evil, "C,,"), ("peer", peer, "P,,"),
+                                                         ("client", clientCA, "T,,"), ("plain", plain, ",,")])
+        try Fixtures.nssDatabase(at: root.url("home/alice/.pki/nssdb"), [])
+        // Trust kept as PKCS #11 3.2 trust objects (CKO_TRUST, CKA_TRUST_SERVER_AUTH), as newer NSS can.
+        let snap = "home/bob/snap/firefox/common/.mozilla/firefox/x1.default"
+        try Fixtures.nssDatabase(at: root.url(snap), [("evil", evil, "C,,")])
+        let sqlite = try #require(Fixtures.tool("/usr/bin/sqlite3"))
+        let converted = try Fixtures.run(sqlite, [root.url(snap + "/cert9.db").path], input: Data("""
+            ALTER TABLE nssPublic ADD COLUMN a62c;
+            UPDATE nssPublic SET a0 = X'0000000B', a62c = X'00000002', ace536358 = NULL WHERE hex(a0) = 'CE534353';
+            """.utf8))
+        #expect(converted.status == 0, "\(converted.stderr)")
+        try root.write("home/carol/.mozilla/firefox/zz.default/cert9.db", "not a database")
+
+        let result = try CLITests.posture(["scan", "--root", root.path, "--format", "json", "--state-dir", root.url("state").path])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        let integrity = try #require((report["evidence"] as? [String: Any])?["integrity"] as? [String: Any])
+        let found = Set((integrity["extra_ca_certificates"] as? [[String: String]] ?? []).map { [$0["path"] ?? "", $0["subject"] ?? "", $0["sha256"] ?? ""] })
+        let evilSubject = try #require(found.first { $0[0] == "/\(firefox)/cert9.db" && $0[1].contains("Evil") }?[1])
+        let peerSubject = try #require(found.first { $0[1].contains("www.ib.bank.example.jp") }?[1])
+        let expected: Set<[String]> = [
+            ["/\(firefox)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
+            ["/\(firefox)/cert9.db", peerSubject, try Self.fingerprint(root, peer)],
+            ["/\(snap)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
+        ]
+        #expect(found == expected, "\(found.symmetricDifference(expected))")
+        let unreadable = integrity["unreadable_certificate_stores"] as? [[String: String]] ?? []
+        #expect(unreadable.count == 1, "\(unreadable)")
+        #expect(unreadable.first?["path"] == "/home/carol/.mozilla/firefox/zz.default/cert9.db")
+        #expect(unreadable.first?["reason"]?.isEmpty == false)
+    }
+
+    /// SHA-256 of a PEM certificate's DER, as `openssl x509 -fingerprint` prints it (lower-case, no colons).
+    static func fingerprint(_ root: TemporaryRoot, _ pem: String) throws -> String {
+        let file = try root.write("fingerprint.pem", pem)
+        let result = try Fixtures.run("/usr/bin/openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", file.path])
+        return String(result.stdout.split(separator: "=").last ?? "").replacingOccurrences(of: ":", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
     static func makeCertificate(_ root: TemporaryRoot, subject: String) throws -> String {
         guard let openssl = Fixtures.tool("/usr/bin/openssl") else { throw CocoaError(.fileNoSuchFile) }
         let key = root.url("ca.key").path, cert = root.url("ca.pem").path
