@@ -2,8 +2,9 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl4-openssl-dev python3
-# The collector's PostgreSQL store is tested against a real server (scripts/test-postgres starts it).
-TEST_APT_PACKAGES := postgresql
+# The collector's PostgreSQL store is tested against a real server (scripts/test-postgres starts it);
+# certutil (libnss3-tools) makes the browser NSS databases the integrity tests read.
+TEST_APT_PACKAGES := postgresql libnss3-tools
 
 .PHONY: help deps test-deps apt-install build release test scan bench-scan bench-integrity bench-collector clean
 

@@ -281,6 +281,16 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
         }
     }
 
+    /// A certificate store that exists but could not be read, and why.
+    public struct UnreadableStore: Codable, Sendable, Hashable {
+        public var path: String
+        public var reason: String
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+    }
+
     public var checked: Int
     public var modified: [ModifiedFile]
     public var missing: [MissingFile]
@@ -292,6 +302,9 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     public var unreadable: [String] = []
     /// Installed packages that ship no md5sums, so their files cannot be verified.
     public var unverifiablePackages: [String] = []
+    /// Browser certificate databases (NSS `cert9.db`) and the folders holding them that could not
+    /// be read, so whether they trust an added certificate authority is unknown.
+    public var unreadableCertificateStores: [UnreadableStore] = []
     /// `full` (every file hashed) or `incremental` (unchanged files taken from the sealed cache).
     public var mode: String = "full"
     /// Files whose digest came from the cache.

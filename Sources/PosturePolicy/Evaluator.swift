@@ -407,6 +407,11 @@ enum Verdicts {
                          remedy: .init(en: "Remove the preload entry, hosts overrides and added certificate authorities unless IT put them there on purpose.",
                                        ja: "IT 部門が意図して設定したものでなければ、preload 設定・hosts の上書き・追加された認証局を削除してください。"))
         }
+        if !integrity.unreadableCertificateStores.isEmpty {
+            let stores = integrity.unreadableCertificateStores.map { "\($0.path) (\($0.reason))" }
+            return .unknown("Browser certificate stores that could not be read may trust an added authority: \(abbreviated(stores))",
+                            "読み取れないブラウザの証明書ストアに追加の認証局があるかもしれません: \(abbreviated(stores, ja: true))")
+        }
         return .pass("No preloaded libraries, bank host overrides or added certificate authorities",
                      "ライブラリの事前読み込み、銀行ドメインの hosts 上書き、追加の認証局はありません")
     }

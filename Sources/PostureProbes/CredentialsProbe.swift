@@ -81,31 +81,11 @@ public struct CredentialsProbe: Sendable {
     /// `origin_url` of the saved (not "never save") logins of a Chromium `Login Data` database,
     /// read from a private copy because the running browser may hold a lock on it.
     static func chromiumOrigins(root: ScanRoot, file: String) throws(ProbeError) -> [String] {
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("posture-logindata-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: copy) }
-        do {
-            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
-                try Data(try root.readBytes(file + suffix)).write(to: copy.appendingPathComponent("Login Data" + suffix))
-            }
-        } catch let error as ProbeError {
-            throw error
-        } catch {
-            throw ProbeError.unreadable(path: root.display(file), reason: "cannot copy it: \(error.localizedDescription)")
-        }
-        do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: copy.appendingPathComponent("Login Data").path, configuration: configuration)
-            return try queue.read { db in
-                let columns = try db.columns(in: "logins").map(\.name)
-                let sql = columns.contains("blacklisted_by_user")
-                    ? "SELECT origin_url FROM logins WHERE blacklisted_by_user = 0" : "SELECT origin_url FROM logins"
-                return try String.fetchAll(db, sql: sql)
-            }
-        } catch {
-            throw ProbeError.malformed(path: root.display(file), reason: "not a readable Login Data database (\(error))")
+        try SQLiteSnapshot.read(root: root, file: file, kind: "Login Data database") { db in
+            let columns = try db.columns(in: "logins").map(\.name)
+            let sql = columns.contains("blacklisted_by_user")
+                ? "SELECT origin_url FROM logins WHERE blacklisted_by_user = 0" : "SELECT origin_url FROM logins"
+            return try String.fetchAll(db, sql: sql)
         }
     }
 

@@ -79,20 +79,25 @@ enum Platform {
 
     static func closeFile(_ fd: Int32) { close(fd) }
 
-    /// A directory handle for `statAt` (never read through).
+    /// A directory handle for `statAt` (never read through); symlinks on the way are followed.
     static func openDirectory(_ path: String) -> Result<Int32, FileError> {
+        path.withCString { openDirectory(at: AT_FDCWD, $0) }
+    }
+
+    /// A directory handle for `name` inside the open directory `directory` (a final symlink is followed).
+    static func openDirectory(at directory: Int32, _ name: UnsafePointer<CChar>) -> Result<Int32, FileError> {
         #if os(Linux)
-        let fd = open(path, Int32(0o10000000) /* O_PATH */ | O_DIRECTORY | O_CLOEXEC)
+        let fd = openat(directory, name, Int32(0o10000000) /* O_PATH */ | O_DIRECTORY | O_CLOEXEC)
         #else
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         #endif
         return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
     }
 
-    /// `lstat` of `name` inside an open directory.
-    static func statAt(_ directory: Int32, _ name: String) -> Result<FileStatus, FileError> {
+    /// Status of `name` inside an open directory: of a final symlink itself unless `follow`.
+    static func statAt(_ directory: Int32, _ name: UnsafePointer<CChar>, follow: Bool) -> Result<FileStatus, FileError> {
         var st = stat()
-        guard fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return .failure(FileError(code: errno)) }
+        guard fstatat(directory, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return .failure(FileError(code: errno)) }
         return .success(status(st))
     }
 

@@ -98,6 +98,53 @@ import PostureTestSupport
         #expect(findings.allSatisfy { $0["status"] as? String == "fail" })
     }
 
+    @Test func scanReportsCertificatesAddedToBrowserNSSDatabases() throws {
+        let root = try Self.tamperedRoot()
+        let evil = try Self.makeCertificate(root, subject: "/CN=Evil Interception CA/O=Attacker")
+        let peer = try Self.makeCertificate(root, subject: "/CN=www.ib.bank.example.jp")
+        let clientCA = try Self.makeCertificate(root, subject: "/CN=Client Auth CA")
+        let plain = try Self.makeCertificate(root, subject: "/CN=Cached Intermediate")
+        let firefox = "home/alice/.mozilla/firefox/abcd1234.default-release"
+        try Fixtures.nssDatabase(at: root.url(firefox), [("evil", evil, "C,,"), ("peer", peer, "P,,"),
+                                                         ("client", clientCA, "T,,"), ("plain", plain, ",,")])
+        try Fixtures.nssDatabase(at: root.url("home/alice/.pki/nssdb"), [])
+        // Trust kept as PKCS #11 3.2 trust objects (CKO_TRUST, CKA_TRUST_SERVER_AUTH), as newer NSS can.
+        let snap = "home/bob/snap/firefox/common/.mozilla/firefox/x1.default"
+        try Fixtures.nssDatabase(at: root.url(snap), [("evil", evil, "C,,")])
+        let sqlite = try #require(Fixtures.tool("/usr/bin/sqlite3"))
+        let converted = try Fixtures.run(sqlite, [root.url(snap + "/cert9.db").path], input: Data("""
+            ALTER TABLE nssPublic ADD COLUMN a62c;
+            UPDATE nssPublic SET a0 = X'0000000B', a62c = X'00000002', ace536358 = NULL WHERE hex(a0) = 'CE534353';
+            """.utf8))
+        #expect(converted.status == 0, "\(converted.stderr)")
+        try root.write("home/carol/.mozilla/firefox/zz.default/cert9.db", "not a database")
+
+        let result = try CLITests.posture(["scan", "--root", root.path, "--format", "json", "--state-dir", root.url("state").path])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        let integrity = try #require((report["evidence"] as? [String: Any])?["integrity"] as? [String: Any])
+        let found = Set((integrity["extra_ca_certificates"] as? [[String: String]] ?? []).map { [$0["path"] ?? "", $0["subject"] ?? "", $0["sha256"] ?? ""] })
+        let evilSubject = try #require(found.first { $0[0] == "/\(firefox)/cert9.db" && $0[1].contains("Evil") }?[1])
+        let peerSubject = try #require(found.first { $0[1].contains("www.ib.bank.example.jp") }?[1])
+        let expected: Set<[String]> = [
+            ["/\(firefox)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
+            ["/\(firefox)/cert9.db", peerSubject, try Self.fingerprint(root, peer)],
+            ["/\(snap)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
+        ]
+        #expect(found == expected, "\(found.symmetricDifference(expected))")
+        let unreadable = integrity["unreadable_certificate_stores"] as? [[String: String]] ?? []
+        #expect(unreadable.count == 1, "\(unreadable)")
+        #expect(unreadable.first?["path"] == "/home/carol/.mozilla/firefox/zz.default/cert9.db")
+        #expect(unreadable.first?["reason"]?.isEmpty == false)
+    }
+
+    /// SHA-256 of a PEM certificate's DER, as `openssl x509 -fingerprint` prints it (lower-case, no colons).
+    static func fingerprint(_ root: TemporaryRoot, _ pem: String) throws -> String {
+        let file = try root.write("fingerprint.pem", pem)
+        let result = try Fixtures.run("/usr/bin/openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", file.path])
+        return String(result.stdout.split(separator: "=").last ?? "").replacingOccurrences(of: ":", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
     static func makeCertificate(_ root: TemporaryRoot, subject: String) throws -> String {
         guard let openssl = Fixtures.tool("/usr/bin/openssl") else { throw CocoaError(.fileNoSuchFile) }
         let key = root.url("ca.key").path, cert = root.url("ca.pem").path
@@ -126,6 +173,10 @@ import PostureTestSupport
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: sshd.path)
         let third = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         #expect(third.stdout.contains("??5??????   /usr/sbin/sshd"), "\(third.stdout)")
+        // The re-hashed file's new digest is kept: the next run takes everything from the cache.
+        let settled = try Self.integrityRun(root, state: state)
+        #expect(settled.lines == Set(third.stdout.split(separator: "\n").map(String.init)))
+        #expect(settled.fromCache == settled.checked && settled.checked == 8, "\(settled.stderr)")
 
         // A tampered cache is thrown away, never believed.
         var cache = try Data(contentsOf: URL(fileURLWithPath: state + "/integrity-cache.bin"))
@@ -140,12 +191,83 @@ import PostureTestSupport
         #expect(forced.stderr.contains("(0 unchanged per cache, full)"), "\(forced.stderr)")
     }
 
-    /// On this machine, the findings equal `dpkg --verify`'s, line for line.
+    /// One `posture integrity` run with a state directory: its lines, and the counts it printed.
+    static func integrityRun(_ root: TemporaryRoot, state: String, extra: [String] = []) throws
+        -> (lines: Set<String>, checked: Int, fromCache: Int, stderr: String) {
+        let result = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state] + extra)
+        let numbers = result.stderr.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return (Set(result.stdout.split(separator: "\n").map(String.init)), numbers.first ?? -1,
+                numbers.dropFirst().first ?? -1, result.stderr)
+    }
+
+    @Test func incrementalRescanNeverTrustsAChangedPackageEntry() throws {
+        let root = try Self.tamperedRoot()
+        let state = root.url("state").path
+        _ = try Self.integrityRun(root, state: state)
+        let warm = try Self.integrityRun(root, state: state)
+        #expect(warm.stderr.contains("incremental") && warm.fromCache == warm.checked, "\(warm.stderr)")
+
+        // The md5sums file now records another hash for an unchanged file (same size, mtime put back:
+        // the new ctime gives it away), the status file another conffile hash, and a list one more path.
+        let md5sums = root.url("var/lib/dpkg/info/coreutils.md5sums")
+        let mtime = try FileManager.default.attributesOfItem(atPath: md5sums.path)[.modificationDate] as! Date
+        let readme = try Fixtures.md5("docs\n"), other = try Fixtures.md5("DOCS\n")
+        let text = try String(contentsOf: md5sums, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: readme, with: other).utf8).write(to: md5sums)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: md5sums.path)
+        let status = try String(contentsOfFile: root.url("var/lib/dpkg/status").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/status", status.replacingOccurrences(
+            of: try Fixtures.md5("PermitRootLogin no\n"), with: try Fixtures.md5("PermitRootLogin yes\n")))
+        let list = try String(contentsOfFile: root.url("var/lib/dpkg/info/dash.list").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/info/dash.list", list + "/usr/share/man/man1/dash.1.gz\n")
+
+        let changed = try Self.integrityRun(root, state: state)
+        #expect(changed.stderr.contains("incremental"), "\(changed.stderr)")
+        #expect(changed.lines.contains("??5??????   /usr/share/doc/coreutils/README"))
+        #expect(!changed.lines.contains { $0.hasSuffix("/etc/ssh/sshd_config") })
+        #expect(changed.lines.contains("missing     /usr/share/man/man1/dash.1.gz"))
+        // Only the unchanged package (man-db) came from the cache.
+        #expect(changed.fromCache == 2, "\(changed.stderr)")
+        if let dpkg = try Self.dpkgVerify(root) {
+            #expect(changed.lines == dpkg, "differs from dpkg --verify: \(changed.lines.symmetricDifference(dpkg))")
+        }
+        // What was re-hashed is cached again.
+        let again = try Self.integrityRun(root, state: state)
+        #expect(again.lines == changed.lines)
+        #expect(again.fromCache == again.checked, "\(again.stderr)")
+
+        // A new diversion changes what every package's paths mean: everything is re-hashed.
+        try root.write("usr/share/doc/coreutils/README.real", "docs\n")
+        let diversions = try String(contentsOfFile: root.url("var/lib/dpkg/diversions").path, encoding: .utf8)
+        try root.write("var/lib/dpkg/diversions", diversions
+                       + "/usr/share/doc/coreutils/README\n/usr/share/doc/coreutils/README.real\n:\n")
+        let diverted = try Self.integrityRun(root, state: state)
+        #expect(diverted.stderr.contains("full"), "\(diverted.stderr)")
+        if let dpkg = try Self.dpkgVerify(root) {
+            #expect(diverted.lines == dpkg, "differs from dpkg --verify: \(diverted.lines.symmetricDifference(dpkg))")
+        }
+    }
+
+    @Test func aCacheMadeForAnotherRootIsNotUsed() throws {
+        let root = try Self.tamperedRoot(), other = try Self.tamperedRoot()
+        let state = root.url("state").path
+        _ = try Self.integrityRun(root, state: state)
+        let elsewhere = try Self.integrityRun(other, state: state)
+        #expect(elsewhere.stderr.contains("another root") && elsewhere.fromCache == 0, "\(elsewhere.stderr)")
+    }
+
+    /// On this machine, the findings equal `dpkg --verify`'s, line for line, in a full run and in
+    /// the incremental run after it.
     @Test func equalsDpkgVerifyOnThisMachine() throws {
         guard let dpkg = Fixtures.tool("/usr/bin/dpkg"), getuid() == 0 else { return }
+        let state = try TemporaryRoot("integrity-state")
         let reference = try Fixtures.run(dpkg, ["--verify"], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C"])
-        let ours = try CLITests.posture(["integrity"])
-        #expect(Set(ours.stdout.split(separator: "\n")) == Set(reference.stdout.split(separator: "\n")),
-                "\(Set(ours.stdout.split(separator: "\n")).symmetricDifference(Set(reference.stdout.split(separator: "\n"))))")
+        let expected = Set(reference.stdout.split(separator: "\n"))
+        for mode in ["full", "incremental"] {
+            let ours = try CLITests.posture(["integrity", "--state-dir", state.path])
+            #expect(ours.stderr.contains(mode), "\(ours.stderr)")
+            let lines = Set(ours.stdout.split(separator: "\n"))
+            #expect(lines == expected, "\(mode): \(lines.symmetricDifference(expected))")
+        }
     }
 }

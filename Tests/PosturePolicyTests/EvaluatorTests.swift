@@ -127,4 +127,18 @@ import PostureModel
         #expect(fail.status == .fail)
         #expect(fail.summary.contains("chromium"))
     }
+
+    @Test func anUnreadableBrowserCertificateStoreIsNeverAPass() throws {
+        var evidence = Evidence()
+        evidence.integrity = IntegrityEvidence(checked: 1, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+                                               extraCaCertificates: [], ldSoPreload: [])
+        #expect(try Self.finding("integrity.no_interception", evidence: evidence).status == .pass)
+        evidence.integrity?.unreadableCertificateStores = [.init(path: "/home/a/.pki/nssdb/cert9.db", reason: "Permission denied")]
+        let unknown = try Self.finding("integrity.no_interception", evidence: evidence)
+        #expect(unknown.status == .unknown)
+        #expect(unknown.summary.contains("/home/a/.pki/nssdb/cert9.db (Permission denied)"))
+        // What could be read still fails on its own.
+        evidence.integrity?.extraCaCertificates = [.init(path: "/home/a/.pki/nssdb/cert9.db", subject: "CN=Evil", sha256: "00")]
+        #expect(try Self.finding("integrity.no_interception", evidence: evidence).status == .fail)
+    }
 }

@@ -120,3 +120,28 @@ extension Fixtures {
         try root.write("var/lib/dpkg/diversions", diversions.map { "\($0.from)\n\($0.to)\n\($0.by)\n" }.joined())
     }
 }
+
+extension Fixtures {
+    /// An NSS certificate database (`cert9.db`, as Firefox and Chromium keep them) made by NSS's
+    /// own `certutil`, holding each PEM certificate with its trust flags (`C,,` a CA for TLS
+    /// servers, `P,,` a trusted server, `,,` none).
+    public static func nssDatabase(at directory: URL, _ certificates: [(name: String, pem: String, trust: String)]) throws {
+        guard let certutil = tool("/usr/bin/certutil") else {
+            throw NSError(domain: "certutil", code: 1, userInfo: [NSLocalizedDescriptionKey: "certutil is missing: apt-get install libnss3-tools"])
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        func certutilRun(_ arguments: [String]) throws {
+            let result = try run(certutil, arguments + ["-d", "sql:\(directory.path)"])
+            if result.status != 0 {
+                throw NSError(domain: "certutil", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
+            }
+        }
+        try certutilRun(["-N", "--empty-password"])
+        for certificate in certificates {
+            let pem = directory.appendingPathComponent("\(certificate.name).pem")
+            try Data(certificate.pem.utf8).write(to: pem)
+            try certutilRun(["-A", "-n", certificate.name, "-t", certificate.trust, "-i", pem.path])
+            try FileManager.default.removeItem(at: pem)
+        }
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import PostureModel
 
 /// System-file integrity: package files against the package database (as `dpkg --verify`),
-/// plus the tampering the package database cannot see.
+/// plus the tampering the package database cannot see, browsers' certificate stores included.
 public struct IntegrityProbe: Sendable {
     public var stateDirectory: String?
     public var forceFull: Bool
@@ -17,14 +17,16 @@ public struct IntegrityProbe: Sendable {
         verifier.collectOwned = true
         let result = try await verifier.verify(database: database, now: now)
         let tampering = SystemTampering(root: root)
+        let browsers = BrowserTrustStores(root: root).addedCertificates(homes: HomeDirectories.all(root: root))
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,
             unownedExecutables: tampering.unownedExecutables(owned: result.owned),
             hostsOverrides: tampering.hostsOverrides(),
-            extraCaCertificates: tampering.extraCertificates(owned: result.owned),
+            extraCaCertificates: tampering.extraCertificates(owned: result.owned) + browsers.certificates,
             ldSoPreload: tampering.preloadedLibraries())
         evidence.unreadable = result.unreadable
         evidence.unverifiablePackages = result.unverifiablePackages
+        evidence.unreadableCertificateStores = browsers.unreadable
         evidence.mode = result.full ? "full" : "incremental"
         evidence.fromCache = result.fromCache
         evidence.cacheNote = result.cacheNote

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PostureModel
 
@@ -11,8 +12,8 @@ struct FileCheck: Sendable {
     var conffile: Bool
     /// The package's path is diverted: `expected` comes from whoever lists the diverted-to path.
     var diverted = false
-    /// `IntegrityCache.key` of `path`.
-    var key: UInt64 = 0
+    /// What the last verification recorded for this path, if it may still hold.
+    var previous: CachedDigest?
 }
 
 /// A 16-byte MD5 digest, stored inline.
@@ -66,13 +67,18 @@ struct PackageFiles {
     /// Keys (`IntegrityCache.key`) of diverted-to paths, and of diverted paths, for cheap tests per line.
     let divertedTargetKeys: Set<UInt64>
     let divertedSourceKeys: Set<UInt64>
+    /// SHA-256 of the diversions file (zeros without one): the checks of every package depend on it.
+    let diversionsDigest: [UInt8]
     let root: ScanRoot
 
     init(root: ScanRoot) throws(ProbeError) {
         self.root = root
         var diversions: [String: (String, String)] = [:]
+        var digest = [UInt8](repeating: 0, count: 32)
         if root.exists("var/lib/dpkg/diversions") {
-            let lines = try root.readText("var/lib/dpkg/diversions").split(separator: "\n", omittingEmptySubsequences: false)
+            let bytes = try root.readBytes("var/lib/dpkg/diversions")
+            digest = Array(SHA256.hash(data: bytes))
+            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             var index = 0
             while index + 2 < lines.count {
                 diversions[String(lines[index])] = (String(lines[index + 1]), String(lines[index + 2]))
@@ -80,16 +86,23 @@ struct PackageFiles {
             }
         }
         self.diversions = diversions
+        self.diversionsDigest = digest
         self.divertedTargetKeys = Set(diversions.values.map { IntegrityCache.key(path: $0.0) })
         self.divertedSourceKeys = Set(diversions.keys.map { IntegrityCache.key(path: $0) })
     }
 
+    /// An info file of a package and the identity of the file it is now.
+    struct InfoFile {
+        var path: String
+        var identity: FileIdentity
+    }
+
     /// `info/<name>:<arch>.<suffix>` for multi-arch packages, else `info/<name>.<suffix>`.
-    func infoFile(_ package: DpkgDatabase.Package, _ suffix: String) -> String? {
-        let qualified = "\(Self.info)/\(package.name):\(package.architecture).\(suffix)"
-        if root.exists(qualified) { return qualified }
-        let plain = "\(Self.info)/\(package.name).\(suffix)"
-        return root.exists(plain) ? plain : nil
+    func infoFile(_ package: DpkgDatabase.Package, _ suffix: String) -> InfoFile? {
+        for path in ["\(Self.info)/\(package.name):\(package.architecture).\(suffix)", "\(Self.info)/\(package.name).\(suffix)"] {
+            if let host = root.hostPath(path), let status = Platform.status(host) { return InfoFile(path: path, identity: status.identity) }
+        }
+        return nil
     }
 
     /// The path dpkg checks for `path` of `package`: the diverted-to path unless the package diverts it itself.
@@ -100,14 +113,13 @@ struct PackageFiles {
 
     /// The checks for one package, produced a batch at a time in `.list` order, as `dpkg --verify`
     /// makes them. Files are streamed, so even a package with 100,000 files costs little memory.
-    func checks(for package: DpkgDatabase.Package) throws(ProbeError) -> PackageChecks {
-        guard let listFile = infoFile(package, "list") else {
+    func checks(for package: DpkgDatabase.Package, list listFile: String?, md5sums md5sumsFile: String?) throws(ProbeError) -> PackageChecks {
+        guard let listFile else {
             return PackageChecks(package: package.name, list: nil, hashes: [:], conffiles: [:], files: self,
                                  hasMD5sums: false, divertedHashes: [:])
         }
         var hashes: [UInt64: MD5Digest] = [:]
         var divertedHashes: [String: MD5Digest] = [:]
-        let md5sumsFile = infoFile(package, "md5sums")
         if let md5sumsFile {
             var reader = try LineReader(root: root, path: md5sumsFile)
             while let line = try reader.next() {
@@ -153,7 +165,7 @@ struct PackageChecks {
             var expected = hashes[key] ?? conffileHash ?? nil
             if used != path { expected = nil }  // resolved later against whoever lists the diverted-to path
             batch.append(FileCheck(path: used, package: package, expected: expected, conffile: conffileHash != nil,
-                                   diverted: used != path, key: used != path ? IntegrityCache.key(path: used) : key))
+                                   diverted: used != path))
         }
         return batch
     }

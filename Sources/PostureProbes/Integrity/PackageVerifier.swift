@@ -48,15 +48,20 @@ public struct PackageVerifier: Sendable {
     }
 
     static let chunkSize = 48
+    /// How many stored entries one task checks on an incremental run.
+    static let storedRunSize = 4096
 
     public func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
         let files = try PackageFiles(root: root)
         var result = Result()
         var previous: IntegrityCache?
         if let stateDirectory, !forceFull {
-            switch IntegrityCache.load(directory: stateDirectory) {
+            switch IntegrityCache.load(directory: stateDirectory, root: root) {
             case .loaded(let cache):
-                if now.timeIntervalSince(cache.lastFullRun) < fullInterval { previous = cache }
+                // A full re-hash is due, or the diversions changed what every package's paths mean.
+                if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
+                    previous = cache
+                }
             case .absent: break
             case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
             }
@@ -64,15 +69,14 @@ public struct PackageVerifier: Sendable {
         result.full = previous == nil
         let cache = previous
 
-        var diverted: [FileCheck] = []
-        var divertedHashes: [String: MD5Digest] = [:]
-        // A full run streams every digest into a new cache; an incremental run keeps only the
-        // files it had to hash and merges them into the old cache at the end.
+        // A full run streams every section into a new cache; an incremental run keeps only what
+        // changed and rewrites the cache at the end if anything did.
         var sink: CacheSink?
         if let stateDirectory {
             if cache == nil {
                 do throws(ProbeError) {
-                    sink = CacheSink(writer: try IntegrityCacheWriter(directory: stateDirectory, lastFullRun: now))
+                    sink = CacheSink(writer: try IntegrityCacheWriter(directory: stateDirectory, root: root, lastFullRun: now,
+                                                                      diversionsDigest: files.diversionsDigest))
                 } catch {
                     result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
                 }
@@ -84,28 +88,25 @@ public struct PackageVerifier: Sendable {
         defer { buffers.release() }
         let packages = database.installed.sorted { $0.name < $1.name }
         var firstError: ProbeError?
+        var diverted: [FileCheck] = []
+        var divertedHashes: [String: MD5Digest] = [:]
+        var reused = Set<UInt64>()
+        var found = ChunkResult()
 
-        // Each package is a task: it reads its own file list and hashes its files in chunks (a
-        // large package fans out into child tasks). At most `concurrency * 2` packages are in
-        // flight, so memory follows the work in progress, not the number of files.
-        let worker = ChunkWorker(root: root, cache: cache, evict: evictAfterReading, buffers: buffers, sink: sink)
-        let chunkSize = Self.chunkSize
+        // Each package is a task: it checks its stored records, or reads its own file list, and
+        // hashes in chunks (a large package fans out into child tasks). At most `concurrency * 2`
+        // packages are in flight, so memory follows the work in progress, not the number of files.
+        let worker = ChunkWorker(root: root, evict: evictAfterReading, buffers: buffers, sink: sink)
         let concurrency = self.concurrency
         let collectOwned = self.collectOwned
-        func absorb(_ chunk: ChunkResult) {
-            result.checked += chunk.checked
-            result.fromCache += chunk.fromCache
-            result.modified += chunk.modified
-            result.missing += chunk.missing
-            result.unreadable += chunk.unreadable
-        }
         await withTaskGroup(of: PackageOutcome.self) { group in
             var inFlight = 0
             func collect(_ outcome: PackageOutcome) {
-                absorb(outcome.files)
+                found.merge(outcome.files)
                 diverted += outcome.diverted
                 divertedHashes.merge(outcome.divertedHashes) { first, _ in first }
                 if let package = outcome.unverifiable { result.unverifiablePackages.append(package) }
+                if let key = outcome.reused { reused.insert(key) }
                 result.owned.formUnion(outcome.owned)
                 if let error = outcome.error, firstError == nil { firstError = error }
             }
@@ -115,7 +116,7 @@ public struct PackageVerifier: Sendable {
                     inFlight -= 1
                 }
                 group.addTask {
-                    await Self.verify(package: package, files: files, worker: worker, chunkSize: chunkSize,
+                    await Self.verify(package: package, files: files, cache: cache, worker: worker,
                                       concurrency: concurrency, collectOwned: collectOwned)
                 }
                 inFlight += 1
@@ -123,44 +124,61 @@ public struct PackageVerifier: Sendable {
             for await outcome in group { collect(outcome) }
         }
         // Diverted files are compared with whatever package lists the diverted-to path.
+        var divertedSection = CacheSection.start(.diverted)
         if !diverted.isEmpty {
-            let resolved = diverted.map { check -> FileCheck in
+            let resolved = diverted.sorted { ($0.path, $0.package) < ($1.path, $1.package) }.map { check -> FileCheck in
                 var check = check
                 check.expected = divertedHashes[check.path]
+                check.previous = cache?.diverted[check.path]
                 return check
             }
-            absorb(worker.run(resolved))
+            let (resolvedFound, digests) = worker.run(resolved)
+            found.merge(resolvedFound)
+            divertedSection.appendLE(UInt32(truncatingIfNeeded: resolved.count))
+            for (check, digest) in zip(resolved, digests) {
+                CacheEntry.encode(into: &divertedSection, path: check.path, conffile: check.conffile, diverted: true,
+                                  expected: check.expected, digest: digest)
+            }
+        } else {
+            divertedSection.appendLE(UInt32(0))
         }
-        var writer = sink?.writer
-        let rehashed = sink?.rehashed ?? [:]
+        CacheSection.finish(&divertedSection)
         if let firstError {
-            writer?.discard()
+            sink?.writer?.discard()
             throw firstError
         }
 
-        result.modified.sort { ($0.path, $0.package) < ($1.path, $1.package) }
-        result.missing.sort { ($0.path, $0.package) < ($1.path, $1.package) }
-        result.unreadable.sort()
-        if let stateDirectory, let cache, !rehashed.isEmpty {
-            do throws(ProbeError) {
-                var merged = try IntegrityCacheWriter(directory: stateDirectory, lastFullRun: cache.lastFullRun)
-                cache.forEachRecord { key, record in
-                    if rehashed[key] == nil { merged.add(raw: record) }
+        result.checked = found.checked
+        result.fromCache = found.fromCache
+        result.modified = found.modified.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
+        result.missing = found.missing.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
+        result.unreadable = found.unreadable.sorted()
+        guard let sink, let stateDirectory else { return result }
+        do throws(ProbeError) {
+            if var writer = sink.writer {
+                writer.add(divertedSection)
+                try writer.finish()
+            } else if let cache, sink.changed || reused.count != cache.packages.count
+                        || divertedSection[...] != cache.storage[cache.divertedSection] {
+                var writer = try IntegrityCacheWriter(directory: stateDirectory, root: root, lastFullRun: cache.lastFullRun,
+                                                      diversionsDigest: files.diversionsDigest)
+                for key in reused.sorted() {
+                    guard let package = cache.packages[key] else { continue }
+                    writer.add(cache.storage[package.section])
+                    for chunk in package.chunks {
+                        if let replacement = sink.replaced[chunk.section.lowerBound] {
+                            writer.add(replacement)
+                        } else {
+                            writer.add(cache.storage[chunk.section])
+                        }
+                    }
                 }
-                for (key, entry) in rehashed {
-                    merged.add(key: key, identity: entry.identity, expected: entry.expected, actual: entry.actual)
-                }
-                writer = merged
-            } catch {
-                result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
+                for section in sink.pending { writer.add(section) }
+                writer.add(divertedSection)
+                try writer.finish()
             }
-        }
-        if writer != nil {
-            do throws(ProbeError) {
-                try writer!.finish()
-            } catch {
-                result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
-            }
+        } catch {
+            result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
         }
         return result
     }
@@ -174,14 +192,28 @@ struct PackageOutcome: Sendable {
     var unverifiable: String?
     var error: ProbeError?
     var owned: [String] = []
+    /// The package's key when it was checked from its stored records.
+    var reused: UInt64?
 }
 
 extension PackageVerifier {
-    static func verify(package: DpkgDatabase.Package, files: PackageFiles, worker: ChunkWorker, chunkSize: Int,
+    static func verify(package: DpkgDatabase.Package, files: PackageFiles, cache: IntegrityCache?, worker: ChunkWorker,
                        concurrency: Int, collectOwned: Bool) async -> PackageOutcome {
+        let key = IntegrityCache.key(package: package)
+        let stanza = IntegrityCache.stanzaDigest(package)
+        let list = files.infoFile(package, "list")
+        let md5sums = files.infoFile(package, "md5sums")
+        if let stored = cache?.packages[key], let cache, stored.stanza == stanza, stored.list == list?.identity,
+           stored.md5sums == md5sums?.identity {
+            if let outcome = await verifyStored(package: package.name, key: key, stored: stored, cache: cache, worker: worker,
+                                                concurrency: concurrency, collectOwned: collectOwned) {
+                return outcome
+            }
+        }
         var outcome = PackageOutcome()
+        var chunks = 0
         do throws(ProbeError) {
-            var listed = try files.checks(for: package)
+            var listed = try files.checks(for: package, list: list?.path, md5sums: md5sums?.path)
             if !listed.hasMD5sums { outcome.unverifiable = package.name }
             outcome.divertedHashes = listed.divertedHashes
             // Batches are hashed as they are read; a large package fans out over `concurrency` child tasks.
@@ -197,17 +229,14 @@ extension PackageVerifier {
                     }
                     if batch.isEmpty { break }
                     if collectOwned { outcome.owned += batch.map(\.path) }
-                    var plain = batch
-                    if batch.contains(where: \.diverted) {
-                        outcome.diverted += batch.filter(\.diverted)
-                        plain.removeAll(where: \.diverted)
-                    }
-                    guard !plain.isEmpty else { continue }
+                    outcome.diverted += batch.filter(\.diverted)
                     if inFlight >= concurrency, let done = await group.next() {
                         outcome.files.merge(done)
                         inFlight -= 1
                     }
-                    group.addTask { worker.run(plain) }
+                    let sequence = chunks
+                    chunks += 1
+                    group.addTask { worker.runChunk(batch, package: key, sequence: sequence) }
                     inFlight += 1
                 }
                 for await done in group { outcome.files.merge(done) }
@@ -215,37 +244,53 @@ extension PackageVerifier {
         } catch {
             outcome.error = error
         }
+        worker.sink?.add(CacheSection.package(key: key, stanza: stanza, list: list?.identity, md5sums: md5sums?.identity,
+                                              chunks: chunks, divertedHashes: outcome.divertedHashes))
         return outcome
     }
-}
 
-/// Open directories for `fstatat`, so checking 100,000 files does not walk every full path in
-/// the kernel. Only the live root uses them; an image root resolves each path inside the root.
-struct DirectoryHandles {
-    let root: ScanRoot
-    private var current: (path: Substring, fd: Int32)?
-
-    init(root: ScanRoot) { self.root = root }
-
-    mutating func lstat(_ path: String) -> Result<Platform.FileStatus, FileError> {
-        guard root.isLive, let slash = path.utf8.lastIndex(of: 0x2F), slash != path.startIndex else {
-            guard let host = root.hostPath(path) else { return .failure(FileError(code: ELOOP)) }
-            return Platform.lstatus(host).map { .success($0) } ?? .failure(FileError(code: errno))
-        }
-        let directory = path[..<slash]
-        if current?.path != directory {
-            close()
-            switch Platform.openDirectory(String(directory)) {
-            case .success(let fd): current = (directory, fd)
-            case .failure(let error): return .failure(error)
+    /// Checks a package from its stored records, runs of chunks on up to `concurrency` child tasks;
+    /// nil when the records do not decode.
+    static func verifyStored(package: String, key: UInt64, stored: IntegrityCache.Package, cache: IntegrityCache,
+                             worker: ChunkWorker, concurrency: Int, collectOwned: Bool) async -> PackageOutcome? {
+        var outcome = PackageOutcome()
+        outcome.reused = key
+        outcome.divertedHashes = stored.divertedHashes
+        if stored.md5sums == nil { outcome.unverifiable = package }
+        var runs: [ArraySlice<IntegrityCache.Chunk>] = []
+        var start = 0, entries = 0
+        for (index, chunk) in stored.chunks.enumerated() {
+            entries += chunk.count
+            if entries >= storedRunSize || index == stored.chunks.count - 1 {
+                runs.append(stored.chunks[start...index])
+                start = index + 1
+                entries = 0
             }
         }
-        return Platform.statAt(current!.fd, String(path.utf8[path.utf8.index(after: slash)...])!)
-    }
-
-    mutating func close() {
-        if let current { Platform.closeFile(current.fd) }
-        current = nil
+        var malformed = false
+        func absorb(_ found: StoredOutcome) {
+            malformed = malformed || found.malformed
+            outcome.files.merge(found.files)
+            outcome.diverted += found.diverted
+            outcome.owned += found.owned
+        }
+        if runs.count <= 1 {
+            absorb(worker.verifyStored(runs.first ?? [], package: package, cache: cache, collectOwned: collectOwned))
+            return malformed ? nil : outcome
+        }
+        await withTaskGroup(of: StoredOutcome.self) { group in
+            var inFlight = 0
+            for run in runs {
+                if inFlight >= concurrency, let done = await group.next() {
+                    absorb(done)
+                    inFlight -= 1
+                }
+                group.addTask { worker.verifyStored(run, package: package, cache: cache, collectOwned: collectOwned) }
+                inFlight += 1
+            }
+            for await done in group { absorb(done) }
+        }
+        return malformed ? nil : outcome
     }
 }
 
@@ -266,26 +311,30 @@ struct ChunkResult: Sendable {
     }
 }
 
-/// Where hashing tasks put the digests they computed: straight into the new cache file on a
-/// full run, or into a small table of re-hashed files on an incremental one.
+/// Where the tasks put the cache sections they produce: straight into the new cache file on a
+/// full run; on an incremental one, kept (with replacements for stored chunks that changed) until
+/// the end, when the cache is rewritten only if anything changed.
 final class CacheSink: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var writer: IntegrityCacheWriter?
-    private(set) var rehashed: [UInt64: (identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = [:]
+    private(set) var pending: [[UInt8]] = []
+    /// New bytes for stored chunk sections, by where the old section starts.
+    private(set) var replaced: [Int: [UInt8]] = [:]
 
     init(writer: IntegrityCacheWriter?) { self.writer = writer }
 
-    func add(_ entries: [(key: UInt64, identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)]) {
-        guard !entries.isEmpty else { return }
+    var changed: Bool { !pending.isEmpty || !replaced.isEmpty }
+
+    func add(_ section: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        for entry in entries {
-            if writer != nil {
-                writer!.add(key: entry.key, identity: entry.identity, expected: entry.expected, actual: entry.actual)
-            } else {
-                rehashed[entry.key] = (entry.identity, entry.expected, entry.actual)
-            }
-        }
+        if writer != nil { writer!.add(section) } else { pending.append(section) }
+    }
+
+    func replace(_ old: Int, with section: [UInt8]) {
+        lock.lock()
+        replaced[old] = section
+        lock.unlock()
     }
 }
 
@@ -324,71 +373,229 @@ final class BufferPool: @unchecked Sendable {
     }
 }
 
-/// Checks a chunk of files: existence first (as `dpkg --verify` does for every listed path),
-/// then the MD5 of those that need hashing, with the next files already being read ahead.
+/// What checking a run of stored chunks found.
+struct StoredOutcome: Sendable {
+    var files = ChunkResult()
+    var diverted: [FileCheck] = []
+    var owned: [String] = []
+    /// The stored entries did not decode: the package must be verified from its lists.
+    var malformed = false
+}
+
+/// Checks files: existence first (as `dpkg --verify` does for every listed path), then the MD5
+/// of those that need hashing, with the next files already being read ahead.
 struct ChunkWorker: Sendable {
     let root: ScanRoot
-    let cache: IntegrityCache?
     let evict: Bool
     let buffers: BufferPool
     let sink: CacheSink?
     static let bufferSize = 1 << 18
     static let lookahead = 16
 
-    func run(_ checks: [FileCheck]) -> ChunkResult {
+    /// Checks a batch read from a package's lists and hands its chunk section to the sink.
+    func runChunk(_ batch: [FileCheck], package: UInt64, sequence: Int) -> ChunkResult {
+        let plain = batch.filter { !$0.diverted }
+        let (result, digests) = run(plain)
+        guard let sink else { return result }
+        var section = CacheSection.chunkHeader(package: package, sequence: sequence, count: batch.count)
+        var next = 0
+        for check in batch {
+            var digest: CachedDigest?
+            if !check.diverted {
+                digest = digests[next]
+                next += 1
+            }
+            CacheEntry.encode(into: &section, path: check.path, conffile: check.conffile, diverted: check.diverted,
+                              expected: check.diverted ? nil : check.expected, digest: digest)
+        }
+        CacheSection.finish(&section)
+        sink.add(section)
+        return result
+    }
+
+    /// Checks files; a check's `previous` digest is used when the file is provably unchanged.
+    /// Returns, per check, the digest to record (nil when not hashed).
+    func run(_ checks: [FileCheck]) -> (ChunkResult, [CachedDigest?]) {
         var result = ChunkResult()
-        var toHash: [(check: FileCheck, host: String, expected: MD5Digest)] = []
-        var directories = DirectoryHandles(root: root)
+        var digests = [CachedDigest?](repeating: nil, count: checks.count)
+        var toHash: [HashRequest] = []
+        var directories = DirectoryStack(root: root)
         defer { directories.close() }
-        for check in checks {
+        for (index, check) in checks.enumerated() {
+            var path = check.path
+            let outcome: Result<Platform.FileStatus, FileError>? = path.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { bytes -> Result<Platform.FileStatus, FileError>? in
+                    // A directory listed before its contents is proven to exist by opening it for them.
+                    if check.expected == nil, index + 1 < checks.count {
+                        let isParent = checks[index + 1].path.utf8.starts(with: utf8) && checks[index + 1].path.utf8.dropFirst(utf8.count).first == 0x2F
+                        if isParent, directories.isDirectory(bytes.baseAddress!, bytes.count) { return nil }
+                    }
+                    return directories.lstat(bytes.baseAddress!, bytes.count)
+                }
+            }
+            guard let outcome else { continue }
             let status: Platform.FileStatus
-            switch directories.lstat(check.path) {
+            switch outcome {
             case .success(let found): status = found
             case .failure(let error):
-                if error.isNotFound {
-                    result.missing.append(.init(path: check.path, package: check.package, kind: check.conffile ? "conffile" : "file"))
-                } else {
-                    result.unreadable.append(check.path)
-                }
+                record(error, check, into: &result)
                 continue
             }
             guard !status.isDirectory, let expected = check.expected else { continue }
-            guard let host = root.hostPath(check.path) else {
-                result.unreadable.append(check.path)
-                continue
-            }
-            if let cache {
-                let target = status.isSymlink ? Platform.status(host) : status
-                if let target, let actual = cache.digest(key: check.key, identity: target.identity, expected: expected) {
+            if let previous = check.previous, previous.expected == expected {
+                let target = status.isSymlink ? followed(check.path, &directories) : status
+                if let target, target.identity == previous.identity {
                     result.checked += 1
                     result.fromCache += 1
-                    if actual != expected { result.modified.append(modified(check)) }
+                    digests[index] = previous
+                    if previous.actual != expected { result.modified.append(modified(check)) }
                     continue
                 }
             }
-            toHash.append((check, host, expected))
+            toHash.append(HashRequest(index: index, check: check, expected: expected))
         }
-        guard !toHash.isEmpty else { return result }
-        var digests: [(key: UInt64, identity: FileIdentity, expected: MD5Digest, actual: MD5Digest)] = []
-        defer { sink?.add(digests) }
+        for (index, digest) in hash(toHash, into: &result) { digests[index] = digest }
+        return (result, digests)
+    }
 
+    /// Checks a run of a package's stored chunks, in `.list` order. A chunk with files that changed
+    /// gets a replacement section with their new digests.
+    func verifyStored(_ chunks: ArraySlice<IntegrityCache.Chunk>, package: String, cache: IntegrityCache,
+                      collectOwned: Bool) -> StoredOutcome {
+        var outcome = StoredOutcome()
+        var toHash: [HashRequest] = []
+        var entries: [CacheEntry] = []
+        var chunkOf: [Int] = []
+        var directories = DirectoryStack(root: root)
+        defer { directories.close() }
+        cache.storage.withUnsafeBytes { raw in
+            for (number, chunk) in zip(chunks.indices, chunks) {
+                var offset = chunk.entries.lowerBound
+                for _ in 0..<chunk.count {
+                    guard let entry = CacheEntry.decode(raw, at: &offset, end: chunk.entries.upperBound) else {
+                        outcome.malformed = true
+                        return
+                    }
+                    entries.append(entry)
+                    chunkOf.append(number)
+                }
+                if offset != chunk.entries.upperBound {
+                    outcome.malformed = true
+                    return
+                }
+            }
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            for (index, entry) in entries.enumerated() {
+                let path = base + entry.path.lowerBound
+                let length = entry.path.count
+                let conffile = entry.flags.contains(.conffile)
+                if collectOwned { outcome.owned.append(entry.pathString(cache.storage)) }
+                if entry.flags.contains(.diverted) {
+                    outcome.diverted.append(FileCheck(path: entry.pathString(cache.storage), package: package, expected: nil,
+                                                      conffile: conffile, diverted: true))
+                    continue
+                }
+                if entry.expected == nil, index + 1 < entries.count {
+                    let next = entries[index + 1].path
+                    if DirectoryStack.contains(path, length, base + next.lowerBound, next.count), directories.isDirectory(path, length) { continue }
+                }
+                let status: Platform.FileStatus
+                switch directories.lstat(path, length) {
+                case .success(let found): status = found
+                case .failure(let error):
+                    record(error, FileCheck(path: entry.pathString(cache.storage), package: package, expected: nil, conffile: conffile),
+                           into: &outcome.files)
+                    continue
+                }
+                guard !status.isDirectory, let expected = entry.expected else { continue }
+                if let digest = entry.digest {
+                    let target: Platform.FileStatus?
+                    if status.isSymlink, case .success(let followed) = directories.stat(path, length) { target = followed } else { target = status }
+                    if target?.identity == digest.identity {
+                        outcome.files.checked += 1
+                        outcome.files.fromCache += 1
+                        if digest.actual != expected {
+                            outcome.files.modified.append(.init(path: entry.pathString(cache.storage), package: package,
+                                                                kind: conffile ? "conffile" : "file"))
+                        }
+                        continue
+                    }
+                }
+                toHash.append(HashRequest(index: index, check: FileCheck(path: entry.pathString(cache.storage), package: package,
+                                                                          expected: expected, conffile: conffile), expected: expected))
+            }
+        }
+        guard !toHash.isEmpty, !outcome.malformed else { return outcome }
+        var rehashed: [Int: CachedDigest?] = [:]
+        for (index, digest) in hash(toHash, into: &outcome.files) { rehashed[index] = .some(digest) }
+        guard let sink else { return outcome }
+        // Each chunk that had a file re-hashed is written anew; its other entries are copied.
+        for number in Set(toHash.map { chunkOf[$0.index] }).sorted() {
+            let chunk = chunks[number]
+            var section = Array(cache.storage[chunk.section.lowerBound..<chunk.entries.lowerBound])
+            for (index, entry) in entries.enumerated() where chunkOf[index] == number {
+                if let digest = rehashed[index] {
+                    CacheEntry.encode(into: &section, path: entry.pathString(cache.storage), conffile: entry.flags.contains(.conffile),
+                                      diverted: false, expected: entry.expected, digest: digest)
+                } else {
+                    section += cache.storage[entry.range]
+                }
+            }
+            CacheSection.finish(&section)
+            sink.replace(chunk.section.lowerBound, with: section)
+        }
+        return outcome
+    }
+
+    private func record(_ error: FileError, _ check: FileCheck, into result: inout ChunkResult) {
+        if error.isNotFound {
+            result.missing.append(.init(path: check.path, package: check.package, kind: check.conffile ? "conffile" : "file"))
+        } else {
+            result.unreadable.append(check.path)
+        }
+    }
+
+    private func followed(_ path: String, _ directories: inout DirectoryStack) -> Platform.FileStatus? {
+        var path = path
+        return path.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { bytes in
+                if case .success(let status) = directories.stat(bytes.baseAddress!, bytes.count) { return status }
+                return nil
+            }
+        }
+    }
+
+    /// A file to hash: which check it is (an index the caller chose) and the MD5 it should have.
+    struct HashRequest {
+        var index: Int
+        var check: FileCheck
+        var expected: MD5Digest
+    }
+
+    /// Hashes the files, several reads in flight; returns each request's index and digest (nil when unreadable).
+    private func hash(_ requests: [HashRequest], into result: inout ChunkResult) -> [(Int, CachedDigest?)] {
+        guard !requests.isEmpty else { return [] }
+        var digests: [(Int, CachedDigest?)] = []
+        digests.reserveCapacity(requests.count)
+        let hosts = requests.map { root.hostPath($0.check.path) }
         let buffer = buffers.borrow()
         defer { buffers.giveBack(buffer) }
         var opened: [Int: Int32] = [:]
         func open(_ index: Int) -> Int32? {
             if let fd = opened[index] { return fd }
-            guard case .success(let fd) = Platform.openForReading(toHash[index].host) else { return nil }
+            guard let host = hosts[index], case .success(let fd) = Platform.openForReading(host) else { return nil }
             Platform.prefetch(fd)
             opened[index] = fd
             return fd
         }
-        for index in toHash.indices {
-            for ahead in (index + 1)..<min(index + 1 + Self.lookahead, toHash.count) where opened[ahead] == nil {
+        for index in requests.indices {
+            for ahead in (index + 1)..<min(index + 1 + Self.lookahead, requests.count) where opened[ahead] == nil {
                 _ = open(ahead)
             }
-            let item = toHash[index]
+            let request = requests[index]
             guard let fd = open(index) else {
-                result.unreadable.append(item.check.path)
+                result.unreadable.append(request.check.path)
+                digests.append((request.index, nil))
                 continue
             }
             defer {
@@ -397,16 +604,17 @@ struct ChunkWorker: Sendable {
             }
             Platform.adviseSequential(fd)
             guard let before = Platform.status(fd: fd), let actual = md5(fd, buffer) else {
-                result.unreadable.append(item.check.path)
+                result.unreadable.append(request.check.path)
+                digests.append((request.index, nil))
                 continue
             }
             if evict { Platform.evictFromCache(fd) }
             result.checked += 1
-            if sink != nil { digests.append((item.check.key, before.identity, item.expected, actual)) }
-            if actual != item.expected { result.modified.append(modified(item.check)) }
+            digests.append((request.index, CachedDigest(identity: before.identity, expected: request.expected, actual: actual)))
+            if actual != request.expected { result.modified.append(modified(request.check)) }
         }
         for fd in opened.values { Platform.closeFile(fd) }
-        return result
+        return digests
     }
 
     private func modified(_ check: FileCheck) -> IntegrityEvidence.ModifiedFile {

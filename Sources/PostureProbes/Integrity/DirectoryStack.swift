@@ -1,0 +1,111 @@
+import Foundation
+
+/// `lstat` of the paths packages list, through a stack of open directories: consecutive paths
+/// share their open parents (dpkg's lists are in directory order), so checking a path costs one
+/// lookup of its last name instead of a walk of the whole path, and a directory that is listed
+/// before its contents is proven to exist by opening it for them.
+///
+/// On the live root each directory is opened inside its parent; on an image root it is first
+/// resolved inside the root (`ScanRoot.hostPath`), so no symlink leads out of the image. Paths
+/// are absolute inside the root and NUL-terminated.
+struct DirectoryStack {
+    let root: ScanRoot
+    /// `names[i]` is the directory open at depth `i + 1`; `fds[0]` is the root.
+    private var names: [[CChar]] = []
+    private var fds: [Int32] = []
+    private var scratch: [CChar] = []
+
+    init(root: ScanRoot) { self.root = root }
+
+    /// `lstat` of the path of `length` bytes at `path`.
+    mutating func lstat(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Platform.FileStatus, FileError> {
+        statusOf(path, length, follow: false)
+    }
+
+    /// `stat` of the path (a final symlink followed, inside the root).
+    mutating func stat(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Platform.FileStatus, FileError> {
+        guard root.isLive else {
+            let relative = String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self)
+            guard let host = root.hostPath(relative) else { return .failure(FileError(code: ELOOP)) }
+            return Platform.status(host).map { .success($0) } ?? .failure(FileError(code: errno))
+        }
+        return statusOf(path, length, follow: true)
+    }
+
+    /// Whether the path is a directory or a link to one. False also when it cannot be told: ask `lstat` then.
+    mutating func isDirectory(_ path: UnsafePointer<CChar>, _ length: Int) -> Bool {
+        if case .success = descend(path, length) { return true }
+        return false
+    }
+
+    private mutating func statusOf(_ path: UnsafePointer<CChar>, _ length: Int, follow: Bool) -> Result<Platform.FileStatus, FileError> {
+        var slash = length - 1
+        while slash >= 0, path[slash] != 0x2F { slash -= 1 }
+        switch descend(path, max(slash, 0)) {
+        case .success(let directory): return Platform.statAt(directory, path + (slash + 1), follow: follow)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Opens the directories of the first `length` bytes of `path`, keeping those already open.
+    private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int32, FileError> {
+        if fds.isEmpty {
+            switch Platform.openDirectory(root.path) {
+            case .success(let fd): fds.append(fd)
+            case .failure(let error): return .failure(error)
+            }
+        }
+        var depth = 0
+        var start = 0
+        while start < length {
+            if path[start] == 0x2F {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < length, path[end] != 0x2F { end += 1 }
+            let component = UnsafeBufferPointer(start: path + start, count: end - start)
+            depth += 1
+            if depth < fds.count, names[depth - 1].elementsEqual(component) {
+                start = end
+                continue
+            }
+            while fds.count > depth {
+                Platform.closeFile(fds.removeLast())
+                names.removeLast()
+            }
+            let opened: Result<Int32, FileError>
+            if root.isLive {
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: component)
+                scratch.append(0)
+                opened = Platform.openDirectory(at: fds[depth - 1], scratch)
+            } else {
+                let relative = String(decoding: UnsafeRawBufferPointer(start: path, count: end), as: UTF8.self)
+                if let host = root.hostPath(relative) { opened = Platform.openDirectory(host) } else { opened = .failure(FileError(code: ELOOP)) }
+            }
+            switch opened {
+            case .success(let fd):
+                fds.append(fd)
+                names.append(Array(component))
+            case .failure(let error):
+                return .failure(error)
+            }
+            start = end
+        }
+        return .success(fds[depth])
+    }
+
+    /// Closes every open directory; the stack can be used again afterwards.
+    mutating func close() {
+        for fd in fds { Platform.closeFile(fd) }
+        fds.removeAll()
+        names.removeAll()
+    }
+
+    /// Whether `child` (of `childLength` bytes) lies inside the directory `parent`.
+    static func contains(_ parent: UnsafePointer<CChar>, _ parentLength: Int, _ child: UnsafePointer<CChar>, _ childLength: Int) -> Bool {
+        guard childLength > parentLength + 1, child[parentLength] == 0x2F else { return false }
+        return memcmp(parent, child, parentLength) == 0
+    }
+}
