@@ -69,7 +69,7 @@ enum CollectorScenarios {
         let local = try posture(["assess", export, "--key", "\(state)/device.pub", "--profile", profile, "--incident", incident,
                                  "--format", "json"])
         let bank = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-2024-0042",
-                                                              "--profile", profile, "--incident", incident, "--format", "json"])
+                                                              "--device", keyID, "--profile", profile, "--incident", incident, "--format", "json"])
         #expect(local.status == bank.status, "\(local.stderr) \(bank.stderr)")
         func judged(_ output: String) throws -> [String] {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
