@@ -22,7 +22,7 @@ enum StorageScenarios {
     }
 
     static func enroll(_ collector: Collector, _ device: TestDevice, contract: String = "C-\(UUID().uuidString)") async throws {
-        let token = try await collector.issueToken(contract: contract, lifetime: 60)
+        let token = try await collector.issueToken(contract: contract, lifetime: 3600)
         _ = try await collector.enroll(body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine]))
     }
 
@@ -64,7 +64,7 @@ enum StorageScenarios {
     static func tokenWorksOnceUnderConcurrency(_ store: StoreKind) async throws {
         let root = try TemporaryRoot("storage")
         let collector = try await collector(store, root)
-        let token = try await collector.issueToken(contract: "C-9", lifetime: 60)
+        let token = try await collector.issueToken(contract: "C-9", lifetime: 3600)
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<12 {
                 group.addTask {
@@ -113,6 +113,17 @@ struct PostgresStorageTests {
         }
         let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
         #expect(result.status == 65, "\(result.stderr)")
+    }
+
+    /// An unreachable PostgreSQL server is reported at once (exit 69), not retried forever.
+    @Test func unreachableStoreExits69() throws {
+        let root = try TemporaryRoot("config")
+        let path = try root.write("collector.yaml", "storage: postgres://nobody@127.0.0.1:1/db?sslmode=disable\nreceipt_key: r.key\n").path
+        let started = Date()
+        let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("cannot use PostgreSQL at postgres://nobody@127.0.0.1:1/db"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20)
     }
 
     @Test func defaultsAndRelativePaths() throws {
