@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import PostureEvidence
+import PostureReference
 import PostureTestSupport
+import PostureTransport
 import Testing
 
 /// The collector's behaviour, run once per store (SQLite and PostgreSQL) by the suites below.
@@ -199,6 +201,46 @@ enum CollectorScenarios {
 }
 
 @Suite(.serialized) struct SQLiteCollectorTests {
+    /// Every status the server gives is one docs/openapi.yaml lists for that operation, and every
+    /// documented operation exists.
+    @Test func openAPIDocumentMatchesTheServer() throws {
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized.path
+        let paths = try YAMLNode.load(path: document).mapping("openapi").required("paths").mapping("paths")
+        func documented(_ path: String, _ method: String) throws -> Set<Int> {
+            let operation = try paths.required(path).mapping(path).required(method).mapping(method)
+            return Set(try operation.required("responses").mapping("responses").keys.compactMap { Int($0) })
+        }
+        let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 64KiB, per_device_per_minute: 2}")
+        let device = TestDevice()
+        let reports = try device.chain(3)
+        let bearer = [(name: "Authorization", value: "Bearer \(collector.staffToken)")]
+        var seen: [(String, String, Int)] = []
+        func check(_ path: String, _ method: String, _ response: HTTPResponse) {
+            seen.append((path, method, response.status))
+        }
+        check("/v1/enroll", "post", try collector.enroll(device.key))
+        check("/v1/enroll", "post", try collector.send("/v1/enroll", body: Data("{}".utf8)))
+        check("/v1/enroll", "post", try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": "nope", "public_key": device.key.publicLine])))
+        check("/v1/enroll", "post", try collector.enroll(device.key, contract: "C-other"))
+        check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
+        check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
+        check("/v1/reports", "post", try collector.upload(reports[1].bytes, id: reports[1].id))
+        check("/v1/reports", "post", try collector.upload(Data("{".utf8), id: nil))
+        check("/v1/reports", "post", try collector.upload(try TestDevice().chain(1)[0].bytes, id: nil))
+        check("/v1/reports", "post", try collector.upload(Data(count: 70_000), id: nil))
+        let path = "/v1/devices/{key_id}/reports", concrete = "/v1/devices/\(device.keyID)/reports"
+        check(path, "get", try collector.send(concrete, method: "GET", headers: bearer))
+        check(path, "get", try collector.send(concrete, method: "GET"))
+        check(path, "get", try collector.send(concrete + "?from=never", method: "GET", headers: bearer))
+        check(path, "get", try collector.send("/v1/devices/00/reports", method: "GET", headers: bearer))
+        check("/v1/receipt-key", "get", try collector.send("/v1/receipt-key", method: "GET"))
+        for (path, method, status) in seen {
+            #expect(try documented(path, method).contains(status), "\(method) \(path) answered \(status), not in docs/openapi.yaml")
+        }
+        #expect(Set(seen.map(\.2)) == [200, 201, 400, 401, 404, 409, 413, 429], "the walk reaches every kind of answer")
+        #expect(Set(paths.keys) == Set(seen.map(\.0)), "every documented path exists and was called")
+    }
+
     /// Without `tls` the collector speaks plain HTTP, on loopback only (behind a reverse proxy).
     @Test func plainHTTPOnLoopback() throws {
         let collector = try CollectorProcess(store: .sqlite, tls: false)
