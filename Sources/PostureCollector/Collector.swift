@@ -139,11 +139,12 @@ public final class Collector: Sendable {
             if let key = try await publicKey(keyID: signature.keyid) { signer = (signature.keyid, key) }
         }
         guard let signer else { throw RequestError.notEnrolled(envelope.signatures[0].keyid) }
-        if let seconds = rate.admit(signer.keyID, now: now) { throw RequestError.rateLimited(retryAfter: seconds) }
         guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
         guard envelope.isSigned(by: signer.key) else {
             throw RequestError.badSignature("the signature of key \(signer.keyID) does not verify: the envelope was modified or signed by another key")
         }
+        // After the signature, so forgeries under a device's key id cannot spend its allowance.
+        if let seconds = rate.admit(signer.keyID, now: now) { throw RequestError.rateLimited(retryAfter: seconds) }
         guard envelope.payloadType == Envelope.reportType else {
             throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
         }

@@ -156,7 +156,8 @@ enum CollectorScenarios {
         #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET", headers: [("Authorization", "Bearer nope")]).status == 401)
     }
 
-    /// Tokens work once and expire; a device over its rate gets 429 with Retry-After.
+    /// Tokens work once and expire; a device over its rate gets 429 with Retry-After (forgeries under
+    /// its key id do not count against it).
     static func enrollmentAndLimits(_ store: StoreKind) async throws {
         let collector = try CollectorProcess(store: store, limits: "{max_body: 1MiB, per_device_per_minute: 3}")
         let device = TestDevice()
@@ -174,6 +175,9 @@ enum CollectorScenarios {
         #expect(try collector.send("/v1/enroll", body: Data(#"{"token":"x","public_key":"AAAA"}"#.utf8)).status == 400)
 
         let chain = try device.chain(4)
+        var forged = try Envelope.decode(chain[0].bytes)
+        forged.signatures[0].sig = Data(repeating: 7, count: 64).base64EncodedString()
+        for _ in 0..<3 { #expect(try collector.upload(try forged.encoded(), id: chain[0].id).status == 422) }
         for report in chain.prefix(3) { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
         let limited = try collector.upload(chain[3].bytes, id: chain[3].id)
         #expect(limited.status == 429)
