@@ -139,11 +139,12 @@ public final class Collector: Sendable {
             if let key = try await publicKey(keyID: signature.keyid) { signer = (signature.keyid, key) }
         }
         guard let signer else { throw RequestError.notEnrolled(envelope.signatures[0].keyid) }
-        if let seconds = rate.admit(signer.keyID, now: now) { throw RequestError.rateLimited(retryAfter: seconds) }
         guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
         guard envelope.isSigned(by: signer.key) else {
             throw RequestError.badSignature("the signature of key \(signer.keyID) does not verify: the envelope was modified or signed by another key")
         }
+        // After the signature, so forgeries under a device's key id cannot spend its allowance.
+        if let seconds = rate.admit(signer.keyID, now: now) { throw RequestError.rateLimited(retryAfter: seconds) }
         guard envelope.payloadType == Envelope.reportType else {
             throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
         }
@@ -199,6 +200,28 @@ public final class Collector: Sendable {
     }
 
     // MARK: Reading
+
+    /// One device of a contract with its stored envelopes, ready for chain verification and assessment.
+    public struct DeviceEvidence {
+        public var device: Device
+        public var key: Curve25519.Signing.PublicKey
+        /// Envelopes byte for byte, in chain order; sources read `collector:KEYID:N`.
+        public var items: [ChainVerifier.Item]
+    }
+
+    /// Every device enrolled to `contract` with everything it delivered: what `posture-collector assess`
+    /// hands to the same assessment code as `posture assess`.
+    public func evidence(contract: String) async throws -> [DeviceEvidence] {
+        var out: [DeviceEvidence] = []
+        for device in try await storage.devices(contract: contract) {
+            guard let raw = Data(base64Encoded: device.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { continue }
+            let envelopes = try await storage.envelopes(keyID: device.keyID, from: nil, to: nil)
+            out.append(DeviceEvidence(device: device, key: key, items: envelopes.enumerated().map { index, bytes in
+                ChainVerifier.Item(source: "collector:\(device.keyID.prefix(16)):\(index + 1)", bytes: bytes)
+            }))
+        }
+        return out
+    }
 
     /// `GET /v1/devices/{key_id}/reports`: the stored envelopes, byte for byte, one a line, in chain order.
     public func ndjson(keyID: String, from: Date?, to: Date?) async throws -> Data {

@@ -16,71 +16,99 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
     public init(url text: String, logger: Logger) async throws {
         url = try PostgresURL(text)
         self.logger = logger
-        let tls: PostgresClient.Configuration.TLS
-        switch url.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(.makeClientConfiguration())
-        case .require: tls = .require(.makeClientConfiguration())
-        }
         var configuration = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
-                                                         database: url.database, tls: tls)
+                                                         database: url.database, tls: .disable)
+        var connection = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
+                                                          database: url.database, tls: .disable)
+        switch url.tls {
+        case .disable: break
+        case .prefer:
+            configuration.tls = .prefer(.makeClientConfiguration())
+            connection.tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require:
+            configuration.tls = .require(.makeClientConfiguration())
+            connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        connection.options.connectTimeout = .seconds(10)
+        // One direct connection first: it fails fast when the server is unreachable (the pool would
+        // keep retrying), and creates the tables when they are missing.
+        do {
+            let setup = try await PostgresConnection.connect(configuration: connection, id: 0, logger: logger)
+            do {
+                try await setup.query("BEGIN", logger: logger)
+                try await setup.query("SELECT pg_advisory_xact_lock(7418526)", logger: logger)
+                for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
+                    try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await setup.query("COMMIT", logger: logger)
+            } catch {
+                try? await setup.close()
+                throw error
+            }
+            try await setup.close()
+        } catch {
+            throw StorageError(description: "cannot use PostgreSQL at \(url): \(String(reflecting: error))")
+        }
         configuration.options.maximumConnections = 16
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
-        do {
-            try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(7418526)", logger: logger)
-                for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-            }
-        } catch {
-            runner.cancel()
-            throw StorageError(description: "cannot use PostgreSQL at \(url): \(String(reflecting: error))")
-        }
+    }
+
+    /// Runs one store operation with a bound, so a server that went away makes requests fail (503) instead of hang.
+    func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let url = self.url
+        return try await withDeadline(15, timeout: { StorageError(description: "PostgreSQL at \(url) did not answer within 15s") }, body)
     }
 
     public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
-        try await client.query("""
-            INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at)
-            VALUES (\(sha256), \(contract), \(issuedAt.timeIntervalSince1970), \(expiresAt.timeIntervalSince1970))
-            """, logger: logger)
+        try await bounded { [self] in
+            _ = try await client.query("""
+                INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at)
+                VALUES (\(sha256), \(contract), \(issuedAt.timeIntervalSince1970), \(expiresAt.timeIntervalSince1970))
+                """, logger: logger)
+        }
     }
 
     public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
-        try await client.withTransaction(logger: logger) { connection in
-            let tokens = try await connection.query("""
-                SELECT contract FROM enrollment_tokens
-                WHERE token_sha256 = \(tokenSha256) AND used_at IS NULL AND expires_at > \(now.timeIntervalSince1970) FOR UPDATE
-                """, logger: logger)
-            guard let contract = try await tokens.decode(String.self).first(where: { _ in true }) else { return .refused }
-            let bound = try await connection.query("SELECT contract FROM devices WHERE key_id = \(device.keyID)", logger: logger)
-            if let existing = try await bound.decode(String.self).first(where: { _ in true }), existing != contract {
-                return .conflict(contract: existing)
+        try await bounded { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                let tokens = try await connection.query("""
+                    SELECT contract FROM enrollment_tokens
+                    WHERE token_sha256 = \(tokenSha256) AND used_at IS NULL AND expires_at > \(now.timeIntervalSince1970) FOR UPDATE
+                    """, logger: logger)
+                guard let contract = try await tokens.decode(String.self).first(where: { _ in true }) else { return .refused }
+                let bound = try await connection.query("SELECT contract FROM devices WHERE key_id = \(device.keyID)", logger: logger)
+                if let existing = try await bound.decode(String.self).first(where: { _ in true }), existing != contract {
+                    return .conflict(contract: existing)
+                }
+                try await connection.query("""
+                    UPDATE enrollment_tokens SET used_at = \(now.timeIntervalSince1970), used_by = \(device.keyID) WHERE token_sha256 = \(tokenSha256)
+                    """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at)
+                    VALUES (\(device.keyID), \(device.publicKey), \(contract), \(device.hostname), \(device.machineIdSha256), \(now.timeIntervalSince1970))
+                    ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
+                    """, logger: logger)
+                return .enrolled(contract: contract)
             }
-            try await connection.query("""
-                UPDATE enrollment_tokens SET used_at = \(now.timeIntervalSince1970), used_by = \(device.keyID) WHERE token_sha256 = \(tokenSha256)
-                """, logger: logger)
-            try await connection.query("""
-                INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at)
-                VALUES (\(device.keyID), \(device.publicKey), \(contract), \(device.hostname), \(device.machineIdSha256), \(now.timeIntervalSince1970))
-                ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
-                """, logger: logger)
-            return .enrolled(contract: contract)
         }
     }
 
     public func device(keyID: String) async throws -> Device? {
-        try await devices(query: "SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices WHERE key_id = \(keyID)").first
+        try await bounded { [self] in
+            try await devices(query: "SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices WHERE key_id = \(keyID)").first
+        }
     }
 
     public func devices(contract: String) async throws -> [Device] {
-        try await devices(query: """
-            SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices
-            WHERE contract = \(contract) ORDER BY enrolled_at, key_id
-            """)
+        try await bounded { [self] in
+            try await devices(query: """
+                SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices
+                WHERE contract = \(contract) ORDER BY enrolled_at, key_id
+                """)
+        }
     }
 
     func devices(query: PostgresQuery) async throws -> [Device] {
@@ -94,40 +122,42 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
     }
 
     public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
-        let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
-            let heads = try await connection.query("""
-                SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
-                """, logger: logger)
-            var head = ChainRule.Head(sequence: 0, sha256: nil)
-            for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
-            let stored = try await connection.query("""
-                SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
-                """, logger: logger)
-            for try await (sha256, receipt) in stored.decode((String, Data).self) {
-                if sha256 != submission.envelopeSha256 {
-                    try await Self.record(connection, logger, submission, kind: "conflict",
-                                          detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
-                }
-                return .repeated(receipt: receipt)
-            }
-            let occupied = try await connection.query("""
-                SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
-                """, logger: logger).decode(Int32.self).first(where: { _ in true }) != nil
-            let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
-            let receipt = try sign(submission, chain, now)
-            try await connection.query("""
-                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
-                VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
-                        \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), \(receipt))
-                """, logger: logger)
-            if submission.sequence > head.sequence {
-                try await connection.query("""
-                    UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
+        try await bounded { [self] in
+            let logger = self.logger
+            return try await client.withTransaction(logger: logger) { connection in
+                let heads = try await connection.query("""
+                    SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
                     """, logger: logger)
+                var head = ChainRule.Head(sequence: 0, sha256: nil)
+                for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
+                let stored = try await connection.query("""
+                    SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
+                    """, logger: logger)
+                for try await (sha256, receipt) in stored.decode((String, Data).self) {
+                    if sha256 != submission.envelopeSha256 {
+                        try await Self.record(connection, logger, submission, kind: "conflict",
+                                              detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+                    }
+                    return .repeated(receipt: receipt)
+                }
+                let occupied = try await connection.query("""
+                    SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
+                    """, logger: logger).decode(Int32.self).first(where: { _ in true }) != nil
+                let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
+                let receipt = try sign(submission, chain, now)
+                try await connection.query("""
+                    INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                    VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
+                            \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), \(receipt))
+                    """, logger: logger)
+                if submission.sequence > head.sequence {
+                    try await connection.query("""
+                        UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
+                        """, logger: logger)
+                }
+                if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
+                return .stored(receipt: receipt, chain: chain)
             }
-            if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
-            return .stored(receipt: receipt, chain: chain)
         }
     }
 
@@ -139,24 +169,28 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
     }
 
     public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
-        let rows = try await client.query("""
-            SELECT envelope FROM reports WHERE key_id = \(keyID)
-            AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
-            AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude) ORDER BY sequence, arrival
-            """, logger: logger)
-        var envelopes: [Data] = []
-        for try await envelope in rows.decode(Data.self) { envelopes.append(envelope) }
-        return envelopes
+        try await bounded { [self] in
+            let rows = try await client.query("""
+                SELECT envelope FROM reports WHERE key_id = \(keyID)
+                AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
+                AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude) ORDER BY sequence, arrival
+                """, logger: logger)
+            var envelopes: [Data] = []
+            for try await envelope in rows.decode(Data.self) { envelopes.append(envelope) }
+            return envelopes
+        }
     }
 
     public func events(keyID: String) async throws -> [ChainEvent] {
-        let rows = try await client.query("SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
-                                          logger: logger)
-        var events: [ChainEvent] = []
-        for try await (key, report, kind, detail, at) in rows.decode((String, String, String, String, Double).self) {
-            events.append(ChainEvent(keyID: key, reportID: report, kind: kind, detail: detail, at: Date(timeIntervalSince1970: at)))
+        try await bounded { [self] in
+            let rows = try await client.query("SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
+                                              logger: logger)
+            var events: [ChainEvent] = []
+            for try await (key, report, kind, detail, at) in rows.decode((String, String, String, String, Double).self) {
+                events.append(ChainEvent(keyID: key, reportID: report, kind: kind, detail: detail, at: Date(timeIntervalSince1970: at)))
+            }
+            return events
         }
-        return events
     }
 
     public func close() async throws {

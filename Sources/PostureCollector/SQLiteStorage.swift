@@ -167,12 +167,12 @@ actor GroupCommitter {
                 results = try await pool.write { db in
                     batch.map { job in
                         Result {
-                            var outcome: IngestOutcome?
+                            var outcome = IngestOutcome.repeated(receipt: Data())
                             try db.inSavepoint {
                                 outcome = try job.work(db)
                                 return .commit
                             }
-                            return outcome!
+                            return outcome
                         }
                     }
                 }

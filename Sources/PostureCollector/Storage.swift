@@ -166,3 +166,18 @@ enum StorageSchema {
         ]
     }
 }
+
+/// Runs `body`, or throws `timeout()` if it has not finished after `seconds` (the body is cancelled).
+public func withDeadline<T: Sendable>(_ seconds: TimeInterval, timeout: @escaping @Sendable () -> any Error,
+                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw timeout() }
+        return value
+    }
+}

@@ -148,17 +148,8 @@ public struct CollectorServer: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw RequestError.tooLarge(limit: limit) }
         let body = request.body
         do {
-            let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask { try await body.collect(upTo: limit) }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let buffer = first else {
-                    throw RequestError.timedOut(seconds: Int(timeout))
-                }
-                return buffer
+            let buffer = try await withDeadline(timeout, timeout: { RequestError.timedOut(seconds: Int(timeout)) }) {
+                try await body.collect(upTo: limit)
             }
             return Data(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {

@@ -34,16 +34,18 @@ final class CollectorProcess: @unchecked Sendable {
     private let process: Process
     private let errors: URL
 
-    var base: String { "https://127.0.0.1:\(port)" }
+    let scheme: String
+    var base: String { "\(scheme)://127.0.0.1:\(port)" }
     var pki: TestPKI { (try? Self.pki.get())! }
 
-    init(store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s") throws {
+    init(store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true) throws {
         let pki = try Self.pki.get()
         root = try TemporaryRoot("collector")
+        scheme = tls ? "https" : "http"
         try root.write("staff-tokens", "# staff\n\(staffToken)\n")
         config = try root.write("collector.yaml", """
         listen: 127.0.0.1:0
-        tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}
+        \(tls ? "tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}" : "")
         storage: \(store.storageURL(in: root))
         receipt_key: receipt.key
         staff_tokens_file: staff-tokens

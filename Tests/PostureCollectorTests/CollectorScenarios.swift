@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import PostureEvidence
 import PostureModel
+import PostureReference
 import PostureTestSupport
+import PostureTransport
 import Testing
 
 /// The collector's behaviour, run once per store (SQLite and PostgreSQL) by the suites below.
@@ -132,7 +134,7 @@ enum CollectorScenarios {
         let first = try collector.upload(good.bytes, id: good.id)
         #expect(first.status == 201, "the collector still accepts good evidence")
         #expect(try collector.stored(device.keyID) == [good.bytes])
-        #expect(!collector.log.contains("error"), "no request failed inside the server")
+        #expect(!collector.log.contains(" error posture-collector"), "no request failed inside the server: \(collector.log)")
     }
 
     /// Repeats answer 200 with the first receipt; replays, gaps and forks are stored and recorded.
@@ -178,7 +180,8 @@ enum CollectorScenarios {
         #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET", headers: [("Authorization", "Bearer nope")]).status == 401)
     }
 
-    /// Tokens work once and expire; a device over its rate gets 429 with Retry-After.
+    /// Tokens work once and expire; a device over its rate gets 429 with Retry-After (forgeries under
+    /// its key id do not count against it).
     static func enrollmentAndLimits(_ store: StoreKind) async throws {
         let collector = try CollectorProcess(store: store, limits: "{max_body: 1MiB, per_device_per_minute: 3}")
         let device = TestDevice()
@@ -196,6 +199,9 @@ enum CollectorScenarios {
         #expect(try collector.send("/v1/enroll", body: Data(#"{"token":"x","public_key":"AAAA"}"#.utf8)).status == 400)
 
         let chain = try device.chain(4)
+        var forged = try Envelope.decode(chain[0].bytes)
+        forged.signatures[0].sig = Data(repeating: 7, count: 64).base64EncodedString()
+        for _ in 0..<3 { #expect(try collector.upload(try forged.encoded(), id: chain[0].id).status == 422) }
         for report in chain.prefix(3) { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
         let limited = try collector.upload(chain[3].bytes, id: chain[3].id)
         #expect(limited.status == 429)
@@ -213,11 +219,67 @@ enum CollectorScenarios {
         let words = slow.stdout.split(separator: " ")
         #expect(words.first == "closed", "\(slow.stdout) \(slow.stderr)")
         #expect((Double(words.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99) < 6)
+        let dribble = try Fixtures.run("/usr/bin/python3", [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
+                                                           "--interval", "0.3", "--limit", "15", "--body"])
+        let answer = dribble.stdout.split(separator: " ")
+        #expect(answer.first == "answered" && answer.dropFirst().first == "408", "a body dribbled past the request timeout: \(dribble.stdout)")
+        #expect((Double(answer.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99) < 9)
         #expect(try collector.send("/v1/receipt-key", method: "GET").status == 200)
     }
 }
 
 @Suite(.serialized) struct SQLiteCollectorTests {
+    /// Every status the server gives is one docs/openapi.yaml lists for that operation, and every
+    /// documented operation exists.
+    @Test func openAPIDocumentMatchesTheServer() throws {
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized.path
+        let paths = try YAMLNode.load(path: document).mapping("openapi").required("paths").mapping("paths")
+        func documented(_ path: String, _ method: String) throws -> Set<Int> {
+            let operation = try paths.required(path).mapping(path).required(method).mapping(method)
+            return Set(try operation.required("responses").mapping("responses").keys.compactMap { Int($0) })
+        }
+        let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 64KiB, per_device_per_minute: 2}")
+        let device = TestDevice()
+        let reports = try device.chain(3)
+        let bearer = [(name: "Authorization", value: "Bearer \(collector.staffToken)")]
+        var seen: [(String, String, Int)] = []
+        func check(_ path: String, _ method: String, _ response: HTTPResponse) {
+            seen.append((path, method, response.status))
+        }
+        check("/v1/enroll", "post", try collector.enroll(device.key))
+        check("/v1/enroll", "post", try collector.send("/v1/enroll", body: Data("{}".utf8)))
+        check("/v1/enroll", "post", try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": "nope", "public_key": device.key.publicLine])))
+        check("/v1/enroll", "post", try collector.enroll(device.key, contract: "C-other"))
+        check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
+        check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
+        check("/v1/reports", "post", try collector.upload(reports[1].bytes, id: reports[1].id))
+        check("/v1/reports", "post", try collector.upload(Data("{".utf8), id: nil))
+        check("/v1/reports", "post", try collector.upload(try TestDevice().chain(1)[0].bytes, id: nil))
+        check("/v1/reports", "post", try collector.upload(Data(count: 70_000), id: nil))
+        let path = "/v1/devices/{key_id}/reports", concrete = "/v1/devices/\(device.keyID)/reports"
+        check(path, "get", try collector.send(concrete, method: "GET", headers: bearer))
+        check(path, "get", try collector.send(concrete, method: "GET"))
+        check(path, "get", try collector.send(concrete + "?from=never", method: "GET", headers: bearer))
+        check(path, "get", try collector.send("/v1/devices/00/reports", method: "GET", headers: bearer))
+        check("/v1/receipt-key", "get", try collector.send("/v1/receipt-key", method: "GET"))
+        for (path, method, status) in seen {
+            #expect(try documented(path, method).contains(status), "\(method) \(path) answered \(status), not in docs/openapi.yaml")
+        }
+        #expect(Set(seen.map(\.2)) == [200, 201, 400, 401, 404, 409, 413, 429], "the walk reaches every kind of answer")
+        #expect(Set(paths.keys) == Set(seen.map(\.0)), "every documented path exists and was called")
+    }
+
+    /// Without `tls` the collector speaks plain HTTP, on loopback only (behind a reverse proxy).
+    @Test func plainHTTPOnLoopback() throws {
+        let collector = try CollectorProcess(store: .sqlite, tls: false)
+        #expect(collector.base.hasPrefix("http://127.0.0.1:"))
+        let device = TestDevice()
+        #expect(try collector.enroll(device.key).status == 201)
+        let report = try device.chain(1)[0]
+        #expect(try collector.upload(report.bytes, id: report.id).status == 201)
+        #expect(collector.stop() == 0)
+    }
+
     @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.sqlite) }
     @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.sqlite) }
     @Test func keepsTheChainHonest() throws { try CollectorScenarios.keepsTheChainHonest(.sqlite) }

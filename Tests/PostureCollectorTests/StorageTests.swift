@@ -21,8 +21,8 @@ enum StorageScenarios {
         return Collector(storage: try await open(store, root), receiptKey: DeviceKey(privateKey: .init()), limits: limits)
     }
 
-    static func enroll(_ collector: Collector, _ device: TestDevice) async throws {
-        let token = try await collector.issueToken(contract: "C-1", lifetime: 60)
+    static func enroll(_ collector: Collector, _ device: TestDevice, contract: String = "C-\(UUID().uuidString)") async throws {
+        let token = try await collector.issueToken(contract: contract, lifetime: 3600)
         _ = try await collector.enroll(body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine]))
     }
 
@@ -32,7 +32,8 @@ enum StorageScenarios {
         let root = try TemporaryRoot("storage")
         let collector = try await collector(store, root)
         let device = TestDevice()
-        try await enroll(collector, device)
+        let contract = "C-\(UUID().uuidString)"
+        try await enroll(collector, device, contract: contract)
         let chain = try device.chain(40)
         let attempts = (chain + chain).shuffled()
         let results = try await withThrowingTaskGroup(of: (String, Collector.Accepted).self) { group in
@@ -51,6 +52,11 @@ enum StorageScenarios {
         #expect(stored == chain.map(\.bytes), "chain order whatever the arrival order")
         let irregular = results.filter { $0.1.status == 201 && $0.1.chain != .ok }.count
         #expect(try await collector.storage.events(keyID: device.keyID).count == irregular)
+        let evidence = try await collector.evidence(contract: contract)
+        #expect(evidence.map(\.device.keyID) == [device.keyID])
+        let verified = ChainVerifier(key: try #require(evidence.first?.key)).verify(try #require(evidence.first?.items))
+        #expect(verified.ok, "the stored evidence verifies as one unbroken chain: \(verified.chainProblems)")
+        #expect(verified.reports.map(\.id) == chain.map(\.id))
         try await collector.storage.close()
     }
 
@@ -58,7 +64,7 @@ enum StorageScenarios {
     static func tokenWorksOnceUnderConcurrency(_ store: StoreKind) async throws {
         let root = try TemporaryRoot("storage")
         let collector = try await collector(store, root)
-        let token = try await collector.issueToken(contract: "C-9", lifetime: 60)
+        let token = try await collector.issueToken(contract: "C-9", lifetime: 3600)
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<12 {
                 group.addTask {
@@ -107,6 +113,17 @@ struct PostgresStorageTests {
         }
         let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
         #expect(result.status == 65, "\(result.stderr)")
+    }
+
+    /// An unreachable PostgreSQL server is reported at once (exit 69), not retried forever.
+    @Test func unreachableStoreExits69() throws {
+        let root = try TemporaryRoot("config")
+        let path = try root.write("collector.yaml", "storage: postgres://nobody@127.0.0.1:1/db?sslmode=disable\nreceipt_key: r.key\n").path
+        let started = Date()
+        let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("cannot use PostgreSQL at postgres://nobody@127.0.0.1:1/db"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20)
     }
 
     @Test func defaultsAndRelativePaths() throws {
