@@ -6,7 +6,11 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # certutil (libnss3-tools) makes the browser NSS databases the integrity tests read.
 TEST_APT_PACKAGES := postgresql libnss3-tools
 
-.PHONY: help deps test-deps apt-install build release test scan bench-scan bench-integrity bench-collector clean
+# Building, linting and testing the Debian package (packaging/).
+DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
+NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
+
+.PHONY: help deps test-deps apt-install build release test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -15,12 +19,17 @@ help:
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
 	@echo "make deps        only install the Debian packages (apt-get)"
+	@echo "make deb         build .build-deb/posture_VERSION_ARCH.deb (release build, Swift runtime linked statically)"
+	@echo "make lint-deb    build the .deb and check it with lintian (errors and warnings fail)"
+	@echo "make test-deb    build the .deb, install, run, upgrade and purge it in a fresh Debian 12 root (root, network)"
 
 deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
 
 test-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+deb-deps: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_APT_PACKAGES)"
 
 apt-install:
 	@if command -v apt-get >/dev/null 2>&1; then \
@@ -45,8 +54,19 @@ scan: deps release
 bench-scan: release
 	scripts/bench-scan
 
+# The package's binaries link the Swift runtime statically, so it installs without a toolchain.
+deb: deb-deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static
+	SWIFT=$(SWIFT) packaging/build-deb --bin-dir .build-static/release
+
+lint-deb: deb
+	lintian --fail-on error,warning "$(NEWEST_DEB)"
+
+test-deb: deb
+	$(SUDO) packaging/test-deb "$(NEWEST_DEB)"
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-static .build-deb
 
 bench-integrity: release
 	scripts/bench-integrity
