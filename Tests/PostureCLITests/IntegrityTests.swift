@@ -186,6 +186,15 @@ import PostureTestSupport
         #expect(fourth.stderr.contains("discarded"), "\(fourth.stderr)")
         #expect(fourth.stderr.contains("full"))
         #expect(fourth.stdout == third.stdout)
+        // So is a truncated one, and an empty one.
+        for size in [100, 0] {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: state + "/integrity-cache.bin"))
+            try handle.truncate(atOffset: UInt64(size))
+            try handle.close()
+            let truncated = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+            #expect(truncated.stderr.contains("discarded") && truncated.stderr.contains("full"), "\(truncated.stderr)")
+            #expect(truncated.stdout == third.stdout)
+        }
 
         let forced = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state, "--full"])
         #expect(forced.stderr.contains("(0 unchanged per cache, full)"), "\(forced.stderr)")
