@@ -79,11 +79,10 @@ struct IntegrityCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorMapping {
             let scanRoot = try ScanRoot(root)
-            let database = try DpkgDatabase.read(root: scanRoot)
             let verifier = PackageVerifier(root: scanRoot, stateDirectory: try state.resolved(), forceFull: full,
                                            evictAfterReading: evictPageCache)
             let started = Date()
-            let result = try await verifier.verify(database: database)
+            let result = try await verifier.verify()
             var out = ""
             switch format {
             case .dpkg:

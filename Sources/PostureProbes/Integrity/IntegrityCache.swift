@@ -29,11 +29,12 @@ struct CachedDigest: Sendable, Equatable {
 /// - diverted: entry count u32, entries of the diverted files (resolved against other packages).
 ///
 /// An entry is `u16 path length, u8 flags, path, NUL`, then the expected MD5 (16) when it has
-/// one, then identity (40) and actual MD5 (16) when it was hashed.
+/// one, then identity (40) and, unless it matched the expected one, the MD5 found (16) when it
+/// was hashed.
 struct IntegrityCache: Sendable {
     static let fileName = "integrity-cache.bin"
     static let keyName = "integrity-cache.key"
-    static let magic = Array("POSTURE-IC3\n".utf8)
+    static let magic = Array("POSTURE-IC4\n".utf8)
     static let headerSize = magic.count + 8 + 32 + 8
     static let sealSize = 32
 
@@ -316,6 +317,8 @@ struct CacheEntry {
         static let conffile = Flags(rawValue: 2)
         static let diverted = Flags(rawValue: 4)
         static let hashed = Flags(rawValue: 8)
+        /// The MD5 found was the expected one (and is not stored again).
+        static let matched = Flags(rawValue: 16)
     }
 
     var flags: Flags
@@ -345,12 +348,14 @@ struct CacheEntry {
             entry.expected = expected
             next += 16
             if flags.contains(.hashed) {
-                guard end - next >= 56 else { return nil }
+                let matched = flags.contains(.matched)
+                guard end - next >= (matched ? 40 : 56) else { return nil }
                 let identity = FileIdentity(device: u64(next), inode: u64(next + 8), size: Int64(bitPattern: u64(next + 16)),
                                             modifiedNanoseconds: Int64(bitPattern: u64(next + 24)),
                                             changedNanoseconds: Int64(bitPattern: u64(next + 32)))
-                entry.digest = CachedDigest(identity: identity, expected: expected, actual: MD5Digest(high: u64(next + 40), low: u64(next + 48)))
-                next += 56
+                let actual = matched ? expected : MD5Digest(high: u64(next + 40), low: u64(next + 48))
+                entry.digest = CachedDigest(identity: identity, expected: expected, actual: actual)
+                next += matched ? 40 : 56
             }
         }
         offset = next
@@ -365,7 +370,10 @@ struct CacheEntry {
         if expected != nil { flags.insert(.hasExpected) }
         if conffile { flags.insert(.conffile) }
         if diverted { flags.insert(.diverted) }
-        if expected != nil, digest != nil { flags.insert(.hashed) }
+        if expected != nil, let digest {
+            flags.insert(.hashed)
+            if digest.actual == expected { flags.insert(.matched) }
+        }
         let utf8 = path.utf8
         bytes.appendLE(UInt16(truncatingIfNeeded: utf8.count))
         bytes.append(flags.rawValue)
@@ -375,7 +383,7 @@ struct CacheEntry {
             bytes.append(expected)
             if let digest {
                 bytes.append(digest.identity)
-                bytes.append(digest.actual)
+                if digest.actual != expected { bytes.append(digest.actual) }
             }
         }
     }

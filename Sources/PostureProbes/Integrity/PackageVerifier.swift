@@ -51,20 +51,35 @@ public struct PackageVerifier: Sendable {
     /// How many stored entries one task checks on an incremental run.
     static let storedRunSize = 2048
 
+    /// Reads the package database of the root and verifies against it, reading the cache meanwhile.
+    public func verify(now: Date = Date()) async throws(ProbeError) -> Result {
+        async let loaded = loadCache()
+        let database = try DpkgDatabase.read(root: root)
+        return try await verify(database: database, loaded: await loaded, now: now)
+    }
+
     public func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
+        try await verify(database: database, loaded: loadCache(), now: now)
+    }
+
+    /// The cache, when it may be used at all.
+    private func loadCache() -> IntegrityCache.LoadOutcome {
+        guard let stateDirectory, !forceFull else { return .absent }
+        return IntegrityCache.load(directory: stateDirectory, root: root)
+    }
+
+    private func verify(database: DpkgDatabase, loaded: IntegrityCache.LoadOutcome, now: Date) async throws(ProbeError) -> Result {
         let files = try PackageFiles(root: root)
         var result = Result()
         var previous: IntegrityCache?
-        if let stateDirectory, !forceFull {
-            switch IntegrityCache.load(directory: stateDirectory, root: root) {
-            case .loaded(let cache):
-                // A full re-hash is due, or the diversions changed what every package's paths mean.
-                if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
-                    previous = cache
-                }
-            case .absent: break
-            case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
+        switch loaded {
+        case .loaded(let cache):
+            // A full re-hash is due, or the diversions changed what every package's paths mean.
+            if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
+                previous = cache
             }
+        case .absent: break
+        case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
         }
         result.full = previous == nil
         let cache = previous
