@@ -280,6 +280,9 @@ enum Platform {
 
     static var effectiveUserID: UInt32 { UInt32(geteuid()) }
 
+    /// Whether a process with this id exists (it may belong to someone else).
+    static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }

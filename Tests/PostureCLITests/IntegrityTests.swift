@@ -257,6 +257,19 @@ import PostureTestSupport
         }
     }
 
+    @Test func aKilledRunsTemporaryCacheIsRemoved() throws {
+        let root = try Self.tamperedRoot()
+        let state = root.url("state").path
+        let finished = try Fixtures.run("/bin/sh", ["-c", "echo $$"])
+        let dead = try #require(Int32(finished.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let alive = ProcessInfo.processInfo.processIdentifier
+        try root.write("state/integrity-cache.bin.tmp-\(dead)", "half a cache")
+        try root.write("state/integrity-cache.bin.tmp-\(alive)", "another run's cache in progress")
+        _ = try Self.integrityRun(root, state: state)
+        #expect(!FileManager.default.fileExists(atPath: state + "/integrity-cache.bin.tmp-\(dead)"))
+        #expect(FileManager.default.fileExists(atPath: state + "/integrity-cache.bin.tmp-\(alive)"))
+    }
+
     @Test func aCacheMadeForAnotherRootIsNotUsed() throws {
         let root = try Self.tamperedRoot(), other = try Self.tamperedRoot()
         let state = root.url("state").path

@@ -513,6 +513,11 @@ struct IntegrityCacheWriter {
         let key = try IntegrityCache.loadKey(directory: directory, create: true)
         destination = "\(directory)/\(IntegrityCache.fileName)"
         temporary = destination + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        // A run killed while writing left its temporary file: remove those whose process is gone.
+        let prefix = IntegrityCache.fileName + ".tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            if let pid = Int32(name.dropFirst(prefix.count)), !Platform.processExists(pid) { Platform.remove("\(directory)/\(name)") }
+        }
         switch Platform.createFile(temporary, mode: 0o600) {
         case .success(let fd): self.fd = fd
         case .failure(let error): throw ProbeError.unreadable(path: temporary, reason: "cannot write: \(error)")
