@@ -52,8 +52,9 @@ struct IntegrityCommand: AsyncParsableCommand {
         changed file ('c' marks a conffile), 'missing     PATH' for a missing one.
 
         With a state directory the digests of unchanged files (same inode, size, mtime and ctime) \
-        are kept in a sealed cache, so a rescan re-hashes only what changed; a full re-hash runs \
-        weekly and with --full. `posture scan` runs the same verification for the integrity checks.
+        are kept in a sealed cache, so a rescan re-hashes only what changed, and every file of a \
+        package whose database entry changed; a full re-hash runs weekly and with --full. \
+        `posture scan` runs the same verification for the integrity checks.
 
         Exit status: 0 nothing differs, 1 something differs or is missing, 3 some files could not be read.
         """
@@ -78,11 +79,10 @@ struct IntegrityCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorMapping {
             let scanRoot = try ScanRoot(root)
-            let database = try DpkgDatabase.read(root: scanRoot)
             let verifier = PackageVerifier(root: scanRoot, stateDirectory: try state.resolved(), forceFull: full,
                                            evictAfterReading: evictPageCache)
             let started = Date()
-            let result = try await verifier.verify(database: database)
+            let result = try await verifier.verify()
             var out = ""
             switch format {
             case .dpkg:

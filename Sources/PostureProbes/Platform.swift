@@ -144,6 +144,15 @@ enum Platform {
         }
     }
 
+    /// Reads up to `count` bytes at `offset` (the file position is not used); retries on EINTR.
+    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Result<Int, FileError> {
+        while true {
+            let n = pread(fd, buffer, count, off_t(offset))
+            if n >= 0 { return .success(n) }
+            if errno != EINTR { return .failure(FileError(code: errno)) }
+        }
+    }
+
     /// Creates (or truncates) a file for writing with `mode`.
     static func createFile(_ path: String, mode: mode_t) -> Result<Int32, FileError> {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
@@ -270,6 +279,9 @@ enum Platform {
     }
 
     static var effectiveUserID: UInt32 { UInt32(geteuid()) }
+
+    /// Whether a process with this id exists (it may belong to someone else).
+    static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)

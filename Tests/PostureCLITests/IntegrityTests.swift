@@ -186,6 +186,15 @@ import PostureTestSupport
         #expect(fourth.stderr.contains("discarded"), "\(fourth.stderr)")
         #expect(fourth.stderr.contains("full"))
         #expect(fourth.stdout == third.stdout)
+        // So is a truncated one, and an empty one.
+        for size in [100, 0] {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: state + "/integrity-cache.bin"))
+            try handle.truncate(atOffset: UInt64(size))
+            try handle.close()
+            let truncated = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
+            #expect(truncated.stderr.contains("discarded") && truncated.stderr.contains("full"), "\(truncated.stderr)")
+            #expect(truncated.stdout == third.stdout)
+        }
 
         let forced = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state, "--full"])
         #expect(forced.stderr.contains("(0 unchanged per cache, full)"), "\(forced.stderr)")
@@ -246,6 +255,19 @@ import PostureTestSupport
         if let dpkg = try Self.dpkgVerify(root) {
             #expect(diverted.lines == dpkg, "differs from dpkg --verify: \(diverted.lines.symmetricDifference(dpkg))")
         }
+    }
+
+    @Test func aKilledRunsTemporaryCacheIsRemoved() throws {
+        let root = try Self.tamperedRoot()
+        let state = root.url("state").path
+        let finished = try Fixtures.run("/bin/sh", ["-c", "echo $$"])
+        let dead = try #require(Int32(finished.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let alive = ProcessInfo.processInfo.processIdentifier
+        try root.write("state/integrity-cache.bin.tmp-\(dead)", "half a cache")
+        try root.write("state/integrity-cache.bin.tmp-\(alive)", "another run's cache in progress")
+        _ = try Self.integrityRun(root, state: state)
+        #expect(!FileManager.default.fileExists(atPath: state + "/integrity-cache.bin.tmp-\(dead)"))
+        #expect(FileManager.default.fileExists(atPath: state + "/integrity-cache.bin.tmp-\(alive)"))
     }
 
     @Test func aCacheMadeForAnotherRootIsNotUsed() throws {

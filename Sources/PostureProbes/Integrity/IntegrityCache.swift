@@ -29,11 +29,12 @@ struct CachedDigest: Sendable, Equatable {
 /// - diverted: entry count u32, entries of the diverted files (resolved against other packages).
 ///
 /// An entry is `u16 path length, u8 flags, path, NUL`, then the expected MD5 (16) when it has
-/// one, then identity (40) and actual MD5 (16) when it was hashed.
+/// one, then identity (40) and, unless it matched the expected one, the MD5 found (16) when it
+/// was hashed.
 struct IntegrityCache: Sendable {
     static let fileName = "integrity-cache.bin"
     static let keyName = "integrity-cache.key"
-    static let magic = Array("POSTURE-IC3\n".utf8)
+    static let magic = Array("POSTURE-IC4\n".utf8)
     static let headerSize = magic.count + 8 + 32 + 8
     static let sealSize = 32
 
@@ -43,9 +44,10 @@ struct IntegrityCache: Sendable {
 
     /// One run of a package's entries, as stored.
     struct Chunk: Sendable {
+        var package: UInt64
         var sequence: Int
         var count: Int
-        /// Where the entries are in `storage`.
+        /// Where the entries are in the file.
         var entries: Range<Int>
         /// The whole section (header included), for copying it unchanged.
         var section: Range<Int>
@@ -61,8 +63,8 @@ struct IntegrityCache: Sendable {
         var section: Range<Int>
     }
 
-    /// The cache file as read (sealed, so its contents are ours).
-    let storage: [UInt8]
+    /// The cache file; its seal was checked, so its contents are ours.
+    let file: CacheFile
     let packages: [UInt64: Package]
     /// The last results for diverted files, by path, and where their section is.
     let diverted: [String: CachedDigest]
@@ -109,79 +111,49 @@ struct IntegrityCache: Sendable {
         let path = "\(directory)/\(fileName)"
         guard Platform.lstatus(path) != nil else { return .absent }
         guard let key = try? loadKey(directory: directory, create: false) else { return .rejected("its key is missing") }
-        guard let bytes = try? Platform.readFile(path) else { return .rejected("it cannot be read") }
-        guard bytes.count >= headerSize + sealSize else { return .rejected("it is truncated") }
-        let valid = bytes.withUnsafeBytes { raw in
-            HMAC<SHA256>.isValidAuthenticationCode(UnsafeRawBufferPointer(rebasing: raw[(raw.count - sealSize)...]),
-                                                  authenticating: UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - sealSize)]),
-                                                  using: key)
+        guard let file = CacheFile(path: path) else { return .rejected("it cannot be read: \(Platform.lastErrorText())") }
+        guard file.size >= headerSize + sealSize else { return .rejected("it is truncated") }
+        // The file streams past a megabyte at a time, sealed and indexed as it goes, so memory
+        // holds the index and the part being read, never the whole cache.
+        let sealed = file.size - sealSize
+        var hmac = HMAC<SHA256>(key: key)
+        var index = SectionIndex(start: headerSize, end: sealed)
+        var header: [UInt8] = []
+        var window: [UInt8] = []
+        var offset = 0
+        while offset < sealed {
+            window.removeAll(keepingCapacity: true)
+            guard file.append(offset..<min(offset + (1 << 20), sealed), to: &window) else { return .rejected("it cannot be read") }
+            hmac.update(data: window)
+            if header.count < headerSize { header += window.prefix(headerSize - header.count) }
+            index.consume(window, at: offset)
+            offset += window.count
         }
-        guard valid else { return .rejected("its seal does not match (modified or corrupt)") }
-        guard bytes.starts(with: magic) else { return .rejected("it has an older or unknown format") }
-        var reader = ByteReader(bytes, start: magic.count, end: bytes.count - sealSize)
-        guard let stamp = reader.u64(), let diversions = reader.bytes(32), let rootKey = reader.u64() else {
-            return .rejected("it is truncated")
+        var seal: [UInt8] = []
+        guard file.append(sealed..<file.size, to: &seal), hmac.finalize() == seal else {
+            return .rejected("its seal does not match (modified or corrupt)")
         }
+        guard header.starts(with: magic) else { return .rejected("it has an older or unknown format") }
+        let fields = header.withUnsafeBytes { raw -> (UInt64, [UInt8], UInt64)? in
+            var reader = ByteReader(raw, start: magic.count, end: raw.count)
+            guard let stamp = reader.u64(), let diversions = reader.bytes(32), let rootKey = reader.u64() else { return nil }
+            return (stamp, Array(diversions), rootKey)
+        }
+        guard let (stamp, diversions, rootKey) = fields else { return .rejected("it is truncated") }
         guard rootKey == Self.key(bytes: root.path.utf8) else { return .rejected("it was made for another root") }
-        guard let (packages, diverted, divertedSection) = parseSections(bytes, reader: reader) else { return .rejected("it is malformed") }
-        return .loaded(IntegrityCache(storage: bytes, packages: packages, diverted: diverted, divertedSection: divertedSection,
+        guard let (packages, diverted, divertedSection) = index.finish() else { return .rejected("it is malformed") }
+        return .loaded(IntegrityCache(file: file, packages: packages, diverted: diverted, divertedSection: divertedSection,
                                       lastFullRun: Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: stamp))),
-                                      diversionsDigest: Array(diversions)))
+                                      diversionsDigest: diversions))
     }
 
-    private static func parseSections(_ bytes: [UInt8], reader: ByteReader)
-        -> (packages: [UInt64: Package], diverted: [String: CachedDigest], divertedSection: Range<Int>)? {
-        var reader = reader
-        var divertedSection = reader.offset..<reader.offset
-        var chunks: [UInt64: [Chunk]] = [:]
-        var records: [UInt64: (package: Package, chunkCount: Int)] = [:]
-        var diverted: [String: CachedDigest] = [:]
-        while !reader.atEnd {
-            let sectionStart = reader.offset
-            guard let kind = reader.u8().flatMap(SectionKind.init(rawValue:)), reader.bytes(3) != nil,
-                  let length = reader.u32(), var payload = reader.sub(Int(length)) else { return nil }
-            let section = sectionStart..<reader.offset
-            switch kind {
-            case .chunk:
-                guard let package = payload.u64(), let sequence = payload.u32(), let count = payload.u32() else { return nil }
-                chunks[package, default: []].append(Chunk(sequence: Int(sequence), count: Int(count),
-                                                          entries: payload.offset..<payload.end, section: section))
-            case .package:
-                guard let key = payload.u64(), let stanza = payload.bytes(16), let list = payload.identity(),
-                      let md5sums = payload.identity(), let flags = payload.u8(), payload.bytes(3) != nil,
-                      let chunkCount = payload.u32(), let hashCount = payload.u32() else { return nil }
-                var hashes: [String: MD5Digest] = [:]
-                for _ in 0..<hashCount {
-                    guard let length = payload.u16(), let path = payload.bytes(Int(length)), let digest = payload.digest() else { return nil }
-                    hashes[String(decoding: path, as: UTF8.self)] = digest
-                }
-                let package = Package(stanza: Array(stanza), list: flags & 1 != 0 ? list : nil,
-                                      md5sums: flags & 2 != 0 ? md5sums : nil, chunks: [], divertedHashes: hashes, section: section)
-                records[key] = (package, Int(chunkCount))
-            case .diverted:
-                divertedSection = section
-                guard let count = payload.u32() else { return nil }
-                var offset = payload.offset
-                let complete = bytes.withUnsafeBytes { raw in
-                    for _ in 0..<count {
-                        guard let entry = CacheEntry.decode(raw, at: &offset, end: payload.end) else { return false }
-                        if let digest = entry.digest { diverted[entry.pathString(bytes)] = digest }
-                    }
-                    return true
-                }
-                guard complete else { return nil }
-            }
+    /// The bytes of a section (or any range) of the cache file.
+    func bytes(_ range: Range<Int>) throws(ProbeError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        guard file.append(range, to: &bytes) else {
+            throw ProbeError.unreadable(path: Self.fileName, reason: "it changed while being read")
         }
-        var packages: [UInt64: Package] = [:]
-        for (key, record) in records {
-            let found = (chunks[key] ?? []).sorted { $0.sequence < $1.sequence }
-            // A package whose chunks are not exactly 0..<count is not described: re-verified from its lists.
-            guard found.count == record.chunkCount, found.enumerated().allSatisfy({ $0.offset == $0.element.sequence }) else { continue }
-            var package = record.package
-            package.chunks = found
-            packages[key] = package
-        }
-        return (packages, diverted, divertedSection)
+        return bytes
     }
 
     /// The cache's HMAC key (32 random bytes, mode 0600), made on first use.
@@ -199,7 +171,145 @@ struct IntegrityCache: Sendable {
     }
 }
 
-/// One decoded entry of a cache chunk; the path stays in the cache's storage.
+/// The cache file, open for reading pieces of it. posture replaces the file by renaming a new
+/// one into place, never by writing into it, so what was sealed stays what is read.
+final class CacheFile: @unchecked Sendable {
+    let fd: Int32
+    let size: Int
+
+    init?(path: String) {
+        guard case .success(let fd) = Platform.openForReading(path) else { return nil }
+        guard let status = Platform.status(fd: fd) else {
+            Platform.closeFile(fd)
+            return nil
+        }
+        self.fd = fd
+        self.size = Int(status.size)
+    }
+
+    deinit { Platform.closeFile(fd) }
+
+    /// Appends the bytes of `range` to `bytes`; false (and nothing appended) when they cannot all be read.
+    func append(_ range: Range<Int>, to bytes: inout [UInt8]) -> Bool {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: range.count))
+        let complete = bytes.withUnsafeMutableBytes { raw -> Bool in
+            var done = 0
+            while done < range.count {
+                switch Platform.readSome(fd, into: raw.baseAddress! + start + done, count: range.count - done, at: range.lowerBound + done) {
+                case .success(let n) where n > 0: done += n
+                default: return false
+                }
+            }
+            return true
+        }
+        if !complete { bytes.removeSubrange(start...) }
+        return complete
+    }
+}
+
+/// Indexes a cache file's sections from its bytes as they stream past: where every chunk is,
+/// and the small package and diverted sections parsed whole.
+struct SectionIndex {
+    /// Where the section being gathered starts, and its first bytes, as many as are needed.
+    private var next: Int
+    private var head: [UInt8] = []
+    private let end: Int
+    private var failed = false
+    private var chunks: [UInt64: [IntegrityCache.Chunk]] = [:]
+    private var records: [UInt64: (package: IntegrityCache.Package, chunkCount: Int)] = [:]
+    private var diverted: [String: CachedDigest] = [:]
+    private var divertedSection: Range<Int>
+
+    /// Sections lie between `start` and `end`.
+    init(start: Int, end: Int) {
+        next = start
+        self.end = end
+        divertedSection = start..<start
+    }
+
+    private var length: Int { Int(head.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) }) }
+
+    /// How much of the section must be read: its header, then a chunk's own header, or the whole of the others.
+    private var needed: Int {
+        guard head.count >= 8 else { return 8 }
+        return head[0] == IntegrityCache.SectionKind.chunk.rawValue ? 24 : 8 + length
+    }
+
+    mutating func consume(_ bytes: [UInt8], at offset: Int) {
+        var position = offset
+        let stop = offset + bytes.count
+        while !failed, position < stop {
+            if position < next {
+                position = min(next, stop)
+                continue
+            }
+            let take = min(needed - head.count, stop - position)
+            head += bytes[(position - offset)..<(position - offset + take)]
+            position += take
+            if head.count == 8, IntegrityCache.SectionKind(rawValue: head[0]) == nil || 8 + length > end - next || needed > 8 + length {
+                failed = true
+            } else if head.count == needed {
+                index()
+            }
+        }
+    }
+
+    private mutating func index() {
+        let section = next..<(next + 8 + length)
+        let parsed = head.withUnsafeBytes { raw -> Bool in
+            var payload = ByteReader(raw, start: 8, end: raw.count)
+            switch IntegrityCache.SectionKind(rawValue: raw[0]) {
+            case .chunk?:
+                guard let package = payload.u64(), let sequence = payload.u32(), let count = payload.u32() else { return false }
+                chunks[package, default: []].append(.init(package: package, sequence: Int(sequence), count: Int(count),
+                                                          entries: (section.lowerBound + 24)..<section.upperBound, section: section))
+            case .package?:
+                guard let key = payload.u64(), let stanza = payload.bytes(16), let list = payload.identity(),
+                      let md5sums = payload.identity(), let flags = payload.u8(), payload.bytes(3) != nil,
+                      let chunkCount = payload.u32(), let hashCount = payload.u32() else { return false }
+                var hashes: [String: MD5Digest] = [:]
+                for _ in 0..<hashCount {
+                    guard let length = payload.u16(), let path = payload.bytes(Int(length)), let digest = payload.digest() else { return false }
+                    hashes[String(decoding: path, as: UTF8.self)] = digest
+                }
+                records[key] = (.init(stanza: Array(stanza), list: flags & 1 != 0 ? list : nil, md5sums: flags & 2 != 0 ? md5sums : nil,
+                                      chunks: [], divertedHashes: hashes, section: section), Int(chunkCount))
+            case .diverted?:
+                divertedSection = section
+                guard let count = payload.u32() else { return false }
+                var offset = payload.offset
+                for _ in 0..<count {
+                    guard let entry = CacheEntry.decode(raw, at: &offset, end: raw.count) else { return false }
+                    if let digest = entry.digest { diverted[entry.pathString(raw)] = digest }
+                }
+            case nil:
+                return false
+            }
+            return true
+        }
+        failed = !parsed
+        next = section.upperBound
+        head.removeAll(keepingCapacity: true)
+    }
+
+    /// The packages the cache describes (those whose chunks are all there), and the diverted files;
+    /// nil when the sections do not fill the file exactly.
+    func finish() -> (packages: [UInt64: IntegrityCache.Package], diverted: [String: CachedDigest], divertedSection: Range<Int>)? {
+        guard !failed, head.isEmpty, next == end else { return nil }
+        var packages: [UInt64: IntegrityCache.Package] = [:]
+        for (key, record) in records {
+            let found = (chunks[key] ?? []).sorted { $0.sequence < $1.sequence }
+            guard found.count == record.chunkCount, found.enumerated().allSatisfy({ $0.offset == $0.element.sequence }) else { continue }
+            var package = record.package
+            package.chunks = found
+            packages[key] = package
+        }
+        return (packages, diverted, divertedSection)
+    }
+}
+
+/// One decoded entry of a cache chunk; the path stays in the bytes it was decoded from.
 struct CacheEntry {
     struct Flags: OptionSet {
         let rawValue: UInt8
@@ -207,6 +317,8 @@ struct CacheEntry {
         static let conffile = Flags(rawValue: 2)
         static let diverted = Flags(rawValue: 4)
         static let hashed = Flags(rawValue: 8)
+        /// The MD5 found was the expected one (and is not stored again).
+        static let matched = Flags(rawValue: 16)
     }
 
     var flags: Flags
@@ -217,7 +329,7 @@ struct CacheEntry {
     /// The whole entry, for copying it unchanged.
     var range: Range<Int>
 
-    func pathString(_ storage: [UInt8]) -> String { String(decoding: storage[path], as: UTF8.self) }
+    func pathString(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes[path], as: UTF8.self) }
 
     /// The entry at `offset` (advanced past it), or nil when it does not fit before `end`.
     static func decode(_ raw: UnsafeRawBufferPointer, at offset: inout Int, end: Int) -> CacheEntry? {
@@ -236,12 +348,14 @@ struct CacheEntry {
             entry.expected = expected
             next += 16
             if flags.contains(.hashed) {
-                guard end - next >= 56 else { return nil }
+                let matched = flags.contains(.matched)
+                guard end - next >= (matched ? 40 : 56) else { return nil }
                 let identity = FileIdentity(device: u64(next), inode: u64(next + 8), size: Int64(bitPattern: u64(next + 16)),
                                             modifiedNanoseconds: Int64(bitPattern: u64(next + 24)),
                                             changedNanoseconds: Int64(bitPattern: u64(next + 32)))
-                entry.digest = CachedDigest(identity: identity, expected: expected, actual: MD5Digest(high: u64(next + 40), low: u64(next + 48)))
-                next += 56
+                let actual = matched ? expected : MD5Digest(high: u64(next + 40), low: u64(next + 48))
+                entry.digest = CachedDigest(identity: identity, expected: expected, actual: actual)
+                next += matched ? 40 : 56
             }
         }
         offset = next
@@ -256,7 +370,10 @@ struct CacheEntry {
         if expected != nil { flags.insert(.hasExpected) }
         if conffile { flags.insert(.conffile) }
         if diverted { flags.insert(.diverted) }
-        if expected != nil, digest != nil { flags.insert(.hashed) }
+        if expected != nil, let digest {
+            flags.insert(.hashed)
+            if digest.actual == expected { flags.insert(.matched) }
+        }
         let utf8 = path.utf8
         bytes.appendLE(UInt16(truncatingIfNeeded: utf8.count))
         bytes.append(flags.rawValue)
@@ -266,7 +383,7 @@ struct CacheEntry {
             bytes.append(expected)
             if let digest {
                 bytes.append(digest.identity)
-                bytes.append(digest.actual)
+                if digest.actual != expected { bytes.append(digest.actual) }
             }
         }
     }
@@ -313,13 +430,13 @@ enum CacheSection {
     }
 }
 
-/// Bounds-checked little-endian reads over a byte array.
+/// Bounds-checked little-endian reads over bytes.
 struct ByteReader {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     private(set) var offset: Int
     let end: Int
 
-    init(_ bytes: [UInt8], start: Int, end: Int) {
+    init(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int) {
         self.bytes = bytes
         self.offset = start
         self.end = end
@@ -331,7 +448,7 @@ struct ByteReader {
         let size = MemoryLayout<T>.size
         guard end - offset >= size else { return nil }
         defer { offset += size }
-        return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        return T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     mutating func u8() -> UInt8? { take(UInt8.self) }
@@ -339,7 +456,7 @@ struct ByteReader {
     mutating func u32() -> UInt32? { take(UInt32.self) }
     mutating func u64() -> UInt64? { take(UInt64.self) }
 
-    mutating func bytes(_ count: Int) -> ArraySlice<UInt8>? {
+    mutating func bytes(_ count: Int) -> Slice<UnsafeRawBufferPointer>? {
         guard count >= 0, end - offset >= count else { return nil }
         defer { offset += count }
         return bytes[offset..<(offset + count)]
@@ -396,6 +513,11 @@ struct IntegrityCacheWriter {
         let key = try IntegrityCache.loadKey(directory: directory, create: true)
         destination = "\(directory)/\(IntegrityCache.fileName)"
         temporary = destination + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        // A run killed while writing left its temporary file: remove those whose process is gone.
+        let prefix = IntegrityCache.fileName + ".tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            if let pid = Int32(name.dropFirst(prefix.count)), !Platform.processExists(pid) { Platform.remove("\(directory)/\(name)") }
+        }
         switch Platform.createFile(temporary, mode: 0o600) {
         case .success(let fd): self.fd = fd
         case .failure(let error): throw ProbeError.unreadable(path: temporary, reason: "cannot write: \(error)")

@@ -49,22 +49,37 @@ public struct PackageVerifier: Sendable {
 
     static let chunkSize = 48
     /// How many stored entries one task checks on an incremental run.
-    static let storedRunSize = 4096
+    static let storedRunSize = 2048
+
+    /// Reads the package database of the root and verifies against it, reading the cache meanwhile.
+    public func verify(now: Date = Date()) async throws(ProbeError) -> Result {
+        async let loaded = loadCache()
+        let database = try DpkgDatabase.read(root: root)
+        return try await verify(database: database, loaded: await loaded, now: now)
+    }
 
     public func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
+        try await verify(database: database, loaded: loadCache(), now: now)
+    }
+
+    /// The cache, when it may be used at all.
+    private func loadCache() -> IntegrityCache.LoadOutcome {
+        guard let stateDirectory, !forceFull else { return .absent }
+        return IntegrityCache.load(directory: stateDirectory, root: root)
+    }
+
+    private func verify(database: DpkgDatabase, loaded: IntegrityCache.LoadOutcome, now: Date) async throws(ProbeError) -> Result {
         let files = try PackageFiles(root: root)
         var result = Result()
         var previous: IntegrityCache?
-        if let stateDirectory, !forceFull {
-            switch IntegrityCache.load(directory: stateDirectory, root: root) {
-            case .loaded(let cache):
-                // A full re-hash is due, or the diversions changed what every package's paths mean.
-                if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
-                    previous = cache
-                }
-            case .absent: break
-            case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
+        switch loaded {
+        case .loaded(let cache):
+            // A full re-hash is due, or the diversions changed what every package's paths mean.
+            if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
+                previous = cache
             }
+        case .absent: break
+        case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
         }
         result.full = previous == nil
         let cache = previous
@@ -159,19 +174,24 @@ public struct PackageVerifier: Sendable {
                 writer.add(divertedSection)
                 try writer.finish()
             } else if let cache, sink.changed || reused.count != cache.packages.count
-                        || divertedSection[...] != cache.storage[cache.divertedSection] {
+                        || (try? cache.bytes(cache.divertedSection)) != divertedSection {
                 var writer = try IntegrityCacheWriter(directory: stateDirectory, root: root, lastFullRun: cache.lastFullRun,
                                                       diversionsDigest: files.diversionsDigest)
-                for key in reused.sorted() {
-                    guard let package = cache.packages[key] else { continue }
-                    writer.add(cache.storage[package.section])
-                    for chunk in package.chunks {
-                        if let replacement = sink.replaced[chunk.section.lowerBound] {
-                            writer.add(replacement)
-                        } else {
-                            writer.add(cache.storage[chunk.section])
+                do throws(ProbeError) {
+                    // Unchanged packages keep their sections, in the order they had in the file.
+                    for package in reused.compactMap({ cache.packages[$0] }).sorted(by: { $0.section.lowerBound < $1.section.lowerBound }) {
+                        writer.add(try cache.bytes(package.section))
+                        for chunk in package.chunks {
+                            if let replacement = sink.replaced[chunk.section.lowerBound] {
+                                writer.add(replacement)
+                            } else {
+                                writer.add(try cache.bytes(chunk.section))
+                            }
                         }
                     }
+                } catch {
+                    writer.discard()
+                    throw error
                 }
                 for section in sink.pending { writer.add(section) }
                 writer.add(divertedSection)
@@ -382,6 +402,47 @@ struct StoredOutcome: Sendable {
     var malformed = false
 }
 
+/// The entries of a run of stored chunks read into one buffer, decoded one at a time.
+struct StoredEntries {
+    struct Chunk {
+        var bytes: Range<Int>
+        var count: Int
+    }
+
+    let raw: UnsafeRawBufferPointer
+    let chunks: [Chunk]
+    private var chunk = -1
+    private var offset = 0
+    private var remaining = 0
+    /// An entry did not decode, or a chunk's entries did not fill it exactly.
+    private(set) var malformed = false
+
+    init(raw: UnsafeRawBufferPointer, chunks: [Chunk]) {
+        self.raw = raw
+        self.chunks = chunks
+    }
+
+    /// The next entry and the number of its chunk in the run.
+    mutating func next() -> (CacheEntry, Int)? {
+        guard chunk < chunks.count else { return nil }
+        while remaining == 0 {
+            if chunk >= 0, offset != chunks[chunk].bytes.upperBound { malformed = true }
+            chunk += 1
+            guard !malformed, chunk < chunks.count else { return nil }
+            offset = chunks[chunk].bytes.lowerBound
+            remaining = chunks[chunk].count
+        }
+        guard let entry = CacheEntry.decode(raw, at: &offset, end: chunks[chunk].bytes.upperBound) else {
+            malformed = true
+            remaining = 0
+            chunk = chunks.count
+            return nil
+        }
+        remaining -= 1
+        return (entry, chunk)
+    }
+}
+
 /// Checks files: existence first (as `dpkg --verify` does for every listed path), then the MD5
 /// of those that need hashing, with the next files already being read ahead.
 struct ChunkWorker: Sendable {
@@ -463,47 +524,48 @@ struct ChunkWorker: Sendable {
     func verifyStored(_ chunks: ArraySlice<IntegrityCache.Chunk>, package: String, cache: IntegrityCache,
                       collectOwned: Bool) -> StoredOutcome {
         var outcome = StoredOutcome()
+        // The run's chunks are read into one buffer (a few hundred kilobytes) and decoded in place.
+        var buffer: [UInt8] = []
+        var layout: [StoredEntries.Chunk] = []
+        for chunk in chunks {
+            let start = buffer.count
+            guard cache.file.append(chunk.entries, to: &buffer) else {
+                outcome.malformed = true
+                return outcome
+            }
+            layout.append(.init(bytes: start..<buffer.count, count: chunk.count))
+        }
         var toHash: [HashRequest] = []
-        var entries: [CacheEntry] = []
-        var chunkOf: [Int] = []
+        var chunkOf: [Int: Int] = [:]
         var directories = DirectoryStack(root: root)
         defer { directories.close() }
-        cache.storage.withUnsafeBytes { raw in
-            for (number, chunk) in zip(chunks.indices, chunks) {
-                var offset = chunk.entries.lowerBound
-                for _ in 0..<chunk.count {
-                    guard let entry = CacheEntry.decode(raw, at: &offset, end: chunk.entries.upperBound) else {
-                        outcome.malformed = true
-                        return
-                    }
-                    entries.append(entry)
-                    chunkOf.append(number)
-                }
-                if offset != chunk.entries.upperBound {
-                    outcome.malformed = true
-                    return
-                }
-            }
+        buffer.withUnsafeBytes { raw in
             let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            for (index, entry) in entries.enumerated() {
+            var stored = StoredEntries(raw: raw, chunks: layout)
+            var upcoming = stored.next()
+            var index = 0
+            while let (entry, chunk) = upcoming {
+                upcoming = stored.next()
+                defer { index += 1 }
                 let path = base + entry.path.lowerBound
                 let length = entry.path.count
                 let conffile = entry.flags.contains(.conffile)
-                if collectOwned { outcome.owned.append(entry.pathString(cache.storage)) }
+                if collectOwned { outcome.owned.append(entry.pathString(raw)) }
                 if entry.flags.contains(.diverted) {
-                    outcome.diverted.append(FileCheck(path: entry.pathString(cache.storage), package: package, expected: nil,
+                    outcome.diverted.append(FileCheck(path: entry.pathString(raw), package: package, expected: nil,
                                                       conffile: conffile, diverted: true))
                     continue
                 }
-                if entry.expected == nil, index + 1 < entries.count {
-                    let next = entries[index + 1].path
-                    if DirectoryStack.contains(path, length, base + next.lowerBound, next.count), directories.isDirectory(path, length) { continue }
+                // A directory listed before its contents is proven to exist by opening it for them.
+                if entry.expected == nil, let next = upcoming?.0.path,
+                   DirectoryStack.contains(path, length, base + next.lowerBound, next.count), directories.isDirectory(path, length) {
+                    continue
                 }
                 let status: Platform.FileStatus
                 switch directories.lstat(path, length) {
                 case .success(let found): status = found
                 case .failure(let error):
-                    record(error, FileCheck(path: entry.pathString(cache.storage), package: package, expected: nil, conffile: conffile),
+                    record(error, FileCheck(path: entry.pathString(raw), package: package, expected: nil, conffile: conffile),
                            into: &outcome.files)
                     continue
                 }
@@ -515,34 +577,46 @@ struct ChunkWorker: Sendable {
                         outcome.files.checked += 1
                         outcome.files.fromCache += 1
                         if digest.actual != expected {
-                            outcome.files.modified.append(.init(path: entry.pathString(cache.storage), package: package,
+                            outcome.files.modified.append(.init(path: entry.pathString(raw), package: package,
                                                                 kind: conffile ? "conffile" : "file"))
                         }
                         continue
                     }
                 }
-                toHash.append(HashRequest(index: index, check: FileCheck(path: entry.pathString(cache.storage), package: package,
+                chunkOf[index] = chunk
+                toHash.append(HashRequest(index: index, check: FileCheck(path: entry.pathString(raw), package: package,
                                                                           expected: expected, conffile: conffile), expected: expected))
             }
+            if stored.malformed { outcome.malformed = true }
         }
         guard !toHash.isEmpty, !outcome.malformed else { return outcome }
         var rehashed: [Int: CachedDigest?] = [:]
         for (index, digest) in hash(toHash, into: &outcome.files) { rehashed[index] = .some(digest) }
         guard let sink else { return outcome }
         // Each chunk that had a file re-hashed is written anew; its other entries are copied.
-        for number in Set(toHash.map { chunkOf[$0.index] }).sorted() {
-            let chunk = chunks[number]
-            var section = Array(cache.storage[chunk.section.lowerBound..<chunk.entries.lowerBound])
-            for (index, entry) in entries.enumerated() where chunkOf[index] == number {
+        buffer.withUnsafeBytes { raw in
+            let affected = Set(chunkOf.values)
+            var stored = StoredEntries(raw: raw, chunks: layout)
+            var sections: [Int: [UInt8]] = [:]
+            var index = 0
+            while let (entry, number) = stored.next() {
+                defer { index += 1 }
+                guard affected.contains(number) else { continue }
+                let chunk = chunks[chunks.startIndex + number]
+                if sections[number] == nil {
+                    sections[number] = CacheSection.chunkHeader(package: chunk.package, sequence: chunk.sequence, count: chunk.count)
+                }
                 if let digest = rehashed[index] {
-                    CacheEntry.encode(into: &section, path: entry.pathString(cache.storage), conffile: entry.flags.contains(.conffile),
+                    CacheEntry.encode(into: &sections[number]!, path: entry.pathString(raw), conffile: entry.flags.contains(.conffile),
                                       diverted: false, expected: entry.expected, digest: digest)
                 } else {
-                    section += cache.storage[entry.range]
+                    sections[number]! += raw[entry.range]
                 }
             }
-            CacheSection.finish(&section)
-            sink.replace(chunk.section.lowerBound, with: section)
+            for (number, var section) in sections {
+                CacheSection.finish(&section)
+                sink.replace(chunks[chunks.startIndex + number].section.lowerBound, with: section)
+            }
         }
         return outcome
     }
