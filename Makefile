@@ -54,9 +54,10 @@ scan: deps release
 bench-scan: release
 	scripts/bench-scan
 
-# The package's binaries link the Swift runtime statically, so it installs without a toolchain.
+# The package's binaries link the Swift runtime statically, so it installs without a toolchain,
+# and bind all symbols at start (-z now), so their GOT is read-only while they run as root.
 deb: deb-deps
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --scratch-path .build-static
 	SWIFT=$(SWIFT) packaging/build-deb --bin-dir .build-static/release
 
 lint-deb: deb
