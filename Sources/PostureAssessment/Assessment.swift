@@ -135,3 +135,16 @@ public struct Assessment: Codable, Sendable {
         }
     }
 }
+
+/// The outputs of an assessment, the same from `posture assess` and `posture-collector assess`.
+public enum AssessmentFormat: String, CaseIterable, Sendable {
+    case text, json, html
+
+    public func render(_ assessment: Assessment, language: Language) throws -> Data {
+        switch self {
+        case .text: return Data(AssessmentText(assessment: assessment, language: language).render().utf8)
+        case .json: return try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8)
+        case .html: return Data(HTMLReport.assessment(assessment, language: language).utf8)
+        }
+    }
+}

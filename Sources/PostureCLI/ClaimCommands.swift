@@ -205,7 +205,7 @@ struct AssessCommand: AsyncParsableCommand {
     var key: String?
 
     @Option(help: "Output format: text (default), json (posture.assessment/v1) or html (printable, self-contained).")
-    var format: AssessFormat = .text
+    var format: AssessmentFormat = .text
 
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
@@ -213,7 +213,6 @@ struct AssessCommand: AsyncParsableCommand {
     @OptionGroup var reference: ReferenceOptions
     @OptionGroup var state: StateOptions
 
-    enum AssessFormat: String, ExpressibleByArgument, CaseIterable { case text, json, html }
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one claim bundle, envelope file or journal export") }
@@ -239,12 +238,7 @@ struct AssessCommand: AsyncParsableCommand {
             } catch let error as AssessmentError {
                 throw ValidationError(error.description)
             }
-            let language = reference.language
-            switch format {
-            case .text: try emit(Data(AssessmentText(assessment: assessment, language: language).render().utf8), to: output)
-            case .json: try emit(try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8), to: output)
-            case .html: try emit(Data(HTMLReport.assessment(assessment, language: language).utf8), to: output)
-            }
+            try emit(try format.render(assessment, language: reference.language), to: output)
             if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
         }
     }
@@ -285,3 +279,5 @@ struct EvidenceFiles {
         return evidence
     }
 }
+
+extension AssessmentFormat: ExpressibleByArgument {}

@@ -201,26 +201,10 @@ public final class Collector: Sendable {
 
     // MARK: Reading
 
-    /// One device of a contract with its stored envelopes, ready for chain verification and assessment.
-    public struct DeviceEvidence {
-        public var device: Device
-        public var key: Curve25519.Signing.PublicKey
-        /// Envelopes byte for byte, in chain order; sources read `collector:KEYID:N`.
-        public var items: [ChainVerifier.Item]
-    }
-
     /// Every device enrolled to `contract` with everything it delivered: what `posture-collector assess`
     /// hands to the same assessment code as `posture assess`.
     public func evidence(contract: String) async throws -> [DeviceEvidence] {
-        var out: [DeviceEvidence] = []
-        for device in try await storage.devices(contract: contract) {
-            guard let raw = Data(base64Encoded: device.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { continue }
-            let envelopes = try await storage.envelopes(keyID: device.keyID, from: nil, to: nil)
-            out.append(DeviceEvidence(device: device, key: key, items: envelopes.enumerated().map { index, bytes in
-                ChainVerifier.Item(source: "collector:\(device.keyID.prefix(16)):\(index + 1)", bytes: bytes)
-            }))
-        }
-        return out
+        try await storage.evidence(contract: contract)
     }
 
     /// `GET /v1/devices/{key_id}/reports`: the stored envelopes, byte for byte, one a line, in chain order.
@@ -287,5 +271,28 @@ public struct StaffTokens: Sendable {
         guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
         let token = authorization.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
         return !token.isEmpty && hashes.contains(sha256Hex(Data(token.utf8)))
+    }
+}
+
+/// One device of a contract with its stored envelopes, ready for chain verification and assessment.
+public struct DeviceEvidence {
+    public var device: Device
+    public var key: Curve25519.Signing.PublicKey
+    /// Envelopes byte for byte, in chain order; sources read `collector:KEYID:N`.
+    public var items: [ChainVerifier.Item]
+}
+
+extension CollectorStorage {
+    /// Every device enrolled to `contract` (with a usable public key) and its stored envelopes.
+    public func evidence(contract: String) async throws -> [DeviceEvidence] {
+        var out: [DeviceEvidence] = []
+        for device in try await devices(contract: contract) {
+            guard let key = DeviceKey.publicKey(base64: device.publicKey) else { continue }
+            let envelopes = try await envelopes(keyID: device.keyID, from: nil, to: nil)
+            out.append(DeviceEvidence(device: device, key: key, items: envelopes.enumerated().map { index, bytes in
+                ChainVerifier.Item(source: "collector:\(device.keyID.prefix(16)):\(index + 1)", bytes: bytes)
+            }))
+        }
+        return out
     }
 }

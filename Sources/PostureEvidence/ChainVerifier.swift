@@ -7,7 +7,7 @@ import PostureModel
 /// Command-line order does not matter: envelopes are ordered by `chain.sequence`.
 public struct ChainVerifier {
     /// One envelope handed over, with where it came from (`file` or `file:line`).
-    public struct Item {
+    public struct Item: Sendable {
         public var source: String
         public var bytes: Data
         public init(source: String, bytes: Data) {

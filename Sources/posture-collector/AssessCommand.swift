@@ -25,8 +25,6 @@ struct AssessCommand: AsyncParsableCommand {
         """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html }
-
     @OptionGroup var options: ConfigOption
 
     @Option(help: ArgumentHelp("The customer contract.", valueName: "ID"))
@@ -51,7 +49,7 @@ struct AssessCommand: AsyncParsableCommand {
     var filed: String?
 
     @Option(help: "Output format: text (default), json or html.")
-    var format: Format = .text
+    var format: AssessmentFormat = .text
 
     @Option(help: ArgumentHelp("Language of text and HTML output: en or ja (default: from LANG).", valueName: "LANG"))
     var lang: String?
@@ -73,34 +71,23 @@ struct AssessCommand: AsyncParsableCommand {
             }
             let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
             defer { Task { try? await storage.close() } }
-            let devices = try await storage.devices(contract: contract).filter { device == nil || $0.keyID == device }
+            let devices = try await storage.evidence(contract: contract).filter { device == nil || $0.device.keyID == device }
             guard let chosen = devices.first else {
                 throw Failure(message: "no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: 66)
             }
             guard devices.count == 1 else {
                 throw Failure(message: "contract '\(contract)' has \(devices.count) devices; choose one with --device: "
-                              + devices.map { "\($0.keyID) (\($0.hostname ?? "?"))" }.joined(separator: ", "), status: 64)
-            }
-            guard let key = DeviceKey.publicKey(base64: chosen.publicKey) else {
-                throw Failure(message: "the stored public key of \(chosen.keyID) is not an Ed25519 key", status: 65)
-            }
-            let items = try await storage.envelopes(keyID: chosen.keyID, from: nil, to: nil).enumerated().map { index, bytes in
-                ChainVerifier.Item(source: "\(chosen.keyID.prefix(12))#\(index + 1)", bytes: bytes)
+                              + devices.map { "\($0.device.keyID) (\($0.device.hostname ?? "?"))" }.joined(separator: ", "), status: 64)
             }
             let request = Assessor.Request(profile: profile, incident: incident, notified: try notified.map(time), filed: try filed.map(time))
             let assessment: Assessment
             do {
-                assessment = try Assessor(key: key).assess(reports: items, attestations: [], request: request)
+                assessment = try Assessor(key: chosen.key).assess(reports: chosen.items, attestations: [], request: request)
             } catch let error as AssessmentError {
                 throw ValidationError(error.description)
             }
             let language = lang.map { $0.hasPrefix("ja") ? Language.ja : Language.en } ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
-            let data: Data
-            switch format {
-            case .text: data = Data(AssessmentText(assessment: assessment, language: language).render().utf8)
-            case .json: data = try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8)
-            case .html: data = Data(HTMLReport.assessment(assessment, language: language).utf8)
-            }
+            let data = try format.render(assessment, language: language)
             if let output {
                 do { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
                     throw Failure(message: "cannot write \(output): \(error.localizedDescription)", status: 73)
@@ -112,3 +99,5 @@ struct AssessCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension AssessmentFormat: ExpressibleByArgument {}
