@@ -10,7 +10,7 @@ TEST_APT_PACKAGES := postgresql libnss3-tools
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help deps test-deps apt-install build release test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
+.PHONY: help deps test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -56,8 +56,10 @@ bench-scan: release
 
 # The package's binaries link the Swift runtime statically, so it installs without a toolchain,
 # and bind all symbols at start (-z now), so their GOT is read-only while they run as root.
-deb: deb-deps
+release-static:
 	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --scratch-path .build-static
+
+deb: deb-deps release-static
 	SWIFT=$(SWIFT) packaging/build-deb --bin-dir .build-static/release
 
 lint-deb: deb
@@ -69,8 +71,9 @@ test-deb: deb
 clean:
 	rm -rf .build .build-static .build-deb
 
-bench-integrity: release
-	scripts/bench-integrity
+# Measures the binary the .deb ships (static Swift runtime), as it runs on the PCs.
+bench-integrity: release-static
+	scripts/bench-integrity --binary .build-static/release/posture
 
 bench-collector: release
 	scripts/bench-collector

@@ -69,8 +69,10 @@ let package = Package(
             dependencies: ["PostureModel", "PosturePolicy", "PostureEvidence", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
-        // libcurl, through a shim for its variadic setopt/getinfo: the only C target.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, loaded with dlopen on first upload (the verbs that never upload map none of it),
+        // with typed wrappers for its variadic setopt/getinfo: the only C target. Needs curl's headers
+        // (libcurl4-openssl-dev) to build and libcurl4 to upload.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // Bytes, URLs and TLS over libcurl; knows nothing about reports.
         .target(name: "PostureTransport", dependencies: ["CCurl"], swiftSettings: strictSettings),
         // Orchestration: run probes, evaluate profiles, build the report.

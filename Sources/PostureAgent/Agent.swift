@@ -4,6 +4,7 @@ import PostureModel
 import PosturePolicy
 import PostureProbes
 import PostureReference
+import PostureTransport
 
 /// One line per event on stderr, in a form journald keeps: `level=info event=scan msg="…" key=value…`.
 public struct EventLog: Sendable {
@@ -21,9 +22,15 @@ public struct EventLog: Sendable {
     }
 
     /// Says, once per run, that reports stay local because no upload target is configured.
-    public func uploadDisabledNotice(_ config: AgentConfig) {
-        guard config.upload == nil else { return }
-        log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
+    /// Says at start when reports will not leave the PC: no upload target, or no usable libcurl.
+    public func uploadNotice(_ config: AgentConfig) {
+        guard config.upload != nil else {
+            log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
+            return
+        }
+        if let problem = CurlTransport.checkLibrary() {
+            log("warning", "upload.unavailable", "\(problem); reports are signed and stay queued until it is")
+        }
     }
 
     static func quote(_ text: String) -> String {

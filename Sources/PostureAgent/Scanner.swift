@@ -87,11 +87,11 @@ public struct Scanner: Sendable {
         async let clock = Self.run { () throws(ProbeError) in ClockProbe().collect(root: root, processes: processes) }
         async let localAccess = Self.run { () throws(ProbeError) in LocalAccessProbe().collect(root: root) }
         async let security = Self.run { () throws(ProbeError) in
-            try SecuritySoftwareProbe(catalog: try Self.catalog(catalogs.securitySoftware))
+            SecuritySoftwareProbe(catalog: try Self.catalog(catalogs.securitySoftware))
                 .collect(root: root, database: installed, processes: processes)
         }
         async let fileSharing = Self.run { () throws(ProbeError) in
-            try FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
+            FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
         }
         let wantsIntegrity = probes?.contains(.integrity) ?? true
         let integrityProbe = IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
@@ -127,7 +127,7 @@ public struct Scanner: Sendable {
 
         let candidates = try? packagesResult.get().candidates
         record(.browsers, Result { () throws(ProbeError) in
-            try BrowsersProbe(catalog: try Self.catalog(catalogs.browsers))
+            BrowsersProbe(catalog: try Self.catalog(catalogs.browsers))
                 .collect(root: root, database: installed, candidates: candidates, homes: homes, now: now)
         }, into: \.browsers)
         if installed == nil, case .failure(let error) = database {

@@ -61,7 +61,7 @@ struct AgentCommand: AsyncParsableCommand {
             if once {
                 let cycle = AgentCycle(config: config, root: try ScanRoot(root), paths: paths, stateDirectory: state,
                                        log: EventLog(level: config.logLevel))
-                cycle.log.uploadDisabledNotice(config)
+                cycle.log.uploadNotice(config)
                 let outcome = try await cycle.run()
                 if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
                 return
@@ -74,7 +74,7 @@ struct AgentCommand: AsyncParsableCommand {
             shared += profileDirectories.flatMap { ["--profiles", $0] }
             let cycle = ["agent", "--once", "--root", root]
             let scheduler = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("posture-agentd").path
-            EventLog(level: config.logLevel).uploadDisabledNotice(config)
+            EventLog(level: config.logLevel).uploadNotice(config)
             var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))"]
             arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
             let argv = arguments.map { strdup($0) } + [nil]

@@ -60,6 +60,9 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 
+    /// `code` when libcurl itself could not be loaded (not a CURLcode).
+    public static let libraryUnavailable = -2
+
     /// Whether trying again later may succeed (timeouts, refused or reset connections, DNS).
     public var isTransient: Bool {
         [5, 6, 7, 28, 52, 55, 56, 16, 92].contains(code)
@@ -72,10 +75,26 @@ public struct CurlTransport: Sendable {
 
     public init(options: TransportOptions) {
         self.options = options
-        _ = Self.globalInit
     }
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    /// Loads libcurl (once per process) if it is not loaded yet.
+    static func loadLibrary() throws(TransportError) {
+        var error = [CChar](repeating: 0, count: 512)
+        guard posture_curl_load(&error, error.count) == 0 else {
+            throw TransportError(code: TransportError.libraryUnavailable, message: message(error))
+        }
+    }
+
+    /// The text of a NUL-terminated C message buffer.
+    private static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether `soname` is a libcurl the transport can use, and if not, why; loads nothing for good.
+    public static func checkLibrary(soname: String = POSTURE_CURL_SONAME) -> String? {
+        var error = [CChar](repeating: 0, count: 512)
+        return posture_curl_check_library(soname, &error, error.count) == 0 ? nil : message(error)
+    }
 
     /// Collects the response body (capped) and headers for the C callbacks.
     private final class Collector {
@@ -88,8 +107,9 @@ public struct CurlTransport: Sendable {
 
     /// Performs the request, blocking the calling thread until it completes or times out.
     public func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
-        guard let handle = curl_easy_init() else { throw TransportError(code: -1, message: "libcurl could not create a handle") }
-        defer { curl_easy_cleanup(handle) }
+        try Self.loadLibrary()
+        guard let handle = posture_curl_easy_init() else { throw TransportError(code: -1, message: "libcurl could not create a handle") }
+        defer { posture_curl_easy_cleanup(handle) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
@@ -98,9 +118,9 @@ public struct CurlTransport: Sendable {
         defer { context.release() }
 
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
-        for header in request.headers { headerList = curl_slist_append(headerList, "\(header.name): \(header.value)") }
-        headerList = curl_slist_append(headerList, "Expect:")
+        defer { posture_curl_slist_free_all(headerList) }
+        for header in request.headers { headerList = posture_curl_slist_append(headerList, "\(header.name): \(header.value)") }
+        headerList = posture_curl_slist_append(headerList, "Expect:")
 
         var status = CURLE_OK
         func set(_ result: CURLcode) { if status == CURLE_OK { status = result } }
@@ -150,7 +170,7 @@ public struct CurlTransport: Sendable {
             set(posture_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS,
                                             UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer))))
             guard status == CURLE_OK else { return status }
-            return curl_easy_perform(handle)
+            return posture_curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
             if collector.overflowed {
@@ -158,7 +178,7 @@ public struct CurlTransport: Sendable {
                                      message: "the response from \(request.url) is larger than \(options.maxResponseBytes) bytes")
             }
             let detail = String(cString: errorBuffer)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
+            let text = detail.isEmpty ? String(cString: posture_curl_easy_strerror(result)) : detail
             throw TransportError(code: Int(result.rawValue), message: "\(request.url): \(text) (curl error \(result.rawValue)); \(Self.hint(result))")
         }
         var code = 0

@@ -64,6 +64,22 @@ import PostureTestSupport
         #expect(setup.serverIDs() == (try setup.journalIDs()), "every report once, in chain order")
     }
 
+    /// libcurl (and the TLS, Kerberos and LDAP libraries it brings) is mapped only by a verb that
+    /// uploads: the dynamic loader's own trace (LD_DEBUG=files) lists every library it opens.
+    @Test func onlyAnUploadLoadsLibcurl() throws {
+        let setup = try Self.setup()
+        let trace = ["LD_DEBUG": "files"]
+        let scan = try CLITests.posture(["scan", "--config", setup.config, "--root", setup.root.path,
+                                         "--profiles", setup.root.url("profiles").path, "--state-dir", setup.state], environment: trace)
+        #expect(scan.stderr.contains("file=libc.so.6"), "the loader's trace is there: \(scan.stderr.prefix(400))")
+        #expect(!scan.stderr.contains("libcurl"), "scan maps no libcurl")
+        let cycle = try CLITests.posture(["agent", "--once", "--config", setup.config, "--root", setup.root.path,
+                                          "--profiles", setup.root.url("profiles").path], environment: trace)
+        #expect(cycle.status == 0)
+        #expect(cycle.stderr.contains("file=libcurl.so.4"), "the cycle loads libcurl when it uploads its report")
+        #expect(setup.serverIDs().count == 1)
+    }
+
     @Test func permanentRejectionGoesToDeadLetters() throws {
         let setup = try Self.setup(["--status", "400"])
         #expect(try setup.agent().status == 0, "a dead letter is not queued")

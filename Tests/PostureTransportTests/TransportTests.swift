@@ -29,6 +29,15 @@ import PostureTransport
         #expect(server.entries()[0].contains("\"content_type\": \"application/json\""))
     }
 
+    @Test func libcurlIsCheckedBeforeUse() {
+        #expect(CurlTransport.checkLibrary() == nil, "this machine's libcurl.so.4 has every function the transport calls")
+        let missing = CurlTransport.checkLibrary(soname: "libposture-no-such-curl.so.4")
+        #expect(missing?.contains("libposture-no-such-curl.so.4 could not be loaded") == true, "\(missing ?? "")")
+        #expect(missing?.contains("install the libcurl4 package") == true)
+        let notCurl = CurlTransport.checkLibrary(soname: "libz.so.1")
+        #expect(notCurl == "libz.so.1 has no curl_global_init: it is not libcurl 4, install the libcurl4 package")
+    }
+
     @Test func anUntrustedServerIsRefused() throws {
         let (server, _) = try Self.server()
         let other = try TestPKI()
