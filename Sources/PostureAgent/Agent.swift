@@ -101,6 +101,10 @@ public struct AgentCycle: Sendable {
         var fields = [("delivered", "\(summary.delivered)"), ("dead_letters", "\(summary.deadLettered)"), ("queued", "\(summary.remaining)")]
         if let error = summary.lastError { fields.append(("error", error)) }
         if let next = summary.nextAttempt { fields.append(("next_attempt", ISO8601DateFormatter().string(from: next))) }
-        log.log(summary.lastError == nil ? "info" : "warning", "delivery", summary.lastError == nil ? "queue drained" : "delivery incomplete", fields)
+        let message = summary.lastError != nil ? "delivery incomplete"
+            : summary.remaining > 0 ? "reports queued until their next attempt"
+            : summary.delivered + summary.deadLettered == 0 ? "nothing to deliver"
+            : "queue drained"
+        log.log(summary.lastError == nil ? "info" : "warning", "delivery", message, fields)
     }
 }

@@ -323,6 +323,25 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
         self.extraCaCertificates = extraCaCertificates
         self.ldSoPreload = ldSoPreload
     }
+
+    /// Reads the section of every agent version: the fields that have defaults came later within
+    /// v1 (an older agent did not look, which is what the defaults say).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        checked = try c.decode(Int.self, forKey: .checked)
+        modified = try c.decode([ModifiedFile].self, forKey: .modified)
+        missing = try c.decode([MissingFile].self, forKey: .missing)
+        unownedExecutables = try c.decode([UnownedExecutable].self, forKey: .unownedExecutables)
+        hostsOverrides = try c.decode([HostsOverride].self, forKey: .hostsOverrides)
+        extraCaCertificates = try c.decode([ExtraCertificate].self, forKey: .extraCaCertificates)
+        ldSoPreload = try c.decode([String].self, forKey: .ldSoPreload)
+        unreadable = try c.decodeIfPresent([String].self, forKey: .unreadable) ?? []
+        unverifiablePackages = try c.decodeIfPresent([String].self, forKey: .unverifiablePackages) ?? []
+        unreadableCertificateStores = try c.decodeIfPresent([UnreadableStore].self, forKey: .unreadableCertificateStores) ?? []
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "full"
+        fromCache = try c.decodeIfPresent(Int.self, forKey: .fromCache) ?? 0
+        cacheNote = try c.decodeIfPresent(String.self, forKey: .cacheNote)
+    }
 }
 
 /// Saved logins found in browser profiles (origin only, never the secret).

@@ -33,6 +33,22 @@ public struct Report: Codable, Sendable {
         self.attestations = attestations
         self.reference = reference
     }
+
+    /// Reads reports of every agent version: `attestations` came later within v1, so a report
+    /// without it (an older agent's, still in a claim window) carries none.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        id = try c.decode(String.self, forKey: .id)
+        collectedAt = try c.decode(Date.self, forKey: .collectedAt)
+        agent = try c.decode(AgentInfo.self, forKey: .agent)
+        host = try c.decode(HostInfo.self, forKey: .host)
+        evidence = try c.decode(Evidence.self, forKey: .evidence)
+        findings = try c.decode([Finding].self, forKey: .findings)
+        attestations = try c.decodeIfPresent([Attestation].self, forKey: .attestations) ?? []
+        reference = try c.decodeIfPresent(ReferenceInfo.self, forKey: .reference)
+        chain = try c.decodeIfPresent(ChainLink.self, forKey: .chain)
+    }
 }
 
 /// A signed report's place in its device's chain: a deleted, reordered or replaced report shows.

@@ -19,6 +19,34 @@ import PostureTestSupport
                evidence: Evidence())
     }
 
+    /// A report of an agent from before `attestations` and the later integrity fields (still in a
+    /// claim window after an upgrade) reads with those fields empty; a required field stays required.
+    @Test func reportsOfEarlierAgentsStillDecode() throws {
+        var report = Self.report()
+        var integrity = IntegrityEvidence(checked: 3, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+                                          extraCaCertificates: [], ldSoPreload: ["/usr/lib/libhook.so"])
+        integrity.unreadableCertificateStores = [.init(path: "/home/a/.pki/nssdb", reason: "permission denied")]
+        report.evidence.integrity = integrity
+        let current = try #require(try JSONSerialization.jsonObject(with: PostureJSON.encoder().encode(report)) as? [String: Any])
+        var earlier = current
+        earlier["attestations"] = nil
+        var section = try #require(current["evidence"] as? [String: Any])
+        var earlierIntegrity = try #require(section["integrity"] as? [String: Any])
+        for key in ["unreadable", "unverifiable_packages", "unreadable_certificate_stores", "mode", "from_cache"] {
+            #expect(earlierIntegrity.removeValue(forKey: key) != nil, "\(key) is written today")
+        }
+        section["integrity"] = earlierIntegrity
+        earlier["evidence"] = section
+        let decoded = try PostureJSON.decoder().decode(Report.self, from: JSONSerialization.data(withJSONObject: earlier))
+        #expect(decoded.attestations.isEmpty)
+        #expect(decoded.evidence.integrity?.ldSoPreload == ["/usr/lib/libhook.so"])
+        #expect(decoded.evidence.integrity?.unreadableCertificateStores.isEmpty == true)
+        #expect(decoded.evidence.integrity?.mode == "full")
+        var broken = earlier
+        broken["findings"] = nil
+        #expect(throws: DecodingError.self) { try PostureJSON.decoder().decode(Report.self, from: JSONSerialization.data(withJSONObject: broken)) }
+    }
+
     /// An independent Ed25519 implementation (OpenSSL) verifies our signature over the PAE.
     @Test func openSSLVerifiesTheSignature() throws {
         guard let openssl = Fixtures.tool("/usr/bin/openssl") else { return }
