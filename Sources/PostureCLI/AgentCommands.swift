@@ -38,7 +38,8 @@ struct AgentCommand: AsyncParsableCommand {
         cleanly. Under systemd (Type=notify) it sends READY, WATCHDOG and STOPPING.
 
         --once runs one cycle and exits: 0 when nothing is left queued (or no upload target is set), \
-        75 when reports stay queued for a retry. Findings never change the agent's exit status.
+        75 when reports stay queued for a retry, 74 when the state directory is full (nothing of the \
+        cycle is stored; the next one continues the chain). Findings never change the agent's exit status.
         """
     )
 

@@ -15,6 +15,10 @@ enum ExitStatus {
     static let noInput: Int32 = 66
     static let unavailable: Int32 = 69
     static let software: Int32 = 70
+    /// An `--output` file could not be written (a full disk among other causes); the old file, if any, is kept.
+    static let cannotCreate: Int32 = 73
+    /// The state directory is full: the device key or the journal could not be written (nothing half written).
+    static let ioError: Int32 = 74
     static let permission: Int32 = 77
 
     /// The exit status for a set of findings: 1 on any fail, 3 on any unknown, else 0.
@@ -60,13 +64,17 @@ func withErrorMapping(_ body: () async throws -> Void) async throws {
         printError(error.description)
         switch error {
         case .missing: throw ExitCode(ExitStatus.noInput)
-        case .tooOpen, .unwritable: throw ExitCode(ExitStatus.permission)
+        case .unwritable(let failure): throw ExitCode(failure.isNoSpace ? ExitStatus.ioError : ExitStatus.permission)
+        case .tooOpen: throw ExitCode(ExitStatus.permission)
         case .exists: throw ExitCode(ExitStatus.usage)
         case .malformed: throw ExitCode(ExitStatus.dataError)
         }
     } catch let error as JournalError {
         printError(error.description)
-        throw ExitCode(ExitStatus.software)
+        switch error {
+        case .noSpace: throw ExitCode(ExitStatus.ioError)
+        case .failed, .malformedAttestation: throw ExitCode(ExitStatus.software)
+        }
     } catch let error as OutputError {
         printError(error.description)
         throw ExitCode(error.status)
@@ -82,17 +90,17 @@ struct OutputError: Error, CustomStringConvertible {
     var status: Int32 = ExitStatus.software
 }
 
-/// Writes `data` to `path` atomically (a temporary file renamed over it), or to stdout when nil.
+/// Writes `data` to `path` atomically (`AtomicFile`: a full disk leaves the old file or none, never
+/// a part), or to stdout when nil.
 func emit(_ data: Data, to path: String?) throws {
     guard let path else {
         FileHandle.standardOutput.write(data)
         return
     }
-    let url = URL(fileURLWithPath: path)
-    do {
-        try data.write(to: url, options: .atomic)
+    do throws(FileWriteError) {
+        try AtomicFile.write(data, to: path)
     } catch {
-        let status = (error as NSError).code == NSFileWriteNoPermissionError ? ExitStatus.permission : ExitStatus.software
-        throw OutputError(description: "cannot write \(path): \(error.localizedDescription)", status: status)
+        if case .permissionDenied = error { throw OutputError(description: error.description, status: ExitStatus.permission) }
+        throw OutputError(description: error.description, status: ExitStatus.cannotCreate)
     }
 }

@@ -97,7 +97,13 @@ struct ScanCommand: AsyncParsableCommand {
                 let signed = try Journal(stateDirectory: stateDirectory).append(report, key: key)
                 // The envelope bytes exactly as signed and journaled; stdout adds one newline.
                 data = output == nil ? signed.envelope + Data("\n".utf8) : signed.envelope
-                try emit(data, to: output)
+                do {
+                    try emit(data, to: output)
+                } catch var error as OutputError {
+                    error.description += "; the signed report is kept in the journal (sequence \(signed.report.chain?.sequence ?? 0)):"
+                        + " `posture journal export` writes it"
+                    throw error
+                }
                 let status = ExitStatus.of(report.findings)
                 if status != 0 { throw ExitCode(status) }
                 return

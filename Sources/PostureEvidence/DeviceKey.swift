@@ -8,7 +8,8 @@ public enum KeyError: Error, CustomStringConvertible, Equatable {
     case exists(String)
     case tooOpen(String, mode: Int)
     case malformed(String)
-    case unwritable(String, String)
+    /// Writing the key failed; nothing half written was left (a full disk is `.noSpace`).
+    case unwritable(FileWriteError)
 
     public var description: String {
         switch self {
@@ -17,7 +18,7 @@ public enum KeyError: Error, CustomStringConvertible, Equatable {
         case .tooOpen(let path, let mode):
             return "\(path) is readable by others (mode \(String(mode, radix: 8))); fix it with `chmod 600 \(path)` (the key signs evidence)"
         case .malformed(let path): return "\(path) is not a posture device key (expected one line: base64 of 32 bytes)"
-        case .unwritable(let path, let reason): return "cannot write \(path): \(reason)"
+        case .unwritable(let failure): return failure.description
         }
     }
 }
@@ -61,28 +62,42 @@ public struct DeviceKey: Sendable {
         return DeviceKey(privateKey: key)
     }
 
-    /// Writes a new key pair; refuses to replace an existing key unless `force`.
+    /// Writes a new key pair; refuses to replace an existing key unless `force`. Both files are
+    /// written in full before either replaces anything, so a full disk leaves no key, or the old pair.
     @discardableResult
     public static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
         let path = "\(stateDirectory)/\(privateName)"
         if FileManager.default.fileExists(atPath: path), !force { throw KeyError.exists(path) }
-        let key = try create(file: path)
-        try StateFiles.write(Data((key.publicLine + "\n").utf8), to: "\(stateDirectory)/\(publicName)", mode: 0o644)
+        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
+        try key.save(privateFile: path, publicFile: "\(stateDirectory)/\(publicName)")
         return key
     }
 
     /// Writes a new private key to `path` (0600), creating its directory (0700) when missing.
     static func create(file path: String) throws -> DeviceKey {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
+        try key.save(privateFile: path, publicFile: nil)
+        return key
+    }
+
+    private func save(privateFile: String, publicFile: String?) throws {
+        let directory = URL(fileURLWithPath: privateFile).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw KeyError.unwritable(directory, error.localizedDescription)
+            throw KeyError.unwritable(FileWriteError(path: directory, error: error))
         }
-        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
-        try StateFiles.write(Data((key.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8), to: path, mode: 0o600)
-        return key
+        var staged: [AtomicFile.Staged] = []
+        do throws(FileWriteError) {
+            staged.append(try AtomicFile.Staged(Data((privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
+                                                for: privateFile, mode: 0o600))
+            if let publicFile { staged.append(try AtomicFile.Staged(Data((publicLine + "\n").utf8), for: publicFile, mode: 0o644)) }
+            for file in staged { try file.commit() }
+        } catch {
+            staged.forEach { $0.discard() }
+            throw KeyError.unwritable(error)
+        }
     }
 
     /// The key at `path`, or a new one written there; `created` says which.
@@ -94,10 +109,17 @@ public struct DeviceKey: Sendable {
         }
     }
 
-    /// The existing key, or a new one; `created` says which.
+    /// The existing key, or a new one; `created` says which. A `device.pub` that is missing or names
+    /// another key (a run stopped between renaming the two files into place) is written again when
+    /// it can be: it is derived from the key, so failing to write it never stops the key's use.
     public static func loadOrCreate(stateDirectory: String) throws -> (key: DeviceKey, created: Bool) {
         do {
-            return (try load(stateDirectory: stateDirectory), false)
+            let key = try load(stateDirectory: stateDirectory)
+            let publicFile = "\(stateDirectory)/\(publicName)"
+            if (try? publicKey(file: publicFile))?.rawRepresentation != key.publicKey.rawRepresentation {
+                try? AtomicFile.write(Data((key.publicLine + "\n").utf8), to: publicFile, mode: 0o644)
+            }
+            return (key, false)
         } catch KeyError.missing {
             return (try generate(stateDirectory: stateDirectory), true)
         }
@@ -114,29 +136,5 @@ public struct DeviceKey: Sendable {
     public static func publicKey(base64 text: String) -> Curve25519.Signing.PublicKey? {
         guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
-    }
-}
-
-/// Writes state files atomically with a given mode.
-enum StateFiles {
-    static func write(_ data: Data, to path: String, mode: Int) throws {
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
-            throw KeyError.unwritable(path, "cannot create \(temporary)")
-        }
-        do {
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-            } else {
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
-            }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw KeyError.unwritable(path, error.localizedDescription)
-        }
     }
 }

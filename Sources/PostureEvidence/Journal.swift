@@ -1,10 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import GRDB
+import GRDBSQLite
 import PostureModel
 
-/// Why the journal could not be opened or written.
-public struct JournalError: Error, CustomStringConvertible {
-    public var description: String
+/// Why the journal could not be opened, read or written.
+public enum JournalError: Error, CustomStringConvertible {
+    /// The file system holding the journal is full. The transaction was rolled back: what the
+    /// journal held before is intact, and what was being written is not in it.
+    case noSpace(journal: String, doing: String)
+    case failed(journal: String, doing: String, reason: String)
+    /// A stored attestation envelope whose payload is not base64.
+    case malformedAttestation(journal: String)
+
+    public var description: String {
+        switch self {
+        case .noSpace(let journal, let doing):
+            let directory = URL(fileURLWithPath: journal).deletingLastPathComponent().path
+            return "cannot \(doing) \(journal): no space left on device in \(directory); free space there and run again"
+                + " (the journal is intact: nothing of this run was stored)"
+        case .failed(let journal, let doing, let reason): return "cannot \(doing) \(journal): \(reason)"
+        case .malformedAttestation(let journal): return "\(journal) holds an attestation envelope whose payload is not base64"
+        }
+    }
 }
 
 /// The device's append-only history of signed reports, in `journal.sqlite` under the state directory.
@@ -21,21 +45,61 @@ public final class Journal: @unchecked Sendable {
     public let path: String
 
     public init(stateDirectory: String) throws {
-        path = "\(stateDirectory)/\(Self.fileName)"
-        do {
+        let path = "\(stateDirectory)/\(Self.fileName)"
+        self.path = path
+        queue = try Self.attempt("open the journal", path) {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                // The -wal and -shm files stay (the WAL emptied) when the last connection closes, so
+                // the journal can still be opened and read when the disk is full.
+                var persist: CInt = 1
+                let code = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+                guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+                try db.execute(sql: "PRAGMA journal_size_limit = 0")
             }
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
             _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
             try Self.migrator.migrate(queue)
-        } catch {
-            throw JournalError(description: "cannot open the journal \(path): \(error)")
+            return queue
         }
+    }
+
+    /// Runs `body`, turning what it throws into a `JournalError` that says what was being done and
+    /// whether the disk is full.
+    private static func attempt<T>(_ doing: String, _ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if isNoSpace(error, directory: directory) { throw JournalError.noSpace(journal: path, doing: doing) }
+            throw JournalError.failed(journal: path, doing: doing, reason: "\(error)")
+        }
+    }
+
+    /// SQLite says SQLITE_FULL when a write finds no space; growing its shared-memory index or
+    /// syncing may fail as a plain I/O error, so for those the file system is asked.
+    private static func isNoSpace(_ error: any Error, directory: String) -> Bool {
+        if FileWriteError(path: directory, error: error).isNoSpace { return true }
+        guard let error = error as? DatabaseError else { return false }
+        if error.resultCode == .SQLITE_FULL { return true }
+        guard error.resultCode == .SQLITE_IOERR else { return false }
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return false }
+        return (geteuid() == 0 ? fs.f_bfree : fs.f_bavail) == 0 || fs.f_favail == 0
+    }
+
+    private func read<T>(_ doing: String, _ body: (Database) throws -> T) throws -> T {
+        try Self.attempt(doing, path) { try queue.read(body) }
+    }
+
+    private func write<T>(_ doing: String, _ body: (Database) throws -> T) throws -> T {
+        try Self.attempt(doing, path) { try queue.write(body) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -102,50 +166,42 @@ public final class Journal: @unchecked Sendable {
     /// With `enqueue`, the report is queued for delivery in the same transaction, before any upload attempt.
     public func append(_ report: Report, key: DeviceKey, bootID: String? = BootID.current(),
                        enqueue: Bool = false) throws -> (envelope: Data, report: Report) {
-        do {
-            return try queue.write { db in
-                let head = try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [key.keyID])
-                var signed = report
-                let sequence: Int = (head?["sequence"] ?? 0) + 1
-                signed.chain = ChainLink(sequence: sequence, previous: head?["sha256"], bootId: bootID)
-                let envelope = try Envelope.signedReport(signed, key: key)
-                let digest = sha256Hex(envelope)
-                try db.execute(sql: """
-                    INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope,
-                                     enqueue ? "queued" : "local"])
-                try db.execute(sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
-                               arguments: [key.keyID, sequence, digest])
-                return (envelope, signed)
-            }
-        } catch {
-            throw JournalError(description: "cannot append to the journal \(path): \(error)")
+        try write("append the report to the journal") { db in
+            let head = try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [key.keyID])
+            var signed = report
+            let sequence: Int = (head?["sequence"] ?? 0) + 1
+            signed.chain = ChainLink(sequence: sequence, previous: head?["sha256"], bootId: bootID)
+            let envelope = try Envelope.signedReport(signed, key: key)
+            let digest = sha256Hex(envelope)
+            try db.execute(sql: """
+                INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope,
+                                 enqueue ? "queued" : "local"])
+            try db.execute(sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
+                           arguments: [key.keyID, sequence, digest])
+            return (envelope, signed)
         }
     }
 
     /// Envelopes collected in `[from, to]` (either bound optional), oldest first.
     public func entries(from: Date? = nil, to: Date? = nil) throws -> [Entry] {
-        do {
-            return try queue.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT key_id, sequence, report_id, collected_at, sha256, envelope FROM envelopes
-                    WHERE collected_at >= ? AND collected_at <= ? ORDER BY key_id, sequence
-                    """, arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                                     to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
-                    Entry(keyID: row["key_id"], sequence: row["sequence"], reportID: row["report_id"],
-                          collectedAt: Date(timeIntervalSince1970: row["collected_at"]), sha256: row["sha256"],
-                          envelope: row["envelope"])
-                }
+        try read("read the journal") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT key_id, sequence, report_id, collected_at, sha256, envelope FROM envelopes
+                WHERE collected_at >= ? AND collected_at <= ? ORDER BY key_id, sequence
+                """, arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
+                Entry(keyID: row["key_id"], sequence: row["sequence"], reportID: row["report_id"],
+                      collectedAt: Date(timeIntervalSince1970: row["collected_at"]), sha256: row["sha256"],
+                      envelope: row["envelope"])
             }
-        } catch {
-            throw JournalError(description: "cannot read the journal \(path): \(error)")
         }
     }
 
     /// The newest sequence number and envelope hash for `keyID`.
     public func head(keyID: String) throws -> (sequence: Int, sha256: String)? {
-        try queue.read { db in
+        try read("read the chain head from") { db in
             try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [keyID])
                 .map { ($0["sequence"], $0["sha256"]) }
         }
@@ -163,41 +219,32 @@ public final class Journal: @unchecked Sendable {
     public func record(_ attestation: Attestation, key: DeviceKey) throws -> SignedAttestation {
         var stored = attestation
         if stored.id == nil { stored.id = UUID().uuidString.lowercased() }
-        do {
-            let body = try PostureJSON.encoder().encode(stored)
-            let envelope = try Envelope.sign(body: body, type: Envelope.attestationType, key: key).encoded()
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO attestations (id, key_id, profile, requirement, recorded_at, expires_at, envelope)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [stored.id, key.keyID, stored.profile, stored.requirement,
-                                     stored.recordedAt.timeIntervalSince1970, stored.expiresAt?.timeIntervalSince1970, envelope])
-            }
-            return SignedAttestation(attestation: stored, envelope: envelope)
-        } catch {
-            throw JournalError(description: "cannot record the attestation in \(path): \(error)")
+        let envelope = try Self.attempt("record the attestation in", path) {
+            try Envelope.sign(body: try PostureJSON.encoder().encode(stored), type: Envelope.attestationType, key: key).encoded()
         }
+        try write("record the attestation in") { db in
+            try db.execute(sql: """
+                INSERT INTO attestations (id, key_id, profile, requirement, recorded_at, expires_at, envelope)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [stored.id, key.keyID, stored.profile, stored.requirement,
+                                 stored.recordedAt.timeIntervalSince1970, stored.expiresAt?.timeIntervalSince1970, envelope])
+        }
+        return SignedAttestation(attestation: stored, envelope: envelope)
     }
 
     /// Attestations recorded up to `to` that are still valid at `from` (either bound optional), oldest first.
     public func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
-        do {
-            return try queue.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT envelope FROM attestations
-                    WHERE recorded_at <= ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY recorded_at, id
-                    """, arguments: [to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
-                                     from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude]).map { row in
-                    let envelope: Data = row["envelope"]
-                    guard let body = try Envelope.decode(envelope).body else {
-                        throw JournalError(description: "attestation envelope with a payload that is not base64")
-                    }
-                    return SignedAttestation(attestation: try PostureJSON.decoder().decode(Attestation.self, from: body),
-                                             envelope: envelope)
-                }
+        try read("read attestations from") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT envelope FROM attestations
+                WHERE recorded_at <= ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY recorded_at, id
+                """, arguments: [to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                                 from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude]).map { row in
+                let envelope: Data = row["envelope"]
+                guard let body = try Envelope.decode(envelope).body else { throw JournalError.malformedAttestation(journal: path) }
+                return SignedAttestation(attestation: try PostureJSON.decoder().decode(Attestation.self, from: body),
+                                         envelope: envelope)
             }
-        } catch {
-            throw JournalError(description: "cannot read attestations from \(path): \(error)")
         }
     }
 
@@ -214,7 +261,7 @@ public final class Journal: @unchecked Sendable {
 
     /// The oldest queued report (delivery is in order), if any.
     public func nextQueued() throws -> Pending? {
-        try queue.read { db in
+        try read("read the delivery queue from") { db in
             try Row.fetchOne(db, sql: """
                 SELECT id, report_id, envelope, attempts, next_attempt_at FROM envelopes WHERE delivery = 'queued' ORDER BY id LIMIT 1
                 """).map { Pending(id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], attempts: $0["attempts"],
@@ -223,7 +270,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     public func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
-        try queue.write { db in
+        try write("record the delivery in") { db in
             try db.execute(sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
                            arguments: [receipt, date.timeIntervalSince1970, id])
             try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "delivered",
@@ -232,7 +279,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     public func scheduleRetry(_ id: Int64, error: String, next: Date, at date: Date) throws {
-        try queue.write { db in
+        try write("record the delivery attempt in") { db in
             try db.execute(sql: "UPDATE envelopes SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
                            arguments: [next.timeIntervalSince1970, error, id])
             try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "retry",
@@ -241,7 +288,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     public func markDeadLetter(_ id: Int64, error: String, at date: Date) throws {
-        try queue.write { db in
+        try write("record the dead letter in") { db in
             try db.execute(sql: "UPDATE envelopes SET delivery = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
                            arguments: [error, id])
             try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "dead_letter",
@@ -251,7 +298,7 @@ public final class Journal: @unchecked Sendable {
 
     /// Counts of reports by delivery state (`local`, `queued`, `delivered`, `dead`).
     public func deliveryCounts() throws -> [String: Int] {
-        try queue.read { db in
+        try read("count the reports in") { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT delivery, COUNT(*) AS n FROM envelopes GROUP BY delivery") {
                 counts[row["delivery"]] = row["n"]
@@ -262,7 +309,7 @@ public final class Journal: @unchecked Sendable {
 
     /// Small facts kept beside the reports (last delivery, last scan …).
     public func meta() throws -> [String: String] {
-        try queue.read { db in
+        try read("read") { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").compactMap { row in
                 (row["value"] as String?).map { (row["key"] as String, $0) }
             })
@@ -270,7 +317,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     public func setMeta(_ values: [String: String?]) throws {
-        try queue.write { db in try Self.setMeta(db, values) }
+        try write("update") { db in try Self.setMeta(db, values) }
     }
 
     static func setMeta(_ db: Database, _ values: [String: String?]) throws {
@@ -286,7 +333,7 @@ public final class Journal: @unchecked Sendable {
     /// Deletes reports older than `retentionDays`, then the oldest until the stored envelopes fit
     /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
     public func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
-        try queue.write { db in
+        try write("prune") { db in
             try db.execute(sql: "DELETE FROM envelopes WHERE collected_at < ? AND delivery != 'queued'",
                            arguments: [now.timeIntervalSince1970 - Double(retentionDays) * 86400])
             var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM envelopes") ?? 0

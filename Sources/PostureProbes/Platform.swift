@@ -194,29 +194,6 @@ enum Platform {
 
     static func remove(_ path: String) { unlink(path) }
 
-    /// Writes a whole file atomically: a temporary file in the same directory, fsync, rename.
-    static func writeAtomically(_ data: [UInt8], to path: String, mode: mode_t) throws(FileError) {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd: Int32
-        switch createFile(temporary, mode: mode) {
-        case .success(let opened): fd = opened
-        case .failure(let error): throw error
-        }
-        if case .failure(let error) = writeAll(fd, data) {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        if case .failure(let error) = syncAndClose(fd) {
-            unlink(temporary)
-            throw error
-        }
-        if case .failure(let error) = rename(temporary, to: path) {
-            unlink(temporary)
-            throw error
-        }
-    }
-
     static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path, &buffer, buffer.count - 1)

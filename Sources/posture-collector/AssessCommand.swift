@@ -89,8 +89,8 @@ struct AssessCommand: AsyncParsableCommand {
             let language = lang.map { $0.hasPrefix("ja") ? Language.ja : Language.en } ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
             let data = try format.render(assessment, language: language)
             if let output {
-                do { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-                    throw Failure(message: "cannot write \(output): \(error.localizedDescription)", status: 73)
+                do throws(FileWriteError) { try AtomicFile.write(data, to: output) } catch {
+                    throw Failure(message: error.description, status: 73)
                 }
             } else {
                 FileHandle.standardOutput.write(data)

@@ -148,7 +148,8 @@ func withExitStatus(_ body: () async throws -> Void) async throws {
     } catch let error as KeyError {
         switch error {
         case .missing: throw fail(error.description, 66)
-        case .tooOpen, .unwritable: throw fail(error.description, 77)
+        case .unwritable(let failure): throw fail(error.description, failure.isNoSpace ? 74 : 77)
+        case .tooOpen: throw fail(error.description, 77)
         case .exists: throw fail(error.description, 64)
         case .malformed: throw fail(error.description, 65)
         }

@@ -83,6 +83,21 @@ import PostureTestSupport
         #expect(throws: KeyError.self) { try DeviceKey.generate(stateDirectory: state) }
     }
 
+    /// A run stopped between putting device.key and device.pub in place: the next use of the key writes device.pub again.
+    @Test func aMissingOrForeignPublicKeyFileIsWrittenAgain() throws {
+        let directory = try TemporaryRoot("key")
+        let state = directory.url("state").path
+        let key = try DeviceKey.generate(stateDirectory: state)
+        let publicFile = state + "/" + DeviceKey.publicName
+        for damage in [{ try FileManager.default.removeItem(atPath: publicFile) },
+                       { try Data((DeviceKey(privateKey: .init()).publicLine + "\n").utf8).write(to: URL(fileURLWithPath: publicFile)) }] {
+            try damage()
+            let loaded = try DeviceKey.loadOrCreate(stateDirectory: state)
+            #expect(!loaded.created && loaded.key.keyID == key.keyID)
+            #expect(try String(contentsOfFile: publicFile, encoding: .utf8) == key.publicLine + "\n")
+        }
+    }
+
     /// Three chained reports, then each kind of tampering; every one is detected and named.
     @Test func tamperingIsDetectedAndNamed() throws {
         let directory = try TemporaryRoot("chain")

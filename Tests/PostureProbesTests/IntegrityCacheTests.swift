@@ -5,8 +5,9 @@ import PostureTestSupport
 
 /// The integrity cache's file format, read back the way a rescan reads it: streamed in windows.
 @Suite struct IntegrityCacheTests {
-    /// A root with packages large enough for several chunks each, verified once so the cache exists.
-    static func verifiedRoot() async throws -> (root: TemporaryRoot, state: String) {
+    /// A root with packages large enough for several chunks each, verified once so the cache exists
+    /// (in `state`, by default inside the root).
+    static func verifiedRoot(state: String? = nil) async throws -> (root: TemporaryRoot, state: String) {
         let root = try TemporaryRoot("integrity-cache")
         let big = (0..<130).map { ("/usr/share/big/file\($0)", "content \($0)\n", 0o644) }
         try Fixtures.install([
@@ -17,7 +18,7 @@ import PostureTestSupport
             // bash's sh.1.gz is diverted by dash: checked at sh.distrib.1.gz.
             FakePackage("bash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
         ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
-        let state = root.url("state").path
+        let state = state ?? root.url("state").path
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let scanRoot = try ScanRoot(root.path)
         _ = try await PackageVerifier(root: scanRoot, stateDirectory: state).verify(database: try DpkgDatabase.read(root: scanRoot))

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostureModel
 
 /// What a verification recorded about one listed path, so the next run can check it from the
 /// cache: the expected MD5, and the digest the file had in a given state (device, inode, size,
@@ -162,8 +163,8 @@ struct IntegrityCache: Sendable {
         if let data = try? Platform.readFile(path), data.count == 32 { return SymmetricKey(data: data) }
         guard create else { throw ProbeError.missing(path: path) }
         let key = SymmetricKey(size: .bits256)
-        do {
-            try Platform.writeAtomically(key.withUnsafeBytes { Array($0) }, to: path, mode: 0o600)
+        do throws(FileWriteError) {
+            try AtomicFile.write(key.withUnsafeBytes { Data($0) }, to: path, mode: 0o600)
         } catch {
             throw ProbeError.unreadable(path: path, reason: "cannot write: \(error)")
         }
