@@ -57,8 +57,9 @@ public enum AppBundles {
             for id in (try? root.list(installation)) ?? [] {
                 let active = "\(installation)/\(id)/current/active"
                 guard root.exists(active) else { continue }
-                found[id] = metainfoVersion(root: root, directory: "\(active)/files/share/metainfo")
+                let version: String? = metainfoVersion(root: root, directory: "\(active)/files/share/metainfo")
                     ?? metainfoVersion(root: root, directory: "\(active)/files/share/appdata")
+                found[id] = .some(version)
             }
         }
         return found

@@ -137,13 +137,18 @@ import PostureTestSupport
         try root.write("snap/firefox/current/meta/snap.yaml", "name: firefox\nversion: 144.0.2-1\nsummary: Mozilla Firefox\n")
         try root.write("var/lib/flatpak/app/com.brave.Browser/current/active/files/share/metainfo/com.brave.Browser.metainfo.xml",
                        "<component><releases><release version=\"1.82.70\" date=\"2026-08-01\"/></releases></component>")
+        // Older flatpaks keep their metainfo under share/appdata.
+        try root.write("var/lib/flatpak/app/org.chromium.Chromium/current/active/files/share/appdata/org.chromium.Chromium.appdata.xml",
+                       "<component><releases><release version=\"145.0.7632.45\" date=\"2026-10-01\"/></releases></component>")
         let scanRoot = try ScanRoot(root.path)
         let browsers = BrowsersProbe(catalog: Self.browserCatalog()).collect(
             root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
             candidates: ["firefox-esr": "140.5.0esr-1~deb12u1", "chromium": "142.0.7444.175-1~deb12u1"],
             homes: [], now: Day("2026-11-24")!.start(in: TimeZone(identifier: "UTC")!))
         let bySource = Dictionary(uniqueKeysWithValues: browsers.map { ($0.source, $0) })
-        #expect(Set(bySource.keys) == ["dpkg:firefox-esr", "dpkg:chromium", "tarball:/opt/firefox", "snap:firefox", "flatpak:com.brave.Browser"])
+        #expect(Set(bySource.keys) == ["dpkg:firefox-esr", "dpkg:chromium", "tarball:/opt/firefox", "snap:firefox", "flatpak:com.brave.Browser",
+                                       "flatpak:org.chromium.Chromium"])
+        #expect(bySource["flatpak:org.chromium.Chromium"]?.version == "145.0.7632.45")
         #expect(bySource["dpkg:firefox-esr"]?.supported == false, "ESR 140 ended on 2026-09-15 in this catalog")
         #expect(bySource["dpkg:firefox-esr"]?.eol == Day("2026-09-15"))
         #expect(bySource["dpkg:chromium"]?.supported == false, "two majors behind the newest stable")
