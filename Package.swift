@@ -193,3 +193,17 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer harnesses (Fuzz/, run with scripts/fuzz): only in a package evaluated with POSTURE_FUZZ
+// set, so `swift build` and `swift test` (and CI) never compile or link them.
+if Context.environment["POSTURE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "posture-fuzz",
+        dependencies: ["PostureProbes", "PostureReference", "PostureEvidence", "PostureModel", "PosturePolicy", "PostureAssessment",
+                       "PostureTestSupport",
+                       .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")],
+        path: "Fuzz",
+        exclude: ["json.dict"],
+        swiftSettings: strictSettings
+    ))
+}

@@ -85,13 +85,21 @@ public struct Deliverer: Sendable {
         if let retryAfter {
             if let seconds = TimeInterval(retryAfter.trimmingCharacters(in: .whitespaces)) {
                 delay = max(delay, seconds)
-            } else {
-                let formatter = DateFormatter()
-                formatter.locale = Locale(identifier: "en_US_POSIX")
-                formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-                if let date = formatter.date(from: retryAfter) { delay = max(delay, date.timeIntervalSinceNow) }
+            } else if let date = Self.httpDate(retryAfter) {
+                delay = max(delay, date.timeIntervalSinceNow)
             }
         }
         return min(delay, maxBackoff)
+    }
+
+    /// An HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`), or nil. HTTP-dates are printable ASCII, and
+    /// only that reaches DateFormatter: it traps on some non-ASCII text, and a header is whatever
+    /// the other end sent.
+    static func httpDate(_ text: String) -> Date? {
+        guard text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
     }
 }

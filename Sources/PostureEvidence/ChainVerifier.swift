@@ -77,6 +77,11 @@ public struct ChainVerifier {
                 continue
             }
             verdict.sequence = chain.sequence
+            // Sequences start at 1 (the collector refuses others too); gaps are computed on them.
+            guard chain.sequence >= 1 else {
+                verdict.problems.append("chain.sequence is \(chain.sequence); a chain starts at sequence 1")
+                continue
+            }
             if verdict.problems.isEmpty {
                 valid.append(Valid(index: index, report: report, sequence: chain.sequence, sha256: sha256Hex(item.bytes)))
             }
@@ -97,7 +102,7 @@ public struct ChainVerifier {
                 }
                 continue
             }
-            if current.sequence > last.sequence + 1 {
+            if current.sequence - last.sequence > 1 {
                 let missing = current.sequence - last.sequence - 1
                 chainProblems.append("gap: \(missing) report(s) missing between sequence \(last.sequence) and \(current.sequence)")
                 continue

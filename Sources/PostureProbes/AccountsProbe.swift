@@ -17,7 +17,8 @@ public struct AccountsProbe: Sendable {
         let uidMax = defs["UID_MAX"].flatMap { Int($0) } ?? 60000
         let nologin = ["/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "/bin/sync"]
         let people = passwd.filter { entry in
-            entry.uid == 0 || ((uidMin...uidMax).contains(entry.uid) && !nologin.contains(entry.shell))
+            // Compared one bound at a time: a login.defs whose UID_MIN exceeds UID_MAX makes no range.
+            entry.uid == 0 || (uidMin <= entry.uid && entry.uid <= uidMax && !nologin.contains(entry.shell))
         }
 
         var shadow: [String: ShadowEntry] = [:]
@@ -35,6 +36,9 @@ public struct AccountsProbe: Sendable {
         if problem == nil, let missing = accounts.first(where: { shadow[$0.user] == nil }) {
             problem = "\(missing.user) has no entry in /etc/shadow"
         }
+        if problem == nil, let damaged = accounts.first(where: { shadow[$0.user]?.lastChangedUnreadable == true }) {
+            problem = "/etc/shadow is damaged: the last password change of \(damaged.user) is not a day"
+        }
         return (accounts, problem)
     }
 
@@ -43,7 +47,12 @@ public struct AccountsProbe: Sendable {
         var locked: Bool
         var lastChanged: Day?
         var maxDays: Int?
+        /// The last-change field holds something other than a day count (empty is "aging disabled").
+        var lastChangedUnreadable = false
     }
+
+    /// 9999-12-31, the last day a `Day` holds.
+    static let maxShadowDay = Day(year: 9999, month: 12, day: 31)!.daysSinceEpoch
 
     /// Reads the fields posture needs; the hash field is reduced to "locked or not" at once.
     static func parseShadow(_ text: String) -> [ShadowEntry] {
@@ -52,9 +61,11 @@ public struct AccountsProbe: Sendable {
             guard fields.count >= 5, !fields[0].isEmpty else { return nil }
             let hash = fields[1]
             let locked = hash.hasPrefix("!") || hash.hasPrefix("*")
-            let lastChanged = Int(fields[2]).map { Day(daysSinceEpoch: $0) }
+            // Days since 1970; a count past the year 9999 is no date (and would overflow the calendar arithmetic).
+            let lastChanged = Int(fields[2]).flatMap { (0...maxShadowDay).contains($0) ? Day(daysSinceEpoch: $0) : nil }
             let max = Int(fields[4]).flatMap { $0 >= 99999 || $0 < 0 ? nil : $0 }
-            return ShadowEntry(user: String(fields[0]), locked: locked, lastChanged: lastChanged, maxDays: max)
+            return ShadowEntry(user: String(fields[0]), locked: locked, lastChanged: lastChanged, maxDays: max,
+                               lastChangedUnreadable: lastChanged == nil && !fields[2].isEmpty)
         }
     }
 

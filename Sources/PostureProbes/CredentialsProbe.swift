@@ -42,7 +42,7 @@ public struct CredentialsProbe: Sendable {
                     let file = "\(home)/\(base)/\(profile)/logins.json"
                     guard root.exists(file) else { continue }
                     do {
-                        for origin in try Self.firefoxOrigins(try root.readBytes(file), path: root.display(file)) {
+                        for origin in try Self.firefoxOrigins(try root.readBytes(file, limit: ScanRoot.userFileLimit), path: root.display(file)) {
                             logins.append(.init(browser: "firefox", profilePath: root.display("\(home)/\(base)/\(profile)"), origin: origin))
                         }
                     } catch { problems.append("\(error)") }
@@ -92,7 +92,7 @@ public struct CredentialsProbe: Sendable {
     /// Files named like password notes on the user's desktop (XDG desktop folder, `Desktop`, `デスクトップ`).
     func passwordNotes(root: ScanRoot, home: String) -> [String] {
         var desktops = ["Desktop", "デスクトップ"]
-        if let dirs = try? root.readText("\(home)/.config/user-dirs.dirs") {
+        if let dirs = try? root.readText("\(home)/.config/user-dirs.dirs", limit: ScanRoot.userFileLimit) {
             for line in dirs.split(separator: "\n") where line.hasPrefix("XDG_DESKTOP_DIR=") {
                 let value = line.dropFirst("XDG_DESKTOP_DIR=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
                 if value.hasPrefix("$HOME/") { desktops.append(String(value.dropFirst(6))) }

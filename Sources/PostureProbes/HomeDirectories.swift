@@ -68,7 +68,7 @@ public enum AppBundles {
     /// The first `<release version="…">` of an AppStream metainfo file (the newest release).
     static func metainfoVersion(root: ScanRoot, directory: String) -> String? {
         for name in (try? root.list(directory)) ?? [] where name.hasSuffix(".xml") {
-            guard let text = try? root.readText("\(directory)/\(name)"),
+            guard let text = try? root.readText("\(directory)/\(name)", limit: ScanRoot.userFileLimit),
                   let release = text.range(of: "<release "),
                   let version = text[release.upperBound...].range(of: "version=\"") else { continue }
             let rest = text[version.upperBound...]

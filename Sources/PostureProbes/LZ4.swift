@@ -2,13 +2,16 @@
 /// compressed (`Acquire::GzipIndexes`, the default in Debian container images).
 enum LZ4 {
     static let frameMagic: UInt32 = 0x184D_2204
+    /// The most `decompress` produces: apt's largest lists are under 100 MiB uncompressed, and
+    /// LZ4 expands up to 255 times, so a small hostile file could otherwise exhaust memory.
+    static let maxDecodedSize = 1 << 29
 
     static func isFrame(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 4 && readLE32(bytes, 0) == frameMagic
     }
 
-    /// Decompresses every frame in `input` (skippable frames are skipped).
-    static func decompress(_ input: [UInt8]) throws(ProbeError) -> [UInt8] {
+    /// Decompresses every frame in `input` (skippable frames are skipped), up to `limit` bytes.
+    static func decompress(_ input: [UInt8], limit: Int = maxDecodedSize) throws(ProbeError) -> [UInt8] {
         var output = [UInt8]()
         var position = 0
         while position < input.count {
@@ -20,7 +23,7 @@ enum LZ4 {
                 continue
             }
             guard magic == frameMagic else { throw damaged("not an LZ4 frame") }
-            position = try decodeFrame(input, from: position + 4, into: &output)
+            position = try decodeFrame(input, from: position + 4, into: &output, limit: limit)
         }
         return output
     }
@@ -33,7 +36,7 @@ enum LZ4 {
         UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
 
-    private static func decodeFrame(_ input: [UInt8], from start: Int, into output: inout [UInt8]) throws(ProbeError) -> Int {
+    private static func decodeFrame(_ input: [UInt8], from start: Int, into output: inout [UInt8], limit: Int) throws(ProbeError) -> Int {
         var position = start
         guard input.count - position >= 3 else { throw damaged("truncated frame header") }
         let flags = input[position]
@@ -45,11 +48,18 @@ enum LZ4 {
         let dictionary = flags & 0x01 != 0
         let maxBlockSize = 1 << (8 + 2 * Int((blockDescriptor >> 4) & 0x7))
         position += 2
+        let frameStart = output.count
+        var declaredSize: UInt64?
         if contentSize {
             guard input.count - position >= 8 else { throw damaged("truncated frame header") }
-            var size = 0
-            for i in 0..<8 { size |= Int(input[position + i]) << (8 * i) }
-            if size > 0 && size < 1 << 34 { output.reserveCapacity(output.count + size) }
+            var size: UInt64 = 0
+            for i in 0..<8 { size |= UInt64(input[position + i]) << (8 * i) }
+            declaredSize = size
+            // The header's size is only a hint for the allocation: a frame cannot decode to more
+            // than 255 times its own bytes, nor past the limit, whatever the header claims.
+            if size > 0, size <= UInt64(limit - output.count), size / 255 <= UInt64(input.count - position) {
+                output.reserveCapacity(output.count + Int(size))
+            }
             position += 8
         }
         if dictionary { position += 4 }
@@ -66,7 +76,11 @@ enum LZ4 {
             } else {
                 try decodeBlock(input, position..<(position + size), into: &output, maxOutput: maxBlockSize)
             }
+            guard output.count <= limit else { throw damaged("it decodes to more than \(limit) bytes") }
             position += size + (blockChecksum ? 4 : 0)
+        }
+        if let declaredSize, declaredSize != UInt64(output.count - frameStart) {
+            throw damaged("the frame decodes to \(output.count - frameStart) bytes but its header says \(declaredSize)")
         }
         if contentChecksum { position += 4 }
         guard position <= input.count else { throw damaged("truncated content checksum") }

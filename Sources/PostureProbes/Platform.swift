@@ -207,18 +207,29 @@ enum Platform {
         return String(cString: resolved)
     }
 
-    /// Reads a whole file; the error text names the system's reason (for example "Permission denied").
-    static func readFile(_ path: String) throws(ProbeError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a whole regular file of at most `limit` bytes; the error text names the system's
+    /// reason (for example "Permission denied"). A FIFO, device or terminal where a file is
+    /// expected (a link to `/dev/zero` in a home, say) is refused: it could block or never end.
+    static func readFile(_ path: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
         defer { close(fd) }
         var st = stat()
-        let expected = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        guard fstat(fd, &st) == 0 else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw ProbeError.unreadable(path: path, reason: st.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "not a regular file")
+        }
+        let expected = Int(st.st_size)
+        guard expected <= limit else { throw ProbeError.unreadable(path: path, reason: "larger than \(sizeText(limit))") }
         // One byte more than the size, so reading to the end does not grow (double) the buffer.
         var bytes = [UInt8](repeating: 0, count: max(expected + 1, 4096))
         var used = 0
         while true {
-            if used == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
+            if used == bytes.count {
+                // The file grew while being read (or is a /proc file, which says size 0).
+                guard used <= limit else { throw ProbeError.unreadable(path: path, reason: "larger than \(sizeText(limit))") }
+                bytes.append(contentsOf: repeatElement(0, count: bytes.count))
+            }
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -227,8 +238,14 @@ enum Platform {
             if n == 0 { break }
             used += n
         }
+        guard used <= limit else { throw ProbeError.unreadable(path: path, reason: "larger than \(sizeText(limit))") }
         bytes.removeSubrange(used...)
         return bytes
+    }
+
+    /// "64 MiB" for a whole number of mebibytes, else the bytes.
+    static func sizeText(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 
     static func lastErrorText() -> String { String(cString: strerror(errno)) }

@@ -16,7 +16,8 @@ enum SQLiteSnapshot {
             try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
-                try Data(try root.readBytes(file + suffix)).write(to: copy.appendingPathComponent(name + suffix))
+                // The databases read this way live in users' homes: anyone's files, so bounded.
+                try Data(try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)).write(to: copy.appendingPathComponent(name + suffix))
             }
         } catch let error as ProbeError {
             throw error

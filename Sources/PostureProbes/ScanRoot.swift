@@ -80,21 +80,27 @@ public struct ScanRoot: Sendable, Hashable {
         return Platform.status(host)?.modified
     }
 
-    public func readBytes(_ relative: String) throws(ProbeError) -> [UInt8] {
+    /// The most posture reads of one file in a user's home (browser profiles, desktop settings):
+    /// anyone can put a file there, for example a sparse one of a terabyte, and none of those
+    /// posture reads is legitimately near this size.
+    public static let userFileLimit = 64 << 20
+
+    /// The bytes of a regular file (not a FIFO or device) of at most `limit` bytes.
+    public func readBytes(_ relative: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
         guard let host = hostPath(relative) else {
             throw ProbeError.unreadable(path: display(relative), reason: "too many levels of symbolic links")
         }
         guard Platform.lstatus(host) != nil else { throw ProbeError.missing(path: display(relative)) }
         do {
-            return try Platform.readFile(host)
+            return try Platform.readFile(host, limit: limit)
         } catch {
             throw ProbeError.unreadable(path: display(relative), reason: Self.reason(of: error))
         }
     }
 
     /// Reads a text file; invalid UTF-8 is replaced rather than rejected.
-    public func readText(_ relative: String) throws(ProbeError) -> String {
-        String(decoding: try readBytes(relative), as: UTF8.self)
+    public func readText(_ relative: String, limit: Int = .max) throws(ProbeError) -> String {
+        String(decoding: try readBytes(relative, limit: limit), as: UTF8.self)
     }
 
     /// Names in a directory, sorted; a missing directory is an empty list.

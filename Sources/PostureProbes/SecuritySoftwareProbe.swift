@@ -67,14 +67,34 @@ public struct ClamAVDatabase: Sendable, Hashable {
         // The build time itself contains a colon ("14 Nov 2023 07:37 -0500").
         let time = fields.count >= 9 ? "\(fields[1]):\(fields[2])" : String(fields[1])
         let rest = fields.count >= 9 ? Array(fields[3...]) : Array(fields[2...])
-        return ClamAVDatabase(buildTime: parseTime(time), version: Int(rest[0]), signatures: rest.count > 1 ? Int(rest[1]) : nil)
+        guard let built = parseTime(time) else {
+            throw ProbeError.malformed(path: path, reason: "the build time '\(time)' is not a date like '14 Nov 2023 07:37 -0500'")
+        }
+        return ClamAVDatabase(buildTime: built, version: Int(rest[0]), signatures: rest.count > 1 ? Int(rest[1]) : nil)
     }
 
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    /// The build time as ClamAV writes it, `dd MMM yyyy HH:mm Z` (`14 Nov 2023 07:37 -0500`). Read by
+    /// hand: Foundation's DateFormatter traps on some non-ASCII text, and these bytes are anyone's.
     static func parseTime(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "dd MMM yyyy HH:mm Z"
-        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
+        let words = text.split(separator: " ")
+        guard words.count == 5 else { return nil }
+        let clock = words[3].split(separator: ":", omittingEmptySubsequences: false)
+        let zone = words[4]
+        guard let dayOfMonth = number(words[0], digits: 1...2), let month = months.firstIndex(of: words[1].lowercased()),
+              let year = number(words[2], digits: 4...4), let day = Day(year: year, month: month + 1, day: dayOfMonth),
+              clock.count == 2, let hour = number(clock[0], digits: 1...2), let minute = number(clock[1], digits: 2...2),
+              hour < 24, minute < 60, let sign = zone.first, sign == "+" || sign == "-",
+              let offset = number(zone.dropFirst(), digits: 4...4), offset / 100 < 24, offset % 100 < 60 else { return nil }
+        let zoneSeconds = (offset / 100 * 3600 + offset % 100 * 60) * (sign == "-" ? -1 : 1)
+        return Date(timeIntervalSince1970: TimeInterval(day.daysSinceEpoch * 86400 + hour * 3600 + minute * 60 - zoneSeconds))
+    }
+
+    /// The value of `text` when it is only ASCII digits, as many as `digits` allows.
+    private static func number(_ text: Substring, digits: ClosedRange<Int>) -> Int? {
+        guard digits.contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(text)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import PostureAgent
 import PostureTestSupport
 
 /// The agent, `upload` and `status` against a real HTTPS collector on loopback.
@@ -96,6 +97,15 @@ import PostureTestSupport
         #expect(try setup.agent().status == 75)
         #expect(((try setup.status())["last_delivery"] as? [String: Any])?["result"] as? String == "retry")
         #expect(try CLITests.posture(["upload", "--config", setup.config]).status == 0)
+    }
+
+    // Found by review after fuzzing found the same trap in the ClamAV reader: Foundation's
+    // DateFormatter traps on some non-ASCII text, and a server's Retry-After header went to it
+    // as received, so one header could stop the daemon.
+    @Test func retryAfterDatesThatAreNotASCIIAreIgnored() {
+        #expect(Deliverer.httpDate("Sun\u{7F1}") == nil)
+        #expect(Deliverer.httpDate("Sun, 06 Nov 1994 08:49:37 GMT\u{7F1}") == nil)
+        #expect(Deliverer.httpDate("Sun, 06 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
     }
 
     @Test func withoutUploadTargetReportsAreJournaledOnly() throws {

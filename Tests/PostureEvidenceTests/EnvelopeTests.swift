@@ -154,6 +154,24 @@ import PostureTestSupport
         #expect(relinked.verdicts[1].problems.contains { $0.contains("chain broken") })
     }
 
+    // Found with the chain fuzz target (scripts/fuzz chain): a signed report at sequence Int.min
+    // next to one at sequence 1 overflowed the gap arithmetic and trapped the bank's verifier.
+    // Whoever holds the device key (the customer) can sign any sequence.
+    @Test func sequencesBelowOneAreAProblemNotATrap() throws {
+        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
+        let envelopes = try [Int.min, 0, 1].map { sequence -> Data in
+            var report = Self.report()
+            report.chain = ChainLink(sequence: sequence, previous: nil, bootId: nil)
+            return try Envelope.signedReport(report, key: key)
+        }
+        let outcome = ChainVerifier(key: key.publicKey).verify(envelopes.enumerated().map { .init(source: "r\($0.offset)", bytes: $0.element) })
+        #expect(!outcome.ok)
+        #expect(outcome.verdicts[0].problems == ["chain.sequence is -9223372036854775808; a chain starts at sequence 1"])
+        #expect(outcome.verdicts[1].problems == ["chain.sequence is 0; a chain starts at sequence 1"])
+        #expect(outcome.verdicts[2].ok)
+        #expect(outcome.reports.count == 1)
+    }
+
     @Test func journalQueriesByTimeAndPrunes() throws {
         let directory = try TemporaryRoot("journal")
         let state = directory.url("state").path

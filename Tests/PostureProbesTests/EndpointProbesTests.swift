@@ -34,6 +34,26 @@ import PostureTestSupport
         #expect(Day(expected) == Day("2026-11-20"))
     }
 
+    // Found by fuzzing (scripts/fuzz clamav): Foundation's DateFormatter traps on some non-ASCII
+    // text ("4" and U+07F1 here), and the header's build time was handed to it as read.
+    @Test func clamavHeaderWithAnUnreadableBuildTimeIsAnError() {
+        let header = Array("ClamAV-VDB:4\u{7F1}::".utf8) + [UInt8](repeating: 0x20, count: 512 - 16)
+        #expect(throws: ProbeError.malformed(path: "/var/lib/clamav/daily.cvd",
+                                             reason: "the build time '4\u{7F1}' is not a date like '14 Nov 2023 07:37 -0500'")) {
+            try ClamAVDatabase.parse(header: header, path: "/var/lib/clamav/daily.cvd")
+        }
+    }
+
+    @Test func clamavBuildTimesAreReadExactly() {
+        let iso = ISO8601DateFormatter()
+        #expect(ClamAVDatabase.parseTime("20 Nov 2026 04:26 -0500") == iso.date(from: "2026-11-20T09:26:00Z"))
+        #expect(ClamAVDatabase.parseTime("1 jan 2024 0:05 +0930") == iso.date(from: "2023-12-31T14:35:00Z"))
+        for bad in ["", "20 Nov 2026", "31 Feb 2026 04:26 -0500", "20 Nov 2026 24:00 -0500", "20 Nov 2026 04:26 0500",
+                    "\u{FF12}0 Nov 2026 04:26 -0500", "20 Nov 2026 04:26 -05\u{7F1}"] {
+            #expect(ClamAVDatabase.parseTime(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func offlineRootCannotSayWhetherItRuns() throws {
         let root = try TemporaryRoot()
         try root.write("opt/microsoft/mdatp/sbin/wdavdaemon", "ELF")
@@ -78,6 +98,30 @@ import PostureTestSupport
         #expect(!json.contains("SECRET") && !json.contains("HASHVALUE") && !json.contains("$6$"))
     }
 
+    // Found by fuzzing (scripts/fuzz system): a login.defs with UID_MIN above UID_MAX made an
+    // invalid range, which traps.
+    @Test func invertedUIDRangeSelectsOnlyRoot() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
+        try root.write("etc/login.defs", "UID_MIN 60000\nUID_MAX 1000\n")
+        try root.write("etc/shadow", "root:!:19700:0:99999:7:::\nalice:!:19700:0:99999:7:::\n")
+        let (accounts, problem) = try AccountsProbe().collect(root: ScanRoot(root.path))
+        #expect(accounts.map(\.user) == ["root"])
+        #expect(problem == nil)
+    }
+
+    // A last-change day count past the year 9999 overflowed the calendar arithmetic.
+    @Test func shadowDayCountOutOfRangeIsAReason() throws {
+        let root = try TemporaryRoot()
+        try root.write("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n")
+        try root.write("etc/shadow", "alice:!:9223372036854775807:0:99999:7:::\n")
+        let (accounts, problem) = try AccountsProbe().collect(root: ScanRoot(root.path))
+        #expect(accounts.first?.passwordLastChanged == nil)
+        #expect(problem == "/etc/shadow is damaged: the last password change of alice is not a day")
+        #expect(AccountsProbe.parseShadow("bob:!:2932896:0:99999:7:::\n").first?.lastChanged == Day("9999-12-31"))
+        #expect(AccountsProbe.parseShadow("bob:!:-1:0:99999:7:::\n").first?.lastChangedUnreadable == true)
+    }
+
     @Test func unreadableShadowIsAReasonNotAGuess() throws {
         let root = try TemporaryRoot()
         try root.write("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n")
@@ -110,6 +154,23 @@ import PostureTestSupport
         #expect(problems.count == 1 && problems[0].contains("Profile 2"))
         let json = String(decoding: try PostureJSON.encoder().encode(evidence), as: UTF8.self)
         #expect(!json.contains("SECRET") && !json.contains("hunter2") && !json.contains("MDoEE"))
+    }
+
+    // Found by review while fuzzing the profile readers: files in a home are anyone's. A FIFO in
+    // place of logins.json blocked the daemon's read for ever, and a huge sparse file (or a link to
+    // /dev/zero or /proc/kcore on the live system) was read whole into memory until allocation failed.
+    @Test func profileFilesThatAreNotSmallRegularFilesAreProblems() throws {
+        let root = try TemporaryRoot()
+        try root.makeDirectory("home/alice/.mozilla/firefox/a.default")
+        #expect(mkfifo(root.url("home/alice/.mozilla/firefox/a.default/logins.json").path, 0o600) == 0)
+        let huge = try root.write("home/alice/.config/chromium/Default/Login Data", "")
+        #expect(truncate(huge.path, 1 << 33) == 0)
+        let (evidence, problems) = CredentialsProbe().collect(root: try ScanRoot(root.path), homes: ["home/alice"])
+        #expect(evidence.savedLogins.isEmpty)
+        #expect(problems.sorted() == [
+            "cannot read /home/alice/.config/chromium/Default/Login Data: larger than 64 MiB",
+            "cannot read /home/alice/.mozilla/firefox/a.default/logins.json: not a regular file",
+        ])
     }
 
     static func browserCatalog() -> BrowserCatalog {

@@ -50,4 +50,25 @@ import PostureTestSupport
         _ = try? LZ4.decompress(corrupt)
         #expect(throws: ProbeError.self) { try LZ4.decompress(Array("not lz4 at all".utf8)) }
     }
+
+    // Found by fuzzing (scripts/fuzz lz4): the content size a frame header declares was reserved
+    // up front, so 19 bytes claiming 12 GiB made the daemon ask for 12 GiB and die when refused.
+    @Test func declaredContentSizeIsCheckedNotTrusted() {
+        // Magic, FLG (version 1, content size present), BD, content size 12 GiB, header checksum, end mark.
+        let frame: [UInt8] = [0x04, 0x22, 0x4D, 0x18, 0x48, 0x40, 0, 0, 0, 0, 3, 0, 0, 0, 0xC5, 0, 0, 0, 0]
+        #expect(throws: ProbeError.malformed(path: "LZ4 data", reason: "the frame decodes to 0 bytes but its header says 12884901888")) {
+            try LZ4.decompress(frame)
+        }
+    }
+
+    /// LZ4 expands up to 255 times: output past the limit is an error, not an exhausted memory.
+    @Test func decompressionStopsAtTheLimit() throws {
+        // One 13-byte block: literal "a", then a match at offset 1 of 4 + 15 + 8 * 255 bytes.
+        let block: [UInt8] = [0x1F, UInt8(ascii: "a"), 0x01, 0x00] + [UInt8](repeating: 255, count: 8) + [0]
+        let frame: [UInt8] = [0x04, 0x22, 0x4D, 0x18, 0x40, 0x40, 0xC0, UInt8(block.count), 0, 0, 0] + block + [0, 0, 0, 0]
+        #expect(try LZ4.decompress(frame) == [UInt8](repeating: UInt8(ascii: "a"), count: 2060))
+        #expect(throws: ProbeError.malformed(path: "LZ4 data", reason: "it decodes to more than 1000 bytes")) {
+            try LZ4.decompress(frame, limit: 1000)
+        }
+    }
 }
