@@ -3,8 +3,10 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl4-openssl-dev python3
 # The collector's PostgreSQL store is tested against a real server (scripts/test-postgres starts it);
-# certutil (libnss3-tools) makes the browser NSS databases the integrity tests read.
-TEST_APT_PACKAGES := postgresql libnss3-tools
+# certutil (libnss3-tools) makes the browser NSS databases the integrity tests read; debootstrap
+# makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
+# apt-ftparchive the local apt repositories.
+TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils
 
 # Building, linting and testing the Debian package (packaging/).
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
