@@ -305,6 +305,9 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     /// Browser certificate databases (NSS `cert9.db`) and the folders holding them that could not
     /// be read, so whether they trust an added certificate authority is unknown.
     public var unreadableCertificateStores: [UnreadableStore] = []
+    /// Why the search for unowned executables did not see everything (a directory it could not
+    /// list, a walk stopped at its cap), so finding none proves nothing.
+    public var unownedSearchIncomplete: [String] = []
     /// `full` (every file hashed) or `incremental` (unchanged files taken from the sealed cache).
     public var mode: String = "full"
     /// Files whose digest came from the cache.
@@ -338,6 +341,7 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
         unreadable = try c.decodeIfPresent([String].self, forKey: .unreadable) ?? []
         unverifiablePackages = try c.decodeIfPresent([String].self, forKey: .unverifiablePackages) ?? []
         unreadableCertificateStores = try c.decodeIfPresent([UnreadableStore].self, forKey: .unreadableCertificateStores) ?? []
+        unownedSearchIncomplete = try c.decodeIfPresent([String].self, forKey: .unownedSearchIncomplete) ?? []
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "full"
         fromCache = try c.decodeIfPresent(Int.self, forKey: .fromCache) ?? 0
         cacheNote = try c.decodeIfPresent(String.self, forKey: .cacheNote)

@@ -31,6 +31,7 @@ public enum PolicyEngine {
     public static func evaluate(_ profile: Profile, evidence: Evidence, context: EvaluationContext) -> [Finding] {
         profile.requirements.map { requirement in
             let verdict = Verdicts.judge(requirement, profile: profile, evidence: evidence, context: context)
+                .withheld(for: requirement.check, evidence)
             let remedy = verdict.status == .fail || verdict.status == .unknown
                 ? (requirement.remedy ?? verdict.remedy) : nil
             return Finding(profile: profile.id, requirement: requirement.id, clause: requirement.clause,
@@ -46,10 +47,17 @@ struct Verdict {
     var status: FindingStatus
     var summary: LocalizedText
     var remedy: LocalizedText?
+    /// A fail concluded from what was *not* found (no antivirus among the packages seen), which
+    /// stands only when the probe saw everything it looked at.
+    var restsOnAbsence = false
 
     static func pass(_ en: String, _ ja: String) -> Verdict { Verdict(status: .pass, summary: .init(en: en, ja: ja)) }
     static func fail(_ en: String, _ ja: String, remedy: LocalizedText?) -> Verdict {
         Verdict(status: .fail, summary: .init(en: en, ja: ja), remedy: remedy)
+    }
+    /// A fail that concludes from something not being found (see `restsOnAbsence`).
+    static func absent(_ en: String, _ ja: String, remedy: LocalizedText?) -> Verdict {
+        Verdict(status: .fail, summary: .init(en: en, ja: ja), remedy: remedy, restsOnAbsence: true)
     }
     static func unknown(_ en: String, _ ja: String, remedy: LocalizedText? = nil) -> Verdict {
         Verdict(status: .unknown, summary: .init(en: en, ja: ja), remedy: remedy)
@@ -57,6 +65,28 @@ struct Verdict {
     static func notCollected(_ probe: ProbeName, _ evidence: Evidence) -> Verdict {
         let reason = evidence.reasonUnavailable(probe)
         return .unknown("Not collected: \(reason)", "収集できませんでした: \(reason)")
+    }
+
+    /// This verdict, or `unknown` when it rests on evidence the probe could not see in full.
+    ///
+    /// A probe that saw only part of its input (a damaged package database, an unreadable
+    /// directory, a walk cut short) records why in `evidence.unavailable` beside what it did see.
+    /// What it found still counts (a file-sharing client that is there is there), but a pass, and
+    /// a fail concluded from absence, would be a guess about the part it could not read.
+    func withheld(for check: Check, _ evidence: Evidence) -> Verdict {
+        guard let probe = check.probe, let reason = evidence.unavailable[probe.rawValue] else { return self }
+        if status == .unknown, !summary.en.contains(reason) {
+            var annotated = self
+            annotated.summary = .init(en: "\(summary.en) (the \(probe.rawValue) evidence is incomplete: \(reason))",
+                                      ja: "\(summary.ja)(\(probe.rawValue) の証拠が不完全です: \(reason))")
+            return annotated
+        }
+        guard status == .pass || (status == .fail && restsOnAbsence) else { return self }
+        return Verdict(status: .unknown,
+                       summary: .init(en: "Cannot be judged: the \(probe.rawValue) evidence is incomplete (\(reason)); what was seen: \(summary.en)",
+                                      ja: "判定できません: \(probe.rawValue) の証拠が不完全です(\(reason))。確認できた内容: \(summary.ja)"),
+                       remedy: .init(en: "Make the unreadable input readable (or repair it), then scan again.",
+                                     ja: "読めない入力を読めるように(または修復)して、再度スキャンしてください。"))
     }
 }
 
@@ -244,8 +274,8 @@ enum Verdicts {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed = products.filter(\.installed).map(\.product)
         if installed.isEmpty {
-            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
-                         remedy: securityRemedy)
+            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
+                           remedy: securityRemedy)
         }
         return .pass("Installed: \(installed.joined(separator: ", "))", "導入済み: \(installed.joined(separator: ", "))")
     }
@@ -254,7 +284,7 @@ enum Verdicts {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed = products.filter(\.installed)
         if installed.isEmpty {
-            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
         }
         if let running = installed.first(where: { $0.running == true }) {
             return .pass("\(running.product) is running", "\(running.product) は稼働中です")
@@ -273,7 +303,7 @@ enum Verdicts {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed = products.filter(\.installed)
         if installed.isEmpty {
-            return .fail("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
         }
         let maxAge = p.int("max_age_days") ?? 7
         let dated = installed.compactMap { product in product.signaturesUpdatedAt.map { (product.product, $0) } }
@@ -376,6 +406,13 @@ enum Verdicts {
             return .unknown("\(list.count) package file(s) could not be read, so were not verified: \(abbreviated(list))",
                             "\(list.count) 件のパッケージファイルを読めず検証できません: \(abbreviated(list, ja: true))")
         }
+        if !integrity.unverifiablePackages.isEmpty {
+            let list = integrity.unverifiablePackages
+            return .unknown("\(list.count) installed package(s) ship no checksums (md5sums), so their files cannot be verified: \(abbreviated(list))",
+                            "\(list.count) 件のパッケージにチェックサム(md5sums)がなく、ファイルを検証できません: \(abbreviated(list, ja: true))",
+                            remedy: .init(en: "Reinstall these packages (`sudo apt-get install --reinstall PACKAGE`) so dpkg records their checksums.",
+                                          ja: "これらのパッケージを再インストールし(`sudo apt-get install --reinstall パッケージ`)、チェックサムを記録させてください。"))
+        }
         return .pass("\(integrity.checked) package files checked, none modified",
                      "\(integrity.checked) 件のパッケージファイルを検査し、改変はありません")
     }
@@ -388,6 +425,11 @@ enum Verdicts {
                          "どのパッケージにも属さない実行ファイルがシステムディレクトリにあります: \(abbreviated(pathsList, ja: true))",
                          remedy: .init(en: "Identify and remove these files, or install them from a package.",
                                        ja: "これらのファイルの出所を確認し、削除するかパッケージから導入してください。"))
+        }
+        if !integrity.unownedSearchIncomplete.isEmpty {
+            let list = integrity.unownedSearchIncomplete
+            return .unknown("The search of system directories for unowned executables was incomplete: \(abbreviated(list))",
+                            "システムディレクトリの所有者不明の実行ファイルの検索が不完全です: \(abbreviated(list, ja: true))")
         }
         return .pass("No unowned executables in system directories", "所有者不明の実行ファイルはありません")
     }

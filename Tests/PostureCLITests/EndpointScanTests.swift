@@ -81,6 +81,23 @@ import PostureTestSupport
         #expect(failed == ["antivirus-current", "password-age", "no-saved-passwords", "no-file-sharing", "browser-supported", "no-autologin"])
     }
 
+    /// A package database cut off half-way (a bad sector, a copy interrupted) proves neither that no
+    /// antivirus is installed nor that no file-sharing client is: both are unknown, with the reason.
+    @Test func aDamagedPackageDatabaseGuessesNothing() throws {
+        let root = try Self.endpoint()
+        let status = try Data(contentsOf: root.url("var/lib/dpkg/status"))
+        try root.write("var/lib/dpkg/status", status.prefix(status.count / 2))
+        let json = try CLITests.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path,
+                                         "--profile", "endpoint-bank", "--format", "json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        for requirement in ["antivirus-installed", "antivirus-current", "no-file-sharing", "browser-supported"] {
+            let finding = try #require(findings.first { $0["requirement"] as? String == requirement })
+            #expect(finding["status"] as? String == "unknown", "\(requirement): \(finding)")
+            #expect((finding["summary"] as? String ?? "").contains("/var/lib/dpkg/status"), "\(requirement): \(finding)")
+        }
+    }
+
     /// As an unprivileged user /etc/shadow is unreadable: the verdict is unknown with the reason, exit 3, never a pass.
     @Test func unprivilegedScanSaysUnknownNotPass() throws {
         guard getuid() == 0, let runuser = Fixtures.tool("/usr/sbin/runuser", "/sbin/runuser") else { return }

@@ -85,16 +85,6 @@ import PostureModel
                                  evidence: Self.packages(pending: [nonSecurity], fetchedDaysAgo: 1)).status == .pass)
     }
 
-    @Test(arguments: Check.allCases.filter { ![.attestation, .claimDeadline].contains($0) })
-    func uncollectedEvidenceIsNeverAPass(_ check: Check) throws {
-        let with = check == .credentialsNoSavedBankLogins ? "{domains: [bank.example]}" : ""
-        var evidence = Evidence()
-        evidence.unavailable["accounts"] = "cannot read /etc/shadow: Permission denied"
-        let finding = try Self.finding(check.rawValue, with: with, evidence: evidence)
-        #expect(finding.status == .unknown, "\(check.rawValue)")
-        if check == .accountsPasswordAge { #expect(finding.summary.contains("Permission denied")) }
-    }
-
     @Test func attestationsExpire() throws {
         let recent = Attestation(requirement: "r", profile: "p", note: "changed", recordedAt: Self.now.addingTimeInterval(-10 * 86400))
         let old = Attestation(requirement: "r", profile: "p", note: nil, recordedAt: Self.now.addingTimeInterval(-100 * 86400))
