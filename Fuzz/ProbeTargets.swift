@@ -90,8 +90,8 @@ enum ProbeTargets {
 
     static func clamavSeeds() throws -> [(name: String, bytes: [UInt8])] {
         [
-            ("daily", Array(Fixtures.clamavDatabase(built: "14 Nov 2023 07:37 -0500", version: 27093).prefix(512))),
-            ("short", Array("ClamAV-VDB:14 Nov 2023 07:37 -0500:62:6647427:90".utf8)),
+            ("daily", Array(Fixtures.clamavDatabase(built: "14 Nov 2023 07-37 -0500", version: 27093).prefix(512))),
+            ("short", Array("ClamAV-VDB:14 Nov 2023 07-37 -0500:62:6647427:90".utf8)),
         ]
     }
 

@@ -180,15 +180,18 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
 public struct SecuritySoftwareEvidence: Codable, Sendable, Hashable {
     public var product: String
     public var installed: Bool
-    /// nil when scanning an offline root.
+    /// Whether the scanning engine runs (an updater alone is not enough); nil when scanning an offline root.
     public var running: Bool?
     public var signaturesUpdatedAt: Date?
+    /// Sold commercially (市販), from the catalog; nil in reports of agents from before this field.
+    public var commercial: Bool?
 
-    public init(product: String, installed: Bool, running: Bool?, signaturesUpdatedAt: Date?) {
+    public init(product: String, installed: Bool, running: Bool?, signaturesUpdatedAt: Date?, commercial: Bool? = nil) {
         self.product = product
         self.installed = installed
         self.running = running
         self.signaturesUpdatedAt = signaturesUpdatedAt
+        self.commercial = commercial
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -197,6 +200,7 @@ public struct SecuritySoftwareEvidence: Codable, Sendable, Hashable {
         try c.encode(installed, forKey: .installed)
         try c.encode(running, forKey: .running)
         try c.encode(signaturesUpdatedAt, forKey: .signaturesUpdatedAt)
+        try c.encode(commercial, forKey: .commercial)
     }
 }
 

@@ -307,10 +307,17 @@ enum Verdicts {
         }
         let maxAge = p.int("max_age_days") ?? 7
         let dated = installed.compactMap { product in product.signaturesUpdatedAt.map { (product.product, $0) } }
-        if let fresh = dated.first(where: { now.timeIntervalSince($0.1) <= Double(maxAge) * 86400 }) {
+        // A date after the scan is a wrong clock on one side or a forged file: it proves nothing.
+        let (future, past) = (dated.filter { $0.1 > now }, dated.filter { $0.1 <= now })
+        if let fresh = past.first(where: { now.timeIntervalSince($0.1) <= Double(maxAge) * 86400 }) {
             return .pass("\(fresh.0) signatures updated \(Day(fresh.1))", "\(fresh.0) の定義ファイル更新日 \(Day(fresh.1))")
         }
-        if let newest = dated.max(by: { $0.1 < $1.1 }) {
+        if let ahead = future.min(by: { $0.1 < $1.1 }) {
+            let when = ISO8601DateFormatter().string(from: ahead.1)
+            return .unknown("\(ahead.0) signatures are dated \(when), in the future of this scan: check the clock of this PC",
+                            "\(ahead.0) の定義ファイルの日付 \(when) がスキャン時刻より未来です。この PC の時計を確認してください")
+        }
+        if let newest = past.max(by: { $0.1 < $1.1 }) {
             let age = Int(now.timeIntervalSince(newest.1) / 86400)
             return .fail("\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
                          "\(newest.0) の定義ファイルが \(age) 日前のままです(更新日 \(Day(newest.1))、上限 \(maxAge) 日)",

@@ -2,8 +2,8 @@ import Foundation
 import PostureModel
 import PostureReference
 
-/// Antivirus and EDR products from the catalog: installed (package or files), running
-/// (live root only), and the date of their signatures where it is readable offline.
+/// Antivirus and EDR products from the catalog: installed (package or files), running (its scanning
+/// engine, not an updater; live root only), and the date of their signatures where it is readable offline.
 public struct SecuritySoftwareProbe: Sendable {
     public let catalog: SecuritySoftwareCatalog
 
@@ -18,7 +18,8 @@ public struct SecuritySoftwareProbe: Sendable {
             guard installed else { return nil }
             let running = processes.map { RunningProcesses.anyRunning(product.processes, in: $0) }
             return SecuritySoftwareEvidence(product: product.id, installed: true, running: running,
-                                            signaturesUpdatedAt: product.signatures.flatMap { signatureDate($0, root: root) })
+                                            signaturesUpdatedAt: product.signatures.flatMap { signatureDate($0, root: root) },
+                                            commercial: product.commercial)
         }
     }
 
@@ -27,7 +28,7 @@ public struct SecuritySoftwareProbe: Sendable {
         case .clamavCVD:
             var newest: Date?
             for directory in signatures.paths {
-                for name in (try? root.list(directory)) ?? [] where name.hasSuffix(".cvd") || name.hasSuffix(".cld") {
+                for name in (try? root.list(directory)) ?? [] where ClamAVDatabase.isDatabase(name) {
                     guard let header = try? ClamAVDatabase.header(root: root, path: "\(directory)/\(name)") else { continue }
                     if let built = header.buildTime, newest.map({ built > $0 }) ?? true { newest = built }
                 }
@@ -45,12 +46,20 @@ public struct SecuritySoftwareProbe: Sendable {
     }
 }
 
-/// The 512-byte header of a ClamAV signature database (`.cvd`/`.cld`):
-/// `ClamAV-VDB:build time:version:signatures:functionality level:md5:digital signature:builder:stime`.
+/// The 512-byte header of a ClamAV signature database (`.cvd`, `.cld`, `.cud`), as sigtool's `build()`
+/// writes it: `ClamAV-VDB:build time:version:signatures:functionality level:md5:digital signature:builder:stime`,
+/// padded with spaces. freshclam's incremental `.cld` carries the first line of the database's `.info`
+/// file instead (md5 and signature `X`), with the same build time. libclamav's `cl_cvdparse` splits the
+/// header on every colon, so the build time never contains one: `%d %b %Y %H-%M %z`.
 public struct ClamAVDatabase: Sendable, Hashable {
     public var buildTime: Date?
     public var version: Int?
     public var signatures: Int?
+
+    /// The file names libclamav loads as signature containers (its `cli_load` compares them without case).
+    public static func isDatabase(_ name: String) -> Bool {
+        [".cvd", ".cld", ".cud"].contains { name.lowercased().hasSuffix($0) }
+    }
 
     public static func header(root: ScanRoot, path: String) throws(ProbeError) -> ClamAVDatabase {
         let bytes = try root.readBytes(path)
@@ -64,23 +73,21 @@ public struct ClamAVDatabase: Sendable, Hashable {
         guard fields.count >= 4, fields[0] == "ClamAV-VDB" else {
             throw ProbeError.malformed(path: path, reason: "no ClamAV-VDB header")
         }
-        // The build time itself contains a colon ("14 Nov 2023 07:37 -0500").
-        let time = fields.count >= 9 ? "\(fields[1]):\(fields[2])" : String(fields[1])
-        let rest = fields.count >= 9 ? Array(fields[3...]) : Array(fields[2...])
-        guard let built = parseTime(time) else {
-            throw ProbeError.malformed(path: path, reason: "the build time '\(time)' is not a date like '14 Nov 2023 07:37 -0500'")
+        guard let built = parseTime(String(fields[1])) else {
+            throw ProbeError.malformed(path: path, reason: "the build time '\(fields[1])' is not a date like '14 Nov 2023 07-37 -0500'")
         }
-        return ClamAVDatabase(buildTime: built, version: Int(rest[0]), signatures: rest.count > 1 ? Int(rest[1]) : nil)
+        return ClamAVDatabase(buildTime: built, version: Int(fields[2]), signatures: Int(fields[3]))
     }
 
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-    /// The build time as ClamAV writes it, `dd MMM yyyy HH:mm Z` (`14 Nov 2023 07:37 -0500`). Read by
-    /// hand: Foundation's DateFormatter traps on some non-ASCII text, and these bytes are anyone's.
+    /// The build time as sigtool writes it, `strftime("%d %b %Y %H-%M %z")` in the C locale
+    /// (`14 Nov 2023 07-37 -0500`). Read by hand: Foundation's DateFormatter traps on some non-ASCII
+    /// text, and these bytes are anyone's.
     static func parseTime(_ text: String) -> Date? {
         let words = text.split(separator: " ")
         guard words.count == 5 else { return nil }
-        let clock = words[3].split(separator: ":", omittingEmptySubsequences: false)
+        let clock = words[3].split(separator: "-", omittingEmptySubsequences: false)
         let zone = words[4]
         guard let dayOfMonth = number(words[0], digits: 1...2), let month = months.firstIndex(of: words[1].lowercased()),
               let year = number(words[2], digits: 4...4), let day = Day(year: year, month: month + 1, day: dayOfMonth),

@@ -20,10 +20,27 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
     public struct Product: Sendable, Hashable {
         public var id: String
         public var name: String
+        /// Sold commercially (市販) rather than free software.
+        public var commercial: Bool
         public var packages: [String]
         public var paths: [String]
+        /// The scanning engine's process names: the product runs when one of these does.
         public var processes: [String]
+        /// Processes that only fetch signatures (freshclam) or manage the agent: never "running" alone.
+        public var updaters: [String]
         public var signatures: Signatures?
+
+        public init(id: String, name: String, commercial: Bool, packages: [String], paths: [String], processes: [String],
+                    updaters: [String] = [], signatures: Signatures?) {
+            self.id = id
+            self.name = name
+            self.commercial = commercial
+            self.packages = packages
+            self.paths = paths
+            self.processes = processes
+            self.updaters = updaters
+            self.signatures = signatures
+        }
     }
 
     public var asOf: Day
@@ -34,7 +51,7 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
         try root.rejectUnknownKeys(allowed: ["as_of", "products"])
         let products = try root.required("products").sequence("products").map { node in
             let map = try node.mapping("a product")
-            try map.rejectUnknownKeys(allowed: ["id", "name", "packages", "paths", "processes", "signatures"])
+            try map.rejectUnknownKeys(allowed: ["id", "name", "commercial", "packages", "paths", "processes", "updaters", "signatures"])
             var signatures: Signatures?
             if let node = map.optional("signatures") {
                 let s = try node.mapping("signatures")
@@ -46,11 +63,17 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
                 }
                 signatures = Signatures(kind: kind, paths: try s.required("paths").strings("signatures.paths"))
             }
+            let processes = try map.optional("processes")?.strings("processes") ?? []
+            let updatersNode = map.optional("updaters")
+            let updaters = try updatersNode?.strings("updaters") ?? []
+            if let both = updaters.first(where: processes.contains), let updatersNode {
+                throw updatersNode.error("'\(both)' is listed both as an engine process and as an updater")
+            }
             return Product(id: try map.required("id").string("id"), name: try map.required("name").string("name"),
+                           commercial: try map.required("commercial").bool("commercial"),
                            packages: try map.optional("packages")?.strings("packages") ?? [],
                            paths: try map.optional("paths")?.strings("paths") ?? [],
-                           processes: try map.optional("processes")?.strings("processes") ?? [],
-                           signatures: signatures)
+                           processes: processes, updaters: updaters, signatures: signatures)
         }
         return SecuritySoftwareCatalog(asOf: try root.required("as_of").day("as_of"), products: products)
     }

@@ -31,7 +31,7 @@ import PostureTestSupport
             .init("dpkg", "1.21.22"), .init("clamav", "1.0.9+dfsg-1~deb12u1"), .init("transmission-gtk", "3.00-2.1+deb12u1"),
             .init("firefox-esr", "102.15.0esr-1~deb12u1"),
         ]))
-        try root.write("var/lib/clamav/daily.cvd", Fixtures.clamavDatabase(built: "01 Oct 2026 04:26 -0500", version: 27800))
+        try root.write("var/lib/clamav/daily.cvd", Fixtures.clamavDatabase(built: "01 Oct 2026 04-26 -0500", version: 27800))
         try root.write("home/alice/.mozilla/firefox/x1.default/logins.json",
                        Fixtures.firefoxLogins([("https://www.ib.bank.example.jp", secrets[0])]))
         try Fixtures.chromiumLoginData(at: root.url("home/alice/.config/chromium/Default/Login Data"),
@@ -42,7 +42,7 @@ import PostureTestSupport
         try root.write("profiles/catalog/security-software.yaml", """
         as_of: "2026-11-24"
         products:
-          - {id: clamav, name: ClamAV, packages: [clamav], paths: [], processes: [clamd], signatures: {kind: clamav-cvd, paths: [var/lib/clamav]}}
+          - {id: clamav, name: ClamAV, commercial: false, packages: [clamav], paths: [], processes: [clamd], signatures: {kind: clamav-cvd, paths: [var/lib/clamav]}}
         """)
         try root.write("profiles/catalog/file-sharing.yaml", """
         as_of: "2026-11-24"

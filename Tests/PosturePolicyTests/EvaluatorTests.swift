@@ -105,6 +105,31 @@ import PostureModel
         #expect(try Self.finding("claim.deadline", evidence: Evidence(), claim: day31).status == .fail)
     }
 
+    /// ClamAV evidence whose signatures were updated each of `ages` seconds before the scan (negative:
+    /// after it; nil: the date could not be read).
+    static func signatures(_ ages: [TimeInterval?]) -> Evidence {
+        var evidence = Evidence()
+        evidence.securitySoftware = ages.enumerated().map { index, age in
+            SecuritySoftwareEvidence(product: "av\(index)", installed: true, running: true,
+                                     signaturesUpdatedAt: age.map { now.addingTimeInterval(-$0) }, commercial: false)
+        }
+        return evidence
+    }
+
+    @Test(arguments: [
+        ([7 * 86400], "pass", "signatures updated 2026-11-17"),
+        ([7 * 86400 + 60], "fail", "7 days old"),
+        ([-60], "unknown", "dated 2026-11-24T12:01:00Z, in the future"),
+        ([8 * 86400, -3600], "unknown", "dated 2026-11-24T13:00:00Z, in the future"),
+        ([-3600, 3600], "pass", "av1 signatures updated 2026-11-24"),
+        ([nil], "unknown", "cannot be read"),
+    ] as [([TimeInterval?], String, String)])
+    func signaturesAreFreshForNTimes24HoursAndNeverFromTheFuture(_ row: ([TimeInterval?], String, String)) throws {
+        let finding = try Self.finding("security_software.signatures_fresh", with: "{max_age_days: 7}", evidence: Self.signatures(row.0))
+        #expect(finding.status.rawValue == row.1)
+        #expect(finding.summary.contains(row.2), "\(finding.summary)")
+    }
+
     @Test func savedLoginsMatchBankDomainsOnly() throws {
         var evidence = Evidence()
         evidence.credentials = CredentialsEvidence(savedLogins: [

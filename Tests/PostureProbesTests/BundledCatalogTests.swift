@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import PostureModel
 import PostureReference
+import PostureProbes
+import PostureTestSupport
 
 /// The catalogs shipped in Profiles/catalog load strictly and use the names the report contract allows.
 @Suite struct BundledCatalogTests {
@@ -40,5 +42,60 @@ import PostureReference
         #expect(versions("rhel").contains("7"))
         #expect(!versions("fedora").isEmpty)
         #expect(catalog.distribution("ubuntu")?.releases.first { $0.version == "22.04" }?.support["eol-esm"] != nil)
+    }
+}
+
+/// The security-software catalog: who sells each product, and which processes are its engine.
+@Suite struct SecuritySoftwareCatalogTests {
+    static func bundled() throws -> SecuritySoftwareCatalog {
+        try SecuritySoftwareCatalog.load(path: try #require(BundledCatalogTests.paths.catalogFile(SecuritySoftwareCatalog.fileName)))
+    }
+
+    @Test func everyProductSaysWhetherItIsSoldCommercially() throws {
+        let commercial = Dictionary(uniqueKeysWithValues: try Self.bundled().products.map { ($0.id, $0.commercial) })
+        #expect(commercial == ["clamav": false, "mdatp": true, "falcon": true, "sentinelone": true, "sophos": true, "eset": true,
+                               "trendmicro-ds": true, "trellix": true, "withsecure": true])
+    }
+
+    @Test func updatersAloneNeverCountAsRunning() throws {
+        let products = try Self.bundled().products
+        let clamav = try #require(products.first { $0.id == "clamav" })
+        #expect(clamav.processes == ["clamd", "clamonacc"] && clamav.updaters == ["freshclam"])
+        for product in products {
+            let comms = Set(product.updaters.map { String($0.prefix(15)) })
+            #expect(!product.processes.isEmpty && !RunningProcesses.anyRunning(product.processes, in: comms), "\(product.id)")
+        }
+    }
+
+    static func product(_ commercial: String, moreUpdaters: String) -> String {
+        """
+        as_of: "2026-11-24"
+        products:
+          - id: clamav
+            name: ClamAV
+        \(commercial)    processes: [clamd]
+            updaters: [freshclam\(moreUpdaters)]
+
+        """
+    }
+
+    @Test(arguments: [
+        ("", "", 3, "a product needs 'commercial'"),
+        ("    commercial: maybe\n", "", 5, "commercial must be true or false, not 'maybe'"),
+        ("    commercial: false\n", ", clamd", 7, "'clamd' is listed both as an engine process and as an updater"),
+    ])
+    func productsWithoutCommercialOrWithAnEngineAsUpdaterAreRefused(_ row: (String, String, Int, String)) throws {
+        let directory = try TemporaryRoot("catalog")
+        let file = try directory.write("security-software.yaml", Self.product(row.0, moreUpdaters: row.1))
+        #expect(throws: LocatedError(file: file.path, line: row.2, message: row.3)) {
+            try SecuritySoftwareCatalog.load(path: file.path)
+        }
+    }
+
+    @Test func aProductWithCommercialLoads() throws {
+        let directory = try TemporaryRoot("catalog")
+        let file = try directory.write("security-software.yaml", Self.product("    commercial: false\n", moreUpdaters: ""))
+        let catalog = try SecuritySoftwareCatalog.load(path: file.path)
+        #expect(catalog.products.map(\.commercial) == [false])
     }
 }

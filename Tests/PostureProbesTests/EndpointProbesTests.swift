@@ -10,18 +10,23 @@ import PostureTestSupport
 
     static func securityCatalog() -> SecuritySoftwareCatalog {
         SecuritySoftwareCatalog(asOf: Day("2026-11-24")!, products: [
-            .init(id: "clamav", name: "ClamAV", packages: ["clamav", "clamav-daemon"], paths: ["usr/bin/clamscan"],
-                  processes: ["clamd", "freshclam"], signatures: .init(kind: .clamavCVD, paths: ["var/lib/clamav"])),
-            .init(id: "mdatp", name: "Defender", packages: ["mdatp"], paths: ["opt/microsoft/mdatp/sbin/wdavdaemon"],
+            .init(id: "clamav", name: "ClamAV", commercial: false, packages: ["clamav", "clamav-daemon"], paths: ["usr/bin/clamscan"],
+                  processes: ["clamd", "clamonacc"], updaters: ["freshclam"], signatures: .init(kind: .clamavCVD, paths: ["var/lib/clamav"])),
+            .init(id: "mdatp", name: "Defender", commercial: true, packages: ["mdatp"], paths: ["opt/microsoft/mdatp/sbin/wdavdaemon"],
                   processes: ["wdavdaemon"], signatures: .init(kind: .newestMtime, paths: ["var/opt/microsoft/mdatp/definitions"])),
         ])
     }
 
+    /// Signed CVDs built by ClamAV's own sigtool (Tests/Support/clamav) and their build times.
+    static let realDatabases: [(file: String, built: String)] = [
+        ("test-1.cvd", "2021-06-22T18:58:00Z"), ("test-6.cvd", "2021-06-23T01:34:00Z"),
+    ]
+
     @Test func clamavFreshnessComesFromTheNewestDatabaseHeader() throws {
         let root = try TemporaryRoot()
-        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([.init("dpkg", "1.21.22"), .init("clamav", "1.0.9+dfsg-1~deb12u1")]))
-        try root.write("var/lib/clamav/main.cvd", Fixtures.clamavDatabase(built: "16 Sep 2021 08:32 -0400", version: 62))
-        try root.write("var/lib/clamav/daily.cld", Fixtures.clamavDatabase(built: "20 Nov 2026 04:26 -0500", version: 27830))
+        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([.init("dpkg", "1.21.22"), .init("clamav", "1.4.6+dfsg-0+deb12u1")]))
+        try root.write("var/lib/clamav/main.cvd", Fixtures.clamavSample("test-1.cvd"))
+        try root.write("var/lib/clamav/DAILY.CVD", Fixtures.clamavSample("test-6.cvd"))
         try root.write("var/lib/clamav/bytecode.cvd", Data("ClamAV-VDB:short".utf8))  // damaged: ignored
         let scanRoot = try ScanRoot(root.path)
         let products = SecuritySoftwareProbe(catalog: Self.securityCatalog())
@@ -29,9 +34,19 @@ import PostureTestSupport
         #expect(products.count == 1)
         let clamav = try #require(products.first)
         #expect(clamav.running == true)
-        let expected = try #require(ClamAVDatabase.parseTime("20 Nov 2026 04:26 -0500"))
-        #expect(clamav.signaturesUpdatedAt == expected)
-        #expect(Day(expected) == Day("2026-11-20"))
+        #expect(clamav.commercial == false)
+        #expect(clamav.signaturesUpdatedAt == ISO8601DateFormatter().date(from: "2021-06-23T01:34:00Z"))
+    }
+
+    /// The build time of a real header is the `stime` field (seconds, the header's last) to the minute.
+    @Test(arguments: realDatabases)
+    func realClamavHeadersGiveTheirBuildTime(_ row: (file: String, built: String)) throws {
+        let header = Array(try Fixtures.clamavSample(row.file).prefix(512))
+        let database = try ClamAVDatabase.parse(header: header, path: row.file)
+        let text = String(decoding: header, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let stime = try #require(text.split(separator: ":").last.flatMap { TimeInterval(String($0)) })
+        #expect(database.buildTime == Date(timeIntervalSince1970: (stime / 60).rounded(.down) * 60))
+        #expect(database.buildTime == ISO8601DateFormatter().date(from: row.built))
     }
 
     // Found by fuzzing (scripts/fuzz clamav): Foundation's DateFormatter traps on some non-ASCII
@@ -39,19 +54,34 @@ import PostureTestSupport
     @Test func clamavHeaderWithAnUnreadableBuildTimeIsAnError() {
         let header = Array("ClamAV-VDB:4\u{7F1}::".utf8) + [UInt8](repeating: 0x20, count: 512 - 16)
         #expect(throws: ProbeError.malformed(path: "/var/lib/clamav/daily.cvd",
-                                             reason: "the build time '4\u{7F1}' is not a date like '14 Nov 2023 07:37 -0500'")) {
+                                             reason: "the build time '4\u{7F1}' is not a date like '14 Nov 2023 07-37 -0500'")) {
             try ClamAVDatabase.parse(header: header, path: "/var/lib/clamav/daily.cvd")
         }
     }
 
+    // sigtool writes the time with strftime("%d %b %Y %H-%M %z"): libclamav splits the header on
+    // every colon, so no ClamAV ever wrote "04:26" there.
     @Test func clamavBuildTimesAreReadExactly() {
         let iso = ISO8601DateFormatter()
-        #expect(ClamAVDatabase.parseTime("20 Nov 2026 04:26 -0500") == iso.date(from: "2026-11-20T09:26:00Z"))
-        #expect(ClamAVDatabase.parseTime("1 jan 2024 0:05 +0930") == iso.date(from: "2023-12-31T14:35:00Z"))
-        for bad in ["", "20 Nov 2026", "31 Feb 2026 04:26 -0500", "20 Nov 2026 24:00 -0500", "20 Nov 2026 04:26 0500",
-                    "\u{FF12}0 Nov 2026 04:26 -0500", "20 Nov 2026 04:26 -05\u{7F1}"] {
+        #expect(ClamAVDatabase.parseTime("20 Nov 2026 04-26 -0500") == iso.date(from: "2026-11-20T09:26:00Z"))
+        #expect(ClamAVDatabase.parseTime("1 jan 2024 0-05 +0930") == iso.date(from: "2023-12-31T14:35:00Z"))
+        for bad in ["", "20 Nov 2026", "31 Feb 2026 04-26 -0500", "20 Nov 2026 24-00 -0500", "20 Nov 2026 04-26 0500",
+                    "20 Nov 2026 04:26 -0500", "20 Nov 2026 04-26-00 -0500", "\u{FF12}0 Nov 2026 04-26 -0500",
+                    "20 Nov 2026 04-26 -05\u{7F1}"] {
             #expect(ClamAVDatabase.parseTime(bad) == nil, "\(bad)")
         }
+    }
+
+    @Test(arguments: [
+        (["freshclam"], false), (["clamd"], true), (["clamonacc", "freshclam"], true), ([], false), (nil, nil),
+    ] as [([String]?, Bool?)])
+    func runningMeansTheScanningEngineNotTheUpdater(_ row: ([String]?, Bool?)) throws {
+        let root = try TemporaryRoot()
+        try root.write("usr/bin/clamscan", "ELF")
+        let products = SecuritySoftwareProbe(catalog: Self.securityCatalog())
+            .collect(root: try ScanRoot(root.path), database: nil, processes: row.0.map(Set.init))
+        #expect(products.map(\.product) == ["clamav"])
+        #expect(products.first?.running == row.1)
     }
 
     @Test func offlineRootCannotSayWhetherItRuns() throws {
@@ -62,7 +92,17 @@ import PostureTestSupport
         let products = SecuritySoftwareProbe(catalog: Self.securityCatalog()).collect(root: try ScanRoot(root.path), database: nil, processes: nil)
         #expect(products.map(\.product) == ["mdatp"])
         #expect(products[0].running == nil)
+        #expect(products[0].commercial == true)
         #expect(abs((products[0].signaturesUpdatedAt ?? .distantPast).timeIntervalSince(old)) < 2)
+    }
+
+    @Test func commercialIsReportedAndOldReportsWithoutItStillDecode() throws {
+        let evidence = SecuritySoftwareEvidence(product: "clamav", installed: true, running: nil, signaturesUpdatedAt: nil, commercial: false)
+        let json = String(decoding: try PostureJSON.encoder().encode(evidence), as: UTF8.self)
+        #expect(json.contains(#""commercial":false"#), "\(json)")
+        let old = #"{"product":"mdatp","installed":true,"running":true,"signatures_updated_at":"2026-11-20T09:26:00Z"}"#
+        let decoded = try PostureJSON.decoder().decode(SecuritySoftwareEvidence.self, from: Data(old.utf8))
+        #expect(decoded.product == "mdatp" && decoded.commercial == nil)
     }
 
     @Test(arguments: ["", "ClamAV-VDB", String(repeating: "x", count: 512)])

@@ -1,12 +1,25 @@
 import Foundation
 
 extension Fixtures {
-    /// A ClamAV `.cvd` file: the real 512-byte space-padded header, then opaque signature data.
+    /// A ClamAV `.cvd` file: the 512-byte space-padded header in the layout of sigtool's `build()`
+    /// (`built` as its `strftime("%d %b %Y %H-%M %z")`, e.g. `01 Oct 2026 04-26 -0500`), then opaque
+    /// signature data. The probe's own tests read headers made by the real sigtool and freshclam.
     public static func clamavDatabase(built: String, version: Int, signatures: Int = 27_000) -> Data {
         var header = "ClamAV-VDB:\(built):\(version):\(signatures):90:0123456789abcdef0123456789abcdef:"
             + "SIGNATURE0123456789abcdef:raynman:1763400000"
         header += String(repeating: " ", count: 512 - header.utf8.count)
         return Data(header.utf8) + Data((0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+    }
+
+    /// A file of Tests/Support/clamav: signature databases and updates that ClamAV's own sigtool
+    /// built and signed (see the README there for where they come from).
+    public static func clamavSample(_ name: String) throws -> Data {
+        try Data(contentsOf: clamavSamples.appendingPathComponent(name))
+    }
+
+    /// Tests/Support/clamav.
+    public static var clamavSamples: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/clamav").standardized
     }
 
     /// A Firefox `logins.json` with the fields Firefox writes; the encrypted values are the given secrets.
