@@ -291,7 +291,7 @@ enum Verdicts {
         }
         if installed.allSatisfy({ $0.running == false }) {
             let names = installed.map(\.product).joined(separator: ", ")
-            return .fail("Installed but not running: \(names)", "導入済みですが稼働していません: \(names)",
+            return .absent("Installed but not running: \(names)", "導入済みですが稼働していません: \(names)",
                          remedy: .init(en: "Start the antivirus service and enable it at boot (systemctl enable --now …).",
                                        ja: "ウイルス対策サービスを起動し、起動時に有効化してください(systemctl enable --now …)。"))
         }
@@ -319,7 +319,7 @@ enum Verdicts {
         }
         if let newest = past.max(by: { $0.1 < $1.1 }) {
             let age = Int(now.timeIntervalSince(newest.1) / 86400)
-            return .fail("\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
+            return .absent("\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
                          "\(newest.0) の定義ファイルが \(age) 日前のままです(更新日 \(Day(newest.1))、上限 \(maxAge) 日)",
                          remedy: .init(en: "Update the signatures (ClamAV: `sudo freshclam`) and check the updater runs daily.",
                                        ja: "定義ファイルを更新し(ClamAV: `sudo freshclam`)、自動更新が毎日動くことを確認してください。"))

@@ -177,6 +177,20 @@ import PostureModel
         #expect(partial.summary.contains(reason), "\(partial.summary)")
     }
 
+    /// A product seen stopped, or with old signatures, says nothing of one the probe could not see.
+    @Test func absenceAmongProductsSeenIsUnknownWhenSomeWereNotSeen() throws {
+        var stopped = Self.clamav
+        stopped.running = false
+        var stale = Self.clamav
+        stale.signaturesUpdatedAt = Self.daysAgo(30)
+        for (check, product) in [("security_software.running", stopped), ("security_software.signatures_fresh", stale)] {
+            #expect(try EvaluatorTests.finding(check, evidence: Self.security([product])).status == .fail)
+            let partial = try EvaluatorTests.finding(check, evidence: Self.security([product], partial: true))
+            #expect(partial.status == .unknown, "\(check): \(partial.summary)")
+            #expect(partial.summary.contains("package database unreadable"))
+        }
+    }
+
     /// What a partial probe did find still counts: a client that is there is there.
     @Test func aFindingOnPartialEvidenceStillFails() throws {
         var found = Evidence()
