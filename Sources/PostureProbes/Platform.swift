@@ -7,11 +7,20 @@ import Darwin
 #endif
 import Foundation
 
-/// The thin seam over the C library that the probes use: every `#if canImport` lives here.
-/// An errno with its text.
+// The thin seam over the C library that the probes use: every `#if canImport` lives here.
+
+/// An errno with its text, or a refusal of ours with its reason.
 struct FileError: Error, CustomStringConvertible {
     var code: Int32
-    var description: String { String(cString: strerror(code)) }
+    /// Set when the reason is ours rather than the system's (for example "a FIFO, not a regular file").
+    var reason: String?
+
+    init(code: Int32, reason: String? = nil) {
+        self.code = code
+        self.reason = reason
+    }
+
+    var description: String { reason ?? String(cString: strerror(code)) }
     var isNotFound: Bool { code == ENOENT || code == ENOTDIR }
 }
 
@@ -79,19 +88,116 @@ enum Platform {
 
     static func closeFile(_ fd: Int32) { close(fd) }
 
-    /// A directory handle for `statAt` (never read through); symlinks on the way are followed.
+    /// A handle on the host directory `path` (a scan root given by the user), symlinks followed.
     static func openDirectory(_ path: String) -> Result<Int32, FileError> {
-        path.withCString { openDirectory(at: AT_FDCWD, $0) }
+        let fd = open(path, pathOnly | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
     }
 
-    /// A directory handle for `name` inside the open directory `directory` (a final symlink is followed).
-    static func openDirectory(at directory: Int32, _ name: UnsafePointer<CChar>) -> Result<Int32, FileError> {
-        #if os(Linux)
-        let fd = openat(directory, name, Int32(0o10000000) /* O_PATH */ | O_DIRECTORY | O_CLOEXEC)
+    // MARK: Paths beneath a scan root
+
+    #if os(Linux)
+    /// `O_PATH`: a handle that names a file without opening it, so nothing of a FIFO, device or
+    /// socket runs; it serves for `fstat`, as a directory to look up in, and to be reopened.
+    static let pathOnly: Int32 = 0o10000000
+    #else
+    static let pathOnly: Int32 = O_RDONLY | O_NONBLOCK
+    #endif
+
+    /// `openat2(2)` of `path` beneath `root` as if `root` were `/` (`RESOLVE_IN_ROOT |
+    /// RESOLVE_NO_MAGICLINKS`: `..` and absolute symlinks stop at the root, `/proc` magic links are
+    /// refused), as an `O_PATH` handle; a final symlink is followed unless `followLast` is false.
+    /// `ENOSYS` (or `EPERM` from a seccomp filter) where the kernel does not offer it (Linux < 5.6).
+    /// `forReading` opens it for reading instead (only where procfs cannot reopen a handle).
+    static func openBeneath(_ root: Int32, _ path: UnsafePointer<CChar>, followLast: Bool,
+                            forReading: Bool = false) -> Result<Int32, FileError> {
+        #if os(Linux) && (arch(x86_64) || arch(arm64) || arch(riscv64))
+        guard let syscall4 = syscall4 else { return .failure(FileError(code: ENOSYS)) }
+        // struct open_how { __u64 flags; __u64 mode; __u64 resolve; } (linux/openat2.h), not in the Glibc module.
+        let resolveNoMagicLinks: UInt64 = 0x02, resolveInRoot: UInt64 = 0x10
+        var how: (flags: UInt64, mode: UInt64, resolve: UInt64) = (
+            UInt64(UInt32(bitPattern: (forReading ? readingFlags : pathOnly) | O_CLOEXEC | (followLast ? 0 : O_NOFOLLOW))), 0,
+            resolveInRoot | resolveNoMagicLinks)
+        // A rename racing a `..` lookup makes the kernel answer EAGAIN; a few retries settle it.
+        for _ in 0..<8 {
+            let fd = withUnsafeBytes(of: &how) { syscall4(openat2Number, Int(root), UnsafeRawPointer(path), $0.baseAddress!, 24) }
+            if fd >= 0 { return .success(Int32(fd)) }
+            if errno != EAGAIN && errno != EINTR { return .failure(FileError(code: errno)) }
+        }
+        return .failure(FileError(code: EAGAIN))
         #else
-        let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return .failure(FileError(code: ENOSYS))
         #endif
+    }
+
+    #if os(Linux) && (arch(x86_64) || arch(arm64) || arch(riscv64))
+    /// `openat2` has the same number on every architecture that has it.
+    private static let openat2Number = 437
+    private typealias Syscall4 = @convention(c) (Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int) -> Int
+    /// glibc's `syscall(2)` (variadic, so not callable from Swift directly; it reads its arguments from registers alone).
+    private static let syscall4: Syscall4? = dlsym(nil, "syscall").map { unsafeBitCast($0, to: Syscall4.self) }
+    #endif
+
+    /// An `O_PATH` handle on the single name `name` inside `directory`, never following a symlink
+    /// (a symlink yields a handle on the link itself, or `ENOTDIR` when `directoryOnly`).
+    static func openEntry(_ directory: Int32, _ name: UnsafePointer<CChar>, directoryOnly: Bool) -> Result<Int32, FileError> {
+        let fd = openat(directory, name, pathOnly | O_NOFOLLOW | O_CLOEXEC | (directoryOnly ? O_DIRECTORY : 0))
         return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    /// Opens the single name `name` inside `directory` for reading, not following a symlink.
+    static func openEntryForReading(_ directory: Int32, _ name: UnsafePointer<CChar>) -> Result<Int32, FileError> {
+        let fd = openat(directory, name, readingFlags | O_NOFOLLOW | O_CLOEXEC)
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    /// Never waits on a FIFO's writer, never takes a terminal as the controlling one.
+    private static let readingFlags: Int32 = O_RDONLY | O_NOCTTY | O_NONBLOCK
+
+    /// The target of the symlink an `O_PATH | O_NOFOLLOW` handle names (`readlinkat(fd, "")`).
+    static func linkTarget(_ fd: Int32) -> Result<String, FileError> {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlinkat(fd, "", &buffer, buffer.count - 1)
+        guard count >= 0 else { return .failure(FileError(code: errno)) }
+        return .success(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// `/proc/self/fd`, through which an `O_PATH` handle is reopened; nil without procfs.
+    private static let descriptors: Int32? = {
+        let fd = open("/proc/self/fd", pathOnly | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }()
+
+    /// Opens the very file an `O_PATH` handle names for reading (through `/proc/self/fd/N`, so no
+    /// path is looked up again); `ENOSYS` when procfs is not mounted.
+    static func reopenForReading(_ fd: Int32) -> Result<Int32, FileError> {
+        guard let descriptors else { return .failure(FileError(code: ENOSYS)) }
+        let reopened = openat(descriptors, String(fd), readingFlags | O_CLOEXEC)
+        return reopened >= 0 ? .success(reopened) : .failure(FileError(code: errno))
+    }
+
+    /// Names in the directory a handle names (`.` and `..` left out), in the order the file system gives them.
+    static func directoryEntries(_ fd: Int32) -> Result<[String], FileError> {
+        let opened = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
+        guard opened >= 0 else { return .failure(FileError(code: errno)) }
+        guard let stream = fdopendir(opened) else {
+            let error = FileError(code: errno)
+            close(opened)
+            return .failure(error)
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { return .failure(FileError(code: errno)) }
+                return .success(names)
+            }
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
     }
 
     /// Status of `name` inside an open directory: of a final symlink itself unless `follow`.
@@ -194,13 +300,6 @@ enum Platform {
 
     static func remove(_ path: String) { unlink(path) }
 
-    static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
@@ -214,12 +313,17 @@ enum Platform {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
-        guard st.st_mode & S_IFMT == S_IFREG else {
-            throw ProbeError.unreadable(path: path, reason: st.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "not a regular file")
+        guard let status = status(fd: fd) else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
+        guard status.isRegular else {
+            throw ProbeError.unreadable(path: path, reason: status.isDirectory ? "it is a directory" : "not a regular file")
         }
-        let expected = Int(st.st_size)
+        return try readAll(fd, size: status.size, limit: limit, path: path)
+    }
+
+    /// Reads an open regular file of `size` bytes (as `fstat` said) to its end, at most `limit`
+    /// bytes; `path` names it in errors.
+    static func readAll(_ fd: Int32, size: Int64, limit: Int, path: String) throws(ProbeError) -> [UInt8] {
+        let expected = Int(size)
         guard expected <= limit else { throw ProbeError.unreadable(path: path, reason: "larger than \(sizeText(limit))") }
         // One byte more than the size, so reading to the end does not grow (double) the buffer.
         var bytes = [UInt8](repeating: 0, count: max(expected + 1, 4096))

@@ -104,19 +104,3 @@ public struct ClamAVDatabase: Sendable, Hashable {
         return Int(text)
     }
 }
-
-/// A bounded walk of a directory tree inside a root (symlinks are not followed).
-enum FileWalk {
-    static func visit(root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
-                      _ body: (String, Platform.FileStatus) -> Void) {
-        var budget = maxEntries
-        func walk(_ relative: String, depth: Int) {
-            guard budget > 0, let host = root.hostPath(relative), let status = Platform.lstatus(host) else { return }
-            budget -= 1
-            body(relative, status)
-            guard status.isDirectory, depth < maxDepth else { return }
-            for name in (try? root.list(relative)) ?? [] { walk("\(relative)/\(name)", depth: depth + 1) }
-        }
-        walk(path, depth: 0)
-    }
-}

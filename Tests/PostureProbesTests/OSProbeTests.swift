@@ -119,10 +119,15 @@ import PostureTestSupport
         try root.symlink("etc/escape", to: "/../../../../etc/hostname")
         let scanRoot = try ScanRoot(root.path)
         #expect(try scanRoot.readText("etc/os-release").contains("VERSION_ID=12"))
-        #expect(scanRoot.hostPath("etc/escape") == root.path + "/etc/hostname")
-        #expect(throws: ProbeError.self) { try scanRoot.readText("etc/escape") }
+        #expect(throws: ProbeError.missing(path: "/etc/escape")) { try scanRoot.readText("etc/escape") }
+        try root.write("etc/hostname", "inside\n")
+        #expect(scanRoot.canonical("etc/escape") == "/etc/hostname")
+        #expect(try scanRoot.readText("etc/escape") == "inside\n")
         try root.symlink("etc/loop", to: "/etc/loop")
-        #expect(scanRoot.hostPath("etc/loop") == nil)
+        #expect(scanRoot.canonical("etc/loop") == nil)
+        #expect(throws: ProbeError.unreadable(path: "/etc/loop", reason: "Too many levels of symbolic links")) {
+            try scanRoot.readText("etc/loop")
+        }
     }
 
     @Test func unreadableFileGivesTheReason() throws {

@@ -82,10 +82,7 @@ struct BrowserTrustStores {
     /// The names in `directory`; nil when it does not exist or is not a directory.
     /// - Throws: `ProbeError.unreadable` when it exists but cannot be searched or listed.
     private func entries(_ directory: String) throws(ProbeError) -> [String]? {
-        guard let host = root.hostPath(directory) else {
-            throw ProbeError.unreadable(path: root.display(directory), reason: "too many levels of symbolic links")
-        }
-        switch Platform.openDirectory(host) {
+        switch root.openDirectory(directory) {
         case .failure(let error) where error.isNotFound: return nil
         case .failure(let error): throw ProbeError.unreadable(path: root.display(directory), reason: error.description)
         case .success(let fd): Platform.closeFile(fd)

@@ -5,9 +5,9 @@ import Foundation
 /// lookup of its last name instead of a walk of the whole path, and a directory that is listed
 /// before its contents is proven to exist by opening it for them.
 ///
-/// On the live root each directory is opened inside its parent; on an image root it is first
-/// resolved inside the root (`ScanRoot.hostPath`), so no symlink leads out of the image. Paths
-/// are absolute inside the root and NUL-terminated.
+/// Each directory is opened inside its parent without following a symlink; a symlink (`bin` on a
+/// merged-/usr system), `.` or `..` is resolved from the root instead (`ScanRoot.openDirectory`),
+/// so no path leads out of the root. Paths are absolute inside the root and NUL-terminated.
 struct DirectoryStack {
     let root: ScanRoot
     /// `names[i]` is the directory open at depth `i + 1`; `fds[0]` is the root.
@@ -19,17 +19,22 @@ struct DirectoryStack {
 
     /// `lstat` of the path of `length` bytes at `path`.
     mutating func lstat(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Platform.FileStatus, FileError> {
-        statusOf(path, length, follow: false)
+        var slash = length - 1
+        while slash >= 0, path[slash] != 0x2F { slash -= 1 }
+        let name = path + (slash + 1)
+        // `..` would be looked up above the directory, `.` is the directory itself: both from the root.
+        if name[0] == 0 || (name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))) {
+            return root.status(String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self), followLast: false)
+        }
+        switch descend(path, max(slash, 0)) {
+        case .success(let directory): return Platform.statAt(directory, name, follow: false)
+        case .failure(let error): return .failure(error)
+        }
     }
 
     /// `stat` of the path (a final symlink followed, inside the root).
     mutating func stat(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Platform.FileStatus, FileError> {
-        guard root.isLive else {
-            let relative = String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self)
-            guard let host = root.hostPath(relative) else { return .failure(FileError(code: ELOOP)) }
-            return Platform.status(host).map { .success($0) } ?? .failure(FileError(code: errno))
-        }
-        return statusOf(path, length, follow: true)
+        root.status(String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self))
     }
 
     /// Whether the path is a directory or a link to one. False also when it cannot be told: ask `lstat` then.
@@ -38,19 +43,10 @@ struct DirectoryStack {
         return false
     }
 
-    private mutating func statusOf(_ path: UnsafePointer<CChar>, _ length: Int, follow: Bool) -> Result<Platform.FileStatus, FileError> {
-        var slash = length - 1
-        while slash >= 0, path[slash] != 0x2F { slash -= 1 }
-        switch descend(path, max(slash, 0)) {
-        case .success(let directory): return Platform.statAt(directory, path + (slash + 1), follow: follow)
-        case .failure(let error): return .failure(error)
-        }
-    }
-
     /// Opens the directories of the first `length` bytes of `path`, keeping those already open.
     private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int32, FileError> {
         if fds.isEmpty {
-            switch Platform.openDirectory(root.path) {
+            switch root.openDirectory("") {
             case .success(let fd): fds.append(fd)
             case .failure(let error): return .failure(error)
             }
@@ -74,15 +70,11 @@ struct DirectoryStack {
                 Platform.closeFile(fds.removeLast())
                 names.removeLast()
             }
-            let opened: Result<Int32, FileError>
-            if root.isLive {
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: component)
-                scratch.append(0)
-                opened = Platform.openDirectory(at: fds[depth - 1], scratch)
-            } else {
-                let relative = String(decoding: UnsafeRawBufferPointer(start: path, count: end), as: UTF8.self)
-                if let host = root.hostPath(relative) { opened = Platform.openDirectory(host) } else { opened = .failure(FileError(code: ELOOP)) }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: component)
+            scratch.append(0)
+            let opened = root.openDirectory(named: scratch, in: fds[depth - 1]) {
+                String(decoding: UnsafeRawBufferPointer(start: path, count: end), as: UTF8.self)
             }
             switch opened {
             case .success(let fd):

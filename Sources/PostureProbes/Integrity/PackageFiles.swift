@@ -100,7 +100,7 @@ struct PackageFiles {
     /// `info/<name>:<arch>.<suffix>` for multi-arch packages, else `info/<name>.<suffix>`.
     func infoFile(_ package: DpkgDatabase.Package, _ suffix: String) -> InfoFile? {
         for path in ["\(Self.info)/\(package.name):\(package.architecture).\(suffix)", "\(Self.info)/\(package.name).\(suffix)"] {
-            if let host = root.hostPath(path), let status = Platform.status(host) { return InfoFile(path: path, identity: status.identity) }
+            if case .success(let status) = root.status(path) { return InfoFile(path: path, identity: status.identity) }
         }
         return nil
     }
@@ -181,11 +181,8 @@ struct LineReader {
 
     init(root: ScanRoot, path: String) throws(ProbeError) {
         self.path = root.display(path)
-        guard let host = root.hostPath(path) else {
-            throw ProbeError.unreadable(path: self.path, reason: "too many levels of symbolic links")
-        }
-        switch Platform.openForReading(host) {
-        case .success(let fd): self.fd = fd
+        switch root.openFile(path) {
+        case .success(let file): self.fd = file.fd
         case .failure(let error):
             throw error.isNotFound ? ProbeError.missing(path: self.path) : ProbeError.unreadable(path: self.path, reason: "\(error)")
         }

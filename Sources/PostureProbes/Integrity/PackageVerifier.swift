@@ -168,6 +168,13 @@ public struct PackageVerifier: Sendable {
         result.modified = found.modified.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.missing = found.missing.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.unreadable = found.unreadable.sorted()
+        if collectOwned {
+            // Both ends of a diversion are the package system's, whichever file sits there now.
+            for (path, diversion) in files.diversions {
+                result.owned.insert(path)
+                result.owned.insert(diversion.to)
+            }
+        }
         guard let sink, let stateDirectory else { return result }
         do throws(ProbeError) {
             if var writer = sink.writer {
@@ -651,23 +658,22 @@ struct ChunkWorker: Sendable {
         guard !requests.isEmpty else { return [] }
         var digests: [(Int, CachedDigest?)] = []
         digests.reserveCapacity(requests.count)
-        let hosts = requests.map { root.hostPath($0.check.path) }
         let buffer = buffers.borrow()
         defer { buffers.giveBack(buffer) }
-        var opened: [Int: Int32] = [:]
-        func open(_ index: Int) -> Int32? {
-            if let fd = opened[index] { return fd }
-            guard let host = hosts[index], case .success(let fd) = Platform.openForReading(host) else { return nil }
-            Platform.prefetch(fd)
-            opened[index] = fd
-            return fd
+        var opened: [Int: (fd: Int32, status: Platform.FileStatus)] = [:]
+        func open(_ index: Int) -> (fd: Int32, status: Platform.FileStatus)? {
+            if let file = opened[index] { return file }
+            guard case .success(let file) = root.openFile(requests[index].check.path) else { return nil }
+            Platform.prefetch(file.fd)
+            opened[index] = file
+            return file
         }
         for index in requests.indices {
             for ahead in (index + 1)..<min(index + 1 + Self.lookahead, requests.count) where opened[ahead] == nil {
                 _ = open(ahead)
             }
             let request = requests[index]
-            guard let fd = open(index) else {
+            guard let (fd, before) = open(index) else {
                 result.unreadable.append(request.check.path)
                 digests.append((request.index, nil))
                 continue
@@ -677,7 +683,7 @@ struct ChunkWorker: Sendable {
                 opened[index] = nil
             }
             Platform.adviseSequential(fd)
-            guard let before = Platform.status(fd: fd), let actual = md5(fd, buffer) else {
+            guard let actual = md5(fd, buffer) else {
                 result.unreadable.append(request.check.path)
                 digests.append((request.index, nil))
                 continue
@@ -687,7 +693,7 @@ struct ChunkWorker: Sendable {
             digests.append((request.index, CachedDigest(identity: before.identity, expected: request.expected, actual: actual)))
             if actual != request.expected { result.modified.append(modified(request.check)) }
         }
-        for fd in opened.values { Platform.closeFile(fd) }
+        for file in opened.values { Platform.closeFile(file.fd) }
         return digests
     }
 

@@ -51,9 +51,7 @@ struct SystemTampering {
         }
         for directory in directories {
             // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
-            let parent = directory.contains("/") ? root.hostPath(String(directory[..<directory.lastIndex(of: "/")!])) : root.path
-            guard let parent, let status = Platform.lstatus(parent + "/" + directory.split(separator: "/").last!),
-                  status.isDirectory else { continue }
+            guard case .success(let status) = root.status(directory, followLast: false), status.isDirectory else { continue }
             FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
                 consider(path, status, setidOnly: false)
             }
@@ -67,7 +65,7 @@ struct SystemTampering {
     }
 
     func sha256(_ path: String) -> String? {
-        guard let host = root.hostPath(path), case .success(let fd) = Platform.openForReading(host) else { return nil }
+        guard case .success(let (fd, _)) = root.openFile(path) else { return nil }
         defer { Platform.closeFile(fd) }
         var hasher = SHA256()
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)

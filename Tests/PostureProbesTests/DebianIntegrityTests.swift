@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import PostureModel
+@testable import PostureProbes
+import PostureTestSupport
+
+/// The cached debootstrap root, when one can be made here.
+private let debianBase: String? = try? DebianSystemRoot.make().get()
+
+/// The integrity probe on real Debian 12 roots made by debootstrap, against `dpkg --verify` in the
+/// same root, on copies an investigator would make: `cp -al` (hard links, symlinks included) and
+/// `cp -a` with tampering.
+@Suite(.enabled(if: debianBase != nil || DebianSystemRoot.required,
+                "no debootstrap root can be made here (needs root, debootstrap and the mirror); CI=true makes that a failure"))
+struct DebianIntegrityTests {
+    /// One finding as `dpkg --verify` prints it: `??5??????   /usr/bin/cmp`, `missing   c /etc/x`.
+    struct Finding: Hashable, CustomStringConvertible {
+        var missing: Bool
+        var conffile: Bool
+        var path: String
+        var description: String { "\(missing ? "missing  " : "??5??????") \(conffile ? "c" : " ") \(path)" }
+    }
+
+    static func dpkgVerify(_ root: String) throws -> Set<Finding> {
+        let result = try Fixtures.run("/usr/bin/dpkg", ["--root=\(root)", "--verify"], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"])
+        var findings = Set<Finding>()
+        for line in result.stdout.split(separator: "\n") {
+            let characters = Array(line)
+            #expect(characters.count > 12 && characters[9] == " " && characters[11] == " ", "unexpected dpkg --verify line: \(line)")
+            guard characters.count > 12 else { continue }
+            let flags = String(characters[0..<9])
+            #expect(flags == "missing  " || flags == "??5??????", "dpkg --verify reported more than a digest: \(line)")
+            findings.insert(Finding(missing: flags.hasPrefix("missing"), conffile: characters[10] == "c", path: String(characters[12...])))
+        }
+        return findings
+    }
+
+    static func integrity(_ root: String, _ resolution: RootDirectory.Resolution) async throws -> IntegrityEvidence {
+        let scanRoot = try ScanRoot(root, resolution: resolution)
+        let database = try DpkgDatabase.read(root: scanRoot)
+        return try await IntegrityProbe(stateDirectory: nil, forceFull: true).collect(root: scanRoot, database: database, now: Date())
+    }
+
+    static func findings(_ evidence: IntegrityEvidence) -> Set<Finding> {
+        Set(evidence.modified.map { Finding(missing: false, conffile: $0.kind == "conffile", path: $0.path) }
+            + evidence.missing.map { Finding(missing: true, conffile: $0.kind == "conffile", path: $0.path) })
+    }
+
+    static func sha256sum(_ path: String) throws -> String {
+        String(try Fixtures.run("/usr/bin/sha256sum", [path]).stdout.prefix(64))
+    }
+
+    /// `update-alternatives` links (`/usr/bin/awk` -> `/etc/alternatives/awk` -> `/usr/bin/mawk`),
+    /// links made by maintainer scripts and the diverted `/bin/sh` are the package system's, not unowned.
+    @Test(arguments: everyResolution)
+    func aHardLinkedCopyHasNoUnownedExecutablesAndMatchesDpkgVerify(_ resolution: RootDirectory.Resolution) async throws {
+        let copy = try DebianSystemRoot.copy(try DebianSystemRoot.make().get(), hardLinks: true)
+        let evidence = try await Self.integrity(copy.path, resolution)
+        #expect(evidence.unownedExecutables.isEmpty, "\(evidence.unownedExecutables.map(\.path))")
+        #expect(evidence.checked > 1000)
+        #expect(evidence.unreadable.isEmpty && evidence.unverifiablePackages.isEmpty)
+        let dpkg = try Self.dpkgVerify(copy.path)
+        #expect(Self.findings(evidence) == dpkg, "\(Self.findings(evidence).symmetricDifference(dpkg))")
+    }
+
+    /// A replaced binary, a deleted one, a changed conffile, a file diverted by the administrator
+    /// (`dpkg-divert --local --rename`) with another program put in its place, and an executable
+    /// no package installed.
+    @Test(arguments: everyResolution)
+    func aTamperedCopyMatchesDpkgVerify(_ resolution: RootDirectory.Resolution) async throws {
+        let copy = try DebianSystemRoot.copy(try DebianSystemRoot.make().get())
+        let fm = FileManager.default
+        try fm.removeItem(at: copy.url("usr/bin/cmp"))
+        try fm.copyItem(at: copy.url("usr/bin/sdiff"), to: copy.url("usr/bin/cmp"))
+        try fm.removeItem(at: copy.url("usr/bin/tac"))
+        try copy.write("etc/login.defs", "PASS_MAX_DAYS 99999\n")
+        let divert = try Fixtures.run("/usr/bin/dpkg-divert", ["--root=\(copy.path)", "--local", "--rename", "--add", "/usr/bin/diff"],
+                                      environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"])
+        #expect(divert.status == 0, "\(divert.stderr)")
+        try fm.copyItem(at: copy.url("usr/bin/diff3"), to: copy.url("usr/bin/diff"))
+        try fm.copyItem(at: copy.url("usr/bin/ls"), to: copy.url("usr/bin/lsx"))
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.url("usr/bin/lsx").path)
+
+        let evidence = try await Self.integrity(copy.path, resolution)
+        let dpkg = try Self.dpkgVerify(copy.path)
+        #expect(dpkg == [Finding(missing: false, conffile: false, path: "/usr/bin/cmp"), Finding(missing: true, conffile: false, path: "/usr/bin/tac"),
+                         Finding(missing: false, conffile: true, path: "/etc/login.defs")], "the tampering is not what dpkg sees: \(dpkg)")
+        #expect(Self.findings(evidence) == dpkg, "\(Self.findings(evidence).symmetricDifference(dpkg))")
+        #expect(evidence.unownedExecutables == [.init(path: "/usr/bin/lsx", sha256: try Self.sha256sum(copy.url("usr/bin/ls").path))])
+    }
+}
