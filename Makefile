@@ -6,7 +6,7 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # certutil (libnss3-tools) makes the browser NSS databases the integrity tests read; debootstrap
 # makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
 # apt-ftparchive the local apt repositories.
-TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils
+TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev
 
 # Building, linting and testing the Debian package (packaging/).
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
