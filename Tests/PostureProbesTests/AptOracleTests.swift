@@ -191,6 +191,10 @@ import PostureTestSupport
             #expect(byName["phased-b"]?.phased == true && byName["phased-b"]?.phasedUpdatePercentage == 0)
             #expect(byName["phased-sec"]?.phased == false && byName["phased-sec"]?.phasedUpdatePercentage == 0)
             #expect(byName["plain"]?.phasedUpdatePercentage == nil)
+            // What browsers are judged by: the version apt-get upgrade leaves installed.
+            let database = try DpkgDatabase.read(root: ScanRoot(root.path))
+            let candidates = try await PackagesProbe().collectWithCandidates(root: ScanRoot(root.path), database: database).candidates
+            #expect(candidates["phased-b"] == "1.0" && candidates["plain"] == "2.0" && candidates["held-by-pin"] == "1.0")
             phasedA.append(apt.upgrade["phased-a"] != nil)
             #expect((apt.upgrade["phased-c"] != nil) == phasedA.last, "phased-c is seeded by its source, phasedsrc 3.0")
         }
