@@ -5,9 +5,9 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # The collector's PostgreSQL store is tested against a real server (scripts/test-postgres starts it);
 # certutil (libnss3-tools) makes the browser NSS databases the integrity tests read; debootstrap
 # makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
-# apt-ftparchive the local apt repositories; iproute2 brings up loopback in the network namespace
-# where the ClamAV tests run freshclam against a local mirror.
-TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils iproute2
+# apt-ftparchive and dpkg-dev's dpkg-scanpackages the local apt repositories; iproute2 brings up
+# loopback in the network namespace where the ClamAV tests run freshclam against a local mirror.
+TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2
 
 # Building, linting and testing the Debian package (packaging/).
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container

@@ -50,14 +50,31 @@ public struct OSEvidence: Codable, Sendable, Hashable {
     public var versionId: String?
     public var prettyName: String?
     public var codename: String?
-    /// Last day of free public security support (Debian: `eol-lts`; Ubuntu: `eol`).
+    /// Last day of free public security support (Debian: `lts`, distro-info's `eol-lts`; Ubuntu:
+    /// `standard`, distro-info's `eol`).
     public var eol: Day?
     /// Where `eol` came from: the root's distro-info-data file or the bundled catalog.
     public var eolSource: String?
-    /// Every support phase the data knows, phase name → last day.
+    /// Every support phase the data knows, phase name → last day: for Debian and Ubuntu
+    /// `standard`, `lts`, `extended`, `esm` (and other distro-info columns by their names);
+    /// reports of older agents use the distro-info column names (`eol`, `eol-lts` …).
     public var support: [String: Day]
     /// `eol` compared with the day of `collected_at`; nil when `eol` is unknown.
     public var supported: Bool?
+
+    /// DESIGN's support phase names for Debian's and Ubuntu's distro-info columns: `eol` is
+    /// `standard`, `eol-lts` `lts`, `eol-elts` `extended`, `eol-esm` `esm`; other columns (and
+    /// other distributions' phases) keep their names.
+    public static let phaseNamesByColumn = ["eol": "standard", "eol-lts": "lts", "eol-elts": "extended", "eol-esm": "esm"]
+
+    /// The last day of `phase`, by its DESIGN name or its distro-info column name, whichever this
+    /// report uses (agents before the phase names used the column names for Debian and Ubuntu).
+    public func supportEnd(_ phase: String) -> Day? {
+        if let day = support[phase] { return day }
+        guard id == "debian" || id == "ubuntu" else { return nil }
+        if let name = Self.phaseNamesByColumn[phase] { return support[name] }
+        return Self.phaseNamesByColumn.first { $0.value == phase }.flatMap { support[$0.key] }
+    }
 
     public init(id: String, versionId: String?, prettyName: String?, codename: String?,
                 eol: Day?, eolSource: String?, support: [String: Day], supported: Bool?) {
@@ -129,15 +146,51 @@ public struct PendingUpdate: Codable, Sendable, Hashable {
     public var security: Bool
     /// Suite (or codename) of the list the candidate came from.
     public var suite: String?
+    /// apt holds this update back on this machine: the candidate is phased
+    /// (`Phased-Update-Percentage`) and the machine is not yet in the phase. Absent in reports
+    /// of agents before phasing was read: false.
+    public var phased: Bool
+    /// The candidate's `Phased-Update-Percentage`, when it is phased (below 100).
+    public var phasedUpdatePercentage: Int?
 
     public init(name: String, architecture: String, installed: String, candidate: String,
-                security: Bool, suite: String?) {
+                security: Bool, suite: String?, phased: Bool = false, phasedUpdatePercentage: Int? = nil) {
         self.name = name
         self.architecture = architecture
         self.installed = installed
         self.candidate = candidate
         self.security = security
         self.suite = suite
+        self.phased = phased
+        self.phasedUpdatePercentage = phasedUpdatePercentage
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, architecture, installed, candidate, security, suite, phased, phasedUpdatePercentage
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        architecture = try c.decode(String.self, forKey: .architecture)
+        installed = try c.decode(String.self, forKey: .installed)
+        candidate = try c.decode(String.self, forKey: .candidate)
+        security = try c.decode(Bool.self, forKey: .security)
+        suite = try c.decodeIfPresent(String.self, forKey: .suite)
+        phased = try c.decodeIfPresent(Bool.self, forKey: .phased) ?? false
+        phasedUpdatePercentage = try c.decodeIfPresent(Int.self, forKey: .phasedUpdatePercentage)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(installed, forKey: .installed)
+        try c.encode(candidate, forKey: .candidate)
+        try c.encode(security, forKey: .security)
+        try c.encodeIfPresent(suite, forKey: .suite)
+        try c.encode(phased, forKey: .phased)
+        try c.encodeIfPresent(phasedUpdatePercentage, forKey: .phasedUpdatePercentage)
     }
 }
 

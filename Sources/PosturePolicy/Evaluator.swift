@@ -144,7 +144,7 @@ enum Verdicts {
                                    ja: "ベンダーのサポートが続いている \(os.id) のリリースへアップグレードしてください。")
         let limit: Day?
         if let phase = p.string("phase") {
-            guard let date = os.support[phase] else {
+            guard let date = os.supportEnd(phase) else {
                 return .unknown("No '\(phase)' support date is known for \(name) (known phases: \(os.support.keys.sorted().joined(separator: ", ")))",
                                 "\(name) のサポート段階 '\(phase)' の終了日が不明です")
             }
@@ -175,7 +175,9 @@ enum Verdicts {
         let remedy = LocalizedText(en: "Run `sudo apt-get update && sudo apt-get upgrade`, then scan again.",
                                    ja: "`sudo apt-get update && sudo apt-get upgrade` を実行してから再度スキャンしてください。")
         let securityOnly = p.bool("security_only")
-        if let pending = packages.pendingUpdates {
+        // A phased update apt holds back on this machine is not pending: `apt-get upgrade` will not install it yet.
+        let phased = packages.pendingUpdates?.filter(\.phased) ?? []
+        if let pending = packages.pendingUpdates?.filter({ !$0.phased }) {
             let relevant = securityOnly ? pending.filter(\.security) : pending
             if !relevant.isEmpty {
                 let security = relevant.filter(\.security).count
@@ -202,8 +204,11 @@ enum Verdicts {
             return .unknown("Pending updates cannot be fully known: \(reason)", "未適用の更新を確認できません: \(reason)", remedy: refresh)
         }
         let scope = securityOnly ? "security " : ""
-        return .pass("No \(scope)updates pending for \(packages.installed) packages (index fetched \(Day(fetched)))",
-                     "\(packages.installed) パッケージに未適用の\(securityOnly ? "セキュリティ" : "")更新はありません(索引取得日 \(Day(fetched)))")
+        let held = phased.map { "\($0.name) \($0.candidate)" + ($0.phasedUpdatePercentage.map { " (\($0)%)" } ?? "") }
+        let heldEN = held.isEmpty ? "" : "; phased updates not yet offered to this machine: \(abbreviated(held))"
+        let heldJA = held.isEmpty ? "" : "。段階的配信でこの端末にはまだ提供されていない更新: \(abbreviated(held, ja: true))"
+        return .pass("No \(scope)updates pending for \(packages.installed) packages (index fetched \(Day(fetched)))\(heldEN)",
+                     "\(packages.installed) パッケージに未適用の\(securityOnly ? "セキュリティ" : "")更新はありません(索引取得日 \(Day(fetched)))\(heldJA)")
     }
 
     // MARK: Browsers

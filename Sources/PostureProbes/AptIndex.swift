@@ -6,18 +6,23 @@ struct AptIndex {
     static let listsDirectory = "var/lib/apt/lists"
     /// Extensions apt may give compressed lists (`Acquire::GzipIndexes`); only lz4 is decoded.
     static let compressions = ["lz4", "gz", "xz", "zst", "bz2", "lzma"]
+    /// Bytes read from a list at a time: lists are decoded and scanned as they are read.
+    static let chunkSize = 1 << 18
 
     /// One suite's `Release`/`InRelease` file.
     struct Release: Sendable {
         var suite: String?
         var codename: String?
+        var origin: String?
+        var label: String?
+        var version: String?
         var notAutomatic: Bool
         var butAutomaticUpgrades: Bool
 
-        /// apt's default pin priority for versions from this release.
+        /// apt's default pin priority for versions from this release (policy.cc `InitDefaults`).
         var priority: Int {
-            if notAutomatic { return butAutomaticUpgrades ? 100 : 1 }
-            return 500
+            if butAutomaticUpgrades { return 100 }
+            return notAutomatic ? 1 : 500
         }
 
         var isSecurity: Bool {
@@ -25,100 +30,222 @@ struct AptIndex {
         }
 
         static func parse(_ text: String) -> Release {
-            var release = Release(suite: nil, codename: nil, notAutomatic: false, butAutomaticUpgrades: false)
+            var release = Release(notAutomatic: false, butAutomaticUpgrades: false)
+            var seen = false
             ControlFile.forEachStanza(in: ControlFile.clearSignedBody(text),
-                                      wanted: ["Suite", "Codename", "NotAutomatic", "ButAutomaticUpgrades"]) { fields in
-                guard release.suite == nil && release.codename == nil else { return }
+                                      wanted: ["Suite", "Codename", "Origin", "Label", "Version",
+                                               "NotAutomatic", "ButAutomaticUpgrades"]) { fields in
+                guard !seen else { return }
+                seen = true
                 release.suite = fields["Suite"].map(String.init)
                 release.codename = fields["Codename"].map(String.init)
-                release.notAutomatic = fields["NotAutomatic"]?.lowercased() == "yes"
-                release.butAutomaticUpgrades = fields["ButAutomaticUpgrades"]?.lowercased() == "yes"
+                release.origin = fields["Origin"].map(String.init)
+                release.label = fields["Label"].map(String.init)
+                release.version = fields["Version"].map(String.init)
+                release.notAutomatic = fields["NotAutomatic"].map(Self.flag) ?? false
+                release.butAutomaticUpgrades = fields["ButAutomaticUpgrades"].map(Self.flag) ?? false
             }
             return release
         }
+
+        /// apt's `FindFlag`: yes/true/with/on/enable or 1.
+        private static func flag(_ value: Substring) -> Bool {
+            ["yes", "true", "with", "on", "enable", "1"].contains(value.lowercased())
+        }
+    }
+
+    /// One `Packages` list and what pins match it by.
+    struct ListFile: Sendable {
+        var name: String
+        var release: Release?
+        var attributes: AptPreferences.FileAttributes
     }
 
     /// A version a list offers.
-    struct Offer {
+    struct Offer: Sendable {
         var name: String
         var architecture: String
         var version: String
-        var priority: Int
-        var security: Bool
-        var suite: String?
+        var source: String
+        var sourceVersion: String
+        var phasedUpdatePercentage: Int?
+        /// Index into `Contents.files`.
+        var file: Int
     }
 
     /// What reading the lists produced.
     struct Contents {
         var offers: [Offer]
+        var files: [ListFile]
         var listsRead: Int
         var problems: [String]
         var newestRelease: Date?
     }
 
-    /// Reads every `*_Packages` list (plain or LZ4) and keeps the offers for `interesting` names.
+    /// Reads every `*_Packages` list (plain or LZ4, streamed) and keeps the offers for `interesting` names.
     static func read(root: ScanRoot, interesting: Set<String>) async throws(ProbeError) -> Contents {
         let names = try root.list(listsDirectory)
-        let releaseNames = names.filter { $0.hasSuffix("_InRelease") || $0.hasSuffix("_Release") }
         var releases: [(prefix: String, release: Release)] = []
         var newest: Date?
-        for name in releaseNames {
+        for name in names where name.hasSuffix("_InRelease") || name.hasSuffix("_Release") {
             let path = "\(listsDirectory)/\(name)"
             if let modified = root.modified(path), newest.map({ modified > $0 }) ?? true { newest = modified }
-            guard let text = try? root.readText(path) else { continue }
-            let prefix = String(name[..<name.lastIndex(of: "_")!])
-            releases.append((prefix, Release.parse(text)))
+            guard let text = try? root.readText(path, limit: 64 << 20) else { continue }
+            releases.append((String(name[..<name.lastIndex(of: "_")!]), Release.parse(text)))
         }
         releases.sort { $0.prefix.count > $1.prefix.count }
 
-        let lists = names.filter { name in
+        let files: [ListFile] = names.filter { name in
             name.hasSuffix("_Packages") || compressions.contains { name.hasSuffix("_Packages." + $0) }
+        }.map { name in
+            let matched = releases.first { name.hasPrefix($0.prefix + "_") }
+            return ListFile(name: name, release: matched?.release,
+                            attributes: attributes(list: name, releasePrefix: matched?.prefix, release: matched?.release))
         }
-        let results = await withTaskGroup(of: (offers: [Offer], problem: String?).self) { group in
-            for list in lists {
-                let release = releases.first { list.hasPrefix($0.prefix + "_") }?.release
+        // Two lists at a time: each holds at most one LZ4 block and one chunk, whatever its size.
+        var results: [(offers: [Offer], problem: String?)] = []
+        await withTaskGroup(of: (offers: [Offer], problem: String?).self) { group in
+            var next = 0
+            func add() {
+                guard next < files.count else { return }
+                let index = next
+                next += 1
                 group.addTask {
                     do throws(ProbeError) {
-                        return (try readList(root: root, name: list, release: release, interesting: interesting), nil)
+                        return (try readList(root: root, file: files[index], index: index, interesting: interesting), nil)
                     } catch {
                         return ([], error.description)
                     }
                 }
             }
-            var collected: [(offers: [Offer], problem: String?)] = []
-            for await result in group { collected.append(result) }
-            return collected
+            add()
+            add()
+            for await result in group {
+                results.append(result)
+                add()
+            }
         }
-        return Contents(offers: results.flatMap(\.offers),
+        return Contents(offers: results.flatMap(\.offers), files: files,
                         listsRead: results.filter { $0.problem == nil }.count,
                         problems: results.compactMap(\.problem).sorted(),
                         newestRelease: newest)
     }
 
-    static func readList(root: ScanRoot, name: String, release: Release?,
-                         interesting: Set<String>) throws(ProbeError) -> [Offer] {
-        let path = "\(listsDirectory)/\(name)"
-        var bytes = try root.readBytes(path)
-        if name.hasSuffix(".lz4") {
-            do {
-                bytes = try LZ4.decompress(bytes)
-            } catch {
-                throw ProbeError.malformed(path: root.display(path), reason: "LZ4 data: \(error)")
+    /// Component, architecture and site from apt's list file name (`URItoFileName` of the
+    /// index's URI: `HOST_PATH_dists_SUITE_COMPONENT_binary-ARCH_Packages`).
+    static func attributes(list name: String, releasePrefix: String?, release: Release?) -> AptPreferences.FileAttributes {
+        let firstUnderscore = name.firstIndex(of: "_") ?? name.startIndex
+        var site = String(name[..<firstUnderscore])
+        if let at = site.lastIndex(of: "@") { site = String(site[site.index(after: at)...]) }
+        var component = ""
+        var architecture: String?
+        if let releasePrefix, name.count > releasePrefix.count + 1 {
+            let rest = name.dropFirst(releasePrefix.count + 1)
+            if let binary = rest.range(of: "_binary-") {
+                component = rest[..<binary.lowerBound].replacingOccurrences(of: "_", with: "/")
+                let afterArch = rest[binary.upperBound...]
+                architecture = afterArch.range(of: "_Packages").map { String(afterArch[..<$0.lowerBound]) }
             }
-        } else if !name.hasSuffix("_Packages") {
-            let ext = name.split(separator: ".").last.map(String.init) ?? "?"
+        }
+        return AptPreferences.FileAttributes(
+            hasRelease: release != nil, origin: release?.origin, label: release?.label, archive: release?.suite,
+            codename: release?.codename, version: release?.version, component: component,
+            architecture: architecture, site: site)
+    }
+
+    static func readList(root: ScanRoot, file: ListFile, index: Int,
+                         interesting: Set<String>) throws(ProbeError) -> [Offer] {
+        let path = "\(listsDirectory)/\(file.name)"
+        let lz4 = file.name.hasSuffix(".lz4")
+        if !lz4 && !file.name.hasSuffix("_Packages") {
+            let ext = file.name.split(separator: ".").last.map(String.init) ?? "?"
             throw ProbeError.unsupported("\(root.display(path)): lists compressed with .\(ext) are not read")
         }
-        let security = release?.isSecurity ?? name.contains("-security_")
-        let priority = release?.priority ?? 500
-        let suite = release?.suite ?? release?.codename
         var offers: [Offer] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            PackagesListScanner.scan(buffer, interesting: { interesting.contains($0) }) { entry in
-                offers.append(Offer(name: entry.name, architecture: entry.architecture, version: entry.version,
-                                    priority: priority, security: security, suite: suite))
+        var scanner = PackagesListScanner { interesting.contains($0) }
+        let body: (PackagesListScanner.Entry) -> Void = { entry in
+            offers.append(Offer(name: entry.name, architecture: entry.architecture, version: entry.version,
+                                source: entry.source, sourceVersion: entry.sourceVersion,
+                                phasedUpdatePercentage: entry.phasedUpdatePercentage, file: index))
+        }
+        let stream = try ChunkedFile(root: root, path: path)
+        defer { stream.close() }
+        if lz4 {
+            do {
+                try LZ4.decode(read: { count throws(ProbeError) in try stream.read(count) }, emit: { scanner.feed($0, body) })
+            } catch {
+                if case .malformed(let where_, let reason) = error, where_ == "LZ4 data" {
+                    throw ProbeError.malformed(path: root.display(path), reason: "LZ4 data: \(reason)")
+                }
+                throw error
+            }
+        } else {
+            while true {
+                let chunk = try stream.read(chunkSize)
+                if chunk.isEmpty { break }
+                chunk.withUnsafeBufferPointer { scanner.feed($0, body) }
             }
         }
+        scanner.finish(body)
         return offers
+    }
+}
+
+/// A regular file inside the scan root read a piece at a time (ScanRoot reads files whole).
+final class ChunkedFile {
+    private let fd: Int32
+    private let display: String
+    private var buffer = [UInt8](repeating: 0, count: AptIndex.chunkSize)
+    private var filled = 0
+    private var position = 0
+    private var atEnd = false
+
+    init(root: ScanRoot, path: String) throws(ProbeError) {
+        display = root.display(path)
+        guard let host = root.hostPath(path) else {
+            throw ProbeError.unreadable(path: display, reason: "too many levels of symbolic links")
+        }
+        switch Platform.openForReading(host) {
+        case .success(let fd): self.fd = fd
+        case .failure(let error):
+            throw error.isNotFound ? ProbeError.missing(path: display) : ProbeError.unreadable(path: display, reason: error.description)
+        }
+        guard let status = Platform.status(fd: fd), status.isRegular else {
+            Platform.closeFile(fd)
+            throw ProbeError.unreadable(path: display, reason: "not a regular file")
+        }
+        Platform.adviseSequential(fd)
+    }
+
+    func close() { Platform.closeFile(fd) }
+
+    /// The next `count` bytes, fewer only at the end of the file.
+    func read(_ count: Int) throws(ProbeError) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(min(count, AptIndex.chunkSize))
+        while result.count < count {
+            if position == filled {
+                guard !atEnd else { break }
+                try fill()
+                continue
+            }
+            let take = min(count - result.count, filled - position)
+            result.append(contentsOf: buffer[position..<(position + take)])
+            position += take
+        }
+        return result
+    }
+
+    private func fill() throws(ProbeError) {
+        let descriptor = fd
+        let result = buffer.withUnsafeMutableBytes { Platform.readSome(descriptor, into: $0.baseAddress!, count: $0.count) }
+        switch result {
+        case .success(let n):
+            atEnd = n == 0
+            filled = n
+            position = 0
+        case .failure(let error):
+            throw ProbeError.unreadable(path: display, reason: error.description)
+        }
     }
 }

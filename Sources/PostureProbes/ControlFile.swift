@@ -71,70 +71,150 @@ enum ControlFile {
     }
 }
 
-/// Scans apt `Packages` lists for just the package name, version and architecture of each stanza,
-/// on raw bytes: the fast path for the largest input of a scan.
-enum PackagesListScanner {
+/// Scans apt `Packages` lists for what candidate selection needs of each stanza (name, version,
+/// architecture, source, phasing), on raw bytes: the fast path for the largest input of a scan.
+/// Fed in chunks of any size (a stanza or a line may span two), so a list is never held whole.
+struct PackagesListScanner {
     struct Entry {
         let name: String
         let version: String
         let architecture: String
+        /// `Source:` name and version (apt's defaults: the package's own name and version).
+        let source: String
+        let sourceVersion: String
+        /// `Phased-Update-Percentage`, when below 100 (apt ignores values above 100).
+        let phasedUpdatePercentage: Int?
     }
 
-    /// Calls `body` for every stanza whose package name passes `interesting`.
-    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, interesting: (String) -> Bool,
-                     _ body: (Entry) -> Void) {
-        guard let base = buffer.baseAddress else { return }
-        let end = buffer.count
-        var position = 0
-        var name: String?
-        var version: String?
-        var architecture: String?
-        var skipping = false
+    /// The longest line kept whole; the rest of a longer line is not needed (no field this scanner
+    /// reads is that long) and is dropped, so one hostile line cannot take memory.
+    static let maxLine = 1 << 16
 
-        func flush() {
-            if let name, let version, let architecture { body(Entry(name: name, version: version, architecture: architecture)) }
-            name = nil
-            version = nil
-            architecture = nil
-            skipping = false
+    private let interesting: (String) -> Bool
+    private var name: String?
+    private var version: String?
+    private var architecture: String?
+    private var source: String?
+    private var phased: Int?
+    private var skipping = false
+    private var partial: [UInt8] = []
+    private var partialOverlong = false
+
+    init(interesting: @escaping (String) -> Bool) {
+        self.interesting = interesting
+    }
+
+    /// Calls `body` for every stanza of a whole list whose package name passes `interesting`.
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, interesting: @escaping (String) -> Bool,
+                     _ body: (Entry) -> Void) {
+        var scanner = PackagesListScanner(interesting: interesting)
+        scanner.feed(buffer, body)
+        scanner.finish(body)
+    }
+
+    /// Scans the complete lines of `chunk` (with any line left over from the previous chunk).
+    mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, _ body: (Entry) -> Void) {
+        guard let base = chunk.baseAddress else { return }
+        var position = 0
+        let end = chunk.count
+        while position < end {
+            guard let newline = memchr(base + position, 0x0A, end - position) else {
+                keepPartial(UnsafeBufferPointer(start: base + position, count: end - position))
+                return
+            }
+            let lineEnd = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base
+            if partial.isEmpty {
+                line(UnsafeBufferPointer(start: base + position, count: lineEnd - position), body)
+            } else {
+                keepPartial(UnsafeBufferPointer(start: base + position, count: lineEnd - position))
+                let whole = partial
+                partial.removeAll(keepingCapacity: true)
+                partialOverlong = false
+                whole.withUnsafeBufferPointer { line($0, body) }
+            }
+            position = lineEnd + 1
         }
-        func value(from start: Int, to lineEnd: Int) -> String {
-            var s = start, e = lineEnd
+    }
+
+    /// Ends the list: scans a last line without a newline and the last stanza.
+    mutating func finish(_ body: (Entry) -> Void) {
+        if !partial.isEmpty {
+            let whole = partial
+            partial.removeAll()
+            whole.withUnsafeBufferPointer { line($0, body) }
+        }
+        flush(body)
+    }
+
+    private mutating func keepPartial(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !partialOverlong else { return }
+        let room = Self.maxLine - partial.count
+        if bytes.count > room {
+            partial.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<room]))
+            partialOverlong = true
+        } else {
+            partial.append(contentsOf: bytes)
+        }
+    }
+
+    private mutating func flush(_ body: (Entry) -> Void) {
+        if let name, let version, let architecture {
+            var sourceName = name
+            var sourceVersion = version
+            if let source {
+                // apt's debListParser::NewVersion: "NAME" or "NAME (VERSION)".
+                if let space = source.firstIndex(of: " ") {
+                    sourceName = String(source[..<space])
+                    if let open = source[space...].firstIndex(of: "("), let close = source[open...].firstIndex(of: ")") {
+                        sourceVersion = String(source[source.index(after: open)..<close])
+                    }
+                } else {
+                    sourceName = source
+                }
+            }
+            body(Entry(name: name, version: version, architecture: architecture, source: sourceName,
+                       sourceVersion: sourceVersion, phasedUpdatePercentage: phased))
+        }
+        name = nil
+        version = nil
+        architecture = nil
+        source = nil
+        phased = nil
+        skipping = false
+    }
+
+    private mutating func line(_ line: UnsafeBufferPointer<UInt8>, _ body: (Entry) -> Void) {
+        guard let base = line.baseAddress, !line.isEmpty, !(line.count == 1 && base[0] == 0x0D) else {
+            flush(body)
+            return
+        }
+        guard !skipping else { return }
+        func hasPrefix(_ prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            return line.count >= count && memcmp(base, prefix.utf8Start, count) == 0
+        }
+        func value(from start: Int) -> String {
+            var s = start, e = line.count
             while s < e && (base[s] == 0x20 || base[s] == 0x09) { s += 1 }
             while e > s && (base[e - 1] == 0x20 || base[e - 1] == 0x0D) { e -= 1 }
             return String(decoding: UnsafeBufferPointer(start: base + s, count: e - s), as: UTF8.self)
         }
-        func hasPrefix(_ prefix: StaticString, at offset: Int, lineEnd: Int) -> Bool {
-            let count = prefix.utf8CodeUnitCount
-            guard lineEnd - offset >= count else { return false }
-            return memcmp(base + offset, prefix.utf8Start, count) == 0
+        switch base[0] {
+        case UInt8(ascii: "P") where hasPrefix("Package:"):
+            let n = value(from: 8)
+            if interesting(n) { name = n } else { skipping = true }
+        case UInt8(ascii: "P") where hasPrefix("Phased-Update-Percentage:"):
+            // apt's FindULL: leading digits; a value above 100 is ignored (the version stays unphased).
+            let digits = value(from: 25).prefix { $0.isASCII && $0.isNumber }
+            if let percentage = Int(digits), percentage < 100 { phased = percentage } else { phased = nil }
+        case UInt8(ascii: "V") where hasPrefix("Version:"):
+            version = value(from: 8)
+        case UInt8(ascii: "A") where hasPrefix("Architecture:"):
+            architecture = value(from: 13)
+        case UInt8(ascii: "S") where hasPrefix("Source:"):
+            source = value(from: 7)
+        default:
+            break
         }
-
-        while position < end {
-            let remaining = end - position
-            let lineEnd: Int
-            if let newline = memchr(base + position, 0x0A, remaining) {
-                lineEnd = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base
-            } else {
-                lineEnd = end
-            }
-            if lineEnd == position || (lineEnd == position + 1 && base[position] == 0x0D) {
-                flush()
-            } else if !skipping {
-                switch base[position] {
-                case UInt8(ascii: "P") where hasPrefix("Package:", at: position, lineEnd: lineEnd):
-                    let n = value(from: position + 8, to: lineEnd)
-                    if interesting(n) { name = n } else { skipping = true }
-                case UInt8(ascii: "V") where hasPrefix("Version:", at: position, lineEnd: lineEnd):
-                    version = value(from: position + 8, to: lineEnd)
-                case UInt8(ascii: "A") where hasPrefix("Architecture:", at: position, lineEnd: lineEnd):
-                    architecture = value(from: position + 13, to: lineEnd)
-                default:
-                    break
-                }
-            }
-            position = lineEnd + 1
-        }
-        flush()
     }
 }

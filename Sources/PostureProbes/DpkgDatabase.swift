@@ -41,6 +41,8 @@ public struct DpkgDatabase: Sendable {
         return try parse(bytes, path: root.display(statusPath))
     }
 
+    /// Parses a status file; one without stanzas (zero bytes, as dpkg leaves it on a fresh root)
+    /// is a database of no packages, as `dpkg -l` reads it.
     public static func parse(_ bytes: [UInt8], path: String) throws(ProbeError) -> DpkgDatabase {
         if let last = bytes.last, last != UInt8(ascii: "\n") {
             throw ProbeError.malformed(path: path, reason: "truncated: it does not end with a newline")
@@ -74,7 +76,6 @@ public struct DpkgDatabase: Sendable {
                                     version: version, state: state, conffiles: conffiles))
         }
         if let problem { throw ProbeError.malformed(path: path, reason: problem) }
-        if packages.isEmpty { throw ProbeError.malformed(path: path, reason: "no package stanzas") }
         return DpkgDatabase(packages: packages)
     }
 }

@@ -14,18 +14,86 @@ enum LZ4 {
     static func decompress(_ input: [UInt8], limit: Int = maxDecodedSize) throws(ProbeError) -> [UInt8] {
         var output = [UInt8]()
         var position = 0
-        while position < input.count {
-            guard input.count - position >= 4 else { throw damaged("trailing bytes after the last frame") }
-            let magic = readLE32(input, position)
+        try decode(limit: limit, read: { count in
+            let end = min(input.count, position + count)
+            defer { position = end }
+            return Array(input[position..<end])
+        }, emit: { output.append(contentsOf: $0) })
+        return output
+    }
+
+    /// Largest history a block may refer back to (match offsets are 16 bits).
+    private static let windowSize = 1 << 16
+
+    /// Decodes frames as they are read: `read(n)` returns the next `n` bytes of input (fewer only
+    /// at its end), `emit` gets each decoded block in order. At most one block (4 MiB) and 64 KiB
+    /// of history are held, whatever the size of the whole.
+    static func decode(limit: Int = maxDecodedSize, read: (Int) throws(ProbeError) -> [UInt8],
+                       emit: (UnsafeBufferPointer<UInt8>) throws(ProbeError) -> Void) throws(ProbeError) {
+        var total = 0
+        var window = [UInt8]()
+        func readExactly(_ count: Int, _ failure: String) throws(ProbeError) -> [UInt8] {
+            let bytes = try read(count)
+            guard bytes.count == count else { throw damaged(failure) }
+            return bytes
+        }
+        while true {
+            let magicBytes = try read(4)
+            if magicBytes.isEmpty { return }
+            guard magicBytes.count == 4 else { throw damaged("trailing bytes after the last frame") }
+            let magic = readLE32(magicBytes, 0)
             if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
-                guard input.count - position >= 8 else { throw damaged("truncated skippable frame") }
-                position += 8 + Int(readLE32(input, position + 4))
+                var skip = Int(readLE32(try readExactly(4, "truncated skippable frame"), 0))
+                while skip > 0 {
+                    let chunk = try read(min(skip, windowSize))
+                    guard !chunk.isEmpty else { throw damaged("truncated skippable frame") }
+                    skip -= chunk.count
+                }
                 continue
             }
             guard magic == frameMagic else { throw damaged("not an LZ4 frame") }
-            position = try decodeFrame(input, from: position + 4, into: &output, limit: limit)
+            let descriptor = try readExactly(2, "truncated frame header")
+            let flags = descriptor[0]
+            guard flags >> 6 == 1 else { throw damaged("unsupported LZ4 frame version") }
+            let blockChecksum = flags & 0x10 != 0
+            let contentChecksum = flags & 0x04 != 0
+            let maxBlockSize = 1 << (8 + 2 * Int((descriptor[1] >> 4) & 0x7))
+            var declaredSize: UInt64?
+            if flags & 0x08 != 0 {
+                let sizeBytes = try readExactly(8, "truncated frame header")
+                declaredSize = (0..<8).reduce(UInt64(0)) { $0 | UInt64(sizeBytes[$1]) << (8 * $1) }
+            }
+            _ = try readExactly((flags & 0x01 != 0 ? 4 : 0) + 1, "truncated frame header")  // dictionary id, header checksum
+            window.removeAll(keepingCapacity: true)
+            var frameSize: UInt64 = 0
+            while true {
+                let word = readLE32(try readExactly(4, "truncated: the end mark is missing"), 0)
+                if word == 0 { break }
+                let size = Int(word & 0x7FFF_FFFF)
+                guard size <= maxBlockSize else { throw damaged("truncated block") }
+                let block = try readExactly(size, "truncated block")
+                let start = window.count
+                if word & 0x8000_0000 != 0 {
+                    window.append(contentsOf: block)
+                } else {
+                    try decodeBlock(block, 0..<size, into: &window, maxOutput: maxBlockSize)
+                }
+                total += window.count - start
+                frameSize += UInt64(window.count - start)
+                guard total <= limit else { throw damaged("it decodes to more than \(limit) bytes") }
+                var failure: ProbeError?
+                window.withUnsafeBufferPointer { all in
+                    do throws(ProbeError) { try emit(UnsafeBufferPointer(rebasing: all[start...])) } catch { failure = error }
+                }
+                if let failure { throw failure }
+                if blockChecksum { _ = try readExactly(4, "truncated block") }
+                if window.count > windowSize { window.removeFirst(window.count - windowSize) }
+            }
+            if let declaredSize, declaredSize != frameSize {
+                throw damaged("the frame decodes to \(frameSize) bytes but its header says \(declaredSize)")
+            }
+            if contentChecksum { _ = try readExactly(4, "truncated content checksum") }
         }
-        return output
     }
 
     private static func damaged(_ reason: String) -> ProbeError {
@@ -34,57 +102,6 @@ enum LZ4 {
 
     private static func readLE32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
         UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-    }
-
-    private static func decodeFrame(_ input: [UInt8], from start: Int, into output: inout [UInt8], limit: Int) throws(ProbeError) -> Int {
-        var position = start
-        guard input.count - position >= 3 else { throw damaged("truncated frame header") }
-        let flags = input[position]
-        let blockDescriptor = input[position + 1]
-        guard flags >> 6 == 1 else { throw damaged("unsupported LZ4 frame version") }
-        let blockChecksum = flags & 0x10 != 0
-        let contentSize = flags & 0x08 != 0
-        let contentChecksum = flags & 0x04 != 0
-        let dictionary = flags & 0x01 != 0
-        let maxBlockSize = 1 << (8 + 2 * Int((blockDescriptor >> 4) & 0x7))
-        position += 2
-        let frameStart = output.count
-        var declaredSize: UInt64?
-        if contentSize {
-            guard input.count - position >= 8 else { throw damaged("truncated frame header") }
-            var size: UInt64 = 0
-            for i in 0..<8 { size |= UInt64(input[position + i]) << (8 * i) }
-            declaredSize = size
-            // The header's size is only a hint for the allocation: a frame cannot decode to more
-            // than 255 times its own bytes, nor past the limit, whatever the header claims.
-            if size > 0, size <= UInt64(limit - output.count), size / 255 <= UInt64(input.count - position) {
-                output.reserveCapacity(output.count + Int(size))
-            }
-            position += 8
-        }
-        if dictionary { position += 4 }
-        position += 1  // header checksum
-        while true {
-            guard input.count - position >= 4 else { throw damaged("truncated: the end mark is missing") }
-            let word = readLE32(input, position)
-            position += 4
-            if word == 0 { break }
-            let size = Int(word & 0x7FFF_FFFF)
-            guard size <= maxBlockSize, input.count - position >= size else { throw damaged("truncated block") }
-            if word & 0x8000_0000 != 0 {
-                output.append(contentsOf: input[position..<(position + size)])
-            } else {
-                try decodeBlock(input, position..<(position + size), into: &output, maxOutput: maxBlockSize)
-            }
-            guard output.count <= limit else { throw damaged("it decodes to more than \(limit) bytes") }
-            position += size + (blockChecksum ? 4 : 0)
-        }
-        if let declaredSize, declaredSize != UInt64(output.count - frameStart) {
-            throw damaged("the frame decodes to \(output.count - frameStart) bytes but its header says \(declaredSize)")
-        }
-        if contentChecksum { position += 4 }
-        guard position <= input.count else { throw damaged("truncated content checksum") }
-        return position
     }
 
     /// Decodes one block, appending to `output` (earlier output is the window for linked blocks).

@@ -37,8 +37,8 @@ public struct OSProbe: Sendable {
             source = known.source
         } else if let catalog, let distribution = catalog.distribution(id),
                   let entry = Self.catalogRelease(distribution, versionId: versionId, codename: codename) {
-            support = entry.support
-            eolPhase = distribution.eolPhase
+            support = DistroInfo.phaseNames(entry.support, id: id)
+            eolPhase = DistroInfo.phaseName(distribution.eolPhase, id: id)
             source = "catalog \(catalogPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? OSLifecycleCatalog.fileName) (as of \(catalog.asOf))"
         }
         let eol = eolPhase.flatMap { support[$0] }
@@ -122,8 +122,8 @@ public enum DistroInfo {
     public static func lookup(root: ScanRoot, id: String, versionId: String?, codename: String?) -> Entry? {
         let eolPhase: String
         switch id {
-        case "debian": eolPhase = "eol-lts"
-        case "ubuntu": eolPhase = "eol"
+        case "debian": eolPhase = "lts"
+        case "ubuntu": eolPhase = "standard"
         default: return nil
         }
         let file = "usr/share/distro-info/\(id).csv"
@@ -140,8 +140,18 @@ public enum DistroInfo {
         for (column, value) in row where column.hasPrefix("eol") {
             if let day = Day(value) { support[column] = day }
         }
-        return Entry(support: support, eolPhase: eolPhase,
+        return Entry(support: phaseNames(support, id: id), eolPhase: eolPhase,
                      source: root.display(file))
+    }
+
+    /// The phase name of a distro-info column (`OSEvidence.phaseNamesByColumn`, for Debian and Ubuntu).
+    public static func phaseName(_ column: String, id: String) -> String {
+        guard id == "debian" || id == "ubuntu" else { return column }
+        return OSEvidence.phaseNamesByColumn[column] ?? column
+    }
+
+    static func phaseNames(_ support: [String: Day], id: String) -> [String: Day] {
+        Dictionary(support.map { (phaseName($0.key, id: id), $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Rows keyed by header name; missing trailing fields are absent, not errors.

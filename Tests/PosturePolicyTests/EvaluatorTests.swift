@@ -64,6 +64,36 @@ import PostureModel
         #expect(try Self.finding("os.supported", with: "{min_days_left: 1000}", evidence: evidence).status == .fail)
     }
 
+    /// Phases by DESIGN's names or distro-info's column names, in reports of either kind.
+    @Test(arguments: [
+        (["standard": "2026-07-11", "lts": "2028-06-30"], "standard", FindingStatus.fail),
+        (["standard": "2026-07-11", "lts": "2028-06-30"], "eol", .fail),
+        (["standard": "2026-07-11", "lts": "2028-06-30"], "eol-lts", .pass),
+        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "standard", .fail),
+        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "lts", .pass),
+        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "extended", .unknown),
+    ] as [([String: String], String, FindingStatus)])
+    func osSupportPhaseNamesOldAndNew(_ row: ([String: String], String, FindingStatus)) throws {
+        let finding = try Self.finding("os.supported", with: "{phase: \(row.1)}", evidence: Self.os(eol: "2028-06-30", support: row.0))
+        #expect(finding.status == row.2)
+    }
+
+    /// apt holds a phased update back on this machine: it is not pending (it would be once in phase).
+    @Test func heldBackPhasedUpdateIsNotPending() throws {
+        var held = Self.update
+        held.phased = true
+        held.phasedUpdatePercentage = 30
+        let pass = try Self.finding("updates.none_pending", evidence: Self.packages(pending: [held], fetchedDaysAgo: 1))
+        #expect(pass.status == .pass)
+        #expect(pass.summary.contains("openssl 2 (30%)"))
+        var inPhase = held
+        inPhase.phased = false
+        #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [inPhase], fetchedDaysAgo: 1)).status == .fail)
+        // A report of an agent before phasing was read has no `phased`: the update is pending.
+        let old = try JSONDecoder().decode(PendingUpdate.self, from: Data(#"{"name":"a","architecture":"amd64","installed":"1","candidate":"2","security":false}"#.utf8))
+        #expect(old.phased == false && old.phasedUpdatePercentage == nil)
+    }
+
     @Test func updates() throws {
         #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 1)).status == .pass)
         let fail = try Self.finding("updates.none_pending", evidence: Self.packages(pending: [Self.update], fetchedDaysAgo: 1))

@@ -41,7 +41,7 @@ import PostureTestSupport
         for id in ["rhel", "rocky", "almalinux"] { #expect(versions(id).isSuperset(of: ["8", "9", "10"])) }
         #expect(versions("rhel").contains("7"))
         #expect(!versions("fedora").isEmpty)
-        #expect(catalog.distribution("ubuntu")?.releases.first { $0.version == "22.04" }?.support["eol-esm"] != nil)
+        #expect(catalog.distribution("ubuntu")?.releases.first { $0.version == "22.04" }?.support["esm"] != nil)
     }
 }
 

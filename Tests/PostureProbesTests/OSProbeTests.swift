@@ -37,7 +37,10 @@ import PostureTestSupport
         let os = try OSProbe(catalog: nil).collect(root: ScanRoot(root.path), now: Self.now)
         #expect(os.id == "debian")
         #expect(os.eol == Day("2028-06-30"))
-        #expect(os.support["eol"] == Day("2026-07-11"))
+        #expect(os.support["standard"] == Day("2026-07-11"))
+        #expect(os.support["lts"] == Day("2028-06-30"))
+        #expect(os.support["extended"] == Day("2033-06-30"))
+        #expect(os.support["eol"] == nil)
         #expect(os.supported == true)
         #expect(os.eolSource == "/usr/share/distro-info/debian.csv")
     }
@@ -58,7 +61,8 @@ import PostureTestSupport
         try root.write("usr/share/distro-info/ubuntu.csv", Self.ubuntuCSV)
         let os = try OSProbe(catalog: nil).collect(root: ScanRoot(root.path), now: Self.now)
         #expect(os.eol == Day("2025-05-29"))
-        #expect(os.support["eol-esm"] == Day("2030-04-23"))
+        #expect(os.support["esm"] == Day("2030-04-23"))
+        #expect(os.support["eol-server"] == Day("2025-05-29"))
         #expect(os.supported == false)
     }
 

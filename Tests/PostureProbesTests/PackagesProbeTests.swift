@@ -74,14 +74,39 @@ import PostureTestSupport
     }
 
     @Test func installedFromBackportsFollowsBackports() {
-        let offers = [
-            AptIndex.Offer(name: "curl", architecture: "amd64", version: "8.14.1-2~bpo12+1", priority: 100, security: false, suite: "bpo"),
-            AptIndex.Offer(name: "curl", architecture: "amd64", version: "8.14.1-3~bpo12+1", priority: 100, security: false, suite: "bpo"),
-            AptIndex.Offer(name: "curl", architecture: "amd64", version: "7.88.1-10+deb12u8", priority: 500, security: false, suite: "stable"),
-        ]
+        // Index 0: backports (NotAutomatic + ButAutomaticUpgrades, 100); index 1: stable (500).
+        let files = [AptPreferences.FileAttributes(hasRelease: true, archive: "stable-backports", component: "main"),
+                     AptPreferences.FileAttributes(hasRelease: true, archive: "stable", component: "main")]
+        let policy = AptPolicy(files: files, preferences: AptPreferences(), native: "amd64",
+                               phasing: .init(machineID: ""), defaultPriorities: [100, 500])
+        func offer(_ version: String, _ file: Int) -> AptIndex.Offer {
+            AptIndex.Offer(name: "curl", architecture: "amd64", version: version, source: "curl", sourceVersion: version, file: file)
+        }
+        let offers = [offer("8.14.1-2~bpo12+1", 0), offer("8.14.1-3~bpo12+1", 0), offer("7.88.1-10+deb12u8", 1)]
+        func installed(_ version: String) -> DpkgDatabase.Package {
+            DpkgDatabase.Package(name: "curl", architecture: "amd64", version: version, state: "installed", conffiles: [])
+        }
         // Lower versions at 500 are no downgrade target; the newer backport wins among the rest.
-        #expect(PackagesProbe.candidate(installed: "8.14.1-2~bpo12+1", offers: offers)?.version == "8.14.1-3~bpo12+1")
-        #expect(PackagesProbe.candidate(installed: "7.88.1-10+deb12u8", offers: offers)?.version == "7.88.1-10+deb12u8")
+        #expect(policy.decide(package: installed("8.14.1-2~bpo12+1"), offers: offers)?.candidate.version == "8.14.1-3~bpo12+1")
+        #expect(policy.decide(package: installed("7.88.1-10+deb12u8"), offers: offers)?.candidate.version == "7.88.1-10+deb12u8")
+    }
+
+    /// dpkg itself reads a status without stanzas as no packages (`dpkg --admindir=DIR -l` exits 0).
+    @Test(arguments: ["", "\n\n"])
+    func emptyStatusIsNoPackages(_ text: String) async throws {
+        if let dpkg = Fixtures.tool("/usr/bin/dpkg") {
+            let admin = try TemporaryRoot("dpkg-admin")
+            try admin.write("status", text)
+            try admin.makeDirectory("updates")
+            try admin.makeDirectory("info")
+            let listed = try Fixtures.run(dpkg, ["--admindir=\(admin.path)", "-l"])
+            #expect(listed.status == 0, "\(listed.stderr)")
+        }
+        let root = try TemporaryRoot()
+        try root.write("var/lib/dpkg/status", text)
+        let evidence = try await PackagesProbe().collect(root: ScanRoot(root.path))
+        #expect(evidence.installed == 0)
+        #expect(evidence.pendingUpdates == nil, "no lists: unknown, not none")
     }
 
     @Test func noListsMeansUnknownNotNone() async throws {
@@ -107,7 +132,6 @@ import PostureTestSupport
         "Package: a\nVersion: 1\n",
         "Package: a\nStatus: install ok\nVersion: 1\n",
         "Package: a\nStatus: install ok installed\n",
-        "",
         "\u{FFFD}\u{0}binary junk",
     ])
     func damagedStatusIsAnError(_ text: String) throws {
