@@ -6,14 +6,15 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # certutil (libnss3-tools) makes the browser NSS databases the integrity tests read; debootstrap
 # makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
 # apt-ftparchive and dpkg-dev's dpkg-scanpackages the local apt repositories; iproute2 brings up
-# loopback in the network namespace where the ClamAV tests run freshclam against a local mirror.
-TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2
+# loopback in the network namespace where the ClamAV tests run freshclam against a local mirror;
+# pip installs the bank-calendar cross-check (python-test-deps).
+TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2 python3-pip
 
 # Building, linting and testing the Debian package (packaging/).
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help deps test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
+.PHONY: help deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -34,6 +35,10 @@ test-deps:
 deb-deps: deps
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_APT_PACKAGES)"
 
+python-test-deps:
+	@python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .build/python-deps holidays \
+		|| echo "warning: could not install the Python holidays package; the bank-calendar cross-check will skip" >&2
+
 apt-install:
 	@if command -v apt-get >/dev/null 2>&1; then \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -47,7 +52,8 @@ release:
 	$(SWIFT) build -c release
 
 # PostgreSQL tests run when a server can be started (always in CI, where CI=true makes it required).
-test: test-deps
+# The bank calendar is cross-checked against the `holidays` package from PyPI, installed beside the build.
+test: test-deps python-test-deps
 	url=$$(scripts/test-postgres $(if $(CI),--require)) && POSTURE_TEST_POSTGRES_URL="$$url" $(SWIFT) test
 
 # Exit status 1 or 3 from the scan is its verdict (a failing or unconfirmed requirement), not a make error.

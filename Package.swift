@@ -66,7 +66,7 @@ let package = Package(
         // The bank's side of the evidence: verify, judge a claim window with the policy, render it (text, HTML).
         .target(
             name: "PostureAssessment",
-            dependencies: ["PostureModel", "PosturePolicy", "PostureEvidence", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PostureModel", "PosturePolicy", "PostureReference", "PostureEvidence", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // libcurl, loaded with dlopen on first upload (the verbs that never upload map none of it),

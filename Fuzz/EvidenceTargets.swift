@@ -74,7 +74,7 @@ enum EvidenceTargets {
                 attestations.append(attestation)
             }
         }
-        let request = Assessor.Request(profile: profile, incident: "2026-05-28", filed: Date(timeIntervalSince1970: 1_780_000_000),
+        let request = Assessor.Request(profile: profile, incidents: ["2026-05-28", "2026-05-20T10:00:00+09:00"], notified: "2026-06-02",
                                        now: Date(timeIntervalSince1970: 1_780_000_000))
         guard let assessment = try? Assessor(key: key.publicKey).assess(reports: items, attestations: attestations, request: request) else {
             return

@@ -1,5 +1,6 @@
 import Foundation
 import PostureModel
+import PosturePolicy
 
 /// The bank's answer to a claim: per requirement of one profile, the posture at the incident and
 /// across the claim window, judged from verified, signed reports (`posture assess`,
@@ -11,6 +12,8 @@ public struct Assessment: Codable, Sendable {
     public enum Verdict: String, Codable, Sendable {
         case noExclusionFound = "no_exclusion_or_reduction_found"
         case reductionPossible = "reduction_possible"
+        /// A requirement whose consequence is `condition` (of the service or of a claim) is not met.
+        case conditionNotMet = "condition_not_met"
         case exclusion
         case notAssessable = "not_assessable"
         case evidenceInvalid = "evidence_invalid"
@@ -19,11 +22,56 @@ public struct Assessment: Codable, Sendable {
     /// The outcome and why: the clauses behind it, or the evidence that is missing.
     public struct Outcome: Codable, Sendable {
         public var verdict: Verdict
-        /// Clauses of failing requirements (exclusion, condition or reduction, as the verdict says).
+        /// Clauses of failing requirements, at any transfer.
         public var clauses: [String]
+        /// Why, in English: per transfer what excludes, conditions or reduces it, then `notes`.
         public var reasons: [String]
-        /// Requirements that could not be assessed at the incident (unknown, not attested).
+        /// Requirements that could not be assessed at a transfer (unknown, not attested).
         public var unassessed: [String]
+        /// Reasons that concern the whole claim (an unpinned key, evidence that does not verify).
+        public var notes: [String]
+    }
+
+    /// The rule's counting as the profile states it (`claim.counting`), for the reader to check.
+    public struct Counting: Codable, Sendable {
+        public var counts: String
+        public var from: String
+        public var days: Int
+        /// `counts: notification`: "counted" or "not_counted" (the transfer's day as day 1).
+        public var firstDay: String?
+        /// `counts: transfer`: whether the day N days before the notification is covered.
+        public var inclusive: Bool?
+        public var until: Until?
+        public var text: String
+
+        public struct Until: Codable, Sendable {
+            public var businessDaysAfter: Int
+            public var time: String
+            public var calendar: String
+            /// The calendar's last day: beyond it the cut-off is unknown.
+            public var calendarLastDay: Day?
+            public var reading: LocalizedText?
+        }
+
+        /// The rule in words, with every figure the profile states, for every output.
+        public func describe(in language: Language) -> String {
+            let ja = language == .ja
+            var out: String
+            if counts == "notification" {
+                out = ja ? "各取引から\(days)日以内に通知(\(firstDay == "counted" ? "取引日を1日目として数える" : "取引日は数えず翌日から数える"))"
+                         : "the bank notified within \(days) days of each transfer (\(firstDay == "counted" ? "the transfer's day is day 1" : "counting from the day after the transfer"))"
+            } else {
+                out = ja ? "通知日の\(days)日前の日\(inclusive == false ? "より後" : "以降")の取引を補償"
+                         : "transfers made \(inclusive == false ? "after" : "on or after") the day \(days) days before the notification are covered"
+                if let until {
+                    let last = until.calendarLastDay.map { ja ? "、カレンダーは \($0) まで" : "; calendar known to \($0)" } ?? (ja ? "、カレンダーなし" : "; calendar not found")
+                    out += ja ? "、通知日の\(until.businessDaysAfter)営業日後の \(until.time) まで(\(until.calendar)\(last))"
+                              : ", until \(until.time) of business day \(until.businessDaysAfter) after the notification (\(until.calendar)\(last))"
+                    if let reading = until.reading { out += ja ? "。解釈: \(reading.ja)" : ". Reading: \(reading.en)" }
+                }
+            }
+            return out + (ja ? "。規定: 「\(text)」" : ". Rule: “\(text)”")
+        }
     }
 
     public struct ProfileInfo: Codable, Sendable {
@@ -31,23 +79,46 @@ public struct Assessment: Codable, Sendable {
         public var name: LocalizedText
         public var sha256: String
         public var document: String
-        public var windowDays: Int
-        public var countedFrom: String
+        /// Days of evidence before the first transfer; nil when the rule states no period.
+        public var windowDays: Int?
+        /// The rule's claim period; nil when the rule states none.
+        public var counting: Counting?
+        public var coverStarts: Date?
+        public var coverStartsText: String?
         public var evidenceMaxAgeHours: Int
         public var timezone: String
     }
 
     /// The claim as given.
     public struct Claim: Codable, Sendable {
-        /// As given: a date (the whole day in the profile's time zone) or an RFC 3339 time.
+        /// The first transfer as given: a date (the whole day in the profile's time zone) or an RFC 3339 time.
         public var incident: String
-        /// The instant "before the incident" is measured from.
+        /// The instant "before the incident" is measured from, for the first transfer.
         public var incidentStart: Date
+        /// Every transfer as given, earliest first.
+        public var incidents: [String]
+        /// 00:00 of the day the bank was notified of (accepted) the claim, in the profile's time zone.
         public var notified: Date?
-        /// When the claim was filed: `--filed`, else the bundle's creation, else the assessment time.
-        public var filed: Date
+        public var notifiedDay: Day?
         public var windowFrom: Date
         public var windowTo: Date
+    }
+
+    /// One fraudulent transfer: the posture before it and whether the rule's period covers it.
+    public struct Transfer: Codable, Sendable {
+        /// As given.
+        public var incident: String
+        public var start: Date
+        public var day: Day
+        public var lastReportBefore: ReportRef?
+        /// Why the posture before this transfer cannot be judged (missing or old reports, a chain gap).
+        public var notAssessable: [String]
+        /// Failing requirements (the claim deadline among them), as judged for this transfer.
+        public var failing: [Finding]
+        public var unassessed: [String]
+        /// The rule's period for this transfer; nil when the profile states none.
+        public var cover: ClaimPeriodVerdict?
+        public var verdict: Verdict
     }
 
     /// One signed report used, and where it sits in the chain.
@@ -75,6 +146,9 @@ public struct Assessment: Codable, Sendable {
     public struct Verification: Codable, Sendable {
         public var ok: Bool
         public var keyId: String
+        /// The key was pinned (`--key`, the state directory's `device.pub`, the collector's
+        /// enrollment), not taken from the evidence itself.
+        public var keyPinned: Bool
         public var envelopes: Int
         public var attestations: Int
         public var problems: [String]
@@ -104,7 +178,10 @@ public struct Assessment: Codable, Sendable {
     public var assessedAt: Date
     public var profile: ProfileInfo
     public var claim: Claim
+    /// Where the signing key came from (a file, the enrollment, or the bundle itself).
+    public var keySource: String
     public var verification: Verification
+    public var transfers: [Transfer]
     public var reports: [ReportRef]
     public var lastReportBeforeIncident: ReportRef?
     public var gaps: [Gap]
@@ -113,23 +190,45 @@ public struct Assessment: Codable, Sendable {
     /// Findings where the PC's own verdict (in the signed report) differs from this assessment's,
     /// for example because the PC used another version of the profile. Empty when both agree.
     public var disagreements: [String]
+    /// Where the rule lets the customer explain stronger measures (002): what this PC shows beyond
+    /// the required ones, at the last report before the first transfer. It decides nothing.
+    public var strongerMeasures: StrongerMeasuresShown?
     public var outcome: Outcome
 
-    /// The outcome's reasons for a reader: failing requirements in `language`, else the stated reasons.
-    public func reasons(in language: Language) -> [String] {
-        guard outcome.verdict == .exclusion || outcome.verdict == .reductionPossible else { return outcome.reasons }
-        let counted: Set<Consequence> = outcome.verdict == .exclusion ? [.exclusion, .condition] : [.reduction]
-        return requirements.filter { $0.atIncident?.status == .fail && counted.contains($0.consequence) }.map { requirement in
-            "\(requirement.title.text(for: language)) (\(requirement.clause)): \(requirement.atIncident?.summary(in: language) ?? "")"
-        }
+    /// Measures beyond the rule's, judged at the last report before the first transfer.
+    public struct StrongerMeasuresShown: Codable, Sendable {
+        public var clause: String
+        public var shown: [Finding]
+        public var notShown: [Finding]
     }
 
-    /// DESIGN.md's exit status: 65 evidence invalid, 1 exclusion or reduction (a failing
-    /// requirement or missed deadline), 3 not assessable or something unassessed, else 0.
+    /// The outcome's reasons for a reader in `language` (`outcome.reasons` is the English).
+    public func reasons(in language: Language) -> [String] {
+        Self.reasons(transfers, notes: outcome.notes, language: language)
+    }
+
+    /// Per transfer, what excludes, conditions or reduces it or keeps it from being judged (with
+    /// several transfers, each line names it and its verdict), then `notes`.
+    static func reasons(_ transfers: [Transfer], notes: [String], language: Language) -> [String] {
+        var lines: [String] = []
+        let several = transfers.count > 1
+        for transfer in transfers {
+            let why = transfer.failing.map { finding in
+                "\(finding.title(in: language)) (\(finding.clause), \(Labels.consequence(finding.consequence, language: language))): \(finding.summary(in: language))"
+            } + transfer.notAssessable
+            guard several else { lines += why; continue }
+            let head = "\(transfer.incident): \(Labels.outcome(transfer.verdict, language: language))"
+            lines += why.isEmpty ? [head] : why.map { "\(head) — \($0)" }
+        }
+        return lines + notes
+    }
+
+    /// DESIGN.md's exit status: 65 evidence invalid, 1 a failing requirement or a transfer outside
+    /// the rule's period, 3 not assessable or something unassessed, else 0.
     public var exitStatus: Int32 {
         switch outcome.verdict {
         case .evidenceInvalid: return 65
-        case .exclusion, .reductionPossible: return 1
+        case .exclusion, .conditionNotMet, .reductionPossible: return 1
         case .notAssessable: return 3
         case .noExclusionFound: return outcome.unassessed.isEmpty ? 0 : 3
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PostureModel
+import PosturePolicy
 
 /// An assessment for a person reading a terminal or a ticket: the outcome first, then each
 /// requirement with its verdict at the incident and how it changed over the window.
@@ -13,12 +14,30 @@ public struct AssessmentText {
     }
 
     /// `2026-11-09 18:00` in the profile's time zone.
-    static func local(_ date: Date, _ timezone: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: timezone) ?? TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
+    static func local(_ date: Date, _ timezone: String) -> String { AssessmentTime.local(date, timezone) }
+
+    /// Per transfer: its verdict, the report it is judged from, and the rule's period with its dates.
+    static func transferLines(_ a: Assessment, language: Language) -> [String] {
+        let ja = language == .ja
+        let zone = a.profile.timezone
+        return a.transfers.map { transfer in
+            var line = (ja ? "取引 " : "transfer ") + "\(transfer.incident): \(Labels.outcome(transfer.verdict, language: language))"
+            if let last = transfer.lastReportBefore {
+                line += ja ? "(直前のレポート \(local(last.collectedAt, zone)), sequence \(last.sequence))"
+                           : " (last report before it \(local(last.collectedAt, zone)), sequence \(last.sequence))"
+            }
+            if let cover = transfer.cover {
+                var dates: [String] = []
+                if let day = cover.notifyBy { dates.append((ja ? "通知期限 " : "notify by ") + day.description) }
+                if let day = cover.coveredFrom { dates.append((ja ? "補償対象 " : "covered from ") + day.description) }
+                if let end = cover.coveredUntil { dates.append((ja ? "締切 " : "until ") + AssessmentTime.cutOff(end, zone)) }
+                if let start = cover.coverStarts { dates.append((ja ? "補償開始 " : "cover starts ") + local(start, zone)) }
+                line += "\n    " + (ja ? "請求期間: " : "claim period: ") + "\(Labels.status(cover.status, check: "claim.deadline", language: language).text)"
+                line += dates.isEmpty ? "" : " [\(dates.joined(separator: ", "))]"
+                line += " — " + cover.summary.text(for: language)
+            }
+            return line
+        }
     }
 
     public func render() -> String {
@@ -29,9 +48,15 @@ public struct AssessmentText {
         var out = ""
         out += (ja ? "請求の判定: " : "Claim assessment: ") + "\(a.profile.name.text(for: language)) (\(a.profile.id))\n"
         out += (ja ? "端末の鍵: " : "device key: ") + a.verification.keyId + "\n"
-        out += (ja ? "被害発生: " : "incident: ") + "\(a.claim.incident) (\(ja ? "基準時刻" : "from") \(at(a.claim.incidentStart)) \(zone))"
-        if let notified = a.claim.notified { out += (ja ? "  通知: " : "  notified: ") + at(notified) }
-        out += (ja ? "  届出: " : "  filed: ") + at(a.claim.filed) + "\n"
+        if !a.verification.keyPinned {
+            out += (ja ? "注意: 鍵が固定されていません(" : "WARNING: the key is not pinned (") + a.keySource + ")\n"
+        }
+        out += (ja ? "被害発生: " : "incident: ") + a.claim.incidents.joined(separator: ", ") + " (\(zone))"
+        out += (ja ? "  銀行への通知日: " : "  bank notified: ") + (a.claim.notifiedDay?.description ?? (ja ? "未指定(期限は判定不能)" : "not given (deadline unknown)")) + "\n"
+        out += (ja ? "請求期間の規定: " : "claim period rule: ") + (a.profile.counting?.describe(in: language) ?? (ja ? "定めなし" : "none stated by the rule")) + "\n"
+        if let start = a.profile.coverStarts {
+            out += (ja ? "補償開始: " : "cover starts: ") + "\(at(start)) (\(a.profile.coverStartsText ?? ""))\n"
+        }
         out += (ja ? "対象期間: " : "window: ") + "\(at(a.claim.windowFrom)) → \(at(a.claim.windowTo))\n"
         if a.verification.ok {
             out += (ja ? "証跡: 検証済み " : "evidence: verified, ") + "\(a.verification.envelopes) "
@@ -51,6 +76,9 @@ public struct AssessmentText {
                                           : (ja ? "レポートのない期間" : "no reports")
             out += (ja ? "欠落: " : "gap: ") + "\(what), \(at(gap.from)) → \(at(gap.to)) (sequence \(gap.afterSequence)–\(gap.beforeSequence))"
                 + (gap.spansIncident ? (ja ? " 【発生時刻をまたぐ】" : " [spans the incident]") : "") + "\n"
+        }
+        if a.transfers.count > 1 || a.transfers.first?.cover != nil {
+            for line in Self.transferLines(a, language: language) { out += line + "\n" }
         }
         out += "\n" + (ja ? "判定: " : "OUTCOME: ") + Labels.outcome(a.outcome.verdict, language: language)
         if !a.outcome.clauses.isEmpty { out += (ja ? "(条項 " : " (clauses ") + a.outcome.clauses.joined(separator: ", ") + ")" }
@@ -72,6 +100,14 @@ public struct AssessmentText {
                     "\(Labels.status(segment.status, check: requirement.check, language: language).text) \(at(segment.from))–\(at(segment.to))"
                 }
                 out += "           " + (ja ? "推移: " : "timeline: ") + steps.joined(separator: " · ") + "\n"
+            }
+        }
+        if let stronger = a.strongerMeasures {
+            out += "\n" + (ja ? "規定以上の対策としてこの端末で確認できたもの(\(stronger.clause)):\n"
+                               : "measures this PC shows beyond the rule's (\(stronger.clause)):\n")
+            for finding in stronger.shown { out += "  + \(finding.check): \(finding.summary(in: language))\n" }
+            for finding in stronger.notShown {
+                out += "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(finding.summary(in: language))\n"
             }
         }
         if !a.disagreements.isEmpty {

@@ -11,30 +11,46 @@ public struct AssessmentError: Error, CustomStringConvertible {
 }
 
 /// Judges a claim from signed evidence: verifies every envelope first, then evaluates each report
-/// of the claim window with the same policy code as `posture scan`.
+/// of the claim window with the same policy code as `posture scan`, and each transfer against the
+/// posture before it and the rule's own period.
 public struct Assessor: Sendable {
     /// What is being claimed, under which profile.
     public struct Request: Sendable {
         public var profile: Profile
-        /// A date (`YYYY-MM-DD`, the whole day in the profile's time zone) or an RFC 3339 time.
-        public var incident: String
-        public var notified: Date?
-        /// When the claim was filed; nil: `now`.
-        public var filed: Date?
+        /// Each fraudulent transfer: a date (`YYYY-MM-DD`, the whole day in the profile's time zone)
+        /// or an RFC 3339 time.
+        public var incidents: [String]
+        /// The day the bank was notified of (accepted) the claim: a date or an RFC 3339 time.
+        public var notified: String?
+        /// The bank calendar the profile's cut-off names, when found.
+        public var calendar: BankCalendar?
+        /// When the assessment runs: recorded, never judged on.
         public var now: Date
 
-        public init(profile: Profile, incident: String, notified: Date? = nil, filed: Date? = nil, now: Date = Date()) {
+        public init(profile: Profile, incidents: [String], notified: String? = nil, calendar: BankCalendar? = nil, now: Date = Date()) {
             self.profile = profile
-            self.incident = incident
+            self.incidents = incidents
             self.notified = notified
-            self.filed = filed
+            self.calendar = calendar
             self.now = now
+        }
+
+        public init(profile: Profile, incident: String, notified: String? = nil, now: Date = Date()) {
+            self.init(profile: profile, incidents: [incident], notified: notified, now: now)
         }
     }
 
     public let key: Curve25519.Signing.PublicKey
+    /// Whether someone vouches for the key (a file the bank holds, the enrollment), rather than
+    /// the evidence naming its own key.
+    public let pinned: Bool
+    public let keySource: String
 
-    public init(key: Curve25519.Signing.PublicKey) { self.key = key }
+    public init(key: Curve25519.Signing.PublicKey, pinned: Bool = true, keySource: String = "given") {
+        self.key = key
+        self.pinned = pinned
+        self.keySource = keySource
+    }
 
     /// The instant an incident starts: a date names 00:00 of that day in `timezone`.
     public static func time(_ text: String, timezone: String) throws -> Date {
@@ -53,19 +69,26 @@ public struct Assessor: Sendable {
                        request: Request) throws -> Assessment {
         let profile = request.profile
         let rules = profile.claim
-        let incidentStart = try Self.time(request.incident, timezone: rules.timezone)
-        if let notified = request.notified, notified < incidentStart.addingTimeInterval(-86400) {
-            throw AssessmentError("the notification (--notified) is before the incident")
+        let zone = TimeZone(identifier: rules.timezone) ?? TimeZone(identifier: "Asia/Tokyo")!
+        guard !request.incidents.isEmpty else { throw AssessmentError("name at least one transfer (--incident)") }
+        let incidents = try request.incidents.map { (text: $0, start: try Self.time($0, timezone: rules.timezone), isDay: Day($0) != nil) }
+            .sorted { $0.start < $1.start }
+        let notifiedDay = try request.notified.map { Day(try Self.time($0, timezone: rules.timezone), in: zone) }
+        if let notifiedDay, let first = incidents.first, notifiedDay < Day(first.start, in: zone) {
+            throw AssessmentError("the notification (--notified \(notifiedDay)) is before the first transfer (\(Day(first.start, in: zone)))")
         }
-        let filed = request.filed ?? request.now
-        let windowFrom = incidentStart.addingTimeInterval(-Double(rules.windowDays) * 86400)
-        let windowTo = max(request.notified ?? request.now, incidentStart)
-        let claim = Assessment.Claim(incident: request.incident, incidentStart: incidentStart, notified: request.notified,
-                                     filed: filed, windowFrom: windowFrom, windowTo: windowTo)
-        let profileInfo = Assessment.ProfileInfo(id: profile.id, name: profile.name, sha256: profile.sha256,
-                                                 document: profile.source.document, windowDays: rules.windowDays,
-                                                 countedFrom: rules.countedFrom.rawValue,
-                                                 evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)
+        let firstStart = incidents[0].start
+        let windowFrom = firstStart.addingTimeInterval(-Double(rules.windowSeconds))
+        let windowTo = max(notifiedDay.map { $0.start(in: zone).addingTimeInterval(86400) } ?? request.now, incidents.last!.start)
+        let claim = Assessment.Claim(incident: incidents[0].text, incidentStart: firstStart, incidents: incidents.map(\.text),
+                                     notified: notifiedDay?.start(in: zone), notifiedDay: notifiedDay,
+                                     windowFrom: windowFrom, windowTo: windowTo)
+        let profileInfo = Self.profileInfo(profile, calendar: request.calendar)
+        var notes: [String] = []
+        if !pinned {
+            notes.append("the signing key is not pinned (\(keySource)): the reports agree with each other, but nothing shows who made them; "
+                         + "give the device's key with --key, or assess on the PC itself")
+        }
 
         // 1. Verify everything. The same envelope given twice (a bundle and an export) counts once.
         var seen = Set<String>()
@@ -82,30 +105,30 @@ public struct Assessor: Sendable {
             case .failure(let failure): problems.append(failure.description)
             }
         }
-        let verification = Assessment.Verification(ok: problems.isEmpty, keyId: DeviceKey.keyID(of: key),
+        let verification = Assessment.Verification(ok: problems.isEmpty, keyId: DeviceKey.keyID(of: key), keyPinned: pinned,
                                                    envelopes: unique.count, attestations: attestationEnvelopes.count,
                                                    problems: problems)
         let refs = zip(chain.reports, chain.envelopeHashes).map { report, sha in
             Assessment.ReportRef(id: report.id, sequence: report.chain?.sequence ?? 0, collectedAt: report.collectedAt, sha256: sha)
         }
         guard problems.isEmpty else {
+            let notes = ["the evidence does not verify; nothing was judged"]
             return Assessment(schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
-                              verification: verification, reports: [], lastReportBeforeIncident: nil, gaps: [],
-                              attestations: attestations, requirements: [], disagreements: [],
-                              outcome: .init(verdict: .evidenceInvalid, clauses: [],
-                                             reasons: ["the evidence does not verify; nothing was judged"], unassessed: []))
+                              keySource: keySource, verification: verification, transfers: [], reports: [],
+                              lastReportBeforeIncident: nil, gaps: [], attestations: attestations, requirements: [], disagreements: [],
+                              strongerMeasures: nil, outcome: .init(verdict: .evidenceInvalid, clauses: [], reasons: notes, unassessed: [], notes: notes))
         }
 
-        // 2. Which reports speak for the window and for the moment of the incident.
+        // 2. Which reports speak for the window and for the moment of each transfer.
         let reports = chain.reports
         let inWindow = reports.indices.filter { reports[$0].collectedAt >= windowFrom && reports[$0].collectedAt <= windowTo }
-        let lastBefore = reports.indices.last { reports[$0].collectedAt < incidentStart }
+        let lastBefore = incidents.map { incident in reports.indices.last { reports[$0].collectedAt < incident.start } }
         var gaps: [Assessment.Gap] = []
         for index in reports.indices.dropFirst() {
             let previous = reports[index - 1], current = reports[index]
             guard current.collectedAt >= windowFrom, previous.collectedAt <= windowTo,
                   let before = previous.chain?.sequence, let after = current.chain?.sequence else { continue }
-            let spans = previous.collectedAt < incidentStart && current.collectedAt >= incidentStart
+            let spans = incidents.contains { previous.collectedAt < $0.start && current.collectedAt >= $0.start }
             if after > before + 1 {
                 gaps.append(.init(kind: .chain, afterSequence: before, beforeSequence: after, from: previous.collectedAt,
                                   to: current.collectedAt, missing: after - before - 1, spansIncident: spans))
@@ -114,38 +137,66 @@ public struct Assessor: Sendable {
                                   to: current.collectedAt, missing: nil, spansIncident: spans))
             }
         }
-        var notAssessable: [String] = []
-        if let lastBefore {
-            let age = incidentStart.timeIntervalSince(reports[lastBefore].collectedAt)
-            if age > Double(rules.evidenceMaxAge) {
-                notAssessable.append("the last report before the incident is \(Int(age / 3600))h old; the profile asks for one within \(rules.evidenceMaxAge / 3600)h")
-            }
-        } else {
-            notAssessable.append("no signed report from before the incident")
-        }
-        for gap in gaps where gap.kind == .chain && gap.spansIncident {
-            notAssessable.append("\(gap.missing ?? 0) report(s) missing from the chain across the incident (between sequence \(gap.afterSequence) and \(gap.beforeSequence))")
-        }
 
-        // 3. Judge every report of the window, as `scan` did on the PC, and the claim itself.
+        // 3. Judge every report of the window, as `scan` did on the PC.
         var judged: [Int: [Finding]] = [:]
-        for index in Set(inWindow + (lastBefore.map { [$0] } ?? [])) {
+        for index in Set(inWindow + lastBefore.compactMap { $0 }) {
             let report = reports[index]
             judged[index] = PolicyEngine.evaluate(profile, evidence: report.evidence,
                                                   context: EvaluationContext(collectedAt: report.collectedAt, attestations: report.attestations))
         }
-        let claimContext = EvaluationContext(collectedAt: filed, claim: .init(incident: incidentStart, notified: request.notified, filed: filed))
-        let claimFindings = PolicyEngine.evaluate(profile, evidence: lastBefore.map { reports[$0].evidence } ?? Evidence(), context: claimContext)
+
+        // 4. Each transfer: the posture at the last report before it, and the rule's period.
+        var transfers: [Assessment.Transfer] = []
+        var atTransfers: [[Finding?]] = []
+        for (number, incident) in incidents.enumerated() {
+            var notAssessable: [String] = []
+            if let last = lastBefore[number] {
+                let age = incident.start.timeIntervalSince(reports[last].collectedAt)
+                if age > Double(rules.evidenceMaxAge) {
+                    notAssessable.append("the last report before \(incident.text) is \(Int(age / 3600))h old; the profile asks for one within \(rules.evidenceMaxAge / 3600)h")
+                }
+            } else {
+                notAssessable.append("no signed report from before the incident \(incident.text)")
+            }
+            for gap in gaps where gap.kind == .chain && gap.from < incident.start && gap.to >= incident.start {
+                notAssessable.append("\(gap.missing ?? 0) report(s) missing from the chain across the incident \(incident.text) (between sequence \(gap.afterSequence) and \(gap.beforeSequence))")
+            }
+            let context = EvaluationContext(collectedAt: incident.start, claim: .init(transfer: incident.start, transferIsDay: incident.isDay,
+                                                                                    notified: notifiedDay, calendar: request.calendar))
+            let claimFindings = PolicyEngine.evaluate(profile, evidence: lastBefore[number].map { reports[$0].evidence } ?? Evidence(), context: context)
+            let findings: [Finding?] = profile.requirements.indices.map { position in
+                profile.requirements[position].check == .claimDeadline ? claimFindings[position] : lastBefore[number].flatMap { judged[$0]?[position] }
+            }
+            atTransfers.append(findings)
+            let failing = findings.compactMap { $0 }.filter { $0.status == .fail }
+            let unassessed = profile.requirements.indices.filter { findings[$0] == nil || findings[$0]?.status == .unknown }
+                .map { profile.requirements[$0].id }
+            let outOfPeriod = failing.filter { $0.check == Check.claimDeadline.rawValue }
+            var verdict = Self.verdict(outOfPeriod)
+            if verdict == .noExclusionFound {
+                verdict = notAssessable.isEmpty ? Self.verdict(failing) : .notAssessable
+            }
+            if verdict == .noExclusionFound && !pinned { verdict = .notAssessable }
+            transfers.append(.init(incident: incident.text, start: incident.start, day: Day(incident.start, in: zone),
+                                   lastReportBefore: lastBefore[number].map { refs[$0] }, notAssessable: notAssessable,
+                                   failing: failing, unassessed: unassessed,
+                                   cover: rules.counting == nil && rules.coverStarts == nil ? nil
+                                       : ClaimPeriod.judge(rules, transfer: incident.start, transferIsDay: incident.isDay,
+                                                           notified: notifiedDay, calendar: request.calendar),
+                                   verdict: verdict))
+        }
 
         var requirements: [Assessment.RequirementAssessment] = []
         for (position, requirement) in profile.requirements.enumerated() {
             var item = Assessment.RequirementAssessment(requirement: requirement.id, clause: requirement.clause,
                                                          consequence: requirement.consequence, check: requirement.check.rawValue,
                                                          title: requirement.title, atIncident: nil, timeline: [])
-            if requirement.check == .claimDeadline {
-                item.atIncident = claimFindings[position]
-            } else {
-                item.atIncident = lastBefore.flatMap { judged[$0]?[position] }
+            // At the first transfer; the claim deadline at the transfer it serves worst.
+            item.atIncident = requirement.check == .claimDeadline
+                ? atTransfers.compactMap { $0[position] }.max { Self.severity($0.status) < Self.severity($1.status) }
+                : atTransfers[0][position]
+            if requirement.check != .claimDeadline {
                 for index in inWindow {
                     guard let status = judged[index]?[position].status else { continue }
                     let at = reports[index].collectedAt
@@ -162,7 +213,7 @@ public struct Assessor: Sendable {
             requirements.append(item)
         }
 
-        // 4. Where the PC judged differently (another profile version), say so.
+        // 5. Where the PC judged differently (another profile version), say so.
         var disagreements: [String] = []
         for index in inWindow {
             let report = reports[index]
@@ -175,27 +226,78 @@ public struct Assessor: Sendable {
             disagreements.append("report \(report.chain?.sequence ?? 0) (\(report.id)): \(differing.map(\.requirement).joined(separator: ", "))\(version)")
         }
 
-        // 5. The outcome.
-        let failing = requirements.filter { $0.atIncident?.status == .fail }
-        let excluding = failing.filter { $0.consequence != .reduction }
-        let reducing = failing.filter { $0.consequence == .reduction }
-        let unassessed = requirements.filter { $0.atIncident == nil || $0.atIncident?.status == .unknown }.map(\.requirement)
-        let outcome: Assessment.Outcome
-        if !notAssessable.isEmpty {
-            outcome = .init(verdict: .notAssessable, clauses: failing.map(\.clause), reasons: notAssessable, unassessed: unassessed)
-        } else if !excluding.isEmpty {
-            outcome = .init(verdict: .exclusion, clauses: excluding.map(\.clause),
-                            reasons: excluding.map { "\($0.requirement) (\($0.clause)): \($0.atIncident?.summary ?? "")" }, unassessed: unassessed)
-        } else if !reducing.isEmpty {
-            outcome = .init(verdict: .reductionPossible, clauses: reducing.map(\.clause),
-                            reasons: reducing.map { "\($0.requirement) (\($0.clause)): \($0.atIncident?.summary ?? "")" }, unassessed: unassessed)
-        } else {
-            outcome = .init(verdict: .noExclusionFound, clauses: [], reasons: [], unassessed: unassessed)
+        // 6. The outcome: the worst transfer's verdict, with every transfer's reasons.
+        let verdict = transfers.map(\.verdict).max { Self.rank($0) < Self.rank($1) } ?? .notAssessable
+        var clauses: [String] = []
+        for finding in transfers.flatMap(\.failing) where !clauses.contains(finding.clause) { clauses.append(finding.clause) }
+        var unassessed: [String] = []
+        for id in transfers.flatMap(\.unassessed) where !unassessed.contains(id) { unassessed.append(id) }
+        let outcome = Assessment.Outcome(verdict: verdict, clauses: clauses,
+                                         reasons: Assessment.reasons(transfers, notes: notes, language: .en),
+                                         unassessed: unassessed, notes: notes)
+        var stronger: Assessment.StrongerMeasuresShown?
+        if let measures = profile.strongerMeasures, let last = lastBefore[0] {
+            var beyond = profile
+            beyond.requirements = measures.requirements
+            let findings = PolicyEngine.evaluate(beyond, evidence: reports[last].evidence,
+                                                 context: EvaluationContext(collectedAt: reports[last].collectedAt))
+            stronger = .init(clause: measures.clause, shown: findings.filter { $0.status == .pass },
+                             notShown: findings.filter { $0.status != .pass })
         }
         let used = inWindow.map { refs[$0] }
         return Assessment(schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
-                          verification: verification, reports: used, lastReportBeforeIncident: lastBefore.map { refs[$0] },
-                          gaps: gaps, attestations: attestations, requirements: requirements,
-                          disagreements: disagreements, outcome: outcome)
+                          keySource: keySource, verification: verification, transfers: transfers, reports: used,
+                          lastReportBeforeIncident: lastBefore[0].map { refs[$0] }, gaps: gaps, attestations: attestations,
+                          requirements: requirements, disagreements: disagreements, strongerMeasures: stronger, outcome: outcome)
+    }
+
+    /// The verdict failing findings lead to, by their consequence as the clause states it.
+    static func verdict(_ failing: [Finding]) -> Assessment.Verdict {
+        if failing.contains(where: { $0.consequence == .exclusion }) { return .exclusion }
+        if failing.contains(where: { $0.consequence == .condition }) { return .conditionNotMet }
+        if failing.contains(where: { $0.consequence == .reduction }) { return .reductionPossible }
+        return .noExclusionFound
+    }
+
+    /// Worse verdicts rank higher: the claim's outcome is its worst transfer's.
+    static func rank(_ verdict: Assessment.Verdict) -> Int {
+        switch verdict {
+        case .noExclusionFound: return 0
+        case .notAssessable: return 1
+        case .reductionPossible: return 2
+        case .conditionNotMet: return 3
+        case .exclusion: return 4
+        case .evidenceInvalid: return 5
+        }
+    }
+
+    static func severity(_ status: FindingStatus) -> Int {
+        switch status {
+        case .notApplicable: return 0
+        case .pass, .attested: return 1
+        case .unknown: return 2
+        case .fail: return 3
+        }
+    }
+
+    /// The profile as an assessment shows it: its claim rule with every figure.
+    public static func profileInfo(_ profile: Profile, calendar: BankCalendar?) -> Assessment.ProfileInfo {
+        let rules = profile.claim
+        let counting = rules.counting.map { counting in
+            Assessment.Counting(
+                counts: counting.counts.rawValue, from: counting.counts == .notification ? "transfer" : "notification", days: counting.days,
+                firstDay: counting.counts == .notification ? (counting.firstDayCounted ? "counted" : "not_counted") : nil,
+                inclusive: counting.counts == .transfer ? counting.inclusive : nil,
+                until: counting.until.map { until in
+                    .init(businessDaysAfter: until.businessDaysAfter,
+                          time: String(format: "%02d:%02d", until.minutes / 60, until.minutes % 60),
+                          calendar: until.calendar, calendarLastDay: calendar?.lastDay, reading: until.reading)
+                },
+                text: counting.text)
+        }
+        return Assessment.ProfileInfo(id: profile.id, name: profile.name, sha256: profile.sha256, document: profile.source.document,
+                                      windowDays: rules.windowDays, counting: counting, coverStarts: rules.coverStarts?.at,
+                                      coverStartsText: rules.coverStarts?.text,
+                                      evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)
     }
 }

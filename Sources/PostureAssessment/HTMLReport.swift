@@ -44,15 +44,22 @@ public enum HTMLReport {
         var body = "<h1>\(ja ? "不正利用被害 補償請求の判定" : "Fraud compensation claim: assessment")</h1>\n"
         body += "<h2>\(escape(a.profile.name.text(for: language))) <small>\(escape(a.profile.id))</small></h2>\n"
         var facts: [(String, String)] = [
-            (ja ? "被害発生" : "Incident", "\(a.claim.incident) (\(at(a.claim.incidentStart)) \(zone))"),
+            (ja ? "被害発生" : "Incident", "\(a.claim.incidents.joined(separator: ", ")) (\(zone))"),
+            (ja ? "銀行への通知日" : "Bank notified", a.claim.notifiedDay?.description ?? (ja ? "未指定(期限は判定不能)" : "not given (deadline unknown)")),
             (ja ? "対象期間" : "Window", "\(at(a.claim.windowFrom)) → \(at(a.claim.windowTo))"),
-            (ja ? "届出" : "Filed", at(a.claim.filed)),
-            (ja ? "端末の鍵ID" : "Device key id", a.verification.keyId),
-            (ja ? "規定" : "Rule", "\(a.profile.document) — \(ja ? "請求期限" : "claim within") \(a.profile.windowDays) \(ja ? "日" : "days") (\(a.profile.countedFrom))"),
+            (ja ? "端末の鍵ID" : "Device key id", a.verification.keyId
+                + (a.verification.keyPinned ? "" : (ja ? "(鍵が固定されていません: " : " (NOT pinned: ") + a.keySource + ")")),
+            (ja ? "規定" : "Rule", a.profile.document),
+            (ja ? "請求期間の規定" : "Claim period", a.profile.counting?.describe(in: language) ?? (ja ? "定めなし" : "none stated by the rule")),
             (ja ? "判定日時" : "Assessed", iso(a.assessedAt)),
         ]
-        if let notified = a.claim.notified { facts.insert((ja ? "通知" : "Notified", at(notified)), at: 2) }
+        if let start = a.profile.coverStarts { facts.insert((ja ? "補償開始" : "Cover starts", "\(at(start)) (\(a.profile.coverStartsText ?? ""))"), at: 6) }
         body += factTable(facts)
+        if a.transfers.count > 1 || a.transfers.first?.cover != nil {
+            body += "<h3>\(ja ? "取引ごとの判定" : "Each transfer")</h3><ul>"
+            body += AssessmentText.transferLines(a, language: language).map { "<li>\(escape($0).replacingOccurrences(of: "\n    ", with: "<br>"))</li>" }.joined()
+            body += "</ul>\n"
+        }
         let verdictClass = a.outcome.verdict == .noExclusionFound && a.outcome.unassessed.isEmpty ? "ok" : "bad"
         body += "<div class=\"outcome \(verdictClass)\"><b>\(escape(Labels.outcome(a.outcome.verdict, language: language)))</b>"
         if !a.outcome.clauses.isEmpty { body += " — \(ja ? "条項" : "clauses") \(escape(a.outcome.clauses.joined(separator: ", ")))" }
@@ -103,6 +110,10 @@ public enum HTMLReport {
             body += "<tr\(marker)><td>\(report.sequence)</td><td>\(at(report.collectedAt))</td><td>\(report.id)</td><td class=hash>\(report.sha256)</td></tr>\n"
         }
         body += "</tbody></table>\n"
+        if let stronger = a.strongerMeasures {
+            body += "<h3>\(ja ? "規定以上の対策としてこの端末で確認できたもの" : "Measures this PC shows beyond the rule's") <small>\(escape(stronger.clause))</small></h3>\n"
+            body += findingTable(stronger.shown + stronger.notShown, language: language)
+        }
         if !a.disagreements.isEmpty {
             body += "<h3>\(ja ? "端末での判定と異なる項目" : "Judged differently on the PC")</h3><ul>" + a.disagreements.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
         }

@@ -31,6 +31,7 @@ public enum Labels {
         switch verdict {
         case .noExclusionFound: return ja ? "免責・減額事由は見つかりませんでした" : "No exclusion or reduction found"
         case .reductionPossible: return ja ? "減額の可能性があります" : "Reduction possible"
+        case .conditionNotMet: return ja ? "条件を満たしていません" : "Condition not met"
         case .exclusion: return ja ? "補償対象外(免責)事由があります" : "Exclusion"
         case .notAssessable: return ja ? "判定できません(証跡不足)" : "Not assessable (missing evidence)"
         case .evidenceInvalid: return ja ? "証跡の検証に失敗しました" : "Evidence failed verification"

@@ -63,9 +63,11 @@ struct TimelineChart {
             out += "<line x1=\"\(f(x(report.collectedAt)))\" y1=\"\(f(axis + 14))\" x2=\"\(f(x(report.collectedAt)))\" y2=\"\(f(axis + 18))\" stroke=\"#333\" stroke-width=\"0.5\"/>"
         }
         let ja = language == .ja
-        let incidentX = x(a.claim.incidentStart)
-        out += "\n<line x1=\"\(f(incidentX))\" y1=\"\(f(top - 8))\" x2=\"\(f(incidentX))\" y2=\"\(f(axis + 3))\" stroke=\"#b00000\" stroke-width=\"1.2\" stroke-dasharray=\"3 2\"/>"
-        out += "<text x=\"\(f(incidentX))\" y=\"\(f(top - 10))\" text-anchor=\"middle\" fill=\"#b00000\">\(ja ? "被害発生" : "incident")</text>\n"
+        for start in a.transfers.isEmpty ? [a.claim.incidentStart] : a.transfers.map(\.start) {
+            let incidentX = x(start)
+            out += "\n<line x1=\"\(f(incidentX))\" y1=\"\(f(top - 8))\" x2=\"\(f(incidentX))\" y2=\"\(f(axis + 3))\" stroke=\"#b00000\" stroke-width=\"1.2\" stroke-dasharray=\"3 2\"/>"
+            out += "<text x=\"\(f(incidentX))\" y=\"\(f(top - 10))\" text-anchor=\"middle\" fill=\"#b00000\">\(ja ? "被害発生" : "incident")</text>\n"
+        }
         if let notified = a.claim.notified {
             let nx = x(notified)
             out += "<line x1=\"\(f(nx))\" y1=\"\(f(top - 8))\" x2=\"\(f(nx))\" y2=\"\(f(axis + 3))\" stroke=\"#1f4e9c\" stroke-width=\"1\" stroke-dasharray=\"1 2\"/>"

@@ -79,13 +79,15 @@ struct ClaimCommand: AsyncParsableCommand {
         abstract: "Write a claim bundle: the signed reports and attestations of the claim window in one file.",
         discussion: """
         Collects from the journal every signed report from the profile's claim window before the \
-        incident (claim.window_days) through now, every attestation valid in that time, the \
+        first incident (claim.window_days, else claim.evidence_max_age) through now, every \
+        attestation valid in that time, the \
         device's public key and a manifest of SHA-256 hashes into one JSON file \
         (schema posture.claim/v1; envelopes are kept as their exact signed bytes). Carry it to \
         the bank by any means when the collector cannot be reached: `posture verify BUNDLE` and \
         `posture assess BUNDLE` read it there, and any change to it is detected.
 
-        --incident takes a date (the whole day in the profile's time zone) or an RFC 3339 time.
+        --incident takes a date (the whole day in the profile's time zone) or an RFC 3339 time; \
+        repeat it for each fraudulent transfer.
 
         Example:
           sudo posture claim --profile iyogin-internet-eb --incident 2026-11-10 --output claim.json
@@ -103,22 +105,22 @@ struct ClaimCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorMapping {
             let profile = try claim.loadProfile(reference)
-            let incidentStart = try claimTime(claim.incident, profile: profile)
-            _ = try claim.notifiedTime(profile)
+            let incidentStart = try claim.incidents.map { try claimTime($0, profile: profile) }.min()!
+            _ = try claim.notified.map { try claimTime($0, profile: profile) }
             let stateDirectory = try options.stateDirectory(try options.load())
             let key = try DeviceKey.publicKey(file: "\(stateDirectory)/\(DeviceKey.publicName)")
             guard let journal = try Journal.existing(stateDirectory: stateDirectory) else {
                 throw OutputError(description: "no journal in \(stateDirectory): this PC has no signed reports yet", status: ExitStatus.noInput)
             }
             let now = Date()
-            let from = incidentStart.addingTimeInterval(-Double(profile.claim.windowDays) * 86400)
+            let from = incidentStart.addingTimeInterval(-Double(profile.claim.windowSeconds))
             let keyID = DeviceKey.keyID(of: key)
             let entries = try journal.entries(from: from, to: now).filter { $0.keyID == keyID }
             let attestations = try journal.attestations(activeFrom: from, to: now).compactMap { signed -> (String, Data)? in
                 signed.attestation.profile == profile.id ? (signed.attestation.id ?? sha256Hex(signed.envelope), signed.envelope) : nil
             }
             let bundle = ClaimBundle(createdAt: now, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
-                                     incident: claim.incident, notified: claim.notified, window: .init(from: from, to: now), key: key,
+                                     incident: claim.incidents.joined(separator: ", "), notified: claim.notified, window: .init(from: from, to: now), key: key,
                                      reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations)
             try emit(try bundle.encoded(), to: output)
             let before = entries.last { $0.collectedAt < incidentStart }
@@ -138,23 +140,34 @@ struct ClaimCommand: AsyncParsableCommand {
     }
 }
 
-/// What names a claim: the bank's profile, the incident and the notification.
+/// What names a claim: the bank's profile, the transfers and the day the bank was notified.
 struct ClaimOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
     var profile: String
 
-    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time.",
-                               valueName: "DATE"))
-    var incident: String
+    @Option(name: .customLong("incident"),
+            help: ArgumentHelp("A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time. "
+                               + "Repeat it for each transfer.", valueName: "DATE"))
+    var incidents: [String]
 
-    @Option(help: ArgumentHelp("When the customer was notified of it or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    @Option(help: ArgumentHelp("The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339. "
+                               + "The claim period is judged on it; without it the deadline is unknown.", valueName: "DATE"))
     var notified: String?
+
+    /// `--filed` judged the deadline on the wrong day and is gone; naming it is a usage error.
+    @Option(help: .hidden)
+    var filed: String?
+
+    func validate() throws {
+        if incidents.isEmpty { throw ValidationError("name the fraudulent transfer with --incident DATE (repeat it for each transfer)") }
+        if filed != nil {
+            throw ValidationError("--filed is no longer accepted: the claim period is judged on the day the bank was notified; give --notified DATE")
+        }
+    }
 
     func loadProfile(_ reference: ReferenceOptions) throws -> Profile {
         try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(profile)
     }
-
-    func notifiedTime(_ profile: Profile) throws -> Date? { try notified.map { try claimTime($0, profile: profile) } }
 }
 
 /// A claim date or time in the profile's time zone, as a usage error when malformed.
@@ -173,23 +186,33 @@ struct AssessCommand: AsyncParsableCommand {
         with the same policy code as `posture scan` and gives, per requirement, the status at the \
         last report before the incident, how it changed across the window, the clause and its \
         consequence, and an overall outcome: no exclusion or reduction found, reduction possible, \
-        exclusion, or not assessable (no report within the profile's evidence_max_age before the \
-        incident, or reports missing from the chain across it). The claim deadline \
-        (claim.window_days from the occurrence or the notification, as the bank's rule counts) is \
-        checked against the filing time: --filed, else the bundle's creation time, else now.
+        condition not met, exclusion, or not assessable (no report within the profile's \
+        evidence_max_age before a transfer, reports missing from the chain across it, or a key that \
+        is not pinned).
 
-        Inputs are claim bundles (`posture claim`), envelope files (`posture scan --sign`) and \
-        journal exports, in any order. The key is --key, else the one inside a bundle, else \
-        STATE_DIR/device.pub. A date names the whole day in the profile's time zone (default \
+        Repeat --incident for each fraudulent transfer: each gets its own verdict from the last \
+        report before it, and its own verdict under the rule's claim period (claim.counting in \
+        the profile: notified within N days of the transfer, or transfers from N days before the \
+        notification, with any cut-off and start of cover). The period is judged on --notified, the \
+        day the bank was notified of (accepted) the claim, never on the day the assessment runs: \
+        the same evidence and dates give the same verdict on any later day. Without --notified \
+        the deadline is unknown. A date names the whole day in the profile's time zone (default \
         Asia/Tokyo): "before the incident" means before 00:00 of that day there.
 
+        Inputs are claim bundles (`posture claim`), envelope files (`posture scan --sign`) and \
+        journal exports, in any order. The signing key is pinned by --key, else by the state \
+        directory's device.pub (the PC checking itself). Only when neither exists is a bundle's own \
+        key used, and then the outcome is at best not assessable: nothing shows who made the \
+        reports. A bundle's unsigned fields (created_at, incident, notified) are never judged on.
+
         Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
-        or the claim deadline is missed; 3 not assessable, or something could not be assessed; \
-        65 evidence fails verification; 66 an input is missing.
+        or a transfer is outside the rule's period; 3 not assessable, or something could not be \
+        assessed (the deadline without --notified, an unpinned key); 65 evidence fails \
+        verification; 66 an input is missing.
 
         Examples:
-          posture assess claim.json --profile iyogin-internet-eb --incident 2026-11-10 --notified 2026-11-12
-          posture assess journal.ndjson --key device.pub --profile akishin-corporate-ib --incident 2026-11-10T14:05:00+09:00 --format html --output assessment.html
+          posture assess claim.json --key device.pub --profile iyogin-internet-eb --incident 2026-11-10 --notified 2026-11-12
+          posture assess journal.ndjson --key device.pub --profile akishin-corporate-ib --incident 2026-10-02 --incident 2026-11-10T14:05:00+09:00 --notified 2026-11-11 --format html --output assessment.html
         """
     )
 
@@ -198,10 +221,7 @@ struct AssessCommand: AsyncParsableCommand {
 
     @OptionGroup var claim: ClaimOptions
 
-    @Option(help: ArgumentHelp("When the claim was filed (default: the bundle's creation time, else now).", valueName: "DATE"))
-    var filed: String?
-
-    @Option(help: ArgumentHelp("The device's public key file (device.pub).", valueName: "PUBKEY_FILE"))
+    @Option(help: ArgumentHelp("The device's public key file (device.pub); default: the state directory's device.pub.", valueName: "PUBKEY_FILE"))
     var key: String?
 
     @Option(help: "Output format: text (default), json (posture.assessment/v1) or html (printable, self-contained).")
@@ -222,19 +242,23 @@ struct AssessCommand: AsyncParsableCommand {
         try await withErrorMapping {
             let profile = try claim.loadProfile(reference)
             let evidence = try EvidenceFiles.load(files)
-            let publicKey: Curve25519.Signing.PublicKey
+            let signingKey: ClaimAssessment.Key
+            let stateKey = "\(state.named())/\(DeviceKey.publicName)"
             if let key {
-                publicKey = try DeviceKey.publicKey(file: key)
+                signingKey = .init(try DeviceKey.publicKey(file: key), pinned: true, source: "--key \(key)")
+            } else if FileManager.default.fileExists(atPath: stateKey) {
+                signingKey = .init(try DeviceKey.publicKey(file: stateKey), pinned: true, source: stateKey)
             } else if let bundled = evidence.bundleKey {
-                publicKey = bundled
+                signingKey = .init(bundled, pinned: false, source: "the bundle's own key")
             } else {
-                publicKey = try DeviceKey.publicKey(file: "\(try state.required())/\(DeviceKey.publicName)")
+                throw OutputError(description: "no key to verify the evidence: give the device's public key with --key PUBKEY_FILE",
+                                  status: ExitStatus.noInput)
             }
-            let request = Assessor.Request(profile: profile, incident: claim.incident, notified: try claim.notifiedTime(profile),
-                                           filed: try filed.map { try claimTime($0, profile: profile) } ?? evidence.bundleCreatedAt)
             let assessment: Assessment
             do {
-                assessment = try Assessor(key: publicKey).assess(reports: evidence.reports, attestations: evidence.attestations, request: request)
+                assessment = try ClaimAssessment.assess(profile: profile, incidents: claim.incidents, notified: claim.notified, key: signingKey,
+                                                        reports: evidence.reports, attestations: evidence.attestations,
+                                                        reference: .standard(extra: reference.profileDirectories))
             } catch let error as AssessmentError {
                 throw ValidationError(error.description)
             }
@@ -248,8 +272,8 @@ struct AssessCommand: AsyncParsableCommand {
 struct EvidenceFiles {
     var reports: [ChainVerifier.Item] = []
     var attestations: [Data] = []
+    /// The key a bundle names for itself: used only when no key is pinned.
     var bundleKey: Curve25519.Signing.PublicKey?
-    var bundleCreatedAt: Date?
 
     static func load(_ files: [String]) throws -> EvidenceFiles {
         var evidence = EvidenceFiles()
@@ -272,7 +296,6 @@ struct EvidenceFiles {
                                   status: ExitStatus.dataError)
             }
             evidence.bundleKey = bundle.key
-            evidence.bundleCreatedAt = max(evidence.bundleCreatedAt ?? bundle.createdAt, bundle.createdAt)
             evidence.reports += bundle.reportItems(source: file)
             evidence.attestations += bundle.attestationEnvelopes
         }

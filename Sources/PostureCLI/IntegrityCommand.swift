@@ -39,6 +39,11 @@ struct StateOptions: ParsableArguments {
         }
         return FileManager.default.isWritableFile(atPath: Self.standard) ? Self.standard : nil
     }
+
+    /// The state directory named (or the default), without creating anything: for verbs that only read it.
+    func named(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        stateDirectory ?? environment["POSTURE_STATE_DIR"] ?? Self.standard
+    }
 }
 
 /// `posture integrity`: verify package files like `dpkg --verify`, fast and incrementally.

@@ -83,8 +83,13 @@ struct ProfileDescription {
     func render() -> String {
         var out = "\(profile.id)\t\(profile.name.text(for: language))\n"
         out += "source: \(profile.source.document) (as of \(profile.source.asOf))\n"
-        out += "claim: within \(profile.claim.windowDays) days of the \(profile.claim.countedFrom.rawValue); "
-        out += "evidence at most \(profile.claim.evidenceMaxAge / 3600)h before the incident; \(profile.claim.timezone)\n"
+        let info = Assessor.profileInfo(profile, calendar: nil)
+        out += "claim period: \(info.counting?.describe(in: language) ?? "none stated by the rule")\n"
+        if let start = info.coverStartsText, let at = info.coverStarts {
+            out += "cover starts: \(AssessmentTime.local(at, profile.claim.timezone)) (\(start))\n"
+        }
+        out += "evidence: \(profile.claim.windowDays.map { "\($0) days before the first transfer" } ?? "no window stated"), "
+        out += "a report at most \(profile.claim.evidenceMaxAge / 3600)h before each; \(profile.claim.timezone)\n"
         for (key, value) in profile.data.sorted(by: { $0.key < $1.key }) { out += "data: \(key) = \(value)\n" }
         out += "\n"
         for requirement in profile.requirements {

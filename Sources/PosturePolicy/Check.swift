@@ -21,6 +21,8 @@ public enum Check: String, Sendable, CaseIterable {
     case accessScreenLock = "access.screen_lock"
     case accessDiskEncrypted = "access.disk_encrypted"
     case accessFirewallActive = "access.firewall_active"
+    case environmentRecommended = "environment.recommended"
+    case toolUnavailableOnLinux = "tool.unavailable_on_linux"
     case attestation
     case claimDeadline = "claim.deadline"
 
@@ -37,7 +39,8 @@ public enum Check: String, Sendable, CaseIterable {
         case .fileSharingNoneInstalled: return .fileSharing
         case .clockSynchronized: return .clock
         case .accessNoAutologin, .accessScreenLock, .accessDiskEncrypted, .accessFirewallActive: return .localAccess
-        case .attestation, .claimDeadline: return nil
+        case .environmentRecommended: return .os
+        case .attestation, .claimDeadline, .toolUnavailableOnLinux: return nil
         }
     }
 
@@ -67,6 +70,10 @@ public enum Check: String, Sendable, CaseIterable {
             return [.init("domains", .strings, default: .strings([]))]
         case .attestation:
             return [.init("valid_days", .int(minimum: 1))]
+        case .environmentRecommended:
+            return [.init("os", .strings), .init("browsers", .strings), .init("as_of", .string), .init("source", .string)]
+        case .toolUnavailableOnLinux:
+            return [.init("tool", .string, required: true)]
         default:
             return []
         }

@@ -3,15 +3,21 @@ import PostureModel
 
 /// What a requirement is judged against besides the evidence: when, attestations, the claim.
 public struct EvaluationContext: Sendable {
-    /// The claim being assessed (`posture assess`); nil for a scan.
+    /// One transfer of the claim being assessed (`posture assess`); nil for a scan.
     public struct Claim: Sendable {
-        public var incident: Date
-        public var notified: Date?
-        public var filed: Date
-        public init(incident: Date, notified: Date?, filed: Date) {
-            self.incident = incident
+        /// When the transfer happened (00:00 of its day when only the day is known).
+        public var transfer: Date
+        /// Only the day of the transfer is known, not its time.
+        public var transferIsDay: Bool
+        /// The day the bank was notified of (accepted) the claim; nil when not given.
+        public var notified: Day?
+        /// The bank calendar the profile's cut-off needs, when it names one and it was found.
+        public var calendar: BankCalendar?
+        public init(transfer: Date, transferIsDay: Bool, notified: Day?, calendar: BankCalendar? = nil) {
+            self.transfer = transfer
+            self.transferIsDay = transferIsDay
             self.notified = notified
-            self.filed = filed
+            self.calendar = calendar
         }
     }
 
@@ -34,10 +40,16 @@ public enum PolicyEngine {
                 .withheld(for: requirement.check, evidence)
             let remedy = verdict.status == .fail || verdict.status == .unknown
                 ? (requirement.remedy ?? verdict.remedy) : nil
+            var summary = verdict.summary
+            if verdict.status != .notApplicable, !requirement.toolDefaults.isEmpty {
+                let periods = requirement.toolDefaults.sorted { $0.key < $1.key }
+                summary.en += " [" + periods.map { "\($0.value) days (\($0.key)): posture's default, the rule states no period" }.joined(separator: "; ") + "]"
+                summary.ja += "[" + periods.map { "\($0.value)日(\($0.key)): 規定に期間の定めがないため posture の既定値" }.joined(separator: "、") + "]"
+            }
             return Finding(profile: profile.id, requirement: requirement.id, clause: requirement.clause,
                            status: verdict.status, consequence: requirement.consequence,
                            check: requirement.check.rawValue, title: requirement.title,
-                           summary: verdict.summary, remedy: remedy)
+                           summary: summary, remedy: remedy)
         }
     }
 }
@@ -101,7 +113,7 @@ enum Verdicts {
     static func judge(_ requirement: Requirement, profile: Profile, evidence: Evidence,
                       context: EvaluationContext) -> Verdict {
         let p = requirement.parameters
-        let today = Day(context.collectedAt)
+        let today = Day(context.collectedAt, in: profile.claim.zone)
         switch requirement.check {
         case .osSupported: return osSupported(evidence, p, today)
         case .updatesNonePending: return updatesNonePending(evidence, p, context.collectedAt)
@@ -130,6 +142,8 @@ enum Verdicts {
             return localAccessFlag(evidence, \.firewallActive, what: ("host firewall", "ホストファイアウォール"),
                                    remedy: .init(en: "Enable a firewall (for example `sudo ufw enable`).",
                                                  ja: "ファイアウォールを有効にしてください(例: `sudo ufw enable`)。"))
+        case .environmentRecommended: return recommendedEnvironment(requirement, evidence, p)
+        case .toolUnavailableOnLinux: return unavailableOnLinux(evidence, p)
         case .attestation: return attestation(requirement, profile, p, context)
         case .claimDeadline: return claimDeadline(profile, context)
         }
@@ -535,15 +549,17 @@ enum Verdicts {
             return .unknown("No probe can see this; no attestation has been recorded",
                             "機械的に確認できない項目で、申告が記録されていません", remedy: remedy)
         }
-        let recorded = Day(latest.recordedAt)
-        let age = recorded.days(until: Day(context.collectedAt))
+        // Days in the profile's time zone; a limit of N days is N×24 hours from the attestation.
+        let recorded = Day(latest.recordedAt, in: profile.claim.zone)
+        let elapsed = context.collectedAt.timeIntervalSince(latest.recordedAt)
+        let age = Int(elapsed / 86400)
         var validity = (en: "", ja: "")
         if let valid = p.int("valid_days") {
-            if age > valid {
-                return .unknown("The attestation of \(recorded) expired after \(valid) days",
-                                "\(recorded) の申告は有効期間 \(valid) 日を過ぎています", remedy: remedy)
+            let until = AssessmentTime.local(latest.recordedAt.addingTimeInterval(Double(valid) * 86400), profile.claim.timezone)
+            if elapsed > Double(valid) * 86400 {
+                return .unknown("The attestation of \(recorded) expired after \(valid) days (at \(until))",
+                                "\(recorded) の申告は有効期間 \(valid) 日(\(until) まで)を過ぎています", remedy: remedy)
             }
-            let until = Day(daysSinceEpoch: recorded.daysSinceEpoch + valid)
             validity = (", valid until \(until)", "、\(until) まで有効")
         }
         let by = latest.by.map { (" by \($0)", "(\($0))") } ?? ("", "")
@@ -554,31 +570,16 @@ enum Verdicts {
     }
 
     static func claimDeadline(_ profile: Profile, _ context: EvaluationContext) -> Verdict {
-        let rules = profile.claim
         guard let claim = context.claim else {
+            let rule = profile.claim.counting?.text ?? ""
             return Verdict(status: .notApplicable,
-                           summary: .init(en: "Judged when a claim is assessed: file within \(rules.windowDays) days of the \(rules.countedFrom.rawValue)",
-                                          ja: "請求時に判定します: \(rules.countedFrom == .occurrence ? "被害発生" : "通知")から \(rules.windowDays) 日以内に届け出てください"))
+                           summary: .init(en: "Judged when a claim is assessed, by the rule: \(rule)",
+                                          ja: "請求の判定時に規定にしたがって判定します: \(rule)"))
         }
-        let zone = TimeZone(identifier: rules.timezone) ?? TimeZone(identifier: "Asia/Tokyo")!
-        let start: Date
-        switch rules.countedFrom {
-        case .occurrence: start = claim.incident
-        case .notification:
-            guard let notified = claim.notified else {
-                return .unknown("The deadline counts from the notification date, which was not given (--notified)",
-                                "期限は通知日から数えますが、通知日(--notified)が指定されていません")
-            }
-            start = notified
-        }
-        let days = Day(start, in: zone).days(until: Day(claim.filed, in: zone))
-        if days > rules.windowDays {
-            return .fail("Filed \(days) days after the \(rules.countedFrom.rawValue); the limit is \(rules.windowDays) days",
-                         "期限 \(rules.windowDays) 日を過ぎています(\(days) 日目に届出)",
-                         remedy: .init(en: "Contact the bank at once; late claims are decided case by case.",
-                                       ja: "直ちに銀行へ連絡してください。"))
-        }
-        return .pass("Filed \(days) days after the \(rules.countedFrom.rawValue), within \(rules.windowDays) days",
-                     "\(rules.windowDays) 日以内(\(days) 日目)に届け出ています")
+        let judged = ClaimPeriod.judge(profile.claim, transfer: claim.transfer, transferIsDay: claim.transferIsDay,
+                                       notified: claim.notified, calendar: claim.calendar)
+        let remedy = judged.status == .fail ? LocalizedText(en: "Contact the bank at once; transfers outside the rule's period are not compensated by it.",
+                                                             ja: "直ちに銀行へ連絡してください。規定の期間外の取引は規定による補償の対象外です。") : nil
+        return Verdict(status: judged.status, summary: judged.summary, remedy: remedy)
     }
 }

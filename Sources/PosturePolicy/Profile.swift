@@ -11,17 +11,27 @@ public struct Profile: Sendable, Hashable {
         public var asOf: Day
     }
 
-    /// How a claim must be filed: the window and from when it counts.
+    /// How a claim is judged: the rule's counting, the evidence window and the time zone of its days.
     public struct ClaimRules: Sendable, Hashable {
-        public enum CountedFrom: String, Sendable, CaseIterable { case occurrence, notification }
-        public var windowDays: Int
-        public var countedFrom: CountedFrom
+        /// Days of evidence before the first transfer that the assessment looks at; nil when the
+        /// rule states no period (then only `evidence_max_age` before it).
+        public var windowDays: Int?
+        /// The rule's own counting of the claim period; nil when the rule states none.
+        public var counting: ClaimCounting?
+        /// The first instant the rule compensates at all.
+        public var coverStarts: CoverStart?
         /// Seconds: the newest report before the incident must be at most this old.
         public var evidenceMaxAge: Int
         public var timezone: String
 
-        public static let `default` = ClaimRules(windowDays: 30, countedFrom: .occurrence,
+        public static let `default` = ClaimRules(windowDays: nil, counting: nil, coverStarts: nil,
                                                  evidenceMaxAge: 72 * 3600, timezone: "Asia/Tokyo")
+
+        /// The time zone every day of the rule is counted in.
+        public var zone: TimeZone { TimeZone(identifier: timezone) ?? TimeZone(identifier: "Asia/Tokyo")! }
+
+        /// Seconds of evidence looked at before the first transfer.
+        public var windowSeconds: Int { windowDays.map { $0 * 86400 } ?? evidenceMaxAge }
     }
 
     public var id: String
@@ -31,10 +41,20 @@ public struct Profile: Sendable, Hashable {
     /// Figures the rule states that no check uses directly (for example an order-delay threshold).
     public var data: [String: String]
     public var requirements: [Requirement]
+    /// Where the rule lets a customer who cannot take its measures explain stronger ones (002), the
+    /// checks whose passing an assessment lists as measures this PC shows beyond the required ones.
+    public var strongerMeasures: StrongerMeasures?
     /// The file it was loaded from.
     public var path: String
     /// Hex SHA-256 of the file bytes, recorded in reports as the reference data used.
     public var sha256: String
+}
+
+/// Measures an assessment lists, beyond the rule's, for a customer who must show stronger ones.
+public struct StrongerMeasures: Sendable, Hashable {
+    public var clause: String
+    /// One requirement per check (id `beyond-<check>`), judged like any other but deciding nothing.
+    public var requirements: [Requirement]
 }
 
 /// One countermeasure of a profile, judged by one check.
@@ -46,13 +66,20 @@ public struct Requirement: Sendable, Hashable {
     public var remedy: LocalizedText?
     public var check: Check
     public var parameters: CheckParameters
+    /// Periods (in days) that the bank's rule does not give, so posture chose them: parameters
+    /// left to the check's default, and those the profile lists under `tool_default`. Every
+    /// finding says so.
+    public var toolDefaults: [String: Int] = [:]
     public var line: Int?
+
+    /// The parameters that are periods in days, which a rule may or may not state.
+    public static let periodParameters: Set<String> = ["valid_days", "max_age_days", "max_index_age_days", "max_days"]
 }
 
 /// Reads and strictly validates profile files.
 public enum ProfileLoader {
-    static let topLevelKeys: Set<String> = ["id", "name", "source", "claim", "data", "requirements"]
-    static let requirementKeys: Set<String> = ["id", "clause", "consequence", "title", "remedy", "check", "with"]
+    static let topLevelKeys: Set<String> = ["id", "name", "source", "claim", "data", "requirements", "stronger_measures"]
+    static let requirementKeys: Set<String> = ["id", "clause", "consequence", "title", "remedy", "check", "with", "tool_default"]
 
     /// Loads `path`. Every problem is a `LocatedError` naming the file and line.
     public static func load(path: String) throws -> Profile {
@@ -78,29 +105,7 @@ public enum ProfileLoader {
         let source = Profile.Source(document: try sourceMap.required("document").string("source.document"),
                                     asOf: try sourceMap.required("as_of").day("source.as_of"))
 
-        var claim = Profile.ClaimRules.default
-        if let claimNode = root.optional("claim") {
-            let map = try claimNode.mapping("claim")
-            try map.rejectUnknownKeys(allowed: ["window_days", "counted_from", "evidence_max_age", "timezone"])
-            if let node = map.optional("window_days") {
-                claim.windowDays = try node.int("claim.window_days")
-                guard claim.windowDays > 0 else { throw node.error("claim.window_days must be positive") }
-            }
-            if let node = map.optional("counted_from") {
-                let text = try node.string("claim.counted_from")
-                guard let value = Profile.ClaimRules.CountedFrom(rawValue: text) else {
-                    throw node.error("claim.counted_from must be occurrence or notification, not '\(text)'")
-                }
-                claim.countedFrom = value
-            }
-            if let node = map.optional("evidence_max_age") { claim.evidenceMaxAge = try node.duration("claim.evidence_max_age") }
-            if let node = map.optional("timezone") {
-                claim.timezone = try node.string("claim.timezone")
-                guard TimeZone(identifier: claim.timezone) != nil else {
-                    throw node.error("claim.timezone '\(claim.timezone)' is not a known time zone")
-                }
-            }
-        }
+        let claim = try parseClaim(root.optional("claim"))
 
         var data: [String: String] = [:]
         if let dataNode = root.optional("data") {
@@ -120,8 +125,127 @@ public enum ProfileLoader {
             requirements.append(requirement)
         }
         guard !requirements.isEmpty else { throw document.error("the profile has no requirements") }
+        if claim.counting == nil, let deadline = requirements.first(where: { $0.check == .claimDeadline }) {
+            throw LocatedError(file: path, line: deadline.line,
+                               message: "requirement '\(deadline.id)' checks claim.deadline, but the profile states no claim.counting")
+        }
+        var stronger: StrongerMeasures?
+        if let node = root.optional("stronger_measures") {
+            let map = try node.mapping("stronger_measures")
+            try map.rejectUnknownKeys(allowed: ["clause", "checks"])
+            let clause = try map.required("clause").string("stronger_measures.clause")
+            let checksNode = try map.required("checks")
+            var measures: [Requirement] = []
+            for entry in try checksNode.sequence("stronger_measures.checks") {
+                let name = try entry.string("each entry of stronger_measures.checks")
+                guard let check = Check(rawValue: name), check.probe != nil else {
+                    throw entry.error("stronger_measures.checks: '\(name)' is not a check a probe serves")
+                }
+                measures.append(Requirement(id: "beyond-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-"),
+                                            clause: clause, consequence: .condition, title: .init(en: name, ja: name), remedy: nil,
+                                            check: check, parameters: try CheckParameters.parse(nil, for: check, at: entry), line: entry.line))
+            }
+            stronger = StrongerMeasures(clause: clause, requirements: measures)
+        }
         return Profile(id: id, name: name, source: source, claim: claim, data: data,
-                       requirements: requirements, path: path, sha256: sha256)
+                       requirements: requirements, strongerMeasures: stronger, path: path, sha256: sha256)
+    }
+
+    static let claimKeys: Set<String> = ["window_days", "counted_from", "evidence_max_age", "timezone", "counting", "cover_starts"]
+
+    private static func parseClaim(_ claimNode: YAMLNode?) throws -> Profile.ClaimRules {
+        var claim = Profile.ClaimRules.default
+        guard let claimNode else { return claim }
+        let map = try claimNode.mapping("claim")
+        try map.rejectUnknownKeys(allowed: claimKeys)
+        if let node = map.optional("window_days") {
+            let days = try node.int("claim.window_days")
+            guard days > 0 else { throw node.error("claim.window_days must be positive") }
+            claim.windowDays = days
+        }
+        if let node = map.optional("evidence_max_age") { claim.evidenceMaxAge = try node.duration("claim.evidence_max_age") }
+        if let node = map.optional("timezone") {
+            claim.timezone = try node.string("claim.timezone")
+            guard TimeZone(identifier: claim.timezone) != nil else {
+                throw node.error("claim.timezone '\(claim.timezone)' is not a known time zone")
+            }
+        }
+        if let node = map.optional("counting") { claim.counting = try parseCounting(node) }
+        if let node = map.optional("counted_from") {
+            // Before claim.counting: "occurrence" meant notified within window_days of the transfer,
+            // the transfer's day not counted; "notification" counted the filing, which is no longer judged.
+            let text = try node.string("claim.counted_from")
+            guard text == "occurrence" else {
+                throw node.error("claim.counted_from '\(text)' is no longer supported: state the rule under claim.counting")
+            }
+            guard claim.counting == nil else { throw node.error("claim.counted_from and claim.counting exclude each other") }
+            guard let days = claim.windowDays else { throw node.error("claim.counted_from needs claim.window_days") }
+            claim.counting = ClaimCounting(counts: .notification, days: days, firstDayCounted: false, inclusive: true, until: nil,
+                                           text: "notified within \(days) days of the occurrence (counted_from: occurrence)")
+        }
+        if let node = map.optional("cover_starts") {
+            let cover = try node.mapping("claim.cover_starts")
+            try cover.rejectUnknownKeys(allowed: ["at", "text"])
+            let atNode = try cover.required("at")
+            guard let at = ISO8601DateFormatter().date(from: try atNode.string("claim.cover_starts.at")) else {
+                throw atNode.error("claim.cover_starts.at must be an RFC 3339 time with its offset (2014-12-15T09:00:00+09:00)")
+            }
+            claim.coverStarts = CoverStart(at: at, text: try cover.required("text").string("claim.cover_starts.text"))
+        }
+        return claim
+    }
+
+    private static func parseCounting(_ node: YAMLNode) throws -> ClaimCounting {
+        let map = try node.mapping("claim.counting")
+        try map.rejectUnknownKeys(allowed: ["counts", "from", "days", "first_day", "inclusive", "until", "text"])
+        let countsNode = try map.required("counts")
+        let countsText = try countsNode.string("claim.counting.counts")
+        guard let counts = ClaimCounting.Counted(rawValue: countsText) else {
+            throw countsNode.error("claim.counting.counts must be notification or transfer, not '\(countsText)'")
+        }
+        let expectedFrom = counts == .notification ? "transfer" : "notification"
+        let fromNode = try map.required("from")
+        guard try fromNode.string("claim.counting.from") == expectedFrom else {
+            throw fromNode.error("claim.counting.from must be \(expectedFrom) when counts is \(counts.rawValue)")
+        }
+        let daysNode = try map.required("days")
+        let days = try daysNode.int("claim.counting.days")
+        guard days > 0 else { throw daysNode.error("claim.counting.days must be positive") }
+        var counting = ClaimCounting(counts: counts, days: days, firstDayCounted: false, inclusive: true, until: nil,
+                                     text: try map.required("text").string("claim.counting.text"))
+        switch counts {
+        case .notification:
+            let firstNode = try map.required("first_day")
+            switch try firstNode.string("claim.counting.first_day") {
+            case "counted": counting.firstDayCounted = true
+            case "not_counted": counting.firstDayCounted = false
+            case let other: throw firstNode.error("claim.counting.first_day must be counted or not_counted, not '\(other)'")
+            }
+            for key in ["inclusive", "until"] where map.optional(key) != nil {
+                throw map.optional(key)!.error("claim.counting.\(key) applies to counts: transfer only")
+            }
+        case .transfer:
+            counting.inclusive = try map.required("inclusive").bool("claim.counting.inclusive")
+            if let firstDay = map.optional("first_day") { throw firstDay.error("claim.counting.first_day applies to counts: notification only") }
+            if let untilNode = map.optional("until") {
+                let until = try untilNode.mapping("claim.counting.until")
+                try until.rejectUnknownKeys(allowed: ["business_days_after", "time", "calendar", "reading"])
+                let businessNode = try until.required("business_days_after")
+                let business = try businessNode.int("claim.counting.until.business_days_after")
+                guard business >= 0 else { throw businessNode.error("claim.counting.until.business_days_after must not be negative") }
+                let timeNode = try until.required("time")
+                let time = try timeNode.string("claim.counting.until.time")
+                let parts = time.split(separator: ":")
+                guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+                      (0...24).contains(hours), (0...59).contains(minutes), hours * 60 + minutes <= 1440 else {
+                    throw timeNode.error("claim.counting.until.time must be HH:MM between 00:00 and 24:00, not '\(time)'")
+                }
+                counting.until = .init(businessDaysAfter: business, minutes: hours * 60 + minutes,
+                                       calendar: try until.required("calendar").string("claim.counting.until.calendar"),
+                                       reading: try until.optional("reading")?.localized("claim.counting.until.reading"))
+            }
+        }
+        return counting
     }
 
     private static func parseRequirement(_ node: YAMLNode) throws -> Requirement {
@@ -141,10 +265,23 @@ public enum ProfileLoader {
             throw checkNode.error("unknown check '\(checkName)' (known: \(Check.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let parameters = try CheckParameters.parse(map.optional("with"), for: check, at: checkNode)
+        let given = Set(try map.optional("with")?.mapping("with").keys ?? [])
+        var toolDefaults: [String: Int] = [:]
+        for spec in check.parameters where Requirement.periodParameters.contains(spec.name) && !given.contains(spec.name) {
+            if let value = parameters.int(spec.name) { toolDefaults[spec.name] = value }
+        }
+        if let listNode = map.optional("tool_default") {
+            for name in try listNode.strings("tool_default") {
+                guard Requirement.periodParameters.contains(name), given.contains(name), let value = parameters.int(name) else {
+                    throw listNode.error("tool_default names '\(name)', which is not a period parameter given under 'with'")
+                }
+                toolDefaults[name] = value
+            }
+        }
         return Requirement(id: id, clause: try map.required("clause").string("clause"), consequence: consequence,
                            title: try map.required("title").localized("title"),
                            remedy: try map.optional("remedy")?.localized("remedy"),
-                           check: check, parameters: parameters, line: node.line)
+                           check: check, parameters: parameters, toolDefaults: toolDefaults, line: node.line)
     }
 
     private static func isIdentifier(_ text: String) -> Bool {

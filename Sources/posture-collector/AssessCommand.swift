@@ -16,8 +16,11 @@ struct AssessCommand: AsyncParsableCommand {
         discussion: """
         Reads every envelope stored for the contract's device, byte for byte as received, and \
         runs the same verification and policy code as `posture assess`: the same outcome, the \
-        same text, JSON (posture.assessment/v1) and HTML. A contract with more than one device \
-        needs --device KEY_ID. --filed defaults to now.
+        same text, JSON (posture.assessment/v1) and HTML. The key is the one enrolled for the \
+        contract (pinned). A contract with more than one device needs --device KEY_ID. Repeat \
+        --incident for each fraudulent transfer; the claim period is judged on --notified (the day \
+        the bank was notified of the claim), never on the day this runs; without it the deadline \
+        is unknown.
 
         Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
         or the claim deadline is missed; 3 not assessable or something unassessed; 65 evidence \
@@ -39,13 +42,16 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(name: .customLong("profiles"), help: ArgumentHelp("A directory of profiles searched first (repeatable).", valueName: "DIR"))
     var profileDirectories: [String] = []
 
-    @Option(help: ArgumentHelp("When the fraud happened: YYYY-MM-DD (that whole day in the profile's time zone) or RFC 3339.", valueName: "DATE"))
-    var incident: String
+    @Option(name: .customLong("incident"),
+            help: ArgumentHelp("A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or RFC 3339. "
+                               + "Repeat it for each transfer.", valueName: "DATE"))
+    var incidents: [String]
 
-    @Option(help: ArgumentHelp("When the customer was notified or notified the bank: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
+    @Option(help: ArgumentHelp("The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
     var notified: String?
 
-    @Option(help: ArgumentHelp("When the claim was filed (default: now).", valueName: "DATE"))
+    /// `--filed` judged the deadline on the wrong day and is gone; naming it is a usage error.
+    @Option(help: .hidden)
     var filed: String?
 
     @Option(help: "Output format: text (default), json or html.")
@@ -57,6 +63,13 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    func validate() throws {
+        if incidents.isEmpty { throw ValidationError("name the fraudulent transfer with --incident DATE (repeat it for each transfer)") }
+        if filed != nil {
+            throw ValidationError("--filed is no longer accepted: the claim period is judged on the day the bank was notified; give --notified DATE")
+        }
+    }
+
     func run() async throws {
         try await withExitStatus {
             let config = try options.load()
@@ -65,9 +78,6 @@ struct AssessCommand: AsyncParsableCommand {
                 profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)
             } catch let error as ProfileRepository.LookupError {
                 throw Failure(message: error.description, status: 66)
-            }
-            func time(_ text: String) throws -> Date {
-                do { return try Assessor.time(text, timezone: profile.claim.timezone) } catch { throw ValidationError("\(error)") }
             }
             let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
             defer { Task { try? await storage.close() } }
@@ -79,10 +89,12 @@ struct AssessCommand: AsyncParsableCommand {
                 throw Failure(message: "contract '\(contract)' has \(devices.count) devices; choose one with --device: "
                               + devices.map { "\($0.device.keyID) (\($0.device.hostname ?? "?"))" }.joined(separator: ", "), status: 64)
             }
-            let request = Assessor.Request(profile: profile, incident: incident, notified: try notified.map(time), filed: try filed.map(time))
             let assessment: Assessment
             do {
-                assessment = try Assessor(key: chosen.key).assess(reports: chosen.items, attestations: [], request: request)
+                assessment = try ClaimAssessment.assess(profile: profile, incidents: incidents, notified: notified,
+                                                        key: .init(chosen.key, pinned: true, source: "enrolled for contract \(contract)"),
+                                                        reports: chosen.items, attestations: [],
+                                                        reference: .standard(extra: profileDirectories))
             } catch let error as AssessmentError {
                 throw ValidationError(error.description)
             }

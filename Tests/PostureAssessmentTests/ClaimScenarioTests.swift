@@ -96,16 +96,20 @@ struct PlantedHistory {
         return (bundle, key, reports)
     }
 
-    /// Assesses the history the way the bank does: bundle bytes in, through the manifest check.
-    func assess(_ profile: Profile, filedDaysAfter: Double = 5, notifiedDaysAfter: Double? = nil) throws -> Assessment {
+    /// Assesses the history the way the bank does: bundle bytes in, through the manifest check,
+    /// the device's key pinned; the bank was notified `notifiedDaysAfter` the incident's day and
+    /// assesses `assessedDaysAfter` it.
+    func assess(_ profile: Profile, notifiedDaysAfter: Int? = 2, assessedDaysAfter: Double = 5,
+                incidents: [String] = [incident]) throws -> Assessment {
         let state = try TemporaryRoot("claim-state")
-        let filed = Self.incidentStart.addingTimeInterval(filedDaysAfter * 86400 + 10 * 3600)
-        let made = try bundle(profile: profile, state: state, filed: filed)
+        let now = Self.incidentStart.addingTimeInterval(assessedDaysAfter * 86400 + 10 * 3600)
+        let made = try bundle(profile: profile, state: state, filed: now)
         let read = try ClaimBundle.read(try made.bundle.encoded(), source: "claim.json")
-        let notified = notifiedDaysAfter.map { Self.incidentStart.addingTimeInterval($0 * 86400) }
-        return try Assessor(key: try #require(read.key)).assess(
-            reports: read.reportItems(source: "claim.json"), attestations: read.attestationEnvelopes,
-            request: .init(profile: profile, incident: Self.incident, notified: notified, filed: read.createdAt, now: filed))
+        let notified = notifiedDaysAfter.map { Day(Self.incident)!.adding(days: $0).description }
+        return try ClaimAssessment.assess(profile: profile, incidents: incidents, notified: notified,
+                                          key: .init(made.key.publicKey, pinned: true, source: "device.pub"),
+                                          reports: read.reportItems(source: "claim.json"), attestations: read.attestationEnvelopes,
+                                          reference: .standard(), now: now)
     }
 }
 
@@ -114,6 +118,20 @@ enum BundledProfiles {
     static let ids = ["akishin-corporate-ib", "higashi-nippon-business-ib", "iwagin-business-web", "iwaicosmo-net-trading",
                       "iyogin-internet-eb"]
     static func load(_ id: String) throws -> Profile { try ProfileRepository(paths: .standard()).load(id) }
+
+    /// Requirements a clean Linux PC cannot pass: tools that do not exist for Linux (a fail) and a
+    /// recommended environment the profile does not list (unknown). Never attested away.
+    static func unmetOnLinux(_ profile: Profile) -> (failing: [Requirement], unknown: [String]) {
+        (profile.requirements.filter { $0.check == .toolUnavailableOnLinux },
+         profile.requirements.filter { $0.check == .environmentRecommended && $0.parameters.strings("os").isEmpty }.map(\.id))
+    }
+
+    /// The verdict a clean history gets under `profile`: only what a Linux PC cannot meet fails.
+    static func cleanVerdict(_ profile: Profile) -> Assessment.Verdict {
+        let failing = unmetOnLinux(profile).failing
+        if failing.contains(where: { $0.consequence == .exclusion }) { return .exclusion }
+        return failing.isEmpty ? .noExclusionFound : .reductionPossible
+    }
 }
 
 @Suite struct ClaimScenarioTests {
@@ -126,9 +144,14 @@ enum BundledProfiles {
         })
         let assessment = try history.assess(profile)
         #expect(assessment.verification.ok)
-        #expect(assessment.outcome.verdict == .noExclusionFound, "\(assessment.outcome)")
-        #expect(assessment.outcome.unassessed.isEmpty, "\(assessment.outcome.unassessed)")
-        #expect(assessment.exitStatus == 0)
+        let unmet = BundledProfiles.unmetOnLinux(profile)
+        #expect(assessment.outcome.verdict == BundledProfiles.cleanVerdict(profile), "\(assessment.outcome)")
+        #expect(assessment.outcome.unassessed == unmet.unknown, "\(assessment.outcome.unassessed)")
+        #expect(assessment.exitStatus == (!unmet.failing.isEmpty ? 1 : unmet.unknown.isEmpty ? 0 : 3))
+        for requirement in unmet.failing {
+            let judged = assessment.requirements.first { $0.requirement == requirement.id }?.atIncident
+            #expect(judged?.status == .fail && judged?.summary.contains("not available for Linux") == true, "never an invitation to attest")
+        }
         let last = try #require(assessment.lastReportBeforeIncident)
         #expect(PlantedHistory.incidentStart.timeIntervalSince(last.collectedAt) == 3 * 3600, "21:00 in Tokyo the evening before")
         // The change after the incident shows in the timeline, not in the verdict.
@@ -173,7 +196,11 @@ enum BundledProfiles {
             evidence.browsers?[0].supported = Day(now) <= eol
         })
         let assessment = try history.assess(profile)
-        let requirement = try #require(profile.requirements.first { $0.check == .browserSupported }, "every bundled profile checks the browser")
+        guard let requirement = profile.requirements.first(where: { $0.check == .browserSupported }) else {
+            #expect(id == "iwaicosmo-net-trading", "every bank's profile checks the browser; the broker's policy sets nothing on the PC")
+            #expect(assessment.outcome.verdict == .noExclusionFound, "the PC's state excludes nothing under the broker's policy")
+            return
+        }
         let judged = try #require(assessment.requirements.first { $0.requirement == requirement.id })
         #expect(judged.atIncident?.status == .fail)
         #expect(judged.atIncident?.summary.contains("support ended \(eol)") == true)
@@ -203,26 +230,96 @@ enum BundledProfiles {
         #expect(assessment.gaps.count == 1 && assessment.gaps[0].spansIncident == false)
     }
 
+    /// Every bank's rule at its boundary: notified on day 30 after the transfer's day is in time,
+    /// day 31 is not, whenever the bank looks at it (the old reading judged the day of assessment).
     @Test(arguments: BundledProfiles.ids)
-    func aClaimFiledOnDay31(_ id: String) throws {
+    func notifiedOnDay30IsInTimeAndDay31IsNot(_ id: String) throws {
         let profile = try BundledProfiles.load(id)
-        let assessment = try PlantedHistory().assess(profile, filedDaysAfter: 31, notifiedDaysAfter: 29)
-        guard let deadline = assessment.requirements.first(where: { $0.check == "claim.deadline" }) else {
+        let late = try PlantedHistory().assess(profile, notifiedDaysAfter: 31, assessedDaysAfter: 40)
+        guard let deadline = late.requirements.first(where: { $0.check == "claim.deadline" }) else {
             #expect(id == "iwaicosmo-net-trading", "only the broker's policy states no claim period")
+            #expect(late.transfers.allSatisfy { $0.cover == nil })
+            #expect(late.profile.windowDays == nil, "no window the policy does not state")
             return
         }
-        switch profile.claim.countedFrom {
-        case .occurrence:
-            #expect(deadline.atIncident?.status == .fail, "\(deadline.atIncident?.summary ?? "")")
-            #expect(assessment.outcome.verdict == .exclusion)
-            #expect(assessment.outcome.clauses.contains(deadline.clause))
-            #expect(assessment.exitStatus == 1)
-        case .notification:
-            #expect(deadline.atIncident?.status == .pass, "filed 2 days after the notification")
-            #expect(assessment.exitStatus == 0)
+        #expect(deadline.atIncident?.status == .fail, "\(deadline.atIncident?.summary ?? "")")
+        #expect(late.outcome.verdict == .exclusion)
+        #expect(late.outcome.clauses.contains(deadline.clause))
+        #expect(late.exitStatus == 1)
+        let cover = try #require(late.transfers.first?.cover)
+        #expect((cover.notifyBy ?? cover.coveredFrom) != nil, "the computed date is shown")
+        #expect(cover.notifyBy.map { $0 == Day("2026-11-19") } ?? (cover.coveredFrom == Day("2026-10-21")))
+
+        // Notified on day 29 and assessed on day 31 (or 45): in time. A test once asserted the opposite.
+        for assessed in [31.0, 45.0] {
+            let onTime = try PlantedHistory().assess(profile, notifiedDaysAfter: 29, assessedDaysAfter: assessed)
+            #expect(onTime.requirements.first { $0.check == "claim.deadline" }?.atIncident?.status == .pass)
+            #expect(onTime.transfers.first?.cover?.status == .pass)
+            #expect(onTime.outcome.verdict == BundledProfiles.cleanVerdict(profile), "\(onTime.outcome)")
         }
-        let onTime = try PlantedHistory().assess(profile, filedDaysAfter: 29, notifiedDaysAfter: 28)
-        #expect(onTime.requirements.first { $0.check == "claim.deadline" }?.atIncident?.status == .pass)
+        let lastDay = try PlantedHistory().assess(profile, notifiedDaysAfter: 30, assessedDaysAfter: 60)
+        #expect(lastDay.requirements.first { $0.check == "claim.deadline" }?.atIncident?.status == .pass)
+
+        // Without the notification day the deadline is unknown, never judged on today.
+        let unnotified = try PlantedHistory().assess(profile, notifiedDaysAfter: nil)
+        #expect(unnotified.requirements.first { $0.check == "claim.deadline" }?.atIncident?.status == .unknown)
+        #expect(unnotified.outcome.unassessed.contains(deadline.requirement))
+        #expect(unnotified.exitStatus == (BundledProfiles.unmetOnLinux(profile).failing.isEmpty ? 3 : 1))
+    }
+
+    /// The same claim assessed on day 5 and day 45 gives the same JSON but for the assessment time.
+    @Test(arguments: BundledProfiles.ids)
+    func theVerdictDoesNotDependOnTheDayOfAssessment(_ id: String) throws {
+        let profile = try BundledProfiles.load(id)
+        let made = try PlantedHistory.staleSignatures(daysBefore: 10)
+            .bundle(profile: profile, state: try TemporaryRoot("same-claim"), filed: PlantedHistory.incidentStart.addingTimeInterval(5 * 86400))
+        func json(_ day: Double) throws -> [String: Any] {
+            let assessment = try ClaimAssessment.assess(
+                profile: profile, incidents: [PlantedHistory.incident], notified: "2026-10-23",
+                key: .init(made.key.publicKey, pinned: true, source: "device.pub"), reports: made.bundle.reportItems(source: "claim.json"),
+                attestations: made.bundle.attestationEnvelopes, reference: .standard(),
+                now: PlantedHistory.incidentStart.addingTimeInterval(day * 86400))
+            #expect(assessment.exitStatus == (profile.requirements.contains { $0.check == .securitySoftwareSignaturesFresh } ? 1 : 0))
+            var object = try #require(try JSONSerialization.jsonObject(with: try PostureJSON.encoder().encode(assessment)) as? [String: Any])
+            #expect(object.removeValue(forKey: "assessed_at") != nil)
+            return object
+        }
+        let early = try JSONSerialization.data(withJSONObject: try json(5), options: [.sortedKeys])
+        let late = try JSONSerialization.data(withJSONObject: try json(45), options: [.sortedKeys])
+        #expect(early == late)
+    }
+
+    /// Transfers spread over more than 30 days: under 001 the early one drops out, the later stays covered.
+    @Test func severalTransfersStraddlingThe30DayLine() throws {
+        let profile = try BundledProfiles.load("iwagin-business-web")
+        let early = Day(PlantedHistory.incident)!.adding(days: -10).description
+        let assessment = try PlantedHistory().assess(profile, notifiedDaysAfter: 25, incidents: [PlantedHistory.incident, early])
+        #expect(assessment.transfers.map(\.incident) == [early, PlantedHistory.incident], "earliest first")
+        #expect(assessment.transfers.map(\.verdict) == [.exclusion, .noExclusionFound])
+        #expect(assessment.outcome.unassessed == ["recommended-environment"], "001 4(3): the bank's list is not in the profile")
+        #expect(assessment.transfers[0].cover?.coveredFrom == Day("2026-10-15"))
+        #expect(assessment.transfers[0].failing.map(\.requirement) == ["claim-deadline"])
+        #expect(assessment.transfers[1].lastReportBefore != assessment.transfers[0].lastReportBefore, "each judged at its own last report")
+        #expect(assessment.outcome.verdict == .exclusion)
+        #expect(assessment.outcome.reasons.contains { $0.hasPrefix("\(early): Exclusion") })
+        #expect(assessment.outcome.reasons.contains { $0 == "\(PlantedHistory.incident): No exclusion or reduction found" })
+        #expect(assessment.exitStatus == 1)
+    }
+
+    /// 002 lets a customer who cannot take its measures explain stronger ones: the assessment lists
+    /// what this PC shows beyond the required measures, in a section of its own that decides nothing.
+    @Test func higashiNipponListsTheMeasuresShownBeyondTheRule() throws {
+        let profile = try BundledProfiles.load("higashi-nippon-business-ib")
+        let history = PlantedHistory(plant: { _, evidence in evidence.localAccess?.firewallActive = false })
+        let assessment = try history.assess(profile)
+        let stronger = try #require(assessment.strongerMeasures)
+        #expect(stronger.clause == "当行が求めるセキュリティ対策を講じられない場合")
+        #expect(stronger.shown.map(\.check).contains("access.disk_encrypted"))
+        #expect(stronger.shown.map(\.check).contains("integrity.no_modified_system_files"))
+        #expect(stronger.notShown.map(\.check) == ["access.firewall_active"])
+        #expect(assessment.outcome.verdict == BundledProfiles.cleanVerdict(profile), "the section decides nothing")
+        #expect(AssessmentText(assessment: assessment, language: .en).render().contains("measures this PC shows beyond the rule's"))
+        #expect(try BundledProfiles.load("iyogin-internet-eb").strongerMeasures == nil)
     }
 
     @Test(arguments: BundledProfiles.ids)
@@ -241,8 +338,8 @@ enum BundledProfiles {
             #expect(requirement.atIncident?.status == expected, "\(requirement.requirement)")
         }
         if !expiring.isEmpty {
-            #expect(old.outcome.unassessed == expiring)
-            #expect(old.exitStatus == 3)
+            #expect(Set(old.outcome.unassessed) == Set(expiring + BundledProfiles.unmetOnLinux(profile).unknown))
+            #expect(old.exitStatus == (BundledProfiles.unmetOnLinux(profile).failing.isEmpty ? 3 : 1))
         }
     }
 
@@ -254,7 +351,7 @@ enum BundledProfiles {
         let made = try history.bundle(profile: profile, state: state, filed: PlantedHistory.incidentStart.addingTimeInterval(86400 * 4))
         let assessment = try Assessor(key: made.key.publicKey).assess(
             reports: made.bundle.reportItems(source: "b"), attestations: made.bundle.attestationEnvelopes,
-            request: .init(profile: profile, incident: PlantedHistory.incident, now: made.bundle.createdAt))
+            request: .init(profile: profile, incident: PlantedHistory.incident, notified: "2026-10-22", now: made.bundle.createdAt))
         #expect(assessment.disagreements.isEmpty, "\(assessment.disagreements)")
         let last = try #require(made.reports.last { $0.collectedAt < PlantedHistory.incidentStart })
         for requirement in assessment.requirements where requirement.check != "claim.deadline" {

@@ -78,7 +78,8 @@ import Testing
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("attestation 1: ok"))
 
-        let assess = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--format", "json"])
+        let assess = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+                                           "--state-dir", state, "--format", "json"])
         #expect(assess.status == 0, "\(assess.stdout)\(assess.stderr)")
         let assessment = try #require(try JSONSerialization.jsonObject(with: Data(assess.stdout.utf8)) as? [String: Any])
         #expect((assessment["outcome"] as? [String: Any])?["verdict"] as? String == "no_exclusion_or_reduction_found")
@@ -95,10 +96,12 @@ import Testing
             #expect(atIncident["summary"] as? String == pc.summary)
         }
 
-        let text = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident])
+        let text = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident, "--state-dir", state])
         #expect(text.stdout.contains("OUTCOME: No exclusion or reduction found"))
         #expect(text.stdout.contains("Attested on"))
-        let japanese = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--lang", "ja"])
+        #expect(text.stdout.contains("notify by \(Day(incident)!.adding(days: 30))"), "the computed last day is shown")
+        let japanese = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+                                             "--state-dir", state, "--lang", "ja"])
         #expect(japanese.stdout.contains("免責・減額事由は見つかりませんでした"))
     }
 
@@ -106,34 +109,70 @@ import Testing
         let (root, state, profile, incident) = try Self.signedHistory()
         let bundle = root.url("claim.json").path
         _ = try CLITests.posture(["claim", "--profile", profile, "--incident", incident, "--state-dir", state, "--output", bundle])
-        // Filed on day 31 after the incident: the deadline is missed.
+        // The bank notified on day 31 after the incident: the deadline is missed, on whatever day this runs.
         let late = Day(incident)!.adding(days: 31).description
-        let missed = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--filed", late])
+        let missed = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", late, "--state-dir", state])
         #expect(missed.status == 1, "\(missed.stdout)")
-        #expect(missed.stdout.contains("Filed 31 days after the occurrence"))
+        #expect(missed.stdout.contains("Notified \(late), 1 day(s) after the last day \(Day(incident)!.adding(days: 30))"))
+        // Without --notified the deadline is unknown: exit 3, never judged on today.
+        let unnotified = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--state-dir", state])
+        #expect(unnotified.status == 3, "\(unnotified.stdout)")
+        #expect(unnotified.stdout.contains("the notification day was not given (--notified)"))
+        // --filed is gone: a usage error that names --notified.
+        let filed = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--filed", late, "--state-dir", state])
+        #expect(filed.status == 64)
+        #expect(filed.stderr.contains("--notified"), "\(filed.stderr)")
         // No report from before an incident long ago.
-        let early = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "2026-01-05"])
+        let early = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "2026-01-05", "--notified", "2026-01-06",
+                                          "--state-dir", state])
         #expect(early.status == 3, "\(early.stdout)")
         #expect(early.stdout.contains("no signed report from before the incident"))
-        #expect(try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "last tuesday"]).status == 64)
+        #expect(try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "last tuesday", "--state-dir", state]).status == 64)
+
+        // The bundle's own key, with nothing pinned: at best not assessable, and it says why.
+        let empty = root.url("no-key-here").path
+        let unpinned = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+                                             "--state-dir", empty, "--format", "json"])
+        #expect(unpinned.status == 3, "\(unpinned.stdout)")
+        let unpinnedJSON = try #require(try JSONSerialization.jsonObject(with: Data(unpinned.stdout.utf8)) as? [String: Any])
+        #expect((unpinnedJSON["outcome"] as? [String: Any])?["verdict"] as? String == "not_assessable")
+        #expect(((unpinnedJSON["outcome"] as? [String: Any])?["reasons"] as? [String])?.contains { $0.contains("not pinned") } == true)
+        #expect((unpinnedJSON["verification"] as? [String: Any])?["key_pinned"] as? Bool == false)
+
+        // created_at is unsigned and informational: editing it changes nothing but the assessment time.
+        func judged(_ file: String) throws -> Data {
+            let run = try CLITests.posture(["assess", file, "--profile", profile, "--incident", incident, "--notified", incident,
+                                            "--state-dir", state, "--format", "json"])
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            object["assessed_at"] = nil
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        }
+        let original = try String(contentsOfFile: bundle, encoding: .utf8)
+        let editedText = original.replacingOccurrences(of: #""created_at" : "[^"]*""#, with: #""created_at" : "2099-01-01T00:00:00Z""#,
+                                                        options: .regularExpression)
+        #expect(editedText != original)
+        let edited = try root.write("edited.json", editedText).path
+        #expect(try judged(edited) == judged(bundle))
         // The bundle altered on its way to the bank.
         var text = try String(contentsOfFile: bundle, encoding: .utf8)
         let marker = "\\\"payload\\\":\\\""
         let range = try #require(text.range(of: marker))
         text.replaceSubrange(range.upperBound..<text.index(range.upperBound, offsetBy: 4), with: "AAAA")
         try text.write(toFile: bundle, atomically: true, encoding: .utf8)
-        let tampered = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident])
+        let tampered = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--state-dir", state])
         #expect(tampered.status == 65)
         #expect(tampered.stderr.contains("does not match its manifest hash"))
         #expect(try CLITests.posture(["verify", bundle]).status == 65)
-        #expect(try CLITests.posture(["assess", root.url("missing.json").path, "--profile", profile, "--incident", incident]).status == 66)
+        #expect(try CLITests.posture(["assess", root.url("missing.json").path, "--profile", profile, "--incident", incident,
+                                      "--state-dir", state]).status == 66)
     }
 
     @Test func htmlReportsAreSelfContainedAndCarryTheEvidence() throws {
         let (root, state, profile, incident) = try Self.signedHistory()
         let bundle = root.url("claim.json").path
         _ = try CLITests.posture(["claim", "--profile", profile, "--incident", incident, "--state-dir", state, "--output", bundle])
-        let html = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--format", "html", "--lang", "ja"])
+        let html = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+                                         "--state-dir", state, "--format", "html", "--lang", "ja"])
         #expect(html.status == 0)
         let page = html.stdout
         #expect(page.hasPrefix("<!DOCTYPE html>"))

@@ -126,13 +126,70 @@ import PostureModel
         #expect(try Self.finding("attestation", evidence: Evidence(), attestations: [future]).status == .unknown)
     }
 
-    @Test func claimDeadlineIsNotApplicableToAScanAndCountsDaysInAssess() throws {
-        #expect(try Self.finding("claim.deadline", evidence: Evidence()).status == .notApplicable)
-        let incident = Self.now
-        let day30 = EvaluationContext.Claim(incident: incident, notified: nil, filed: incident.addingTimeInterval(30 * 86400))
-        let day31 = EvaluationContext.Claim(incident: incident, notified: nil, filed: incident.addingTimeInterval(31 * 86400))
-        #expect(try Self.finding("claim.deadline", evidence: Evidence(), claim: day30).status == .pass)
-        #expect(try Self.finding("claim.deadline", evidence: Evidence(), claim: day31).status == .fail)
+    @Test func claimDeadlineIsNotApplicableToAScanAndCountsToTheNotification() throws {
+        let profile = try ProfileLoader.parse("""
+        id: p
+        name: {ja: "テスト", en: "Test"}
+        source: {document: "x.txt", as_of: "2026-11-24"}
+        claim:
+          counting: {counts: notification, from: transfer, days: 30, first_day: not_counted, text: "発生日後30日を超過"}
+        requirements:
+          - {id: r, clause: "1", consequence: exclusion, title: {ja: "期限", en: "Deadline"}, check: claim.deadline}
+        """, path: "p.yaml")
+        func status(_ claim: EvaluationContext.Claim?) -> FindingStatus {
+            PolicyEngine.evaluate(profile, evidence: Evidence(), context: EvaluationContext(collectedAt: Self.now, claim: claim))[0].status
+        }
+        #expect(status(nil) == .notApplicable)
+        let transfer = Day("2026-11-24")!
+        let zone = TimeZone(identifier: "Asia/Tokyo")!
+        // 23:30 in Tokyo on the 24th is still the 24th there (14:30 UTC): day 30 is 12-24.
+        let late = transfer.start(in: zone).addingTimeInterval(23.5 * 3600)
+        #expect(status(.init(transfer: late, transferIsDay: false, notified: transfer.adding(days: 30))) == .pass)
+        #expect(status(.init(transfer: late, transferIsDay: false, notified: transfer.adding(days: 31))) == .fail)
+        #expect(status(.init(transfer: late, transferIsDay: false, notified: nil)) == .unknown)
+    }
+
+    /// Days are the profile's (Asia/Tokyo by default): 01:00 in Tokyo on 07-01 is still 06-30 in UTC.
+    @Test func endOfSupportIsJudgedOnTheDayInTheProfilesTimeZone() throws {
+        let profile = try Self.profile("os.supported")
+        let morning = try #require(ISO8601DateFormatter().date(from: "2026-06-30T16:00:00Z"))
+        func status(_ eol: String) -> FindingStatus {
+            PolicyEngine.evaluate(profile, evidence: Self.os(eol: eol), context: EvaluationContext(collectedAt: morning))[0].status
+        }
+        #expect(status("2026-06-30") == .fail, "the day after its last supported day, in Tokyo")
+        #expect(status("2026-07-01") == .pass)
+    }
+
+    /// An attestation valid 7 days lasts 7×24 hours from when it was recorded, not "7 days rounded down".
+    @Test func attestationValidityIsExactHours() throws {
+        let profile = try Self.profile("attestation", with: "{valid_days: 7}")
+        let recorded = try #require(ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z"))
+        let attestation = Attestation(requirement: "r", profile: "p", note: nil, recordedAt: recorded)
+        func status(after hours: Double) -> FindingStatus {
+            PolicyEngine.evaluate(profile, evidence: Evidence(),
+                                  context: EvaluationContext(collectedAt: recorded.addingTimeInterval(hours * 3600), attestations: [attestation]))[0].status
+        }
+        #expect(status(after: 7 * 24) == .attested)
+        #expect(status(after: 7 * 24 + 1) == .unknown, "7 days and an hour is past 7 days")
+        #expect(status(after: 7 * 24 + 23) == .unknown)
+    }
+
+    /// The recommended environment is data in the profile; without it the check is unknown and says
+    /// where to set it, never asking anyone to attest it.
+    @Test func recommendedEnvironmentComparesWithTheBanksList() throws {
+        var evidence = Self.os(eol: "2028-06-30")
+        evidence.browsers = [BrowserEvidence(name: "firefox-esr", version: "140.4.0esr", source: "dpkg", candidate: nil, eol: nil,
+                                             supported: true, catalogAsOf: nil)]
+        let unlisted = try Self.finding("environment.recommended", evidence: evidence)
+        #expect(unlisted.status == .unknown)
+        #expect(unlisted.remedy?.contains("with: {os:") == true && unlisted.remedy?.contains("attest") == false)
+        let windowsOnly = try Self.finding("environment.recommended", with: "{os: [windows 11, macos], browsers: [microsoft-edge], as_of: \"2026-04-01\"}",
+                                           evidence: evidence)
+        #expect(windowsOnly.status == .fail)
+        #expect(windowsOnly.summary.contains("not in the bank's recommended environment"))
+        #expect(try Self.finding("environment.recommended", with: "{os: [debian 12], browsers: [firefox-esr]}", evidence: evidence).status == .pass)
+        #expect(try Self.finding("environment.recommended", with: "{os: [debian], browsers: [google-chrome]}", evidence: evidence).status == .fail)
+        #expect(try Self.finding("tool.unavailable_on_linux", with: "{tool: PhishWall}", evidence: evidence).status == .fail)
     }
 
     /// ClamAV evidence whose signatures were updated each of `ages` seconds before the scan (negative:

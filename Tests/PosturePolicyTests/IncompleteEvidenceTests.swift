@@ -69,6 +69,18 @@ import PostureModel
                 evidence.unavailable["os"] = "usr/share/distro-info/debian.csv: Permission denied"
                 return (evidence, "End of support")
             }),
+        Row(check: "environment.recommended", with: "{os: [debian 12]}",
+            pass: { EvaluatorTests.os(eol: "2028-06-30") },
+            fail: {
+                var evidence = EvaluatorTests.os(eol: "2028-06-30")
+                evidence.os?.id = "ubuntu"
+                return evidence
+            },
+            partial: {
+                var evidence = Evidence()
+                evidence.unavailable["os"] = "etc/os-release: Permission denied"
+                return (evidence, "etc/os-release: Permission denied")
+            }),
         Row(check: "updates.none_pending",
             pass: { EvaluatorTests.packages(pending: [], fetchedDaysAgo: 1) },
             fail: { EvaluatorTests.packages(pending: [EvaluatorTests.update], fetchedDaysAgo: 1) },

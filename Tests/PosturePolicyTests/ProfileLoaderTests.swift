@@ -77,6 +77,67 @@ import PostureTestSupport
         }
     }
 
+    static let counting = """
+    id: c
+    name: {ja: "c", en: "c"}
+    source: {document: "004_x.txt", as_of: "2026-11-24"}
+    claim:
+      counting:
+        counts: transfer
+        from: notification
+        days: 30
+        inclusive: true
+        until: {business_days_after: 1, time: "24:00", calendar: jp-bank-holidays}
+        text: "30日前以降"
+    requirements:
+      - id: claim-deadline
+        clause: "4"
+        consequence: exclusion
+        title: {ja: "期限", en: "Deadline"}
+        check: claim.deadline
+    """
+
+    @Test func theCountingRuleIsData() throws {
+        let counting = try #require(try ProfileLoader.parse(Self.counting, path: "c.yaml").claim.counting)
+        #expect(counting.counts == .transfer && counting.days == 30 && counting.inclusive)
+        #expect(counting.until?.minutes == 1440 && counting.until?.businessDaysAfter == 1 && counting.until?.calendar == "jp-bank-holidays")
+    }
+
+    static let malformedCounting: [(String, String, Int, String)] = [
+        ("counts: transfer", "counts: transfers", 6, "notification or transfer"),
+        ("from: notification", "from: transfer", 7, "must be notification when counts is transfer"),
+        ("days: 30", "days: 0", 8, "must be positive"),
+        ("inclusive: true", "inclusive: true\n    first_day: counted", 10, "applies to counts: notification only"),
+        ("time: \"24:00\"", "time: \"25:00\"", 10, "HH:MM"),
+        ("    text: \"30日前以降\"", "    text: \"30日前以降\"\n    window: 3", 12, "unknown key 'window'"),
+        ("claim:\n  counting:", "claim:\n  timezone: UTC\n  old:\n    counting:", 6, "unknown key 'old'"),
+    ]
+
+    @Test(arguments: malformedCounting)
+    func malformedCountingNamesFileAndLine(_ row: (String, String, Int, String)) throws {
+        #expect(Self.counting.contains(row.0), "fixture text missing: \(row.0)")
+        let text = Self.counting.replacingOccurrences(of: row.0, with: row.1)
+        do {
+            _ = try ProfileLoader.parse(text, path: "bank.yaml")
+            Issue.record("accepted a malformed profile: \(row.1)")
+        } catch let error as LocatedError {
+            #expect(error.line == row.2, "\(error)")
+            #expect(error.message.contains(row.3), "\(error)")
+        }
+    }
+
+    @Test func aDeadlineRequirementNeedsTheRulesCounting() throws {
+        let text = Self.counting.replacingOccurrences(of: #"(?s)claim:.*?text: "30日前以降"\n"#, with: "", options: .regularExpression)
+        #expect(!text.contains("counting"))
+        do {
+            _ = try ProfileLoader.parse(text, path: "bank.yaml")
+            Issue.record("accepted claim.deadline without claim.counting")
+        } catch let error as LocatedError {
+            #expect(error.line == 5, "\(error)")
+            #expect(error.message.contains("states no claim.counting"), "\(error)")
+        }
+    }
+
     @Test func missingRequiredParameterIsAnError() throws {
         let text = Self.valid.replacingOccurrences(of: "check: attestation\n    with: {valid_days: 90}",
                                                    with: "check: credentials.no_saved_bank_logins")
@@ -93,10 +154,15 @@ import PostureTestSupport
             #expect(!profile.requirements.isEmpty)
             #expect(profile.source.document.hasSuffix(".txt"))
             #expect(profile.sha256.count == 64)
-            #expect(profile.requirements.contains { $0.check == .osSupported }, "\(profile.id) has no OS support requirement")
+            if profile.id != "iwaicosmo-net-trading" {
+                #expect(profile.requirements.contains { $0.check == .osSupported }, "\(profile.id) has no OS support requirement")
+            }
         }
         let broker = try #require(profiles.first { $0.id == "iwaicosmo-net-trading" })
         #expect(broker.data["order_delay_threshold"] == "5m")
+        // The broker's policy sets no requirement on the PC and no claim period: nothing of the PC's state excludes.
+        #expect(broker.requirements.allSatisfy { $0.check == .attestation }, "\(broker.requirements.map(\.check))")
+        #expect(broker.claim.windowDays == nil && broker.claim.counting == nil)
     }
 
     @Test func unknownIdIsALookupError() {
