@@ -222,7 +222,7 @@ enum ProbeTargets {
             try! queue.close()
         }
         let root = try! ScanRoot("\(scratch.path)/nss-root")
-        _ = BrowserTrustStores(root: root).addedCertificates(homes: ["home/u"])
+        _ = BrowserTrustStores(root: root).addedCertificates(homes: ["home/u"]).clients
     }
 
     static func nssSeeds() throws -> [(name: String, bytes: [UInt8])] {

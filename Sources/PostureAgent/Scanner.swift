@@ -118,7 +118,12 @@ public struct Scanner: Sendable {
         record(.clock, await clock, into: \.clock)
         record(.localAccess, await localAccess, into: \.localAccess)
         record(.securitySoftware, await security, into: \.securitySoftware)
-        record(.fileSharing, await fileSharing, into: \.fileSharing)
+        switch await fileSharing {
+        case .success(let value):
+            evidence.fileSharing = value.clients
+            if !value.problems.isEmpty { evidence.unavailable[ProbeName.fileSharing.rawValue] = value.problems.joined(separator: "; ") }
+        case .failure(let error): evidence.unavailable[ProbeName.fileSharing.rawValue] = error.description
+        }
         switch await integrity {
         case .success(let value?): evidence.integrity = value
         case .success(nil): evidence.unavailable[ProbeName.integrity.rawValue] = "not requested: no chosen profile checks system files"

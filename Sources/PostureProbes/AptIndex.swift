@@ -202,17 +202,10 @@ final class ChunkedFile {
 
     init(root: ScanRoot, path: String) throws(ProbeError) {
         display = root.display(path)
-        guard let host = root.hostPath(path) else {
-            throw ProbeError.unreadable(path: display, reason: "too many levels of symbolic links")
-        }
-        switch Platform.openForReading(host) {
-        case .success(let fd): self.fd = fd
+        switch root.openFile(path) {
+        case .success(let opened): fd = opened.fd
         case .failure(let error):
             throw error.isNotFound ? ProbeError.missing(path: display) : ProbeError.unreadable(path: display, reason: error.description)
-        }
-        guard let status = Platform.status(fd: fd), status.isRegular else {
-            Platform.closeFile(fd)
-            throw ProbeError.unreadable(path: display, reason: "not a regular file")
         }
         Platform.adviseSequential(fd)
     }

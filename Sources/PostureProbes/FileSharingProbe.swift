@@ -9,11 +9,13 @@ public struct FileSharingProbe: Sendable {
 
     public init(catalog: FileSharingCatalog) { self.catalog = catalog }
 
-    public func collect(root: ScanRoot, database: DpkgDatabase?, homes: [String]) -> [FileSharingEvidence] {
+    /// The clients found, and why the search did not see everything (a Wine drive it could not
+    /// walk in full), in which case finding none proves nothing.
+    public func collect(root: ScanRoot, database: DpkgDatabase?, homes: [String]) -> (clients: [FileSharingEvidence], problems: [String]) {
         let packages = Dictionary((database?.installed ?? []).map { ($0.name, $0.version) }) { first, _ in first }
         let snaps = AppBundles.snaps(root: root)
         let flatpaks = AppBundles.flatpaks(root: root, homes: homes)
-        let wineExecutables = wineExecutableNames(root: root, homes: homes)
+        let (wineExecutables, problems) = wineExecutableNames(root: root, homes: homes)
         var found: [FileSharingEvidence] = []
         for client in catalog.clients {
             if let package = client.packages.first(where: { packages[$0] != nil }) {
@@ -28,20 +30,21 @@ public struct FileSharingProbe: Sendable {
                 found.append(.init(name: "\(client.id) (Wine: \(wineExecutables[exe.lowercased()]!))", version: nil))
             }
         }
-        return found
+        return (found, problems)
     }
 
     /// Lower-cased `.exe` names in users' Wine `drive_c`, mapped to where one was found.
-    func wineExecutableNames(root: ScanRoot, homes: [String]) -> [String: String] {
+    func wineExecutableNames(root: ScanRoot, homes: [String]) -> (names: [String: String], problems: [String]) {
         let wanted = Set(catalog.clients.flatMap(\.windowsExecutables).map { $0.lowercased() })
-        guard !wanted.isEmpty else { return [:] }
+        guard !wanted.isEmpty else { return ([:], []) }
         var found: [String: String] = [:]
+        var problems: [String] = []
         for home in homes {
-            FileWalk.visit(root: root, "\(home)/.wine/drive_c", maxDepth: 8, maxEntries: 50_000) { path, status in
+            problems += FileWalk.visit(root: root, "\(home)/.wine/drive_c", maxDepth: 8, maxEntries: 50_000) { path, status in
                 let name = (path as NSString).lastPathComponent.lowercased()
                 if status.isRegular, wanted.contains(name), found[name] == nil { found[name] = root.display(path) }
             }
         }
-        return found
+        return (found, problems)
     }
 }

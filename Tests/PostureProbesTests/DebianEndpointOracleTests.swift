@@ -139,7 +139,7 @@ import PostureTestSupport
         #expect(products.allSatisfy { $0.installed && $0.running == nil })
 
         let fileSharing = try FileSharingCatalog.load(path: try #require(Self.catalogs.catalogFile(FileSharingCatalog.fileName)))
-        let clients = FileSharingProbe(catalog: fileSharing).collect(root: scanRoot, database: database, homes: HomeDirectories.all(root: scanRoot))
+        let clients = FileSharingProbe(catalog: fileSharing).collect(root: scanRoot, database: database, homes: HomeDirectories.all(root: scanRoot)).clients
         let expectedClients = fileSharing.clients.compactMap { client in
             client.packages.first { installed[$0] != nil }.map { FileSharingEvidence(name: "\(client.id) (package \($0))", version: installed[$0]) }
         }

@@ -287,7 +287,7 @@ import PostureTestSupport
         ])
         let scanRoot = try ScanRoot(root.path)
         let found = FileSharingProbe(catalog: catalog).collect(root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
-                                                              homes: HomeDirectories.all(root: scanRoot))
+                                                              homes: HomeDirectories.all(root: scanRoot)).clients
         #expect(found.map(\.name) == ["qbittorrent (package qbittorrent)", "transmission (flatpak com.transmissionbt.Transmission)",
                                       "winny (Wine: /home/alice/.wine/drive_c/Program Files/Winny/Winny.exe)"])
         #expect(found[0].version == "4.5.2-3+deb12u1")

@@ -18,15 +18,17 @@ public struct IntegrityProbe: Sendable {
         let result = try await verifier.verify(database: database, now: now)
         let tampering = SystemTampering(root: root)
         let browsers = BrowserTrustStores(root: root).addedCertificates(homes: HomeDirectories.all(root: root))
+        let unowned = tampering.unownedExecutables(owned: result.owned)
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,
-            unownedExecutables: tampering.unownedExecutables(owned: result.owned),
+            unownedExecutables: unowned.found,
             hostsOverrides: tampering.hostsOverrides(),
             extraCaCertificates: tampering.extraCertificates(owned: result.owned) + browsers.certificates,
             ldSoPreload: tampering.preloadedLibraries())
         evidence.unreadable = result.unreadable
         evidence.unverifiablePackages = result.unverifiablePackages
         evidence.unreadableCertificateStores = browsers.unreadable
+        evidence.unownedSearchIncomplete = unowned.incomplete
         evidence.mode = result.full ? "full" : "incremental"
         evidence.fromCache = result.fromCache
         evidence.cacheNote = result.cacheNote

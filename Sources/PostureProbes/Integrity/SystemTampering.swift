@@ -16,7 +16,9 @@ struct SystemTampering {
 
     /// Regular files in system directories that are executable, set-id, shared objects or kernel
     /// modules and that no package lists (compared by canonical path, so `/bin/ls` owns `/usr/bin/ls`).
-    func unownedExecutables(owned: Set<String>) -> [IntegrityEvidence.UnownedExecutable] {
+    /// - Returns: what was found, and why the search did not see everything (so finding nothing
+    ///   proves nothing).
+    func unownedExecutables(owned: Set<String>) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
         var canonicalOwned = Set<String>()
         canonicalOwned.reserveCapacity(owned.count)
         var parents: [Substring: String] = [:]
@@ -31,10 +33,13 @@ struct SystemTampering {
             canonicalOwned.insert(resolved + path[slash...])
         }
         var directories = Self.systemDirectories
+        var incomplete: [String] = []
         for top in ["", "usr/"] {
             let base = top.isEmpty ? "." : String(top.dropLast())
-            for name in (try? root.list(base)) ?? [] where name.hasPrefix("lib") {
-                directories.append(top + name)
+            do {
+                for name in try root.list(base) where name.hasPrefix("lib") { directories.append(top + name) }
+            } catch {
+                incomplete.append("\(error)")
             }
         }
         var found: [IntegrityEvidence.UnownedExecutable] = []
@@ -52,16 +57,16 @@ struct SystemTampering {
         for directory in directories {
             // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
             guard case .success(let status) = root.status(directory, followLast: false), status.isDirectory else { continue }
-            FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
+            incomplete += FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
                 consider(path, status, setidOnly: false)
             }
         }
         for directory in Self.setidDirectories {
-            FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000) { path, status in
+            incomplete += FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000) { path, status in
                 consider(path, status, setidOnly: true)
             }
         }
-        return found.sorted { $0.path < $1.path }
+        return (found.sorted { $0.path < $1.path }, incomplete)
     }
 
     func sha256(_ path: String) -> String? {
