@@ -56,8 +56,11 @@ public enum Check: String, Sendable, CaseIterable {
             return [.init("reference_max_age_days", .int(minimum: 1), default: .int(180))]
         case .browserUpdated:
             return [.init("max_index_age_days", .int(minimum: 1), default: .int(7))]
+        case .securitySoftwareInstalled, .securitySoftwareRunning:
+            return [.init("commercial_only", .bool, default: .bool(false))]
         case .securitySoftwareSignaturesFresh:
-            return [.init("max_age_days", .int(minimum: 1), default: .int(7))]
+            return [.init("max_age_days", .int(minimum: 1), default: .int(7)),
+                    .init("commercial_only", .bool, default: .bool(false))]
         case .accountsPasswordAge:
             return [.init("max_days", .int(minimum: 1), default: .int(90)),
                     .init("include_root", .bool, default: .bool(false))]

@@ -119,8 +119,8 @@ enum Verdicts {
         case .updatesNonePending: return updatesNonePending(evidence, p, context.collectedAt)
         case .browserSupported: return browserSupported(evidence, p, today)
         case .browserUpdated: return browserUpdated(evidence, p, context.collectedAt)
-        case .securitySoftwareInstalled: return securityInstalled(evidence)
-        case .securitySoftwareRunning: return securityRunning(evidence)
+        case .securitySoftwareInstalled: return securityInstalled(evidence, p)
+        case .securitySoftwareRunning: return securityRunning(evidence, p)
         case .securitySoftwareSignaturesFresh: return signaturesFresh(evidence, p, context.collectedAt)
         case .accountsPasswordAge: return passwordAge(evidence, p, today)
         case .credentialsNoSavedBankLogins: return savedLogins(evidence, p)
@@ -289,21 +289,52 @@ enum Verdicts {
         en: "Install an antivirus product (for example `sudo apt-get install clamav clamav-daemon`) and keep it running.",
         ja: "ウイルス対策ソフトを導入し(例: `sudo apt-get install clamav clamav-daemon`)、常時稼働させてください。")
 
-    static func securityInstalled(_ evidence: Evidence) -> Verdict {
+    /// The installed products a requirement counts: every one, or with `commercial_only` (a rule
+    /// that demands 市販, commercially sold, software) only those the catalog marks commercial.
+    /// The verdict, when none counts: nothing installed, only free software, or a report that
+    /// does not say which products are commercial.
+    enum Counted { case products([SecuritySoftwareEvidence]), verdict(Verdict) }
+
+    static func countedProducts(_ products: [SecuritySoftwareEvidence], _ p: CheckParameters) -> Counted {
+        let installed = products.filter(\.installed)
+        guard p.bool("commercial_only") else {
+            return installed.isEmpty
+                ? .verdict(.absent("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
+                                   remedy: securityRemedy))
+                : .products(installed)
+        }
+        let commercial = installed.filter { $0.commercial == true }
+        if !commercial.isEmpty { return .products(commercial) }
+        let undetermined = installed.filter { $0.commercial == nil }.map(\.product)
+        if !undetermined.isEmpty {
+            return .verdict(.unknown("Whether \(undetermined.joined(separator: ", ")) is sold commercially is not in this report (made by an older agent)",
+                                     "\(undetermined.joined(separator: ", ")) が市販品かどうかがこのレポートにありません(旧版のエージェント)"))
+        }
+        let free = installed.map(\.product)
+        let en = free.isEmpty ? "No commercially sold antivirus product is installed"
+            : "Only free antivirus software is installed (\(free.joined(separator: ", "))); the rule requires commercially sold (市販) antivirus"
+        let ja = free.isEmpty ? "市販のウイルス対策ソフトが導入されていません"
+            : "無償のウイルス対策ソフトのみ導入されています(\(free.joined(separator: ", ")))。市販のウイルス対策ソフトが必要です"
+        return .verdict(.absent(en, ja, remedy: .init(en: "Install a commercially sold antivirus or EDR product and keep it running and current.",
+                                                      ja: "市販のウイルス対策ソフト(EDR を含む)を導入し、常に稼働・最新の状態にしてください。")))
+    }
+
+    static func securityInstalled(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
-        let installed = products.filter(\.installed).map(\.product)
-        if installed.isEmpty {
-            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
-                           remedy: securityRemedy)
+        let installed: [String]
+        switch countedProducts(products, p) {
+        case .products(let counted): installed = counted.map(\.product)
+        case .verdict(let verdict): return verdict
         }
         return .pass("Installed: \(installed.joined(separator: ", "))", "導入済み: \(installed.joined(separator: ", "))")
     }
 
-    static func securityRunning(_ evidence: Evidence) -> Verdict {
+    static func securityRunning(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
-        let installed = products.filter(\.installed)
-        if installed.isEmpty {
-            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+        let installed: [SecuritySoftwareEvidence]
+        switch countedProducts(products, p) {
+        case .products(let counted): installed = counted
+        case .verdict(let verdict): return verdict
         }
         if let running = installed.first(where: { $0.running == true }) {
             return .pass("\(running.product) is running", "\(running.product) は稼働中です")
@@ -320,9 +351,10 @@ enum Verdicts {
 
     static func signaturesFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
-        let installed = products.filter(\.installed)
-        if installed.isEmpty {
-            return .absent("No antivirus or EDR product is installed", "ウイルス対策ソフトが導入されていません", remedy: securityRemedy)
+        let installed: [SecuritySoftwareEvidence]
+        switch countedProducts(products, p) {
+        case .products(let counted): installed = counted
+        case .verdict(let verdict): return verdict
         }
         let maxAge = p.int("max_age_days") ?? 7
         let dated = installed.compactMap { product in product.signaturesUpdatedAt.map { (product.product, $0) } }

@@ -42,8 +42,9 @@ struct PlantedHistory {
         evidence.browsers = [BrowserEvidence(name: "firefox-esr", version: "140.4.0esr-1~deb12u1", source: "dpkg",
                                              candidate: "140.4.0esr-1~deb12u1", eol: Day("2027-09-14"), supported: true,
                                              catalogAsOf: Day(now).adding(days: -20))]
-        evidence.securitySoftware = [SecuritySoftwareEvidence(product: "clamav", installed: true, running: true,
-                                                              signaturesUpdatedAt: now.addingTimeInterval(-6 * 3600))]
+        // A commercially sold product: 002 (2) counts no other.
+        evidence.securitySoftware = [SecuritySoftwareEvidence(product: "eset", installed: true, running: true,
+                                                              signaturesUpdatedAt: now.addingTimeInterval(-6 * 3600), commercial: true)]
         evidence.accounts = [AccountEvidence(user: "staff", uid: 1000, passwordLastChanged: Day(now).adding(days: -10),
                                              passwordMaxDays: 90, locked: false)]
         evidence.integrity = IntegrityEvidence(checked: 91_610, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
@@ -140,7 +141,7 @@ enum BundledProfiles {
         let profile = try BundledProfiles.load(id)
         let brokenFrom = PlantedHistory.incidentStart.addingTimeInterval(2 * 86400)
         let history = PlantedHistory(plant: { now, evidence in
-            if now >= brokenFrom { evidence.securitySoftware = [.init(product: "clamav", installed: false, running: false, signaturesUpdatedAt: nil)] }
+            if now >= brokenFrom { evidence.securitySoftware = [.init(product: "eset", installed: false, running: false, signaturesUpdatedAt: nil)] }
         })
         let assessment = try history.assess(profile)
         #expect(assessment.verification.ok)

@@ -203,6 +203,23 @@ import PostureModel
         }
     }
 
+    /// 002 (2) demands 市販 (commercially sold) antivirus: ClamAV, free software, does not count there.
+    @Test(arguments: ["security_software.installed", "security_software.running", "security_software.signatures_fresh"])
+    func commercialOnlyCountsCommercialProducts(_ check: String) throws {
+        var free = Self.clamav
+        free.commercial = false
+        let sold = SecuritySoftwareEvidence(product: "eset", installed: true, running: true, signaturesUpdatedAt: Self.daysAgo(1), commercial: true)
+        #expect(try EvaluatorTests.finding(check, evidence: Self.security([free])).status == .pass)
+        let onlyFree = try EvaluatorTests.finding(check, with: "{commercial_only: true}", evidence: Self.security([free]))
+        #expect(onlyFree.status == .fail)
+        #expect(onlyFree.summary.contains("commercially sold"))
+        #expect(try EvaluatorTests.finding(check, with: "{commercial_only: true}", evidence: Self.security([free, sold])).status == .pass)
+        // A report from an agent that did not record the flag cannot tell.
+        #expect(try EvaluatorTests.finding(check, with: "{commercial_only: true}", evidence: Self.security([Self.clamav])).status == .unknown)
+        // Only free software seen, on a package list that could not be read: a commercial one may be there.
+        #expect(try EvaluatorTests.finding(check, with: "{commercial_only: true}", evidence: Self.security([free], partial: true)).status == .unknown)
+    }
+
     /// What a partial probe did find still counts: a client that is there is there.
     @Test func aFindingOnPartialEvidenceStillFails() throws {
         var found = Evidence()
