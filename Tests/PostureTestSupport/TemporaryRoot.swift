@@ -204,3 +204,34 @@ extension Fixtures {
             .appendingPathComponent("../../.build/debug/\(name)").standardized.path
     }
 }
+
+extension Fixtures {
+    /// Runs `work` on every item from `width` threads of its own, and returns the results in item
+    /// order. Blocking calls (a subprocess, a synchronous HTTP request) belong here rather than in a
+    /// task group: on the test process's cooperative pool (one thread per core) they stall every
+    /// other test's async work, and a PostgreSQL row lock held by a stalled task then stalls the rest.
+    public static func onThreads<Item: Sendable, Output: Sendable>(_ items: [Item], width: Int,
+                                                                  _ work: @escaping @Sendable (Item) throws -> Output) -> [Result<Output, any Error>] {
+        let shared = ThreadWork<Output>(items.count)
+        let done = DispatchGroup()
+        for _ in 0..<max(1, min(width, items.count)) {
+            done.enter()
+            Thread.detachNewThread {
+                while let index = shared.take() { shared.put(index, Result { try work(items[index]) }) }
+                done.leave()
+            }
+        }
+        done.wait()
+        return shared.results.map { $0! }
+    }
+}
+
+/// The shared queue and results of `Fixtures.onThreads`.
+private final class ThreadWork<Output>: @unchecked Sendable {
+    let lock = NSLock()
+    var next = 0
+    var results: [Result<Output, any Error>?]
+    init(_ count: Int) { results = Array(repeating: nil, count: count) }
+    func take() -> Int? { lock.withLock { defer { next += 1 }; return next < results.count ? next : nil } }
+    func put(_ index: Int, _ result: Result<Output, any Error>) { lock.withLock { results[index] = result } }
+}
