@@ -21,7 +21,8 @@ struct AssessCommand: AsyncParsableCommand {
 
         Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
         or the claim deadline is missed; 3 not assessable or something unassessed; 65 evidence \
-        fails verification; 66 no such contract or device; 69 storage unavailable.
+        fails verification; 66 no such contract or device; 69 storage unavailable; 77 no staff \
+        token, or one whose scope does not cover the contract.
         """
     )
 
@@ -57,9 +58,13 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    @Option(help: ArgumentHelp("A staff token whose scope covers the contract (default: $POSTURE_COLLECTOR_TOKEN).", valueName: "TOKEN"))
+    var token: String?
+
     func run() async throws {
         try await withExitStatus {
             let config = try options.load()
+            try authorize(config)
             let profile: Profile
             do {
                 profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)
