@@ -25,14 +25,14 @@ public final class Admission: @unchecked Sendable {
     /// `rateLimited` / `busy`; every admitted request must `leave`.
     public func enter(address: String?, now: Date = Date()) throws(RequestError) {
         let time = now.timeIntervalSince1970
-        try lock.withLock { () throws(RequestError) in
-            if let address, let window = refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
-                throw RequestError.rateLimited(retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
-                                               reason: "too many refused requests from this address; retry in")
-            }
-            guard inFlight < maxInFlight else { throw RequestError.busy(retryAfter: 1) }
-            inFlight += 1
+        lock.lock()
+        defer { lock.unlock() }
+        if let address, let window = refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
+            throw RequestError.rateLimited(retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
+                                           reason: "too many refused requests from this address; retry in")
         }
+        guard inFlight < maxInFlight else { throw RequestError.busy(retryAfter: 1) }
+        inFlight += 1
     }
 
     /// Ends an admitted request; `charged` (a refusal or a repeat) counts against its address.
@@ -53,6 +53,9 @@ public final class Admission: @unchecked Sendable {
 /// A few threads of their own for JSON decoding and signature checks, so CPU-bound work on
 /// untrusted bytes never occupies the threads that answer other requests.
 public final class CheckPool: Sendable {
+    /// One pool for the process: every collector in it shares the same few threads.
+    public static let shared = CheckPool()
+
     let pool: NIOThreadPool
 
     public init(threads: Int = max(1, System.coreCount)) {

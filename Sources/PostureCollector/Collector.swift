@@ -89,7 +89,7 @@ public final class Collector: Sendable {
     let keys = LockedDictionary<String, Curve25519.Signing.PublicKey>()
     let rate: RateLimiter
 
-    public init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = CheckPool()) {
+    public init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared) {
         self.storage = storage
         self.receiptKey = receiptKey
         self.limits = limits

@@ -23,10 +23,11 @@ public struct EscapingLogHandler: LogHandler {
         set { inner[metadataKey: key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
-        inner.log(level: level, message: "\(Self.escape(message.description))", metadata: metadata.map(Self.escape),
-                  source: source, file: file, function: function, line: line)
+    public func log(event: LogEvent) {
+        var event = event
+        event.message = "\(Self.escape(event.message.description))"
+        event.metadata = event.metadata.map(Self.escape)
+        inner.log(event: event)
     }
 
     static func escape(_ metadata: Logger.Metadata) -> Logger.Metadata {

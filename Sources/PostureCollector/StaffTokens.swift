@@ -174,7 +174,7 @@ public final class StaffTokens: @unchecked Sendable {
 
 /// Strict RFC 3339 times (`2026-11-24T09:00:00Z`, `…+09:00`, optional fraction): nothing before or after.
 public enum RFC3339 {
-    nonisolated(unsafe) static let pattern = try! NSRegularExpression(pattern: #"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"#)
+    static let pattern = try! NSRegularExpression(pattern: #"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"#)
 
     public static func date(_ text: String) -> Date? {
         guard text.utf8.count <= 40,

@@ -208,7 +208,7 @@ public struct CollectorServer: Sendable {
         }
         let first = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: cursor, limit: streamPage, withEnvelopes: true)
         let end = last
-        func within(_ page: [StoredEnvelope]) -> [StoredEnvelope] {
+        @Sendable func within(_ page: [StoredEnvelope]) -> [StoredEnvelope] {
             guard let end else { return page }
             return page.filter { ($0.cursor.sequence, $0.cursor.arrival) <= (end.sequence, end.arrival) }
         }

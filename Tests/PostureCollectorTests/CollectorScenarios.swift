@@ -253,10 +253,10 @@ enum CollectorScenarios {
         // Replays of a captured envelope answer 200 and spend nothing: the real device is not limited by them.
         let replayed = TestDevice()
         try collector.enroll(replayed.key)
-        let own = try replayed.chain(3)
-        #expect(try collector.upload(own[0].bytes, id: own[0].id).status == 201)
-        for _ in 0..<5 { #expect(try collector.upload(own[0].bytes, id: own[0].id).status == 200) }
-        for report in own.dropFirst() { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
+        let replayedChain = try replayed.chain(3)
+        #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 201)
+        for _ in 0..<5 { #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 200) }
+        for report in replayedChain.dropFirst() { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
         #expect(try Fixtures.run(CollectorProcess.binary, ["token", "issue", "--config", collector.config, "--contract", "C", "--expires", "soon"]).status == 64)
     }
 

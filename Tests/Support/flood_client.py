@@ -3,7 +3,8 @@
 
 --clients threads, each from its own loopback source address (127.0.0.2, 127.0.0.3, ...), POST a
 1 MiB-ish envelope of --signatures random signatures to /v1/reports for --seconds seconds over
-keep-alive TLS. Prints one line: the count of each status seen, e.g. "400=12 429=3021".
+keep-alive TLS, or until its standard input closes (whichever comes first). Prints one line: the
+count of each status seen, e.g. "400=12 429=3021".
 """
 import argparse, collections, http.client, json, os, base64, ssl, threading, time
 
@@ -20,10 +21,16 @@ body = json.dumps({"payloadType": "application/vnd.posture.report+json", "payloa
 seen = collections.Counter()
 lock = threading.Lock()
 deadline = time.monotonic() + args.seconds
+stop = threading.Event()
+
+def watch_stdin():
+    import sys
+    sys.stdin.buffer.read()
+    stop.set()
 
 def flood(index):
     connection = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         try:
             if connection is None:
                 connection = http.client.HTTPSConnection("127.0.0.1", args.port, context=context, timeout=10,
@@ -38,6 +45,7 @@ def flood(index):
             with lock: seen[type(error).__name__] += 1
             connection = None
 
+threading.Thread(target=watch_stdin, daemon=True).start()
 threads = [threading.Thread(target=flood, args=(i,)) for i in range(args.clients)]
 for t in threads: t.start()
 for t in threads: t.join()
