@@ -83,7 +83,9 @@ final class CollectorProcess: @unchecked Sendable {
     }
 
     func send(_ path: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: Data = Data()) throws -> HTTPResponse {
-        let transport = CurlTransport(options: TransportOptions(caFile: pki.caCertificate, totalTimeout: 20))
+        var options = TransportOptions(caFile: pki.caCertificate, totalTimeout: 120)
+        options.maxResponseBytes = 256 << 20
+        let transport = CurlTransport(options: options)
         return try transport.send(HTTPRequest(url: base + path, method: method, headers: headers, body: body))
     }
 

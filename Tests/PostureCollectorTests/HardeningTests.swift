@@ -211,7 +211,7 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     /// While 8 clients flood bad 3,000-signature envelopes from their own addresses, a good upload
     /// and the receipt key are answered; the flood is refused per address.
     @Test func goodRequestsAreServedDuringAFlood() throws {
-        let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 1MiB, per_device_per_minute: 1000}")
+        let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 1MiB, per_device_per_minute: 1000, per_address_refusals_per_minute: 5}")
         let device = TestDevice()
         #expect(try collector.enroll(device.key).status == 201)
         let reports = try device.chain(3)
@@ -219,7 +219,7 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
         let flood = Process()
         flood.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         // The flood runs until its standard input closes (at most 300 s), so it is on for every good request.
-        flood.arguments = [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate, "--clients", "8", "--seconds", "300"]
+        flood.arguments = [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate, "--clients", "8", "--seconds", "300", "--min-requests", "10"]
         let output = Pipe(), control = Pipe()
         flood.standardOutput = output
         flood.standardInput = control

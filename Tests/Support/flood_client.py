@@ -12,6 +12,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--port", type=int, required=True); p.add_argument("--ca", required=True)
 p.add_argument("--clients", type=int, default=8); p.add_argument("--seconds", type=float, default=3)
 p.add_argument("--signatures", type=int, default=3000)
+p.add_argument("--min-requests", type=int, default=0, help="each client sends at least this many before stopping")
 args = p.parse_args()
 
 context = ssl.create_default_context(cafile=args.ca)
@@ -30,7 +31,9 @@ def watch_stdin():
 
 def flood(index):
     connection = None
-    while time.monotonic() < deadline and not stop.is_set():
+    sent = 0
+    while time.monotonic() < deadline and (sent < args.min_requests or not stop.is_set()):
+        sent += 1
         try:
             if connection is None:
                 connection = http.client.HTTPSConnection("127.0.0.1", args.port, context=context, timeout=10,
