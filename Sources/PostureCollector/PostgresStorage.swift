@@ -38,12 +38,15 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
         do {
             let setup = try await PostgresConnection.connect(configuration: connection, id: 0, logger: logger)
             do {
-                try await setup.query("BEGIN", logger: logger)
-                try await setup.query("SELECT pg_advisory_xact_lock(7418526)", logger: logger)
+                // Collectors starting together take turns (a session advisory lock), and each
+                // statement commits on its own: `CREATE INDEX IF NOT EXISTS` locks its table even when
+                // the index exists, and one transaction holding those locks while other collectors
+                // ingest (row locks on devices, inserts into reports) is a deadlock cycle.
+                try await setup.query("SELECT pg_advisory_lock(7418526)", logger: logger)
                 for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
                     try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await setup.query("COMMIT", logger: logger)
+                try await setup.query("SELECT pg_advisory_unlock(7418526)", logger: logger)
             } catch {
                 try? await setup.close()
                 throw error
