@@ -42,11 +42,21 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
                 // statement commits on its own: `CREATE INDEX IF NOT EXISTS` locks its table even when
                 // the index exists, and one transaction holding those locks while other collectors
                 // ingest (row locks on devices, inserts into reports) is a deadlock cycle.
-                try await setup.query("SELECT pg_advisory_lock(7418526)", logger: logger)
-                for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
-                    try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                // A schema already complete is left alone: no DDL, so no table lock at all.
+                let statements = StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
+                let names = statements.compactMap(StorageSchema.createdName)
+                var existing = 0
+                for try await (count) in try await setup.query(
+                    "SELECT count(*)::BIGINT FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(\(names))",
+                    logger: logger
+                ).decode(Int64.self) { existing = Int(count) }
+                if names.count != statements.count || existing < names.count {
+                    try await setup.query("SELECT pg_advisory_lock(7418526)", logger: logger)
+                    for statement in statements {
+                        try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await setup.query("SELECT pg_advisory_unlock(7418526)", logger: logger)
                 }
-                try await setup.query("SELECT pg_advisory_unlock(7418526)", logger: logger)
             } catch {
                 try? await setup.close()
                 throw error

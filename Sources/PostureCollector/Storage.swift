@@ -168,6 +168,13 @@ public enum ChainRule {
 
 /// The schema both stores share; types differ only where SQLite and PostgreSQL spell them differently.
 enum StorageSchema {
+    /// The table or index a `CREATE … IF NOT EXISTS name` statement makes; nil for any other statement.
+    static func createdName(_ statement: String) -> String? {
+        guard let range = statement.range(of: "IF NOT EXISTS ") else { return nil }
+        let name = statement[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
     static func statements(blob: String, autoincrement: String, real: String) -> [String] {
         [
             """

@@ -62,7 +62,7 @@ import PostureTestSupport
         let arguments = ["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank"]
         let text = try CLITests.posture(arguments)
         #expect(text.status == 1, "\(text.stderr)")
-        for expected in ["clamav signatures are", "alice (200 days)", "chromium: https://login.bank.example.jp/",
+        for expected in ["clamav signatures are", "Password older than 90 days: alice (20", "chromium: https://login.bank.example.jp/",
                          "firefox: https://www.ib.bank.example.jp", "/home/alice/Desktop/password.txt",
                          "transmission (package transmission-gtk) 3.00-2.1+deb12u1", "firefox-esr 102.15.0esr-1~deb12u1",
                          "support ended 2023-09-26", "lightdm: alice"] {
