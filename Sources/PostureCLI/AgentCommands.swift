@@ -183,7 +183,8 @@ struct EnrollCommand: AsyncParsableCommand {
         discussion: """
         Sends the device public key (created if missing), host name and a SHA-256 of the machine id \
         to URL (the collector's /v1/enroll endpoint), with the TLS and proxy settings of the agent \
-        config's upload section. The token is used once and never stored.
+        config's upload section, signed with the device key over the token and a nonce fetched from \
+        URL/challenge (proof that this device holds the key). The token is used once and never stored.
 
         Exit status: 0 enrolled, 77 the token was refused, 69 the collector could not be reached.
         """
@@ -204,12 +205,14 @@ struct EnrollCommand: AsyncParsableCommand {
             let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: state)
             if created { printError("created the device key \(state)/\(DeviceKey.privateName) (key id \(key.keyID))") }
             let host = HostProbe().collect(root: try ScanRoot("/"))
-            var body: [String: Any] = ["token": token, "public_key": key.publicLine]
+            let transport = CurlTransport(options: config.upload?.transport ?? TransportOptions())
+            let nonce = try challenge(transport)
+            var body: [String: Any] = ["token": token, "public_key": key.publicLine, "nonce": nonce,
+                                       "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)]
             body["hostname"] = host.hostname
             body["machine_id_sha256"] = host.machineIdSha256
             let request = HTTPRequest(url: url, headers: [("Content-Type", "application/json")],
                                       body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
-            let transport = CurlTransport(options: config.upload?.transport ?? TransportOptions())
             let response: HTTPResponse
             do {
                 response = try transport.send(request)
@@ -230,5 +233,21 @@ struct EnrollCommand: AsyncParsableCommand {
                                                         "enrolled_at": "\(Date().timeIntervalSince1970)"])
             print("enrolled: key \(key.keyID) bound to contract \(contract) at \(url)")
         }
+    }
+
+    /// The collector's nonce from `URL/challenge` (`GET /v1/enroll/challenge`), to be signed with the token.
+    func challenge(_ transport: CurlTransport) throws -> String {
+        let response: HTTPResponse
+        do {
+            response = try transport.send(HTTPRequest(url: url + "/challenge", method: "GET", headers: [], body: Data()))
+        } catch {
+            throw OutputError(description: "enrollment failed: \(error)", status: ExitStatus.unavailable)
+        }
+        guard response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
+              let nonce = answer["nonce"] as? String else {
+            throw OutputError(description: "the collector gave no enrollment challenge at \(url)/challenge (HTTP \(response.status)): "
+                              + "is it older than this agent, or is the URL not …/v1/enroll?", status: ExitStatus.unavailable)
+        }
+        return nonce
     }
 }

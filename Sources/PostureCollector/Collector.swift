@@ -3,7 +3,7 @@ import Foundation
 import PostureEvidence
 import PostureModel
 
-/// Why the collector refused a request: each case is a 4xx with a reason the client can act on.
+/// Why the collector refused a request: each case is a 4xx (503 for `busy`) with a reason the client can act on.
 public enum RequestError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case notEnrolled(String)
@@ -11,10 +11,11 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
     case alreadyEnrolled(contract: String)
     case badSignature(String)
     case tooLarge(limit: Int)
-    case rateLimited(retryAfter: Int)
+    case rateLimited(retryAfter: Int, reason: String)
     case unauthorized(String)
     case notFound(String)
     case timedOut(seconds: Int)
+    case busy(retryAfter: Int)
 
     public var status: Int {
         switch self {
@@ -26,6 +27,15 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
         case .tooLarge: return 413
         case .badSignature: return 422
         case .rateLimited: return 429
+        case .busy: return 503
+        }
+    }
+
+    /// Seconds for a `Retry-After` header.
+    public var retryAfter: Int? {
+        switch self {
+        case .rateLimited(let seconds, _), .busy(let seconds): return seconds
+        default: return nil
         }
     }
 
@@ -37,11 +47,16 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
         case .alreadyEnrolled(let contract): return "this key is already enrolled to contract \(contract)"
         case .badSignature(let reason): return reason
         case .tooLarge(let limit): return "body larger than the limit of \(limit) bytes"
-        case .rateLimited(let seconds): return "more reports than this device may send per minute; retry in \(seconds)s"
+        case .rateLimited(let seconds, let reason): return "\(reason) \(seconds)s"
         case .unauthorized(let reason): return reason
         case .notFound(let what): return what
         case .timedOut(let seconds): return "the request body did not arrive within \(seconds)s"
+        case .busy(let seconds): return "the collector is busy; retry in \(seconds)s"
         }
+    }
+
+    static func deviceRate(_ seconds: Int) -> RequestError {
+        .rateLimited(retryAfter: seconds, reason: "more reports than this device may send per minute; retry in")
     }
 }
 
@@ -61,49 +76,78 @@ public struct Receipt: Codable, Sendable, Equatable {
 
 /// The collector's behaviour independent of HTTP: enrollment, verification, deduplication,
 /// chain bookkeeping and receipts over a store.
+///
+/// Work on untrusted bytes is bounded before anything is trusted: one signature per envelope, a
+/// well-formed key id before the store is asked, and JSON decoding and signature checks on
+/// `checks`, threads of their own.
 public final class Collector: Sendable {
     public let storage: any CollectorStorage
     public let receiptKey: DeviceKey
     public let limits: CollectorConfig.Limits
+    public let checks: CheckPool
+    public let nonces: NonceIssuer
     let keys = LockedDictionary<String, Curve25519.Signing.PublicKey>()
     let rate: RateLimiter
 
-    public init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits) {
+    public init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared) {
         self.storage = storage
         self.receiptKey = receiptKey
         self.limits = limits
+        self.checks = checks
+        nonces = NonceIssuer(receiptKey: receiptKey)
         rate = RateLimiter(perMinute: limits.perDevicePerMinute)
     }
 
     // MARK: Enrollment
 
-    /// Makes a one-time enrollment token for `contract`; only its SHA-256 is stored.
+    /// Makes a one-time enrollment token (`pst_enroll_…`) for `contract`; only its SHA-256 is stored.
     public func issueToken(contract: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = generator.next() }
-        let token = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = Secrets.token(prefix: Secrets.enrollmentPrefix)
         try await storage.issueToken(sha256: sha256Hex(Data(token.utf8)), contract: contract, issuedAt: now,
                                      expiresAt: now.addingTimeInterval(lifetime))
         return token
     }
 
-    /// `POST /v1/enroll`: binds the public key in `body` to the token's contract.
+    /// `GET /v1/enroll/challenge`: a nonce the device signs with the key it enrolls.
+    public func enrollmentChallenge(now: Date = Date()) -> String { nonces.issue(now: now) }
+
+    /// `POST /v1/enroll`: binds the public key in `body` to the token's contract, once the request
+    /// proves it was signed by that key over the token and a nonce from `enrollmentChallenge`.
     public func enroll(body: Data, now: Date = Date()) async throws -> (keyID: String, contract: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            throw RequestError.malformed("body is not a JSON object")
-        }
-        guard let token = object["token"] as? String, !token.isEmpty else { throw RequestError.malformed("'token' is missing") }
-        guard let line = object["public_key"] as? String, let raw = Data(base64Encoded: line),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
-            throw RequestError.malformed("'public_key' must be base64 of the 32 raw Ed25519 public-key bytes")
-        }
-        for field in ["hostname", "machine_id_sha256"] where !(object[field] == nil || object[field] is String || object[field] is NSNull) {
-            throw RequestError.malformed("'\(field)' must be a string")
+        let nonces = self.nonces
+        let (raw, key, token, object) = try await checks.run { () throws -> (Data, Curve25519.Signing.PublicKey, String, [String: String]) in
+            guard let parsed = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+                throw RequestError.malformed("body is not a JSON object")
+            }
+            guard let token = parsed["token"] as? String, !token.isEmpty else { throw RequestError.malformed("'token' is missing") }
+            guard let line = parsed["public_key"] as? String, let raw = Data(base64Encoded: line),
+                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                throw RequestError.malformed("'public_key' must be base64 of the 32 raw Ed25519 public-key bytes")
+            }
+            var strings: [String: String] = [:]
+            for field in ["hostname", "machine_id_sha256", "nonce", "signature"] {
+                switch parsed[field] {
+                case nil, is NSNull: continue
+                case let text as String: strings[field] = text
+                default: throw RequestError.malformed("'\(field)' must be a string")
+                }
+            }
+            guard let nonce = strings["nonce"], let signature = strings["signature"] else {
+                throw RequestError.malformed("""
+                    the enrollment must prove possession of the key: 'nonce' (from GET /v1/enroll/challenge) and 'signature' \
+                    are missing; this agent is too old for this collector: update posture and run posture enroll again
+                    """)
+            }
+            guard nonces.isValid(nonce, now: now) else {
+                throw RequestError.badSignature("the nonce is not this collector's or has expired: fetch a new one from GET /v1/enroll/challenge")
+            }
+            guard EnrollmentProof.verify(signature, token: token, publicKey: line, nonce: nonce, key: key) else {
+                throw RequestError.badSignature("the signature does not prove possession of the private key of 'public_key'")
+            }
+            return (raw, key, token, strings)
         }
         let device = Device(keyID: DeviceKey.keyID(of: key), publicKey: raw.base64EncodedString(), contract: "",
-                            hostname: object["hostname"] as? String, machineIdSha256: object["machine_id_sha256"] as? String, enrolledAt: now)
+                            hostname: object["hostname"], machineIdSha256: object["machine_id_sha256"], enrolledAt: now)
         switch try await storage.enroll(tokenSha256: sha256Hex(Data(token.utf8)), device: device, now: now) {
         case .enrolled(let contract):
             keys[device.keyID] = key
@@ -127,52 +171,71 @@ public final class Collector: Sendable {
 
     /// `POST /v1/reports`: verifies the envelope from an enrolled key and stores it verbatim.
     public func ingest(body: Data, idempotencyKey: String?, now: Date = Date()) async throws -> Accepted {
-        let envelope: Envelope
-        do {
-            envelope = try Envelope.decode(body)
-        } catch {
-            throw RequestError.malformed("body is not a DSSE envelope (JSON with payloadType, payload, signatures)")
+        guard let idempotencyKey, !idempotencyKey.isEmpty else {
+            throw RequestError.malformed("the Idempotency-Key header (the report id) is required")
         }
-        guard !envelope.signatures.isEmpty else { throw RequestError.malformed("the envelope has no signature") }
-        var signer: (keyID: String, key: Curve25519.Signing.PublicKey)?
-        for signature in envelope.signatures where signer == nil {
-            if let key = try await publicKey(keyID: signature.keyid) { signer = (signature.keyid, key) }
+        let envelope = try await checks.run { () throws -> Envelope in
+            let envelope: Envelope
+            do {
+                envelope = try Envelope.decode(body)
+            } catch {
+                throw RequestError.malformed("body is not a DSSE envelope (JSON with payloadType, payload, signatures)")
+            }
+            guard envelope.signatures.count == 1 else {
+                throw RequestError.malformed("an envelope carries exactly one signature, not \(envelope.signatures.count)")
+            }
+            let keyID = envelope.signatures[0].keyid
+            guard keyID.utf8.count == 64, keyID.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw RequestError.malformed("the signature's keyid must be 64 lowercase hex digits (SHA-256 of the public key)")
+            }
+            return envelope
         }
-        guard let signer else { throw RequestError.notEnrolled(envelope.signatures[0].keyid) }
-        guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
-        guard envelope.isSigned(by: signer.key) else {
-            throw RequestError.badSignature("the signature of key \(signer.keyID) does not verify: the envelope was modified or signed by another key")
-        }
-        // After the signature, so forgeries under a device's key id cannot spend its allowance.
-        if let seconds = rate.admit(signer.keyID, now: now) { throw RequestError.rateLimited(retryAfter: seconds) }
-        guard envelope.payloadType == Envelope.reportType else {
-            throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
-        }
-        let report: Report
-        do {
-            report = try PostureJSON.decoder().decode(Report.self, from: payload)
-        } catch {
-            throw RequestError.malformed("payload is not a \(Report.schemaIdentifier) report: \(Self.reason(error))")
+        let keyID = envelope.signatures[0].keyid
+        guard let key = try await publicKey(keyID: keyID) else { throw RequestError.notEnrolled(keyID) }
+        let report = try await checks.run { () throws -> Report in
+            guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
+            guard envelope.isSigned(by: key) else {
+                throw RequestError.badSignature("the signature of key \(keyID) does not verify: the envelope was modified or signed by another key")
+            }
+            guard envelope.payloadType == Envelope.reportType else {
+                throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
+            }
+            do {
+                return try PostureJSON.decoder().decode(Report.self, from: payload)
+            } catch {
+                throw RequestError.malformed("payload is not a \(Report.schemaIdentifier) report: \(Self.reason(error))")
+            }
         }
         guard report.schema == Report.schemaIdentifier else {
             throw RequestError.malformed("schema is \(report.schema), not \(Report.schemaIdentifier)")
         }
         guard let chain = report.chain, chain.sequence >= 1 else { throw RequestError.malformed("the report has no chain position (chain.sequence)") }
-        if let idempotencyKey, idempotencyKey != report.id {
+        guard idempotencyKey == report.id else {
             throw RequestError.malformed("Idempotency-Key \(idempotencyKey) is not the report id \(report.id)")
         }
-        let submission = Submission(keyID: signer.keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
+        // After the signature, so forgeries under a device's key id cannot spend its allowance;
+        // a repeat gives its share back, so replays of a captured envelope cannot either.
+        if let seconds = rate.admit(keyID, now: now) { throw RequestError.deviceRate(seconds) }
+        let submission = Submission(keyID: keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
                                     envelopeSha256: sha256Hex(body), collectedAt: report.collectedAt, envelope: body)
         let receiptKey = self.receiptKey
-        switch try await storage.ingest(submission, now: now, sign: { submission, chain, receivedAt in
-            let receipt = Receipt(reportId: submission.reportID, keyId: submission.keyID, envelopeSha256: submission.envelopeSha256,
-                                  receivedAt: receivedAt, chain: chain, sequence: submission.sequence)
-            return try Envelope.sign(body: try PostureJSON.encoder().encode(receipt), type: Receipt.payloadType, key: receiptKey).encoded()
-        }) {
+        let outcome: IngestOutcome
+        do {
+            outcome = try await storage.ingest(submission, now: now, sign: { submission, chain, receivedAt in
+                let receipt = Receipt(reportId: submission.reportID, keyId: submission.keyID, envelopeSha256: submission.envelopeSha256,
+                                      receivedAt: receivedAt, chain: chain, sequence: submission.sequence)
+                return try Envelope.sign(body: try PostureJSON.encoder().encode(receipt), type: Receipt.payloadType, key: receiptKey).encoded()
+            })
+        } catch {
+            rate.refund(keyID, now: now)
+            throw error
+        }
+        switch outcome {
         case .stored(let receipt, let chain):
-            return Accepted(status: 201, receipt: receipt, chain: chain, keyID: signer.keyID, reportID: report.id)
+            return Accepted(status: 201, receipt: receipt, chain: chain, keyID: keyID, reportID: report.id)
         case .repeated(let receipt):
-            return Accepted(status: 200, receipt: receipt, chain: nil, keyID: signer.keyID, reportID: report.id)
+            rate.refund(keyID, now: now)
+            return Accepted(status: 200, receipt: receipt, chain: nil, keyID: keyID, reportID: report.id)
         }
     }
 
@@ -207,15 +270,13 @@ public final class Collector: Sendable {
         try await storage.evidence(contract: contract)
     }
 
-    /// `GET /v1/devices/{key_id}/reports`: the stored envelopes, byte for byte, one a line, in chain order.
-    public func ndjson(keyID: String, from: Date?, to: Date?) async throws -> Data {
-        guard try await storage.device(keyID: keyID) != nil else { throw RequestError.notFound("no device with key id \(keyID)") }
-        var out = Data()
-        for envelope in try await storage.envelopes(keyID: keyID, from: from, to: to) {
-            out.append(envelope)
-            out.append(UInt8(ascii: "\n"))
+    /// The device behind `GET /v1/devices/{key_id}/reports` when `staff` may read it; a device out
+    /// of the token's scope is answered as if it did not exist.
+    public func readableDevice(keyID: String, staff: StaffToken) async throws -> Device {
+        guard let device = try await storage.device(keyID: keyID), staff.allows(contract: device.contract) else {
+            throw RequestError.notFound("no device with key id \(keyID)")
         }
-        return out
+        return device
     }
 }
 
@@ -240,6 +301,16 @@ final class RateLimiter: @unchecked Sendable {
             return nil
         }
     }
+
+    /// Gives back the share of a request that stored nothing new (a repeat).
+    func refund(_ key: String, now: Date) {
+        let time = now.timeIntervalSince1970
+        lock.withLock {
+            guard var window = windows[key], time - window.start < 60, window.count > 0 else { return }
+            window.count -= 1
+            windows[key] = window
+        }
+    }
 }
 
 /// A dictionary behind a lock, for caches shared by request handlers.
@@ -250,27 +321,6 @@ final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: @unchec
     subscript(key: Key) -> Value? {
         get { lock.withLock { storage[key] } }
         set { lock.withLock { storage[key] = newValue } }
-    }
-}
-
-/// Staff bearer tokens, one a line (blank lines and `#` comments ignored), compared by SHA-256.
-public struct StaffTokens: Sendable {
-    let hashes: Set<String>
-
-    public init(file: String) throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw StorageError(description: "cannot read the staff tokens file \(file)")
-        }
-        hashes = Set(String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            .map { sha256Hex(Data($0.utf8)) })
-    }
-
-    public func accepts(authorization: String?) -> Bool {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
-        let token = authorization.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
-        return !token.isEmpty && hashes.contains(sha256Hex(Data(token.utf8)))
     }
 }
 

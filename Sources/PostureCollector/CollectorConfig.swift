@@ -16,6 +16,10 @@ public struct CollectorConfig: Sendable {
     public struct Limits: Sendable, Equatable {
         public var maxBody = 1 << 20
         public var perDevicePerMinute = 60
+        /// Refused requests (and repeats) one source address may make per minute before it is refused at once.
+        public var perAddressRefusalsPerMinute = 60
+        /// Untrusted requests (uploads, enrollments) being worked on at once; more answer 503.
+        public var maxInFlight = 256
         public init() {}
     }
 
@@ -85,7 +89,7 @@ public struct CollectorConfig: Sendable {
         if let node = root.optional("staff_tokens_file") { config.staffTokensFile = resolve(try node.string("staff_tokens_file")) }
         if let node = root.optional("limits") {
             let map = try node.mapping("limits")
-            try map.rejectUnknownKeys(allowed: ["max_body", "per_device_per_minute"])
+            try map.rejectUnknownKeys(allowed: ["max_body", "per_device_per_minute", "per_address_refusals_per_minute", "max_in_flight"])
             if let size = map.optional("max_body") {
                 let text = try size.string("limits.max_body")
                 guard let bytes = Self.bytes(text), bytes > 0 else {
@@ -93,9 +97,11 @@ public struct CollectorConfig: Sendable {
                 }
                 config.limits.maxBody = bytes
             }
-            if let rate = map.optional("per_device_per_minute") {
-                config.limits.perDevicePerMinute = try rate.int("limits.per_device_per_minute")
-                guard config.limits.perDevicePerMinute > 0 else { throw rate.error("limits.per_device_per_minute must be at least 1") }
+            for (key, keyPath) in [("per_device_per_minute", \Limits.perDevicePerMinute),
+                                   ("per_address_refusals_per_minute", \Limits.perAddressRefusalsPerMinute), ("max_in_flight", \Limits.maxInFlight)] {
+                guard let value = map.optional(key) else { continue }
+                config.limits[keyPath: keyPath] = try value.int("limits.\(key)")
+                guard config.limits[keyPath: keyPath] > 0 else { throw value.error("limits.\(key) must be at least 1") }
             }
         }
         if let node = root.optional("timeouts") {
@@ -126,10 +132,13 @@ public struct CollectorConfig: Sendable {
     }
 }
 
-/// A `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable|prefer|require` connection URL.
+/// A `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…&sslrootcert=CA.pem` connection URL.
+/// `sslmode` defaults to `verify-full` for a server on another host (a man in the middle cannot
+/// strip TLS) and to `prefer` on loopback.
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
-    /// How TLS to the server is used (libpq's sslmode names).
-    public enum TLSMode: String, Sendable { case disable, prefer, require }
+    /// How TLS to the server is used (libpq's sslmode names); `require` and `verify-full` both
+    /// check the certificate (against `sslrootcert`, else the system trust store) and host name.
+    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
 
     public var host: String
     public var port: Int
@@ -137,6 +146,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     public var database: String?
     public var tls: TLSMode
+    /// `sslrootcert`: the CA file the server's certificate is checked against.
+    public var rootCertificate: String?
 
     /// Why a URL was refused.
     public struct Invalid: Error, CustomStringConvertible {
@@ -156,15 +167,17 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         port = components.port ?? 5432
         let name = String(components.path.drop { $0 == "/" })
         database = name.isEmpty ? nil : name
-        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let local = CollectorConfig.isLoopback(host)
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? (local ? "prefer" : "verify-full")
         guard let tls = TLSMode(rawValue: mode) else {
-            throw Invalid(description: "storage sslmode must be disable, prefer or require, not '\(mode)'")
+            throw Invalid(description: "storage sslmode must be disable, prefer, require or verify-full, not '\(mode)'")
         }
         self.tls = tls
+        rootCertificate = components.queryItems?.first { $0.name == "sslrootcert" }?.value
     }
 
     /// The URL without its password, for logs.
     public var description: String {
-        "postgres://\(user)@\(host):\(port)/\(database ?? "")?sslmode=\(tls.rawValue)"
+        "postgres://\(user)@\(host):\(port)/\(database ?? "")?sslmode=\(tls.rawValue)" + (rootCertificate.map { "&sslrootcert=\($0)" } ?? "")
     }
 }

@@ -20,14 +20,17 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
                                                          database: url.database, tls: .disable)
         var connection = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
                                                           database: url.database, tls: .disable)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let root = url.rootCertificate { tls.trustRoots = .file(root) }
         switch url.tls {
         case .disable: break
         case .prefer:
-            configuration.tls = .prefer(.makeClientConfiguration())
-            connection.tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require:
-            configuration.tls = .require(.makeClientConfiguration())
-            connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            configuration.tls = .prefer(tls)
+            connection.tls = .prefer(try NIOSSLContext(configuration: tls))
+        case .require, .verifyFull:
+            configuration.tls = .require(tls)
+            connection.tls = .require(try NIOSSLContext(configuration: tls))
         }
         connection.options.connectTimeout = .seconds(10)
         // One direct connection first: it fails fast when the server is unreachable (the pool would
@@ -35,12 +38,25 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
         do {
             let setup = try await PostgresConnection.connect(configuration: connection, id: 0, logger: logger)
             do {
-                try await setup.query("BEGIN", logger: logger)
-                try await setup.query("SELECT pg_advisory_xact_lock(7418526)", logger: logger)
-                for statement in StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION") {
-                    try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                // Collectors starting together take turns (a session advisory lock), and each
+                // statement commits on its own: `CREATE INDEX IF NOT EXISTS` locks its table even when
+                // the index exists, and one transaction holding those locks while other collectors
+                // ingest (row locks on devices, inserts into reports) is a deadlock cycle.
+                // A schema already complete is left alone: no DDL, so no table lock at all.
+                let statements = StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
+                let names = statements.compactMap(StorageSchema.createdName)
+                var existing = 0
+                for try await (count) in try await setup.query(
+                    "SELECT count(*)::BIGINT FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(\(names))",
+                    logger: logger
+                ).decode(Int64.self) { existing = Int(count) }
+                if names.count != statements.count || existing < names.count {
+                    try await setup.query("SELECT pg_advisory_lock(7418526)", logger: logger)
+                    for statement in statements {
+                        try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await setup.query("SELECT pg_advisory_unlock(7418526)", logger: logger)
                 }
-                try await setup.query("COMMIT", logger: logger)
             } catch {
                 try? await setup.close()
                 throw error
@@ -143,7 +159,11 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
                 let occupied = try await connection.query("""
                     SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
                     """, logger: logger).decode(Int32.self).first(where: { _ in true }) != nil
-                let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
+                var predecessors: [String] = []
+                for try await sha256 in try await connection.query("""
+                    SELECT envelope_sha256 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence - 1)
+                    """, logger: logger).decode(String.self) { predecessors.append(sha256) }
+                let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
                 let receipt = try sign(submission, chain, now)
                 try await connection.query("""
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
@@ -178,6 +198,23 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
             var envelopes: [Data] = []
             for try await envelope in rows.decode(Data.self) { envelopes.append(envelope) }
             return envelopes
+        }
+    }
+
+    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope] {
+        try await bounded { [self] in
+            let rows = try await client.query("""
+                SELECT sequence, arrival, CASE WHEN \(withEnvelopes) THEN envelope ELSE ''::bytea END FROM reports WHERE key_id = \(keyID)
+                AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
+                AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude)
+                AND (sequence > \(cursor?.sequence ?? -1) OR (sequence = \(cursor?.sequence ?? -1) AND arrival > \(cursor?.arrival ?? -1)))
+                ORDER BY sequence, arrival LIMIT \(limit)
+                """, logger: logger)
+            var page: [StoredEnvelope] = []
+            for try await (sequence, arrival, envelope) in rows.decode((Int, Int64, Data).self) {
+                page.append(StoredEnvelope(cursor: ReadCursor(sequence: sequence, arrival: arrival), envelope: envelope))
+            }
+            return page
         }
     }
 

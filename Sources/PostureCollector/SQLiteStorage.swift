@@ -89,7 +89,9 @@ public final class SQLiteStorage: CollectorStorage, @unchecked Sendable {
                 .map { ChainRule.Head(sequence: $0["head_sequence"], sha256: $0["head_sha256"]) } ?? ChainRule.Head(sequence: 0, sha256: nil)
             let occupied = try Bool.fetchOne(db, sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1",
                                              arguments: [submission.keyID, submission.sequence]) ?? false
-            let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied)
+            let predecessors = try String.fetchAll(db, sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?",
+                                                   arguments: [submission.keyID, submission.sequence - 1])
+            let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
             let receipt = try sign(submission, chain, now)
             try db.execute(sql: """
                 INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
@@ -117,6 +119,20 @@ public final class SQLiteStorage: CollectorStorage, @unchecked Sendable {
                 SELECT envelope FROM reports WHERE key_id = ? AND received_at >= ? AND received_at <= ? ORDER BY sequence, arrival
                 """, arguments: [keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
                                  to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude])
+        }
+    }
+
+    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT sequence, arrival, CASE WHEN ? THEN envelope ELSE x'' END AS envelope FROM reports
+                WHERE key_id = ? AND received_at >= ? AND received_at <= ?
+                AND (sequence > ? OR (sequence = ? AND arrival > ?)) ORDER BY sequence, arrival LIMIT ?
+                """, arguments: [withEnvelopes, keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                                 cursor?.sequence ?? -1, cursor?.sequence ?? -1, cursor?.arrival ?? -1, limit]).map { row in
+                StoredEnvelope(cursor: ReadCursor(sequence: row["sequence"], arrival: row["arrival"]), envelope: row["envelope"])
+            }
         }
     }
 

@@ -27,9 +27,10 @@ public enum ChainStatus: String, Sendable, Codable {
     case ok
     /// Reports are missing between the newest stored one and this one.
     case gap
-    /// The next sequence, but linking to a different predecessor than the stored head.
+    /// A second, different report at a position already filled, or one linking to anything but
+    /// its stored predecessor (two machines holding one key, or a restored state directory).
     case fork
-    /// An earlier sequence than the newest stored one, under a new report id.
+    /// A report for an earlier position that was never filled.
     case replay
 }
 
@@ -81,6 +82,33 @@ public struct ChainEvent: Sendable, Hashable {
     public var at: Date
 }
 
+/// A position in a device's reading order (chain sequence, then arrival): where the next page starts.
+public struct ReadCursor: Sendable, Equatable, CustomStringConvertible {
+    public var sequence: Int
+    public var arrival: Int64
+
+    public init(sequence: Int, arrival: Int64) {
+        self.sequence = sequence
+        self.arrival = arrival
+    }
+
+    /// The opaque text clients pass back as `cursor`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 40, parts.count == 2, let sequence = Int(parts[0]), let arrival = Int64(parts[1]),
+              sequence >= 0, arrival >= 0 else { return nil }
+        self.init(sequence: sequence, arrival: arrival)
+    }
+
+    public var description: String { "\(sequence)-\(arrival)" }
+}
+
+/// One stored envelope, byte for byte, with its place in the reading order.
+public struct StoredEnvelope: Sendable {
+    public var cursor: ReadCursor
+    public var envelope: Data
+}
+
 /// Signs the receipt for a submission once storage has decided its chain status and receipt time.
 public typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
 
@@ -97,6 +125,9 @@ public protocol CollectorStorage: Sendable {
     func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome
     /// Stored envelopes of a device, byte for byte, in chain order; `from`/`to` filter on receipt time.
     func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data]
+    /// At most `limit` of them, after `cursor` (nil: from the start), for reads that stream;
+    /// without `withEnvelopes`, positions only (empty envelopes).
+    func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
     func events(keyID: String) async throws -> [ChainEvent]
     func close() async throws
 }
@@ -114,27 +145,36 @@ public enum ChainRule {
         }
     }
 
-    /// The status of `submission` and the event detail to record (nil when the chain is ok).
-    /// An earlier sequence than the head is a replay (`occupied`: another report already holds it);
-    /// the next sequence linking elsewhere is a fork; a later one leaves a gap.
-    public static func classify(_ submission: Submission, head: Head, occupied: Bool) -> (ChainStatus, String?) {
+    /// The status of `submission` and the event detail to record (nil when the chain is ok), as
+    /// DESIGN.md defines them: `occupied` says another report already holds its sequence (a fork),
+    /// `predecessors` are the digests stored at the sequence before it (linking to none of them is a
+    /// fork); an earlier position never filled is a replay; a later one than the next leaves a gap.
+    public static func classify(_ submission: Submission, head: Head, occupied: Bool, predecessors: [String]) -> (ChainStatus, String?) {
         let sequence = submission.sequence
+        if occupied { return (.fork, "another report is already stored at sequence \(sequence)") }
+        if sequence == 1, submission.previous != nil { return (.fork, "sequence 1 names a previous report") }
+        if !predecessors.isEmpty, !predecessors.contains(where: { $0 == submission.previous }) {
+            return (.fork, "sequence \(sequence) does not link to the stored sequence \(sequence - 1)")
+        }
         if sequence <= head.sequence {
-            let holder = occupied ? "another report is already stored at sequence \(sequence)" : "nothing was stored at sequence \(sequence)"
-            return (.replay, "sequence \(sequence) arrived after sequence \(head.sequence); \(holder)")
+            return (.replay, "sequence \(sequence), never filled, arrived after sequence \(head.sequence)")
         }
-        if sequence == head.sequence + 1 {
-            if submission.previous == head.sha256 { return (.ok, nil) }
-            if head.sequence == 0 { return (.fork, "sequence 1 names a previous report") }
-            return (.fork, "sequence \(sequence) does not link to the stored sequence \(head.sequence)")
+        if sequence > head.sequence + 1 {
+            return (.gap, "\(sequence - head.sequence - 1) report(s) missing between sequence \(head.sequence) and \(sequence)")
         }
-        let missing = sequence - head.sequence - 1
-        return (.gap, "\(missing) report(s) missing between sequence \(head.sequence) and \(sequence)")
+        return (.ok, nil)
     }
 }
 
 /// The schema both stores share; types differ only where SQLite and PostgreSQL spell them differently.
 enum StorageSchema {
+    /// The table or index a `CREATE … IF NOT EXISTS name` statement makes; nil for any other statement.
+    static func createdName(_ statement: String) -> String? {
+        guard let range = statement.range(of: "IF NOT EXISTS ") else { return nil }
+        let name = statement[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
     static func statements(blob: String, autoincrement: String, real: String) -> [String] {
         [
             """

@@ -20,12 +20,14 @@ public struct CollectorServer: Sendable {
     public let collector: Collector
     public let staffTokens: StaffTokens?
     public let logger: Logger
+    public let admission: Admission
 
     public init(config: CollectorConfig, collector: Collector, staffTokens: StaffTokens?, logger: Logger) {
         self.config = config
         self.collector = collector
         self.staffTokens = staffTokens
         self.logger = logger
+        admission = Admission(refusalsPerMinute: config.limits.perAddressRefusalsPerMinute, maxInFlight: config.limits.maxInFlight)
     }
 
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
@@ -64,51 +66,88 @@ public struct CollectorServer: Sendable {
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
                                                                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             tls.minimumTLSVersion = .tlsv12
+            // TLS 1.3 suites are all AEAD; for TLS 1.2 only forward-secret AEAD ones (no CBC, no SHA-1 MACs).
+            tls.cipherSuites = Self.tls12CipherSuites
             return tls
         } catch {
             throw ServerError(description: "cannot load the TLS certificate \(certificate) or key \(key): \(error)")
         }
     }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// Rows read from the store per query while a read streams.
+    static let streamPage = 64
+
+    func router() -> Router<CollectorRequestContext> {
+        let router = Router(context: CollectorRequestContext.self)
+        let admission = self.admission
         let collector = self.collector
         let limits = config.limits
         let requestTimeout = config.timeouts.request
         let logger = self.logger
         let staffTokens = self.staffTokens
 
-        router.post("/v1/enroll") { request, _ in
+        router.get("/v1/enroll/challenge") { request, _ in
             await Self.answer(logger, request) {
-                let body = try await Self.collect(request, limit: 64 << 10, timeout: requestTimeout)
-                let (keyID, contract) = try await collector.enroll(body: body)
-                logger.info("enrolled", metadata: ["key_id": "\(keyID)", "contract": "\(contract)"])
-                return Self.json(.created, ["key_id": keyID, "contract": contract])
+                Self.json(.ok, ["nonce": collector.enrollmentChallenge()])
             }
         }
 
-        router.post("/v1/reports") { request, _ in
+        router.post("/v1/enroll") { request, context in
             await Self.answer(logger, request) {
-                let body = try await Self.collect(request, limit: limits.maxBody, timeout: requestTimeout)
-                let accepted = try await collector.ingest(body: body, idempotencyKey: request.headers[Self.idempotencyKey])
-                logger.info(accepted.status == 201 ? "report stored" : "report repeated", metadata: [
-                    "key_id": "\(accepted.keyID)", "report_id": "\(accepted.reportID)", "chain": "\(accepted.chain?.rawValue ?? "repeat")",
-                ])
-                return Response(status: .init(code: accepted.status), headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(bytes: accepted.receipt)))
+                try await Self.admitted(admission, context.address) {
+                    let body = try await Self.collect(request, limit: 64 << 10, timeout: requestTimeout)
+                    let (keyID, contract) = try await collector.enroll(body: body)
+                    logger.info("enrolled", metadata: ["key_id": "\(keyID)", "contract": "\(contract)"])
+                    return (Self.json(.created, ["key_id": keyID, "contract": contract]), false)
+                }
+            }
+        }
+
+        router.post("/v1/reports") { request, context in
+            await Self.answer(logger, request) {
+                try await Self.admitted(admission, context.address) {
+                    let idempotencyKey = request.headers[Self.idempotencyKey]
+                    guard idempotencyKey?.isEmpty == false else {
+                        throw RequestError.malformed("the Idempotency-Key header (the report id) is required")
+                    }
+                    let body = try await Self.collect(request, limit: limits.maxBody, timeout: requestTimeout)
+                    let accepted = try await collector.ingest(body: body, idempotencyKey: idempotencyKey)
+                    logger.info(accepted.status == 201 ? "report stored" : "report repeated", metadata: [
+                        "key_id": "\(accepted.keyID)", "report_id": "\(accepted.reportID)", "chain": "\(accepted.chain?.rawValue ?? "repeat")",
+                    ])
+                    return (Response(status: .init(code: accepted.status), headers: [.contentType: "application/json"],
+                                     body: .init(byteBuffer: ByteBuffer(bytes: accepted.receipt))), accepted.status == 200)
+                }
             }
         }
 
         router.get("/v1/devices/:key_id/reports") { request, context in
             await Self.answer(logger, request) {
-                guard let staffTokens, staffTokens.accepts(authorization: request.headers[.authorization]) else {
-                    throw RequestError.unauthorized("a staff token is required: Authorization: Bearer TOKEN")
+                try await Self.admitted(admission, context.address) {
+                    guard let staffTokens else { throw RequestError.unauthorized("this collector has no staff_tokens_file: reads are off") }
+                    let staff = try staffTokens.authenticate(authorization: request.headers[.authorization])
+                    let keyID = try context.parameters.require("key_id")
+                    let query = request.uri.queryParameters
+                    let from = try Self.time(query.get("from"), "from")
+                    let to = try Self.time(query.get("to"), "to")
+                    let limit = try query.get("limit").map { text in
+                        guard let limit = Int(text), (1...10_000).contains(limit) else {
+                            throw RequestError.malformed("'limit' must be a number from 1 to 10000, not '\(text)'")
+                        }
+                        return limit
+                    }
+                    let cursor = try query.get("cursor").map { text in
+                        guard let cursor = ReadCursor(text) else { throw RequestError.malformed("'cursor' is not one this collector gave") }
+                        return cursor
+                    }
+                    _ = try await collector.readableDevice(keyID: keyID, staff: staff)
+                    return (try await Self.stream(collector.storage, keyID: keyID, from: from, to: to, after: cursor, limit: limit), false)
                 }
-                let keyID = try context.parameters.require("key_id")
-                let from = try Self.time(request.uri.queryParameters.get("from"), "from")
-                let to = try Self.time(request.uri.queryParameters.get("to"), "to")
-                let body = try await collector.ndjson(keyID: keyID, from: from, to: to)
-                return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
         }
 
@@ -130,13 +169,69 @@ public struct CollectorServer: Sendable {
         } catch let error as RequestError {
             logger.notice("refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "reason": "\(error.description)"])
             var response = json(.init(code: error.status), ["error": error.description])
-            if case .rateLimited(let seconds) = error { response.headers[.retryAfter] = "\(seconds)" }
+            if let seconds = error.retryAfter { response.headers[.retryAfter] = "\(seconds)" }
             return response
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             return json(.serviceUnavailable, ["error": "the collector cannot store or read evidence right now; retry later"])
         }
     }
+
+    /// Runs an untrusted request under `admission`: refused at once when its address has been
+    /// refused too often or too much is in flight; a refusal, or a repeat (`charged`), counts
+    /// against the address.
+    static func admitted(_ admission: Admission, _ address: String?,
+                         _ body: () async throws -> (Response, charged: Bool)) async throws -> Response {
+        try admission.enter(address: address)
+        do {
+            let (response, charged) = try await body()
+            admission.leave(address: address, charged: charged)
+            return response
+        } catch {
+            admission.leave(address: address, charged: error is RequestError)
+            throw error
+        }
+    }
+
+    /// NDJSON of a device's envelopes, streamed a page of rows at a time (memory stays bounded
+    /// whatever the device stored). With `limit`, at most that many, and `Next-Cursor` names where
+    /// the next page starts when there is more.
+    static func stream(_ storage: any CollectorStorage, keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?,
+                       limit: Int?) async throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/x-ndjson"]
+        var last: ReadCursor?
+        if let limit {
+            let positions = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: cursor, limit: limit + 1, withEnvelopes: false)
+            if positions.count > limit { headers[nextCursor] = "\(positions[limit - 1].cursor)" }
+            guard let end = positions.prefix(limit).last?.cursor else { return Response(status: .ok, headers: headers) }
+            last = end
+        }
+        let first = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: cursor, limit: streamPage, withEnvelopes: true)
+        let end = last
+        @Sendable func within(_ page: [StoredEnvelope]) -> [StoredEnvelope] {
+            guard let end else { return page }
+            return page.filter { ($0.cursor.sequence, $0.cursor.arrival) <= (end.sequence, end.arrival) }
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var page = within(first)
+            var done = page.count < first.count || first.count < streamPage
+            while !page.isEmpty {
+                var buffer = ByteBuffer()
+                for stored in page {
+                    buffer.writeBytes(stored.envelope)
+                    buffer.writeInteger(UInt8(ascii: "\n"))
+                }
+                try await writer.write(buffer)
+                guard !done, let next = page.last?.cursor else { break }
+                let fetched = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: next, limit: streamPage, withEnvelopes: true)
+                page = within(fetched)
+                done = page.count < fetched.count || fetched.count < streamPage
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    static let nextCursor = HTTPField.Name("Next-Cursor")!
 
     static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
@@ -159,13 +254,23 @@ public struct CollectorServer: Sendable {
 
     static func time(_ text: String?, _ name: String) throws -> Date? {
         guard let text else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.date(text) { return date }
         throw RequestError.malformed("'\(name)' must be an RFC 3339 time (2026-11-24T09:00:00+09:00), not '\(text)'")
     }
+}
+
+/// Hummingbird's basic context plus the peer's address, which per-address limits key on.
+public struct CollectorRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The peer's IP address (nil when unknown).
+    var address: String? { remoteAddress?.ipAddress }
 }
 
 /// The server could not start.

@@ -110,11 +110,15 @@ case .sqlite(let path): storage = try SQLiteStorage(path: path)
 case .postgres(let url): storage = try await PostgresStorage(url: url, logger: Logger(label: "bench"))
 }
 let issuer = Collector(storage: storage, receiptKey: DeviceKey(privateKey: .init()), limits: config.limits)
+// The server's receipt key makes nonces it accepts, so enrollment needs no extra round trip.
+let nonces = NonceIssuer(receiptKey: try DeviceKey.loadOrCreate(file: config.receiptKey).key)
 let keys = (0..<options.devices).map { _ in DeviceKey(privateKey: Curve25519.Signing.PrivateKey()) }
 var enrollments: [Upload] = []
 for key in keys {
     let token = try await issuer.issueToken(contract: "BENCH-\(key.keyID.prefix(4))", lifetime: 3600)
-    let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine])
+    let nonce = nonces.issue()
+    let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "nonce": nonce,
+                                                           "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)])
     enrollments.append(Upload(path: "/v1/enroll", idempotencyKey: nil, body: ByteBuffer(bytes: body)))
 }
 try await storage.close()

@@ -24,7 +24,8 @@ struct AssessCommand: AsyncParsableCommand {
 
         Exit status: 0 no exclusion or reduction and everything assessed; 1 a requirement fails \
         or the claim deadline is missed; 3 not assessable or something unassessed; 65 evidence \
-        fails verification; 66 no such contract or device; 69 storage unavailable.
+        fails verification; 66 no such contract or device; 69 storage unavailable; 77 no staff \
+        token, or one whose scope does not cover the contract.
         """
     )
 
@@ -63,6 +64,9 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    @Option(help: ArgumentHelp("A staff token whose scope covers the contract (default: $POSTURE_COLLECTOR_TOKEN).", valueName: "TOKEN"))
+    var token: String?
+
     func validate() throws {
         if incidents.isEmpty { throw ValidationError("name the fraudulent transfer with --incident DATE (repeat it for each transfer)") }
         if filed != nil {
@@ -73,6 +77,7 @@ struct AssessCommand: AsyncParsableCommand {
     func run() async throws {
         try await withExitStatus {
             let config = try options.load()
+            try authorize(config)
             let profile: Profile
             do {
                 profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)

@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await withExitStatus {
             let config = try options.load()
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
                 handler.logLevel = Logger.Level(rawValue: config.logLevel == "warning" ? "warning" : config.logLevel) ?? .info
                 return handler
             }
@@ -69,8 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Enrollment tokens.",
-        subcommands: [IssueCommand.self]
+        abstract: "Enrollment tokens for devices, staff tokens for reads and assessments.",
+        subcommands: [IssueCommand.self, IssueStaffCommand.self, RevokeCommand.self, ListCommand.self]
     )
 
     struct IssueCommand: AsyncParsableCommand {
@@ -105,6 +105,106 @@ struct TokenCommand: AsyncParsableCommand {
                 try await storage.close()
                 print(token)
             }
+        }
+    }
+}
+
+extension TokenCommand {
+    /// The staff tokens file named by the config, or a usage error.
+    static func staffFile(_ config: CollectorConfig) throws -> String {
+        guard let file = config.staffTokensFile else { throw Failure(message: "the config sets no staff_tokens_file", status: 64) }
+        return file
+    }
+
+    struct IssueStaffCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue-staff",
+            abstract: "Print a staff token (pst_staff_…) for reads and assessments, and add its digest to staff_tokens_file.",
+            discussion: "The file keeps only the SHA-256 (mode 0600); the token is shown once. A running collector picks it up without a restart."
+        )
+
+        @OptionGroup var options: ConfigOption
+
+        @Option(help: ArgumentHelp("What it may read: bank (every contract) or contract:ID (that contract's devices only).", valueName: "SCOPE"))
+        var scope: String
+
+        @Option(help: ArgumentHelp("How long the token stays valid: a number with s, m, h or d.", valueName: "DURATION"))
+        var expires: String = "90d"
+
+        @Option(help: ArgumentHelp("A label for `token list` (no spaces).", valueName: "NAME"))
+        var name: String?
+
+        func validate() throws {
+            guard StaffToken.Scope(scope) != nil else { throw ValidationError("--scope must be bank or contract:ID, not '\(scope)'") }
+            guard let seconds = DurationText.seconds(expires), seconds > 0 else {
+                throw ValidationError("--expires must be a duration such as 90d, 12h or 30m, not '\(expires)'")
+            }
+            if let name, name.isEmpty || name.contains(where: { $0.isWhitespace || $0 == "=" }) {
+                throw ValidationError("--name must be one word without '='")
+            }
+        }
+
+        func run() async throws {
+            try await withExitStatus {
+                let config = try options.load()
+                let (token, entry) = try StaffTokens.issue(file: try TokenCommand.staffFile(config), scope: StaffToken.Scope(scope) ?? .bank,
+                                                           lifetime: TimeInterval(DurationText.seconds(expires) ?? 0), name: name)
+                FileHandle.standardError.write(Data("staff token \(entry.id): scope \(entry.scope), expires \(RFC3339.string(entry.expires))\n".utf8))
+                print(token)
+            }
+        }
+    }
+
+    struct RevokeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke",
+            abstract: "Revoke a staff token by its id (from `token list`) or the token itself.",
+            discussion: "A running collector refuses it from its next request. Exit 66 when no token matches."
+        )
+
+        @OptionGroup var options: ConfigOption
+
+        @Argument(help: ArgumentHelp("The token's id (at least 8 hex digits) or the token.", valueName: "ID"))
+        var id: String
+
+        func run() async throws {
+            try await withExitStatus {
+                let config = try options.load()
+                let removed = try StaffTokens.revoke(file: try TokenCommand.staffFile(config), id: id)
+                guard removed > 0 else { throw Failure(message: "no staff token matches '\(id)'", status: 66) }
+                print("revoked \(removed) staff token(s)")
+            }
+        }
+    }
+
+    struct ListCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List staff tokens: id, scope, expiry, name.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            try await withExitStatus {
+                let config = try options.load()
+                for token in try StaffTokens.list(file: try TokenCommand.staffFile(config)) {
+                    print("\(token.id)  \(token.scope)  \(RFC3339.string(token.expires))  \(token.name ?? "")")
+                }
+            }
+        }
+    }
+}
+
+extension AssessCommand {
+    /// The staff token (scope `bank` or `contract:ID` of this contract) every assessment needs; exit 77 otherwise.
+    func authorize(_ config: CollectorConfig) throws {
+        guard let token = token ?? ProcessInfo.processInfo.environment["POSTURE_COLLECTOR_TOKEN"] else {
+            throw Failure(message: "a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: 77)
+        }
+        let staff: StaffToken
+        do { staff = try StaffTokens(file: try TokenCommand.staffFile(config)).authenticate(token: token) } catch let error as RequestError {
+            throw Failure(message: error.description, status: 77)
+        }
+        guard staff.allows(contract: contract) else {
+            throw Failure(message: "staff token \(staff.id) (scope \(staff.scope)) may not assess contract '\(contract)'", status: 77)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostureCollector
 import PostureEvidence
 import PostureModel
 import PostureTestSupport
@@ -30,7 +31,8 @@ final class CollectorProcess: @unchecked Sendable {
     let root: TemporaryRoot
     let config: String
     let port: Int
-    let staffToken = "staff-" + UUID().uuidString
+    /// A `bank`-scoped staff token in the collector's staff tokens file.
+    let staffToken: String
     private let process: Process
     private let errors: URL
 
@@ -42,7 +44,7 @@ final class CollectorProcess: @unchecked Sendable {
         let pki = try Self.pki.get()
         root = try TemporaryRoot("collector")
         scheme = tls ? "https" : "http"
-        try root.write("staff-tokens", "# staff\n\(staffToken)\n")
+        staffToken = try StaffTokens.issue(file: root.url("staff-tokens").path, scope: .bank, lifetime: 3600, name: "test").token
         config = try root.write("collector.yaml", """
         listen: 127.0.0.1:0
         \(tls ? "tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}" : "")
@@ -81,16 +83,34 @@ final class CollectorProcess: @unchecked Sendable {
     }
 
     func send(_ path: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: Data = Data()) throws -> HTTPResponse {
-        let transport = CurlTransport(options: TransportOptions(caFile: pki.caCertificate, totalTimeout: 20))
+        var options = TransportOptions(caFile: pki.caCertificate, totalTimeout: 120)
+        options.maxResponseBytes = 256 << 20
+        let transport = CurlTransport(options: options)
         return try transport.send(HTTPRequest(url: base + path, method: method, headers: headers, body: body))
     }
 
     /// Enrolls `key` with a fresh token for `contract` over the API.
     @discardableResult
     func enroll(_ key: DeviceKey, contract: String = "C-1001") throws -> HTTPResponse {
-        let token = try issueToken(contract: contract)
-        let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "hostname": "pc-1"])
+        try enroll(key, token: try issueToken(contract: contract))
+    }
+
+    /// Enrolls `key` with `token` as `posture enroll` does: a nonce from the challenge, signed by
+    /// `signer` (the key itself unless a test says otherwise).
+    func enroll(_ key: DeviceKey, token: String, signer: DeviceKey? = nil) throws -> HTTPResponse {
+        let challenge = try JSONSerialization.jsonObject(with: try send("/v1/enroll/challenge", method: "GET").body) as? [String: Any]
+        let nonce = challenge?["nonce"] as? String ?? ""
+        let signature = try (signer ?? key).privateKey.signature(for: EnrollmentProof.message(token: token, publicKey: key.publicLine, nonce: nonce))
+        let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "hostname": "pc-1",
+                                                               "nonce": nonce, "signature": signature.base64EncodedString()])
         return try send("/v1/enroll", headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    /// Peak resident memory of the server process (VmHWM), in bytes.
+    var peakMemory: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
     func upload(_ envelope: Data, id: String?) throws -> HTTPResponse {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostureCollector
 import PostureEvidence
 import PostureModel
 import PostureReference
@@ -71,7 +72,8 @@ enum CollectorScenarios {
         let local = try posture(["assess", export, "--key", "\(state)/device.pub", "--profile", profile, "--incident", incident,
                                  "--format", "json"])
         let bank = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-2024-0042",
-                                                              "--device", keyID, "--profile", profile, "--incident", incident, "--format", "json"])
+                                                              "--device", keyID, "--profile", profile, "--incident", incident, "--format", "json",
+                                                              "--token", collector.staffToken])
         #expect(local.status == bank.status, "\(local.stderr) \(bank.stderr)")
         func judged(_ output: String) throws -> [String] {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
@@ -81,7 +83,8 @@ enum CollectorScenarios {
         }
         #expect(try judged(local.stdout) == judged(bank.stdout))
         let unknownContract = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-none",
-                                                                         "--profile", profile, "--incident", incident])
+                                                                         "--profile", profile, "--incident", incident,
+                                                                         "--token", collector.staffToken])
         #expect(unknownContract.status == 66)
 
         #expect(collector.stop() == 0, "SIGTERM stops the server cleanly")
@@ -111,13 +114,20 @@ enum CollectorScenarios {
         impostor.signatures[0].keyid = device.keyID
         #expect(try collector.upload(try impostor.encoded(), id: good.id).status == 422, "signed by another key under this key's id")
 
+        var twoSignatures = try Envelope.decode(good.bytes)
+        twoSignatures.signatures.append(twoSignatures.signatures[0])
+        var newlineKeyID = try Envelope.decode(good.bytes)
+        newlineKeyID.signatures[0].keyid = "ab\n2026-01-01T00:00:00+0000 critical posture-collector : staff token accepted"
         let cases: [(Data, String?, String)] = [
-            (Data("{not json".utf8), nil, "not a DSSE envelope"),
-            (Data("[]".utf8), nil, "not a DSSE envelope"),
-            (Data(#"{"payloadType":"x","payload":"!!","signatures":[{"keyid":"\#(device.keyID)","sig":"AA=="}]}"#.utf8), nil, "not base64"),
-            (try device.envelope(sequence: 1, previous: nil, payloadType: "text/plain").bytes, nil, "payload type"),
-            (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1"}"#.utf8), key: device.key).encoded(), nil, "missing"),
+            (Data("{not json".utf8), "x", "not a DSSE envelope"),
+            (Data("[]".utf8), "x", "not a DSSE envelope"),
+            (Data(#"{"payloadType":"x","payload":"!!","signatures":[{"keyid":"\#(device.keyID)","sig":"AA=="}]}"#.utf8), "x", "not base64"),
+            (try device.envelope(sequence: 1, previous: nil, payloadType: "text/plain").bytes, "x", "payload type"),
+            (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1"}"#.utf8), key: device.key).encoded(), "x", "missing"),
             (good.bytes, "another-id", "Idempotency-Key"),
+            (good.bytes, nil, "Idempotency-Key header (the report id) is required"),
+            (try twoSignatures.encoded(), good.id, "exactly one signature"),
+            (try newlineKeyID.encoded(), good.id, "64 lowercase hex"),
         ]
         for (bytes, id, reason) in cases {
             let response = try collector.upload(bytes, id: id)
@@ -125,7 +135,11 @@ enum CollectorScenarios {
             #expect(response.status == 400, "\(reason): \(response.status) \(text)")
             #expect(text.contains(reason), "\(text)")
         }
-        let big = try collector.upload(Data(repeating: UInt8(ascii: " "), count: 80 << 10), id: nil)
+        // A signed report whose id carries a newline and a forged log line: it is logged escaped.
+        let forgedLine = "2026-01-01T00:00:00+0000 critical posture-collector : staff token accepted"
+        let injecting = try device.envelope(sequence: 1, previous: nil, id: "r\n\(forgedLine)")
+        #expect(try collector.upload(injecting.bytes, id: "x").status == 400)
+        let big = try collector.upload(Data(repeating: UInt8(ascii: " "), count: 80 << 10), id: "x")
         #expect(big.status == 413)
 
         #expect(try collector.stored(device.keyID).isEmpty, "nothing refused was stored")
@@ -135,6 +149,9 @@ enum CollectorScenarios {
         #expect(first.status == 201, "the collector still accepts good evidence")
         #expect(try collector.stored(device.keyID) == [good.bytes])
         #expect(!collector.log.contains(" error posture-collector"), "no request failed inside the server: \(collector.log)")
+        #expect(collector.log.contains("critical posture-collector : staff token accepted"), "the attempt is in the log")
+        #expect(!collector.log.split(separator: "\n").contains { $0.hasPrefix("2026-01-01T00:00:00+0000 critical") },
+                "no forged line: \(collector.log)")
     }
 
     /// Repeats answer 200 with the first receipt; replays, gaps and forks are stored and recorded.
@@ -160,13 +177,13 @@ enum CollectorScenarios {
         let fork = try device.envelope(sequence: 2, previous: chain[0].bytes)
         let forked = try collector.upload(fork.bytes, id: fork.id)
         #expect(forked.status == 201)
-        #expect(try CheckedReceipt(forked.body, key: key).chain == "replay", "a second report at sequence 2, after sequence 3")
+        #expect(try CheckedReceipt(forked.body, key: key).chain == "fork", "a second, different report at sequence 2 (the twin)")
         let wrongLink = try device.envelope(sequence: 4, previous: chain[0].bytes)
         #expect(try CheckedReceipt(try collector.upload(wrongLink.bytes, id: wrongLink.id).body, key: key).chain == "fork")
         let replay = try device.envelope(sequence: 1, previous: nil)
         let replayed = try collector.upload(replay.bytes, id: replay.id)
         #expect(replayed.status == 201)
-        #expect(try CheckedReceipt(replayed.body, key: key).chain == "replay", "sequence 1 again under a new id")
+        #expect(try CheckedReceipt(replayed.body, key: key).chain == "fork", "sequence 1 again under a new id: a filled position")
 
         let stored = try collector.stored(device.keyID)
         #expect(stored == [chain[0].bytes, replay.bytes, chain[1].bytes, fork.bytes, chain[2].bytes, wrongLink.bytes],
@@ -174,8 +191,21 @@ enum CollectorScenarios {
         #expect(try collector.stored(device.keyID, query: "?from=2099-01-01T00:00:00Z").isEmpty)
         #expect(try collector.stored(device.keyID, query: "?to=2020-01-01T00:00:00Z").isEmpty)
         #expect(try collector.stored(device.keyID, query: "?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z").count == 6)
-        #expect(try collector.send("/v1/devices/\(device.keyID)/reports?from=yesterday", method: "GET",
-                                   headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 400)
+        for query in ["?from=yesterday", "?from=2020-01-01T00:00:00Zjunk", "?to=2020-01-01", "?limit=0", "?cursor=zz"] {
+            #expect(try collector.send("/v1/devices/\(device.keyID)/reports\(query)", method: "GET",
+                                       headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 400, "\(query)")
+        }
+        // Pages: `limit` with the cursor the collector names; the pages together are the whole read.
+        var pages: [Data] = []
+        var cursor: String?
+        repeat {
+            let response = try collector.send("/v1/devices/\(device.keyID)/reports?limit=4\(cursor.map { "&cursor=\($0)" } ?? "")", method: "GET",
+                                              headers: [("Authorization", "Bearer \(collector.staffToken)")])
+            #expect(response.status == 200)
+            pages += response.body.split(separator: UInt8(ascii: "\n")).map { Data($0) }
+            cursor = response.headers["next-cursor"]
+        } while cursor != nil && pages.count < 20
+        #expect(pages == stored)
         #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET").status == 401, "staff token required")
         #expect(try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET", headers: [("Authorization", "Bearer nope")]).status == 401)
     }
@@ -186,9 +216,7 @@ enum CollectorScenarios {
         let collector = try CollectorProcess(store: store, limits: "{max_body: 1MiB, per_device_per_minute: 3}")
         let device = TestDevice()
         let token = try collector.issueToken(contract: "C-7")
-        func enroll(_ token: String, _ key: DeviceKey) throws -> Int {
-            try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine])).status
-        }
+        func enroll(_ token: String, _ key: DeviceKey) throws -> Int { try collector.enroll(key, token: token).status }
         #expect(try enroll("unknown-token", device.key) == 401)
         #expect(try enroll(token, device.key) == 201)
         #expect(try enroll(token, TestDevice().key) == 401, "used")
@@ -197,6 +225,20 @@ enum CollectorScenarios {
         #expect(try enroll(short, TestDevice().key) == 401, "expired")
         #expect(try enroll(try collector.issueToken(contract: "C-8"), device.key) == 409, "a key stays with its contract")
         #expect(try collector.send("/v1/enroll", body: Data(#"{"token":"x","public_key":"AAAA"}"#.utf8)).status == 400)
+        #expect(token.hasPrefix("pst_enroll_"), "safe to paste after --token")
+
+        // Possession: device C's public key sent with contract A's token but signed by another key is
+        // refused, and C then enrolls itself with its own contract.
+        let deviceC = TestDevice(), attacker = TestDevice()
+        let tokenA = try collector.issueToken(contract: "C-A"), tokenC = try collector.issueToken(contract: "C-C")
+        let stolen = try collector.enroll(deviceC.key, token: tokenA, signer: attacker.key)
+        #expect(stolen.status == 422, "\(String(decoding: stolen.body, as: UTF8.self))")
+        let oldAgent = try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": tokenA, "public_key": deviceC.key.publicLine]))
+        #expect(oldAgent.status == 400)
+        #expect(String(decoding: oldAgent.body, as: UTF8.self).contains("too old"))
+        let own = try collector.enroll(deviceC.key, token: tokenC)
+        #expect(own.status == 201)
+        #expect(String(decoding: own.body, as: UTF8.self).contains("C-C"))
 
         let chain = try device.chain(4)
         var forged = try Envelope.decode(chain[0].bytes)
@@ -207,6 +249,14 @@ enum CollectorScenarios {
         #expect(limited.status == 429)
         #expect(Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
         #expect(try collector.stored(device.keyID).count == 3)
+
+        // Replays of a captured envelope answer 200 and spend nothing: the real device is not limited by them.
+        let replayed = TestDevice()
+        try collector.enroll(replayed.key)
+        let replayedChain = try replayed.chain(3)
+        #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 201)
+        for _ in 0..<5 { #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 200) }
+        for report in replayedChain.dropFirst() { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
         #expect(try Fixtures.run(CollectorProcess.binary, ["token", "issue", "--config", collector.config, "--contract", "C", "--expires", "soon"]).status == 64)
     }
 
@@ -248,20 +298,23 @@ enum CollectorScenarios {
         }
         check("/v1/enroll", "post", try collector.enroll(device.key))
         check("/v1/enroll", "post", try collector.send("/v1/enroll", body: Data("{}".utf8)))
-        check("/v1/enroll", "post", try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": "nope", "public_key": device.key.publicLine])))
+        check("/v1/enroll", "post", try collector.enroll(device.key, token: "nope"))
         check("/v1/enroll", "post", try collector.enroll(device.key, contract: "C-other"))
         check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
         check("/v1/reports", "post", try collector.upload(reports[0].bytes, id: reports[0].id))
         check("/v1/reports", "post", try collector.upload(reports[1].bytes, id: reports[1].id))
+        check("/v1/reports", "post", try collector.upload(reports[2].bytes, id: reports[2].id))
         check("/v1/reports", "post", try collector.upload(Data("{".utf8), id: nil))
-        check("/v1/reports", "post", try collector.upload(try TestDevice().chain(1)[0].bytes, id: nil))
-        check("/v1/reports", "post", try collector.upload(Data(count: 70_000), id: nil))
+        let unenrolled = try TestDevice().chain(1)[0]
+        check("/v1/reports", "post", try collector.upload(unenrolled.bytes, id: unenrolled.id))
+        check("/v1/reports", "post", try collector.upload(Data(count: 70_000), id: "x"))
         let path = "/v1/devices/{key_id}/reports", concrete = "/v1/devices/\(device.keyID)/reports"
         check(path, "get", try collector.send(concrete, method: "GET", headers: bearer))
         check(path, "get", try collector.send(concrete, method: "GET"))
         check(path, "get", try collector.send(concrete + "?from=never", method: "GET", headers: bearer))
         check(path, "get", try collector.send("/v1/devices/00/reports", method: "GET", headers: bearer))
         check("/v1/receipt-key", "get", try collector.send("/v1/receipt-key", method: "GET"))
+        check("/v1/enroll/challenge", "get", try collector.send("/v1/enroll/challenge", method: "GET"))
         for (path, method, status) in seen {
             #expect(try documented(path, method).contains(status), "\(method) \(path) answered \(status), not in docs/openapi.yaml")
         }

@@ -23,7 +23,14 @@ enum StorageScenarios {
 
     static func enroll(_ collector: Collector, _ device: TestDevice, contract: String = "C-\(UUID().uuidString)") async throws {
         let token = try await collector.issueToken(contract: contract, lifetime: 3600)
-        _ = try await collector.enroll(body: try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine]))
+        _ = try await collector.enroll(body: enrollment(collector, token: token, key: device.key))
+    }
+
+    /// A signed enrollment request body for `key` with `token`.
+    static func enrollment(_ collector: Collector, token: String, key: DeviceKey) throws -> Data {
+        let nonce = collector.enrollmentChallenge()
+        return try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "nonce": nonce,
+                                                           "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)])
     }
 
     /// Concurrent uploads of one device's chain to a real `posture-collector serve`, shuffled and
@@ -74,7 +81,7 @@ enum StorageScenarios {
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<12 {
                 group.addTask {
-                    let body = try? JSONSerialization.data(withJSONObject: ["token": token, "public_key": TestDevice().key.publicLine])
+                    let body = try? enrollment(collector, token: token, key: TestDevice().key)
                     return (try? await collector.enroll(body: body ?? Data())) != nil
                 }
             }

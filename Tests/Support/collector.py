@@ -2,7 +2,7 @@
 """A small HTTPS collector for posture's transport and delivery tests (loopback only).
 
 Stores each POSTed body once per Idempotency-Key (a repeat gets 200, a first 201) and appends a
-JSON line per stored report to --log. Misbehaviour for tests: --fail-first N (503), --close-first
+JSON line per stored report to --log; GET /v1/enroll/challenge answers a fixed nonce. Misbehaviour for tests: --fail-first N (503), --close-first
 N (drop the connection mid-request), --stall-first N (hold the request past the client's
 timeout), --throttle-first N (429 with Retry-After), --status S (answer every request with S),
 --client-ca FILE (require a client certificate), --big (a 5 MiB answer). Prints "PORT n" once
@@ -37,6 +37,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/v1/enroll/challenge":
+            return self.reply(200, json.dumps({"nonce": "test-nonce"}).encode(), [("Content-Type", "application/json")])
+        return self.reply(404, b'{"error":"not found"}')
 
     def do_POST(self):
         if self.path == "/v1/enroll":

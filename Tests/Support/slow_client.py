@@ -21,7 +21,7 @@ with socket.create_connection(("127.0.0.1", args.port), timeout=args.limit) as r
     with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
         head = b"POST /v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Padding: " + b"a" * 10000
         if args.body:
-            conn.sendall(b"POST /v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50000\r\n\r\n")
+            conn.sendall(b"POST /v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nIdempotency-Key: slow\r\nContent-Length: 50000\r\n\r\n")
             head = b"{" + b" " * 49999
         conn.settimeout(args.interval)
         for byte in head:
