@@ -21,7 +21,7 @@ public struct PackageVerifier: Sendable {
         /// Why the cache was not used, when it existed but was rejected.
         public var cacheNote: String?
         /// Every path the package database lists (when asked for), for finding files no package owns.
-        public var owned: Set<String> = []
+        public var owned = OwnedPaths()
     }
 
     public var root: ScanRoot
@@ -122,7 +122,7 @@ public struct PackageVerifier: Sendable {
                 divertedHashes.merge(outcome.divertedHashes) { first, _ in first }
                 if let package = outcome.unverifiable { result.unverifiablePackages.append(package) }
                 if let key = outcome.reused { reused.insert(key) }
-                result.owned.formUnion(outcome.owned)
+                result.owned.insert(contentsOf: outcome.owned, in: root)
                 if let error = outcome.error, firstError == nil { firstError = error }
             }
             for package in packages {
@@ -171,9 +171,10 @@ public struct PackageVerifier: Sendable {
         if collectOwned {
             // Both ends of a diversion are the package system's, whichever file sits there now.
             for (path, diversion) in files.diversions {
-                result.owned.insert(path)
-                result.owned.insert(diversion.to)
+                result.owned.insert(path, in: root)
+                result.owned.insert(diversion.to, in: root)
             }
+            result.owned.seal()
         }
         guard let sink, let stateDirectory else { return result }
         do throws(ProbeError) {

@@ -18,20 +18,7 @@ struct SystemTampering {
     /// modules and that no package lists (compared by canonical path, so `/bin/ls` owns `/usr/bin/ls`).
     /// - Returns: what was found, and why the search did not see everything (so finding nothing
     ///   proves nothing).
-    func unownedExecutables(owned: Set<String>) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
-        var canonicalOwned = Set<String>()
-        canonicalOwned.reserveCapacity(owned.count)
-        var parents: [Substring: String] = [:]
-        for path in owned {
-            guard let slash = path.lastIndex(of: "/") else { continue }
-            let parent = path[..<slash]
-            let resolved = parents[parent] ?? {
-                let value = parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
-                parents[parent] = value
-                return value
-            }()
-            canonicalOwned.insert(resolved + path[slash...])
-        }
+    func unownedExecutables(owned: OwnedPaths) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
         var directories = Self.systemDirectories
         var incomplete: [String] = []
         for top in ["", "usr/"] {
@@ -51,7 +38,7 @@ struct SystemTampering {
             let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.hasSuffix($0) }
             guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
             let display = root.display(path)
-            guard !canonicalOwned.contains(display), seen.insert(display).inserted else { return }
+            guard !owned.contains(canonical: display), seen.insert(display).inserted else { return }
             found.append(.init(path: display, sha256: sha256(path) ?? "unreadable", setid: status.isSetID))
         }
         for directory in directories {
@@ -124,7 +111,7 @@ struct SystemTampering {
     /// Certificate authorities in the system trust store that the `ca-certificates` package did not
     /// provide: everything under `usr/local/share/ca-certificates`, and entries of `etc/ssl/certs`
     /// that are not links into `usr/share/ca-certificates` (the generated bundle aside).
-    func extraCertificates(owned: Set<String>) -> [IntegrityEvidence.ExtraCertificate] {
+    func extraCertificates(owned: OwnedPaths) -> [IntegrityEvidence.ExtraCertificate] {
         var files: [String] = []
         FileWalk.visit(root: root, "usr/local/share/ca-certificates", maxDepth: 6, maxEntries: 10_000) { path, status in
             if status.isRegular { files.append(path) }
@@ -132,7 +119,7 @@ struct SystemTampering {
         for name in (try? root.list("etc/ssl/certs")) ?? [] where name != "ca-certificates.crt" && name != "java" {
             let path = "etc/ssl/certs/\(name)"
             guard let canonical = root.canonical(path) else { continue }
-            if canonical.hasPrefix("/usr/share/ca-certificates/") || owned.contains(root.display(path)) { continue }
+            if canonical.hasPrefix("/usr/share/ca-certificates/") || owned.contains(root.display(path), in: root) { continue }
             if canonical.hasPrefix("/etc/ssl/certs/") && canonical != root.display(path) { continue }  // link to a sibling
             if canonical.hasPrefix("/usr/local/share/ca-certificates/") { continue }  // reported above
             files.append(String(canonical.dropFirst()))
