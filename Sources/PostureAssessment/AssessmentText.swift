@@ -40,7 +40,10 @@ public struct AssessmentText {
         }
     }
 
-    public func render() -> String {
+    /// The text, each line escaped (evidence names files, hosts and reasons its sender chose).
+    public func render() -> String { ControlCharacters.escapedLines(unescaped()) }
+
+    func unescaped() -> String {
         let a = assessment
         let ja = language == .ja
         let zone = a.profile.timezone
@@ -64,7 +67,7 @@ public struct AssessmentText {
                 + (ja ? "件の申告; 期間内 " : "attestation(s); ") + "\(a.reports.count)" + (ja ? " 件\n" : " in the window\n")
         } else {
             out += (ja ? "証跡の検証に失敗しました:\n" : "evidence FAILED verification:\n")
-            for problem in a.verification.problems { out += "  \(problem)\n" }
+            for problem in a.verification.problems { out += "  \(ControlCharacters.escaped(problem))\n" }
         }
         if let last = a.lastReportBeforeIncident {
             let hours = Int(a.claim.incidentStart.timeIntervalSince(last.collectedAt) / 3600)
@@ -83,7 +86,7 @@ public struct AssessmentText {
         out += "\n" + (ja ? "判定: " : "OUTCOME: ") + Labels.outcome(a.outcome.verdict, language: language)
         if !a.outcome.clauses.isEmpty { out += (ja ? "(条項 " : " (clauses ") + a.outcome.clauses.joined(separator: ", ") + ")" }
         out += "\n"
-        for reason in a.reasons(in: language) { out += "  - \(reason)\n" }
+        for reason in a.reasons(in: language) { out += "  - \(ControlCharacters.escaped(reason))\n" }
         if !a.outcome.unassessed.isEmpty {
             out += (ja ? "  判定できない要件: " : "  not assessable: ") + a.outcome.unassessed.joined(separator: ", ") + "\n"
         }
@@ -93,7 +96,7 @@ public struct AssessmentText {
             out += "\n  \(label.padding(toLength: 9, withPad: " ", startingAt: 0))\(requirement.title.text(for: language))"
             out += "  [\(ja ? "条項" : "clause") \(requirement.clause), \(Labels.consequence(requirement.consequence, language: language))]\n"
             if let finding = requirement.atIncident {
-                out += "           " + finding.summary(in: language) + "\n"
+                out += "           " + ControlCharacters.escaped(finding.summary(in: language)) + "\n"
             }
             if requirement.timeline.count > 1 || requirement.timeline.first.map({ $0.status != status }) == true {
                 let steps = requirement.timeline.map { segment in
@@ -105,14 +108,14 @@ public struct AssessmentText {
         if let stronger = a.strongerMeasures {
             out += "\n" + (ja ? "規定以上の対策としてこの端末で確認できたもの(\(stronger.clause)):\n"
                                : "measures this PC shows beyond the rule's (\(stronger.clause)):\n")
-            for finding in stronger.shown { out += "  + \(finding.check): \(finding.summary(in: language))\n" }
+            for finding in stronger.shown { out += "  + \(finding.check): \(ControlCharacters.escaped(finding.summary(in: language)))\n" }
             for finding in stronger.notShown {
-                out += "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(finding.summary(in: language))\n"
+                out += "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(ControlCharacters.escaped(finding.summary(in: language)))\n"
             }
         }
         if !a.disagreements.isEmpty {
             out += "\n" + (ja ? "端末での判定と異なる項目:\n" : "judged differently on the PC:\n")
-            for line in a.disagreements { out += "  \(line)\n" }
+            for line in a.disagreements { out += "  \(ControlCharacters.escaped(line))\n" }
         }
         return out
     }

@@ -39,12 +39,12 @@ struct TextReport {
     func render() -> String {
         let ja = language == .ja
         var out = ""
-        let os = report.evidence.os?.prettyName ?? report.evidence.os?.id ?? (ja ? "OS 不明" : "unknown OS")
+        let os = ControlCharacters.escaped(report.evidence.os?.prettyName ?? report.evidence.os?.id ?? (ja ? "OS 不明" : "unknown OS"))
         let when = ISO8601DateFormatter().string(from: report.collectedAt)
-        out += style.bold("posture \(report.agent.version)") + "  \(report.host.hostname ?? "?")  \(os)  \(when)\n"
-        if report.host.root != "/" { out += (ja ? "スキャン対象: " : "scanned root: ") + report.host.root + "\n" }
+        out += style.bold("posture \(report.agent.version)") + "  \(ControlCharacters.escaped(report.host.hostname ?? "?"))  \(os)  \(when)\n"
+        if report.host.root != "/" { out += (ja ? "スキャン対象: " : "scanned root: ") + ControlCharacters.escaped(report.host.root) + "\n" }
         for (probe, reason) in report.evidence.unavailable.sorted(by: { $0.key < $1.key }) {
-            out += style.dim((ja ? "  取得できなかった情報 " : "  not collected ") + "\(probe): \(reason)") + "\n"
+            out += style.dim((ja ? "  取得できなかった情報 " : "  not collected ") + "\(probe): \(ControlCharacters.escaped(reason))") + "\n"
         }
         for profile in profiles {
             let findings = report.findings.filter { $0.profile == profile.id }
@@ -55,11 +55,11 @@ struct TextReport {
             for finding in findings {
                 let (text, colour) = label(finding)
                 let clause = (ja ? "条項 " : "clause ") + finding.clause
-                out += "  " + style.paint(padded(text, 9), colour) + finding.title(in: language)
+                out += "  " + style.paint(padded(text, 9), colour) + ControlCharacters.escaped(finding.title(in: language))
                     + "  " + style.dim("[\(clause), \(consequenceLabel(finding.consequence))]") + "\n"
-                out += "           " + style.dim(finding.summary(in: language)) + "\n"
+                out += "           " + style.dim(ControlCharacters.escaped(finding.summary(in: language))) + "\n"
                 if let remedy = finding.remedy(in: language) {
-                    out += "           → " + remedy + "\n"
+                    out += "           → " + ControlCharacters.escaped(remedy) + "\n"
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Logging
+import PostureModel
 
 /// Wraps a log handler so that no value from a request can break a log line: control characters
 /// (newlines above all) and backslashes in the message and metadata are written escaped, so a key
@@ -43,24 +44,5 @@ public struct EscapingLogHandler: LogHandler {
         }
     }
 
-    /// `text` with `\`, C0/C1 controls, DEL and Unicode line breaks as `\\`, `\n`, `\u{…}`.
-    public static func escape(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where needsEscape(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar == "\\"
-    }
+    public static func escape(_ text: String) -> String { ControlCharacters.escaped(text) }
 }

@@ -43,6 +43,22 @@ import PostureTestSupport
         #expect(Set(findings[0].keys).isSuperset(of: ["profile", "requirement", "clause", "status", "consequence", "summary", "remedy"]))
     }
 
+    /// Names the PC's user controls (hostname, os-release) cannot move the cursor, retitle the
+    /// terminal or forge a line of the report.
+    @Test func textOutputEscapesControlCharacters() throws {
+        let root = try Self.debianRoot(pending: true)
+        try root.write("etc/hostname", "pc\u{1B}]0;owned\u{07}\n  PASS     forged line\n")
+        let osRelease = try String(contentsOf: root.url("etc/os-release"), encoding: .utf8)
+            .replacingOccurrences(of: "PRETTY_NAME=\"", with: "PRETTY_NAME=\"\u{1B}[2J\u{9B}\u{202E}")
+        try root.write("etc/os-release", osRelease)
+        let result = try Self.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "test-bank"])
+        #expect(result.status == 1)
+        #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B || $0.value == 0x202E })
+        #expect(result.stdout.contains("pc\\u{1b}]0;owned\\u{7}\\n  PASS     forged line"), "\(result.stdout)")
+        #expect(result.stdout.contains("\\u{1b}[2J\\u{9b}\\u{202e}"))
+        #expect(!result.stdout.split(separator: "\n").contains { $0.hasPrefix("  PASS     forged") })
+    }
+
     @Test func textOutputNamesClauseVerdictAndRemedy() throws {
         let root = try Self.debianRoot(pending: true)
         let result = try Self.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "test-bank"])
