@@ -7,7 +7,7 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
 # apt-ftparchive and dpkg-dev's dpkg-scanpackages the local apt repositories; iproute2 brings up
 # loopback in the network namespace where the ClamAV tests run freshclam against a local mirror;
-# pip installs the bank-calendar cross-check (python-test-deps).
+# pip installs the bank-calendar cross-check and the API fuzzer, schemathesis (python-test-deps).
 TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2 python3-pip
 
 # Building, linting and testing the Debian package (packaging/).
@@ -36,8 +36,8 @@ deb-deps: deps
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_APT_PACKAGES)"
 
 python-test-deps:
-	@python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .build/python-deps holidays \
-		|| echo "warning: could not install the Python holidays package; the bank-calendar cross-check will skip" >&2
+	@python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .build/python-deps holidays schemathesis \
+		|| echo "warning: could not install the Python test packages (holidays, schemathesis); the bank-calendar cross-check and the API fuzz test will skip" >&2
 
 apt-install:
 	@if command -v apt-get >/dev/null 2>&1; then \

@@ -167,6 +167,15 @@ public enum Fixtures {
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 
+    /// `run` on a thread of its own: for long subprocesses in async tests, which would otherwise
+    /// hold one of the runner's few cooperative threads for their whole run.
+    public static func runDetached(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
+        -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try run(executable, arguments, environment: environment) }) }
+        }
+    }
+
     /// The first of `candidates` that exists and is executable.
     public static func tool(_ candidates: String...) -> String? {
         candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
