@@ -63,6 +63,7 @@ public struct Scanner: Sendable {
     /// Collects evidence at `now`.
     public func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
         var evidence = Evidence()
+        SQLiteSnapshot.removeLeftovers()
         let catalogs = loadCatalogs()
         let root = self.root
         let database: Result<DpkgDatabase, ProbeError> = Result { () throws(ProbeError) in try DpkgDatabase.read(root: root) }

@@ -81,7 +81,7 @@ public struct CredentialsProbe: Sendable {
     /// `origin_url` of the saved (not "never save") logins of a Chromium `Login Data` database,
     /// read from a private copy because the running browser may hold a lock on it.
     static func chromiumOrigins(root: ScanRoot, file: String) throws(ProbeError) -> [String] {
-        try SQLiteSnapshot.read(root: root, file: file, kind: "Login Data database") { db in
+        try SQLiteSnapshot.read(root: root, file: file, kind: "Login Data database", tables: ["logins"]) { db in
             let columns = try db.columns(in: "logins").map(\.name)
             let sql = columns.contains("blacklisted_by_user")
                 ? "SELECT origin_url FROM logins WHERE blacklisted_by_user = 0" : "SELECT origin_url FROM logins"

@@ -1,19 +1,30 @@
 import Foundation
 import GRDB
+import PostureModel
 
-/// Reads an SQLite database inside the scan root from a private copy (with its `-wal` and
-/// `-journal` files), because the program that owns it, a running browser, may hold a lock on it.
-enum SQLiteSnapshot {
+/// Reads an SQLite database found in a user's home, which its owner may have crafted: from a
+/// private copy (with its `-wal` and `-journal` files, since a running browser may hold a lock on
+/// the original), opened read-only with the schema untrusted, and only when every object in
+/// `sqlite_master` is a plain table or index: a view, trigger or virtual table could make a
+/// query recurse forever or grow without bound. Queries are interrupted past `deadline`.
+public enum SQLiteSnapshot {
+    /// How long the queries on one database may run.
+    static let deadline: TimeInterval = 10
+    static let copyPrefix = "posture-sqlite-"
+
     /// Runs `body` on a read-only connection to a private copy of `file`, removed afterwards.
-    /// - Parameter kind: what the database is, for error messages ("Login Data database").
+    /// - Parameters:
+    ///   - kind: what the database is, for error messages ("Login Data database").
+    ///   - tables: the tables `body` reads; each must exist as a plain table.
     /// - Throws: `ProbeError.unreadable` when the file cannot be copied, `.malformed` when the copy
-    ///   cannot be opened or `body` fails.
-    static func read<T>(root: ScanRoot, file: String, kind: String, _ body: (Database) throws -> T) throws(ProbeError) -> T {
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("posture-sqlite-\(UUID().uuidString)")
+    ///   cannot be opened, holds anything but plain tables, or `body` fails or runs out of time.
+    static func read<T>(root: ScanRoot, file: String, kind: String, tables: [String],
+                        _ body: (Database) throws -> T) throws(ProbeError) -> T {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("\(copyPrefix)\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
         let name = "database"
         do {
-            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: false,
                                                     attributes: [.posixPermissions: 0o700])
             for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
                 // The databases read this way live in users' homes: anyone's files, so bounded.
@@ -24,13 +35,73 @@ enum SQLiteSnapshot {
         } catch {
             throw ProbeError.unreadable(path: root.display(file), reason: "cannot copy it: \(error.localizedDescription)")
         }
+        let queue: DatabaseQueue
         do {
             var configuration = Configuration()
             configuration.readonly = true
-            let queue = try DatabaseQueue(path: copy.appendingPathComponent(name).path, configuration: configuration)
-            return try queue.read(body)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON; PRAGMA mmap_size = 0")
+            }
+            queue = try DatabaseQueue(path: copy.appendingPathComponent(name).path, configuration: configuration)
         } catch {
             throw ProbeError.malformed(path: root.display(file), reason: "not a readable \(kind) (\(error))")
+        }
+        let timer = DispatchWorkItem { queue.interrupt() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + deadline, execute: timer)
+        defer { timer.cancel() }
+        do {
+            return try queue.read { db in
+                try checkSchema(db, tables: tables)
+                return try body(db)
+            }
+        } catch let error as UnsafeSchema {
+            throw ProbeError.malformed(path: root.display(file), reason: "not read: \(error.description)")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw ProbeError.malformed(path: root.display(file), reason: "not read: its queries ran past \(Int(deadline)) s")
+        } catch {
+            throw ProbeError.malformed(path: root.display(file), reason: "not a readable \(kind) (\(error))")
+        }
+    }
+
+    /// Why a database was not queried.
+    struct UnsafeSchema: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Refuses anything in `sqlite_master` but plain tables and indexes, and missing `tables`.
+    static func checkSchema(_ db: Database, tables: [String]) throws {
+        var plain = Set<String>()
+        for row in try Row.fetchAll(db, sql: "SELECT type, name, sql FROM sqlite_master LIMIT 10000") {
+            let type: String = row["type"] ?? ""
+            let name: String = row["name"] ?? ""
+            let sql: String = row["sql"] ?? ""
+            let display = ControlCharacters.escaped(String(name.prefix(64)))
+            switch type {
+            case "table":
+                if sql.uppercased().replacingOccurrences(of: " ", with: "").hasPrefix("CREATEVIRTUALTABLE") {
+                    throw UnsafeSchema(description: "it holds a virtual table (\(display))")
+                }
+                plain.insert(name)
+            case "index": continue
+            default: throw UnsafeSchema(description: "it holds a \(type == "view" || type == "trigger" ? type : "schema object") (\(display)), which only plain tables may be")
+            }
+        }
+        for table in tables where !plain.contains(table) {
+            throw UnsafeSchema(description: "it has no table \(table)")
+        }
+    }
+
+    /// Removes copies left by a scan that was killed before it could (its process is gone).
+    public static func removeLeftovers() {
+        let directory = FileManager.default.temporaryDirectory
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(copyPrefix) {
+            let fields = name.dropFirst(copyPrefix.count).split(separator: "-", maxSplits: 1)
+            guard let pid = fields.first.flatMap({ pid_t($0) }), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }
+            var status = stat()
+            let path = directory.appendingPathComponent(name).path
+            guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_uid == geteuid() else { continue }
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 }

@@ -96,7 +96,7 @@ struct BrowserTrustStores {
         struct NotNSS: Error, CustomStringConvertible {
             var description: String { "the nssPublic table lacks the certificate columns" }
         }
-        let rows = try SQLiteSnapshot.read(root: root, file: file, kind: "NSS certificate database") { db -> [Row] in
+        let rows = try SQLiteSnapshot.read(root: root, file: file, kind: "NSS certificate database", tables: ["nssPublic"]) { db -> [Row] in
             let columns = Set(try db.columns(in: "nssPublic").map(\.name))
             let needed = [Attribute.objectClass, Attribute.value, Attribute.issuer, Attribute.serial]
             guard columns.isSuperset(of: needed) else { throw NotNSS() }

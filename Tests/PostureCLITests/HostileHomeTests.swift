@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import PostureTestSupport
+
+/// Files a user (or malware running as that user) plants in a home to stop the root agent or make
+/// it lie: the scan still finishes, and what it could not read safely is `unknown` with the reason.
+@Suite struct HostileHomeTests {
+    /// SQLite databases the probes read, each made by `sqlite3` with something other than plain tables.
+    static let hostileLoginData: [(name: String, sql: String, reason: String)] = [
+        ("a view that recurses forever", """
+         CREATE TABLE meta(key, value);
+         CREATE VIEW logins AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+           SELECT 'https://x.example' AS origin_url, 0 AS blacklisted_by_user FROM r WHERE n < 0;
+         """, "view"),
+        ("a view with endless matching rows", """
+         CREATE VIEW logins AS WITH RECURSIVE r(origin_url, blacklisted_by_user) AS
+           (SELECT 'https://login.bank.example.jp/', 0 UNION ALL SELECT origin_url, blacklisted_by_user FROM r) SELECT * FROM r;
+         """, "view"),
+        ("a trigger", """
+         CREATE TABLE logins(origin_url, blacklisted_by_user);
+         CREATE TRIGGER grow AFTER INSERT ON logins BEGIN INSERT INTO logins VALUES (new.origin_url, 0); END;
+         """, "trigger"),
+        ("a virtual table", "CREATE VIRTUAL TABLE logins USING fts5(origin_url, blacklisted_by_user);", "virtual table"),
+        ("no logins table", "CREATE TABLE meta(key, value);", "no table logins"),
+    ]
+
+    static func sqlite(_ database: URL, _ sql: String) throws {
+        let sqlite = try #require(Fixtures.tool("/usr/bin/sqlite3"))
+        try FileManager.default.createDirectory(at: database.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let made = try Fixtures.run(sqlite, [database.path], input: Data(sql.utf8))
+        #expect(made.status == 0, "\(made.stderr)")
+    }
+
+    /// `posture scan --format json` bounded by `timeout`, with its own TMPDIR (for the SQLite copies).
+    static func scan(_ arguments: [String], tmp: URL) throws -> (status: Int32, report: [String: Any], seconds: Double) {
+        let started = Date()
+        let result = try Fixtures.run("/usr/bin/timeout", ["120", CLITests.executable] + arguments + ["--format", "json"],
+                                      environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(result.status != 124, "the scan was still running after 120 s")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        return (result.status, report, seconds)
+    }
+
+    static func finding(_ report: [String: Any], _ requirement: String) -> [String: Any]? {
+        (report["findings"] as? [[String: Any]])?.first { $0["requirement"] as? String == requirement }
+    }
+
+    @Test(arguments: hostileLoginData.indices)
+    func aCraftedLoginDataIsUnknownAndStopsNothing(_ index: Int) throws {
+        let hostile = Self.hostileLoginData[index]
+        let root = try EndpointScanTests.endpoint()
+        try FileManager.default.removeItem(at: root.url("home/alice/.mozilla/firefox/x1.default/logins.json"))
+        try FileManager.default.removeItem(at: root.url("home/alice/Desktop/password.txt"))
+        let loginData = root.url("home/alice/.config/chromium/Default/Login Data")
+        try FileManager.default.removeItem(at: loginData)
+        try Self.sqlite(loginData, hostile.sql)
+        let tmp = root.url("tmp")
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("posture-sqlite-2147483646-left-by-a-killed-scan"),
+                                                withIntermediateDirectories: true)
+
+        let scan = try Self.scan(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank"], tmp: tmp)
+        #expect(scan.seconds < 60, "\(hostile.name): the scan took \(scan.seconds) s")
+        let credentials = try #require(Self.finding(scan.report, "no-saved-passwords"))
+        #expect(credentials["status"] as? String == "unknown", "\(hostile.name): \(credentials)")
+        let unavailable = (scan.report["evidence"] as? [String: Any])?["unavailable"] as? [String: String] ?? [:]
+        let reason = unavailable["credentials"] ?? ""
+        #expect(reason.contains("Login Data") && reason.contains(hostile.reason), "\(hostile.name): \(reason)")
+        #expect(Self.finding(scan.report, "password-age")?["status"] as? String == "fail", "the other checks still ran")
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path)
+        #expect(left.isEmpty, "private copies are removed, and copies a killed scan left: \(left)")
+    }
+
+    /// An NSS `cert9.db` (made by certutil) whose `nssPublic` is a recursive view: the interception
+    /// check is `unknown`, naming the store, instead of a scan that never ends.
+    @Test func aCraftedCertificateDatabaseIsUnknownAndStopsNothing() throws {
+        let root = try IntegrityTests.tamperedRoot()
+        let store = root.url("home/alice/.pki/nssdb")
+        try Fixtures.nssDatabase(at: store, [])
+        try Self.sqlite(store.appendingPathComponent("cert9.db"), """
+            ALTER TABLE nssPublic RENAME TO nssPublicReal;
+            CREATE VIEW nssPublic AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+              SELECT nssPublicReal.* FROM r, nssPublicReal WHERE n < 0;
+            """)
+        let tmp = root.url("tmp-scan")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let scan = try Self.scan(["scan", "--root", root.path, "--state-dir", root.url("state").path], tmp: tmp)
+        #expect(scan.seconds < 60, "the scan took \(scan.seconds) s")
+        let integrity = try #require((scan.report["evidence"] as? [String: Any])?["integrity"] as? [String: Any])
+        let stores = integrity["unreadable_certificate_stores"] as? [[String: String]] ?? []
+        #expect(stores.contains { $0["path"] == "/home/alice/.pki/nssdb/cert9.db" && ($0["reason"] ?? "").contains("view") }, "\(stores)")
+    }
+}
