@@ -190,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureCLITests",
-            dependencies: ["PostureCLI", "PostureAgent", "PostureTestSupport"],
+            dependencies: ["PostureCLI", "PostureAgent", "PostureProbes", "PostureTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -19,6 +19,8 @@ public struct AgentConfig: Sendable {
     public var profiles: [String] = []
     public var interval: TimeInterval = 6 * 3600
     public var jitter: TimeInterval = 30 * 60
+    /// A cycle still running after this long is killed (`cycle.timeout`) and the next runs on schedule.
+    public var cycleTimeout: TimeInterval = 45 * 60
     public var upload: Upload?
     public var logLevel = "info"
 
@@ -41,12 +43,16 @@ public struct AgentConfig: Sendable {
         config.profiles = try root.optional("profiles")?.strings("profiles") ?? []
         if let schedule = root.optional("schedule") {
             let map = try schedule.mapping("schedule")
-            try map.rejectUnknownKeys(allowed: ["interval", "jitter"])
+            try map.rejectUnknownKeys(allowed: ["interval", "jitter", "cycle_timeout"])
             if let node = map.optional("interval") {
                 config.interval = TimeInterval(try node.duration("schedule.interval"))
                 guard config.interval >= 60 else { throw node.error("schedule.interval must be at least 1m") }
             }
             if let node = map.optional("jitter") { config.jitter = TimeInterval(try node.duration("schedule.jitter")) }
+            if let node = map.optional("cycle_timeout") {
+                config.cycleTimeout = TimeInterval(try node.duration("schedule.cycle_timeout"))
+                guard config.cycleTimeout >= 60 else { throw node.error("schedule.cycle_timeout must be at least 1m") }
+            }
         }
         if let upload = root.optional("upload") {
             let map = try upload.mapping("upload")

@@ -79,24 +79,24 @@ public struct Scanner: Sendable {
 
         let osCatalog = try? catalogs.os.get()
         let osPath = catalogs.osPath
-        async let os = Self.run { () throws(ProbeError) in try OSProbe(catalog: osCatalog, catalogPath: osPath).collect(root: root, now: now) }
-        async let packages = Self.run { () async throws(ProbeError) in
+        async let os = Self.run(.os) { () throws(ProbeError) in try OSProbe(catalog: osCatalog, catalogPath: osPath).collect(root: root, now: now) }
+        async let packages = Self.runAsync(.packages) { () async throws(ProbeError) in
             try await PackagesProbe().collectWithCandidates(root: root, database: try database.get())
         }
-        async let accounts = Self.run { () throws(ProbeError) in try AccountsProbe().collect(root: root) }
-        async let credentials = Self.run { () throws(ProbeError) in CredentialsProbe().collect(root: root, homes: homes) }
-        async let clock = Self.run { () throws(ProbeError) in ClockProbe().collect(root: root, processes: processes) }
-        async let localAccess = Self.run { () throws(ProbeError) in LocalAccessProbe().collect(root: root) }
-        async let security = Self.run { () throws(ProbeError) in
+        async let accounts = Self.run(.accounts) { () throws(ProbeError) in try AccountsProbe().collect(root: root) }
+        async let credentials = Self.run(.credentials) { () throws(ProbeError) in CredentialsProbe().collect(root: root, homes: homes) }
+        async let clock = Self.run(.clock) { () throws(ProbeError) in ClockProbe().collect(root: root, processes: processes) }
+        async let localAccess = Self.run(.localAccess) { () throws(ProbeError) in LocalAccessProbe().collect(root: root) }
+        async let security = Self.run(.securitySoftware) { () throws(ProbeError) in
             SecuritySoftwareProbe(catalog: try Self.catalog(catalogs.securitySoftware))
                 .collect(root: root, database: installed, processes: processes)
         }
-        async let fileSharing = Self.run { () throws(ProbeError) in
+        async let fileSharing = Self.run(.fileSharing) { () throws(ProbeError) in
             FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
         }
         let wantsIntegrity = probes?.contains(.integrity) ?? true
         let integrityProbe = IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
-        async let integrity = Self.run { () async throws(ProbeError) -> IntegrityEvidence? in
+        async let integrity = Self.runAsync(.integrity) { () async throws(ProbeError) -> IntegrityEvidence? in
             guard wantsIntegrity else { return nil }
             return try await integrityProbe.collect(root: root, database: try database.get(), now: now)
         }
@@ -132,7 +132,7 @@ public struct Scanner: Sendable {
         }
 
         let candidates = try? packagesResult.get().candidates
-        record(.browsers, Result { () throws(ProbeError) in
+        record(.browsers, await Self.run(.browsers) { () throws(ProbeError) in
             BrowsersProbe(catalog: try Self.catalog(catalogs.browsers))
                 .collect(root: root, database: installed, candidates: candidates, homes: homes, now: now)
         }, into: \.browsers)
@@ -156,10 +156,60 @@ public struct Scanner: Sendable {
         }
     }
 
-    private static func run<T: Sendable>(_ body: @Sendable () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {
-        do { return .success(try await body()) } catch { return .failure(error) }
+    /// How long each probe may run before it is abandoned and reported `unknown`: integrity hashes
+    /// every package file (minutes on a first scan of a slow disk); the others read a few files.
+    static func deadline(_ probe: ProbeName) -> Int {
+        probe == .integrity ? 1800 : 60
     }
 
+    /// Runs a probe that blocks (reads files) on a thread of its own under its deadline. One stalled
+    /// by a crafted file is abandoned there (the thread ends with the process) and the scan goes on,
+    /// without losing one of the few threads the async probes share.
+    static func run<T: Sendable>(_ probe: ProbeName, deadline seconds: Int? = nil,
+                                 _ body: @escaping @Sendable () throws(ProbeError) -> T) async -> Result<T, ProbeError> {
+        await withDeadline(seconds ?? deadline(probe)) { resume in
+            Thread.detachNewThread {
+                do throws(ProbeError) { resume(.success(try body())) } catch { resume(.failure(error)) }
+            }
+        }
+    }
+
+    /// Runs an async probe under its deadline.
+    static func runAsync<T: Sendable>(_ probe: ProbeName, deadline seconds: Int? = nil,
+                                      _ body: @escaping @Sendable () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {
+        await withDeadline(seconds ?? deadline(probe)) { resume in
+            Task.detached {
+                do throws(ProbeError) { resume(.success(try await body())) } catch { resume(.failure(error)) }
+            }
+        }
+    }
+
+    private static func withDeadline<T: Sendable>(_ seconds: Int, start: (@escaping @Sendable (Result<T, ProbeError>) -> Void) -> Void) async -> Result<T, ProbeError> {
+        await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(seconds)) { once.resume(.failure(.timedOut(seconds: seconds))) }
+            start { once.resume($0) }
+        }
+    }
+}
+
+/// Resumes a continuation with whichever comes first, the probe's result or its deadline.
+private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Result<T, ProbeError>, Never>?
+
+    init(_ continuation: CheckedContinuation<Result<T, ProbeError>, Never>) { self.continuation = continuation }
+
+    func resume(_ result: Result<T, ProbeError>) {
+        let pending: CheckedContinuation<Result<T, ProbeError>, Never>? = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        pending?.resume(returning: result)
+    }
+}
+
+extension Scanner {
     /// A full report: evidence judged by `profiles`.
     public func scan(profiles: [Profile], attestations: [Attestation] = [], now: Date = Date()) async -> Report {
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))

@@ -76,7 +76,8 @@ struct AgentCommand: AsyncParsableCommand {
             let cycle = ["agent", "--once", "--root", root]
             let scheduler = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("posture-agentd").path
             EventLog(level: config.logLevel).uploadNotice(config)
-            var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))"]
+            var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))",
+                             "--cycle-timeout", "\(Int(config.cycleTimeout))"]
             arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
             let argv = arguments.map { strdup($0) } + [nil]
             execv(scheduler, argv)

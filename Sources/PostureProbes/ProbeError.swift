@@ -4,6 +4,8 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     case unreadable(path: String, reason: String)
     case malformed(path: String, reason: String)
     case unsupported(String)
+    /// The probe was still running at its deadline and was abandoned.
+    case timedOut(seconds: Int)
 
     public var description: String {
         switch self {
@@ -11,6 +13,7 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .malformed(let path, let reason): return "\(path) is damaged: \(reason)"
         case .unsupported(let what): return what
+        case .timedOut(let seconds): return "timed out after \(seconds) s (a file it read may have been crafted to stall it)"
         }
     }
 }

@@ -12,6 +12,7 @@ struct Options {
     var interval: Int64 = 21600
     var jitter: Int64 = 1800
     var retry: Int64 = 60
+    var cycleTimeout: Int64 = 2700
     var executable = "/usr/bin/posture"
     var shared: [String] = []
     var cycle: [String] = []
@@ -48,6 +49,7 @@ func parse(_ arguments: [String]) -> Options {
         case "--interval": options.interval = Int64(value()) ?? options.interval
         case "--jitter": options.jitter = Int64(value()) ?? options.jitter
         case "--retry": options.retry = Int64(value()) ?? options.retry
+        case "--cycle-timeout": options.cycleTimeout = max(1, Int64(value()) ?? options.cycleTimeout)
         case "--posture": options.executable = value()
         case "--shared": options.shared.append(value())
         case "--cycle": options.cycle.append(value())
@@ -112,22 +114,32 @@ var nextScan = getenv("POSTURE_NEXT_SCAN").flatMap { Int64(String(cString: $0)) 
 unsetenv("POSTURE_NEXT_SCAN")
 var nextDelivery: Int64? = nil
 var lastWatchdog: Int64 = 0
-var child: (pid: pid_t, scanning: Bool)? = nil
+var child: (pid: pid_t, scanning: Bool, started: Int64)? = nil
 var stopping = false
+// Cycles that finish keep the watchdog fed; when none has finished for a whole schedule period
+// plus a cycle's deadline, the agent has stopped producing evidence and systemd should restart it.
+var lastCycleFinished = now()
+let overdue = options.interval + options.jitter + options.cycleTimeout
 
 while true {
     let current = now()
     if let watchdog, current - lastWatchdog >= watchdog {
-        notify("WATCHDOG=1")
+        if current - lastCycleFinished <= overdue { notify("WATCHDOG=1") }
         lastWatchdog = current
+    }
+    if let running = child, running.scanning, current - running.started >= options.cycleTimeout {
+        log("error", "cycle.timeout", "the scan cycle ran past its deadline and was killed; the next runs on schedule",
+            [("pid", "\(running.pid)"), ("timeout", "\(options.cycleTimeout)s")])
+        kill(running.pid, SIGKILL)
+        child = (running.pid, false, current)  // reaped below as a finished child, not as a finished cycle
     }
     if child == nil && !stopping {
         if current >= nextScan {
-            if let pid = spawn(options.executable, options.cycle + options.shared) { child = (pid, true) }
+            if let pid = spawn(options.executable, options.cycle + options.shared) { child = (pid, true, current) }
             let jitter = options.jitter > 0 ? Int64.random(in: 0...options.jitter) : 0
             nextScan = current + options.interval + jitter
         } else if let due = nextDelivery, current >= due {
-            if let pid = spawn(options.executable, ["upload"] + options.shared) { child = (pid, false) }
+            if let pid = spawn(options.executable, ["upload"] + options.shared) { child = (pid, false, current) }
             nextDelivery = nil
         }
     }
@@ -136,6 +148,7 @@ while true {
     var wake = min(nextScan, current + 60)
     if let due = nextDelivery { wake = min(wake, due) }
     if let watchdog { wake = min(wake, lastWatchdog + watchdog) }
+    if let running = child, running.scanning { wake = min(wake, running.started + options.cycleTimeout) }
     var timeout = timespec(tv_sec: Int(max(0, wake - current)), tv_nsec: child == nil ? 0 : 0)
     if timeout.tv_sec == 0 { timeout.tv_nsec = 200_000_000 }
     let signal = sigtimedwait(&signals, nil, &timeout)
@@ -146,9 +159,10 @@ while true {
             guard let running = child, running.pid == pid else { continue }
             let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             if code == 75 { nextDelivery = now() + options.retry }
-            if code != 0 && code != 75 {
+            if code != 0 && code != 75 && code != 128 + SIGKILL {
                 log("error", running.scanning ? "cycle" : "delivery", "child process failed; trying again later", [("status", "\(code)")])
             }
+            if running.scanning && (code == 0 || code == 75) { lastCycleFinished = now() }
             if running.scanning {
                 notify("STATUS=last scan at \(now())")
                 log("info", "schedule", "cycle finished", [("next_scan_in", "\(nextScan - now())s")])

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PostureAgent
+import PostureProbes
 import PostureTestSupport
 
 /// The agent, `upload` and `status` against a real HTTPS collector on loopback.
@@ -173,18 +174,7 @@ import PostureTestSupport
         let setup = try Self.setup()
         let listener = try TemporaryRoot("notify")
         let socketPath = listener.url("notify.sock").path
-        let notify = Process()
-        notify.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        notify.arguments = ["-c", """
-        import socket, sys
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(60)
-        with open(sys.argv[2], "a") as log:
-            while True:
-                try: data = s.recv(4096)
-                except OSError: break
-                log.write(data.decode() + "\\n"); log.flush()
-        """, socketPath, listener.url("messages").path]
-        try notify.run()
+        let notify = try NotifyListener.start(socket: socketPath, log: listener.url("messages").path)
         defer { kill(notify.processIdentifier, SIGKILL) }
         for _ in 0..<50 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(nanoseconds: 50_000_000) }
 
@@ -211,5 +201,82 @@ import PostureTestSupport
         #expect(log.contains("event=reload"))
         #expect(log.contains("event=stop"))
         #expect(setup.serverIDs().count == 1)
+    }
+}
+
+/// A probe stalled past its deadline is abandoned and reported, and the scan goes on.
+@Suite struct ProbeDeadlineTests {
+    @Test func aStalledProbeTimesOutAndTheOthersFinish() async throws {
+        let started = Date()
+        async let stalled = Scanner.run(.credentials, deadline: 1) { () throws(ProbeError) -> Int in
+            Thread.sleep(forTimeInterval: 30)
+            return 1
+        }
+        async let stalledAsync = Scanner.runAsync(.packages, deadline: 1) { () async throws(ProbeError) -> Int in
+            try? await Task.sleep(nanoseconds: 30_000_000_000)
+            return 1
+        }
+        async let healthy = Scanner.run(.os) { () throws(ProbeError) -> Int in 42 }
+        #expect(await stalled == .failure(.timedOut(seconds: 1)))
+        #expect(await stalledAsync == .failure(.timedOut(seconds: 1)))
+        #expect(await healthy == .success(42))
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(ProbeError.timedOut(seconds: 60).description.hasPrefix("timed out after 60 s"))
+    }
+}
+
+/// posture-agentd kills a cycle that runs past its deadline, runs the next on schedule, and stops
+/// feeding systemd's watchdog once no cycle has finished for a schedule period plus that deadline.
+@Suite struct CycleDeadlineTests {
+    @Test func aStalledCycleIsKilledAndTheWatchdogStarves() async throws {
+        let root = try TemporaryRoot("agentd")
+        // Stands in for `posture agent --once` stalled on a crafted file: the scheduler's contract is a child process.
+        let stalled = try root.write("posture", "#!/bin/sh\ncase \"$1\" in agent) echo $$ >> \(root.url("cycles").path); exec sleep 600;; esac\nexit 0\n").path
+        chmod(stalled, 0o755)
+        let socketPath = root.url("notify.sock").path
+        let listener = try NotifyListener.start(socket: socketPath, log: root.url("messages").path)
+        defer { kill(listener.processIdentifier, SIGKILL) }
+        for _ in 0..<50 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(nanoseconds: 50_000_000) }
+
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: Fixtures.product("posture-agentd"))
+        daemon.arguments = ["--posture", stalled, "--interval", "2", "--jitter", "0", "--cycle-timeout", "1", "--cycle", "agent", "--cycle", "--once"]
+        daemon.environment = ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        daemon.standardError = errors
+        daemon.standardOutput = FileHandle.nullDevice
+        let started = Date().timeIntervalSince1970
+        try daemon.run()
+        try await Task.sleep(nanoseconds: 8_000_000_000)
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.components(separatedBy: "event=cycle.timeout").count - 1 >= 2, "each stalled cycle is killed: \(log)")
+        let cycles = ((try? String(contentsOf: root.url("cycles"), encoding: .utf8)) ?? "").split(separator: "\n").compactMap { pid_t($0) }
+        #expect(cycles.count >= 3, "the next cycles ran on schedule: \(cycles)")
+        #expect(cycles.allSatisfy { kill($0, 0) == -1 }, "no stalled cycle is left running")
+        let watchdogs = ((try? String(contentsOf: root.url("messages"), encoding: .utf8)) ?? "").split(separator: "\n")
+            .filter { $0.contains("WATCHDOG=1") }.compactMap { Double($0.split(separator: " ")[0]) }
+        #expect(!watchdogs.isEmpty, "fed while a cycle could still finish")
+        #expect(watchdogs.allSatisfy { $0 - started < 5 }, "not fed once no cycle finished for interval + jitter + deadline: \(watchdogs.map { $0 - started })")
+    }
+}
+
+/// A stand-in for systemd's notify socket: logs each sd_notify datagram as "UNIXTIME MESSAGE".
+enum NotifyListener {
+    static func start(socket: String, log: String) throws -> Process {
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        listener.arguments = ["-c", """
+        import socket, sys, time
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(60)
+        with open(sys.argv[2], "a") as log:
+            while True:
+                try: data = s.recv(4096)
+                except OSError: break
+                log.write("%.3f %s\\n" % (time.time(), data.decode().replace("\\n", " "))); log.flush()
+        """, socket, log]
+        try listener.run()
+        return listener
     }
 }
