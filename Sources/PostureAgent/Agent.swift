@@ -99,6 +99,10 @@ public struct AgentCycle: Sendable {
 
     public func logDelivery(_ summary: Deliverer.Summary) {
         var fields = [("delivered", "\(summary.delivered)"), ("dead_letters", "\(summary.deadLettered)"), ("queued", "\(summary.remaining)")]
+        if summary.tooLarge > 0 {
+            log.log("error", "delivery.too_large", "the collector refused reports as too large; they are dead letters (see posture status)",
+                    [("reports", "\(summary.tooLarge)")])
+        }
         if let error = summary.lastError { fields.append(("error", error)) }
         if let next = summary.nextAttempt { fields.append(("next_attempt", ISO8601DateFormatter().string(from: next))) }
         let message = summary.lastError != nil ? "delivery incomplete"

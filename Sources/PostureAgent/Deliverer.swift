@@ -2,14 +2,18 @@ import Foundation
 import PostureEvidence
 import PostureTransport
 
-/// Uploads queued reports in order: a report leaves the queue only after a 2xx; 408, 425, 429,
-/// 5xx and transport failures are retried with capped exponential backoff and jitter (honouring
-/// Retry-After); any other 4xx moves the report to the dead letters, never silently dropped.
+/// Uploads queued reports in order: a report leaves the queue only after a 2xx whose receipt is
+/// signed by the collector key pinned at enrollment and acknowledges that very report; 3xx, 408,
+/// 425, 429, 5xx, transport failures and receipts that do not verify are retried with capped
+/// exponential backoff and jitter (honouring Retry-After); any other 4xx moves the report to the
+/// dead letters (413 as "refused as too large"), never silently dropped.
 public struct Deliverer: Sendable {
     /// What a delivery run did.
     public struct Summary: Sendable {
         public var delivered = 0
         public var deadLettered = 0
+        /// Reports the collector refused as too large (413), among the dead letters.
+        public var tooLarge = 0
         public var remaining = 0
         public var lastError: String?
         /// When the next queued report may be tried, if one waits.
@@ -21,6 +25,9 @@ public struct Deliverer: Sendable {
     /// Pause between consecutive uploads while draining a backlog.
     public var pace: TimeInterval
     public var maxBackoff: TimeInterval
+
+    /// Journal meta key of the collector's receipt key (base64), fetched and pinned by `posture enroll`.
+    public static let receiptKeyMeta = "collector_receipt_key"
 
     public init(journal: Journal, upload: AgentConfig.Upload, pace: TimeInterval = 0.2, maxBackoff: TimeInterval = 3600) {
         self.journal = journal
@@ -34,6 +41,7 @@ public struct Deliverer: Sendable {
     public func run(ignoreSchedule: Bool = false, now: () -> Date = Date.init) async throws -> Summary {
         var summary = Summary()
         let transport = CurlTransport(options: upload.transport)
+        let pinned = try journal.meta()[Self.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:))
         var first = true
         while let pending = try journal.nextQueued() {
             if !ignoreSchedule, pending.nextAttemptAt > now() {
@@ -49,16 +57,26 @@ public struct Deliverer: Sendable {
             }.value
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
+                if let pinned {
+                    do throws(Receipt.Invalid) {
+                        _ = try Receipt.verified(response.body, key: pinned, reportID: pending.reportID, envelope: pending.envelope)
+                    } catch {
+                        let error = "HTTP \(response.status) from \(upload.url), but not delivered: \(error)"
+                        return try retry(pending, error: error, retryAfter: nil, now: now, summary: &summary)
+                    }
+                }
                 try journal.markDelivered(pending.id, receipt: response.body.isEmpty ? nil : response.body, at: now())
                 summary.delivered += 1
-            case .success(let response) where [408, 425, 429].contains(response.status) || response.status >= 500:
-                let error = "HTTP \(response.status) from \(upload.url)"
-                let next = now().addingTimeInterval(retryDelay(attempts: pending.attempts, retryAfter: response.headers["retry-after"]))
-                try journal.scheduleRetry(pending.id, error: error, next: next, at: now())
+            case .success(let response) where response.status == 413:
+                let error = "refused as too large (HTTP 413, \(pending.envelope.count) bytes) by \(upload.url)"
+                try journal.markDeadLetter(pending.id, error: error, at: now())
+                summary.deadLettered += 1
+                summary.tooLarge += 1
                 summary.lastError = error
-                summary.nextAttempt = next
-                summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
-                return summary
+            case .success(let response) where [408, 425, 429].contains(response.status) || (300..<400).contains(response.status)
+                                            || response.status >= 500:
+                return try retry(pending, error: "HTTP \(response.status) from \(upload.url)", retryAfter: response.headers["retry-after"],
+                                 now: now, summary: &summary)
             case .success(let response):
                 let text = String(decoding: response.body.prefix(300), as: UTF8.self)
                 let error = "HTTP \(response.status) from \(upload.url): \(text)"
@@ -66,14 +84,19 @@ public struct Deliverer: Sendable {
                 summary.deadLettered += 1
                 summary.lastError = error
             case .failure(let error):
-                let next = now().addingTimeInterval(retryDelay(attempts: pending.attempts, retryAfter: nil))
-                try journal.scheduleRetry(pending.id, error: error.message, next: next, at: now())
-                summary.lastError = error.message
-                summary.nextAttempt = next
-                summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
-                return summary
+                return try retry(pending, error: error.message, retryAfter: nil, now: now, summary: &summary)
             }
         }
+        summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
+        return summary
+    }
+
+    /// Keeps `pending` queued for a later attempt and ends this run (order is kept).
+    private func retry(_ pending: Journal.Pending, error: String, retryAfter: String?, now: () -> Date, summary: inout Summary) throws -> Summary {
+        let next = now().addingTimeInterval(retryDelay(attempts: pending.attempts, retryAfter: retryAfter))
+        try journal.scheduleRetry(pending.id, error: error, next: next, at: now())
+        summary.lastError = error
+        summary.nextAttempt = next
         summary.remaining = try journal.deliveryCounts()["queued"] ?? 0
         return summary
     }

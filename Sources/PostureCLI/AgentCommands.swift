@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import PostureAgent
 import PostureEvidence
@@ -38,8 +39,11 @@ struct AgentCommand: AsyncParsableCommand {
         cleanly. Under systemd (Type=notify) it sends READY, WATCHDOG and STOPPING.
 
         --once runs one cycle and exits: 0 when nothing is left queued (or no upload target is set), \
-        75 when reports stay queued for a retry, 74 when the state directory is full (nothing of the \
-        cycle is stored; the next one continues the chain). Findings never change the agent's exit status.
+        75 when reports stay queued for a retry, 65 when the collector refused a report as too large \
+        (HTTP 413; it is a dead letter), 74 when the state directory is full (nothing of the cycle is \
+        stored; the next one continues the chain). Findings never change the agent's exit status. \
+        A cycle still running after schedule.cycle_timeout is killed and the next runs on schedule; \
+        WATCHDOG is sent only while cycles finish.
         """
     )
 
@@ -64,6 +68,7 @@ struct AgentCommand: AsyncParsableCommand {
                                        log: EventLog(level: config.logLevel))
                 cycle.log.uploadNotice(config)
                 let outcome = try await cycle.run()
+                if let tooLarge = outcome.delivery?.tooLarge, tooLarge > 0 { throw ExitCode(ExitStatus.dataError) }
                 if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
                 return
             }
@@ -92,7 +97,7 @@ struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Deliver the queued reports now and say what happened.",
-        discussion: "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued. Dead letters are not in the queue."
+        discussion: "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued, 65 when the collector refused a report as too large (HTTP 413: it moves to the dead letters, which are not in the queue)."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -108,6 +113,10 @@ struct UploadCommand: AsyncParsableCommand {
             let summary = try await Deliverer(journal: journal, upload: upload).run(ignoreSchedule: true)
             print("delivered \(summary.delivered), dead letters \(summary.deadLettered), still queued \(summary.remaining)"
                   + (summary.lastError.map { "; last error: \($0)" } ?? ""))
+            if summary.tooLarge > 0 {
+                printError("\(summary.tooLarge) report(s) refused as too large by the collector: moved to the dead letters (posture status)")
+                throw ExitCode(ExitStatus.dataError)
+            }
             if summary.remaining > 0 { throw ExitCode(75) }
         }
     }
@@ -185,7 +194,11 @@ struct EnrollCommand: AsyncParsableCommand {
         Sends the device public key (created if missing), host name and a SHA-256 of the machine id \
         to URL (the collector's /v1/enroll endpoint), with the TLS and proxy settings of the agent \
         config's upload section, signed with the device key over the token and a nonce fetched from \
-        URL/challenge (proof that this device holds the key). The token is used once and never stored.
+        URL/challenge (proof that this device holds the key). The token is used once and never stored: \
+        pass it with --token-file FILE or on standard input (--token-file -), since a command-line \
+        argument is visible to every user in /proc while the command runs. Then the collector's \
+        receipt key is fetched and pinned in the journal: from then on a delivery counts only when \
+        its receipt is signed by that key and acknowledges the report sent.
 
         Exit status: 0 enrolled, 77 the token was refused, 69 the collector could not be reached.
         """
@@ -194,14 +207,48 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The collector's enrollment URL (…/v1/enroll).", valueName: "URL"))
     var url: String
 
-    @Option(help: ArgumentHelp("The one-time enrollment token from the bank.", valueName: "TOKEN"))
-    var token: String
+    @Option(help: ArgumentHelp("The one-time enrollment token from the bank (visible to other users while it runs: prefer --token-file).",
+                               valueName: "TOKEN"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("Read the enrollment token from FILE, or from standard input when FILE is -.", valueName: "FILE"))
+    var tokenFile: String?
 
     @OptionGroup var options: ConfigOptions
+
+    func validate() throws {
+        guard (token == nil) != (tokenFile == nil) else {
+            throw ValidationError("give the enrollment token with --token-file FILE (or --token-file - to read standard input), or --token TOKEN")
+        }
+    }
+
+    /// The token from --token-file (a file or standard input), else --token with a warning.
+    func readToken() throws -> String {
+        if let token {
+            printError("warning: --token shows the token to every user of this PC while enrollment runs; prefer --token-file FILE or --token-file -")
+            return token
+        }
+        let file = tokenFile ?? "-"
+        let data: Data?
+        if file == "-" {
+            data = try? FileHandle.standardInput.read(upToCount: 4096)
+        } else {
+            data = FileManager.default.contents(atPath: file).map { $0.prefix(4096) }
+        }
+        guard let data else {
+            throw OutputError(description: "cannot read the enrollment token from \(file)", status: ExitStatus.noInput)
+        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, !text.contains(where: { $0.isWhitespace }) else {
+            throw OutputError(description: "\(file == "-" ? "standard input" : file) does not hold one enrollment token", status: ExitStatus.dataError)
+        }
+        return text
+    }
 
     func run() async throws {
         try await withErrorMapping {
             let config = try options.load()
+            let token = try readToken()
             let state = try options.stateDirectory(config)
             let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: state)
             if created { printError("created the device key \(state)/\(DeviceKey.privateName) (key id \(key.keyID))") }
@@ -230,10 +277,29 @@ struct EnrollCommand: AsyncParsableCommand {
                 throw OutputError(description: "the collector answered for key \(keyID), not this device's \(key.keyID)", status: ExitStatus.dataError)
             }
             let contract = answer["contract"] as? String ?? "?"
+            let receiptKey = try self.receiptKey(transport)
             try Journal(stateDirectory: state).setMeta(["enrolled_url": url, "enrolled_contract": contract,
-                                                        "enrolled_at": "\(Date().timeIntervalSince1970)"])
-            print("enrolled: key \(key.keyID) bound to contract \(contract) at \(url)")
+                                                        "enrolled_at": "\(Date().timeIntervalSince1970)",
+                                                        Deliverer.receiptKeyMeta: receiptKey.rawRepresentation.base64EncodedString()])
+            print("enrolled: key \(key.keyID) bound to contract \(ControlCharacters.escaped(contract)) at \(url)")
+            print("receipts pinned to the collector key \(DeviceKey.keyID(of: receiptKey))")
         }
+    }
+
+    /// The collector's receipt-signing key from `…/v1/receipt-key`, next to the enrollment URL.
+    func receiptKey(_ transport: CurlTransport) throws -> Curve25519.Signing.PublicKey {
+        let base = url.hasSuffix("/enroll") ? String(url.dropLast("/enroll".count)) : url
+        let response: HTTPResponse
+        do {
+            response = try transport.send(HTTPRequest(url: base + "/receipt-key", method: "GET", headers: [], body: Data()))
+        } catch {
+            throw OutputError(description: "enrolled, but the collector's receipt key could not be fetched: \(error); run enroll again", status: ExitStatus.unavailable)
+        }
+        guard response.status == 200, let key = DeviceKey.publicKey(base64: String(decoding: response.body.prefix(200), as: UTF8.self)) else {
+            throw OutputError(description: "enrolled, but \(base)/receipt-key gave no receipt key (HTTP \(response.status)); run enroll again",
+                              status: ExitStatus.unavailable)
+        }
+        return key
     }
 
     /// The collector's nonce from `URL/challenge` (`GET /v1/enroll/challenge`), to be signed with the token.

@@ -60,6 +60,9 @@ func withErrorMapping(_ body: () async throws -> Void) async throws {
         case .unreadable: throw ExitCode(ExitStatus.noInput)
         default: throw ExitCode(ExitStatus.dataError)
         }
+    } catch let error as StateDirectoryError {
+        printError(error.description)
+        throw ExitCode(ExitStatus.permission)
     } catch let error as KeyError {
         printError(error.description)
         switch error {

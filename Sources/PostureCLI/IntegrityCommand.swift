@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostureEvidence
 import PostureModel
 import PostureProbes
 
@@ -14,13 +15,7 @@ struct StateOptions: ParsableArguments {
     /// The state directory for verbs that must keep state (keys, journal): created when missing.
     func required(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let directory = stateDirectory ?? environment["POSTURE_STATE_DIR"] ?? Self.standard
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw OutputError(description: "cannot create the state directory \(directory): \(error.localizedDescription)"
-                              + " (run as root, or pass --state-dir DIR)", status: ExitStatus.permission)
-        }
+        try StateDirectory.prepare(directory)
         return directory
     }
 
@@ -28,16 +23,12 @@ struct StateOptions: ParsableArguments {
     /// (so a plain `posture scan` never creates /var/lib/posture).
     func resolved(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
         if let explicit = stateDirectory ?? environment["POSTURE_STATE_DIR"] {
-            do {
-                try FileManager.default.createDirectory(atPath: explicit, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw OutputError(description: "cannot create the state directory \(explicit): \(error.localizedDescription)",
-                                  status: ExitStatus.permission)
-            }
+            try StateDirectory.prepare(explicit)
             return explicit
         }
-        return FileManager.default.isWritableFile(atPath: Self.standard) ? Self.standard : nil
+        guard FileManager.default.isWritableFile(atPath: Self.standard) else { return nil }
+        try StateDirectory.check(Self.standard)
+        return Self.standard
     }
 
     /// The state directory named (or the default), without creating anything: for verbs that only read it.

@@ -60,20 +60,6 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The signed acknowledgement the collector returns for a stored report: the time of record is
-/// `received_at` (the collector's clock), not the PC's.
-public struct Receipt: Codable, Sendable, Equatable {
-    public static let payloadType = "application/vnd.posture.receipt+json"
-
-    public var reportId: String
-    public var keyId: String
-    public var envelopeSha256: String
-    public var receivedAt: Date
-    public var chain: ChainStatus
-    /// The report's `chain.sequence` on its device.
-    public var sequence: Int
-}
-
 /// The collector's behaviour independent of HTTP: enrollment, verification, deduplication,
 /// chain bookkeeping and receipts over a store.
 ///

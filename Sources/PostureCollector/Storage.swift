@@ -1,4 +1,5 @@
 import Foundation
+import PostureEvidence
 
 /// An enrolled device: its key bound to a customer contract.
 public struct Device: Sendable, Hashable {
@@ -19,19 +20,6 @@ public struct Device: Sendable, Hashable {
         self.machineIdSha256 = machineIdSha256
         self.enrolledAt = enrolledAt
     }
-}
-
-/// Where a report stands in its device's chain, as the receipt says.
-public enum ChainStatus: String, Sendable, Codable {
-    /// Follows the newest stored report (or is sequence 1 of a new device).
-    case ok
-    /// Reports are missing between the newest stored one and this one.
-    case gap
-    /// A second, different report at a position already filled, or one linking to anything but
-    /// its stored predecessor (two machines holding one key, or a restored state directory).
-    case fork
-    /// A report for an earlier position that was never filled.
-    case replay
 }
 
 /// A verified report about to be stored: what the chain check and the receipt need.

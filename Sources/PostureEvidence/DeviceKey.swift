@@ -51,6 +51,7 @@ public struct DeviceKey: Sendable {
 
     /// Loads a key file of the `device.key` form from any path (the collector's receipt key).
     public static func load(file path: String) throws -> DeviceKey {
+        try StateDirectory.checkFile(path)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw KeyError.missing(path) }
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o077 == 0 else { throw KeyError.tooOpen(path, mode: mode) }
@@ -67,20 +68,30 @@ public struct DeviceKey: Sendable {
     @discardableResult
     public static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
         let path = "\(stateDirectory)/\(privateName)"
-        if FileManager.default.fileExists(atPath: path), !force { throw KeyError.exists(path) }
+        if !force {
+            let first = try publishFirst(file: path, publicFile: "\(stateDirectory)/\(publicName)")
+            guard first.created else { throw KeyError.exists(path) }
+            return first.key
+        }
         let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
         try key.save(privateFile: path, publicFile: "\(stateDirectory)/\(publicName)")
         return key
     }
 
-    /// Writes a new private key to `path` (0600), creating its directory (0700) when missing.
-    static func create(file path: String) throws -> DeviceKey {
-        let key = DeviceKey(privateKey: Curve25519.Signing.PrivateKey())
-        try key.save(privateFile: path, publicFile: nil)
-        return key
+    /// Publishes a new private key at `path` (0600) unless a key is already there, and returns the
+    /// key on disk afterwards: of two first runs at once, both sign with the one that won. With
+    /// `publicFile`, both files are written in full before the key is published (a full disk
+    /// leaves neither), and the public file is put in place after it.
+    static func publishFirst(file path: String, publicFile: String? = nil) throws -> (key: DeviceKey, created: Bool) {
+        let created = try DeviceKey(privateKey: Curve25519.Signing.PrivateKey()).save(privateFile: path, publicFile: publicFile, exclusive: true)
+        return (try load(file: path), created)
     }
 
-    private func save(privateFile: String, publicFile: String?) throws {
+    /// Writes the key's files, both in full before either is put in place (a full disk leaves
+    /// neither). `exclusive` links the private key in only when none is there (`link(2)`), and
+    /// returns false, writing nothing, when one is; otherwise both replace what was there.
+    @discardableResult
+    private func save(privateFile: String, publicFile: String?, exclusive: Bool = false) throws -> Bool {
         let directory = URL(fileURLWithPath: privateFile).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -93,7 +104,16 @@ public struct DeviceKey: Sendable {
             staged.append(try AtomicFile.Staged(Data((privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
                                                 for: privateFile, mode: 0o600))
             if let publicFile { staged.append(try AtomicFile.Staged(Data((publicLine + "\n").utf8), for: publicFile, mode: 0o644)) }
-            for file in staged { try file.commit() }
+            if exclusive {
+                guard try staged[0].publish() else {
+                    staged.forEach { $0.discard() }
+                    return false
+                }
+                for file in staged.dropFirst() { try file.commit() }
+            } else {
+                for file in staged { try file.commit() }
+            }
+            return true
         } catch {
             staged.forEach { $0.discard() }
             throw KeyError.unwritable(error)
@@ -105,7 +125,7 @@ public struct DeviceKey: Sendable {
         do {
             return (try load(file: path), false)
         } catch KeyError.missing {
-            return (try create(file: path), true)
+            return try publishFirst(file: path)
         }
     }
 
@@ -121,7 +141,9 @@ public struct DeviceKey: Sendable {
             }
             return (key, false)
         } catch KeyError.missing {
-            return (try generate(stateDirectory: stateDirectory), true)
+            let first = try publishFirst(file: "\(stateDirectory)/\(privateName)", publicFile: "\(stateDirectory)/\(publicName)")
+            if !first.created { return (try loadOrCreate(stateDirectory: stateDirectory).key, false) }  // another run won: its device.pub
+            return first
         }
     }
 

@@ -48,8 +48,11 @@ public final class Journal: @unchecked Sendable {
         let path = "\(stateDirectory)/\(Self.fileName)"
         self.path = path
         queue = try Self.attempt("open the journal", path) {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try StateDirectory.prepare(stateDirectory)
+            try Self.ownFile(path)
+            // Two first runs at once would both create the tables: setup takes turns.
+            let lock = try Self.setupLock(stateDirectory)
+            defer { close(lock) }
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)
             configuration.prepareDatabase { db in
@@ -68,12 +71,36 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    /// An exclusive `flock` on `journal.lock` (0600), held until the descriptor is closed. A lock
+    /// file of its own, because closing any descriptor of the database would drop SQLite's locks.
+    private static func setupLock(_ stateDirectory: String) throws -> Int32 {
+        let path = "\(stateDirectory)/journal.lock"
+        try StateDirectory.checkFile(path)
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileWriteError(path: path, errno: errno) }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        return fd
+    }
+
+    /// Creates the journal file 0600 (SQLite gives its -wal and -shm the same mode), or tightens
+    /// an existing one; refuses one that is a symlink or another user's.
+    private static func ownFile(_ path: String) throws {
+        try StateDirectory.checkFile(path)
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }  // SQLite says why when it opens the file
+        defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0, status.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
+    }
+
     /// Runs `body`, turning what it throws into a `JournalError` that says what was being done and
     /// whether the disk is full.
     private static func attempt<T>(_ doing: String, _ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as JournalError {
+            throw error
+        } catch let error as StateDirectoryError {
             throw error
         } catch {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -101,6 +101,23 @@ public enum AtomicFile {
             }
         }
 
+        /// Links the temporary file in as the destination only when nothing is there yet (`link(2)`
+        /// fails on an existing name, so of two processes publishing at once exactly one wins).
+        /// - Returns: false when the destination already existed; it is left as it was.
+        public func publish() throws(FileWriteError) -> Bool {
+            defer { discard() }
+            guard link(temporary, path) == 0 else {
+                if errno == EEXIST { return false }
+                throw FileWriteError(path: path, errno: errno)
+            }
+            let directory = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                _ = fsync(directory)
+                close(directory)
+            }
+            return true
+        }
+
         /// Renames the temporary file over the destination and syncs the directory entry.
         public func commit() throws(FileWriteError) {
             guard rename(temporary, path) == 0 else {

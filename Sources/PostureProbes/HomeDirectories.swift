@@ -1,6 +1,8 @@
 import Foundation
 
 /// Users' home directories inside a root: those `etc/passwd` names plus every directory under `home/`.
+/// Finding them registers them with the root's `HomeGuard`, so what lies under them is read only
+/// as far as their owners could.
 public enum HomeDirectories {
     /// Paths relative to the root (`home/alice`, `root`), sorted and without duplicates.
     public static func all(root: ScanRoot) -> [String] {
@@ -13,6 +15,10 @@ public enum HomeDirectories {
         }
         for name in (try? root.list("home")) ?? [] where root.isDirectory("home/\(name)") {
             homes.insert("home/\(name)")
+        }
+        for home in homes {
+            guard case .success(let status) = root.status(home), let canonical = root.canonical(home) else { continue }
+            root.homes.register(home, .init(canonical: String(canonical.drop { $0 == "/" }), owner: status.owner))
         }
         return homes.sorted()
     }

@@ -41,6 +41,8 @@ enum Platform {
         var size: Int64
         var modified: Date
         var mode: UInt32 = 0
+        /// The owner's uid.
+        var owner: UInt32 = 0
         /// Identity and change stamps, for caches keyed on "this exact file, unchanged".
         var identity = FileIdentity(device: 0, inode: 0, size: 0, modifiedNanoseconds: 0, changedNanoseconds: 0)
 
@@ -76,7 +78,7 @@ enum Platform {
         #endif
         return FileStatus(isDirectory: type == S_IFDIR, isSymlink: type == S_IFLNK, isRegular: type == S_IFREG,
                           size: Int64(st.st_size), modified: Date(timeIntervalSince1970: mtime), mode: UInt32(st.st_mode),
-                          identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                          owner: UInt32(st.st_uid), identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
                                                  modifiedNanoseconds: mtimeNs, changedNanoseconds: ctimeNs))
     }
 
@@ -110,14 +112,14 @@ enum Platform {
     /// `ENOSYS` (or `EPERM` from a seccomp filter) where the kernel does not offer it (Linux < 5.6).
     /// `forReading` opens it for reading instead (only where procfs cannot reopen a handle).
     static func openBeneath(_ root: Int32, _ path: UnsafePointer<CChar>, followLast: Bool,
-                            forReading: Bool = false) -> Result<Int32, FileError> {
+                            forReading: Bool = false, noSymlinks: Bool = false) -> Result<Int32, FileError> {
         #if os(Linux) && (arch(x86_64) || arch(arm64) || arch(riscv64))
         guard let syscall4 = syscall4 else { return .failure(FileError(code: ENOSYS)) }
         // struct open_how { __u64 flags; __u64 mode; __u64 resolve; } (linux/openat2.h), not in the Glibc module.
-        let resolveNoMagicLinks: UInt64 = 0x02, resolveInRoot: UInt64 = 0x10
+        let resolveNoMagicLinks: UInt64 = 0x02, resolveNoSymlinks: UInt64 = 0x04, resolveInRoot: UInt64 = 0x10
         var how: (flags: UInt64, mode: UInt64, resolve: UInt64) = (
             UInt64(UInt32(bitPattern: (forReading ? readingFlags : pathOnly) | O_CLOEXEC | (followLast ? 0 : O_NOFOLLOW))), 0,
-            resolveInRoot | resolveNoMagicLinks)
+            resolveInRoot | resolveNoMagicLinks | (noSymlinks ? resolveNoSymlinks : 0))
         // A rename racing a `..` lookup makes the kernel answer EAGAIN; a few retries settle it.
         for _ in 0..<8 {
             let fd = withUnsafeBytes(of: &how) { syscall4(openat2Number, Int(root), UnsafeRawPointer(path), $0.baseAddress!, 24) }

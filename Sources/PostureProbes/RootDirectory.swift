@@ -50,14 +50,16 @@ final class RootDirectory: Sendable {
     /// Every lookup inside the root passes here, so this is where reading with another user's
     /// rights, or under a deadline, belongs. `forReading` opens the file for reading instead of
     /// as a handle: only for where procfs cannot reopen a handle that was checked first.
-    func open(_ path: String, followLast: Bool, forReading: Bool = false) -> Result<Int32, FileError> {
+    /// `noSymlinks` refuses any symlink on the way (`ELOOP`), a final one too unless `followLast`
+    /// is false (then the handle is on the link itself).
+    func open(_ path: String, followLast: Bool, forReading: Bool = false, noSymlinks: Bool = false) -> Result<Int32, FileError> {
         if resolution == .kernel {
             let opened = (path.isEmpty ? "." : path).withCString {
-                Platform.openBeneath(fd, $0, followLast: followLast, forReading: forReading)
+                Platform.openBeneath(fd, $0, followLast: followLast, forReading: forReading, noSymlinks: noSymlinks)
             }
             guard case .failure(let error) = opened, error.code == ENOSYS || error.code == EPERM else { return opened }
         }
-        return chase(path, followLast: followLast, forReading: forReading).map(\.fd)
+        return chase(path, followLast: followLast, forReading: forReading, noSymlinks: noSymlinks).map(\.fd)
     }
 
     /// The canonical path of `path` inside the root (`/usr/bin/ls` for `bin/ls` on a merged-/usr
@@ -71,7 +73,8 @@ final class RootDirectory: Sendable {
     /// Walks `path` from the root one name at a time, never letting the kernel follow a symlink:
     /// a symlink's target is walked in its place, from the root when it is absolute, and `..`
     /// never climbs above the root. Returns a handle on what it names and its canonical names.
-    private func chase(_ path: String, followLast: Bool, forReading: Bool = false) -> Result<(fd: Int32, names: [String]), FileError> {
+    private func chase(_ path: String, followLast: Bool, forReading: Bool = false,
+                       noSymlinks: Bool = false) -> Result<(fd: Int32, names: [String]), FileError> {
         var fds: [Int32] = []  // the open directories below the root, deepest last
         var names: [String] = []
         func unwind(to depth: Int) {
@@ -102,6 +105,11 @@ final class RootDirectory: Sendable {
                 return .failure(error)
             }
             if status.isSymlink && (!pending.isEmpty || followLast) {
+                if noSymlinks {
+                    Platform.closeFile(entry)
+                    unwind(to: 0)
+                    return .failure(FileError(code: ELOOP))
+                }
                 let target = Platform.linkTarget(entry)
                 Platform.closeFile(entry)
                 links += 1

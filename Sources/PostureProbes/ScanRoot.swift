@@ -11,6 +11,8 @@ public struct ScanRoot: Sendable, Hashable {
     /// Canonical absolute path of the root, as the user named it: for reports and cache keys, not for opening files.
     public let path: String
     let directory: RootDirectory
+    /// Users' homes, read only as their owners could (see `HomeGuard`).
+    let homes = HomeGuard()
 
     /// True when the root is the running system, so `/proc` and running processes describe it.
     public var isLive: Bool { path == "/" }
@@ -47,9 +49,13 @@ public struct ScanRoot: Sendable, Hashable {
     /// The path as it is shown in reports and messages: absolute inside the root.
     public func display(_ relative: String) -> String { "/" + relative.drop { $0 == "/" } }
 
+    /// Whether something stands at `relative`: true too when it cannot be looked at (a symlink in
+    /// a home, no permission), so that reading it reports why instead of skipping it silently.
     public func exists(_ relative: String) -> Bool {
-        if case .success = status(relative) { return true }
-        return false
+        switch status(relative) {
+        case .success: return true
+        case .failure(let error): return !error.isNotFound
+        }
     }
 
     public func isDirectory(_ relative: String) -> Bool {
@@ -105,7 +111,7 @@ public struct ScanRoot: Sendable, Hashable {
     /// The status of `relative`, asked of the path itself when `followLast` is false (a symlink is
     /// then reported as a symlink, not as what it points to).
     func status(_ relative: String, followLast: Bool = true) -> Result<Platform.FileStatus, FileError> {
-        directory.open(relative, followLast: followLast).flatMap { fd in
+        lookup(relative, followLast: followLast).flatMap { fd in
             defer { Platform.closeFile(fd) }
             guard let status = Platform.status(fd: fd) else { return .failure(FileError(code: errno)) }
             return .success(status)
@@ -117,7 +123,7 @@ public struct ScanRoot: Sendable, Hashable {
     /// FIFO, device or socket (`EINVAL`, "not a regular file"). The caller closes the descriptor.
     func openFile(_ relative: String) -> Result<(fd: Int32, status: Platform.FileStatus), FileError> {
         let handle: Int32
-        switch directory.open(relative, followLast: true) {
+        switch lookup(relative, followLast: true) {
         case .success(let fd): handle = fd
         case .failure(let error): return .failure(error)
         }
@@ -132,7 +138,7 @@ public struct ScanRoot: Sendable, Hashable {
             return .success((fd, status))
         case .failure(let error) where error.code == ENOSYS:
             // No procfs: the path is opened again, and only the same file is accepted.
-            return directory.open(relative, followLast: true, forReading: true).flatMap { fd in
+            return lookup(relative, followLast: true, forReading: true).flatMap { fd in
                 guard let again = Platform.status(fd: fd), again.identity.device == status.identity.device,
                       again.identity.inode == status.identity.inode else {
                     Platform.closeFile(fd)
@@ -149,7 +155,7 @@ public struct ScanRoot: Sendable, Hashable {
     /// `Platform.openEntry` and `Platform.directoryEntries`; `ENOTDIR` when it is something else.
     /// The caller closes it.
     func openDirectory(_ relative: String) -> Result<Int32, FileError> {
-        directory.open(relative, followLast: true).flatMap { fd in
+        lookup(relative, followLast: true).flatMap { fd in
             guard let status = Platform.status(fd: fd), status.isDirectory else {
                 Platform.closeFile(fd)
                 return .failure(FileError(code: ENOTDIR))

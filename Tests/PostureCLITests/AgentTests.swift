@@ -93,6 +93,24 @@ import PostureTestSupport
         #expect(text.stdout.contains("dead letters:   1"))
     }
 
+    /// 413 is its own loud state (exit 65, an error event, "refused as too large"); a redirect is retried.
+    @Test func tooLargeIsLoudAndRedirectsAreRetried() throws {
+        let large = try Self.setup(["--status", "413"])
+        let refused = try large.agent()
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("event=delivery.too_large"), "\(refused.stderr)")
+        let status = try large.status()
+        #expect(status["dead_letters"] as? Int == 1)
+        #expect(((status["last_delivery"] as? [String: Any])?["error"] as? String)?.hasPrefix("refused as too large (HTTP 413") == true, "\(status)")
+        for code in ["302", "307"] {
+            let moved = try Self.setup(["--status", code])
+            #expect(try moved.agent().status == 75, "HTTP \(code) is retried, not a dead letter")
+            let queued = try moved.status()
+            #expect(queued["queue_length"] as? Int == 1)
+            #expect(queued["dead_letters"] as? Int == 0)
+        }
+    }
+
     @Test func throttlingIsRetriedLater() throws {
         let setup = try Self.setup(["--throttle-first", "1"])
         #expect(try setup.agent().status == 75)
@@ -123,19 +141,26 @@ import PostureTestSupport
     @Test func enrollmentSendsTheKeyOnceAndNeverStoresTheToken() throws {
         let setup = try Self.setup()
         let url = "https://127.0.0.1:\(setup.server.port)/v1/enroll"
-        let enrolled = try CLITests.posture(["enroll", "--url", url, "--token", "good-token", "--config", setup.config])
+        let tokenFile = try setup.root.write("token", "good-token\n").path
+        let enrolled = try CLITests.posture(["enroll", "--url", url, "--token-file", tokenFile, "--config", setup.config])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         #expect(enrolled.stdout.contains("contract C-1001"))
+        #expect(enrolled.stdout.contains("receipts pinned to the collector key"))
+        #expect(!enrolled.stderr.contains("warning"), "\(enrolled.stderr)")
         let sent = setup.server.entries().first ?? ""
         let publicKey = try String(contentsOfFile: setup.state + "/device.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(sent.contains(publicKey))
-        let again = try CLITests.posture(["enroll", "--url", url, "--token", "good-token", "--config", setup.config])
-        #expect(again.status == 77, "a used token is refused")
+        let again = try Fixtures.run(CLITests.executable, ["enroll", "--url", url, "--token-file", "-", "--config", setup.config],
+                                     input: Data("good-token\n".utf8), environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"])
+        #expect(again.status == 77, "a used token (read from standard input) is refused: \(again.stderr)")
         let stored = try FileManager.default.contentsOfDirectory(atPath: setup.state).compactMap {
             FileManager.default.contents(atPath: setup.state + "/" + $0)
         }
         #expect(!stored.contains { $0.range(of: Data("good-token".utf8)) != nil }, "the token is not kept")
-        #expect(try CLITests.posture(["enroll", "--url", "https://127.0.0.1:1/v1/enroll", "--token", "t", "--config", setup.config]).status == 69)
+        let unreachable = try CLITests.posture(["enroll", "--url", "https://127.0.0.1:1/v1/enroll", "--token", "t", "--config", setup.config])
+        #expect(unreachable.status == 69)
+        #expect(unreachable.stderr.contains("warning: --token shows the token to every user"), "argv works, with a warning")
+        #expect(try CLITests.posture(["enroll", "--url", url, "--config", setup.config]).status == 64, "a token is required")
     }
 
     @Test func badConfigNamesFileAndLine() throws {
@@ -176,7 +201,7 @@ import PostureTestSupport
         let socketPath = listener.url("notify.sock").path
         let notify = try NotifyListener.start(socket: socketPath, log: listener.url("messages").path)
         defer { kill(notify.processIdentifier, SIGKILL) }
-        for _ in 0..<50 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(nanoseconds: 50_000_000) }
+        try await NotifyListener.waitForSocket(socketPath)
 
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: CLITests.executable)
@@ -195,6 +220,7 @@ import PostureTestSupport
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
         #expect(daemon.terminationStatus == 0)
+        for _ in 0..<100 where !messages().contains("STOPPING=1") { try await Task.sleep(nanoseconds: 100_000_000) }
         #expect(messages().contains("STOPPING=1"))
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(log.contains("event=start"))
@@ -207,20 +233,19 @@ import PostureTestSupport
 /// A probe stalled past its deadline is abandoned and reported, and the scan goes on.
 @Suite struct ProbeDeadlineTests {
     @Test func aStalledProbeTimesOutAndTheOthersFinish() async throws {
-        let started = Date()
+        // The stalled bodies would answer after 10 minutes; the deadlines answer first.
         async let stalled = Scanner.run(.credentials, deadline: 1) { () throws(ProbeError) -> Int in
-            Thread.sleep(forTimeInterval: 30)
+            Thread.sleep(forTimeInterval: 600)
             return 1
         }
         async let stalledAsync = Scanner.runAsync(.packages, deadline: 1) { () async throws(ProbeError) -> Int in
-            try? await Task.sleep(nanoseconds: 30_000_000_000)
+            try? await Task.sleep(nanoseconds: 600_000_000_000)
             return 1
         }
         async let healthy = Scanner.run(.os) { () throws(ProbeError) -> Int in 42 }
         #expect(await stalled == .failure(.timedOut(seconds: 1)))
         #expect(await stalledAsync == .failure(.timedOut(seconds: 1)))
         #expect(await healthy == .success(42))
-        #expect(Date().timeIntervalSince(started) < 10)
         #expect(ProbeError.timedOut(seconds: 60).description.hasPrefix("timed out after 60 s"))
     }
 }
@@ -236,7 +261,7 @@ import PostureTestSupport
         let socketPath = root.url("notify.sock").path
         let listener = try NotifyListener.start(socket: socketPath, log: root.url("messages").path)
         defer { kill(listener.processIdentifier, SIGKILL) }
-        for _ in 0..<50 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(nanoseconds: 50_000_000) }
+        try await NotifyListener.waitForSocket(socketPath)
 
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: Fixtures.product("posture-agentd"))
@@ -247,7 +272,7 @@ import PostureTestSupport
         daemon.standardOutput = FileHandle.nullDevice
         let started = Date().timeIntervalSince1970
         try daemon.run()
-        try await Task.sleep(nanoseconds: 8_000_000_000)
+        try await Task.sleep(nanoseconds: 12_000_000_000)
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -255,21 +280,24 @@ import PostureTestSupport
         let cycles = ((try? String(contentsOf: root.url("cycles"), encoding: .utf8)) ?? "").split(separator: "\n").compactMap { pid_t($0) }
         #expect(cycles.count >= 3, "the next cycles ran on schedule: \(cycles)")
         #expect(cycles.allSatisfy { kill($0, 0) == -1 }, "no stalled cycle is left running")
-        let watchdogs = ((try? String(contentsOf: root.url("messages"), encoding: .utf8)) ?? "").split(separator: "\n")
-            .filter { $0.contains("WATCHDOG=1") }.compactMap { Double($0.split(separator: " ")[0]) }
-        #expect(!watchdogs.isEmpty, "fed while a cycle could still finish")
-        #expect(watchdogs.allSatisfy { $0 - started < 5 }, "not fed once no cycle finished for interval + jitter + deadline: \(watchdogs.map { $0 - started })")
+        let messages = (try? String(contentsOf: root.url("messages"), encoding: .utf8)) ?? ""
+        let watchdogs = messages.split(separator: "\n").filter { $0.contains("WATCHDOG=1") }.compactMap { Double($0.split(separator: " ")[0]) }
+        #expect(!watchdogs.isEmpty, "fed while a cycle could still finish; started \(started), messages:\n\(messages)\nlog:\n\(log)")
+        // Cycles stall from the start, so feeding stops 3 s in (interval 2 + jitter 0 + deadline 1); 8 s leaves room for a loaded machine.
+        #expect(watchdogs.allSatisfy { $0 - started < 8 }, "not fed once no cycle finished for interval + jitter + deadline: \(watchdogs.map { $0 - started })")
     }
 }
 
 /// A stand-in for systemd's notify socket: logs each sd_notify datagram as "UNIXTIME MESSAGE".
+/// It waits up to 10 minutes for a datagram: a test's next step can come a minute later when the
+/// full suite keeps the runner's threads busy.
 enum NotifyListener {
     static func start(socket: String, log: String) throws -> Process {
         let listener = Process()
         listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         listener.arguments = ["-c", """
         import socket, sys, time
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(60)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(600)
         with open(sys.argv[2], "a") as log:
             while True:
                 try: data = s.recv(4096)
@@ -278,5 +306,11 @@ enum NotifyListener {
         """, socket, log]
         try listener.run()
         return listener
+    }
+
+    /// Waits until the listener has bound its socket (Python may start slowly on a loaded machine).
+    static func waitForSocket(_ path: String) async throws {
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: path) { try await Task.sleep(nanoseconds: 50_000_000) }
+        try #require(FileManager.default.fileExists(atPath: path), "the notify listener did not start")
     }
 }

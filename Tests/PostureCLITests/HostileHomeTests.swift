@@ -90,4 +90,47 @@ import PostureTestSupport
         let stores = integrity["unreadable_certificate_stores"] as? [[String: String]] ?? []
         #expect(stores.contains { $0["path"] == "/home/alice/.pki/nssdb/cert9.db" && ($0["reason"] ?? "").contains("view") }, "\(stores)")
     }
+
+    /// Symlinks and `..` in a home, pointing where only root may read: nothing of the targets
+    /// reaches the report, and what could not be read safely makes the check unknown.
+    @Test func linksInAHomeDoNotReadForTheUser() throws {
+        let root = try EndpointScanTests.endpoint()
+        for file in ["home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
+                     "home/alice/Desktop/password.txt"] {
+            try FileManager.default.removeItem(at: root.url(file))
+        }
+        // Root-only targets, with content that must never appear in the report.
+        try root.write("etc/secret/logins.json", Fixtures.firefoxLogins([("https://rootonly-origin.bank.example.jp", "ROOTSECRET")]))
+        try Fixtures.chromiumLoginData(at: root.url("etc/secret/Login Data"), [("https://rootonly-chromium.bank.example.jp/", "ROOTSECRET2", false)])
+        try root.write("etc/rootonly-password-list.txt", "x")
+        try root.write("root/passwords-of-root.txt", "x")
+        for file in ["etc/secret/logins.json", "etc/secret/Login Data", "etc/rootonly-password-list.txt", "root/passwords-of-root.txt"] {
+            chmod(root.url(file).path, 0o600)
+        }
+        try root.symlink("home/alice/.mozilla/firefox/x1.default/logins.json", to: "/etc/secret/logins.json")
+        try root.symlink("home/alice/.config/chromium/Default/Login Data", to: "../../../../../etc/secret/Login Data")
+        try FileManager.default.removeItem(at: root.url("home/alice/Desktop"))
+        try root.symlink("home/alice/Desktop", to: "/etc")
+        try root.write("home/alice/.config/user-dirs.dirs", "XDG_DESKTOP_DIR=\"$HOME/../../root\"\n")
+        // A root-only file planted inside the home (by root; the user could not have made it).
+        try root.write("home/alice/.mozilla/firefox/x2.default/logins.json",
+                       Fixtures.firefoxLogins([("https://planted.bank.example.jp", "PLANTED")]))
+        chmod(root.url("home/alice/.mozilla/firefox/x2.default/logins.json").path, 0o600)
+        let chowned = try Fixtures.run("/bin/chown", ["-R", "-h", "1000:1000", root.url("home/alice").path])
+        #expect(chowned.status == 0, "\(chowned.stderr)")
+        chown(root.url("home/alice/.mozilla/firefox/x2.default/logins.json").path, 0, 0)
+
+        let tmp = root.url("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let scan = try Self.scan(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank"], tmp: tmp)
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: scan.report), as: UTF8.self)
+        for leaked in ["rootonly-origin", "rootonly-chromium", "rootonly-password-list", "passwords-of-root", "planted.bank"] {
+            #expect(!text.contains(leaked), "\(leaked) reached the report")
+        }
+        let credentials = try #require(Self.finding(scan.report, "no-saved-passwords"))
+        #expect(credentials["status"] as? String == "unknown", "\(credentials)")
+        let reason = ((scan.report["evidence"] as? [String: Any])?["unavailable"] as? [String: String])?["credentials"] ?? ""
+        #expect(reason.contains("symlink in a user's home"), "\(reason)")
+        #expect(reason.contains("not by the home's owner"), "\(reason)")
+    }
 }

@@ -87,6 +87,19 @@ enum CollectorScenarios {
                                                                          "--token", collector.staffToken])
         #expect(unknownContract.status == 66)
 
+        // A receipt the pinned collector key did not sign is not a delivery: the report stays queued.
+        let pinned = try journal.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'collector_receipt_key'") }
+        #expect(pinned == (try collector.receiptKey()).rawRepresentation.base64EncodedString(), "enroll pinned the collector's receipt key")
+        let impostor = DeviceKey(privateKey: .init()).publicLine
+        try journal.write { db in try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'collector_receipt_key'", arguments: [impostor]) }
+        let unverified = try posture(["agent", "--once", "--config", agentConfig, "--root", root.path, "--profiles", root.url("profiles").path])
+        #expect(unverified.status == 75, "\(unverified.stderr)")
+        let queued = try journal.read { db in try Row.fetchOne(db, sql: "SELECT delivery, last_error FROM envelopes ORDER BY sequence DESC LIMIT 1") }
+        #expect(queued?["delivery"] as String? == "queued")
+        #expect((queued?["last_error"] as String?)?.contains("not signed by the collector key pinned at enrollment") == true, "\(String(describing: queued))")
+        try journal.write { db in try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'collector_receipt_key'", arguments: [pinned]) }
+        #expect(try posture(["upload", "--config", agentConfig]).status == 0, "the same receipt verifies against the right key")
+
         #expect(collector.stop() == 0, "SIGTERM stops the server cleanly")
         #expect(collector.log.contains("report stored"))
     }

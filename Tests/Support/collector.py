@@ -2,7 +2,8 @@
 """A small HTTPS collector for posture's transport and delivery tests (loopback only).
 
 Stores each POSTed body once per Idempotency-Key (a repeat gets 200, a first 201) and appends a
-JSON line per stored report to --log; GET /v1/enroll/challenge answers a fixed nonce. Misbehaviour for tests: --fail-first N (503), --close-first
+JSON line per stored report to --log; GET /v1/enroll/challenge answers a fixed nonce and
+GET /v1/receipt-key a fixed key (its receipts are unsigned: tests that enroll here do not deliver). Misbehaviour for tests: --fail-first N (503), --close-first
 N (drop the connection mid-request), --stall-first N (hold the request past the client's
 timeout), --throttle-first N (429 with Retry-After), --status S (answer every request with S),
 --client-ca FILE (require a client certificate), --big (a 5 MiB answer). Prints "PORT n" once
@@ -41,6 +42,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/v1/enroll/challenge":
             return self.reply(200, json.dumps({"nonce": "test-nonce"}).encode(), [("Content-Type", "application/json")])
+        if self.path == "/v1/receipt-key":
+            return self.reply(200, __import__("base64").b64encode(bytes(range(1, 33))) + b"\n", [("Content-Type", "text/plain")])
         return self.reply(404, b'{"error":"not found"}')
 
     def do_POST(self):

@@ -1,0 +1,64 @@
+import Crypto
+import Foundation
+import PostureModel
+
+/// Where a report stands in its device's chain, as the receipt says.
+public enum ChainStatus: String, Sendable, Codable {
+    /// Follows the newest stored report (or is sequence 1 of a new device).
+    case ok
+    /// Reports are missing between the newest stored one and this one.
+    case gap
+    /// A second, different report at a position already filled, or one linking to anything but
+    /// its stored predecessor (two machines holding one key, or a restored state directory).
+    case fork
+    /// A report for an earlier position that was never filled.
+    case replay
+}
+
+/// The signed acknowledgement the collector returns for a stored report: the time of record is
+/// `received_at` (the collector's clock), not the PC's.
+public struct Receipt: Codable, Sendable, Equatable {
+    public static let payloadType = "application/vnd.posture.receipt+json"
+
+    public var reportId: String
+    public var keyId: String
+    public var envelopeSha256: String
+    public var receivedAt: Date
+    public var chain: ChainStatus
+    /// The report's `chain.sequence` on its device.
+    public var sequence: Int
+
+    public init(reportId: String, keyId: String, envelopeSha256: String, receivedAt: Date, chain: ChainStatus, sequence: Int) {
+        self.reportId = reportId
+        self.keyId = keyId
+        self.envelopeSha256 = envelopeSha256
+        self.receivedAt = receivedAt
+        self.chain = chain
+        self.sequence = sequence
+    }
+}
+
+extension Receipt {
+    /// Why a collector's answer is not a receipt for what was sent.
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// The receipt in `data` when it is an envelope signed by `key` (the collector's, pinned at
+    /// enrollment) that acknowledges exactly `envelope` under `reportID`.
+    public static func verified(_ data: Data, key: Curve25519.Signing.PublicKey, reportID: String, envelope: Data) throws(Invalid) -> Receipt {
+        guard let signed = try? Envelope.decode(data), signed.payloadType == payloadType, let body = signed.body else {
+            throw Invalid(description: "the answer is not a receipt envelope")
+        }
+        guard signed.isSigned(by: key) else {
+            throw Invalid(description: "the receipt is not signed by the collector key pinned at enrollment")
+        }
+        guard let receipt = try? PostureJSON.decoder().decode(Receipt.self, from: body) else {
+            throw Invalid(description: "the receipt's payload is malformed")
+        }
+        guard receipt.reportId == reportID, receipt.envelopeSha256 == SHA256.hash(data: envelope).hexString else {
+            throw Invalid(description: "the receipt acknowledges another report (\(receipt.reportId))")
+        }
+        return receipt
+    }
+}

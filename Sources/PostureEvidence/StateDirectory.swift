@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+
+/// The agent's state directory (device key, journal, integrity cache). It must belong to the user
+/// running posture and be writable by nobody else: otherwise another account could plant the key
+/// reports are signed with, or a journal they are chained to.
+public enum StateDirectory {
+    /// Creates `path` (0700) when missing, then checks it as `check` does.
+    public static func prepare(_ path: String) throws(StateDirectoryError) {
+        var status = stat()
+        if lstat(path, &status) != 0 {
+            guard errno == ENOENT else { throw .unusable(path, reason: String(cString: strerror(errno))) }
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .unusable(path, reason: "cannot create it: \(error.localizedDescription)")
+            }
+        }
+        try check(path)
+    }
+
+    /// Refuses a state directory that is a symlink, not a directory, owned by another user, or
+    /// writable by group or others.
+    public static func check(_ path: String) throws(StateDirectoryError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { throw .unusable(path, reason: String(cString: strerror(errno))) }
+        guard (status.st_mode & S_IFMT) == S_IFDIR else { throw .notADirectory(path) }
+        guard status.st_uid == geteuid() else { throw .notOwned(path, owner: status.st_uid, user: geteuid()) }
+        let mode = Int(status.st_mode & 0o7777)
+        guard mode & 0o022 == 0 else { throw .writableByOthers(path, mode: mode) }
+    }
+
+    /// Refuses a file in the state directory that is a symlink or another user's (the key, say).
+    public static func checkFile(_ path: String) throws(StateDirectoryError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notADirectory(path) }
+        guard status.st_uid == geteuid() else { throw .notOwned(path, owner: status.st_uid, user: geteuid()) }
+    }
+}
+
+/// Why a state directory (or a file in it) is refused; each message names the fix.
+public enum StateDirectoryError: Error, CustomStringConvertible, Equatable {
+    case unusable(String, reason: String)
+    case notADirectory(String)
+    case notOwned(String, owner: uid_t, user: uid_t)
+    case writableByOthers(String, mode: Int)
+
+    public var description: String {
+        switch self {
+        case .unusable(let path, let reason):
+            return "cannot use the state directory \(path): \(reason) (run as root, or pass --state-dir DIR)"
+        case .notADirectory(let path):
+            return "\(path) is not a regular directory or file (a symlink or something else); the state must be real files the agent owns: move it away"
+        case .notOwned(let path, let owner, let user):
+            return "\(path) belongs to uid \(owner), not to uid \(user) that runs posture, so another account could plant what the agent signs with;"
+                + " fix it with `chown \(user) \(path)` if it is yours, or choose another --state-dir"
+        case .writableByOthers(let path, let mode):
+            return "\(path) can be written by group or others (mode \(String(mode, radix: 8))), so another account could plant what the agent signs with;"
+                + " fix it with `chmod 700 \(path)`"
+        }
+    }
+}
