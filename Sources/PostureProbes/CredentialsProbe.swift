@@ -30,6 +30,14 @@ public struct CredentialsProbe: Sendable {
         var logins: [CredentialsEvidence.SavedLogin] = []
         var notes: [String] = []
         var problems: [String] = []
+        // A folder that stands there but cannot be listed safely (a symlink in a home, no
+        // permission) is a problem to report, not an empty folder.
+        func listing(_ directory: String) -> [String] {
+            do { return try root.list(directory) } catch {
+                problems.append("\(error)")
+                return []
+            }
+        }
         for home in homes {
             do {
                 _ = try root.list(home)
@@ -38,7 +46,7 @@ public struct CredentialsProbe: Sendable {
                 continue
             }
             for base in Self.firefoxRoots {
-                for profile in (try? root.list("\(home)/\(base)")) ?? [] {
+                for profile in listing("\(home)/\(base)") {
                     let file = "\(home)/\(base)/\(profile)/logins.json"
                     guard root.exists(file) else { continue }
                     do {
@@ -48,8 +56,10 @@ public struct CredentialsProbe: Sendable {
                     } catch { problems.append("\(error)") }
                 }
             }
-            for (browser, base) in Self.chromiumRoots where root.isDirectory("\(home)/\(base)") {
-                let profiles = ["."] + ((try? root.list("\(home)/\(base)")) ?? []).filter { $0 == "Default" || $0.hasPrefix("Profile ") }
+            for (browser, base) in Self.chromiumRoots where root.exists("\(home)/\(base)") {
+                let names = listing("\(home)/\(base)")
+                guard root.isDirectory("\(home)/\(base)") else { continue }
+                let profiles = ["."] + names.filter { $0 == "Default" || $0.hasPrefix("Profile ") }
                 for profile in profiles {
                     let directory = profile == "." ? "\(home)/\(base)" : "\(home)/\(base)/\(profile)"
                     guard root.exists("\(directory)/Login Data") else { continue }
@@ -60,7 +70,7 @@ public struct CredentialsProbe: Sendable {
                     } catch { problems.append("\(error)") }
                 }
             }
-            notes += passwordNotes(root: root, home: home)
+            notes += passwordNotes(root: root, home: home, listing: listing)
         }
         return (CredentialsEvidence(savedLogins: logins, passwordNotes: notes), problems)
     }
@@ -90,7 +100,8 @@ public struct CredentialsProbe: Sendable {
     }
 
     /// Files named like password notes on the user's desktop (XDG desktop folder, `Desktop`, `デスクトップ`).
-    func passwordNotes(root: ScanRoot, home: String) -> [String] {
+    /// - Parameter listing: lists a directory, recording why one could not be listed.
+    func passwordNotes(root: ScanRoot, home: String, listing: (String) -> [String]) -> [String] {
         var desktops = ["Desktop", "デスクトップ"]
         if let dirs = try? root.readText("\(home)/.config/user-dirs.dirs", limit: ScanRoot.userFileLimit) {
             for line in dirs.split(separator: "\n") where line.hasPrefix("XDG_DESKTOP_DIR=") {
@@ -100,7 +111,7 @@ public struct CredentialsProbe: Sendable {
         }
         var found: [String] = []
         for desktop in Set(desktops).sorted() {
-            for name in (try? root.list("\(home)/\(desktop)")) ?? [] {
+            for name in listing("\(home)/\(desktop)") {
                 let lower = name.lowercased()
                 let stem = String(lower.split(separator: ".").first ?? "")
                 guard Self.noteWords.contains(where: { lower.contains($0) }) || Self.noteStems.contains(stem) else { continue }

@@ -133,4 +133,27 @@ import PostureTestSupport
         #expect(reason.contains("symlink in a user's home"), "\(reason)")
         #expect(reason.contains("not by the home's owner"), "\(reason)")
     }
+
+    /// A symlinked browser folder or desktop is not followed, and not taken for an empty one:
+    /// the check is unknown, not passed.
+    @Test(arguments: [".mozilla/firefox", ".config/chromium", "Desktop"])
+    func aLinkedFolderInAHomeIsUnknownNotEmpty(_ folder: String) throws {
+        let root = try EndpointScanTests.endpoint()
+        for file in ["home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
+                     "home/alice/Desktop/password.txt"] {
+            try FileManager.default.removeItem(at: root.url(file))
+        }
+        try root.write("srv/elsewhere/x1.default/logins.json", Fixtures.firefoxLogins([("https://elsewhere.bank.example.jp", "ELSEWHERE")]))
+        try FileManager.default.removeItem(at: root.url("home/alice/\(folder)"))
+        try root.symlink("home/alice/\(folder)", to: "/srv/elsewhere")
+        let chowned = try Fixtures.run("/bin/chown", ["-R", "-h", "1000:1000", root.url("home/alice").path])
+        #expect(chowned.status == 0, "\(chowned.stderr)")
+        let tmp = root.url("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let scan = try Self.scan(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank"], tmp: tmp)
+        let credentials = try #require(Self.finding(scan.report, "no-saved-passwords"))
+        #expect(credentials["status"] as? String == "unknown", "\(folder): \(credentials)")
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: scan.report), as: UTF8.self)
+        #expect(!text.contains("elsewhere.bank"))
+    }
 }
