@@ -18,8 +18,9 @@ import Testing
         }
         // Refusals are the point of fuzzing: the per-address refusal limit would answer 429 instead.
         let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 64KiB, per_device_per_minute: 1000000, per_address_refusals_per_minute: 1000000}")
+        // Run from the collector's temporary root: schemathesis keeps a cache in its working directory.
         let result = try await Fixtures.runDetached("/usr/bin/env", [
-            "python3", "\(deps)/bin/st", "run", "\(Self.repository)/docs/openapi.yaml",
+            "-C", collector.root.path, "python3", "\(deps)/bin/st", "run", "\(Self.repository)/docs/openapi.yaml",
             "--url", collector.base, "--tls-verify", collector.pki.caCertificate,
             "-H", "Authorization: Bearer \(collector.staffToken)",
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
