@@ -210,16 +210,25 @@ private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
 }
 
 extension Scanner {
-    /// A full report: evidence judged by `profiles`.
+    /// A full report: evidence judged by `profiles`, bounded so that the report stays under
+    /// `EvidenceBudget.reportLimit` whatever a user put in their home.
     public func scan(profiles: [Profile], attestations: [Attestation] = [], now: Date = Date()) async -> Report {
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let (evidence, catalogs) = await collectEvidence(now: now)
         let host = HostProbe().collect(root: root)
         let context = EvaluationContext(collectedAt: now, attestations: attestations)
-        let findings = profiles.flatMap { PolicyEngine.evaluate($0, evidence: evidence, context: context) }
-        return Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host,
-                      evidence: evidence, findings: findings, attestations: attestations,
-                      reference: ReferenceInfo(profiles: profiles.map { .init(id: $0.id, sha256: $0.sha256) },
-                                               catalogs: catalogs))
+        let domains = Array(Set(profiles.flatMap(\.bankDomains).map { $0.lowercased() })).sorted()
+        func judged(within budget: EvidenceBudget) -> Report {
+            let bounded = budget.bound(evidence, keeping: domains)
+            return Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: bounded,
+                          findings: profiles.flatMap { PolicyEngine.evaluate($0, evidence: bounded, context: context) },
+                          attestations: attestations,
+                          reference: ReferenceInfo(profiles: profiles.map { .init(id: $0.id, sha256: $0.sha256) }, catalogs: catalogs))
+        }
+        for budget in EvidenceBudget.ladder.dropLast() {
+            let report = judged(within: budget)
+            if let size = try? PostureJSON.encoder().encode(report).count, size <= EvidenceBudget.reportLimit { return report }
+        }
+        return judged(within: EvidenceBudget.ladder.last ?? EvidenceBudget(items: 10, characters: 256))
     }
 }

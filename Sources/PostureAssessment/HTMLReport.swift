@@ -25,6 +25,9 @@ public enum HTMLReport {
             body += report.evidence.unavailable.sorted { $0.key < $1.key }.map { "<b>\(escape($0.key))</b>: \(escape($0.value))" }.joined(separator: "; ")
             body += "</p>\n"
         }
+        if let truncation = report.evidence.truncation {
+            body += "<p class=note>\(escape(truncation.described(ja: ja)))</p>\n"
+        }
         for profile in profiles {
             body += "<h2>\(escape(profile.name.text(for: language))) <small>\(escape(profile.id))</small></h2>\n"
             body += "<p class=note>\(ja ? "規定" : "Rule"): \(escape(profile.source.document)) (\(profile.source.asOf))</p>\n"

@@ -46,6 +46,9 @@ struct TextReport {
         for (probe, reason) in report.evidence.unavailable.sorted(by: { $0.key < $1.key }) {
             out += style.dim((ja ? "  取得できなかった情報 " : "  not collected ") + "\(probe): \(ControlCharacters.escaped(reason))") + "\n"
         }
+        if let truncation = report.evidence.truncation {
+            out += style.dim("  " + ControlCharacters.escaped(truncation.described(ja: ja))) + "\n"
+        }
         for profile in profiles {
             let findings = report.findings.filter { $0.profile == profile.id }
             var counts: [String: Int] = [:]

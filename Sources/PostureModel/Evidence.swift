@@ -20,6 +20,8 @@ public struct Evidence: Codable, Sendable {
     public var localAccess: LocalAccessEvidence?
     /// Probe name → why that probe's evidence is missing or incomplete.
     public var unavailable: [String: String]
+    /// What the report left out to stay bounded; nil when nothing was.
+    public var truncation: Truncation?
 
     public init() { unavailable = [:] }
 
@@ -41,6 +43,35 @@ public struct Evidence: Codable, Sendable {
         try c.encode(clock, forKey: .clock)
         try c.encode(localAccess, forKey: .localAccess)
         try c.encode(unavailable, forKey: .unavailable)
+        try c.encodeIfPresent(truncation, forKey: .truncation)
+    }
+}
+
+/// What a report left out so that lists a user can grow (saved logins, notes, files) never make it
+/// undeliverable. Entries that decide a verdict are kept first, so what is left out changes none.
+public struct Truncation: Codable, Sendable, Hashable {
+    /// Evidence path (`credentials.saved_logins`) → entries left out of that list.
+    public var leftOut: [String: Int]
+    /// Strings shortened to the length limit (the cut is marked with `…`).
+    public var shortenedStrings: Int
+    /// Bank domains whose saved logins and hosts overrides were all kept, whatever else was left
+    /// out: a check for another domain cannot rule such entries out.
+    public var keptDomains: [String]
+
+    public init(leftOut: [String: Int] = [:], shortenedStrings: Int = 0, keptDomains: [String] = []) {
+        self.leftOut = leftOut
+        self.shortenedStrings = shortenedStrings
+        self.keptDomains = keptDomains
+    }
+
+    /// Entries left out of the list at `path`.
+    public func count(_ path: String) -> Int { leftOut[path] ?? 0 }
+
+    /// One line for people: what was left out and shortened.
+    public func described(ja: Bool) -> String {
+        var parts = leftOut.sorted { $0.key < $1.key }.map { ja ? "\($0.key) \($0.value) 件" : "\($0.key): \($0.value)" }
+        if shortenedStrings > 0 { parts.append(ja ? "短縮した文字列 \(shortenedStrings) 件" : "shortened strings: \(shortenedStrings)") }
+        return (ja ? "レポートの上限のため省いた項目: " : "left out to keep the report bounded: ") + parts.joined(separator: ja ? "、" : ", ")
     }
 }
 

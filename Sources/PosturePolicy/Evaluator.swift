@@ -416,7 +416,7 @@ enum Verdicts {
         let domains = p.strings("domains").map { $0.lowercased() }
         let matches = credentials.savedLogins.filter { login in
             let host = hostName(of: login.origin)
-            return domains.contains { host == $0 || host.hasSuffix("." + $0) }
+            return domains.contains { Self.host(host, isIn: $0) }
         }
         var found = matches.map { "\($0.browser): \($0.origin)" }
         found += credentials.passwordNotes
@@ -429,8 +429,25 @@ enum Verdicts {
         if let problem = evidence.unavailable[ProbeName.credentials.rawValue] {
             return .unknown("Not every browser profile could be read: \(problem)", "読み取れないブラウザ設定があります: \(problem)")
         }
+        if let unseen = leftOut(evidence, "credentials.saved_logins", coveringAll: domains) {
+            return .unknown("\(unseen) saved login(s) were left out of the report, so one for \(abbreviated(domains, limit: 3)) cannot be ruled out",
+                            "\(unseen) 件の保存ログインがレポートから省かれたため、\(abbreviated(domains, limit: 3, ja: true)) の保存ログインがないとは言えません")
+        }
         return .pass("No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
                      "\(abbreviated(domains, limit: 3, ja: true)) の保存ログインやパスワードのメモはありません")
+    }
+
+    /// Entries left out of the list at `path` that could concern `domains`: nil when none were, or
+    /// when the agent kept every entry of each of them (`truncation.kept_domains`).
+    static func leftOut(_ evidence: Evidence, _ path: String, coveringAll domains: [String]) -> Int? {
+        guard let truncation = evidence.truncation, truncation.count(path) > 0 else { return nil }
+        let covered = domains.allSatisfy { domain in truncation.keptDomains.contains { host(domain, isIn: $0) } }
+        return covered ? nil : truncation.count(path)
+    }
+
+    /// Whether `host` is `domain` or a name under it.
+    static func host(_ host: String, isIn domain: String) -> Bool {
+        host == domain || host.hasSuffix("." + domain)
     }
 
     static func hostName(of origin: String) -> String {
@@ -497,7 +514,7 @@ enum Verdicts {
         let domains = p.strings("domains").map { $0.lowercased() }
         var problems: [String] = integrity.ldSoPreload.map { "ld.so.preload: \($0)" }
         let overrides = integrity.hostsOverrides.filter { entry in
-            domains.isEmpty || domains.contains { entry.name.lowercased() == $0 || entry.name.lowercased().hasSuffix("." + $0) }
+            domains.isEmpty || domains.contains { host(entry.name.lowercased(), isIn: $0) }
         }
         problems += overrides.map { "hosts: \($0.name) → \($0.address)" }
         problems += integrity.extraCaCertificates.map { "CA: \($0.subject) (\($0.path))" }
@@ -506,6 +523,10 @@ enum Verdicts {
                          "通信やプログラムが横取りされる設定があります: \(abbreviated(problems, ja: true))",
                          remedy: .init(en: "Remove the preload entry, hosts overrides and added certificate authorities unless IT put them there on purpose.",
                                        ja: "IT 部門が意図して設定したものでなければ、preload 設定・hosts の上書き・追加された認証局を削除してください。"))
+        }
+        if !domains.isEmpty, let unseen = leftOut(evidence, "integrity.hosts_overrides", coveringAll: domains) {
+            return .unknown("\(unseen) hosts override(s) were left out of the report, so one for \(abbreviated(domains, limit: 3)) cannot be ruled out",
+                            "\(unseen) 件の hosts 上書きがレポートから省かれたため、\(abbreviated(domains, limit: 3, ja: true)) の上書きがないとは言えません")
         }
         if !integrity.unreadableCertificateStores.isEmpty {
             let stores = integrity.unreadableCertificateStores.map { "\($0.path) (\($0.reason))" }

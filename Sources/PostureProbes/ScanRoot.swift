@@ -70,7 +70,7 @@ public struct ScanRoot: Sendable, Hashable {
     /// The most posture reads of one file in a user's home (browser profiles, desktop settings):
     /// anyone can put a file there, for example a sparse one of a terabyte, and none of those
     /// posture reads is legitimately near this size.
-    public static let userFileLimit = 64 << 20
+    public static let userFileLimit = 32 << 20
 
     /// The bytes of a regular file (not a FIFO or device) of at most `limit` bytes.
     public func readBytes(_ relative: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {

@@ -156,4 +156,44 @@ import PostureTestSupport
         let text = String(decoding: try JSONSerialization.data(withJSONObject: scan.report), as: UTF8.self)
         #expect(!text.contains("elsewhere.bank"))
     }
+
+    /// 20,000 saved logins with one for the bank among them, a thousand password notes and a bank
+    /// login whose origin is 10,000 characters: the signed report stays under 512 KiB, counts what it
+    /// left out, and the bank's logins still fail the check.
+    @Test func aGrownHomeKeepsTheReportBoundedAndTheVerdict() throws {
+        let root = try EndpointScanTests.endpoint()
+        var entries = (0..<20_000).map { (hostname: "https://site\($0).example.com", secret: "S\($0)") }
+        entries.insert(("https://login.bank.example.jp", "BANK"), at: 13_579)
+        try root.write("home/alice/.mozilla/firefox/x1.default/logins.json", Fixtures.firefoxLogins(entries))
+        try root.write("home/alice/.mozilla/firefox/x2.default/logins.json",
+                       Fixtures.firefoxLogins([("https://" + String(repeating: "a", count: 10_000) + ".bank.example.jp", "LONG")]))
+        for index in 0..<1000 { try root.write("home/alice/Desktop/password-\(index).txt", "x") }
+        let tmp = root.url("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let state = root.url("state")
+        let signed = try Fixtures.run(CLITests.executable, ["scan", "--root", root.path, "--profiles", root.url("profiles").path,
+                                                            "--profile", "endpoint-bank", "--sign", "--state-dir", state.path,
+                                                            "--output", root.url("report.dsse.json").path],
+                                      environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
+        #expect(signed.status == 1, "\(signed.stderr)")
+        let envelope = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.url("report.dsse.json"))) as? [String: Any])
+        let payload = try #require(Data(base64Encoded: envelope["payload"] as? String ?? ""))
+        #expect(payload.count < 512 * 1024, "the signed report is \(payload.count) bytes")
+        let report = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+
+        let credentials = try #require(Self.finding(report, "no-saved-passwords"))
+        #expect(credentials["status"] as? String == "fail", "\(credentials)")
+        let evidence = try #require(report["evidence"] as? [String: Any])
+        let truncation = try #require(evidence["truncation"] as? [String: Any])
+        let leftOut = truncation["left_out"] as? [String: Int] ?? [:]
+        let saved = (evidence["credentials"] as? [String: Any])?["saved_logins"] as? [[String: String]] ?? []
+        // The fixture's Chromium profile adds its own saved logins to the 20,002.
+        #expect((leftOut["credentials.saved_logins"] ?? 0) + saved.count >= 20_002, "\(leftOut)")
+        #expect(saved.count <= 200)
+        #expect(leftOut["credentials.password_notes"] ?? 0 >= 800, "\(leftOut)")
+        let origins = saved.compactMap { $0["origin"] }
+        #expect(origins.contains("https://login.bank.example.jp"), "the bank's login is kept")
+        #expect(origins.contains { $0.hasSuffix(".bank.example.jp/…") && $0.count < 2000 }, "the long bank origin is kept, shortened")
+        #expect(truncation["kept_domains"] as? [String] == ["bank.example.jp"])
+    }
 }
