@@ -191,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureCLITests",
-            dependencies: ["PostureCLI", "PostureAgent", "PostureProbes", "PostureTestSupport"],
+            dependencies: ["PostureCLI", "PostureAgent", "PostureModel", "PostureProbes", "PostureTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

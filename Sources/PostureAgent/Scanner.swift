@@ -60,152 +60,40 @@ public struct Scanner: Sendable {
                         osPath: paths.catalogFile(OSLifecycleCatalog.fileName))
     }
 
-    /// Collects evidence at `now`.
+    /// Collects evidence at `now`: every registered probe under its deadline.
     public func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
         var evidence = Evidence()
         SQLiteSnapshot.removeLeftovers()
         let catalogs = loadCatalogs()
-        let root = self.root
-        let database: Result<DpkgDatabase, ProbeError> = Result { () throws(ProbeError) in try DpkgDatabase.read(root: root) }
-        let installed = try? database.get()
-        let homes = HomeDirectories.all(root: root)
-        let processes = RunningProcesses.names(root: root)
-        func record<T>(_ probe: ProbeName, _ result: Result<T, ProbeError>, into keyPath: WritableKeyPath<Evidence, T?>) {
-            switch result {
-            case .success(let value): evidence[keyPath: keyPath] = value
-            case .failure(let error): evidence.unavailable[probe.rawValue] = error.description
-            }
-        }
-
-        let osCatalog = try? catalogs.os.get()
-        let osPath = catalogs.osPath
-        async let os = Self.run(.os) { () throws(ProbeError) in try OSProbe(catalog: osCatalog, catalogPath: osPath).collect(root: root, now: now) }
-        async let packages = Self.runAsync(.packages) { () async throws(ProbeError) in
-            try await PackagesProbe().collectWithCandidates(root: root, database: try database.get())
-        }
-        async let accounts = Self.run(.accounts) { () throws(ProbeError) in try AccountsProbe().collect(root: root) }
-        async let credentials = Self.run(.credentials) { () throws(ProbeError) in CredentialsProbe().collect(root: root, homes: homes) }
-        async let clock = Self.run(.clock) { () throws(ProbeError) in ClockProbe().collect(root: root, processes: processes) }
-        async let localAccess = Self.run(.localAccess) { () throws(ProbeError) in LocalAccessProbe().collect(root: root) }
-        async let security = Self.run(.securitySoftware) { () throws(ProbeError) in
-            SecuritySoftwareProbe(catalog: try Self.catalog(catalogs.securitySoftware))
-                .collect(root: root, database: installed, processes: processes)
-        }
-        async let fileSharing = Self.run(.fileSharing) { () throws(ProbeError) in
-            FileSharingProbe(catalog: try Self.catalog(catalogs.fileSharing)).collect(root: root, database: installed, homes: homes)
-        }
-        let wantsIntegrity = probes?.contains(.integrity) ?? true
-        let integrityProbe = IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
-        async let integrity = Self.runAsync(.integrity) { () async throws(ProbeError) -> IntegrityEvidence? in
-            guard wantsIntegrity else { return nil }
-            return try await integrityProbe.collect(root: root, database: try database.get(), now: now)
-        }
-
-        record(.os, await os, into: \.os)
-        let packagesResult = await packages
-        record(.packages, packagesResult.map(\.evidence), into: \.packages)
-        switch await accounts {
-        case .success(let value):
-            evidence.accounts = value.accounts
-            if let problem = value.problem { evidence.unavailable[ProbeName.accounts.rawValue] = problem }
-        case .failure(let error): evidence.unavailable[ProbeName.accounts.rawValue] = error.description
-        }
-        switch await credentials {
-        case .success(let value):
-            evidence.credentials = value.0
-            if !value.problems.isEmpty { evidence.unavailable[ProbeName.credentials.rawValue] = value.problems.joined(separator: "; ") }
-        case .failure(let error): evidence.unavailable[ProbeName.credentials.rawValue] = error.description
-        }
-        record(.clock, await clock, into: \.clock)
-        record(.localAccess, await localAccess, into: \.localAccess)
-        record(.securitySoftware, await security, into: \.securitySoftware)
-        switch await fileSharing {
-        case .success(let value):
-            evidence.fileSharing = value.clients
-            if !value.problems.isEmpty { evidence.unavailable[ProbeName.fileSharing.rawValue] = value.problems.joined(separator: "; ") }
-        case .failure(let error): evidence.unavailable[ProbeName.fileSharing.rawValue] = error.description
-        }
-        switch await integrity {
-        case .success(let value?): evidence.integrity = value
-        case .success(nil): evidence.unavailable[ProbeName.integrity.rawValue] = "not requested: no chosen profile checks system files"
-        case .failure(let error): evidence.unavailable[ProbeName.integrity.rawValue] = error.description
-        }
-
-        let candidates = try? packagesResult.get().candidates
-        record(.browsers, await Self.run(.browsers) { () throws(ProbeError) in
-            BrowsersProbe(catalog: try Self.catalog(catalogs.browsers))
-                .collect(root: root, database: installed, candidates: candidates, homes: homes, now: now)
-        }, into: \.browsers)
-        if installed == nil, case .failure(let error) = database {
-            for probe in [ProbeName.securitySoftware, .fileSharing, .browsers] where evidence.unavailable[probe.rawValue] == nil {
-                evidence.unavailable[probe.rawValue] = "package database unreadable, so packaged installs may be missed: \(error)"
-            }
-        }
+        await ProbeRunner.run(registry(catalogs), context: ProbeContext(root: root, now: now), into: &evidence)
         var loaded: [String: String] = [:]
-        loaded[OSLifecycleCatalog.fileName] = osCatalog?.asOf.description
+        loaded[OSLifecycleCatalog.fileName] = (try? catalogs.os.get())?.asOf.description
         loaded[BrowserCatalog.fileName] = (try? catalogs.browsers.get())?.asOf.description
         loaded[SecuritySoftwareCatalog.fileName] = (try? catalogs.securitySoftware.get())?.asOf.description
         loaded[FileSharingCatalog.fileName] = (try? catalogs.fileSharing.get())?.asOf.description
         return (evidence, loaded)
     }
 
-    private static func catalog<T>(_ result: Result<T, CatalogError>) throws(ProbeError) -> T {
-        switch result {
-        case .success(let value): return value
-        case .failure(let error): throw ProbeError.unsupported(error.description)
-        }
-    }
-
-    /// How long each probe may run before it is abandoned and reported `unknown`: integrity hashes
-    /// every package file (minutes on a first scan of a slow disk); the others read a few files.
-    static func deadline(_ probe: ProbeName) -> Int {
-        probe == .integrity ? 1800 : 60
-    }
-
-    /// Runs a probe that blocks (reads files) on a thread of its own under its deadline. One stalled
-    /// by a crafted file is abandoned there (the thread ends with the process) and the scan goes on,
-    /// without losing one of the few threads the async probes share.
-    static func run<T: Sendable>(_ probe: ProbeName, deadline seconds: Int? = nil,
-                                 _ body: @escaping @Sendable () throws(ProbeError) -> T) async -> Result<T, ProbeError> {
-        await withDeadline(seconds ?? deadline(probe)) { resume in
-            Thread.detachNewThread {
-                do throws(ProbeError) { resume(.success(try body())) } catch { resume(.failure(error)) }
+    /// Every probe, in stages run one after another (the probes of a stage run concurrently): the
+    /// browsers probe needs the candidate versions the packages probe publishes. A probe whose
+    /// catalog is missing, or that no chosen profile needs, is unavailable with the reason.
+    func registry(_ catalogs: Catalogs) -> [[any Probe]] {
+        func needing<C>(_ catalog: Result<C, CatalogError>, _ name: ProbeName, _ make: (C) -> any Probe) -> any Probe {
+            switch catalog {
+            case .success(let value): return make(value)
+            case .failure(let error): return UnavailableProbe(name, reason: error.description)
             }
         }
-    }
-
-    /// Runs an async probe under its deadline.
-    static func runAsync<T: Sendable>(_ probe: ProbeName, deadline seconds: Int? = nil,
-                                      _ body: @escaping @Sendable () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {
-        await withDeadline(seconds ?? deadline(probe)) { resume in
-            Task.detached {
-                do throws(ProbeError) { resume(.success(try await body())) } catch { resume(.failure(error)) }
-            }
-        }
-    }
-
-    private static func withDeadline<T: Sendable>(_ seconds: Int, start: (@escaping @Sendable (Result<T, ProbeError>) -> Void) -> Void) async -> Result<T, ProbeError> {
-        await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(seconds)) { once.resume(.failure(.timedOut(seconds: seconds))) }
-            start { once.resume($0) }
-        }
-    }
-}
-
-/// Resumes a continuation with whichever comes first, the probe's result or its deadline.
-private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Result<T, ProbeError>, Never>?
-
-    init(_ continuation: CheckedContinuation<Result<T, ProbeError>, Never>) { self.continuation = continuation }
-
-    func resume(_ result: Result<T, ProbeError>) {
-        let pending: CheckedContinuation<Result<T, ProbeError>, Never>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
-        }
-        pending?.resume(returning: result)
+        let integrity: any Probe = probes?.contains(.integrity) ?? true
+            ? IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
+            : UnavailableProbe(.integrity, reason: "not requested: no chosen profile checks system files")
+        return [
+            [OSProbe(catalog: try? catalogs.os.get(), catalogPath: catalogs.osPath), PackagesProbe(), AccountsProbe(),
+             CredentialsProbe(), ClockProbe(), LocalAccessProbe(),
+             needing(catalogs.securitySoftware, .securitySoftware, SecuritySoftwareProbe.init),
+             needing(catalogs.fileSharing, .fileSharing, FileSharingProbe.init), integrity],
+            [needing(catalogs.browsers, .browsers, BrowsersProbe.init)],
+        ]
     }
 }
 

@@ -79,3 +79,12 @@ public struct AccountsProbe: Sendable {
         return values
     }
 }
+
+extension AccountsProbe: BlockingProbe {
+    public var name: ProbeName { .accounts }
+    public var reads: String { "etc/passwd, etc/shadow and etc/login.defs" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let (accounts, problem) = try collect(root: context.root)
+        return ProbeOutput(problems: problem.map { [$0] } ?? []) { $0.accounts = accounts }
+    }
+}

@@ -92,3 +92,13 @@ public struct BrowsersProbe: Sendable {
         return (nil, !line.lexicographicallyPrecedes(latest))
     }
 }
+
+extension BrowsersProbe: BlockingProbe {
+    public var name: ProbeName { .browsers }
+    public var reads: String { "packages, snaps, flatpaks and vendor installs of the catalog's browsers, and apt's candidates" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let browsers = collect(root: context.root, database: context.installed, candidates: context.candidates,
+                               homes: context.homes, now: context.now)
+        return ProbeOutput(problems: context.packageDatabaseProblem.map { [$0] } ?? []) { $0.browsers = browsers }
+    }
+}

@@ -38,3 +38,12 @@ public struct ClockProbe: Sendable {
         return nil
     }
 }
+
+extension ClockProbe: BlockingProbe {
+    public var name: ProbeName { .clock }
+    public var reads: String { "the kernel's NTP state and the running time daemon" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let clock = collect(root: context.root, processes: context.processes)
+        return ProbeOutput { $0.clock = clock }
+    }
+}

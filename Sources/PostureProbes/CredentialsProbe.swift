@@ -121,3 +121,12 @@ public struct CredentialsProbe: Sendable {
         return found
     }
 }
+
+extension CredentialsProbe: BlockingProbe {
+    public var name: ProbeName { .credentials }
+    public var reads: String { "browsers' saved-login files and desktop file names in every home" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let (credentials, problems) = collect(root: context.root, homes: context.homes)
+        return ProbeOutput(problems: problems) { $0.credentials = credentials }
+    }
+}

@@ -48,3 +48,12 @@ public struct FileSharingProbe: Sendable {
         return (found, problems)
     }
 }
+
+extension FileSharingProbe: BlockingProbe {
+    public var name: ProbeName { .fileSharing }
+    public var reads: String { "packages, snaps, flatpaks, binaries and users' Wine drives, for the catalog's clients" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let (clients, problems) = collect(root: context.root, database: context.installed, homes: context.homes)
+        return ProbeOutput(problems: (context.packageDatabaseProblem.map { [$0] } ?? []) + problems) { $0.fileSharing = clients }
+    }
+}

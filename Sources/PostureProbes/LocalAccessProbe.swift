@@ -111,3 +111,12 @@ public struct LocalAccessProbe: Sendable {
         return false
     }
 }
+
+extension LocalAccessProbe: BlockingProbe {
+    public var name: ProbeName { .localAccess }
+    public var reads: String { "display-manager and getty autologin, dconf, etc/crypttab and firewall settings" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let access = collect(root: context.root)
+        return ProbeOutput { $0.localAccess = access }
+    }
+}

@@ -168,3 +168,12 @@ public enum DistroInfo {
         }
     }
 }
+
+extension OSProbe: BlockingProbe {
+    public var name: ProbeName { .os }
+    public var reads: String { "etc/os-release, the release's end of support from distro-info-data or the catalog" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let os = try collect(root: context.root, now: context.now)
+        return ProbeOutput { $0.os = os }
+    }
+}

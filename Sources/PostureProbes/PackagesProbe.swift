@@ -207,3 +207,12 @@ struct AptPolicy {
         return nil
     }
 }
+
+extension PackagesProbe: Probe {
+    public var name: ProbeName { .packages }
+    public var reads: String { "the dpkg status file and apt's package lists, pins and phasing" }
+    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+        let (packages, candidates) = try await collectWithCandidates(root: context.root, database: try context.database.get())
+        return ProbeOutput(candidates: candidates) { $0.packages = packages }
+    }
+}

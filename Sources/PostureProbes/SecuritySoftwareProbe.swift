@@ -104,3 +104,12 @@ public struct ClamAVDatabase: Sendable, Hashable {
         return Int(text)
     }
 }
+
+extension SecuritySoftwareProbe: BlockingProbe {
+    public var name: ProbeName { .securitySoftware }
+    public var reads: String { "packages, install paths, running processes and signature files of the catalog's products" }
+    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+        let products = collect(root: context.root, database: context.installed, processes: context.processes)
+        return ProbeOutput(problems: context.packageDatabaseProblem.map { [$0] } ?? []) { $0.securitySoftware = products }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PostureAgent
+import PostureModel
 import PostureProbes
 import PostureTestSupport
 
@@ -64,6 +65,32 @@ import PostureTestSupport
         status = try setup.status()
         #expect(status["queue_length"] as? Int == 0)
         #expect(setup.serverIDs() == (try setup.journalIDs()), "every report once, in chain order")
+    }
+
+    /// A home holding a `Login Data` whose `logins` is a view over an endless recursive query (made
+    /// by sqlite3): every cycle still ends, signs and delivers its report, with the credentials
+    /// evidence unavailable and the reason named.
+    @Test func aCraftedLoginDataDoesNotStopTheCycles() throws {
+        let setup = try Self.setup()
+        try setup.root.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n")
+        try HostileHomeTests.sqlite(setup.root.url("home/alice/.config/chromium/Default/Login Data"), HostileHomeTests.hostileLoginData[1].sql)
+        for cycle in 1...2 {
+            let started = Date()
+            let result = try setup.agent()
+            #expect(result.status == 0, "cycle \(cycle): \(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 60, "cycle \(cycle) took \(Date().timeIntervalSince(started)) s")
+        }
+        #expect(setup.serverIDs().count == 2, "both cycles delivered")
+        let export = try CLITests.posture(["journal", "export", "--config", setup.config])
+        let envelopes = export.stdout.split(separator: "\n")
+        #expect(envelopes.count == 2)
+        for line in envelopes {
+            let envelope = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let payload = try #require(Data(base64Encoded: envelope["payload"] as? String ?? ""))
+            let report = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+            let reason = ((report["evidence"] as? [String: Any])?["unavailable"] as? [String: String])?["credentials"] ?? ""
+            #expect(reason.contains("Login Data") && reason.contains("view"), "\(reason)")
+        }
     }
 
     /// libcurl (and the TLS, Kerberos and LDAP libraries it brings) is mapped only by a verb that
@@ -232,20 +259,64 @@ import PostureTestSupport
 
 /// A probe stalled past its deadline is abandoned and reported, and the scan goes on.
 @Suite struct ProbeDeadlineTests {
-    @Test func aStalledProbeTimesOutAndTheOthersFinish() async throws {
-        // The stalled bodies would answer after 10 minutes; the deadlines answer first.
-        async let stalled = Scanner.run(.credentials, deadline: 1) { () throws(ProbeError) -> Int in
+    /// Blocks its thread for 10 minutes, as a read of a crafted file would.
+    struct StalledBlocking: BlockingProbe {
+        var name: ProbeName { .credentials }
+        var reads: String { "a file that never ends" }
+        var deadline: Int { 1 }
+        func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
             Thread.sleep(forTimeInterval: 600)
-            return 1
+            return ProbeOutput { $0.credentials = CredentialsEvidence(savedLogins: [], passwordNotes: []) }
         }
-        async let stalledAsync = Scanner.runAsync(.packages, deadline: 1) { () async throws(ProbeError) -> Int in
+    }
+
+    /// Awaits for 10 minutes.
+    struct StalledAsync: Probe {
+        var name: ProbeName { .packages }
+        var reads: String { "a list that never ends" }
+        var deadline: Int { 1 }
+        func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
             try? await Task.sleep(nanoseconds: 600_000_000_000)
-            return 1
+            return ProbeOutput { $0.packages = nil }
         }
-        async let healthy = Scanner.run(.os) { () throws(ProbeError) -> Int in 42 }
-        #expect(await stalled == .failure(.timedOut(seconds: 1)))
-        #expect(await stalledAsync == .failure(.timedOut(seconds: 1)))
-        #expect(await healthy == .success(42))
+    }
+
+    /// Answers at once, and publishes candidates for the next stage.
+    struct Healthy: BlockingProbe {
+        var name: ProbeName { .clock }
+        var reads: String { "nothing" }
+        func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+            ProbeOutput(problems: ["one thing unseen"], candidates: ["firefox-esr": "128.1"]) {
+                $0.clock = ClockEvidence(synchronized: true, source: "test")
+            }
+        }
+    }
+
+    /// Sees what the earlier stage published.
+    struct Later: BlockingProbe {
+        var name: ProbeName { .browsers }
+        var reads: String { "candidates" }
+        func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+            let candidates = context.candidates ?? [:]
+            return ProbeOutput { $0.browsers = candidates.map { BrowserEvidence(name: $0.key, version: $0.value, source: "test",
+                                                                                   candidate: nil, eol: nil, supported: nil) } }
+        }
+    }
+
+    @Test func aStalledProbeTimesOutAndTheOthersFinish() async throws {
+        let root = try TemporaryRoot("deadline")
+        var evidence = Evidence()
+        let started = Date()
+        await ProbeRunner.run([[StalledBlocking(), StalledAsync(), Healthy(), UnavailableProbe(.integrity, reason: "not requested")], [Later()]],
+                              context: ProbeContext(root: try ScanRoot(root.path), now: Date()), into: &evidence)
+        #expect(Date().timeIntervalSince(started) < 300, "the deadlines answered, not the stalled bodies")
+        #expect(evidence.unavailable["credentials"]?.hasPrefix("timed out after 1 s") == true, "\(evidence.unavailable)")
+        #expect(evidence.unavailable["packages"]?.hasPrefix("timed out after 1 s") == true, "\(evidence.unavailable)")
+        #expect(evidence.credentials == nil)
+        #expect(evidence.clock?.synchronized == true)
+        #expect(evidence.unavailable["clock"] == "one thing unseen")
+        #expect(evidence.unavailable["integrity"] == "not requested")
+        #expect(evidence.browsers?.first?.version == "128.1", "the second stage saw the candidates the first published")
         #expect(ProbeError.timedOut(seconds: 60).description.hasPrefix("timed out after 60 s"))
     }
 }

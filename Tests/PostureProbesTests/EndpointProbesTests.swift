@@ -208,7 +208,7 @@ import PostureTestSupport
         let (evidence, problems) = CredentialsProbe().collect(root: try ScanRoot(root.path), homes: ["home/alice"])
         #expect(evidence.savedLogins.isEmpty)
         #expect(problems.sorted() == [
-            "cannot read /home/alice/.config/chromium/Default/Login Data: larger than 64 MiB",
+            "cannot read /home/alice/.config/chromium/Default/Login Data: larger than 32 MiB",
             "cannot read /home/alice/.mozilla/firefox/a.default/logins.json: not a regular file",
         ])
     }

@@ -35,3 +35,14 @@ public struct IntegrityProbe: Sendable {
         return evidence
     }
 }
+
+extension IntegrityProbe: Probe {
+    public var name: ProbeName { .integrity }
+    public var reads: String { "every file the package database lists, system directories, hosts, trust stores and browsers' NSS databases" }
+    /// Hashing every package file takes minutes on a first scan of a slow disk.
+    public var deadline: Int { 1800 }
+    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+        let integrity = try await collect(root: context.root, database: try context.database.get(), now: context.now)
+        return ProbeOutput { $0.integrity = integrity }
+    }
+}
