@@ -23,6 +23,33 @@ enum StoreKind: String, Sendable, CustomStringConvertible {
     }
 }
 
+/// A PostgreSQL database of its own, empty, on the test server (for tests of schema creation);
+/// dropped by `drop()`.
+struct ScratchDatabase {
+    let name = "posture_scratch_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+    let url: String
+
+    init() throws {
+        guard let base = StoreKind.postgresURL, let range = base.range(of: "/posture_test?") else {
+            throw NSError(domain: "scratch", code: 1, userInfo: [NSLocalizedDescriptionKey: "POSTURE_TEST_POSTGRES_URL is not the test server's"])
+        }
+        url = base.replacingCharacters(in: range, with: "/\(name)?")
+        try Self.psql(base, "CREATE DATABASE \(name)")
+    }
+
+    func drop() throws {
+        guard let base = StoreKind.postgresURL else { return }
+        try Self.psql(base, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    static func psql(_ url: String, _ sql: String) throws {
+        let result = try Fixtures.run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        guard result.status == 0 else {
+            throw NSError(domain: "psql", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: "psql: \(sql): \(result.stderr)"])
+        }
+    }
+}
+
 /// A real `posture-collector serve` on loopback TLS with a test CA, its config in a temporary root.
 final class CollectorProcess: @unchecked Sendable {
     static let binary = Fixtures.product("posture-collector")
@@ -40,7 +67,9 @@ final class CollectorProcess: @unchecked Sendable {
     var base: String { "\(scheme)://127.0.0.1:\(port)" }
     var pki: TestPKI { (try? Self.pki.get())! }
 
-    init(store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true) throws {
+    /// - Parameter storageURL: the store's URL instead of `store`'s (a scratch PostgreSQL database).
+    init(store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true,
+         storageURL: String? = nil) throws {
         let pki = try Self.pki.get()
         root = try TemporaryRoot("collector")
         scheme = tls ? "https" : "http"
@@ -48,7 +77,7 @@ final class CollectorProcess: @unchecked Sendable {
         config = try root.write("collector.yaml", """
         listen: 127.0.0.1:0
         \(tls ? "tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}" : "")
-        storage: \(store.storageURL(in: root))
+        storage: \(storageURL ?? store.storageURL(in: root))
         receipt_key: receipt.key
         staff_tokens_file: staff-tokens
         limits: \(limits)
