@@ -10,10 +10,22 @@ public enum Labels {
         switch status {
         case .pass: return (ja ? "合格" : "pass", "32")
         case .fail: return (ja ? "不適合" : "FAIL", "1;31")
-        case .unknown where check == Check.attestation.rawValue: return (ja ? "要申告" : "attest", "36")
+        case .unknown where check == Check.attestation.rawValue: return (ja ? "要申告" : "confirm", "36")
         case .unknown: return (ja ? "不明" : "unknown", "33")
         case .attested: return (ja ? "申告済" : "attested", "32")
         case .notApplicable: return (ja ? "対象外" : "n/a", "2")
+        }
+    }
+
+    /// Where a status is listed: what needs action first (fail, unknown, needs the customer's
+    /// confirmation), then what holds (pass, declared), then what does not apply.
+    public static func rank(_ status: FindingStatus, check: String) -> Int {
+        switch status {
+        case .fail: return 0
+        case .unknown where check == Check.attestation.rawValue: return 2
+        case .unknown: return 1
+        case .pass, .attested: return 3
+        case .notApplicable: return 4
         }
     }
 

@@ -64,7 +64,7 @@ struct AgentCommand: AsyncParsableCommand {
             let state = try options.stateDirectory(config)
             let paths = ReferencePaths.standard(extra: profileDirectories)
             if once {
-                let cycle = AgentCycle(config: config, root: try ScanRoot(root), paths: paths, stateDirectory: state,
+                let cycle = AgentCycle(config: config, root: try scanRoot(root), paths: paths, stateDirectory: state,
                                        log: EventLog(level: config.logLevel))
                 cycle.log.uploadNotice(config)
                 let outcome = try await cycle.run()

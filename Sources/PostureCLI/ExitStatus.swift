@@ -30,6 +30,17 @@ enum ExitStatus {
 }
 
 /// Writes `message` to stderr as `posture: message`.
+/// The root named by `--root`: an error names the option, so a mistyped path reads as one.
+func scanRoot(_ path: String) throws(ProbeError) -> ScanRoot {
+    do { return try ScanRoot(path) } catch {
+        switch error {
+        case .unreadable(let named, let reason): throw ProbeError.unreadable(path: "--root \(named)", reason: reason)
+        case .unsupported(let text): throw ProbeError.unsupported("--root \(text)")
+        default: throw error
+        }
+    }
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("posture: \(message)\n".utf8))
 }

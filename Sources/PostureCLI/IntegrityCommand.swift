@@ -74,7 +74,7 @@ struct IntegrityCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorMapping {
-            let scanRoot = try ScanRoot(root)
+            let scanRoot = try scanRoot(root)
             let verifier = PackageVerifier(root: scanRoot, stateDirectory: try state.resolved(), forceFull: full,
                                            evictAfterReading: evictPageCache)
             let started = Date()

@@ -79,7 +79,7 @@ struct ScanCommand: AsyncParsableCommand {
                 throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
                                    message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
             }
-            let root = try ScanRoot(self.root)
+            let root = try scanRoot(self.root)
             // Only the probes the chosen profiles judge run, so a quick check stays quick.
             let probes = Set(chosen.flatMap { $0.requirements.compactMap(\.check.probe) })
             let stateDirectory = sign ? try state.required() : try state.resolved()
@@ -104,6 +104,7 @@ struct ScanCommand: AsyncParsableCommand {
                         + " `posture journal export` writes it"
                     throw error
                 }
+                announce(report, signed: true)
                 let status = ExitStatus.of(report.findings)
                 if status != 0 { throw ExitCode(status) }
                 return
@@ -123,8 +124,24 @@ struct ScanCommand: AsyncParsableCommand {
                     .render().utf8)
             }
             try emit(data, to: output)
+            announce(report, signed: false)
             let status = ExitStatus.of(report.findings)
             if status != 0 { throw ExitCode(status) }
         }
+    }
+
+    /// With `--output`, says on stderr where the report went and what it found, so a run that
+    /// prints nothing else (and exits 1 for a failing requirement) does not read as a crash.
+    func announce(_ report: Report, signed: Bool) {
+        guard let output else { return }
+        let order: [(FindingStatus, String)] = [(.fail, "fail"), (.unknown, "unknown"), (.attested, "declared by the customer"),
+                                                (.pass, "pass"), (.notApplicable, "not applicable")]
+        let counts = order.compactMap { status, label -> String? in
+            let count = report.findings.filter { $0.status == status }.count
+            return count == 0 ? nil : "\(count) \(label)"
+        }
+        let profiles = Set(report.findings.map(\.profile)).count
+        printError("wrote \(signed ? "the signed report" : "the report") to \(ControlCharacters.escaped(output)): "
+                   + "\(counts.joined(separator: ", ")) across \(profiles) profile(s)")
     }
 }

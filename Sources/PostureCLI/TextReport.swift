@@ -36,6 +36,34 @@ struct TextReport {
         return text + String(repeating: " ", count: max(1, width - visible))
     }
 
+    /// One line per bank, first: whether the PC would keep its cover today, and why not.
+    func summary() -> String {
+        let ja = language == .ja
+        var lines: [String] = []
+        for profile in profiles {
+            let findings = report.findings.filter { $0.profile == profile.id }
+            let failing = findings.filter { $0.status == .fail }
+            let exclusions = Set(failing.filter { $0.consequence == .exclusion }.map(\.clause)).count
+            let open = findings.filter { $0.status == .unknown }.count
+            let (word, colour, detail): (String, String, String)
+            if !failing.isEmpty {
+                (word, colour) = (ja ? "補償に懸念" : "AT RISK", "1;31")
+                let others = failing.filter { $0.consequence != .exclusion }.count
+                detail = ja ? "補償対象外となる条項 \(exclusions) 件" + (others > 0 ? "、その他の不適合 \(others) 件" : "")
+                            : "\(exclusions) exclusion clause(s) failing" + (others > 0 ? ", \(others) other failure(s)" : "")
+            } else if open > 0 {
+                (word, colour) = (ja ? "判断不可" : "CANNOT TELL", "33")
+                detail = ja ? "確認できない要件 \(open) 件" : "\(open) requirement(s) could not be confirmed"
+            } else {
+                (word, colour) = (ja ? "補償の要件を満たす" : "KEEPS COVER", "32")
+                detail = ja ? "不適合なし" : "nothing fails"
+            }
+            lines.append("  " + style.paint(padded(word, 12), colour) + ControlCharacters.escaped(profile.name.text(for: language))
+                         + " (\(profile.id)): " + detail)
+        }
+        return lines.joined(separator: "\n")
+    }
+
     func render() -> String {
         let ja = language == .ja
         var out = ""
@@ -49,11 +77,17 @@ struct TextReport {
         if let truncation = report.evidence.truncation {
             out += style.dim("  " + ControlCharacters.escaped(truncation.described(ja: ja))) + "\n"
         }
+        out += "\n" + summary() + "\n"
         for profile in profiles {
             let findings = report.findings.filter { $0.profile == profile.id }
-            var counts: [String: Int] = [:]
-            for finding in findings { counts[label(finding).text, default: 0] += 1 }
-            let tally = counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                .enumerated().sorted { (Labels.rank($0.element.status, check: $0.element.check), $0.offset)
+                    < (Labels.rank($1.element.status, check: $1.element.check), $1.offset) }.map(\.element)
+            var tallied: [(label: String, count: Int)] = []
+            for finding in findings {
+                let text = label(finding).text
+                if let last = tallied.indices.last, tallied[last].label == text { tallied[last].count += 1 } else { tallied.append((text, 1)) }
+            }
+            let tally = tallied.map { "\($0.count) \($0.label)" }.joined(separator: ", ")
             out += "\n" + style.bold("\(profile.name.text(for: language)) (\(profile.id))") + "  " + style.dim(tally) + "\n"
             for finding in findings {
                 let (text, colour) = label(finding)

@@ -43,6 +43,23 @@ import PostureTestSupport
         #expect(Set(findings[0].keys).isSuperset(of: ["profile", "requirement", "clause", "status", "consequence", "summary", "remedy"]))
     }
 
+    /// The text report opens with one line per bank saying whether the PC keeps its cover, and
+    /// lists each bank's failures before what passes.
+    @Test(arguments: [(false, 3600.0, "KEEPS COVER", "nothing fails"), (true, 3600.0, "AT RISK", "1 exclusion clause(s) failing"),
+                      (false, 30 * 86400.0, "CANNOT TELL", "1 requirement(s) could not be confirmed")])
+    func textOutputSummarisesEachBankFirst(_ row: (Bool, Double, String, String)) throws {
+        let root = try Self.debianRoot(pending: row.0, indexAge: row.1)
+        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let summary = try #require(lines.firstIndex { $0.hasPrefix("  \(row.2)") }, "\(result.stdout)")
+        #expect(lines[summary].hasSuffix("(test-bank): \(row.3)"), "\(lines[summary])")
+        let heading = try #require(lines.firstIndex { $0.contains("(test-bank)  ") }, "\(result.stdout)")
+        #expect(summary < heading, "the summary comes before the details")
+        let statuses = lines[heading...].dropFirst().filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.map { $0.split(separator: " ").first ?? "" }
+        #expect(statuses == statuses.sorted { ($0 == "FAIL" ? 0 : $0 == "unknown" ? 1 : 2) < ($1 == "FAIL" ? 0 : $1 == "unknown" ? 1 : 2) },
+                "failures first: \(statuses)")
+    }
+
     /// Names the PC's user controls (hostname, os-release) cannot move the cursor, retitle the
     /// terminal or forge a line of the report.
     @Test func textOutputEscapesControlCharacters() throws {
@@ -92,7 +109,17 @@ import PostureTestSupport
                                        "--format", "json", "--output", out.path])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("wrote the report to \(out.path): 2 pass across 1 profile(s)"), "\(result.stderr)")
         #expect(try Data(contentsOf: out).count > 100)
+    }
+
+    /// A mistyped `--root` is named as the option, with the status of a missing input.
+    @Test(arguments: [("/nonexistent-root", Int32(66), "cannot read --root /nonexistent-root: No such file"),
+                      ("/etc/passwd", Int32(65), "--root /etc/passwd is not a directory")])
+    func aBadRootNamesTheOption(_ path: String, _ status: Int32, _ message: String) throws {
+        let result = try Self.posture(["scan", "--root", path])
+        #expect(result.status == status)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 
     @Test func damagedFilesInTheRootMakeThatProbeUnknownNotTheScanFail() throws {
