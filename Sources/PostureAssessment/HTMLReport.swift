@@ -15,9 +15,16 @@ public enum HTMLReport {
             ("OS", report.evidence.os?.prettyName ?? report.evidence.os?.id ?? "?"),
             (ja ? "取得日時" : "Collected", iso(report.collectedAt)),
             (ja ? "レポートID" : "Report id", report.id),
-            (ja ? "端末の鍵ID" : "Device key id", keyID ?? (ja ? "(署名なし)" : "(unsigned)")),
         ]
-        if let envelopeSHA256 { facts.append((ja ? "エンベロープ SHA-256" : "Envelope SHA-256", envelopeSHA256)) }
+        if let envelopeSHA256 {
+            facts.append((ja ? "署名" : "Signature", ja ? "端末の鍵で署名済み" : "signed with the device key"))
+            if let keyID { facts.append((ja ? "端末の鍵ID" : "Device key id", keyID)) }
+            facts.append((ja ? "エンベロープ SHA-256" : "Envelope SHA-256", envelopeSHA256))
+        } else {
+            facts.append((ja ? "署名" : "Signature", ja ? "署名なし(この端末での確認用。銀行は署名付きレポートで判断します)"
+                                                   : "unsigned (for this PC's own check; a bank judges signed reports)"))
+            if let keyID { facts.append((ja ? "この端末の鍵ID" : "This PC's key id", keyID)) }
+        }
         if report.host.root != "/" { facts.append((ja ? "スキャン対象" : "Scanned root", report.host.root)) }
         body += factTable(facts)
         if !report.evidence.unavailable.isEmpty {
@@ -35,7 +42,8 @@ public enum HTMLReport {
         }
         let status = verdictLine(report.findings, language: language)
         body += "<p class=verdict>\(escape(status))</p>\n"
-        return page(title: ja ? "posture スキャン \(report.id)" : "posture scan \(report.id)", language: language, body: body)
+        return page(title: ja ? "posture スキャン \(report.id)" : "posture scan \(report.id)", language: language, body: body,
+                    signed: envelopeSHA256 != nil)
     }
 
     /// The bank's assessment: outcome, per requirement the verdict at the incident, the timeline
@@ -120,7 +128,7 @@ public enum HTMLReport {
         if !a.disagreements.isEmpty {
             body += "<h3>\(ja ? "端末での判定と異なる項目" : "Judged differently on the PC")</h3><ul>" + a.disagreements.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
         }
-        return page(title: "posture assessment \(a.profile.id) \(a.claim.incident)", language: language, body: body)
+        return page(title: "posture assessment \(a.profile.id) \(a.claim.incident)", language: language, body: body, signed: true)
     }
 
     // MARK: Pieces
@@ -168,8 +176,15 @@ public enum HTMLReport {
         return out
     }
 
-    static func page(title: String, language: Language, body: String) -> String {
-        """
+    /// - Parameter signed: whether the page was made from signed evidence, as its footer says.
+    static func page(title: String, language: Language, body: String, signed: Bool) -> String {
+        let footer = switch (signed, language == .ja) {
+        case (true, true): "署名付き証跡にもとづき作成"
+        case (true, false): "made from signed evidence"
+        case (false, true): "署名のないローカルスキャンから作成"
+        case (false, false): "made from an unsigned local scan"
+        }
+        return """
         <!DOCTYPE html>
         <html lang="\(language.rawValue)">
         <head>
@@ -177,7 +192,7 @@ public enum HTMLReport {
         <title>\(escape(title))</title>
         <style>
         @page { size: A4; margin: 14mm 12mm; }
-        body { font-family: "Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "Hiragino Sans", sans-serif; font-size: 9.5pt; color: #111; max-width: 186mm; margin: 0 auto; }
+        body { font-family: "Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "IPAexGothic", "IPAGothic", "TakaoPGothic", "VL PGothic", "Droid Sans Fallback", "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif; font-size: 9.5pt; color: #111; max-width: 186mm; margin: 0 auto; }
         h1 { font-size: 15pt; margin: 0 0 4mm; } h2 { font-size: 12pt; margin: 5mm 0 2mm; border-bottom: 1px solid #888; }
         h3 { font-size: 10.5pt; margin: 4mm 0 1.5mm; } small { color: #555; font-weight: normal; }
         table { border-collapse: collapse; width: 100%; margin-bottom: 2mm; }
@@ -196,7 +211,7 @@ public enum HTMLReport {
         </style>
         </head>
         <body>
-        \(body)<p class=note>posture — \(language == .ja ? "署名付き証跡にもとづき作成" : "made from signed evidence")</p>
+        \(body)<p class=note>posture — \(footer)</p>
         </body>
         </html>
 

@@ -191,5 +191,9 @@ import Testing
         #expect(scan.stdout.contains("Claim Test Bank"))
         #expect(scan.stdout.contains("attested"))
         #expect(scan.stdout.contains(keyID.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(scan.stdout.contains("own check; a bank judges signed reports") && scan.stdout.contains("made from an unsigned local scan"),
+                "a local scan does not claim to be signed evidence")
+        #expect(!scan.stdout.contains("made from signed evidence"))
+        #expect(page.contains("署名付き証跡にもとづき作成"), "an assessment is made from verified signed evidence")
     }
 }
