@@ -11,10 +11,10 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2 python3-pip
 
 # Building, linting and testing the Debian package (packaging/).
-DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container
+DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container mandoc
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
+.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-scan  time a release scan against 'apt list --upgradable'"
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
+	@echo "make man         build the man page and shell completions into .build/man (checked with mandoc)"
 	@echo "make deps        only install the Debian packages (apt-get)"
 	@echo "make deb         build .build-deb/posture_VERSION_ARCH.deb (release build, Swift runtime linked statically)"
 	@echo "make lint-deb    build the .deb and check it with lintian (errors and warnings fail)"
@@ -47,6 +48,9 @@ apt-install:
 
 build:
 	$(SWIFT) build
+
+man:
+	scripts/manual .build/man
 
 release:
 	$(SWIFT) build -c release

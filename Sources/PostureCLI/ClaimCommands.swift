@@ -34,7 +34,7 @@ struct AttestCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The requirement id (an attestation requirement of the profile).", valueName: "REQUIREMENT"))
     var requirement: String
 
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"), completion: .profileIDs)
     var profile: String
 
     @Option(help: ArgumentHelp("What was confirmed, in a few words (never a password).", valueName: "TEXT"))
@@ -142,7 +142,7 @@ struct ClaimCommand: AsyncParsableCommand {
 
 /// What names a claim: the bank's profile, the transfers and the day the bank was notified.
 struct ClaimOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
+    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"), completion: .profileIDs)
     var profile: String
 
     @Option(name: .customLong("incident"),

@@ -30,6 +30,16 @@ enum ExitStatus {
 }
 
 /// Writes `message` to stderr as `posture: message`.
+extension CompletionKind {
+    /// The profile ids on the standard search path, for `--profile <TAB>`.
+    static var profileIDs: CompletionKind {
+        .custom { _, _, prefix in
+            let ids = (try? ProfileRepository(paths: ReferencePaths.standard(extra: [])).loadAll().map(\.id)) ?? []
+            return ids.filter { $0.hasPrefix(prefix) }.sorted()
+        }
+    }
+}
+
 /// The root named by `--root`: an error names the option, so a mistyped path reads as one.
 func scanRoot(_ path: String) throws(ProbeError) -> ScanRoot {
     do { return try ScanRoot(path) } catch {

@@ -34,7 +34,7 @@ struct ProfilesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a profile's requirements: clause, consequence, check and parameters.")
 
-        @Argument(help: ArgumentHelp("A profile id or a path to a profile file.", valueName: "ID"))
+        @Argument(help: ArgumentHelp("A profile id or a path to a profile file.", valueName: "ID"), completion: .profileIDs)
         var profile: String
 
         @OptionGroup var reference: ReferenceOptions

@@ -36,7 +36,7 @@ struct ScanCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("profile"), help: ArgumentHelp(
         "A profile id or a path to a profile YAML file (repeatable; default: the agent config's profiles, else all bundled ones).",
-        valueName: "ID"))
+        valueName: "ID"), completion: .profileIDs)
     var profiles: [String] = []
 
     @Option(help: "Output format: text (for a person, the default), json (the report contract), html (one printable, self-contained file for a claim).")

@@ -113,6 +113,14 @@ import PostureTestSupport
         #expect(try Data(contentsOf: out).count > 100)
     }
 
+    /// `--profile <TAB>` completes the bundled profile ids (the call the generated bash script makes).
+    @Test func profileIdsComplete() throws {
+        let all = try Self.posture(["---completion", "scan", "--", "--profile", "3", "0", "posture", "scan", "--profile", ""])
+        #expect(all.stdout.split(separator: "\n").contains("iyogin-internet-eb"), "\(all.stdout) \(all.stderr)")
+        let some = try Self.posture(["---completion", "assess", "--", "--profile", "3", "2", "posture", "assess", "--profile", "iy"])
+        #expect(some.stdout == "iyogin-internet-eb\n", "\(some.stdout)")
+    }
+
     /// A mistyped `--root` is named as the option, with the status of a missing input.
     @Test(arguments: [("/nonexistent-root", Int32(66), "cannot read --root /nonexistent-root: No such file"),
                       ("/etc/passwd", Int32(65), "--root /etc/passwd is not a directory")])
