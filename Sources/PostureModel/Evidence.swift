@@ -236,9 +236,13 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
     public var supported: Bool?
     /// `as_of` of the browser lifecycle catalog that decided `supported`.
     public var catalogAsOf: Day?
+    /// Release lines between this browser's line and the oldest line the vendor still patches,
+    /// when `supported` was decided by the catalog's newest release (`latest`): 1 = the line just
+    /// out of support; nil when within support or judged by a line's end date.
+    public var linesPastSupport: Int?
 
     public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?,
-                catalogAsOf: Day? = nil) {
+                catalogAsOf: Day? = nil, linesPastSupport: Int? = nil) {
         self.name = name
         self.version = version
         self.source = source
@@ -246,6 +250,7 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         self.eol = eol
         self.supported = supported
         self.catalogAsOf = catalogAsOf
+        self.linesPastSupport = linesPastSupport
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -257,6 +262,7 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         try c.encode(eol, forKey: .eol)
         try c.encode(supported, forKey: .supported)
         try c.encode(catalogAsOf, forKey: .catalogAsOf)
+        try c.encodeIfPresent(linesPastSupport, forKey: .linesPastSupport)
     }
 }
 

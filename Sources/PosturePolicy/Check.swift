@@ -53,7 +53,9 @@ public enum Check: String, Sendable, CaseIterable {
             return [.init("max_index_age_days", .int(minimum: 1), default: .int(7)),
                     .init("security_only", .bool, default: .bool(false))]
         case .browserSupported:
-            return [.init("reference_max_age_days", .int(minimum: 1), default: .int(180))]
+            return [.init("reference_max_age_days", .int(minimum: 1), default: .int(180)),
+                    .init("distribution_lag_lines", .int(minimum: 0), default: .int(2)),
+                    .init("max_index_age_days", .int(minimum: 1), default: .int(7))]
         case .browserUpdated:
             return [.init("max_index_age_days", .int(minimum: 1), default: .int(7))]
         case .securitySoftwareInstalled, .securitySoftwareRunning:

@@ -117,7 +117,7 @@ enum Verdicts {
         switch requirement.check {
         case .osSupported: return osSupported(evidence, p, today)
         case .updatesNonePending: return updatesNonePending(evidence, p, context.collectedAt)
-        case .browserSupported: return browserSupported(evidence, p, today)
+        case .browserSupported: return browserSupported(evidence, p, today, context.collectedAt)
         case .browserUpdated: return browserUpdated(evidence, p, context.collectedAt)
         case .securitySoftwareInstalled: return securityInstalled(evidence, p)
         case .securitySoftwareRunning: return securityRunning(evidence, p)
@@ -227,12 +227,25 @@ enum Verdicts {
 
     // MARK: Browsers
 
-    static func browserSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
+    /// A packaged browser at the newest build its package source offers (a fresh index shows no
+    /// newer candidate) that is at most `distribution_lag_lines` release lines past the vendor's
+    /// supported lines: its distribution (or the vendor's own repository) still ships it, a few
+    /// days behind the vendor, and the customer has nothing newer to install. Further behind, the
+    /// source has stopped following the vendor, and the browser is unsupported.
+    static func heldBySource(_ browser: BrowserEvidence, _ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
+        guard browser.source.hasPrefix("dpkg:"), browser.eol == nil, let candidate = browser.candidate, candidate == browser.version,
+              let past = browser.linesPastSupport, past <= p.int("distribution_lag_lines") ?? 2,
+              let fetched = evidence.packages?.indexUpdatedAt else { return false }
+        return Int(now.timeIntervalSince(fetched) / 86400) <= p.int("max_index_age_days") ?? 7
+    }
+
+    static func browserSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day, _ now: Date) -> Verdict {
         guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
         guard !browsers.isEmpty else {
             return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした")
         }
-        let unsupported = browsers.filter { $0.supported == false }
+        let held = browsers.filter { $0.supported == false && heldBySource($0, evidence, p, now) }
+        let unsupported = browsers.filter { $0.supported == false && !held.contains($0) }
         if !unsupported.isEmpty {
             let names = unsupported.map { "\($0.name) \($0.version) [\($0.source)]" + ($0.eol.map { " (support ended \($0))" } ?? "") }
             return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names, ja: true))",
@@ -252,7 +265,11 @@ enum Verdicts {
                                           ja: "新しい posture パッケージを導入してください(ブラウザのカタログが古くなっています)。"))
         }
         let namesList = browsers.map { "\($0.name) \($0.version)" }
-        return .pass("Supported browsers: \(abbreviated(namesList))", "サポート中のブラウザ: \(abbreviated(namesList, ja: true))")
+        let heldEN = held.isEmpty ? "" : "; at the newest build their package source offers, \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: ", ")) release line(s) behind the vendor: "
+            + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" })
+        let heldJA = held.isEmpty ? "" : "。パッケージ提供元の最新版(ベンダーより \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: "、")) 系列遅れ): "
+            + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" }, ja: true)
+        return .pass("Supported browsers: \(abbreviated(namesList))\(heldEN)", "サポート中のブラウザ: \(abbreviated(namesList, ja: true))\(heldJA)")
     }
 
     static func browserUpdated(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {

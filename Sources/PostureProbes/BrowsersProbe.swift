@@ -21,7 +21,8 @@ public struct BrowsersProbe: Sendable {
             func add(_ version: String, source: String, candidate: String?) {
                 let (eol, supported) = Self.support(of: version, browser.support, today: today)
                 found.append(BrowserEvidence(name: browser.name, version: version, source: source, candidate: candidate,
-                                             eol: eol, supported: supported, catalogAsOf: catalog.asOf))
+                                             eol: eol, supported: supported, catalogAsOf: catalog.asOf,
+                                             linesPastSupport: supported == false ? Self.linesPastSupport(of: version, browser.support) : nil))
             }
             var packaged = false
             for package in browser.packages {
@@ -70,6 +71,18 @@ public struct BrowsersProbe: Sendable {
     }
 
     /// End of support (fixed-date lines) and whether the version's release line is still supported.
+    /// How many release lines `version` is past the oldest line the catalog's `latest` keeps in
+    /// support, when it is on the same major as `latest` (for one-number lines: always).
+    static func linesPastSupport(of version: String, _ support: BrowserCatalog.Support) -> Int? {
+        let width = max(1, support.lineComponents)
+        let line = Array(numbers(version).prefix(width))
+        guard let newest = support.latest, support.lines.allSatisfy({ numbers($0.line) != line }) else { return nil }
+        let latest = Array(numbers(newest).prefix(width))
+        guard line.count == width, latest.count == width, line.dropLast() == latest.dropLast() else { return nil }
+        let past = latest.last! - line.last! - (max(1, support.linesSupported) - 1)
+        return past > 0 ? past : nil
+    }
+
     static func support(of version: String, _ support: BrowserCatalog.Support, today: Day) -> (Day?, Bool?) {
         let parts = numbers(version)
         let width = max(1, support.lineComponents)

@@ -244,3 +244,44 @@ import PostureModel
         #expect(try Self.finding("integrity.no_interception", evidence: evidence).status == .fail)
     }
 }
+
+/// A packaged browser at the newest build its source offers, a line or two behind the vendor (as
+/// Debian's chromium trails Google's by days), is supported: "updated" and "supported" agree. Far
+/// behind, from a stale index, with a newer candidate, or installed outside a package, it is not.
+@Suite struct BrowserSourceTests {
+    struct Row: CustomTestStringConvertible, Sendable {
+        var name: String
+        var source = "dpkg:chromium"
+        var candidate: String? = "156.0.8078.114-1~deb12u1"
+        var linesPast: Int? = 1
+        var indexAgeDays = 1.0
+        var supported: FindingStatus
+        var updated: FindingStatus
+        var testDescription: String { name }
+    }
+
+    static let rows: [Row] = [
+        Row(name: "Debian's newest chromium, one line behind", supported: .pass, updated: .pass),
+        Row(name: "two lines behind", linesPast: 2, supported: .pass, updated: .pass),
+        Row(name: "three lines behind: the source stopped following", linesPast: 3, supported: .fail, updated: .pass),
+        Row(name: "a newer build offered", candidate: "157.0.1-1~deb12u1", supported: .fail, updated: .fail),
+        Row(name: "the index is 30 days old", indexAgeDays: 30, supported: .fail, updated: .unknown),
+        Row(name: "a snap, not a package", source: "snap:chromium", candidate: nil, supported: .fail, updated: .unknown),
+    ]
+
+    @Test(arguments: rows)
+    func supportedAndUpdatedAgree(_ row: Row) throws {
+        var evidence = Evidence()
+        evidence.browsers = [BrowserEvidence(name: "chromium", version: "156.0.8078.114-1~deb12u1", source: row.source,
+                                             candidate: row.candidate, eol: nil, supported: false, catalogAsOf: Day("2026-11-24"),
+                                             linesPastSupport: row.linesPast)]
+        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 900,
+                                             indexUpdatedAt: EvaluatorTests.now.addingTimeInterval(-row.indexAgeDays * 86400),
+                                             pendingUpdates: [], indexError: nil, indexLists: 4)
+        let supported = try EvaluatorTests.finding("browser.supported", evidence: evidence)
+        let updated = try EvaluatorTests.finding("browser.updated", evidence: evidence)
+        #expect(supported.status == row.supported, "\(supported.summary)")
+        #expect(updated.status == row.updated, "\(updated.summary)")
+        if row.supported == .pass { #expect(supported.summary.contains("newest build their package source offers")) }
+    }
+}

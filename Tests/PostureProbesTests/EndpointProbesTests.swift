@@ -253,6 +253,9 @@ import PostureTestSupport
         #expect(bySource["dpkg:firefox-esr"]?.supported == false, "ESR 140 ended on 2026-09-15 in this catalog")
         #expect(bySource["dpkg:firefox-esr"]?.eol == Day("2026-09-15"))
         #expect(bySource["dpkg:chromium"]?.supported == false, "two majors behind the newest stable")
+        #expect(bySource["dpkg:chromium"]?.linesPastSupport == 1, "140 is one line past 141-142")
+        #expect(bySource["dpkg:firefox-esr"]?.linesPastSupport == nil, "judged by its line's end date")
+        #expect(bySource["tarball:/opt/firefox"]?.linesPastSupport == nil, "supported")
         #expect(bySource["dpkg:chromium"]?.candidate == "142.0.7444.175-1~deb12u1")
         #expect(bySource["tarball:/opt/firefox"]?.supported == true)
         #expect(bySource["snap:firefox"]?.supported == false, "rapid-release Firefox: only the newest major")
@@ -269,6 +272,12 @@ import PostureTestSupport
         let (eol, supported) = BrowsersProbe.support(of: row.0, esr, today: Day(row.2)!)
         #expect(eol == row.1.flatMap { Day($0) })
         #expect(supported == row.3)
+    }
+
+    /// Lines past support against chromium's `latest` 142 with two lines supported (141, 142).
+    @Test(arguments: [("140.0.1", 1), ("139.0", 2), ("141.0", nil), ("142.1", nil), ("99.0", 42)] as [(String, Int?)])
+    func linesPastSupport(_ version: String, _ expected: Int?) {
+        #expect(BrowsersProbe.linesPastSupport(of: version, Self.browserCatalog().browsers[2].support) == expected)
     }
 
     @Test func fileSharingByPackageFlatpakAndWine() throws {
