@@ -79,6 +79,8 @@ public struct Assessment: Codable, Sendable {
         public var name: LocalizedText
         public var sha256: String
         public var document: String
+        /// The rule's own title, with where it was read (`source.title`, `source.url` of the profile).
+        public var documentTitle: String?
         /// Days of evidence before the first transfer; nil when the rule states no period.
         public var windowDays: Int?
         /// The rule's claim period; nil when the rule states none.

@@ -296,6 +296,7 @@ public struct Assessor: Sendable {
                 text: counting.text)
         }
         return Assessment.ProfileInfo(id: profile.id, name: profile.name, sha256: profile.sha256, document: profile.source.document,
+                                      documentTitle: profile.source.title.map { _ in profile.source.described },
                                       windowDays: rules.windowDays, counting: counting, coverStarts: rules.coverStarts?.at,
                                       coverStartsText: rules.coverStarts?.text,
                                       evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)

@@ -13,7 +13,7 @@ public enum HTMLReport {
         var facts: [(String, String)] = [
             (ja ? "端末" : "Host", report.host.hostname ?? "?"),
             ("OS", report.evidence.os?.prettyName ?? report.evidence.os?.id ?? "?"),
-            (ja ? "取得日時" : "Collected", iso(report.collectedAt)),
+            (ja ? "取得日時" : "Collected", both(report.collectedAt, profiles.first?.claim.timezone ?? "UTC")),
             (ja ? "レポートID" : "Report id", report.id),
         ]
         if let envelopeSHA256 {
@@ -37,7 +37,7 @@ public enum HTMLReport {
         }
         for profile in profiles {
             body += "<h2>\(escape(profile.name.text(for: language))) <small>\(escape(profile.id))</small></h2>\n"
-            body += "<p class=note>\(ja ? "規定" : "Rule"): \(escape(profile.source.document)) (\(profile.source.asOf))</p>\n"
+            body += "<p class=note>\(ja ? "規定" : "Rule"): \(escape(profile.source.described))</p>\n"
             body += findingTable(report.findings.filter { $0.profile == profile.id }, language: language)
         }
         let status = verdictLine(report.findings, language: language)
@@ -60,9 +60,9 @@ public enum HTMLReport {
             (ja ? "対象期間" : "Window", "\(at(a.claim.windowFrom)) → \(at(a.claim.windowTo))"),
             (ja ? "端末の鍵ID" : "Device key id", a.verification.keyId
                 + (a.verification.keyPinned ? "" : (ja ? "(鍵が固定されていません: " : " (NOT pinned: ") + a.keySource + ")")),
-            (ja ? "規定" : "Rule", a.profile.document),
+            (ja ? "規定" : "Rule", a.profile.documentTitle ?? a.profile.document),
             (ja ? "請求期間の規定" : "Claim period", a.profile.counting?.describe(in: language) ?? (ja ? "定めなし" : "none stated by the rule")),
-            (ja ? "判定日時" : "Assessed", iso(a.assessedAt)),
+            (ja ? "判定日時" : "Assessed", both(a.assessedAt, zone)),
         ]
         if let start = a.profile.coverStarts { facts.insert((ja ? "補償開始" : "Cover starts", "\(at(start)) (\(a.profile.coverStartsText ?? ""))"), at: 6) }
         body += factTable(facts)
@@ -138,10 +138,10 @@ public enum HTMLReport {
         var out = "<table class=findings><thead><tr><th>\(ja ? "判定" : "Status")</th><th>\(ja ? "条項" : "Clause")</th><th>\(ja ? "要件" : "Requirement")</th><th>\(ja ? "根拠・対処" : "Evidence and remedy")</th></tr></thead><tbody>\n"
         for finding in findings {
             let label = Labels.status(finding.status, check: finding.check, language: language).text
-            let remedy = finding.remedy(in: language).map { "<br><span class=remedy>→ \(escape($0))</span>" } ?? ""
+            let remedy = finding.remedy(in: language).map { "<br><span class=remedy>→ \(withCode($0))</span>" } ?? ""
             out += "<tr class=\"\(finding.status.rawValue)\"><td class=status>\(escape(label))</td>"
             out += "<td>\(escape(finding.clause))<br><small>\(escape(Labels.consequence(finding.consequence, language: language)))</small></td>"
-            out += "<td>\(escape(finding.title(in: language)))</td><td>\(escape(finding.summary(in: language)))\(remedy)</td></tr>\n"
+            out += "<td>\(escape(finding.title(in: language)))</td><td>\(withCode(finding.summary(in: language)))\(remedy)</td></tr>\n"
         }
         return out + "</tbody></table>\n"
     }
@@ -158,6 +158,18 @@ public enum HTMLReport {
     }
 
     static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+
+    /// A time in the bank's zone, with UTC beside it.
+    static func both(_ date: Date, _ zone: String) -> String {
+        zone == "UTC" ? iso(date) : "\(AssessmentTime.local(date, zone)) \(zone) (\(iso(date)))"
+    }
+
+    /// Text escaped for HTML, its `backticked` spans (commands, paths) shown as code.
+    static func withCode(_ text: String) -> String {
+        let parts = text.split(separator: "`", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 3, parts.count % 2 == 1 else { return escape(text) }
+        return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\(escape($0.element))</code>" : escape($0.element) }.joined()
+    }
 
     /// Text made safe for HTML element content and attribute values.
     public static func escape(_ text: String) -> String {
@@ -207,7 +219,7 @@ public enum HTMLReport {
         tr.marked td { background: #fff6d6; }
         .outcome { border: 2px solid #b00000; padding: 2mm 3mm; margin: 3mm 0; } .outcome.ok { border-color: #116611; }
         .outcome ul { margin: 1mm 0 0; padding-left: 5mm; } .verdict { font-weight: bold; margin-top: 4mm; }
-        svg { width: 100%; height: auto; }
+        svg { width: 100%; height: auto; } code { font-family: monospace; font-size: 0.92em; background: #f2f2f2; padding: 0 0.3mm; }
         </style>
         </head>
         <body>

@@ -119,7 +119,7 @@ struct ProfileDescription {
 
     func render() -> String {
         var out = "\(profile.id)\t\(profile.name.text(for: language))\n"
-        out += "source: \(profile.source.document) (as of \(profile.source.asOf))\n"
+        out += "source: \(profile.source.described)\n"
         let info = Assessor.profileInfo(profile, calendar: nil)
         out += "claim period: \(info.counting?.describe(in: language) ?? "none stated by the rule")\n"
         if let start = info.coverStartsText, let at = info.coverStarts {

@@ -9,6 +9,16 @@ public struct Profile: Sendable, Hashable {
     public struct Source: Sendable, Hashable {
         public var document: String
         public var asOf: Day
+        /// The document's own title, as the bank publishes it.
+        public var title: String? = nil
+        /// Where the bank publishes it.
+        public var url: String? = nil
+
+        /// The title (else the file name), with the file and date it was read from.
+        public var described: String {
+            let where_ = [url, document].compactMap { $0 }.joined(separator: ", ")
+            return title.map { "\($0) (\(where_), as of \(asOf))" } ?? "\(document) (as of \(asOf))"
+        }
     }
 
     /// How a claim is judged: the rule's counting, the evidence window and the time zone of its days.
@@ -101,9 +111,11 @@ public enum ProfileLoader {
         }
         let name = try root.required("name").localized("name")
         let sourceMap = try root.required("source").mapping("source")
-        try sourceMap.rejectUnknownKeys(allowed: ["document", "as_of"])
+        try sourceMap.rejectUnknownKeys(allowed: ["document", "as_of", "title", "url"])
         let source = Profile.Source(document: try sourceMap.required("document").string("source.document"),
-                                    asOf: try sourceMap.required("as_of").day("source.as_of"))
+                                    asOf: try sourceMap.required("as_of").day("source.as_of"),
+                                    title: try sourceMap.optional("title")?.string("source.title"),
+                                    url: try sourceMap.optional("url")?.string("source.url"))
 
         let claim = try parseClaim(root.optional("claim"))
 

@@ -113,6 +113,21 @@ import PostureTestSupport
         #expect(try Data(contentsOf: out).count > 100)
     }
 
+    /// The HTML report shows commands as code, the time in the bank's zone beside UTC, and the
+    /// bank's own title for its rule.
+    @Test func htmlShowsCodeLocalTimeAndTheRulesTitle() throws {
+        let root = try Self.debianRoot(pending: true)
+        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+                                       "--profile", "iyogin-internet-eb", "--format", "html"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let page = result.stdout
+        #expect(page.contains("<code>sudo apt-get update &amp;&amp; sudo apt-get upgrade</code>"), "commands as code")
+        #expect(!page.contains("`"), "no literal backticks")
+        #expect(page.range(of: #"\d{4}-\d\d-\d\d \d\d:\d\d Asia/Tokyo \(\d{4}-\d\d-\d\dT"#, options: .regularExpression) != nil,
+                "the collection time in the bank's zone, UTC beside it")
+        #expect(page.contains("不正送金被害にかかる補償制度について"), "the rule's own title, not only its file name")
+    }
+
     /// `--profile <TAB>` completes the bundled profile ids (the call the generated bash script makes).
     @Test func profileIdsComplete() throws {
         let all = try Self.posture(["---completion", "scan", "--", "--profile", "3", "0", "posture", "scan", "--profile", ""])
