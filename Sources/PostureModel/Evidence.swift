@@ -240,9 +240,11 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
     /// when `supported` was decided by the catalog's newest release (`latest`): 1 = the line just
     /// out of support; nil when within support or judged by a line's end date.
     public var linesPastSupport: Int?
+    /// Where the release data that decided `supported` comes from, and whether it is estimated.
+    public var supportSource: String?
 
     public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?,
-                catalogAsOf: Day? = nil, linesPastSupport: Int? = nil) {
+                catalogAsOf: Day? = nil, linesPastSupport: Int? = nil, supportSource: String? = nil) {
         self.name = name
         self.version = version
         self.source = source
@@ -251,6 +253,7 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         self.supported = supported
         self.catalogAsOf = catalogAsOf
         self.linesPastSupport = linesPastSupport
+        self.supportSource = supportSource
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -263,6 +266,7 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         try c.encode(supported, forKey: .supported)
         try c.encode(catalogAsOf, forKey: .catalogAsOf)
         try c.encodeIfPresent(linesPastSupport, forKey: .linesPastSupport)
+        try c.encodeIfPresent(supportSource, forKey: .supportSource)
     }
 }
 

@@ -247,8 +247,16 @@ enum Verdicts {
         let held = browsers.filter { $0.supported == false && heldBySource($0, evidence, p, now) }
         let unsupported = browsers.filter { $0.supported == false && !held.contains($0) }
         if !unsupported.isEmpty {
-            let names = unsupported.map { "\($0.name) \($0.version) [\($0.source)]" + ($0.eol.map { " (support ended \($0))" } ?? "") }
-            return .fail("Unsupported browser release: \(abbreviated(names))", "サポート切れのブラウザ: \(abbreviated(names, ja: true))",
+            func names(ja: Bool) -> [String] {
+                unsupported.map { browser in
+                    let asOf = browser.catalogAsOf?.description ?? "?"
+                    return "\(browser.name) \(browser.version) [\(browser.source)]"
+                        + (browser.eol.map { ja ? "(サポート終了 \($0))" : " (support ended \($0))" } ?? "")
+                        + (browser.supportSource.map { ja ? "(リリース情報: \($0)、\(asOf) 時点)" : " (release data: \($0), as of \(asOf))" } ?? "")
+                }
+            }
+            return .fail("Unsupported browser release: \(abbreviated(names(ja: false)))",
+                         "サポート切れのブラウザ: \(abbreviated(names(ja: true), ja: true))",
                          remedy: .init(en: "Update these browsers to a supported release, or remove them.",
                                        ja: "これらのブラウザをサポート中の版へ更新するか、削除してください。"))
         }

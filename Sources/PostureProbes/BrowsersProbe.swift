@@ -22,7 +22,8 @@ public struct BrowsersProbe: Sendable {
                 let (eol, supported) = Self.support(of: version, browser.support, today: today)
                 found.append(BrowserEvidence(name: browser.name, version: version, source: source, candidate: candidate,
                                              eol: eol, supported: supported, catalogAsOf: catalog.asOf,
-                                             linesPastSupport: supported == false ? Self.linesPastSupport(of: version, browser.support) : nil))
+                                             linesPastSupport: supported == false ? Self.linesPastSupport(of: version, browser.support) : nil,
+                                             supportSource: browser.support.source.isEmpty ? nil : browser.support.provenance))
             }
             var packaged = false
             for package in browser.packages {

@@ -132,6 +132,13 @@ public struct BrowserCatalog: Sendable, Hashable {
         /// The newest N lines are supported.
         public var linesSupported: Int
         public var lines: [Line]
+        /// Where the release data comes from (the vendor's schedule or calendar).
+        public var source: String = ""
+        /// Whether `latest` (or a line's end) is estimated from the vendor's cadence rather than published.
+        public var estimated: Bool = false
+
+        /// The source, and whether the figures are estimates: what a verdict on them rests on.
+        public var provenance: String { estimated ? "\(source); estimated" : source }
     }
 
     /// One browser.
@@ -154,7 +161,7 @@ public struct BrowserCatalog: Sendable, Hashable {
             let map = try node.mapping("a browser")
             try map.rejectUnknownKeys(allowed: ["name", "packages", "snap", "flatpak", "install_dirs", "support"])
             let supportMap = try map.required("support").mapping("support")
-            try supportMap.rejectUnknownKeys(allowed: ["latest", "line_components", "lines_supported", "lines"])
+            try supportMap.rejectUnknownKeys(allowed: ["latest", "line_components", "lines_supported", "lines", "source", "estimated"])
             let lines: [Line] = try supportMap.optional("lines")?.sequence("lines").map { node -> Line in
                 let line = try node.mapping("a line")
                 try line.rejectUnknownKeys(allowed: ["line", "eol"])
@@ -163,7 +170,8 @@ public struct BrowserCatalog: Sendable, Hashable {
             let support = Support(latest: try supportMap.optional("latest")?.string("latest"),
                                   lineComponents: try supportMap.optional("line_components")?.int("line_components") ?? 1,
                                   linesSupported: try supportMap.optional("lines_supported")?.int("lines_supported") ?? 1,
-                                  lines: lines)
+                                  lines: lines, source: try supportMap.required("source").string("support.source"),
+                                  estimated: try supportMap.optional("estimated")?.bool("support.estimated") ?? false)
             return Browser(name: try map.required("name").string("name"),
                            packages: try map.optional("packages")?.strings("packages") ?? [],
                            snap: try map.optional("snap")?.strings("snap") ?? [],

@@ -52,7 +52,7 @@ import PostureTestSupport
         try root.write("profiles/catalog/browsers.yaml", """
         as_of: "2026-11-20"
         browsers:
-          - {name: firefox-esr, packages: [firefox-esr], snap: [], flatpak: [], install_dirs: [], support: {lines: [{line: "102", eol: "2023-09-26"}, {line: "140", eol: "2026-09-15"}]}}
+          - {name: firefox-esr, packages: [firefox-esr], snap: [], flatpak: [], install_dirs: [], support: {source: "test calendar", lines: [{line: "102", eol: "2023-09-26"}, {line: "140", eol: "2026-09-15"}]}}
         """)
         return root
     }
@@ -65,7 +65,7 @@ import PostureTestSupport
         for expected in ["clamav signatures are", "Password older than 90 days: alice (20", "chromium: https://login.bank.example.jp/",
                          "firefox: https://www.ib.bank.example.jp", "/home/alice/Desktop/password.txt",
                          "transmission (package transmission-gtk) 3.00-2.1+deb12u1", "firefox-esr 102.15.0esr-1~deb12u1",
-                         "support ended 2023-09-26", "lightdm: alice"] {
+                         "support ended 2023-09-26", "release data: test calendar, as of 2026-11-20", "lightdm: alice"] {
             #expect(text.stdout.contains(expected), "missing '\(expected)' in:\n\(text.stdout)")
         }
         let json = try CLITests.posture(arguments + ["--format", "json"])
