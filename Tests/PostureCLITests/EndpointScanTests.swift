@@ -119,4 +119,41 @@ import PostureTestSupport
         #expect(asNobody.stdout.contains("Permission denied"))
         #expect(asNobody.stdout.contains("run as root"))
     }
+
+    /// The report contract (`posture.report/v1`) as fields: every key path a signed report of a
+    /// richly populated PC carries (arrays as `[]`) equals `Tests/Support/contracts/report-v1.paths`.
+    /// A field added on purpose is added to that file; a field lost fails here.
+    @Test func theReportContractKeepsItsFields() throws {
+        let root = try Self.endpoint()
+        let many = (0..<250).map { (hostname: "https://site\($0).example.com", secret: "S\($0)") }
+        try root.write("home/alice/.mozilla/firefox/x2.default/logins.json", Fixtures.firefoxLogins(many))
+        let state = root.url("state")
+        let result = try CLITests.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank",
+                                           "--sign", "--state-dir", state.path])
+        #expect(result.status == 1, "\(result.stderr)")
+        let envelope = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let payload = try #require(Data(base64Encoded: envelope["payload"] as? String ?? ""))
+        let report = try JSONSerialization.jsonObject(with: payload)
+        var paths = Set<String>()
+        func walk(_ value: Any, _ path: String) {
+            switch value {
+            case let object as [String: Any]:
+                // Maps keyed by data (probe names, evidence paths) are one field each.
+                if ["evidence.unavailable", "evidence.truncation.left_out", "evidence.os.support", "reference.catalogs"].contains(path) {
+                    paths.insert(path)
+                    return
+                }
+                for (key, child) in object { walk(child, path.isEmpty ? key : "\(path).\(key)") }
+            case let array as [Any]:
+                paths.insert(path + "[]")
+                for child in array { walk(child, path + "[]") }
+            default: paths.insert(path)
+            }
+        }
+        walk(report, "")
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/contracts/report-v1.paths")
+        let expected = Set(try String(contentsOf: sample, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") })
+        #expect(paths.subtracting(expected).sorted() == [], "fields not in the contract sample: add them on purpose")
+        #expect(expected.subtracting(paths).sorted() == [], "fields of the contract the report lost")
+    }
 }
