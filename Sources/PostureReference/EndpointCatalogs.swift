@@ -29,9 +29,11 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
         /// Processes that only fetch signatures (freshclam) or manage the agent: never "running" alone.
         public var updaters: [String]
         public var signatures: Signatures?
+        /// Where the package names, paths and process names come from (the vendor's documentation).
+        public var source: String?
 
         public init(id: String, name: String, commercial: Bool, packages: [String], paths: [String], processes: [String],
-                    updaters: [String] = [], signatures: Signatures?) {
+                    updaters: [String] = [], signatures: Signatures?, source: String? = nil) {
             self.id = id
             self.name = name
             self.commercial = commercial
@@ -40,6 +42,7 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
             self.processes = processes
             self.updaters = updaters
             self.signatures = signatures
+            self.source = source
         }
     }
 
@@ -51,7 +54,7 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
         try root.rejectUnknownKeys(allowed: ["as_of", "products"])
         let products = try root.required("products").sequence("products").map { node in
             let map = try node.mapping("a product")
-            try map.rejectUnknownKeys(allowed: ["id", "name", "commercial", "packages", "paths", "processes", "updaters", "signatures"])
+            try map.rejectUnknownKeys(allowed: ["id", "name", "commercial", "packages", "paths", "processes", "updaters", "signatures", "source"])
             var signatures: Signatures?
             if let node = map.optional("signatures") {
                 let s = try node.mapping("signatures")
@@ -73,7 +76,8 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
                            commercial: try map.required("commercial").bool("commercial"),
                            packages: try map.optional("packages")?.strings("packages") ?? [],
                            paths: try map.optional("paths")?.strings("paths") ?? [],
-                           processes: processes, updaters: updaters, signatures: signatures)
+                           processes: processes, updaters: updaters, signatures: signatures,
+                           source: try map.optional("source")?.string("source"))
         }
         return SecuritySoftwareCatalog(asOf: try root.required("as_of").day("as_of"), products: products)
     }

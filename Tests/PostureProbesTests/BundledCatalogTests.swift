@@ -15,6 +15,7 @@ import PostureTestSupport
                                                     "trendmicro-ds", "trellix", "withsecure"])
         #expect(catalog.products.allSatisfy { !$0.packages.isEmpty || !$0.paths.isEmpty })
         #expect(catalog.products.first { $0.id == "clamav" }?.signatures?.kind == .clamavCVD)
+        #expect(catalog.products.allSatisfy { !($0.source ?? "").isEmpty }, "every shipped product names its source")
     }
 
     @Test func browserCatalogCoversTheContractBrowsers() throws {
@@ -24,6 +25,7 @@ import PostureTestSupport
         let esr = try #require(catalog.browsers.first { $0.name == "firefox-esr" })
         #expect(!esr.support.lines.isEmpty)
         #expect(catalog.browsers.filter { $0.name != "firefox-esr" }.allSatisfy { $0.support.latest != nil })
+        #expect(catalog.browsers.allSatisfy { !$0.support.source.isEmpty }, "every shipped browser names its release data's source")
     }
 
     @Test func fileSharingCatalogHasBitTorrentAndWinnyFamily() throws {
