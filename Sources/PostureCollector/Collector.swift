@@ -178,7 +178,7 @@ public final class Collector: Sendable {
         }
         let keyID = envelope.signatures[0].keyid
         guard let key = try await publicKey(keyID: keyID) else { throw RequestError.notEnrolled(keyID) }
-        let report = try await checks.run { () throws -> Report in
+        let report = try await checks.run { () throws -> ReportHeader in
             guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
             guard envelope.isSigned(by: key) else {
                 throw RequestError.badSignature("the signature of key \(keyID) does not verify: the envelope was modified or signed by another key")
@@ -187,7 +187,7 @@ public final class Collector: Sendable {
                 throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
             }
             do {
-                return try PostureJSON.decoder().decode(Report.self, from: payload)
+                return try PostureJSON.decoder().decode(ReportHeader.self, from: payload)
             } catch {
                 throw RequestError.malformed("payload is not a \(Report.schemaIdentifier) report: \(Self.reason(error))")
             }

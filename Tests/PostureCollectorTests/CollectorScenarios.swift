@@ -137,6 +137,8 @@ enum CollectorScenarios {
             (Data(#"{"payloadType":"x","payload":"!!","signatures":[{"keyid":"\#(device.keyID)","sig":"AA=="}]}"#.utf8), "x", "not base64"),
             (try device.envelope(sequence: 1, previous: nil, payloadType: "text/plain").bytes, "x", "payload type"),
             (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1"}"#.utf8), key: device.key).encoded(), "x", "missing"),
+            (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1","id":"x","collected_at":"2026-12-01T00:00:00Z","chain":{"sequence":1},"agent":{},"host":{},"evidence":"none","findings":[]}"#.utf8),
+                               key: device.key).encoded(), "x", "evidence"),
             (good.bytes, "another-id", "Idempotency-Key"),
             (good.bytes, nil, "Idempotency-Key header (the report id) is required"),
             (try twoSignatures.encoded(), good.id, "exactly one signature"),
