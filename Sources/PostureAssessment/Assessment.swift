@@ -229,10 +229,10 @@ public struct Assessment: Codable, Sendable {
     /// the rule's period, 3 not assessable or something unassessed, else 0.
     public var exitStatus: Int32 {
         switch outcome.verdict {
-        case .evidenceInvalid: return 65
-        case .exclusion, .conditionNotMet, .reductionPossible: return 1
-        case .notAssessable: return 3
-        case .noExclusionFound: return outcome.unassessed.isEmpty ? 0 : 3
+        case .evidenceInvalid: return ExitStatus.dataError
+        case .exclusion, .conditionNotMet, .reductionPossible: return ExitStatus.failed
+        case .notAssessable: return ExitStatus.unknown
+        case .noExclusionFound: return outcome.unassessed.isEmpty ? 0 : ExitStatus.unknown
         }
     }
 }

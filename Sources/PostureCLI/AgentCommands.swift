@@ -69,7 +69,7 @@ struct AgentCommand: AsyncParsableCommand {
                 cycle.log.uploadNotice(config)
                 let outcome = try await cycle.run()
                 if let tooLarge = outcome.delivery?.tooLarge, tooLarge > 0 { throw ExitCode(ExitStatus.dataError) }
-                if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(75) }
+                if let remaining = outcome.delivery?.remaining, remaining > 0 { throw ExitCode(ExitStatus.tryAgain) }
                 return
             }
             // The resident scheduler is posture-agentd (no Foundation, a few MiB), installed next to
@@ -117,7 +117,7 @@ struct UploadCommand: AsyncParsableCommand {
                 printError("\(summary.tooLarge) report(s) refused as too large by the collector: moved to the dead letters (posture status)")
                 throw ExitCode(ExitStatus.dataError)
             }
-            if summary.remaining > 0 { throw ExitCode(75) }
+            if summary.remaining > 0 { throw ExitCode(ExitStatus.tryAgain) }
         }
     }
 }

@@ -6,29 +6,6 @@ import PosturePolicy
 import PostureProbes
 import PostureReference
 
-/// The sysexits codes of DESIGN.md, and the one place errors become exit statuses.
-enum ExitStatus {
-    static let failed: Int32 = 1
-    static let unknown: Int32 = 3
-    static let usage: Int32 = 64
-    static let dataError: Int32 = 65
-    static let noInput: Int32 = 66
-    static let unavailable: Int32 = 69
-    static let software: Int32 = 70
-    /// An `--output` file could not be written (a full disk among other causes); the old file, if any, is kept.
-    static let cannotCreate: Int32 = 73
-    /// The state directory is full: the device key or the journal could not be written (nothing half written).
-    static let ioError: Int32 = 74
-    static let permission: Int32 = 77
-
-    /// The exit status for a set of findings: 1 on any fail, 3 on any unknown, else 0.
-    static func of(_ findings: [Finding]) -> Int32 {
-        if findings.contains(where: { $0.status == .fail }) { return failed }
-        if findings.contains(where: { $0.status == .unknown }) { return unknown }
-        return 0
-    }
-}
-
 /// Writes `message` to stderr as `posture: message`.
 extension CompletionKind {
     /// The profile ids on the standard search path, for `--profile <TAB>`.

@@ -82,17 +82,17 @@ struct AssessCommand: AsyncParsableCommand {
             do {
                 profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)
             } catch let error as ProfileRepository.LookupError {
-                throw Failure(message: error.description, status: 66)
+                throw Failure(message: error.description, status: ExitStatus.noInput)
             }
             let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
             defer { Task { try? await storage.close() } }
             let devices = try await storage.evidence(contract: contract).filter { device == nil || $0.device.keyID == device }
             guard let chosen = devices.first else {
-                throw Failure(message: "no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: 66)
+                throw Failure(message: "no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: ExitStatus.noInput)
             }
             guard devices.count == 1 else {
                 throw Failure(message: "contract '\(contract)' has \(devices.count) devices; choose one with --device: "
-                              + devices.map { "\($0.device.keyID) (\($0.device.hostname ?? "?"))" }.joined(separator: ", "), status: 64)
+                              + devices.map { "\($0.device.keyID) (\($0.device.hostname ?? "?"))" }.joined(separator: ", "), status: ExitStatus.usage)
             }
             let assessment: Assessment
             do {
@@ -107,7 +107,7 @@ struct AssessCommand: AsyncParsableCommand {
             let data = try format.render(assessment, language: language)
             if let output {
                 do throws(FileWriteError) { try AtomicFile.write(data, to: output) } catch {
-                    throw Failure(message: error.description, status: 73)
+                    throw Failure(message: error.description, status: ExitStatus.cannotCreate)
                 }
             } else {
                 FileHandle.standardOutput.write(data)

@@ -4,6 +4,7 @@ import Logging
 import PostureCollector
 import PostureCollectorServer
 import PostureEvidence
+import PostureModel
 import PostureReference
 
 /// `posture-collector`: the bank's side. Receives, verifies and keeps the evidence agents upload.
@@ -112,7 +113,7 @@ struct TokenCommand: AsyncParsableCommand {
 extension TokenCommand {
     /// The staff tokens file named by the config, or a usage error.
     static func staffFile(_ config: CollectorConfig) throws -> String {
-        guard let file = config.staffTokensFile else { throw Failure(message: "the config sets no staff_tokens_file", status: 64) }
+        guard let file = config.staffTokensFile else { throw Failure(message: "the config sets no staff_tokens_file", status: ExitStatus.usage) }
         return file
     }
 
@@ -171,7 +172,7 @@ extension TokenCommand {
             try await withExitStatus {
                 let config = try options.load()
                 let removed = try StaffTokens.revoke(file: try TokenCommand.staffFile(config), id: id)
-                guard removed > 0 else { throw Failure(message: "no staff token matches '\(id)'", status: 66) }
+                guard removed > 0 else { throw Failure(message: "no staff token matches '\(id)'", status: ExitStatus.noInput) }
                 print("revoked \(removed) staff token(s)")
             }
         }
@@ -197,14 +198,14 @@ extension AssessCommand {
     /// The staff token (scope `bank` or `contract:ID` of this contract) every assessment needs; exit 77 otherwise.
     func authorize(_ config: CollectorConfig) throws {
         guard let token = token ?? ProcessInfo.processInfo.environment["POSTURE_COLLECTOR_TOKEN"] else {
-            throw Failure(message: "a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: 77)
+            throw Failure(message: "a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: ExitStatus.permission)
         }
         let staff: StaffToken
         do { staff = try StaffTokens(file: try TokenCommand.staffFile(config)).authenticate(token: token) } catch let error as RequestError {
-            throw Failure(message: error.description, status: 77)
+            throw Failure(message: error.description, status: ExitStatus.permission)
         }
         guard staff.allows(contract: contract) else {
-            throw Failure(message: "staff token \(staff.id) (scope \(staff.scope)) may not assess contract '\(contract)'", status: 77)
+            throw Failure(message: "staff token \(staff.id) (scope \(staff.scope)) may not assess contract '\(contract)'", status: ExitStatus.permission)
         }
     }
 }
@@ -217,7 +218,7 @@ func openStorage(_ config: CollectorConfig, logger: Logger) async throws -> any 
         case .postgres(let url): return try await PostgresStorage(url: url, logger: logger)
         }
     } catch {
-        throw Failure(message: "cannot open the storage: \(error)", status: 69)
+        throw Failure(message: "cannot open the storage: \(error)", status: ExitStatus.unavailable)
     }
 }
 
@@ -241,25 +242,25 @@ func withExitStatus(_ body: () async throws -> Void) async throws {
         throw error
     } catch let error as LocatedError {
         switch error.kind {
-        case .malformed: throw fail(error.description, 65)
-        case .missing: throw fail(error.description, 66)
-        case .permissionDenied: throw fail(error.description, 77)
+        case .malformed: throw fail(error.description, ExitStatus.dataError)
+        case .missing: throw fail(error.description, ExitStatus.noInput)
+        case .permissionDenied: throw fail(error.description, ExitStatus.permission)
         }
     } catch let error as KeyError {
         switch error {
-        case .missing: throw fail(error.description, 66)
+        case .missing: throw fail(error.description, ExitStatus.noInput)
         case .unwritable(let failure): throw fail(error.description, failure.isNoSpace ? 74 : 77)
-        case .tooOpen: throw fail(error.description, 77)
-        case .exists: throw fail(error.description, 64)
-        case .malformed: throw fail(error.description, 65)
+        case .tooOpen: throw fail(error.description, ExitStatus.permission)
+        case .exists: throw fail(error.description, ExitStatus.usage)
+        case .malformed: throw fail(error.description, ExitStatus.dataError)
         }
     } catch let error as Failure {
         throw fail(error.message, error.status)
     } catch let error as StorageError {
-        throw fail(error.description, 66)
+        throw fail(error.description, ExitStatus.noInput)
     } catch let error as ServerError {
-        throw fail(error.description, 65)
+        throw fail(error.description, ExitStatus.dataError)
     } catch {
-        throw fail("\(error)", 70)
+        throw fail("\(error)", ExitStatus.software)
     }
 }
