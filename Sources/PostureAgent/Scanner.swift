@@ -105,7 +105,7 @@ extension Scanner {
         let (evidence, catalogs) = await collectEvidence(now: now)
         let host = HostProbe().collect(root: root)
         let context = EvaluationContext(collectedAt: now, attestations: attestations)
-        let domains = Array(Set(profiles.flatMap(\.bankDomains).map { $0.lowercased() })).sorted()
+        let domains = profiles.flatMap(\.bankDomains)
         func judged(within budget: EvidenceBudget) -> Report {
             let bounded = budget.bound(evidence, keeping: domains)
             return Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: bounded,

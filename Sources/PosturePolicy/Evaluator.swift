@@ -234,8 +234,13 @@ enum Verdicts {
     /// source has stopped following the vendor, and the browser is unsupported.
     static func heldBySource(_ browser: BrowserEvidence, _ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
         guard browser.source.hasPrefix("dpkg:"), browser.eol == nil, let candidate = browser.candidate, candidate == browser.version,
-              let past = browser.linesPastSupport, past <= p.int("distribution_lag_lines") ?? 2,
-              let fetched = evidence.packages?.indexUpdatedAt else { return false }
+              let past = browser.linesPastSupport, past <= p.int("distribution_lag_lines") ?? 2 else { return false }
+        return indexIsFresh(evidence, p, now)
+    }
+
+    /// Whether the package index was fetched within the profile's `max_index_age_days` (default 7).
+    static func indexIsFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
+        guard let fetched = evidence.packages?.indexUpdatedAt else { return false }
         return Int(now.timeIntervalSince(fetched) / 86400) <= p.int("max_index_age_days") ?? 7
     }
 
@@ -299,7 +304,7 @@ enum Verdicts {
                                           ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
         }
         let maxAge = p.int("max_index_age_days") ?? 7
-        if let fetched = evidence.packages?.indexUpdatedAt, Int(now.timeIntervalSince(fetched) / 86400) <= maxAge {
+        if indexIsFresh(evidence, p, now) {
             let namesList = browsers.map { "\($0.name) \($0.version)" }
             return .pass("Browsers are at the newest version the package index offers: \(abbreviated(namesList))",
                          "ブラウザはパッケージ索引の最新版です: \(abbreviated(namesList, ja: true))")

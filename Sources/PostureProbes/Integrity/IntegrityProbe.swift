@@ -12,12 +12,13 @@ public struct IntegrityProbe: Sendable {
         self.forceFull = forceFull
     }
 
-    public func collect(root: ScanRoot, database: DpkgDatabase, now: Date) async throws(ProbeError) -> IntegrityEvidence {
+    /// - Parameter homes: the users' homes (for their browsers' certificate stores); nil reads them from the root.
+    public func collect(root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil) async throws(ProbeError) -> IntegrityEvidence {
         var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
         let result = try await verifier.verify(database: database, now: now)
         let tampering = SystemTampering(root: root)
-        let browsers = BrowserTrustStores(root: root).addedCertificates(homes: HomeDirectories.all(root: root))
+        let browsers = BrowserTrustStores(root: root).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
         let unowned = tampering.unownedExecutables(owned: result.owned)
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,
@@ -42,7 +43,7 @@ extension IntegrityProbe: Probe {
     /// Hashing every package file takes minutes on a first scan of a slow disk.
     public var deadline: Int { 1800 }
     public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
-        let integrity = try await collect(root: context.root, database: try context.database.get(), now: context.now)
+        let integrity = try await collect(root: context.root, database: try context.database.get(), now: context.now, homes: context.homes)
         return ProbeOutput { $0.integrity = integrity }
     }
 }
