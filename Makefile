@@ -7,8 +7,9 @@ APT_PACKAGES := lz4 distro-info-data libsqlite3-dev sqlite3 openssl time libcurl
 # makes the real Debian roots the probes are tested on (scripts/debian-test-root), and apt-utils'
 # apt-ftparchive and dpkg-dev's dpkg-scanpackages the local apt repositories; iproute2 brings up
 # loopback in the network namespace where the ClamAV tests run freshclam against a local mirror;
-# pip installs the bank-calendar cross-check and the API fuzzer, schemathesis (python-test-deps).
-TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2 python3-pip
+# pip installs the bank-calendar cross-check, the API fuzzer, schemathesis, and selenium, which drives
+# Debian's chromium (chromium-driver) to check that the Japanese HTML pages draw every glyph (fonts-noto-cjk).
+TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev iproute2 python3-pip chromium chromium-driver fonts-noto-cjk
 
 # Building, linting and testing the Debian package (packaging/).
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container mandoc
@@ -37,8 +38,8 @@ deb-deps: deps
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_APT_PACKAGES)"
 
 python-test-deps:
-	@python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .build/python-deps holidays schemathesis \
-		|| echo "warning: could not install the Python test packages (holidays, schemathesis); the bank-calendar cross-check and the API fuzz test will skip" >&2
+	@python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .build/python-deps holidays schemathesis selenium \
+		|| echo "warning: could not install the Python test packages (holidays, schemathesis, selenium); the bank-calendar cross-check, the API fuzz test and the glyph check will skip" >&2
 
 apt-install:
 	@if command -v apt-get >/dev/null 2>&1; then \

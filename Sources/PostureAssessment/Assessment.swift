@@ -168,12 +168,16 @@ public struct Assessment: Codable, Sendable {
     public struct RequirementAssessment: Codable, Sendable {
         public var requirement: String
         public var clause: String
+        /// The clause in English where the rule cites by Japanese words (`Finding.clauseEn`).
+        public var clauseEn: String?
         public var consequence: Consequence
         public var check: String
         public var title: LocalizedText
         /// The finding from the last report before the incident (for `claim.deadline`, from the claim).
         public var atIncident: Finding?
         public var timeline: [Segment]
+
+        public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
     }
 
     public var schema: String
@@ -200,8 +204,15 @@ public struct Assessment: Codable, Sendable {
     /// Measures beyond the rule's, judged at the last report before the first transfer.
     public struct StrongerMeasuresShown: Codable, Sendable {
         public var clause: String
+        public var clauseEn: String?
         public var shown: [Finding]
         public var notShown: [Finding]
+    }
+
+    /// The outcome's clauses as a reader in `language` reads them (`outcome.clauses` are the rule's own).
+    public func clauses(in language: Language) -> [String] {
+        guard language == .en else { return outcome.clauses }
+        return outcome.clauses.map { clause in requirements.first { $0.clause == clause }?.clauseEn ?? clause }
     }
 
     /// The outcome's reasons for a reader in `language` (`outcome.reasons` is the English).
@@ -216,7 +227,7 @@ public struct Assessment: Codable, Sendable {
         let several = transfers.count > 1
         for transfer in transfers {
             let why = transfer.failing.map { finding in
-                "\(finding.title(in: language)) (\(finding.clause), \(Labels.consequence(finding.consequence, language: language))): \(finding.summary(in: language))"
+                "\(finding.title(in: language)) (\(finding.clause(in: language)), \(Labels.consequence(finding.consequence, language: language))): \(finding.summary(in: language))"
             } + transfer.notAssessable
             guard several else { lines += why; continue }
             let head = "\(transfer.incident): \(Labels.outcome(transfer.verdict, language: language))"

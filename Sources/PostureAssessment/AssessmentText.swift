@@ -84,7 +84,7 @@ public struct AssessmentText {
             for line in Self.transferLines(a, language: language) { out += line + "\n" }
         }
         out += "\n" + (ja ? "判定: " : "OUTCOME: ") + Labels.outcome(a.outcome.verdict, language: language)
-        if !a.outcome.clauses.isEmpty { out += (ja ? "(条項 " : " (clauses ") + a.outcome.clauses.joined(separator: ", ") + ")" }
+        if !a.outcome.clauses.isEmpty { out += (ja ? "(条項 " : " (clauses ") + a.clauses(in: language).joined(separator: ", ") + ")" }
         out += "\n"
         for reason in a.reasons(in: language) { out += "  - \(ControlCharacters.escaped(reason))\n" }
         if !a.outcome.unassessed.isEmpty {
@@ -94,7 +94,7 @@ public struct AssessmentText {
             let status = requirement.atIncident?.status
             let label = status.map { Labels.status($0, check: requirement.check, language: language).text } ?? (ja ? "証跡なし" : "no evidence")
             out += "\n  \(label.padding(toLength: 9, withPad: " ", startingAt: 0))\(requirement.title.text(for: language))"
-            out += "  [\(ja ? "条項" : "clause") \(requirement.clause), \(Labels.consequence(requirement.consequence, language: language))]\n"
+            out += "  [\(ja ? "条項" : "clause") \(requirement.clause(in: language)), \(Labels.consequence(requirement.consequence, language: language))]\n"
             if let finding = requirement.atIncident {
                 out += "           " + ControlCharacters.escaped(finding.summary(in: language)) + "\n"
             }
@@ -107,7 +107,7 @@ public struct AssessmentText {
         }
         if let stronger = a.strongerMeasures {
             out += "\n" + (ja ? "規定以上の対策としてこの端末で確認できたもの(\(stronger.clause)):\n"
-                               : "measures this PC shows beyond the rule's (\(stronger.clause)):\n")
+                               : "measures this PC shows beyond the rule's (\(stronger.clauseEn ?? stronger.clause)):\n")
             for finding in stronger.shown { out += "  + \(finding.check): \(ControlCharacters.escaped(finding.summary(in: language)))\n" }
             for finding in stronger.notShown {
                 out += "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(ControlCharacters.escaped(finding.summary(in: language)))\n"

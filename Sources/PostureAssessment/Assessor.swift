@@ -189,7 +189,7 @@ public struct Assessor: Sendable {
 
         var requirements: [Assessment.RequirementAssessment] = []
         for (position, requirement) in profile.requirements.enumerated() {
-            var item = Assessment.RequirementAssessment(requirement: requirement.id, clause: requirement.clause,
+            var item = Assessment.RequirementAssessment(requirement: requirement.id, clause: requirement.clause, clauseEn: requirement.clauseEn,
                                                          consequence: requirement.consequence, check: requirement.check.rawValue,
                                                          title: requirement.title, atIncident: nil, timeline: [])
             // At the first transfer; the claim deadline at the transfer it serves worst.
@@ -241,7 +241,7 @@ public struct Assessor: Sendable {
             beyond.requirements = measures.requirements
             let findings = PolicyEngine.evaluate(beyond, evidence: reports[last].evidence,
                                                  context: EvaluationContext(collectedAt: reports[last].collectedAt))
-            stronger = .init(clause: measures.clause, shown: findings.filter { $0.status == .pass },
+            stronger = .init(clause: measures.clause, clauseEn: measures.clauseEn, shown: findings.filter { $0.status == .pass },
                              notShown: findings.filter { $0.status != .pass })
         }
         let used = inWindow.map { refs[$0] }

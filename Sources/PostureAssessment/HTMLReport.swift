@@ -73,7 +73,7 @@ public enum HTMLReport {
         }
         let verdictClass = a.outcome.verdict == .noExclusionFound && a.outcome.unassessed.isEmpty ? "ok" : "bad"
         body += "<div class=\"outcome \(verdictClass)\"><b>\(escape(Labels.outcome(a.outcome.verdict, language: language)))</b>"
-        if !a.outcome.clauses.isEmpty { body += " — \(ja ? "条項" : "clauses") \(escape(a.outcome.clauses.joined(separator: ", ")))" }
+        if !a.outcome.clauses.isEmpty { body += " — \(ja ? "条項" : "clauses") \(escape(a.clauses(in: language).joined(separator: ", ")))" }
         body += "<ul>" + a.reasons(in: language).map { "<li>\(escape($0))</li>" }.joined()
         if !a.outcome.unassessed.isEmpty {
             body += "<li>\(ja ? "判定できない要件" : "Not assessable"): \(escape(a.outcome.unassessed.joined(separator: ", ")))</li>"
@@ -93,7 +93,7 @@ public enum HTMLReport {
                 let changes = requirement.timeline.count > 1
                     ? "<br><small>" + requirement.timeline.map { "\(escape(Labels.status($0.status, check: requirement.check, language: language).text)) \(at($0.from))–\(at($0.to))" }.joined(separator: " · ") + "</small>" : ""
                 body += "<tr class=\"\(status?.rawValue ?? "none")\"><td class=status>\(escape(label))</td>"
-                body += "<td>\(escape(requirement.clause))<br><small>\(escape(Labels.consequence(requirement.consequence, language: language)))</small></td>"
+                body += "<td>\(escape(requirement.clause(in: language)))<br><small>\(escape(Labels.consequence(requirement.consequence, language: language)))</small></td>"
                 body += "<td>\(escape(requirement.title.text(for: language)))</td>"
                 body += "<td>\(escape(requirement.atIncident?.summary(in: language) ?? ""))\(changes)</td></tr>\n"
             }
@@ -122,7 +122,7 @@ public enum HTMLReport {
         }
         body += "</tbody></table>\n"
         if let stronger = a.strongerMeasures {
-            body += "<h3>\(ja ? "規定以上の対策としてこの端末で確認できたもの" : "Measures this PC shows beyond the rule's") <small>\(escape(stronger.clause))</small></h3>\n"
+            body += "<h3>\(ja ? "規定以上の対策としてこの端末で確認できたもの" : "Measures this PC shows beyond the rule's") <small>\(escape(ja ? stronger.clause : stronger.clauseEn ?? stronger.clause))</small></h3>\n"
             body += findingTable(stronger.shown + stronger.notShown, language: language)
         }
         if !a.disagreements.isEmpty {
@@ -140,7 +140,7 @@ public enum HTMLReport {
             let label = Labels.status(finding.status, check: finding.check, language: language).text
             let remedy = finding.remedy(in: language).map { "<br><span class=remedy>→ \(withCode($0))</span>" } ?? ""
             out += "<tr class=\"\(finding.status.rawValue)\"><td class=status>\(escape(label))</td>"
-            out += "<td>\(escape(finding.clause))<br><small>\(escape(Labels.consequence(finding.consequence, language: language)))</small></td>"
+            out += "<td>\(escape(finding.clause(in: language)))<br><small>\(escape(Labels.consequence(finding.consequence, language: language)))</small></td>"
             out += "<td>\(escape(finding.title(in: language)))</td><td>\(withCode(finding.summary(in: language)))\(remedy)</td></tr>\n"
         }
         return out + "</tbody></table>\n"

@@ -47,7 +47,7 @@ struct TimelineChart {
         }
         for (index, row) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
-            let label = "\(row.clause) \(row.requirement)"
+            let label = "\(row.clause(in: language)) \(row.requirement)"
             out += "<text x=\"\(f(labelWidth - 4))\" y=\"\(f(y + rowHeight - 4))\" text-anchor=\"end\" fill=\"#222\">\(HTMLReport.escape(String(label.prefix(34))))</text>"
             for segment in row.timeline {
                 let x0 = x(segment.from), x1 = max(x(segment.to), x0 + 1.5)

@@ -91,7 +91,7 @@ struct TextReport {
             out += "\n" + style.bold("\(profile.name.text(for: language)) (\(profile.id))") + "  " + style.dim(tally) + "\n"
             for finding in findings {
                 let (text, colour) = label(finding)
-                let clause = (ja ? "条項 " : "clause ") + finding.clause
+                let clause = (ja ? "条項 " : "clause ") + ControlCharacters.escaped(finding.clause(in: language))
                 out += "  " + style.paint(padded(text, 9), colour) + ControlCharacters.escaped(finding.title(in: language))
                     + "  " + style.dim("[\(clause), \(consequenceLabel(finding.consequence))]") + "\n"
                 out += "           " + style.dim(ControlCharacters.escaped(finding.summary(in: language))) + "\n"
@@ -131,7 +131,7 @@ struct ProfileDescription {
         out += "\n"
         for requirement in profile.requirements {
             let parameters = requirement.parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }
-            out += "\(requirement.id)\t\(requirement.clause)\t\(requirement.consequence.rawValue)\t\(requirement.check.rawValue)"
+            out += "\(requirement.id)\t\(requirement.clause(in: language))\t\(requirement.consequence.rawValue)\t\(requirement.check.rawValue)"
             out += parameters.isEmpty ? "" : " (\(parameters.joined(separator: ", ")))"
             out += "\n    \(requirement.title.text(for: language))\n"
         }

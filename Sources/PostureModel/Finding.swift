@@ -25,7 +25,10 @@ public struct Finding: Codable, Sendable, Hashable {
 
     public var profile: String
     public var requirement: String
+    /// The clause as the bank's rule names it (Japanese where the rule has no numbers).
     public var clause: String
+    /// The clause in English where `clause` is Japanese words; nil when the citation reads in both.
+    public var clauseEn: String?
     public var status: FindingStatus
     public var consequence: Consequence
     public var check: String
@@ -36,10 +39,11 @@ public struct Finding: Codable, Sendable, Hashable {
 
     public init(profile: String, requirement: String, clause: String, status: FindingStatus,
                 consequence: Consequence, check: String, title: LocalizedText, summary: LocalizedText,
-                remedy: LocalizedText?) {
+                remedy: LocalizedText?, clauseEn: String? = nil) {
         self.profile = profile
         self.requirement = requirement
         self.clause = clause
+        self.clauseEn = clauseEn
         self.status = status
         self.consequence = consequence
         self.check = check
@@ -50,6 +54,7 @@ public struct Finding: Codable, Sendable, Hashable {
     }
 
     public func title(in language: Language) -> String { language == .ja ? ja.title : title }
+    public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
     public func summary(in language: Language) -> String { language == .ja ? ja.summary : summary }
     public func remedy(in language: Language) -> String? { language == .ja ? ja.remedy : remedy }
 
@@ -58,6 +63,7 @@ public struct Finding: Codable, Sendable, Hashable {
         try c.encode(profile, forKey: .profile)
         try c.encode(requirement, forKey: .requirement)
         try c.encode(clause, forKey: .clause)
+        try c.encode(clauseEn, forKey: .clauseEn)
         try c.encode(status, forKey: .status)
         try c.encode(consequence, forKey: .consequence)
         try c.encode(check, forKey: .check)

@@ -49,7 +49,7 @@ public enum PolicyEngine {
             return Finding(profile: profile.id, requirement: requirement.id, clause: requirement.clause,
                            status: verdict.status, consequence: requirement.consequence,
                            check: requirement.check.rawValue, title: requirement.title,
-                           summary: summary, remedy: remedy)
+                           summary: summary, remedy: remedy, clauseEn: requirement.clauseEn)
         }
     }
 }
@@ -549,10 +549,17 @@ enum Verdicts {
         problems += overrides.map { "hosts: \($0.name) → \($0.address)" }
         problems += integrity.extraCaCertificates.map { "CA: \($0.subject) (\($0.path))" }
         if !problems.isEmpty {
+            // The remedy names only what was found.
+            let found: [(en: String, ja: String)] = [
+                integrity.ldSoPreload.isEmpty ? nil : ("the /etc/ld.so.preload entries", "/etc/ld.so.preload の設定"),
+                overrides.isEmpty ? nil : ("the hosts overrides", "hosts の上書き"),
+                integrity.extraCaCertificates.isEmpty ? nil : ("the added certificate authorities", "追加された認証局"),
+            ].compactMap { $0 }
+            let en = found.count > 1 ? found.dropLast().map(\.en).joined(separator: ", ") + " and " + found.last!.en : found[0].en
             return .fail("Traffic or code could be intercepted: \(abbreviated(problems))",
                          "通信やプログラムが横取りされる設定があります: \(abbreviated(problems, ja: true))",
-                         remedy: .init(en: "Remove the preload entry, hosts overrides and added certificate authorities unless IT put them there on purpose.",
-                                       ja: "IT 部門が意図して設定したものでなければ、preload 設定・hosts の上書き・追加された認証局を削除してください。"))
+                         remedy: .init(en: "Remove \(en) unless IT put them there on purpose.",
+                                       ja: "IT 部門が意図して設定したものでなければ、\(found.map(\.ja).joined(separator: "・"))を削除してください。"))
         }
         if !domains.isEmpty, let unseen = leftOut(evidence, "integrity.hosts_overrides", coveringAll: domains) {
             return .unknown("\(unseen) hosts override(s) were left out of the report, so one for \(abbreviated(domains, limit: 3)) cannot be ruled out",

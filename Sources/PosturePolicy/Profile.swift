@@ -63,6 +63,7 @@ public struct Profile: Sendable, Hashable {
 /// Measures an assessment lists, beyond the rule's, for a customer who must show stronger ones.
 public struct StrongerMeasures: Sendable, Hashable {
     public var clause: String
+    public var clauseEn: String?
     /// One requirement per check (id `beyond-<check>`), judged like any other but deciding nothing.
     public var requirements: [Requirement]
 }
@@ -70,7 +71,10 @@ public struct StrongerMeasures: Sendable, Hashable {
 /// One countermeasure of a profile, judged by one check.
 public struct Requirement: Sendable, Hashable {
     public var id: String
+    /// The clause as the bank's rule names it; `clause: {ja: …, en: …}` in a profile gives both.
     public var clause: String
+    /// The clause in English for English output, where the rule's citation is Japanese words.
+    public var clauseEn: String?
     public var consequence: Consequence
     public var title: LocalizedText
     public var remedy: LocalizedText?
@@ -84,6 +88,8 @@ public struct Requirement: Sendable, Hashable {
 
     /// The parameters that are periods in days, which a rule may or may not state.
     public static let periodParameters: Set<String> = ["valid_days", "max_age_days", "max_index_age_days", "max_days"]
+
+    public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
 }
 
 /// Reads and strictly validates profile files.
@@ -145,7 +151,7 @@ public enum ProfileLoader {
         if let node = root.optional("stronger_measures") {
             let map = try node.mapping("stronger_measures")
             try map.rejectUnknownKeys(allowed: ["clause", "checks"])
-            let clause = try map.required("clause").string("stronger_measures.clause")
+            let (clause, clauseEn) = try citation(map.required("clause"), "stronger_measures.clause")
             let checksNode = try map.required("checks")
             var measures: [Requirement] = []
             for entry in try checksNode.sequence("stronger_measures.checks") {
@@ -154,10 +160,10 @@ public enum ProfileLoader {
                     throw entry.error("stronger_measures.checks: '\(name)' is not a check a probe serves")
                 }
                 measures.append(Requirement(id: "beyond-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-"),
-                                            clause: clause, consequence: .condition, title: .init(en: name, ja: name), remedy: nil,
+                                            clause: clause, clauseEn: clauseEn, consequence: .condition, title: .init(en: name, ja: name), remedy: nil,
                                             check: check, parameters: try CheckParameters.parse(nil, for: check, at: entry), line: entry.line))
             }
-            stronger = StrongerMeasures(clause: clause, requirements: measures)
+            stronger = StrongerMeasures(clause: clause, clauseEn: clauseEn, requirements: measures)
         }
         return Profile(id: id, name: name, source: source, claim: claim, data: data,
                        requirements: requirements, strongerMeasures: stronger, path: path, sha256: sha256)
@@ -290,10 +296,21 @@ public enum ProfileLoader {
                 toolDefaults[name] = value
             }
         }
-        return Requirement(id: id, clause: try map.required("clause").string("clause"), consequence: consequence,
+        let (clause, clauseEn) = try citation(map.required("clause"), "clause")
+        return Requirement(id: id, clause: clause, clauseEn: clauseEn, consequence: consequence,
                            title: try map.required("title").localized("title"),
                            remedy: try map.optional("remedy")?.localized("remedy"),
                            check: check, parameters: parameters, toolDefaults: toolDefaults, line: node.line)
+    }
+
+    /// A clause citation: a string the rule's readers use in both languages ("3(5)⑩"), or
+    /// `{ja, en}` where the rule cites by Japanese headings.
+    private static func citation(_ node: YAMLNode, _ what: String) throws -> (String, String?) {
+        if (try? node.mapping(what)) != nil {
+            let text = try node.localized(what)
+            return (text.ja, text.en)
+        }
+        return (try node.string(what), nil)
     }
 
     private static func isIdentifier(_ text: String) -> Bool {

@@ -69,10 +69,11 @@ public struct OSRelease: Sendable {
     public var fields: [String: String]
 
     public static func read(root: ScanRoot) throws(ProbeError) -> OSRelease {
-        for candidate in ["etc/os-release", "usr/lib/os-release"] where root.exists(candidate) {
+        let candidates = ["etc/os-release", "usr/lib/os-release"]
+        for candidate in candidates where root.exists(candidate) {
             return OSRelease(path: root.display(candidate), fields: parse(try root.readText(candidate)))
         }
-        throw ProbeError.missing(path: "/etc/os-release and /usr/lib/os-release")
+        throw ProbeError.missingEverywhere(paths: candidates.map(root.display))
     }
 
     /// Parses `KEY=value` lines; lines that are not assignments are ignored, as systemd does.

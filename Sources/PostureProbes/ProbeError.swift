@@ -1,6 +1,8 @@
 /// Why a probe could not see something; the text ends up in the report as the reason for `unknown`.
 public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     case missing(path: String)
+    /// None of the places a file may live holds it (os-release: /etc, then /usr/lib).
+    case missingEverywhere(paths: [String])
     case unreadable(path: String, reason: String)
     case malformed(path: String, reason: String)
     case unsupported(String)
@@ -10,6 +12,8 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         switch self {
         case .missing(let path): return "\(path) does not exist"
+        case .missingEverywhere(let paths) where paths.count == 2: return "neither \(paths[0]) nor \(paths[1]) exists"
+        case .missingEverywhere(let paths): return "none of \(paths.joined(separator: ", ")) exists"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .malformed(let path, let reason): return "\(path) is damaged: \(reason)"
         case .unsupported(let what): return what

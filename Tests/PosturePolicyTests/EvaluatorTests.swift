@@ -243,6 +243,26 @@ import PostureModel
         evidence.integrity?.extraCaCertificates = [.init(path: "/home/a/.pki/nssdb/cert9.db", subject: "CN=Evil", sha256: "00")]
         #expect(try Self.finding("integrity.no_interception", evidence: evidence).status == .fail)
     }
+
+    /// The remedy names what was found, and nothing else.
+    @Test(arguments: [
+        ([false, false, true], "Remove the added certificate authorities unless", "追加された認証局を削除"),
+        ([true, false, false], "Remove the /etc/ld.so.preload entries unless", "/etc/ld.so.preload の設定を削除"),
+        ([true, true, true], "Remove the /etc/ld.so.preload entries, the hosts overrides and the added certificate authorities unless",
+         "/etc/ld.so.preload の設定・hosts の上書き・追加された認証局を削除"),
+    ])
+    func theInterceptionRemedyNamesWhatWasFound(_ row: ([Bool], String, String)) throws {
+        var evidence = Evidence()
+        evidence.integrity = IntegrityEvidence(
+            checked: 1, modified: [], missing: [], unownedExecutables: [],
+            hostsOverrides: row.0[1] ? [.init(name: "bank.example.jp", address: "10.0.0.1")] : [],
+            extraCaCertificates: row.0[2] ? [.init(path: "/usr/local/share/ca-certificates/x.crt", subject: "CN=X", sha256: "00")] : [],
+            ldSoPreload: row.0[0] ? ["/usr/lib/libhook.so"] : [])
+        let finding = try Self.finding("integrity.no_interception", evidence: evidence)
+        #expect(finding.status == .fail)
+        #expect(finding.remedy?.hasPrefix(row.1) == true, "\(finding.remedy ?? "")")
+        #expect(finding.remedy(in: .ja)?.contains(row.2) == true, "\(finding.remedy(in: .ja) ?? "")")
+    }
 }
 
 /// A packaged browser at the newest build its source offers, a line or two behind the vendor (as

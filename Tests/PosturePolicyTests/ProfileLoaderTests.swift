@@ -165,6 +165,24 @@ import PostureTestSupport
         #expect(broker.claim.windowDays == nil && broker.claim.counting == nil)
     }
 
+    /// One language per run: every clause a bundled profile cites reads in English without
+    /// Japanese words (a citation by Japanese headings carries its English), and in Japanese as the rule's own.
+    @Test func everyBundledClauseHasAnEnglishCitation() throws {
+        let japanese = { (text: String) in text.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) } }
+        for profile in try ProfileRepository(paths: .standard()).loadAll() {
+            let requirements = profile.requirements + (profile.strongerMeasures?.requirements ?? [])
+            for requirement in requirements {
+                #expect(!japanese(requirement.clause(in: .en)), "\(profile.id) \(requirement.id): \(requirement.clause(in: .en))")
+                #expect(requirement.clause(in: .ja) == requirement.clause)
+            }
+            if let stronger = profile.strongerMeasures { #expect(!japanese(stronger.clauseEn ?? stronger.clause)) }
+        }
+        let profile = try ProfileLoader.parse(Self.valid.replacingOccurrences(of: #"clause: "2(1)A""#,
+                                                                              with: #"clause: {ja: "対策 (1)", en: "Measures (1)"}"#), path: "t.yaml", sha256: "")
+        #expect(profile.requirements[0].clause == "対策 (1)" && profile.requirements[0].clauseEn == "Measures (1)")
+        #expect(profile.requirements[1].clause == "2(1)D" && profile.requirements[1].clauseEn == nil)
+    }
+
     @Test func unknownIdIsALookupError() {
         #expect(throws: ProfileRepository.LookupError.self) {
             try ProfileRepository(paths: .standard()).load("no-such-bank")

@@ -102,9 +102,11 @@ import PostureTestSupport
 
     @Test func missingOsReleaseIsAnError() throws {
         let root = try TemporaryRoot()
-        #expect(throws: ProbeError.missing(path: "/etc/os-release and /usr/lib/os-release")) {
+        #expect(throws: ProbeError.missingEverywhere(paths: ["/etc/os-release", "/usr/lib/os-release"])) {
             try OSProbe(catalog: nil).collect(root: ScanRoot(root.path), now: Self.now)
         }
+        #expect(ProbeError.missingEverywhere(paths: ["/etc/os-release", "/usr/lib/os-release"]).description
+            == "neither /etc/os-release nor /usr/lib/os-release exists")
     }
 
     @Test func shellQuotingIsUnderstood() {
