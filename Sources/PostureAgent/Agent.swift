@@ -104,7 +104,7 @@ public struct AgentCycle: Sendable {
                     [("reports", "\(summary.tooLarge)")])
         }
         if let error = summary.lastError { fields.append(("error", error)) }
-        if let next = summary.nextAttempt { fields.append(("next_attempt", ISO8601DateFormatter().string(from: next))) }
+        if let next = summary.nextAttempt { fields.append(("next_attempt", RFC3339.string(from: next))) }
         let message = summary.lastError != nil ? "delivery incomplete"
             : summary.remaining > 0 ? "reports queued until their next attempt"
             : summary.delivered + summary.deadLettered == 0 ? "nothing to deliver"

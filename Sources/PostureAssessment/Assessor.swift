@@ -55,13 +55,10 @@ public struct Assessor: Sendable {
     /// The instant an incident starts: a date names 00:00 of that day in `timezone`.
     public static func time(_ text: String, timezone: String) throws -> Date {
         if let day = Day(text) {
-            guard let zone = TimeZone(identifier: timezone) else { throw AssessmentError("unknown time zone \(timezone)") }
+            guard let zone = TimeZone.named(timezone) else { throw AssessmentError("unknown time zone \(timezone)") }
             return day.start(in: zone)
         }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.date(from: text) { return date }
         throw AssessmentError("'\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
     }
 
@@ -69,7 +66,7 @@ public struct Assessor: Sendable {
                        request: Request) throws -> Assessment {
         let profile = request.profile
         let rules = profile.claim
-        let zone = TimeZone(identifier: rules.timezone) ?? TimeZone(identifier: "Asia/Tokyo")!
+        let zone = rules.zone
         guard !request.incidents.isEmpty else { throw AssessmentError("name at least one transfer (--incident)") }
         let incidents = try request.incidents.map { (text: $0, start: try Self.time($0, timezone: rules.timezone), isDay: Day($0) != nil) }
             .sorted { $0.start < $1.start }

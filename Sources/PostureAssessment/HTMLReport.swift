@@ -157,7 +157,7 @@ public enum HTMLReport {
         "<table class=facts><tbody>" + facts.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined() + "</tbody></table>\n"
     }
 
-    static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+    static func iso(_ date: Date) -> String { RFC3339.string(from: date) }
 
     /// A time in the bank's zone, with UTC beside it.
     static func both(_ date: Date, _ zone: String) -> String {

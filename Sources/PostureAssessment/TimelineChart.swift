@@ -33,7 +33,7 @@ struct TimelineChart {
         // Day ticks, about eight across the window.
         let days = max(1, Int((to - from) / 86400))
         let step = max(1, days / 8)
-        let zone = TimeZone(identifier: a.profile.timezone) ?? TimeZone(identifier: "UTC")!
+        let zone = TimeZone.named(a.profile.timezone) ?? Day.utc
         var day = Day(a.claim.windowFrom, in: zone)
         let last = Day(a.claim.windowTo, in: zone)
         let axis = top + Double(rows.count) * rowHeight

@@ -145,7 +145,7 @@ struct StatusCommand: AsyncParsableCommand {
             let meta = try journal.meta()
             let keyID = try? DeviceKey.load(stateDirectory: state).keyID
             func time(_ key: String) -> String? {
-                meta[key].flatMap(Double.init).map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) }
+                meta[key].flatMap(Double.init).map { RFC3339.string(from: Date(timeIntervalSince1970: $0)) }
             }
             let status: [String: Any?] = [
                 "last_scan_at": time("last_scan_at"),

@@ -63,9 +63,8 @@ struct AttestCommand: AsyncParsableCommand {
             let signed = try Journal(stateDirectory: stateDirectory).record(
                 Attestation(requirement: requirement.id, profile: profile.id, note: note, by: by, recordedAt: now, expiresAt: expires),
                 key: key)
-            let formatter = ISO8601DateFormatter()
-            var line = "attested \(requirement.id) (\(profile.id), clause \(requirement.clause(in: .en))) at \(formatter.string(from: now))"
-            line += expires.map { ", valid until \(formatter.string(from: $0))" } ?? ", no expiry"
+            var line = "attested \(requirement.id) (\(profile.id), clause \(requirement.clause(in: .en))) at \(RFC3339.string(from: now))"
+            line += expires.map { ", valid until \(RFC3339.string(from: $0))" } ?? ", no expiry"
             print(line)
             print("id \(signed.attestation.id ?? "?"), envelope sha256 \(sha256Hex(signed.envelope)); later reports carry it")
         }

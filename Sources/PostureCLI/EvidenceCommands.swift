@@ -142,7 +142,7 @@ struct VerifyCommand: AsyncParsableCommand {
             for (index, bytes) in evidence.attestations.enumerated() {
                 switch verifier.attestation(bytes, source: "attestation \(index + 1)") {
                 case .success(let attestation):
-                    print("attestation \(index + 1): ok (\(attestation.profile) \(attestation.requirement), \(ISO8601DateFormatter().string(from: attestation.recordedAt)))")
+                    print("attestation \(index + 1): ok (\(attestation.profile) \(attestation.requirement), \(RFC3339.string(from: attestation.recordedAt)))")
                 case .failure(let failure):
                     attestationsOK = false
                     print("\(failure.description): FAILED")
@@ -185,10 +185,9 @@ struct JournalCommand: AsyncParsableCommand {
         func run() async throws {
             try await withErrorMapping {
                 let (from, to) = try range.bounds()
-                let formatter = ISO8601DateFormatter()
                 let state = try options.stateDirectory(try options.load())
                 for entry in try Journal(stateDirectory: state).entries(from: from, to: to) {
-                    print("\(entry.sequence)\t\(formatter.string(from: entry.collectedAt))\t\(entry.reportID)\t\(entry.sha256)")
+                    print("\(entry.sequence)\t\(RFC3339.string(from: entry.collectedAt))\t\(entry.reportID)\t\(entry.sha256)")
                 }
             }
         }
@@ -220,13 +219,10 @@ struct JournalCommand: AsyncParsableCommand {
 enum TimeArgument {
     static func parse(_ text: String, endOfDay: Bool) throws -> Date {
         if let day = Day(text) {
-            let start = day.start(in: TimeZone(identifier: "UTC")!)
+            let start = day.start(in: Day.utc)
             return endOfDay ? start.addingTimeInterval(86399) : start
         }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.date(from: text) { return date }
         throw ValidationError("'\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
     }
 }

@@ -68,7 +68,7 @@ struct TextReport {
         let ja = language == .ja
         var out = ""
         let os = ControlCharacters.escaped(report.evidence.os?.prettyName ?? report.evidence.os?.id ?? (ja ? "OS 不明" : "unknown OS"))
-        let when = ISO8601DateFormatter().string(from: report.collectedAt)
+        let when = RFC3339.string(from: report.collectedAt)
         out += style.bold("posture \(report.agent.version)") + "  \(ControlCharacters.escaped(report.host.hostname ?? "?"))  \(os)  \(when)\n"
         if report.host.root != "/" { out += (ja ? "スキャン対象: " : "scanned root: ") + ControlCharacters.escaped(report.host.root) + "\n" }
         for (probe, reason) in report.evidence.unavailable.sorted(by: { $0.key < $1.key }) {

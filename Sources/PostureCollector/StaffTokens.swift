@@ -1,5 +1,6 @@
 import Foundation
 import PostureEvidence
+import PostureModel
 import PostureReference
 
 /// One staff token as the tokens file keeps it: its SHA-256 (never the token), what it may read
@@ -42,7 +43,7 @@ public struct StaffToken: Sendable, Equatable {
     }
 
     public var line: String {
-        "sha256:\(sha256) scope=\(scope) expires=\(RFC3339.string(expires))" + (name.map { " name=\($0)" } ?? "")
+        "sha256:\(sha256) scope=\(scope) expires=\(RFC3339.string(from: expires))" + (name.map { " name=\($0)" } ?? "")
     }
 }
 
@@ -97,7 +98,7 @@ public final class StaffTokens: @unchecked Sendable {
             }
             guard let digest = words.first, digest.hasPrefix("sha256:"), digest.count == 71,
                   digest.dropFirst(7).allSatisfy(\.isHexDigit), let scope = fields["scope"].flatMap(StaffToken.Scope.init),
-                  let expires = fields["expires"].flatMap(RFC3339.date) else {
+                  let expires = fields["expires"].flatMap({ RFC3339.date(from: $0) }) else {
                 throw LocatedError(file: file, line: index + 1, message: """
                     not 'sha256:HEX scope=bank|contract:ID expires=RFC3339 [name=LABEL]' (tokens are kept as digests: \
                     make them with posture-collector token issue-staff)
@@ -121,7 +122,7 @@ public final class StaffTokens: @unchecked Sendable {
         guard !token.isEmpty, let found = current().first(where: { $0.sha256 == digest }) else {
             throw RequestError.unauthorized("unknown or revoked staff token")
         }
-        guard found.expires > now else { throw RequestError.unauthorized("the staff token \(found.id) expired at \(RFC3339.string(found.expires))") }
+        guard found.expires > now else { throw RequestError.unauthorized("the staff token \(found.id) expired at \(RFC3339.string(from: found.expires))") }
         return found
     }
 
@@ -169,24 +170,5 @@ public final class StaffTokens: @unchecked Sendable {
             unlink(temporary)
             throw LocatedError(file: file, line: nil, message: "cannot replace the staff tokens file", kind: .permissionDenied)
         }
-    }
-}
-
-/// Strict RFC 3339 times (`2026-11-24T09:00:00Z`, `…+09:00`, optional fraction): nothing before or after.
-public enum RFC3339 {
-    static let pattern = try! NSRegularExpression(pattern: #"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"#)
-
-    public static func date(_ text: String) -> Date? {
-        guard text.utf8.count <= 40,
-              pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
-        return formatter.date(from: text.uppercased())
-    }
-
-    public static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
     }
 }

@@ -254,7 +254,7 @@ public struct CollectorServer: Sendable {
 
     static func time(_ text: String?, _ name: String) throws -> Date? {
         guard let text else { return nil }
-        if let date = RFC3339.date(text) { return date }
+        if let date = RFC3339.date(from: text) { return date }
         throw RequestError.malformed("'\(name)' must be an RFC 3339 time (2026-11-24T09:00:00+09:00), not '\(text)'")
     }
 }

@@ -25,12 +25,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     }
 
     /// The day on which `date` falls in `timeZone`.
-    public init(_ date: Date, in timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        self.init(daysSinceEpoch: Day(year: c.year!, month: c.month!, day: c.day!)!.daysSinceEpoch)
+    public init(_ date: Date, in timeZone: TimeZone = Day.utc) {
+        let local = Int(date.timeIntervalSince1970.rounded(.down)) + timeZone.secondsFromGMT(for: date)
+        self.init(daysSinceEpoch: local.floorDivided(by: 86400).quotient)
     }
+
+    /// UTC as a fixed-offset zone (a named one maps ICU's zone data).
+    public static let utc = TimeZone(secondsFromGMT: 0)!
 
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int {
@@ -65,6 +66,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
 
     /// Midnight at the start of this day in `timeZone`.
     public func start(in timeZone: TimeZone) -> Date {
+        // Local midnight less the offset in force then; a zone whose day does not start at
+        // midnight that way (a DST change at 00:00) is left to the calendar.
+        let midnight = Double(daysSinceEpoch) * 86400
+        var start = midnight - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: midnight)))
+        start = midnight - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: start)))
+        let date = Date(timeIntervalSince1970: start)
+        if Day(date, in: timeZone) == self, Day(date.addingTimeInterval(-1), in: timeZone) < self { return date }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         return calendar.date(from: DateComponents(year: year, month: month, day: day))!

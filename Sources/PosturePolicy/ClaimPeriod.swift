@@ -197,18 +197,17 @@ public enum ClaimPeriod {
 /// Times shown to readers: `YYYY-MM-DD HH:mm` in a profile's time zone.
 public enum AssessmentTime {
     public static func local(_ date: Date, _ timezone: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: timezone) ?? TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
+        let zone = TimeZone.named(timezone) ?? Day.utc
+        let local = Int(date.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: date)
+        let minutes = local.floorDivided(by: 86400).remainder / 60
+        return "\(Day(date, in: zone)) \(RFC3339.twoDigits(minutes / 60)):\(RFC3339.twoDigits(minutes % 60))"
     }
 
     /// A cut-off: the end of a day reads `YYYY-MM-DD 24:00`, not 00:00 of the next day.
     public static func cutOff(_ date: Date, _ timezone: String) -> String {
         let text = local(date, timezone)
         guard text.hasSuffix(" 00:00") else { return text }
-        let zone = TimeZone(identifier: timezone) ?? TimeZone(identifier: "UTC")!
+        let zone = TimeZone.named(timezone) ?? Day.utc
         return "\(Day(date.addingTimeInterval(-1), in: zone)) 24:00"
     }
 }

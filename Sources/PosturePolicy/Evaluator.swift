@@ -394,7 +394,7 @@ enum Verdicts {
             return .pass("\(fresh.0) signatures updated \(Day(fresh.1))", "\(fresh.0) の定義ファイル更新日 \(Day(fresh.1))")
         }
         if let ahead = future.min(by: { $0.1 < $1.1 }) {
-            let when = ISO8601DateFormatter().string(from: ahead.1)
+            let when = RFC3339.string(from: ahead.1)
             return .unknown("\(ahead.0) signatures are dated \(when), in the future of this scan: check the clock of this PC",
                             "\(ahead.0) の定義ファイルの日付 \(when) がスキャン時刻より未来です。この PC の時計を確認してください")
         }

@@ -38,7 +38,7 @@ public struct Profile: Sendable, Hashable {
                                                  evidenceMaxAge: 72 * 3600, timezone: "Asia/Tokyo")
 
         /// The time zone every day of the rule is counted in.
-        public var zone: TimeZone { TimeZone(identifier: timezone) ?? TimeZone(identifier: "Asia/Tokyo")! }
+        public var zone: TimeZone { TimeZone.named(timezone) ?? TimeZone.named("Asia/Tokyo")! }
 
         /// Seconds of evidence looked at before the first transfer.
         public var windowSeconds: Int { windowDays.map { $0 * 86400 } ?? evidenceMaxAge }
@@ -184,7 +184,7 @@ public enum ProfileLoader {
         if let node = map.optional("evidence_max_age") { claim.evidenceMaxAge = try node.duration("claim.evidence_max_age") }
         if let node = map.optional("timezone") {
             claim.timezone = try node.string("claim.timezone")
-            guard TimeZone(identifier: claim.timezone) != nil else {
+            guard TimeZone.named(claim.timezone) != nil else {
                 throw node.error("claim.timezone '\(claim.timezone)' is not a known time zone")
             }
         }
@@ -205,7 +205,7 @@ public enum ProfileLoader {
             let cover = try node.mapping("claim.cover_starts")
             try cover.rejectUnknownKeys(allowed: ["at", "text"])
             let atNode = try cover.required("at")
-            guard let at = ISO8601DateFormatter().date(from: try atNode.string("claim.cover_starts.at")) else {
+            guard let at = RFC3339.date(from: try atNode.string("claim.cover_starts.at")) else {
                 throw atNode.error("claim.cover_starts.at must be an RFC 3339 time with its offset (2014-12-15T09:00:00+09:00)")
             }
             claim.coverStarts = CoverStart(at: at, text: try cover.required("text").string("claim.cover_starts.text"))

@@ -61,7 +61,9 @@ public struct YAMLNode {
     /// Parses `text` (the contents of `file`) strictly; an empty document is an error.
     public static func parse(_ text: String, file: String) throws -> YAMLNode {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // No implicit tags: every reader here asks for the type it wants (`int`, `isNull`), and
+            // Yams' default resolver compiles seven NSRegularExpressions (ICU) for tags nobody reads.
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 throw LocatedError(file: file, line: 1, message: "the file is empty")
             }
             return YAMLNode(node: node, file: file)

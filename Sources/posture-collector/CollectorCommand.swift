@@ -150,7 +150,7 @@ extension TokenCommand {
                 let config = try options.load()
                 let (token, entry) = try StaffTokens.issue(file: try TokenCommand.staffFile(config), scope: StaffToken.Scope(scope) ?? .bank,
                                                            lifetime: TimeInterval(DurationText.seconds(expires) ?? 0), name: name)
-                FileHandle.standardError.write(Data("staff token \(entry.id): scope \(entry.scope), expires \(RFC3339.string(entry.expires))\n".utf8))
+                FileHandle.standardError.write(Data("staff token \(entry.id): scope \(entry.scope), expires \(RFC3339.string(from: entry.expires))\n".utf8))
                 print(token)
             }
         }
@@ -187,7 +187,7 @@ extension TokenCommand {
             try await withExitStatus {
                 let config = try options.load()
                 for token in try StaffTokens.list(file: try TokenCommand.staffFile(config)) {
-                    print("\(token.id)  \(token.scope)  \(RFC3339.string(token.expires))  \(token.name ?? "")")
+                    print("\(token.id)  \(token.scope)  \(RFC3339.string(from: token.expires))  \(token.name ?? "")")
                 }
             }
         }

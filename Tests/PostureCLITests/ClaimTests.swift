@@ -83,6 +83,13 @@ import Testing
         #expect(assess.status == 0, "\(assess.stdout)\(assess.stderr)")
         let assessment = try #require(try JSONSerialization.jsonObject(with: Data(assess.stdout.utf8)) as? [String: Any])
         #expect((assessment["outcome"] as? [String: Any])?["verdict"] as? String == "no_exclusion_or_reduction_found")
+        // The claim and assessment contracts as fields (Tests/Support/contracts): added on purpose, never lost.
+        let claimJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundle)))
+        for (json, sample) in [(claimJSON, "claim-v1.paths"), (assessment as Any, "assessment-v1.paths")] {
+            let (added, lost) = try ContractPaths.compare(json, with: sample)
+            #expect(added == [], "\(sample): fields not in the contract sample: add them on purpose")
+            #expect(lost == [], "\(sample): fields of the contract that were lost")
+        }
         // The bank's verdicts equal the PC's own, read from the last signed report.
         let envelope = try JSONSerialization.jsonObject(with: Data(contentsOf: root.url("last.json"))) as? [String: Any]
         let payloadText = try #require(envelope?["payload"] as? String)

@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 
 /// Every path the package database lists, in canonical form (its directory resolved inside the
 /// scan root, so `/bin/ls` and `/usr/bin/ls` are one), kept as 128-bit digests in a sorted array:
@@ -20,6 +21,8 @@ public struct OwnedPaths: Sendable {
     public init() {}
 
     public var count: Int { digests.count }
+
+    public mutating func reserveCapacity(_ count: Int) { digests.reserveCapacity(count) }
 
     /// Adds a listed path (absolute inside `root`), resolving its directory once per directory.
     public mutating func insert(_ path: String, in root: ScanRoot) {
@@ -43,10 +46,12 @@ public struct OwnedPaths: Sendable {
     /// Sorts the digests and drops the directory cache: call once, after the last insert.
     public mutating func seal() {
         digests.sort()
-        var unique: [Digest] = []
-        unique.reserveCapacity(digests.count)
-        for digest in digests where unique.last != digest { unique.append(digest) }
-        digests = unique
+        var kept = 0
+        for index in digests.indices where kept == 0 || digests[kept - 1] != digests[index] {
+            digests[kept] = digests[index]
+            kept += 1
+        }
+        digests.removeLast(digests.count - kept)
         sorted = true
         directories = [:]
     }
@@ -77,6 +82,34 @@ public struct OwnedPaths: Sendable {
         let hash = path.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         return hash.withUnsafeBytes { bytes in
             Digest(high: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), low: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
+    }
+}
+
+/// Owned paths gathered from the verifier's concurrent tasks as they are read: each batch a task
+/// hands over becomes digests at once, so the paths of a large package are never all held as strings.
+final class OwnedPathsCollector: Sendable {
+    private let paths: Mutex<OwnedPaths>
+    private let root: ScanRoot
+
+    /// `expected`: how many paths will come, when known, so the digests are allocated once.
+    init(root: ScanRoot, expected: Int = 0) {
+        self.root = root
+        var owned = OwnedPaths()
+        owned.reserveCapacity(expected)
+        paths = Mutex(owned)
+    }
+
+    func insert(contentsOf batch: [String]) {
+        guard !batch.isEmpty else { return }
+        paths.withLock { $0.insert(contentsOf: batch, in: root) }
+    }
+
+    /// The paths, sorted and unique; call once, after the last insert.
+    func sealed() -> OwnedPaths {
+        paths.withLock { owned in
+            owned.seal()
+            return owned
         }
     }
 }

@@ -113,7 +113,10 @@ public struct PackageVerifier: Sendable {
         // packages are in flight, so memory follows the work in progress, not the number of files.
         let worker = ChunkWorker(root: root, evict: evictAfterReading, buffers: buffers, sink: sink)
         let concurrency = self.concurrency
-        let collectOwned = self.collectOwned
+        // Listed paths become digests as tasks hand them over; no list of path strings is kept.
+        // A valid cache says how many paths are listed, so their digests are allocated once.
+        let listed = cache?.packages.values.reduce(0) { total, package in total + package.chunks.reduce(0) { $0 + $1.count } } ?? 0
+        let owned = collectOwned ? OwnedPathsCollector(root: root, expected: listed + files.diversions.count * 2) : nil
         await withTaskGroup(of: PackageOutcome.self) { group in
             var inFlight = 0
             func collect(_ outcome: PackageOutcome) {
@@ -122,7 +125,6 @@ public struct PackageVerifier: Sendable {
                 divertedHashes.merge(outcome.divertedHashes) { first, _ in first }
                 if let package = outcome.unverifiable { result.unverifiablePackages.append(package) }
                 if let key = outcome.reused { reused.insert(key) }
-                result.owned.insert(contentsOf: outcome.owned, in: root)
                 if let error = outcome.error, firstError == nil { firstError = error }
             }
             for package in packages {
@@ -132,7 +134,7 @@ public struct PackageVerifier: Sendable {
                 }
                 group.addTask {
                     await Self.verify(package: package, files: files, cache: cache, worker: worker,
-                                      concurrency: concurrency, collectOwned: collectOwned)
+                                      concurrency: concurrency, owned: owned)
                 }
                 inFlight += 1
             }
@@ -168,13 +170,10 @@ public struct PackageVerifier: Sendable {
         result.modified = found.modified.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.missing = found.missing.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.unreadable = found.unreadable.sorted()
-        if collectOwned {
+        if let owned {
             // Both ends of a diversion are the package system's, whichever file sits there now.
-            for (path, diversion) in files.diversions {
-                result.owned.insert(path, in: root)
-                result.owned.insert(diversion.to, in: root)
-            }
-            result.owned.seal()
+            owned.insert(contentsOf: files.diversions.flatMap { [$0.key, $0.value.to] })
+            result.owned = owned.sealed()
         }
         guard let sink, let stateDirectory else { return result }
         do throws(ProbeError) {
@@ -219,14 +218,13 @@ struct PackageOutcome: Sendable {
     var divertedHashes: [String: MD5Digest] = [:]
     var unverifiable: String?
     var error: ProbeError?
-    var owned: [String] = []
     /// The package's key when it was checked from its stored records.
     var reused: UInt64?
 }
 
 extension PackageVerifier {
     static func verify(package: DpkgDatabase.Package, files: PackageFiles, cache: IntegrityCache?, worker: ChunkWorker,
-                       concurrency: Int, collectOwned: Bool) async -> PackageOutcome {
+                       concurrency: Int, owned: OwnedPathsCollector?) async -> PackageOutcome {
         let key = IntegrityCache.key(package: package)
         let stanza = IntegrityCache.stanzaDigest(package)
         let list = files.infoFile(package, "list")
@@ -234,7 +232,7 @@ extension PackageVerifier {
         if let stored = cache?.packages[key], let cache, stored.stanza == stanza, stored.list == list?.identity,
            stored.md5sums == md5sums?.identity {
             if let outcome = await verifyStored(package: package.name, key: key, stored: stored, cache: cache, worker: worker,
-                                                concurrency: concurrency, collectOwned: collectOwned) {
+                                                concurrency: concurrency, owned: owned) {
                 return outcome
             }
         }
@@ -256,7 +254,7 @@ extension PackageVerifier {
                         break
                     }
                     if batch.isEmpty { break }
-                    if collectOwned { outcome.owned += batch.map(\.path) }
+                    owned?.insert(contentsOf: batch.map(\.path))
                     outcome.diverted += batch.filter(\.diverted)
                     if inFlight >= concurrency, let done = await group.next() {
                         outcome.files.merge(done)
@@ -280,7 +278,7 @@ extension PackageVerifier {
     /// Checks a package from its stored records, runs of chunks on up to `concurrency` child tasks;
     /// nil when the records do not decode.
     static func verifyStored(package: String, key: UInt64, stored: IntegrityCache.Package, cache: IntegrityCache,
-                             worker: ChunkWorker, concurrency: Int, collectOwned: Bool) async -> PackageOutcome? {
+                             worker: ChunkWorker, concurrency: Int, owned: OwnedPathsCollector?) async -> PackageOutcome? {
         var outcome = PackageOutcome()
         outcome.reused = key
         outcome.divertedHashes = stored.divertedHashes
@@ -300,10 +298,10 @@ extension PackageVerifier {
             malformed = malformed || found.malformed
             outcome.files.merge(found.files)
             outcome.diverted += found.diverted
-            outcome.owned += found.owned
+            if !found.malformed { owned?.insert(contentsOf: found.owned) }
         }
         if runs.count <= 1 {
-            absorb(worker.verifyStored(runs.first ?? [], package: package, cache: cache, collectOwned: collectOwned))
+            absorb(worker.verifyStored(runs.first ?? [], package: package, cache: cache, collectOwned: owned != nil))
             return malformed ? nil : outcome
         }
         await withTaskGroup(of: StoredOutcome.self) { group in
@@ -313,7 +311,7 @@ extension PackageVerifier {
                     absorb(done)
                     inFlight -= 1
                 }
-                group.addTask { worker.verifyStored(run, package: package, cache: cache, collectOwned: collectOwned) }
+                group.addTask { worker.verifyStored(run, package: package, cache: cache, collectOwned: owned != nil) }
                 inFlight += 1
             }
             for await done in group { absorb(done) }
@@ -405,6 +403,7 @@ final class BufferPool: @unchecked Sendable {
 struct StoredOutcome: Sendable {
     var files = ChunkResult()
     var diverted: [FileCheck] = []
+    /// The run's listed paths (at most `storedRunSize`), handed to the collector when the run decoded.
     var owned: [String] = []
     /// The stored entries did not decode: the package must be verified from its lists.
     var malformed = false
