@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PostureModel
 
 /// One source of evidence: what it is called, what it reads, how long it may take, and how it
@@ -156,16 +157,15 @@ public enum ProbeRunner {
 }
 
 /// Resumes a continuation with whichever comes first, the probe's result or its deadline.
-private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Result<T, ProbeError>, Never>?
+private final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Result<T, ProbeError>, Never>?>
 
-    init(_ continuation: CheckedContinuation<Result<T, ProbeError>, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Result<T, ProbeError>, Never>) { self.continuation = Mutex(continuation) }
 
     func resume(_ result: Result<T, ProbeError>) {
-        let pending: CheckedContinuation<Result<T, ProbeError>, Never>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
+        let pending = continuation.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
         }
         pending?.resume(returning: result)
     }

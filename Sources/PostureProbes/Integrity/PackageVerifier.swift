@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureModel
+import Synchronization
 
 /// Verifies installed package files against the package database, as `dpkg --verify` does,
 /// but hashing on every core with the kernel reading ahead, and skipping files a sealed cache
@@ -366,36 +367,37 @@ final class CacheSink: @unchecked Sendable {
 
 /// Read buffers shared by the hashing tasks: each task borrows one and gives it back, so a
 /// verification allocates as many buffers as run at once, not one per chunk.
-final class BufferPool: @unchecked Sendable {
+final class BufferPool: Sendable {
+    /// Buffers by address, so the pool's state is plain integers.
+    private struct Buffers {
+        var free: [UInt] = []
+        var all: [UInt] = []
+    }
     private let size: Int
-    private let lock = NSLock()
-    private var free: [UnsafeMutableRawPointer] = []
-    private var all: [UnsafeMutableRawPointer] = []
+    private let buffers = Mutex(Buffers())
 
     init(size: Int) { self.size = size }
 
     func borrow() -> UnsafeMutableRawPointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let buffer = free.popLast() { return buffer }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        all.append(buffer)
-        return buffer
+        let address = buffers.withLock { buffers -> UInt in
+            if let address = buffers.free.popLast() { return address }
+            let address = UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64))
+            buffers.all.append(address)
+            return address
+        }
+        return UnsafeMutableRawPointer(bitPattern: address)!
     }
 
     func giveBack(_ buffer: UnsafeMutableRawPointer) {
-        lock.lock()
-        free.append(buffer)
-        lock.unlock()
+        buffers.withLock { $0.free.append(UInt(bitPattern: buffer)) }
     }
 
     /// Frees every buffer; call once no task uses them.
     func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        for buffer in all { buffer.deallocate() }
-        all.removeAll()
-        free.removeAll()
+        buffers.withLock { buffers in
+            for address in buffers.all { UnsafeMutableRawPointer(bitPattern: address)!.deallocate() }
+            buffers = Buffers()
+        }
     }
 }
 
