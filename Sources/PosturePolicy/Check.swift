@@ -27,62 +27,10 @@ public enum Check: String, Sendable, CaseIterable {
     case claimDeadline = "claim.deadline"
 
     /// The probe whose evidence this check judges; nil for checks no probe serves.
-    public var probe: ProbeName? {
-        switch self {
-        case .osSupported: return .os
-        case .updatesNonePending: return .packages
-        case .browserSupported, .browserUpdated: return .browsers
-        case .securitySoftwareInstalled, .securitySoftwareRunning, .securitySoftwareSignaturesFresh: return .securitySoftware
-        case .accountsPasswordAge: return .accounts
-        case .credentialsNoSavedBankLogins: return .credentials
-        case .integrityNoModifiedSystemFiles, .integrityNoUnownedExecutables, .integrityNoInterception: return .integrity
-        case .fileSharingNoneInstalled: return .fileSharing
-        case .clockSynchronized: return .clock
-        case .accessNoAutologin, .accessScreenLock, .accessDiskEncrypted, .accessFirewallActive: return .localAccess
-        case .environmentRecommended: return .os
-        case .attestation, .claimDeadline, .toolUnavailableOnLinux: return nil
-        }
-    }
+    public var probe: ProbeName? { CheckRegistry.definition(self).probe }
 
     /// The parameters this check takes, with their types and defaults.
-    public var parameters: [ParameterSpec] {
-        switch self {
-        case .osSupported:
-            return [.init("phase", .string), .init("min_days_left", .int(minimum: 0), default: .int(0))]
-        case .updatesNonePending:
-            return [.init("max_index_age_days", .int(minimum: 1), default: .int(7)),
-                    .init("security_only", .bool, default: .bool(false))]
-        case .browserSupported:
-            return [.init("reference_max_age_days", .int(minimum: 1), default: .int(180)),
-                    .init("distribution_lag_lines", .int(minimum: 0), default: .int(2)),
-                    .init("max_index_age_days", .int(minimum: 1), default: .int(7))]
-        case .browserUpdated:
-            return [.init("max_index_age_days", .int(minimum: 1), default: .int(7))]
-        case .securitySoftwareInstalled, .securitySoftwareRunning:
-            return [.init("commercial_only", .bool, default: .bool(false))]
-        case .securitySoftwareSignaturesFresh:
-            return [.init("max_age_days", .int(minimum: 1), default: .int(7)),
-                    .init("commercial_only", .bool, default: .bool(false))]
-        case .accountsPasswordAge:
-            return [.init("max_days", .int(minimum: 1), default: .int(90)),
-                    .init("include_root", .bool, default: .bool(false))]
-        case .credentialsNoSavedBankLogins:
-            return [.init("domains", .strings, required: true)]
-        case .integrityNoModifiedSystemFiles:
-            return [.init("include_conffiles", .bool, default: .bool(false)),
-                    .init("include_missing", .bool, default: .bool(true))]
-        case .integrityNoInterception:
-            return [.init("domains", .strings, default: .strings([]))]
-        case .attestation:
-            return [.init("valid_days", .int(minimum: 1))]
-        case .environmentRecommended:
-            return [.init("os", .strings), .init("browsers", .strings), .init("as_of", .string), .init("source", .string)]
-        case .toolUnavailableOnLinux:
-            return [.init("tool", .string, required: true)]
-        default:
-            return []
-        }
-    }
+    public var parameters: [ParameterSpec] { CheckRegistry.definition(self).parameters }
 }
 
 /// One parameter a check accepts.
@@ -123,6 +71,13 @@ public struct CheckParameters: Sendable, Hashable {
     public func int(_ name: String) -> Int? {
         if case .int(let value)? = values[name] { return value }
         return nil
+    }
+
+    /// A whole-number parameter its check declares with a default (so validation filled it in):
+    /// the default lives in the check's definition only.
+    public func count(_ name: String) -> Int {
+        guard case .int(let value)? = values[name] else { preconditionFailure("parameter '\(name)' is not declared with a default") }
+        return value
     }
 
     public func bool(_ name: String) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PosturePolicy
+import PostureReference
 
 /// `Profiles/README.md`'s table of checks says what the code accepts: one row per check, each
 /// parameter named with its default (or "required"), "none" for a check without parameters.
@@ -35,6 +36,19 @@ import Testing
         case .bool(let flag): return "\(flag)"
         case .string(let text): return text
         case .strings(let list): return list.isEmpty ? "list, optional" : list.joined(separator: ", ")
+        }
+    }
+
+    /// One definition per check; its declared defaults are what a profile that omits them gets.
+    @Test func everyCheckIsDefinedOnce() throws {
+        #expect(Set(CheckRegistry.definitions.keys) == Set(Check.allCases))
+        for check in Check.allCases {
+            #expect(CheckRegistry.definition(check).check == check)
+            guard !check.parameters.contains(where: \.required) else { continue }
+            let filled = try CheckParameters.parse(nil, for: check, at: YAMLNode.parse("x: 1", file: "t.yaml"))
+            for spec in check.parameters where !spec.required {
+                #expect(filled.values[spec.name] == spec.defaultValue, "\(check.rawValue) \(spec.name)")
+            }
         }
     }
 

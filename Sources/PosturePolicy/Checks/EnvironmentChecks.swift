@@ -2,6 +2,19 @@ import PostureModel
 
 /// Requirements a Linux PC is held to honestly: the bank's published recommended environment, and
 /// tools the rule requires that do not exist for Linux. Neither is ever left to an attestation.
+extension CheckRegistry {
+    /// The bank's recommended environment and tools a rule demands that Linux does not have.
+    static let environment: [CheckDefinition] = [
+        CheckDefinition(.environmentRecommended, probe: .os,
+                        parameters: [.init("os", .strings), .init("browsers", .strings), .init("as_of", .string), .init("source", .string)]) {
+            Verdicts.recommendedEnvironment($0.requirement, $0.evidence, $0.parameters)
+        },
+        CheckDefinition(.toolUnavailableOnLinux, probe: nil, parameters: [.init("tool", .string, required: true)]) {
+            Verdicts.unavailableOnLinux($0.evidence, $0.parameters)
+        },
+    ]
+}
+
 extension Verdicts {
     /// `environment.recommended`: the OS and browsers against the list the bank publishes, kept in
     /// the profile (`os`, `browsers`, `as_of`, `source`). OS entries are `ID` or `ID VERSION` as in

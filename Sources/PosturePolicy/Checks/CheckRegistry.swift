@@ -1,0 +1,47 @@
+import Foundation
+import PostureModel
+
+/// What a check's judge reads: the requirement with its validated parameters (defaults filled
+/// in), the profile, the evidence, and when it was collected (that day in the profile's zone).
+struct CheckInput {
+    var requirement: Requirement
+    var profile: Profile
+    var evidence: Evidence
+    var context: EvaluationContext
+    var today: Day
+
+    var parameters: CheckParameters { requirement.parameters }
+    var now: Date { context.collectedAt }
+}
+
+/// One check, defined once: the probe whose evidence it judges, the parameters a profile may
+/// give it (names, types, defaults; `profiles validate`, `profiles show` and Profiles/README's
+/// table follow them) and its judge.
+struct CheckDefinition: Sendable {
+    var check: Check
+    var probe: ProbeName?
+    var parameters: [ParameterSpec]
+    var judge: @Sendable (CheckInput) -> Verdict
+
+    init(_ check: Check, probe: ProbeName?, parameters: [ParameterSpec] = [], judge: @escaping @Sendable (CheckInput) -> Verdict) {
+        self.check = check
+        self.probe = probe
+        self.parameters = parameters
+        self.judge = judge
+    }
+}
+
+/// Every check by id, from the family files under `Checks/`. A new check is a case of `Check`
+/// and one definition in its family's list.
+enum CheckRegistry {
+    static let definitions: [Check: CheckDefinition] = {
+        let all = osAndUpdates + browsers + securitySoftware + accounts + integrity + host + environment + declarations
+        let byCheck = Dictionary(all.map { ($0.check, $0) }, uniquingKeysWith: { first, _ in
+            preconditionFailure("check \(first.check.rawValue) is defined twice")
+        })
+        precondition(byCheck.count == Check.allCases.count, "checks without a definition: \(Set(Check.allCases).subtracting(byCheck.keys))")
+        return byCheck
+    }()
+
+    static func definition(_ check: Check) -> CheckDefinition { definitions[check]! }
+}
