@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// RFC 3339 times as posture writes and reads them (`2026-12-04T05:21:08Z`), computed from the
 /// proleptic Gregorian calendar alone. Foundation's formatters map ICU's calendar and time-zone
@@ -90,10 +91,20 @@ extension TimeZone {
 /// Reads a zone's TZif file (RFC 8536) from the system's tzdata to tell whether its offset is fixed.
 enum ZoneInfo {
     static let directory = "/usr/share/zoneinfo/"
+    /// Answers already read, by identifier: every judgement asks for its profile's zone, and the
+    /// file is read once per process (profiles name a handful of zones).
+    private static let known = Mutex<[String: Int?]>([:])
 
     /// Seconds east of UTC when `identifier` has kept one offset, without daylight saving time,
     /// since 1970 and will keep it (its footer rule has no DST); nil otherwise or when unreadable.
     static func fixedOffsetSince1970(_ identifier: String) -> Int? {
+        if let answer = known.withLock({ $0[identifier] }) { return answer }
+        let answer = readFixedOffset(identifier)
+        known.withLock { if $0.count < 64 { $0[identifier] = answer } }
+        return answer
+    }
+
+    private static func readFixedOffset(_ identifier: String) -> Int? {
         guard !identifier.isEmpty, identifier.count <= 64, !identifier.hasPrefix("/"), !identifier.contains(".."),
               identifier.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || "/_+-".utf8.contains($0)) }),
               let data = FileManager.default.contents(atPath: directory + identifier), data.count < 1 << 20 else { return nil }

@@ -198,9 +198,9 @@ public enum ClaimPeriod {
 public enum AssessmentTime {
     public static func local(_ date: Date, _ timezone: String) -> String {
         let zone = TimeZone.named(timezone) ?? Day.utc
-        let local = Int(date.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: date)
-        let minutes = local.floorDivided(by: 86400).remainder / 60
-        return "\(Day(date, in: zone)) \(RFC3339.twoDigits(minutes / 60)):\(RFC3339.twoDigits(minutes % 60))"
+        let local = (Int(date.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: date)).floorDivided(by: 86400)
+        let minutes = local.remainder / 60
+        return "\(Day(daysSinceEpoch: local.quotient)) \(RFC3339.twoDigits(minutes / 60)):\(RFC3339.twoDigits(minutes % 60))"
     }
 
     /// A cut-off: the end of a day reads `YYYY-MM-DD 24:00`, not 00:00 of the next day.
