@@ -70,6 +70,20 @@ import PostureTestSupport
         }
     }
 
+    /// A truncated or garbled TZif file is no fixed offset (and never a crash): Foundation decides.
+    @Test func damagedTZifFilesAreNotFixedOffsets() throws {
+        let tokyo = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ZoneInfo.directory + "Asia/Tokyo")))
+        #expect(ZoneInfo.fixedOffset(tzif: tokyo) == 9 * 3600)
+        for length in 0..<tokyo.count { #expect(ZoneInfo.fixedOffset(tzif: Array(tokyo.prefix(length))) == nil, "\(length) bytes") }
+        var generator = SystemRandomNumberGenerator.Seeded(seed: 7)
+        for _ in 0..<500 {
+            var garbled = tokyo
+            garbled[Int.random(in: 0..<garbled.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            _ = ZoneInfo.fixedOffset(tzif: garbled)
+        }
+        #expect(ZoneInfo.fixedOffset(tzif: Array(repeating: 0xFF, count: 4096)) == nil)
+    }
+
     @Test(arguments: [("\nJST-9\n", 32400), ("\nUTC0\n", 0), ("\n<+0545>-5:45\n", 20700), ("\n<-03>3\n", -10800),
                       ("\nEST5EDT,M3.2.0,M11.1.0\n", nil), ("\nCET-1CEST,M3.5.0,M10.5.0/3\n", nil), ("\n\n", nil), ("JST-9", nil)] as [(String, Int?)])
     func posixFooterRules(_ row: (String, Int?)) {
