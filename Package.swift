@@ -81,12 +81,22 @@ let package = Package(
             dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy", "PostureEvidence", "PostureTransport"],
             swiftSettings: strictSettings
         ),
+        // What both executables' verbs share: one error-to-exit-status path, output files, and the
+        // claim and reference options with the assessment they finish with.
+        .target(
+            name: "PostureCommandLine",
+            dependencies: [
+                "PostureModel", "PostureReference", "PosturePolicy", "PostureEvidence", "PostureAssessment",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The command-line verbs, testable without spawning a process.
         .target(
             name: "PostureCLI",
             dependencies: [
                 "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureTransport",
-                "PostureAssessment",
+                "PostureAssessment", "PostureCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -130,6 +140,7 @@ let package = Package(
             name: "posture-collector",
             dependencies: [
                 "PostureCollector", "PostureCollectorServer", "PostureReference", "PosturePolicy", "PostureAssessment", "PostureModel",
+                "PostureCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -184,14 +195,20 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureCollectorTests",
-            dependencies: ["PostureCollector", "PostureEvidence", "PostureModel", "PostureReference", "PostureTransport", "PostureTestSupport",
+            dependencies: ["PostureCollector", "PostureCollectorServer", "PostureEvidence", "PostureModel", "PostureReference", "PostureTransport",
+                           "PostureTestSupport",
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "PostureCLITests",
-            dependencies: ["PostureCLI", "PostureAgent", "PostureModel", "PostureProbes", "PostureTestSupport"],
+            dependencies: ["PostureCLI", "PostureCommandLine", "PostureAgent", "PostureModel", "PostureProbes", "PostureEvidence",
+                           "PosturePolicy", "PostureReference", "PostureTestSupport",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
     ]

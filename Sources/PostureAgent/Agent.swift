@@ -62,21 +62,21 @@ public struct AgentCycle: Sendable {
     }
 
     public func profiles() throws -> [Profile] {
-        let repository = ProfileRepository(paths: paths)
-        return config.profiles.isEmpty ? try repository.loadAll() : try config.profiles.map { try repository.load($0) }
+        try ProfileRepository(paths: paths).chosen(config.profiles)
     }
 
     /// Scans and journals one report, then tries delivery. A probe that fails only makes its part
     /// of the report unknown; an error here (key, journal, profiles) is thrown.
     public func run(now: Date = Date()) async throws -> Outcome {
-        let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
-        if created { log.log("info", "key.created", "created the device key", [("path", "\(stateDirectory)/\(DeviceKey.privateName)"), ("key_id", key.keyID)]) }
-        let journal = try Journal(stateDirectory: stateDirectory)
         let chosen = try profiles()
-        let attestations = try journal.attestations(activeFrom: now, to: now).map(\.attestation)
-        let report = await Scanner(root: root, paths: paths, stateDirectory: stateDirectory)
-            .scan(profiles: chosen, attestations: attestations, now: now)
-        let signed = try journal.append(report, key: key, enqueue: config.upload != nil)
+        let scan = SignedScan(scanner: Scanner(root: root, paths: paths, stateDirectory: stateDirectory), profiles: chosen,
+                              enqueue: config.upload != nil)
+        let signed = try await scan.run(stateDirectory: stateDirectory, now: now)
+        if let key = signed.createdKey {
+            log.log("info", "key.created", "created the device key", [("path", "\(stateDirectory)/\(DeviceKey.privateName)"), ("key_id", key.keyID)])
+        }
+        let journal = signed.journal
+        let report = signed.report
         var counts: [String: Int] = [:]
         for finding in report.findings { counts[finding.status.rawValue, default: 0] += 1 }
         let verdicts = chosen.map { profile -> String in
@@ -87,14 +87,14 @@ public struct AgentCycle: Sendable {
         try journal.setMeta(["last_scan_at": "\(report.collectedAt.timeIntervalSince1970)", "last_verdicts": verdicts])
         try? journal.prune()
         log.log("info", "scan", "report signed and journaled", [
-            ("report", report.id), ("sequence", "\(signed.report.chain?.sequence ?? 0)"),
+            ("report", report.id), ("sequence", "\(report.chain?.sequence ?? 0)"),
             ("fail", "\(counts["fail"] ?? 0)"), ("unknown", "\(counts["unknown"] ?? 0)"), ("pass", "\(counts["pass"] ?? 0)"),
             ("unavailable", report.evidence.unavailable.keys.sorted().joined(separator: ",")),
         ])
-        guard let upload = config.upload else { return Outcome(report: signed.report, delivery: nil) }
+        guard let upload = config.upload else { return Outcome(report: report, delivery: nil) }
         let summary = try await Deliverer(journal: journal, upload: upload).run()
         logDelivery(summary)
-        return Outcome(report: signed.report, delivery: summary)
+        return Outcome(report: report, delivery: summary)
     }
 
     public func logDelivery(_ summary: Deliverer.Summary) {

@@ -299,3 +299,8 @@ public struct Assessor: Sendable {
                                       evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)
     }
 }
+
+extension AssessmentError: ExitStatusError {
+    /// Bad dates or arguments for the claim: a usage error.
+    public var exitStatus: Int32 { ExitStatus.usage }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import PostureAgent
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PostureProbes
@@ -59,7 +60,7 @@ struct AgentCommand: AsyncParsableCommand {
     var profileDirectories: [String] = []
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let config = try options.load()
             let state = try options.stateDirectory(config)
             let paths = ReferencePaths.standard(extra: profileDirectories)
@@ -86,7 +87,7 @@ struct AgentCommand: AsyncParsableCommand {
             arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
             let argv = arguments.map { strdup($0) } + [nil]
             execv(scheduler, argv)
-            throw OutputError(description: "cannot start the scheduler \(scheduler): \(String(cString: strerror(errno)))"
+            throw CommandFailure("cannot start the scheduler \(scheduler): \(String(cString: strerror(errno)))"
                               + " (it is installed next to posture)", status: ExitStatus.unavailable)
         }
     }
@@ -103,7 +104,7 @@ struct UploadCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let config = try options.load()
             guard let upload = config.upload else {
                 print("no upload target configured (upload.url in \(config.path ?? AgentConfig.defaultPath)): reports stay in the journal")
@@ -137,7 +138,7 @@ struct StatusCommand: AsyncParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let config = try options.load()
             let state = try options.stateDirectory(config)
             let journal = try Journal(stateDirectory: state)
@@ -236,17 +237,17 @@ struct EnrollCommand: AsyncParsableCommand {
             data = FileManager.default.contents(atPath: file).map { $0.prefix(4096) }
         }
         guard let data else {
-            throw OutputError(description: "cannot read the enrollment token from \(file)", status: ExitStatus.noInput)
+            throw CommandFailure("cannot read the enrollment token from \(file)", status: ExitStatus.noInput)
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, !text.contains(where: { $0.isWhitespace }) else {
-            throw OutputError(description: "\(file == "-" ? "standard input" : file) does not hold one enrollment token", status: ExitStatus.dataError)
+            throw CommandFailure("\(file == "-" ? "standard input" : file) does not hold one enrollment token", status: ExitStatus.dataError)
         }
         return text
     }
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let config = try options.load()
             let token = try readToken()
             let state = try options.stateDirectory(config)
@@ -265,16 +266,16 @@ struct EnrollCommand: AsyncParsableCommand {
             do {
                 response = try transport.send(request)
             } catch {
-                throw OutputError(description: "enrollment failed: \(error)", status: ExitStatus.unavailable)
+                throw CommandFailure("enrollment failed: \(error)", status: ExitStatus.unavailable)
             }
             guard (200..<300).contains(response.status) else {
                 let detail = String(decoding: response.body.prefix(300), as: UTF8.self)
-                throw OutputError(description: "the collector refused the enrollment (HTTP \(response.status)): \(detail)",
+                throw CommandFailure("the collector refused the enrollment (HTTP \(response.status)): \(detail)",
                                   status: response.status == 401 || response.status == 403 ? ExitStatus.permission : ExitStatus.unavailable)
             }
             let answer = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
             if let keyID = answer["key_id"] as? String, keyID != key.keyID {
-                throw OutputError(description: "the collector answered for key \(keyID), not this device's \(key.keyID)", status: ExitStatus.dataError)
+                throw CommandFailure("the collector answered for key \(keyID), not this device's \(key.keyID)", status: ExitStatus.dataError)
             }
             let contract = answer["contract"] as? String ?? "?"
             let receiptKey = try self.receiptKey(transport)
@@ -293,10 +294,10 @@ struct EnrollCommand: AsyncParsableCommand {
         do {
             response = try transport.send(HTTPRequest(url: base + "/receipt-key", method: "GET", headers: [], body: Data()))
         } catch {
-            throw OutputError(description: "enrolled, but the collector's receipt key could not be fetched: \(error); run enroll again", status: ExitStatus.unavailable)
+            throw CommandFailure("enrolled, but the collector's receipt key could not be fetched: \(error); run enroll again", status: ExitStatus.unavailable)
         }
         guard response.status == 200, let key = DeviceKey.publicKey(base64: String(decoding: response.body.prefix(200), as: UTF8.self)) else {
-            throw OutputError(description: "enrolled, but \(base)/receipt-key gave no receipt key (HTTP \(response.status)); run enroll again",
+            throw CommandFailure("enrolled, but \(base)/receipt-key gave no receipt key (HTTP \(response.status)); run enroll again",
                               status: ExitStatus.unavailable)
         }
         return key
@@ -308,11 +309,11 @@ struct EnrollCommand: AsyncParsableCommand {
         do {
             response = try transport.send(HTTPRequest(url: url + "/challenge", method: "GET", headers: [], body: Data()))
         } catch {
-            throw OutputError(description: "enrollment failed: \(error)", status: ExitStatus.unavailable)
+            throw CommandFailure("enrollment failed: \(error)", status: ExitStatus.unavailable)
         }
         guard response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
               let nonce = answer["nonce"] as? String else {
-            throw OutputError(description: "the collector gave no enrollment challenge at \(url)/challenge (HTTP \(response.status)): "
+            throw CommandFailure("the collector gave no enrollment challenge at \(url)/challenge (HTTP \(response.status)): "
                               + "is it older than this agent, or is the URL not …/v1/enroll?", status: ExitStatus.unavailable)
         }
         return nonce

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import PostureAgent
 import PostureAssessment
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PosturePolicy
@@ -47,8 +48,8 @@ struct AttestCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        try await withErrorMapping {
-            let profile = try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(self.profile)
+        try await ErrorReporter.posture.run {
+            let profile = try ProfileRepository(paths: reference.paths).load(self.profile)
             let attestable = profile.requirements.filter { $0.check == .attestation }
             guard let requirement = attestable.first(where: { $0.id == self.requirement }) else {
                 let known = profile.requirements.contains { $0.id == self.requirement }
@@ -102,14 +103,14 @@ struct ClaimCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let profile = try claim.loadProfile(reference)
             let incidentStart = try claim.incidents.map { try claimTime($0, profile: profile) }.min()!
             _ = try claim.notified.map { try claimTime($0, profile: profile) }
             let stateDirectory = try options.stateDirectory(try options.load())
             let key = try DeviceKey.publicKey(file: "\(stateDirectory)/\(DeviceKey.publicName)")
             guard let journal = try Journal.existing(stateDirectory: stateDirectory) else {
-                throw OutputError(description: "no journal in \(stateDirectory): this PC has no signed reports yet", status: ExitStatus.noInput)
+                throw CommandFailure("no journal in \(stateDirectory): this PC has no signed reports yet", status: ExitStatus.noInput)
             }
             let now = Date()
             let from = incidentStart.addingTimeInterval(-Double(profile.claim.windowSeconds))
@@ -137,41 +138,6 @@ struct ClaimCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// What names a claim: the bank's profile, the transfers and the day the bank was notified.
-struct ClaimOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"), completion: .profileIDs)
-    var profile: String
-
-    @Option(name: .customLong("incident"),
-            help: ArgumentHelp("A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time. "
-                               + "Repeat it for each transfer.", valueName: "DATE"))
-    var incidents: [String]
-
-    @Option(help: ArgumentHelp("The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339. "
-                               + "The claim period is judged on it; without it the deadline is unknown.", valueName: "DATE"))
-    var notified: String?
-
-    /// `--filed` judged the deadline on the wrong day and is gone; naming it is a usage error.
-    @Option(help: .hidden)
-    var filed: String?
-
-    func validate() throws {
-        if incidents.isEmpty { throw ValidationError("name the fraudulent transfer with --incident DATE (repeat it for each transfer)") }
-        if filed != nil {
-            throw ValidationError("--filed is no longer accepted: the claim period is judged on the day the bank was notified; give --notified DATE")
-        }
-    }
-
-    func loadProfile(_ reference: ReferenceOptions) throws -> Profile {
-        try ProfileRepository(paths: .standard(extra: reference.profileDirectories)).load(profile)
-    }
-}
-
-/// A claim date or time in the profile's time zone, as a usage error when malformed.
-func claimTime(_ text: String, profile: Profile) throws -> Date {
-    do { return try Assessor.time(text, timezone: profile.claim.timezone) } catch { throw ValidationError("\(error)") }
 }
 
 /// `posture assess`: the bank's verdict on a claim from signed evidence.
@@ -238,7 +204,7 @@ struct AssessCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let profile = try claim.loadProfile(reference)
             let evidence = try EvidenceFiles.load(files)
             let signingKey: ClaimAssessment.Key
@@ -250,19 +216,11 @@ struct AssessCommand: AsyncParsableCommand {
             } else if let bundled = evidence.bundleKey {
                 signingKey = .init(bundled, pinned: false, source: "the bundle's own key")
             } else {
-                throw OutputError(description: "no key to verify the evidence: give the device's public key with --key PUBKEY_FILE",
+                throw CommandFailure("no key to verify the evidence: give the device's public key with --key PUBKEY_FILE",
                                   status: ExitStatus.noInput)
             }
-            let assessment: Assessment
-            do {
-                assessment = try ClaimAssessment.assess(profile: profile, incidents: claim.incidents, notified: claim.notified, key: signingKey,
-                                                        reports: evidence.reports, attestations: evidence.attestations,
-                                                        reference: .standard(extra: reference.profileDirectories))
-            } catch let error as AssessmentError {
-                throw ValidationError(error.description)
-            }
-            try emit(try format.render(assessment, language: reference.language), to: output)
-            if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
+            try claim.assess(profile, key: signingKey, reports: evidence.reports, attestations: evidence.attestations,
+                             reference: reference, format: format, output: output)
         }
     }
 }
@@ -279,19 +237,16 @@ struct EvidenceFiles {
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else {
                 let exists = FileManager.default.fileExists(atPath: file)
-                throw OutputError(description: "\(file): \(exists ? "cannot read it" : "no such file")",
+                throw CommandFailure("\(file): \(exists ? "cannot read it" : "no such file")",
                                   status: exists ? ExitStatus.permission : ExitStatus.noInput)
             }
             guard ClaimBundle.isBundle(data) else {
                 evidence.reports += ChainVerifier.items(in: data, source: file)
                 continue
             }
-            let bundle: ClaimBundle
-            do { bundle = try ClaimBundle.read(data, source: file) } catch let error as BundleError {
-                throw OutputError(description: error.description, status: ExitStatus.dataError)
-            }
+            let bundle = try ClaimBundle.read(data, source: file)
             if let known = evidence.bundleKey, known.rawRepresentation != bundle.key?.rawRepresentation {
-                throw OutputError(description: "\(file): the bundles name different device keys; assess one device at a time",
+                throw CommandFailure("\(file): the bundles name different device keys; assess one device at a time",
                                   status: ExitStatus.dataError)
             }
             evidence.bundleKey = bundle.key
@@ -301,5 +256,3 @@ struct EvidenceFiles {
         return evidence
     }
 }
-
-extension AssessmentFormat: ExpressibleByArgument {}

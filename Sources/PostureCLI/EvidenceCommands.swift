@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import PostureEvidence
 import PostureAgent
+import PostureCommandLine
+import PostureEvidence
 import PostureModel
 import PosturePolicy
 import PostureProbes
@@ -29,7 +30,7 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() async throws {
-            try await withErrorMapping {
+            try await ErrorReporter.posture.run {
                 let directory = try state.required()
                 let (key, _) = try DeviceKey.loadOrCreate(stateDirectory: directory)
                 let paths = ReferencePaths.standard()
@@ -72,7 +73,7 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() async throws {
-            try await withErrorMapping {
+            try await ErrorReporter.posture.run {
                 let key = try DeviceKey.generate(stateDirectory: try state.required(), force: force)
                 print("\(key.publicLine)\nkey id: \(key.keyID)")
             }
@@ -85,7 +86,7 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() async throws {
-            try await withErrorMapping {
+            try await ErrorReporter.posture.run {
                 let key = try DeviceKey.load(stateDirectory: try state.required())
                 print("\(key.publicLine)\nkey id: \(key.keyID)")
             }
@@ -124,7 +125,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let evidence = try EvidenceFiles.load(files)
             let publicKey = try key.map { try DeviceKey.publicKey(file: $0) } ?? evidence.bundleKey
                 ?? DeviceKey.publicKey(file: "\(state.required())/\(DeviceKey.publicName)")
@@ -183,7 +184,7 @@ struct JournalCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            try await withErrorMapping {
+            try await ErrorReporter.posture.run {
                 let (from, to) = try range.bounds()
                 let state = try options.stateDirectory(try options.load())
                 for entry in try Journal(stateDirectory: state).entries(from: from, to: to) {
@@ -201,7 +202,7 @@ struct JournalCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            try await withErrorMapping {
+            try await ErrorReporter.posture.run {
                 let (from, to) = try range.bounds()
                 var data = Data()
                 let state = try options.stateDirectory(try options.load())

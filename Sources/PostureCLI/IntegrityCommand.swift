@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PostureProbes
@@ -73,7 +74,7 @@ struct IntegrityCommand: AsyncParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case dpkg, json }
 
     func run() async throws {
-        try await withErrorMapping {
+        try await ErrorReporter.posture.run {
             let scanRoot = try scanRoot(root)
             let verifier = PackageVerifier(root: scanRoot, stateDirectory: try state.resolved(), forceFull: full,
                                            evictAfterReading: evictPageCache)

@@ -25,24 +25,3 @@ public struct PostureCommand: AsyncParsableCommand {
 
     public init() {}
 }
-
-/// Options shared by verbs that read profiles.
-struct ReferenceOptions: ParsableArguments {
-    @Option(name: .customLong("profiles"), help: ArgumentHelp(
-        "A directory of profiles searched before /etc/posture/profiles, /usr/share/posture/profiles and the bundled ones (repeatable).",
-        valueName: "DIR"))
-    var profileDirectories: [String] = []
-
-    @Option(help: ArgumentHelp("Language of text output: en or ja (default: from LANG).", valueName: "LANG"))
-    var lang: OutputLanguage?
-}
-
-/// `--lang` values.
-enum OutputLanguage: String, ExpressibleByArgument, CaseIterable {
-    case en, ja
-    var language: Language { self == .ja ? .ja : .en }
-}
-
-extension ReferenceOptions {
-    var language: Language { lang?.language ?? Language.fromEnvironment(ProcessInfo.processInfo.environment) }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostureCommandLine
 import PostureModel
 import PosturePolicy
 import PostureReference
@@ -19,8 +20,8 @@ struct ProfilesCommand: AsyncParsableCommand {
         @OptionGroup var reference: ReferenceOptions
 
         func run() async throws {
-            try await withErrorMapping {
-                let repository = ProfileRepository(paths: .standard(extra: reference.profileDirectories))
+            try await ErrorReporter.posture.run {
+                let repository = ProfileRepository(paths: reference.paths)
                 var lines = ""
                 for profile in try repository.loadAll() {
                     lines += "\(profile.id)\t\(profile.name.text(for: reference.language))\n"
@@ -40,8 +41,8 @@ struct ProfilesCommand: AsyncParsableCommand {
         @OptionGroup var reference: ReferenceOptions
 
         func run() async throws {
-            try await withErrorMapping {
-                let repository = ProfileRepository(paths: .standard(extra: reference.profileDirectories))
+            try await ErrorReporter.posture.run {
+                let repository = ProfileRepository(paths: reference.paths)
                 let loaded = try repository.load(profile)
                 try emit(Data(ProfileDescription(profile: loaded, language: reference.language).render().utf8), to: nil)
             }
@@ -68,9 +69,7 @@ struct ProfilesCommand: AsyncParsableCommand {
                     print("\(file): ok (\(profile.id), \(profile.requirements.count) requirements)")
                 } catch let error as LocatedError {
                     printError(error.description)
-                    let status = error.kind == .missing ? ExitStatus.noInput
-                        : error.kind == .permissionDenied ? ExitStatus.permission : ExitStatus.dataError
-                    worst = max(worst, status)
+                    worst = max(worst, error.exitStatus)
                 }
             }
             if worst != 0 { throw ExitCode(worst) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PostureAgent
 import PostureAssessment
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PosturePolicy
@@ -69,46 +70,38 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await withErrorMapping {
-            let paths = ReferencePaths.standard(extra: reference.profileDirectories)
-            let repository = ProfileRepository(paths: paths)
+        try await ErrorReporter.posture.run {
+            let paths = reference.paths
             // No --profile: the agent config's profiles when it names some, else every bundled profile.
-            let configured = profiles.isEmpty ? try AgentConfig.load(explicit: config).profiles : profiles
-            let chosen = configured.isEmpty ? try repository.loadAll() : try configured.map { try repository.load($0) }
-            guard !chosen.isEmpty else {
-                throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
-                                   message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
-            }
+            let chosen = try ProfileRepository(paths: paths)
+                .chosen(profiles.isEmpty ? try AgentConfig.load(explicit: config).profiles : profiles)
             let root = try scanRoot(self.root)
             // Only the probes the chosen profiles judge run, so a quick check stays quick.
             let probes = Set(chosen.flatMap { $0.requirements.compactMap(\.check.probe) })
             let stateDirectory = sign ? try state.required() : try state.resolved()
+            let scanner = Scanner(root: root, paths: paths, stateDirectory: stateDirectory, fullIntegrity: full, probes: probes)
             let now = Date()
-            // Declarations recorded with `posture attest` count until they expire.
-            let attestations = try stateDirectory.flatMap { try Journal.existing(stateDirectory: $0) }?
-                .attestations(activeFrom: now, to: now).map(\.attestation) ?? []
-            let scanner = Scanner(root: root, paths: paths, stateDirectory: stateDirectory, fullIntegrity: full,
-                                  probes: probes)
-            let report = await scanner.scan(profiles: chosen, attestations: attestations, now: now)
-            let data: Data
             if let stateDirectory, sign {
-                let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
-                if created { printError("created the device key \(stateDirectory)/\(DeviceKey.privateName) (key id \(key.keyID))") }
-                let signed = try Journal(stateDirectory: stateDirectory).append(report, key: key)
+                let signed = try await SignedScan(scanner: scanner, profiles: chosen).run(stateDirectory: stateDirectory, now: now)
+                if let key = signed.createdKey {
+                    printError("created the device key \(stateDirectory)/\(DeviceKey.privateName) (key id \(key.keyID))")
+                }
                 // The envelope bytes exactly as signed and journaled; stdout adds one newline.
-                data = output == nil ? signed.envelope + Data("\n".utf8) : signed.envelope
-                do {
-                    try emit(data, to: output)
-                } catch var error as OutputError {
+                do throws(CommandFailure) {
+                    try emit(output == nil ? signed.envelope + Data("\n".utf8) : signed.envelope, to: output)
+                } catch var error {
                     error.description += "; the signed report is kept in the journal (sequence \(signed.report.chain?.sequence ?? 0)):"
                         + " `posture journal export` writes it"
                     throw error
                 }
-                announce(report, signed: true)
-                let status = ExitStatus.of(report.findings)
+                announce(signed.report, signed: true)
+                let status = ExitStatus.of(signed.report.findings)
                 if status != 0 { throw ExitCode(status) }
                 return
             }
+            let attestations = try stateDirectory.flatMap { try Journal.existing(stateDirectory: $0) }?.attestationsInForce(at: now) ?? []
+            let report = await scanner.scan(profiles: chosen, attestations: attestations, now: now)
+            let data: Data
             switch format ?? .text {
             case .json:
                 data = try PostureJSON.encoder(pretty: true).encode(report) + Data("\n".utf8)

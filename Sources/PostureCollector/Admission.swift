@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// What an untrusted request may cost before anything about it is trusted: a bound on requests in
 /// flight (over it: 503, retried by agents) and on refusals per source address (over it: 429),
@@ -9,12 +10,15 @@ import NIOPosix
 /// Only refusals and repeats count against an address, so the PCs of one company behind one NAT
 /// address never limit each other by uploading; a flood of bad envelopes from an address is
 /// refused at once after its first `refusalsPerMinute`.
-public final class Admission: @unchecked Sendable {
+public final class Admission: Sendable {
     let refusalsPerMinute: Int
     let maxInFlight: Int
-    private let lock = NSLock()
-    private var inFlight = 0
-    private var refusals: [String: (start: TimeInterval, count: Int)] = [:]
+    /// Requests in flight, and refusals per address in their one-minute window.
+    private struct Counts {
+        var inFlight = 0
+        var refusals: [String: (start: TimeInterval, count: Int)] = [:]
+    }
+    private let counts = Mutex(Counts())
 
     public init(refusalsPerMinute: Int, maxInFlight: Int) {
         self.refusalsPerMinute = refusalsPerMinute
@@ -25,27 +29,29 @@ public final class Admission: @unchecked Sendable {
     /// `rateLimited` / `busy`; every admitted request must `leave`.
     public func enter(address: String?, now: Date = Date()) throws(RequestError) {
         let time = now.timeIntervalSince1970
-        lock.lock()
-        defer { lock.unlock() }
-        if let address, let window = refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
-            throw RequestError.rateLimited(retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
-                                           reason: "too many refused requests from this address; retry in")
+        let refusal = counts.withLock { counts -> RequestError? in
+            if let address, let window = counts.refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
+                return RequestError.rateLimited(retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
+                                                reason: "too many refused requests from this address; retry in")
+            }
+            guard counts.inFlight < maxInFlight else { return RequestError.busy(retryAfter: 1) }
+            counts.inFlight += 1
+            return nil
         }
-        guard inFlight < maxInFlight else { throw RequestError.busy(retryAfter: 1) }
-        inFlight += 1
+        if let refusal { throw refusal }
     }
 
     /// Ends an admitted request; `charged` (a refusal or a repeat) counts against its address.
     public func leave(address: String?, charged: Bool, now: Date = Date()) {
         let time = now.timeIntervalSince1970
-        lock.withLock {
-            inFlight -= 1
+        counts.withLock { counts in
+            counts.inFlight -= 1
             guard charged, let address else { return }
-            var window = refusals[address] ?? (time, 0)
+            var window = counts.refusals[address] ?? (time, 0)
             if time - window.start >= 60 { window = (time, 0) }
             window.count += 1
-            refusals[address] = window
-            if refusals.count > 100_000 { refusals = refusals.filter { time - $0.value.start < 60 } }
+            counts.refusals[address] = window
+            if counts.refusals.count > 100_000 { counts.refusals = counts.refusals.filter { time - $0.value.start < 60 } }
         }
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import PostureEvidence
 import PostureModel
+import Synchronization
 
 /// Why the collector refused a request: each case is a 4xx (503 for `busy`) with a reason the client can act on.
 public enum RequestError: Error, Equatable, CustomStringConvertible {
@@ -267,17 +268,16 @@ public final class Collector: Sendable {
 }
 
 /// Counts each device's requests in fixed one-minute windows.
-final class RateLimiter: @unchecked Sendable {
+final class RateLimiter: Sendable {
     let perMinute: Int
-    private let lock = NSLock()
-    private var windows: [String: (start: TimeInterval, count: Int)] = [:]
+    private let windows = Mutex<[String: (start: TimeInterval, count: Int)]>([:])
 
     init(perMinute: Int) { self.perMinute = perMinute }
 
     /// nil when the request may proceed, else the seconds until it may.
     func admit(_ key: String, now: Date) -> Int? {
         let time = now.timeIntervalSince1970
-        return lock.withLock {
+        return windows.withLock { windows in
             var window = windows[key] ?? (time, 0)
             if time - window.start >= 60 { window = (time, 0) }
             guard window.count < perMinute else { return max(1, Int((window.start + 60 - time).rounded(.up))) }
@@ -291,7 +291,7 @@ final class RateLimiter: @unchecked Sendable {
     /// Gives back the share of a request that stored nothing new (a repeat).
     func refund(_ key: String, now: Date) {
         let time = now.timeIntervalSince1970
-        lock.withLock {
+        windows.withLock { windows in
             guard var window = windows[key], time - window.start < 60, window.count > 0 else { return }
             window.count -= 1
             windows[key] = window
@@ -300,13 +300,12 @@ final class RateLimiter: @unchecked Sendable {
 }
 
 /// A dictionary behind a lock, for caches shared by request handlers.
-final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [Key: Value] = [:]
+final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let storage = Mutex<[Key: Value]>([:])
 
     subscript(key: Key) -> Value? {
-        get { lock.withLock { storage[key] } }
-        set { lock.withLock { storage[key] = newValue } }
+        get { storage.withLock { $0[key] } }
+        set { storage.withLock { $0[key] = newValue } }
     }
 }
 

@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import PostureModel
 
 /// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
 /// is one transaction that locks its device's row, so one device's submissions are serialised while
 /// different devices proceed in parallel; PostgreSQL's own group commit shares the WAL flushes.
-public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
+public final class PostgresStorage: CollectorStorage, Sendable {
     let client: PostgresClient
     let runner: Task<Void, Never>
     let logger: Logger
@@ -239,4 +240,8 @@ public final class PostgresStorage: CollectorStorage, @unchecked Sendable {
 /// A store that could not be opened or used.
 public struct StorageError: Error, CustomStringConvertible {
     public var description: String
+}
+
+extension StorageError: ExitStatusError {
+    public var exitStatus: Int32 { ExitStatus.noInput }
 }

@@ -5,7 +5,7 @@ import GRDB
 /// promises that the evidence is on disk. Throughput comes from group commit instead of a weaker
 /// sync: submissions that arrive while a transaction is being written wait and go into the next
 /// one together, so many receipts share one fsync.
-public final class SQLiteStorage: CollectorStorage, @unchecked Sendable {
+public final class SQLiteStorage: CollectorStorage, Sendable {
     let pool: DatabasePool
     let committer: GroupCommitter
     public let path: String

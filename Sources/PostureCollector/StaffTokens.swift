@@ -1,6 +1,7 @@
 import Foundation
 import PostureEvidence
 import PostureModel
+import Synchronization
 import PostureReference
 
 /// One staff token as the tokens file keeps it: its SHA-256 (never the token), what it may read
@@ -49,15 +50,14 @@ public struct StaffToken: Sendable, Equatable {
 
 /// The staff tokens file: digests only, never readable by group or others (the collector refuses
 /// to start otherwise). Re-read when it changes, so `token revoke` takes effect without a restart.
-public final class StaffTokens: @unchecked Sendable {
+public final class StaffTokens: Sendable {
     public let file: String
-    private let lock = NSLock()
-    private var tokens: [StaffToken]
-    private var stamp: [FileAttributeKey: AnyHashable]
+    /// The tokens last read, and the file's identity and times when they were.
+    private let loaded: Mutex<(tokens: [StaffToken], stamp: [FileAttributeKey: AnyHashable])>
 
     public init(file: String) throws {
         self.file = file
-        (tokens, stamp) = try Self.load(file)
+        loaded = Mutex(try Self.load(file))
     }
 
     static func load(_ file: String) throws -> ([StaffToken], [FileAttributeKey: AnyHashable]) {
@@ -128,13 +128,12 @@ public final class StaffTokens: @unchecked Sendable {
 
     /// The tokens as the file says now; a file that became unreadable or malformed keeps none.
     func current() -> [StaffToken] {
-        lock.withLock {
+        loaded.withLock { loaded in
             let now = (try? Self.attributes(file)).map(Self.stamp)
-            if now != stamp {
-                tokens = (try? Self.load(file).0) ?? []
-                stamp = now ?? [:]
+            if now != loaded.stamp {
+                loaded = ((try? Self.load(file).0) ?? [], now ?? [:])
             }
-            return tokens
+            return loaded.tokens
         }
     }
 

@@ -82,7 +82,7 @@ public struct CollectorServer: Sendable {
     /// Rows read from the store per query while a read streams.
     static let streamPage = 64
 
-    func router() -> Router<CollectorRequestContext> {
+    package func router() -> Router<CollectorRequestContext> {
         let router = Router(context: CollectorRequestContext.self)
         let admission = self.admission
         let collector = self.collector
@@ -276,4 +276,9 @@ public struct CollectorRequestContext: RequestContext, RemoteAddressRequestConte
 /// The server could not start.
 public struct ServerError: Error, CustomStringConvertible {
     public var description: String
+}
+
+extension ServerError: ExitStatusError {
+    /// The configuration cannot be served as written.
+    public var exitStatus: Int32 { ExitStatus.dataError }
 }

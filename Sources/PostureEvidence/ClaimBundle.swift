@@ -121,3 +121,7 @@ public struct ClaimBundle: Codable, Sendable {
 
     public var attestationEnvelopes: [Data] { attestations.map { Data($0.utf8) } }
 }
+
+extension BundleError: ExitStatusError {
+    public var exitStatus: Int32 { ExitStatus.dataError }
+}

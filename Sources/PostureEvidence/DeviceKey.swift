@@ -160,3 +160,15 @@ public struct DeviceKey: Sendable {
         return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
     }
 }
+
+extension KeyError: ExitStatusError {
+    public var exitStatus: Int32 {
+        switch self {
+        case .missing: ExitStatus.noInput
+        case .unwritable(let failure): failure.isNoSpace ? ExitStatus.ioError : ExitStatus.permission
+        case .tooOpen: ExitStatus.permission
+        case .exists: ExitStatus.usage
+        case .malformed: ExitStatus.dataError
+        }
+    }
+}

@@ -38,7 +38,7 @@ public enum JournalError: Error, CustomStringConvertible {
 /// being written and never leaves a half record, and two writers (the daemon and `scan --sign`)
 /// take turns instead of forking the chain. The chain head lives in its own table, so pruning old
 /// reports never loses it.
-public final class Journal: @unchecked Sendable {
+public final class Journal: Sendable {
     public static let fileName = "journal.sqlite"
 
     let queue: DatabaseQueue
@@ -378,5 +378,14 @@ public enum BootID {
     public static func current() -> String? {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension JournalError: ExitStatusError {
+    public var exitStatus: Int32 {
+        switch self {
+        case .noSpace: ExitStatus.ioError
+        case .failed, .malformedAttestation: ExitStatus.software
+        }
     }
 }

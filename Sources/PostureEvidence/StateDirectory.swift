@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Foundation
+import PostureModel
 
 /// The agent's state directory (device key, journal, integrity cache). It must belong to the user
 /// running posture and be writable by nobody else: otherwise another account could plant the key
@@ -65,4 +66,8 @@ public enum StateDirectoryError: Error, CustomStringConvertible, Equatable {
                 + " fix it with `chmod 700 \(path)`"
         }
     }
+}
+
+extension StateDirectoryError: ExitStatusError {
+    public var exitStatus: Int32 { ExitStatus.permission }
 }

@@ -8,16 +8,16 @@ public enum ProbeName: String, Codable, Sendable, CaseIterable {
 
 /// Everything the probes saw. A `nil` section was not collected; `unavailable` says why.
 public struct Evidence: Codable, Sendable {
-    public var os: OSEvidence?
-    public var packages: PackagesEvidence?
-    public var browsers: [BrowserEvidence]?
-    public var securitySoftware: [SecuritySoftwareEvidence]?
-    public var accounts: [AccountEvidence]?
-    public var integrity: IntegrityEvidence?
-    public var credentials: CredentialsEvidence?
-    public var fileSharing: [FileSharingEvidence]?
-    public var clock: ClockEvidence?
-    public var localAccess: LocalAccessEvidence?
+    @ExplicitNull public var os: OSEvidence? = nil
+    @ExplicitNull public var packages: PackagesEvidence? = nil
+    @ExplicitNull public var browsers: [BrowserEvidence]? = nil
+    @ExplicitNull public var securitySoftware: [SecuritySoftwareEvidence]? = nil
+    @ExplicitNull public var accounts: [AccountEvidence]? = nil
+    @ExplicitNull public var integrity: IntegrityEvidence? = nil
+    @ExplicitNull public var credentials: CredentialsEvidence? = nil
+    @ExplicitNull public var fileSharing: [FileSharingEvidence]? = nil
+    @ExplicitNull public var clock: ClockEvidence? = nil
+    @ExplicitNull public var localAccess: LocalAccessEvidence? = nil
     /// Probe name → why that probe's evidence is missing or incomplete.
     public var unavailable: [String: String]
     /// What the report left out to stay bounded; nil when nothing was.
@@ -28,22 +28,6 @@ public struct Evidence: Codable, Sendable {
     /// Why `probe` has no evidence: the recorded reason, else "not collected".
     public func reasonUnavailable(_ probe: ProbeName) -> String {
         unavailable[probe.rawValue] ?? "this version of posture does not collect \(probe.rawValue) evidence yet"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(os, forKey: .os)
-        try c.encode(packages, forKey: .packages)
-        try c.encode(browsers, forKey: .browsers)
-        try c.encode(securitySoftware, forKey: .securitySoftware)
-        try c.encode(accounts, forKey: .accounts)
-        try c.encode(integrity, forKey: .integrity)
-        try c.encode(credentials, forKey: .credentials)
-        try c.encode(fileSharing, forKey: .fileSharing)
-        try c.encode(clock, forKey: .clock)
-        try c.encode(localAccess, forKey: .localAccess)
-        try c.encode(unavailable, forKey: .unavailable)
-        try c.encodeIfPresent(truncation, forKey: .truncation)
     }
 }
 
@@ -78,20 +62,20 @@ public struct Truncation: Codable, Sendable, Hashable {
 /// The operating system release and its vendor support dates.
 public struct OSEvidence: Codable, Sendable, Hashable {
     public var id: String
-    public var versionId: String?
-    public var prettyName: String?
+    @ExplicitNull public var versionId: String? = nil
+    @ExplicitNull public var prettyName: String? = nil
     public var codename: String?
     /// Last day of free public security support (Debian: `lts`, distro-info's `eol-lts`; Ubuntu:
     /// `standard`, distro-info's `eol`).
-    public var eol: Day?
+    @ExplicitNull public var eol: Day? = nil
     /// Where `eol` came from: the root's distro-info-data file or the bundled catalog.
-    public var eolSource: String?
+    @ExplicitNull public var eolSource: String? = nil
     /// Every support phase the data knows, phase name → last day: for Debian and Ubuntu
     /// `standard`, `lts`, `extended`, `esm` (and other distro-info columns by their names);
     /// reports of older agents use the distro-info column names (`eol`, `eol-lts` …).
     public var support: [String: Day]
     /// `eol` compared with the day of `collected_at`; nil when `eol` is unknown.
-    public var supported: Bool?
+    @ExplicitNull public var supported: Bool? = nil
 
     /// DESIGN's support phase names for Debian's and Ubuntu's distro-info columns: `eol` is
     /// `standard`, `eol-lts` `lts`, `eol-elts` `extended`, `eol-esm` `esm`; other columns (and
@@ -118,18 +102,6 @@ public struct OSEvidence: Codable, Sendable, Hashable {
         self.support = support
         self.supported = supported
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(versionId, forKey: .versionId)
-        try c.encode(prettyName, forKey: .prettyName)
-        try c.encodeIfPresent(codename, forKey: .codename)
-        try c.encode(eol, forKey: .eol)
-        try c.encode(eolSource, forKey: .eolSource)
-        try c.encode(support, forKey: .support)
-        try c.encode(supported, forKey: .supported)
-    }
 }
 
 /// The package inventory and what the package index offers beyond it.
@@ -138,9 +110,9 @@ public struct PackagesEvidence: Codable, Sendable, Hashable {
     /// Installed packages (one per name and architecture).
     public var installed: Int
     /// Newest fetch time of the package index (`*_Release`/`*_InRelease` mtime); nil when there is none.
-    public var indexUpdatedAt: Date?
+    @ExplicitNull public var indexUpdatedAt: Date? = nil
     /// Packages with a newer candidate; nil when the index could not be read (see `indexError`).
-    public var pendingUpdates: [PendingUpdate]?
+    @ExplicitNull public var pendingUpdates: [PendingUpdate]? = nil
     /// Why `pendingUpdates` is nil or incomplete.
     public var indexError: String?
     /// Package lists read.
@@ -154,16 +126,6 @@ public struct PackagesEvidence: Codable, Sendable, Hashable {
         self.pendingUpdates = pendingUpdates
         self.indexError = indexError
         self.indexLists = indexLists
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(manager, forKey: .manager)
-        try c.encode(installed, forKey: .installed)
-        try c.encode(indexUpdatedAt, forKey: .indexUpdatedAt)
-        try c.encode(pendingUpdates, forKey: .pendingUpdates)
-        try c.encodeIfPresent(indexError, forKey: .indexError)
-        try c.encode(indexLists, forKey: .indexLists)
     }
 }
 
@@ -211,18 +173,6 @@ public struct PendingUpdate: Codable, Sendable, Hashable {
         phased = try c.decodeIfPresent(Bool.self, forKey: .phased) ?? false
         phasedUpdatePercentage = try c.decodeIfPresent(Int.self, forKey: .phasedUpdatePercentage)
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(architecture, forKey: .architecture)
-        try c.encode(installed, forKey: .installed)
-        try c.encode(candidate, forKey: .candidate)
-        try c.encode(security, forKey: .security)
-        try c.encodeIfPresent(suite, forKey: .suite)
-        try c.encode(phased, forKey: .phased)
-        try c.encodeIfPresent(phasedUpdatePercentage, forKey: .phasedUpdatePercentage)
-    }
 }
 
 /// An installed web browser.
@@ -231,11 +181,11 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
     public var version: String
     /// How it was installed: `dpkg`, `tarball:PATH`, `snap`, `flatpak`.
     public var source: String
-    public var candidate: String?
-    public var eol: Day?
-    public var supported: Bool?
+    @ExplicitNull public var candidate: String? = nil
+    @ExplicitNull public var eol: Day? = nil
+    @ExplicitNull public var supported: Bool? = nil
     /// `as_of` of the browser lifecycle catalog that decided `supported`.
-    public var catalogAsOf: Day?
+    @ExplicitNull public var catalogAsOf: Day? = nil
     /// Release lines between this browser's line and the oldest line the vendor still patches,
     /// when `supported` was decided by the catalog's newest release (`latest`): 1 = the line just
     /// out of support; nil when within support or judged by a line's end date.
@@ -255,19 +205,6 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
         self.linesPastSupport = linesPastSupport
         self.supportSource = supportSource
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(version, forKey: .version)
-        try c.encode(source, forKey: .source)
-        try c.encode(candidate, forKey: .candidate)
-        try c.encode(eol, forKey: .eol)
-        try c.encode(supported, forKey: .supported)
-        try c.encode(catalogAsOf, forKey: .catalogAsOf)
-        try c.encodeIfPresent(linesPastSupport, forKey: .linesPastSupport)
-        try c.encodeIfPresent(supportSource, forKey: .supportSource)
-    }
 }
 
 /// An antivirus or EDR product and its state.
@@ -275,10 +212,10 @@ public struct SecuritySoftwareEvidence: Codable, Sendable, Hashable {
     public var product: String
     public var installed: Bool
     /// Whether the scanning engine runs (an updater alone is not enough); nil when scanning an offline root.
-    public var running: Bool?
-    public var signaturesUpdatedAt: Date?
+    @ExplicitNull public var running: Bool? = nil
+    @ExplicitNull public var signaturesUpdatedAt: Date? = nil
     /// Sold commercially (市販), from the catalog; nil in reports of agents from before this field.
-    public var commercial: Bool?
+    @ExplicitNull public var commercial: Bool? = nil
 
     public init(product: String, installed: Bool, running: Bool?, signaturesUpdatedAt: Date?, commercial: Bool? = nil) {
         self.product = product
@@ -287,24 +224,15 @@ public struct SecuritySoftwareEvidence: Codable, Sendable, Hashable {
         self.signaturesUpdatedAt = signaturesUpdatedAt
         self.commercial = commercial
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(product, forKey: .product)
-        try c.encode(installed, forKey: .installed)
-        try c.encode(running, forKey: .running)
-        try c.encode(signaturesUpdatedAt, forKey: .signaturesUpdatedAt)
-        try c.encode(commercial, forKey: .commercial)
-    }
 }
 
 /// A login account's password-age record (never the hash).
 public struct AccountEvidence: Codable, Sendable, Hashable {
     public var user: String
     public var uid: Int
-    public var passwordLastChanged: Day?
+    @ExplicitNull public var passwordLastChanged: Day? = nil
     /// nil when there is no maximum (empty or 99999).
-    public var passwordMaxDays: Int?
+    @ExplicitNull public var passwordMaxDays: Int? = nil
     public var locked: Bool
 
     public init(user: String, uid: Int, passwordLastChanged: Day?, passwordMaxDays: Int?, locked: Bool) {
@@ -313,15 +241,6 @@ public struct AccountEvidence: Codable, Sendable, Hashable {
         self.passwordLastChanged = passwordLastChanged
         self.passwordMaxDays = passwordMaxDays
         self.locked = locked
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(user, forKey: .user)
-        try c.encode(uid, forKey: .uid)
-        try c.encode(passwordLastChanged, forKey: .passwordLastChanged)
-        try c.encode(passwordMaxDays, forKey: .passwordMaxDays)
-        try c.encode(locked, forKey: .locked)
     }
 }
 
@@ -480,17 +399,11 @@ public struct FileSharingEvidence: Codable, Sendable, Hashable {
 
 /// Whether the system clock is synchronised, which report timestamps depend on.
 public struct ClockEvidence: Codable, Sendable, Hashable {
-    public var synchronized: Bool?
-    public var source: String?
+    @ExplicitNull public var synchronized: Bool? = nil
+    @ExplicitNull public var source: String? = nil
     public init(synchronized: Bool?, source: String?) {
         self.synchronized = synchronized
         self.source = source
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(synchronized, forKey: .synchronized)
-        try c.encode(source, forKey: .source)
     }
 }
 

@@ -28,3 +28,22 @@ public enum ExitStatus {
         return 0
     }
 }
+
+/// An error a command-line front end shows as one line on stderr and turns into an exit status.
+/// Each error type states its status once, beside its definition; `posture` and
+/// `posture-collector` both report errors through it.
+public protocol ExitStatusError: Error, CustomStringConvertible {
+    /// The sysexits status (`ExitStatus`) this error ends a verb with.
+    var exitStatus: Int32 { get }
+}
+
+/// An error already phrased for the user, with its exit status.
+public struct CommandFailure: ExitStatusError, Sendable, Equatable {
+    public var description: String
+    public var exitStatus: Int32
+
+    public init(_ description: String, status: Int32) {
+        self.description = description
+        self.exitStatus = status
+    }
+}

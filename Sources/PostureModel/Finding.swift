@@ -28,13 +28,13 @@ public struct Finding: Codable, Sendable, Hashable {
     /// The clause as the bank's rule names it (Japanese where the rule has no numbers).
     public var clause: String
     /// The clause in English where `clause` is Japanese words; nil when the citation reads in both.
-    public var clauseEn: String?
+    @ExplicitNull public var clauseEn: String? = nil
     public var status: FindingStatus
     public var consequence: Consequence
     public var check: String
     public var title: String
     public var summary: String
-    public var remedy: String?
+    @ExplicitNull public var remedy: String? = nil
     public var ja: Japanese
 
     public init(profile: String, requirement: String, clause: String, status: FindingStatus,
@@ -57,19 +57,4 @@ public struct Finding: Codable, Sendable, Hashable {
     public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
     public func summary(in language: Language) -> String { language == .ja ? ja.summary : summary }
     public func remedy(in language: Language) -> String? { language == .ja ? ja.remedy : remedy }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(profile, forKey: .profile)
-        try c.encode(requirement, forKey: .requirement)
-        try c.encode(clause, forKey: .clause)
-        try c.encode(clauseEn, forKey: .clauseEn)
-        try c.encode(status, forKey: .status)
-        try c.encode(consequence, forKey: .consequence)
-        try c.encode(check, forKey: .check)
-        try c.encode(title, forKey: .title)
-        try c.encode(summary, forKey: .summary)
-        try c.encode(remedy, forKey: .remedy)
-        try c.encode(ja, forKey: .ja)
-    }
 }

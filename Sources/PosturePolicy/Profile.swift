@@ -353,4 +353,19 @@ public struct ProfileRepository: Sendable {
     public func loadAll() throws -> [Profile] {
         try paths.profileFiles().map { try load($0.id) }
     }
+
+    /// The profiles a scan judges, for `posture scan` and the agent alike: those `references`
+    /// name (ids or paths), else every profile on the search path; none at all is an error.
+    public func chosen(_ references: [String]) throws -> [Profile] {
+        let chosen = references.isEmpty ? try loadAll() : try references.map { try load($0) }
+        guard !chosen.isEmpty else {
+            throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
+                               message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
+        }
+        return chosen
+    }
+}
+
+extension ProfileRepository.LookupError: ExitStatusError {
+    public var exitStatus: Int32 { ExitStatus.noInput }
 }

@@ -1,30 +1,30 @@
 import Foundation
+import Synchronization
 
 /// Users' homes inside the scan root, registered by `HomeDirectories.all`. Paths under a home are
 /// read only as far as its owner could read them: no symlink is followed there (a link to a
 /// root-only file or to `/root` is refused, `ELOOP`), `..` is refused, and a file or directory
 /// must be the owner's or readable by everyone. So no user can make the root agent read for them.
-final class HomeGuard: @unchecked Sendable {
+final class HomeGuard: Sendable {
     struct Home: Sendable {
         /// The home's canonical path relative to the root (`home/alice`).
         var canonical: String
         var owner: UInt32
     }
 
-    private let lock = NSLock()
-    private var homes: [[Substring]: Home] = [:]
+    private let homes = Mutex<[[Substring]: Home]>([:])
 
     /// Guards `relative` (a home's path as found) for its owner; root's own home is not guarded.
     func register(_ relative: String, _ home: Home) {
         guard home.owner != 0 else { return }
         let key = Self.components(relative)
-        lock.withLock { homes[key] = home }
+        homes.withLock { $0[key] = home }
     }
 
     /// The home `relative` lies under, and the names below it; nil outside every guarded home.
     func match(_ relative: String) -> (home: Home, rest: [Substring])? {
         let names = Self.components(relative)
-        return lock.withLock {
+        return homes.withLock { homes in
             for (prefix, home) in homes where names.count > prefix.count && names.starts(with: prefix) {
                 return (home, Array(names.dropFirst(prefix.count)))
             }

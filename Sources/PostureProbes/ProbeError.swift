@@ -1,3 +1,5 @@
+import PostureModel
+
 /// Why a probe could not see something; the text ends up in the report as the reason for `unknown`.
 public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     case missing(path: String)
@@ -18,6 +20,17 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
         case .malformed(let path, let reason): return "\(path) is damaged: \(reason)"
         case .unsupported(let what): return what
         case .timedOut(let seconds): return "timed out after \(seconds) s (a file it read may have been crafted to stall it)"
+        }
+    }
+}
+
+extension ProbeError: ExitStatusError {
+    public var exitStatus: Int32 {
+        switch self {
+        case .missing, .missingEverywhere: ExitStatus.noInput
+        case .unreadable(_, let reason) where reason.contains("ermission"): ExitStatus.permission
+        case .unreadable: ExitStatus.noInput
+        default: ExitStatus.dataError
         }
     }
 }

@@ -228,3 +228,13 @@ public enum DurationText {
         }
     }
 }
+
+extension LocatedError: ExitStatusError {
+    public var exitStatus: Int32 {
+        switch kind {
+        case .malformed: ExitStatus.dataError
+        case .missing: ExitStatus.noInput
+        case .permissionDenied: ExitStatus.permission
+        }
+    }
+}

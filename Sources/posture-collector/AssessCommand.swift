@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostureAssessment
 import PostureCollector
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PosturePolicy
@@ -37,29 +38,12 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The device (key id) when the contract has several.", valueName: "KEY_ID"))
     var device: String?
 
-    @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"))
-    var profile: String
-
-    @Option(name: .customLong("profiles"), help: ArgumentHelp("A directory of profiles searched first (repeatable).", valueName: "DIR"))
-    var profileDirectories: [String] = []
-
-    @Option(name: .customLong("incident"),
-            help: ArgumentHelp("A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or RFC 3339. "
-                               + "Repeat it for each transfer.", valueName: "DATE"))
-    var incidents: [String]
-
-    @Option(help: ArgumentHelp("The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339.", valueName: "DATE"))
-    var notified: String?
-
-    /// `--filed` judged the deadline on the wrong day and is gone; naming it is a usage error.
-    @Option(help: .hidden)
-    var filed: String?
+    @OptionGroup var claim: ClaimOptions
 
     @Option(help: "Output format: text (default), json or html.")
     var format: AssessmentFormat = .text
 
-    @Option(help: ArgumentHelp("Language of text and HTML output: en or ja (default: from LANG).", valueName: "LANG"))
-    var lang: String?
+    @OptionGroup var reference: ReferenceOptions
 
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
@@ -67,54 +51,23 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A staff token whose scope covers the contract (default: $POSTURE_COLLECTOR_TOKEN).", valueName: "TOKEN"))
     var token: String?
 
-    func validate() throws {
-        if incidents.isEmpty { throw ValidationError("name the fraudulent transfer with --incident DATE (repeat it for each transfer)") }
-        if filed != nil {
-            throw ValidationError("--filed is no longer accepted: the claim period is judged on the day the bank was notified; give --notified DATE")
-        }
-    }
-
     func run() async throws {
-        try await withExitStatus {
+        try await ErrorReporter.collector.run {
             let config = try options.load()
             try authorize(config)
-            let profile: Profile
-            do {
-                profile = try ProfileRepository(paths: .standard(extra: profileDirectories)).load(self.profile)
-            } catch let error as ProfileRepository.LookupError {
-                throw Failure(message: error.description, status: ExitStatus.noInput)
-            }
+            let profile = try claim.loadProfile(reference)
             let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
             defer { Task { try? await storage.close() } }
             let devices = try await storage.evidence(contract: contract).filter { device == nil || $0.device.keyID == device }
             guard let chosen = devices.first else {
-                throw Failure(message: "no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: ExitStatus.noInput)
+                throw CommandFailure("no device enrolled for contract '\(contract)'\(device.map { " with key id \($0)" } ?? "")", status: ExitStatus.noInput)
             }
             guard devices.count == 1 else {
-                throw Failure(message: "contract '\(contract)' has \(devices.count) devices; choose one with --device: "
+                throw CommandFailure("contract '\(contract)' has \(devices.count) devices; choose one with --device: "
                               + devices.map { "\($0.device.keyID) (\($0.device.hostname ?? "?"))" }.joined(separator: ", "), status: ExitStatus.usage)
             }
-            let assessment: Assessment
-            do {
-                assessment = try ClaimAssessment.assess(profile: profile, incidents: incidents, notified: notified,
-                                                        key: .init(chosen.key, pinned: true, source: "enrolled for contract \(contract)"),
-                                                        reports: chosen.items, attestations: [],
-                                                        reference: .standard(extra: profileDirectories))
-            } catch let error as AssessmentError {
-                throw ValidationError(error.description)
-            }
-            let language = lang.map { $0.hasPrefix("ja") ? Language.ja : Language.en } ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
-            let data = try format.render(assessment, language: language)
-            if let output {
-                do throws(FileWriteError) { try AtomicFile.write(data, to: output) } catch {
-                    throw Failure(message: error.description, status: ExitStatus.cannotCreate)
-                }
-            } else {
-                FileHandle.standardOutput.write(data)
-            }
-            if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
+            try claim.assess(profile, key: .init(chosen.key, pinned: true, source: "enrolled for contract \(contract)"),
+                             reports: chosen.items, attestations: [], reference: reference, format: format, output: output)
         }
     }
 }
-
-extension AssessmentFormat: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostureCollector
 import PostureCollectorServer
+import PostureCommandLine
 import PostureEvidence
 import PostureModel
 import PostureReference
@@ -38,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        try await withExitStatus {
+        try await ErrorReporter.collector.run {
             let config = try options.load()
             LoggingSystem.bootstrap { label in
                 var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
@@ -97,7 +98,7 @@ struct TokenCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await withExitStatus {
+            try await ErrorReporter.collector.run {
                 let config = try options.load()
                 let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
                 let collector = Collector(storage: storage, receiptKey: try DeviceKey.loadOrCreate(file: config.receiptKey).key,
@@ -113,7 +114,7 @@ struct TokenCommand: AsyncParsableCommand {
 extension TokenCommand {
     /// The staff tokens file named by the config, or a usage error.
     static func staffFile(_ config: CollectorConfig) throws -> String {
-        guard let file = config.staffTokensFile else { throw Failure(message: "the config sets no staff_tokens_file", status: ExitStatus.usage) }
+        guard let file = config.staffTokensFile else { throw CommandFailure("the config sets no staff_tokens_file", status: ExitStatus.usage) }
         return file
     }
 
@@ -146,7 +147,7 @@ extension TokenCommand {
         }
 
         func run() async throws {
-            try await withExitStatus {
+            try await ErrorReporter.collector.run {
                 let config = try options.load()
                 let (token, entry) = try StaffTokens.issue(file: try TokenCommand.staffFile(config), scope: StaffToken.Scope(scope) ?? .bank,
                                                            lifetime: TimeInterval(DurationText.seconds(expires) ?? 0), name: name)
@@ -169,10 +170,10 @@ extension TokenCommand {
         var id: String
 
         func run() async throws {
-            try await withExitStatus {
+            try await ErrorReporter.collector.run {
                 let config = try options.load()
                 let removed = try StaffTokens.revoke(file: try TokenCommand.staffFile(config), id: id)
-                guard removed > 0 else { throw Failure(message: "no staff token matches '\(id)'", status: ExitStatus.noInput) }
+                guard removed > 0 else { throw CommandFailure("no staff token matches '\(id)'", status: ExitStatus.noInput) }
                 print("revoked \(removed) staff token(s)")
             }
         }
@@ -184,7 +185,7 @@ extension TokenCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            try await withExitStatus {
+            try await ErrorReporter.collector.run {
                 let config = try options.load()
                 for token in try StaffTokens.list(file: try TokenCommand.staffFile(config)) {
                     print("\(token.id)  \(token.scope)  \(RFC3339.string(from: token.expires))  \(token.name ?? "")")
@@ -198,14 +199,14 @@ extension AssessCommand {
     /// The staff token (scope `bank` or `contract:ID` of this contract) every assessment needs; exit 77 otherwise.
     func authorize(_ config: CollectorConfig) throws {
         guard let token = token ?? ProcessInfo.processInfo.environment["POSTURE_COLLECTOR_TOKEN"] else {
-            throw Failure(message: "a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: ExitStatus.permission)
+            throw CommandFailure("a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: ExitStatus.permission)
         }
         let staff: StaffToken
         do { staff = try StaffTokens(file: try TokenCommand.staffFile(config)).authenticate(token: token) } catch let error as RequestError {
-            throw Failure(message: error.description, status: ExitStatus.permission)
+            throw CommandFailure(error.description, status: ExitStatus.permission)
         }
         guard staff.allows(contract: contract) else {
-            throw Failure(message: "staff token \(staff.id) (scope \(staff.scope)) may not assess contract '\(contract)'", status: ExitStatus.permission)
+            throw CommandFailure("staff token \(staff.id) (scope \(staff.scope)) may not assess contract '\(contract)'", status: ExitStatus.permission)
         }
     }
 }
@@ -218,49 +219,6 @@ func openStorage(_ config: CollectorConfig, logger: Logger) async throws -> any 
         case .postgres(let url): return try await PostgresStorage(url: url, logger: logger)
         }
     } catch {
-        throw Failure(message: "cannot open the storage: \(error)", status: ExitStatus.unavailable)
-    }
-}
-
-/// An error already phrased for the user, with its exit status.
-struct Failure: Error {
-    var message: String
-    var status: Int32
-}
-
-/// Runs a verb, turning known errors into `posture-collector: message` on stderr and a sysexits status.
-func withExitStatus(_ body: () async throws -> Void) async throws {
-    func fail(_ message: String, _ status: Int32) -> ExitCode {
-        FileHandle.standardError.write(Data("posture-collector: \(message)\n".utf8))
-        return ExitCode(status)
-    }
-    do {
-        try await body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as ValidationError {
-        throw error
-    } catch let error as LocatedError {
-        switch error.kind {
-        case .malformed: throw fail(error.description, ExitStatus.dataError)
-        case .missing: throw fail(error.description, ExitStatus.noInput)
-        case .permissionDenied: throw fail(error.description, ExitStatus.permission)
-        }
-    } catch let error as KeyError {
-        switch error {
-        case .missing: throw fail(error.description, ExitStatus.noInput)
-        case .unwritable(let failure): throw fail(error.description, failure.isNoSpace ? 74 : 77)
-        case .tooOpen: throw fail(error.description, ExitStatus.permission)
-        case .exists: throw fail(error.description, ExitStatus.usage)
-        case .malformed: throw fail(error.description, ExitStatus.dataError)
-        }
-    } catch let error as Failure {
-        throw fail(error.message, error.status)
-    } catch let error as StorageError {
-        throw fail(error.description, ExitStatus.noInput)
-    } catch let error as ServerError {
-        throw fail(error.description, ExitStatus.dataError)
-    } catch {
-        throw fail("\(error)", ExitStatus.software)
+        throw CommandFailure("cannot open the storage: \(error)", status: ExitStatus.unavailable)
     }
 }

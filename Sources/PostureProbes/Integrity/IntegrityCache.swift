@@ -174,7 +174,7 @@ struct IntegrityCache: Sendable {
 
 /// The cache file, open for reading pieces of it. posture replaces the file by renaming a new
 /// one into place, never by writing into it, so what was sealed stays what is read.
-final class CacheFile: @unchecked Sendable {
+final class CacheFile: Sendable {
     let fd: Int32
     let size: Int
 

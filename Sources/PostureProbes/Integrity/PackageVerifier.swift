@@ -162,7 +162,7 @@ public struct PackageVerifier: Sendable {
         }
         CacheSection.finish(&divertedSection)
         if let firstError {
-            sink?.writer?.discard()
+            sink?.take().writer?.discard()
             throw firstError
         }
 
@@ -176,7 +176,7 @@ public struct PackageVerifier: Sendable {
             owned.insert(contentsOf: files.diversions.flatMap { [$0.key, $0.value.to] })
             result.owned = owned.sealed()
         }
-        guard let sink, let stateDirectory else { return result }
+        guard let sink = sink?.take(), let stateDirectory else { return result }
         do throws(ProbeError) {
             if var writer = sink.writer {
                 writer.add(divertedSection)
@@ -341,27 +341,37 @@ struct ChunkResult: Sendable {
 /// Where the tasks put the cache sections they produce: straight into the new cache file on a
 /// full run; on an incremental one, kept (with replacements for stored chunks that changed) until
 /// the end, when the cache is rewritten only if anything changed.
-final class CacheSink: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var writer: IntegrityCacheWriter?
-    private(set) var pending: [[UInt8]] = []
-    /// New bytes for stored chunk sections, by where the old section starts.
-    private(set) var replaced: [Int: [UInt8]] = [:]
+final class CacheSink: Sendable {
+    /// What the tasks handed over.
+    struct Sections {
+        var writer: IntegrityCacheWriter?
+        var pending: [[UInt8]] = []
+        /// New bytes for stored chunk sections, by where the old section starts.
+        var replaced: [Int: [UInt8]] = [:]
 
-    init(writer: IntegrityCacheWriter?) { self.writer = writer }
+        var changed: Bool { !pending.isEmpty || !replaced.isEmpty }
+    }
 
-    var changed: Bool { !pending.isEmpty || !replaced.isEmpty }
+    private let sections: Mutex<Sections>
+
+    init(writer: IntegrityCacheWriter?) { sections = Mutex(Sections(writer: writer)) }
 
     func add(_ section: [UInt8]) {
-        lock.lock()
-        defer { lock.unlock() }
-        if writer != nil { writer!.add(section) } else { pending.append(section) }
+        sections.withLock { sections in
+            if sections.writer != nil { sections.writer!.add(section) } else { sections.pending.append(section) }
+        }
     }
 
     func replace(_ old: Int, with section: [UInt8]) {
-        lock.lock()
-        replaced[old] = section
-        lock.unlock()
+        sections.withLock { $0.replaced[old] = section }
+    }
+
+    /// What was handed over; call once every task has ended.
+    func take() -> Sections {
+        sections.withLock { sections in
+            defer { sections = Sections() }
+            return sections
+        }
     }
 }
 

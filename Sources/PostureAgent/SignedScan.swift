@@ -1,0 +1,47 @@
+import Foundation
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+
+/// Scan, sign and journal: the one use case behind `posture scan --sign` and every agent cycle.
+/// The device key is created on first use; the report carries the customer's declarations in
+/// force at the scan, and is chained to the journal's head in the same transaction that stores it.
+public struct SignedScan: Sendable {
+    public var scanner: Scanner
+    public var profiles: [Profile]
+    /// Queue the signed report for delivery to the collector.
+    public var enqueue: Bool
+
+    public init(scanner: Scanner, profiles: [Profile], enqueue: Bool = false) {
+        self.scanner = scanner
+        self.profiles = profiles
+        self.enqueue = enqueue
+    }
+
+    /// What a signed scan made.
+    public struct Outcome: Sendable {
+        /// The report as signed, with its chain position.
+        public var report: Report
+        /// The DSSE envelope exactly as signed and journaled.
+        public var envelope: Data
+        public var journal: Journal
+        /// The device key, when this scan created it.
+        public var createdKey: DeviceKey?
+    }
+
+    public func run(stateDirectory: String, now: Date = Date()) async throws -> Outcome {
+        let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
+        let journal = try Journal(stateDirectory: stateDirectory)
+        let report = await scanner.scan(profiles: profiles, attestations: try journal.attestationsInForce(at: now), now: now)
+        let signed = try journal.append(report, key: key, enqueue: enqueue)
+        return Outcome(report: signed.report, envelope: signed.envelope, journal: journal, createdKey: created ? key : nil)
+    }
+}
+
+extension Journal {
+    /// The declarations recorded with `posture attest` that count at `now` (until they expire);
+    /// every report made then carries them.
+    public func attestationsInForce(at now: Date) throws -> [Attestation] {
+        try attestations(activeFrom: now, to: now).map(\.attestation)
+    }
+}
