@@ -3,6 +3,17 @@ import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// For the targets that read libc structs (`stat`, `statvfs`, `timespec`): on Linux, Swift 6.3
+/// credits their fields to whichever module's headers the compiler met first (Glibc,
+/// CoreFoundation or CDispatch, varying between clean and incremental builds), so
+/// `MemberImportVisibility` fails at random there. Everything else of the strict settings holds.
+let libcSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -19,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The collector's server side only: the agent binaries never link these (see the collector targets).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
@@ -44,8 +56,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: libcSettings
         ),
         // Policy is pure: evidence + profile -> findings. Never imports probes or transport.
         .target(
@@ -61,7 +74,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: libcSettings
         ),
         // The bank's side of the evidence: verify, judge a claim window with the policy, render it (text, HTML).
         .target(
@@ -104,7 +117,7 @@ let package = Package(
         ),
         .executableTarget(name: "posture", dependencies: ["PostureCLI"], swiftSettings: strictSettings),
         // The resident scheduler of `posture agent`: no Foundation, so the idle daemon stays small.
-        .executableTarget(name: "posture-agentd", swiftSettings: strictSettings),
+        .executableTarget(name: "posture-agentd", swiftSettings: libcSettings),
 
         // The bank side. Storage (SQLite or PostgreSQL), enrollment and ingest: verify, deduplicate, chain, receipt.
         .target(

@@ -1,9 +1,9 @@
-import Foundation
+public import Foundation
 import PostureEvidence
-import PostureModel
-import PosturePolicy
-import PostureProbes
-import PostureReference
+public import PostureModel
+public import PosturePolicy
+public import PostureProbes
+public import PostureReference
 import PostureTransport
 
 /// One line per event on stderr, in a form journald keeps: `level=info event=scan msg="…" key=value…`.

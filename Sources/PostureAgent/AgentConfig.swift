@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import PostureReference
-import PostureTransport
+public import PostureTransport
 
 /// `/etc/posture/agent.yaml`: what the daemon scans, how often, and where reports go.
 /// Unknown keys are errors with file and line, like profiles.

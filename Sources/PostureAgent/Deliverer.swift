@@ -1,5 +1,5 @@
-import Foundation
-import PostureEvidence
+public import Foundation
+public import PostureEvidence
 import PostureTransport
 
 /// Uploads queued reports in order: a report leaves the queue only after a 2xx whose receipt is

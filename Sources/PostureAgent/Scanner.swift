@@ -1,8 +1,8 @@
-import Foundation
-import PostureModel
-import PosturePolicy
-import PostureProbes
-import PostureReference
+public import Foundation
+public import PostureModel
+public import PosturePolicy
+public import PostureProbes
+public import PostureReference
 
 /// The agent's version, reported in every report.
 public enum PostureVersion {

@@ -1,7 +1,7 @@
-import Foundation
-import PostureEvidence
-import PostureModel
-import PosturePolicy
+public import Foundation
+public import PostureEvidence
+public import PostureModel
+public import PosturePolicy
 
 /// Scan, sign and journal: the one use case behind `posture scan --sign` and every agent cycle.
 /// The device key is created on first use; the report carries the customer's declarations in

@@ -1,6 +1,6 @@
-import Foundation
-import PostureModel
-import PosturePolicy
+public import Foundation
+public import PostureModel
+public import PosturePolicy
 
 /// The bank's answer to a claim: per requirement of one profile, the posture at the incident and
 /// across the claim window, judged from verified, signed reports (`posture assess`,

@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 import PosturePolicy
 
 /// An assessment for a person reading a terminal or a ticket: the outcome first, then each

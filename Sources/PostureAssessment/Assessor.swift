@@ -1,8 +1,8 @@
-import Crypto
-import Foundation
-import PostureEvidence
-import PostureModel
-import PosturePolicy
+public import Crypto
+public import Foundation
+public import PostureEvidence
+public import PostureModel
+public import PosturePolicy
 
 /// Why an assessment cannot start (bad arguments, not bad evidence: that is an `evidence_invalid` outcome).
 public struct AssessmentError: Error, CustomStringConvertible {

@@ -1,9 +1,9 @@
-import Crypto
-import Foundation
-import PostureEvidence
+public import Crypto
+public import Foundation
+public import PostureEvidence
 import PostureModel
-import PosturePolicy
-import PostureReference
+public import PosturePolicy
+public import PostureReference
 
 /// The one use case behind `posture assess` and `posture-collector assess`: the claim's dates read
 /// in the profile's time zone, the bank calendar its cut-off names, verification, then judgement.

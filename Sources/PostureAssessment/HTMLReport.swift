@@ -1,6 +1,6 @@
 import Foundation
-import PostureModel
-import PosturePolicy
+public import PostureModel
+public import PosturePolicy
 
 /// One self-contained HTML file (no external assets, printable on A4) that a staff member can
 /// attach to a claim: a scan of this PC, or a bank's assessment of a claim with its timeline chart.

@@ -1,4 +1,4 @@
-import PostureModel
+public import PostureModel
 import PosturePolicy
 
 /// The words every output (terminal, JSON-reading tools aside, HTML) uses for verdicts, so a

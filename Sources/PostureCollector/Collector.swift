@@ -1,6 +1,6 @@
-import Crypto
-import Foundation
-import PostureEvidence
+public import Crypto
+public import Foundation
+public import PostureEvidence
 import PostureModel
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import PostureReference
 
 /// `posture-collector`'s YAML config. Unknown keys are errors with file and line, as in the agent's

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import PostureModel
 
 /// Wraps a log handler so that no value from a request can break a log line: control characters

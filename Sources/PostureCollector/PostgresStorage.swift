@@ -1,8 +1,9 @@
-import Foundation
-import Logging
+public import Foundation
+import PostureEvidence
+public import Logging
 import NIOSSL
 import PostgresNIO
-import PostureModel
+public import PostureModel
 
 /// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
 /// is one transaction that locks its device's row, so one device's submissions are serialised while

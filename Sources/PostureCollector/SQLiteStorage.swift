@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import PostureEvidence
 import GRDB
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, because a receipt

@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import PostureEvidence
+public import Foundation
+public import PostureEvidence
 
 /// Secrets the collector hands out: tokens that are safe to paste after a flag (a fixed prefix, so
 /// never a leading `-`, and recognisable by secret scanners) and stateless enrollment nonces.

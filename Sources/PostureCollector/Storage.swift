@@ -1,5 +1,5 @@
-import Foundation
-import PostureEvidence
+public import Foundation
+public import PostureEvidence
 
 /// An enrolled device: its key bound to a customer contract.
 public struct Device: Sendable, Hashable {

@@ -1,14 +1,14 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import Logging
-import NIOCore
+public import Logging
+public import NIOCore
 import NIOSSL
-import PostureCollector
+public import PostureCollector
 import PostureEvidence
-import PostureModel
+public import PostureModel
 
 /// The collector's HTTP API (DESIGN.md "Collector"): HTTPS, or plain HTTP on loopback behind a
 /// reverse proxy. Every refusal is a 4xx with `{"error": reason}`; a store that fails answers 503

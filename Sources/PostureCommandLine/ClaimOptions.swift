@@ -1,10 +1,10 @@
-import ArgumentParser
-import Foundation
-import PostureAssessment
-import PostureEvidence
-import PostureModel
-import PosturePolicy
-import PostureReference
+public import ArgumentParser
+package import Foundation
+package import PostureAssessment
+package import PostureEvidence
+package import PostureModel
+package import PosturePolicy
+package import PostureReference
 
 /// Options shared by verbs that read profiles.
 package struct ReferenceOptions: ParsableArguments {

@@ -1,6 +1,6 @@
-import ArgumentParser
-import Foundation
-import PostureModel
+package import ArgumentParser
+package import Foundation
+package import PostureModel
 
 /// The one path from an error to a message and an exit status, for `posture` and
 /// `posture-collector` alike: an `ExitStatusError` is shown as `program: message` on stderr and

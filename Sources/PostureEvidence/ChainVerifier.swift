@@ -1,6 +1,6 @@
-import Crypto
-import Foundation
-import PostureModel
+public import Crypto
+public import Foundation
+public import PostureModel
 
 /// Checks envelopes the way a bank would: each signature, payload type and schema, then the
 /// chain across all of them (gaps, duplicates, forks, broken links, time running backwards).

@@ -1,6 +1,6 @@
-import Crypto
-import Foundation
-import PostureModel
+public import Crypto
+public import Foundation
+public import PostureModel
 
 /// Why a claim bundle cannot be used; each message names what is wrong.
 public struct BundleError: Error, CustomStringConvertible {

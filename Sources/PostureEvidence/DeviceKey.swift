@@ -1,6 +1,6 @@
-import Crypto
+public import Crypto
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Why a key could not be used; each message says what to do.
 public enum KeyError: Error, CustomStringConvertible, Equatable {

@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 
 /// Proof that an enrollment comes from the holder of the key it enrolls: the device signs the
 /// token, its public key and a fresh collector nonce (`GET /v1/enroll/challenge`), as DSSE PAE of

@@ -1,6 +1,6 @@
-import Crypto
-import Foundation
-import PostureModel
+public import Crypto
+public import Foundation
+public import PostureModel
 
 /// A DSSE (in-toto signing envelope) holding one signed report.
 ///

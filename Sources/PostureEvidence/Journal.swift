@@ -1,14 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Foundation
+public import Foundation
 import GRDB
 import GRDBSQLite
-import PostureModel
+public import PostureModel
 
 /// Why the journal could not be opened, read or written.
 public enum JournalError: Error, CustomStringConvertible {
@@ -52,7 +45,7 @@ public final class Journal: Sendable {
             try Self.ownFile(path)
             // Two first runs at once would both create the tables: setup takes turns.
             let lock = try Self.setupLock(stateDirectory)
-            defer { close(lock) }
+            defer { Platform.closeFile(lock) }
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)
             configuration.prepareDatabase { db in
@@ -76,9 +69,9 @@ public final class Journal: Sendable {
     private static func setupLock(_ stateDirectory: String) throws -> Int32 {
         let path = "\(stateDirectory)/journal.lock"
         try StateDirectory.checkFile(path)
-        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileWriteError(path: path, errno: errno) }
-        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        let fd = Platform.openPrivate(path)
+        guard fd >= 0 else { throw FileWriteError(path: path, errno: Platform.lastError) }
+        Platform.lockExclusive(fd)
         return fd
     }
 
@@ -86,11 +79,10 @@ public final class Journal: Sendable {
     /// an existing one; refuses one that is a symlink or another user's.
     private static func ownFile(_ path: String) throws {
         try StateDirectory.checkFile(path)
-        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = Platform.openPrivate(path)
         guard fd >= 0 else { return }  // SQLite says why when it opens the file
-        defer { close(fd) }
-        var status = stat()
-        if fstat(fd, &status) == 0, status.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
+        defer { Platform.closeFile(fd) }
+        Platform.restrictToOwner(fd)
     }
 
     /// Runs `body`, turning what it throws into a `JournalError` that says what was being done and
@@ -116,9 +108,7 @@ public final class Journal: Sendable {
         guard let error = error as? DatabaseError else { return false }
         if error.resultCode == .SQLITE_FULL { return true }
         guard error.resultCode == .SQLITE_IOERR else { return false }
-        var fs = statvfs()
-        guard statvfs(directory, &fs) == 0 else { return false }
-        return (geteuid() == 0 ? fs.f_bfree : fs.f_bavail) == 0 || fs.f_favail == 0
+        return Platform.isFull(directory)
     }
 
     private func read<T>(_ doing: String, _ body: (Database) throws -> T) throws -> T {

@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 import PostureModel
 
 /// Where a report stands in its device's chain, as the receipt says.

@@ -1,10 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import Foundation
-import PostureModel
+public import Foundation
+public import PostureModel
 
 /// The agent's state directory (device key, journal, integrity cache). It must belong to the user
 /// running posture and be writable by nobody else: otherwise another account could plant the key
@@ -12,9 +7,8 @@ import PostureModel
 public enum StateDirectory {
     /// Creates `path` (0700) when missing, then checks it as `check` does.
     public static func prepare(_ path: String) throws(StateDirectoryError) {
-        var status = stat()
-        if lstat(path, &status) != 0 {
-            guard errno == ENOENT else { throw .unusable(path, reason: String(cString: strerror(errno))) }
+        if Platform.linkStatus(path) == nil {
+            guard Platform.lastError == ENOENT else { throw .unusable(path, reason: Platform.errorText()) }
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
@@ -28,20 +22,17 @@ public enum StateDirectory {
     /// Refuses a state directory that is a symlink, not a directory, owned by another user, or
     /// writable by group or others.
     public static func check(_ path: String) throws(StateDirectoryError) {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { throw .unusable(path, reason: String(cString: strerror(errno))) }
-        guard (status.st_mode & S_IFMT) == S_IFDIR else { throw .notADirectory(path) }
-        guard status.st_uid == geteuid() else { throw .notOwned(path, owner: status.st_uid, user: geteuid()) }
-        let mode = Int(status.st_mode & 0o7777)
-        guard mode & 0o022 == 0 else { throw .writableByOthers(path, mode: mode) }
+        guard let status = Platform.linkStatus(path) else { throw .unusable(path, reason: Platform.errorText()) }
+        guard status.isDirectory else { throw .notADirectory(path) }
+        guard status.owner == Platform.effectiveUser else { throw .notOwned(path, owner: status.owner, user: Platform.effectiveUser) }
+        guard status.mode & 0o022 == 0 else { throw .writableByOthers(path, mode: status.mode) }
     }
 
     /// Refuses a file in the state directory that is a symlink or another user's (the key, say).
     public static func checkFile(_ path: String) throws(StateDirectoryError) {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notADirectory(path) }
-        guard status.st_uid == geteuid() else { throw .notOwned(path, owner: status.st_uid, user: geteuid()) }
+        guard let status = Platform.linkStatus(path) else { return }
+        guard status.isRegular else { throw .notADirectory(path) }
+        guard status.owner == Platform.effectiveUser else { throw .notOwned(path, owner: status.owner, user: Platform.effectiveUser) }
     }
 }
 

@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+public import Foundation
 
 /// Why a file could not be written. A full file system is its own case, so callers can say so
 /// and what was kept.

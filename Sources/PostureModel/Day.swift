@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A calendar date (`YYYY-MM-DD`) without time or zone, as the report contract uses for limits.
 ///

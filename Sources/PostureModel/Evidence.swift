@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Names of the probes, as used in `evidence.unavailable` and in finding reasons.
 public enum ProbeName: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The one place that fixes how posture writes and reads JSON: snake_case keys, RFC 3339 UTC times.
 public enum PostureJSON {

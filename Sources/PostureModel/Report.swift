@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One scan of one endpoint: what was seen (evidence) and how each bank profile judged it (findings).
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// RFC 3339 times as posture writes and reads them (`2026-12-04T05:21:08Z`), computed from the

@@ -1,4 +1,4 @@
-import PostureModel
+public import PostureModel
 import PostureReference
 
 /// The built-in checks a requirement can name, and the parameters each accepts.

@@ -1,5 +1,5 @@
-import Foundation
-import PostureModel
+public import Foundation
+public import PostureModel
 import PostureReference
 
 /// How a bank's rule counts the period in which a transfer is compensated, as data (`claim.counting`).

@@ -1,5 +1,5 @@
-import Foundation
-import PostureModel
+public import Foundation
+public import PostureModel
 
 /// What a requirement is judged against besides the evidence: when, attestations, the claim.
 public struct EvaluationContext: Sendable {

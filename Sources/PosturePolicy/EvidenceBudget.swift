@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// How much of what a user can grow goes into a report, so that no PC's report outgrows what a
 /// collector accepts: each such list keeps at most `items` entries and each string at most

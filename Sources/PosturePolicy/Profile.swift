@@ -1,7 +1,7 @@
 import Crypto
-import Foundation
-import PostureModel
-import PostureReference
+public import Foundation
+public import PostureModel
+public import PostureReference
 
 /// A bank's countermeasure rules as requirements posture can check (`Profiles/<id>.yaml`).
 public struct Profile: Sendable, Hashable {

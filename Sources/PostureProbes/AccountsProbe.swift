@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Password-age records of login accounts from `etc/passwd`, `etc/shadow` and `etc/login.defs`.
 ///

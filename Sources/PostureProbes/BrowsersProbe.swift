@@ -1,6 +1,6 @@
-import Foundation
-import PostureModel
-import PostureReference
+public import Foundation
+public import PostureModel
+public import PostureReference
 
 /// Installed web browsers (package, snap, flatpak or vendor tarball), their candidate version
 /// from the package index, and whether their release line is still supported per the catalog.

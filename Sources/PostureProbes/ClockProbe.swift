@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Whether the clock is synchronised, which every report timestamp depends on.
 ///

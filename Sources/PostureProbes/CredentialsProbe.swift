@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PostureModel
+public import PostureModel
 
 /// Logins saved in browser profiles, and password-note files on desktops, found without
 /// decrypting anything: only the browser, the profile path and the site's origin are kept.

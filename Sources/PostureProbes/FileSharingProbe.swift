@@ -1,6 +1,6 @@
 import Foundation
-import PostureModel
-import PostureReference
+public import PostureModel
+public import PostureReference
 
 /// File-sharing (P2P) clients from the catalog, found by package, binary, flatpak or snap id,
 /// or (for Winny-family programs run under Wine) by executable name in users' Wine drives.

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Identifies the scanned machine: host name and a digest of its machine id.
 public struct HostProbe: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Who can sit down at the PC: display-manager autologin and guest sessions, screen lock,
 /// full-disk encryption and a host firewall, from configuration files in the root.

@@ -1,6 +1,6 @@
-import Foundation
-import PostureModel
-import PostureReference
+public import Foundation
+public import PostureModel
+public import PostureReference
 
 /// Reads the OS release (`etc/os-release`, else `usr/lib/os-release`) and its vendor support
 /// dates: from the root's own distro-info-data when it knows the release, else from the bundled

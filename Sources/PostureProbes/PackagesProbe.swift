@@ -1,5 +1,5 @@
 import Foundation
-import PostureModel
+public import PostureModel
 
 /// Inventory of dpkg packages and the updates the local package index offers for them,
 /// computed offline the way apt picks them: pin priorities (Release defaults, `preferences`,

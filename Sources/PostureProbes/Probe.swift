@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Synchronization
-import PostureModel
+public import PostureModel
 
 /// One source of evidence: what it is called, what it reads, how long it may take, and how it
 /// fills its section of the evidence. The scanner runs every registered probe the same way, each

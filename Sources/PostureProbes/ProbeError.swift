@@ -1,4 +1,4 @@
-import PostureModel
+public import PostureModel
 
 /// Why a probe could not see something; the text ends up in the report as the reason for `unknown`.
 public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -98,9 +98,8 @@ public enum SQLiteSnapshot {
         for name in names where name.hasPrefix(copyPrefix) {
             let fields = name.dropFirst(copyPrefix.count).split(separator: "-", maxSplits: 1)
             guard let pid = fields.first.flatMap({ pid_t($0) }), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }
-            var status = stat()
             let path = directory.appendingPathComponent(name).path
-            guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_uid == geteuid() else { continue }
+            guard let status = Platform.lstatus(path), status.isDirectory, status.owner == geteuid() else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The directory a scan reads from (`/` for the live system, or a mounted disk image).
 ///

@@ -1,6 +1,6 @@
-import Foundation
-import PostureModel
-import PostureReference
+public import Foundation
+public import PostureModel
+public import PostureReference
 
 /// Antivirus and EDR products from the catalog: installed (package or files), running (its scanning
 /// engine, not an updater; live root only), and the date of their signatures where it is readable offline.

@@ -1,4 +1,4 @@
-import PostureModel
+public import PostureModel
 
 /// Antivirus/EDR products: how to tell each is installed, running, and how old its signatures are.
 public struct SecuritySoftwareCatalog: Sendable, Hashable {

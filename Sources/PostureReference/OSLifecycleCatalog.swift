@@ -1,4 +1,4 @@
-import PostureModel
+public import PostureModel
 
 /// Vendor support dates of OS releases: the fallback when a scanned root has no distro-info-data.
 public struct OSLifecycleCatalog: Sendable, Hashable {

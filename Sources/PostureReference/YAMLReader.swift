@@ -1,6 +1,6 @@
-import Foundation
-import PostureModel
-import Yams
+public import Foundation
+public import PostureModel
+public import Yams
 
 /// An error in a YAML file a user handed over, located as `FILE:LINE: message` (GNU style).
 public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,5 +1,5 @@
-import CCurl
-import Foundation
+public import CCurl
+public import Foundation
 
 /// An HTTP request as the transport sends it: bytes to a URL, nothing about what they mean.
 public struct HTTPRequest: Sendable {

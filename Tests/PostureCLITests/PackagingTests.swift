@@ -1,4 +1,5 @@
 import Foundation
+import PostureTransport
 import Testing
 import PostureAgent
 import PostureTestSupport

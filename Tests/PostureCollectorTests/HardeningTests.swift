@@ -5,6 +5,7 @@ import PostureCollector
 import PostureEvidence
 import PostureReference
 import PostureTestSupport
+import PostureTransport
 import Testing
 
 /// A store that counts device look-ups, to show what the collector asks before it trusts anything.

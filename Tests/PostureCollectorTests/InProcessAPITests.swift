@@ -36,7 +36,7 @@ import Testing
     }
 
     static func json(_ body: ByteBuffer) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
     }
 
     @Test func enrollUploadRepeatAndReadBack() async throws {
@@ -53,26 +53,26 @@ import Testing
             let enrollment = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine, "hostname": "pc-1",
                                                                         "nonce": nonce!, "signature": proof.base64EncodedString()])
             try await client.execute(uri: "/v1/enroll", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(data: enrollment)) { response in
+                                     body: ByteBuffer(bytes: enrollment)) { response in
                 #expect(response.status == .created)
                 #expect(Self.json(response.body)["contract"] as? String == "C-1001")
             }
             // The same token twice: enrollment tokens are single use.
-            try await client.execute(uri: "/v1/enroll", method: .post, body: ByteBuffer(data: enrollment)) { response in
+            try await client.execute(uri: "/v1/enroll", method: .post, body: ByteBuffer(bytes: enrollment)) { response in
                 #expect(response.status.code >= 400 && response.status.code < 500)
             }
 
             let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: id]
-            try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(data: envelope)) { response in
+            try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(bytes: envelope)) { response in
                 #expect(response.status == .created)
-                let receipt = try Receipt.verified(Data(buffer: response.body), key: receiptKey, reportID: id, envelope: envelope)
+                let receipt = try Receipt.verified(Data(response.body.readableBytesView), key: receiptKey, reportID: id, envelope: envelope)
                 #expect(receipt.chain == .ok && receipt.sequence == 1)
             }
-            try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(data: envelope)) { response in
+            try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(bytes: envelope)) { response in
                 #expect(response.status == .ok, "a repeat is answered with the first receipt")
             }
             try await client.execute(uri: "/v1/reports", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(data: envelope)) { response in
+                                     body: ByteBuffer(bytes: envelope)) { response in
                 #expect(response.status == .badRequest)
                 #expect((Self.json(response.body)["error"] as? String)?.contains("Idempotency-Key") == true)
             }
@@ -84,7 +84,7 @@ import Testing
             }
             try await client.execute(uri: reports, method: .get, headers: [.authorization: "Bearer \(bank)"]) { response in
                 #expect(response.status == .ok)
-                let lines = Data(buffer: response.body).split(separator: UInt8(ascii: "\n"))
+                let lines = Data(response.body.readableBytesView).split(separator: UInt8(ascii: "\n"))
                 #expect(lines.map { Data($0) } == [envelope], "the envelope comes back byte for byte")
             }
         }

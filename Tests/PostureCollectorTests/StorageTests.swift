@@ -1,9 +1,11 @@
+import Crypto
 import Foundation
 import Logging
 import PostureCollector
 import PostureEvidence
 import PostureReference
 import PostureTestSupport
+import PostureTransport
 import Testing
 
 /// The store's guarantees under concurrency, for each store.

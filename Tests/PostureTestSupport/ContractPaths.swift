@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A JSON contract as the set of its key paths (`findings[].clause`; arrays as `[]`), compared
 /// with a sample file in `Tests/Support/contracts`: a field added on purpose is added to the

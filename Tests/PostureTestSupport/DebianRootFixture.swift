@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension Fixtures {
     public static let testBankProfile = """

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension Fixtures {
     /// A ClamAV `.cvd` file: the 512-byte space-padded header in the layout of sigtool's `build()`

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A certificate authority, a server certificate for 127.0.0.1/localhost and a client
 /// certificate, made with openssl at test time.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+public import Foundation
 
 /// A small tmpfs mounted for one test and filled on demand: how tests meet a real full disk.
 /// Mounting needs root; the file system is unmounted when this is released.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A scratch directory laid out like a root filesystem, for probes to scan. Removed on `remove()`.
 public final class TemporaryRoot: @unchecked Sendable {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import PostureModel
+import SwiftASN1
 import X509
 
 /// Certificates that browsers' NSS databases trust for TLS servers. Firefox keeps a `cert9.db`

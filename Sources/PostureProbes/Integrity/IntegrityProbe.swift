@@ -1,5 +1,5 @@
-import Foundation
-import PostureModel
+public import Foundation
+public import PostureModel
 
 /// System-file integrity: package files against the package database (as `dpkg --verify`),
 /// plus the tampering the package database cannot see, browsers' certificate stores included.

@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import PostureModel
+public import Foundation
+public import PostureModel
 import Synchronization
 
 /// Verifies installed package files against the package database, as `dpkg --verify` does,

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureModel
+import SwiftASN1
 import X509
 
 /// Tampering beyond the package database that matters for online banking: executables and
