@@ -15,7 +15,7 @@ TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev ipr
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container mandoc
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb
+.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb format format-check
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -24,6 +24,8 @@ help:
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
 	@echo "make man         build the man page and shell completions into .build/man (checked with mandoc)"
+	@echo "make format      format Sources, Tests and Package.swift with swift-format (.swift-format)"
+	@echo "make format-check  fail on any formatting difference (CI runs it)"
 	@echo "make deps        only install the Debian packages (apt-get)"
 	@echo "make deb         build .build-deb/posture_VERSION_ARCH.deb (release build, Swift runtime linked statically)"
 	@echo "make lint-deb    build the .deb and check it with lintian (errors and warnings fail)"
@@ -89,6 +91,13 @@ lint-deb: deb
 
 test-deb: deb
 	$(SUDO) packaging/test-deb "$(NEWEST_DEB)"
+
+# swift-format (in the toolchain) with the repository's .swift-format; CI fails on any difference.
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+
+format-check:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 clean:
 	rm -rf .build .build-static .build-deb

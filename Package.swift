@@ -4,7 +4,7 @@ import PackageDescription
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("InternalImportsByDefault")
 ]
 
 /// For the targets that read libc structs (`stat`, `statvfs`, `timespec`): on Linux, Swift 6.3
@@ -13,7 +13,7 @@ let strictSettings: [SwiftSetting] = [
 /// `MemberImportVisibility` fails at random there. Everything else of the strict settings holds.
 let libcSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("InternalImportsByDefault")
 ]
 
 let package = Package(
@@ -22,7 +22,7 @@ let package = Package(
     products: [
         .executable(name: "posture", targets: ["posture"]),
         .executable(name: "posture-agentd", targets: ["posture-agentd"]),
-        .executable(name: "posture-collector", targets: ["posture-collector"]),
+        .executable(name: "posture-collector", targets: ["posture-collector"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,7 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0")
     ],
     targets: [
         // Report, evidence and finding models shared by every layer.
@@ -48,15 +48,19 @@ let package = Package(
             dependencies: ["PostureModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
+        // Multi-buffer MD5 (each SIMD lane hashes its own message): scalar, SSE2 and AVX2 kernels
+        // with per-function target attributes, chosen at run time, so no build flags.
+        .target(name: "CMultiMD5"),
+        .target(name: "MultiMD5", dependencies: ["CMultiMD5"], swiftSettings: strictSettings),
         // Probes read facts from a scan root; they never judge.
         .target(
             name: "PostureProbes",
             dependencies: [
-                "PostureModel", "PostureReference",
+                "PostureModel", "PostureReference", "MultiMD5",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "SwiftASN1", package: "swift-asn1")
             ],
             swiftSettings: libcSettings
         ),
@@ -72,7 +76,7 @@ let package = Package(
             dependencies: [
                 "PostureModel",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift")
             ],
             swiftSettings: libcSettings
         ),
@@ -100,7 +104,7 @@ let package = Package(
             name: "PostureCommandLine",
             dependencies: [
                 "PostureModel", "PostureReference", "PosturePolicy", "PostureEvidence", "PostureAssessment",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: strictSettings
         ),
@@ -111,7 +115,7 @@ let package = Package(
                 "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureTransport",
                 "PostureAssessment", "PostureCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: strictSettings
         ),
@@ -130,7 +134,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: strictSettings
         ),
@@ -145,7 +149,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: strictSettings
         ),
@@ -155,7 +159,7 @@ let package = Package(
                 "PostureCollector", "PostureCollectorServer", "PostureReference", "PosturePolicy", "PostureAssessment", "PostureModel",
                 "PostureCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: strictSettings
         ),
@@ -169,7 +173,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl")
             ],
             swiftSettings: strictSettings
         ),
@@ -202,41 +206,55 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureAssessmentTests",
-            dependencies: ["PostureAssessment", "PostureAgent", "PostureProbes", "PostureReference", "PostureTestSupport",
-                           .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PostureAssessment", "PostureAgent", "PostureProbes", "PostureReference", "PostureTestSupport",
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "PostureCollectorTests",
-            dependencies: ["PostureCollector", "PostureCollectorServer", "PostureEvidence", "PostureModel", "PostureReference", "PostureTransport",
-                           "PostureTestSupport",
-                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "HummingbirdTesting", package: "hummingbird"),
-                           .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: [
+                "PostureCollector", "PostureCollectorServer", "PostureEvidence", "PostureModel", "PostureReference", "PostureTransport",
+                "PostureTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types")
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MultiMD5Tests",
+            dependencies: ["MultiMD5", "CMultiMD5", "PostureTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "PostureCLITests",
-            dependencies: ["PostureCLI", "PostureCommandLine", "PostureAgent", "PostureModel", "PostureProbes", "PostureEvidence",
-                           "PosturePolicy", "PostureReference", "PostureTestSupport",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "PostureCLI", "PostureCommandLine", "PostureAgent", "PostureModel", "PostureProbes", "PostureEvidence",
+                "PosturePolicy", "PostureReference", "PostureTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             swiftSettings: strictSettings
-        ),
+        )
     ]
 )
 
 // libFuzzer harnesses (Fuzz/, run with scripts/fuzz): only in a package evaluated with POSTURE_FUZZ
 // set, so `swift build` and `swift test` (and CI) never compile or link them.
 if Context.environment["POSTURE_FUZZ"] != nil {
-    package.targets.append(.executableTarget(
-        name: "posture-fuzz",
-        dependencies: ["PostureProbes", "PostureReference", "PostureEvidence", "PostureModel", "PosturePolicy", "PostureAssessment",
-                       "PostureTestSupport",
-                       .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")],
-        path: "Fuzz",
-        exclude: ["json.dict"],
-        swiftSettings: strictSettings
-    ))
+    package.targets.append(
+        .executableTarget(
+            name: "posture-fuzz",
+            dependencies: [
+                "PostureProbes", "PostureReference", "PostureEvidence", "PostureModel", "PosturePolicy", "PostureAssessment",
+                "PostureTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")
+            ],
+            path: "Fuzz",
+            exclude: ["json.dict"],
+            swiftSettings: strictSettings
+        ))
 }

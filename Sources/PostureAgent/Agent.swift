@@ -69,8 +69,9 @@ public struct AgentCycle: Sendable {
     /// of the report unknown; an error here (key, journal, profiles) is thrown.
     public func run(now: Date = Date()) async throws -> Outcome {
         let chosen = try profiles()
-        let scan = SignedScan(scanner: Scanner(root: root, paths: paths, stateDirectory: stateDirectory), profiles: chosen,
-                              enqueue: config.upload != nil)
+        let scan = SignedScan(
+            scanner: Scanner(root: root, paths: paths, stateDirectory: stateDirectory), profiles: chosen,
+            enqueue: config.upload != nil)
         let signed = try await scan.run(stateDirectory: stateDirectory, now: now)
         if let key = signed.createdKey {
             log.log("info", "key.created", "created the device key", [("path", "\(stateDirectory)/\(DeviceKey.privateName)"), ("key_id", key.keyID)])
@@ -86,11 +87,13 @@ public struct AgentCycle: Sendable {
         }.joined(separator: ",")
         try journal.setMeta(["last_scan_at": "\(report.collectedAt.timeIntervalSince1970)", "last_verdicts": verdicts])
         try? journal.prune()
-        log.log("info", "scan", "report signed and journaled", [
-            ("report", report.id), ("sequence", "\(report.chain?.sequence ?? 0)"),
-            ("fail", "\(counts["fail"] ?? 0)"), ("unknown", "\(counts["unknown"] ?? 0)"), ("pass", "\(counts["pass"] ?? 0)"),
-            ("unavailable", report.evidence.unavailable.keys.sorted().joined(separator: ",")),
-        ])
+        log.log(
+            "info", "scan", "report signed and journaled",
+            [
+                ("report", report.id), ("sequence", "\(report.chain?.sequence ?? 0)"),
+                ("fail", "\(counts["fail"] ?? 0)"), ("unknown", "\(counts["unknown"] ?? 0)"), ("pass", "\(counts["pass"] ?? 0)"),
+                ("unavailable", report.evidence.unavailable.keys.sorted().joined(separator: ","))
+            ])
         guard let upload = config.upload else { return Outcome(report: report, delivery: nil) }
         let summary = try await Deliverer(journal: journal, upload: upload).run()
         logDelivery(summary)
@@ -100,15 +103,20 @@ public struct AgentCycle: Sendable {
     public func logDelivery(_ summary: Deliverer.Summary) {
         var fields = [("delivered", "\(summary.delivered)"), ("dead_letters", "\(summary.deadLettered)"), ("queued", "\(summary.remaining)")]
         if summary.tooLarge > 0 {
-            log.log("error", "delivery.too_large", "the collector refused reports as too large; they are dead letters (see posture status)",
-                    [("reports", "\(summary.tooLarge)")])
+            log.log(
+                "error", "delivery.too_large", "the collector refused reports as too large; they are dead letters (see posture status)",
+                [("reports", "\(summary.tooLarge)")])
         }
         if let error = summary.lastError { fields.append(("error", error)) }
         if let next = summary.nextAttempt { fields.append(("next_attempt", RFC3339.string(from: next))) }
-        let message = summary.lastError != nil ? "delivery incomplete"
-            : summary.remaining > 0 ? "reports queued until their next attempt"
-            : summary.delivered + summary.deadLettered == 0 ? "nothing to deliver"
-            : "queue drained"
+        let message =
+            summary.lastError != nil
+            ? "delivery incomplete"
+            : summary.remaining > 0
+                ? "reports queued until their next attempt"
+                : summary.delivered + summary.deadLettered == 0
+                    ? "nothing to deliver"
+                    : "queue drained"
         log.log(summary.lastError == nil ? "info" : "warning", "delivery", message, fields)
     }
 }

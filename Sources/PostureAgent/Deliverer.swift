@@ -50,8 +50,12 @@ public struct Deliverer: Sendable {
             }
             if !first && pace > 0 { try? await Task.sleep(nanoseconds: UInt64(pace * 1e9)) }
             first = false
-            let request = HTTPRequest(url: upload.url, headers: [("Content-Type", "application/json"),
-                                                                 ("Idempotency-Key", pending.reportID)], body: pending.envelope)
+            let request = HTTPRequest(
+                url: upload.url,
+                headers: [
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", pending.reportID)
+                ], body: pending.envelope)
             let outcome: Result<HTTPResponse, TransportError> = await Task.detached {
                 do throws(TransportError) { return .success(try transport.send(request)) } catch { return .failure(error) }
             }.value
@@ -73,10 +77,12 @@ public struct Deliverer: Sendable {
                 summary.deadLettered += 1
                 summary.tooLarge += 1
                 summary.lastError = error
-            case .success(let response) where [408, 425, 429].contains(response.status) || (300..<400).contains(response.status)
-                                            || response.status >= 500:
-                return try retry(pending, error: "HTTP \(response.status) from \(upload.url)", retryAfter: response.headers["retry-after"],
-                                 now: now, summary: &summary)
+            case .success(let response)
+            where [408, 425, 429].contains(response.status) || (300..<400).contains(response.status)
+                || response.status >= 500:
+                return try retry(
+                    pending, error: "HTTP \(response.status) from \(upload.url)", retryAfter: response.headers["retry-after"],
+                    now: now, summary: &summary)
             case .success(let response):
                 let text = String(decoding: response.body.prefix(300), as: UTF8.self)
                 let error = "HTTP \(response.status) from \(upload.url): \(text)"

@@ -24,8 +24,10 @@ public struct Scanner: Sendable {
     /// A skipped probe is `unavailable` with the reason.
     public var probes: Set<ProbeName>?
 
-    public init(root: ScanRoot, paths: ReferencePaths, stateDirectory: String? = nil, fullIntegrity: Bool = false,
-                probes: Set<ProbeName>? = nil) {
+    public init(
+        root: ScanRoot, paths: ReferencePaths, stateDirectory: String? = nil, fullIntegrity: Bool = false,
+        probes: Set<ProbeName>? = nil
+    ) {
         self.root = root
         self.paths = paths
         self.stateDirectory = stateDirectory
@@ -53,11 +55,12 @@ public struct Scanner: Sendable {
             }
             do { return .success(try loader(path)) } catch { return .failure(CatalogError(description: "\(error)")) }
         }
-        return Catalogs(os: load(OSLifecycleCatalog.fileName, OSLifecycleCatalog.load),
-                        browsers: load(BrowserCatalog.fileName, BrowserCatalog.load),
-                        securitySoftware: load(SecuritySoftwareCatalog.fileName, SecuritySoftwareCatalog.load),
-                        fileSharing: load(FileSharingCatalog.fileName, FileSharingCatalog.load),
-                        osPath: paths.catalogFile(OSLifecycleCatalog.fileName))
+        return Catalogs(
+            os: load(OSLifecycleCatalog.fileName, OSLifecycleCatalog.load),
+            browsers: load(BrowserCatalog.fileName, BrowserCatalog.load),
+            securitySoftware: load(SecuritySoftwareCatalog.fileName, SecuritySoftwareCatalog.load),
+            fileSharing: load(FileSharingCatalog.fileName, FileSharingCatalog.load),
+            osPath: paths.catalogFile(OSLifecycleCatalog.fileName))
     }
 
     /// Collects evidence at `now`: every registered probe under its deadline.
@@ -84,15 +87,18 @@ public struct Scanner: Sendable {
             case .failure(let error): return UnavailableProbe(name, reason: error.description)
             }
         }
-        let integrity: any Probe = probes?.contains(.integrity) ?? true
+        let integrity: any Probe =
+            probes?.contains(.integrity) ?? true
             ? IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
             : UnavailableProbe(.integrity, reason: "not requested: no chosen profile checks system files")
         return [
-            [OSProbe(catalog: try? catalogs.os.get(), catalogPath: catalogs.osPath), PackagesProbe(), AccountsProbe(),
-             CredentialsProbe(), ClockProbe(), LocalAccessProbe(),
-             needing(catalogs.securitySoftware, .securitySoftware, SecuritySoftwareProbe.init),
-             needing(catalogs.fileSharing, .fileSharing, FileSharingProbe.init), integrity],
-            [needing(catalogs.browsers, .browsers, BrowsersProbe.init)],
+            [
+                OSProbe(catalog: try? catalogs.os.get(), catalogPath: catalogs.osPath), PackagesProbe(), AccountsProbe(),
+                CredentialsProbe(), ClockProbe(), LocalAccessProbe(),
+                needing(catalogs.securitySoftware, .securitySoftware, SecuritySoftwareProbe.init),
+                needing(catalogs.fileSharing, .fileSharing, FileSharingProbe.init), integrity
+            ],
+            [needing(catalogs.browsers, .browsers, BrowsersProbe.init)]
         ]
     }
 }
@@ -108,10 +114,11 @@ extension Scanner {
         let domains = profiles.flatMap(\.bankDomains)
         func judged(within budget: EvidenceBudget) -> Report {
             let bounded = budget.bound(evidence, keeping: domains)
-            return Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: bounded,
-                          findings: profiles.flatMap { PolicyEngine.evaluate($0, evidence: bounded, context: context) },
-                          attestations: attestations,
-                          reference: ReferenceInfo(profiles: profiles.map { .init(id: $0.id, sha256: $0.sha256) }, catalogs: catalogs))
+            return Report(
+                collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: bounded,
+                findings: profiles.flatMap { PolicyEngine.evaluate($0, evidence: bounded, context: context) },
+                attestations: attestations,
+                reference: ReferenceInfo(profiles: profiles.map { .init(id: $0.id, sha256: $0.sha256) }, catalogs: catalogs))
         }
         for budget in EvidenceBudget.ladder.dropLast() {
             let report = judged(within: budget)

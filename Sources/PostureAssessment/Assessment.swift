@@ -58,15 +58,21 @@ public struct Assessment: Codable, Sendable {
             let ja = language == .ja
             var out: String
             if counts == "notification" {
-                out = ja ? "各取引から\(days)日以内に通知(\(firstDay == "counted" ? "取引日を1日目として数える" : "取引日は数えず翌日から数える"))"
-                         : "the bank notified within \(days) days of each transfer (\(firstDay == "counted" ? "the transfer's day is day 1" : "counting from the day after the transfer"))"
+                out =
+                    ja
+                    ? "各取引から\(days)日以内に通知(\(firstDay == "counted" ? "取引日を1日目として数える" : "取引日は数えず翌日から数える"))"
+                    : "the bank notified within \(days) days of each transfer (\(firstDay == "counted" ? "the transfer's day is day 1" : "counting from the day after the transfer"))"
             } else {
-                out = ja ? "通知日の\(days)日前の日\(inclusive == false ? "より後" : "以降")の取引を補償"
-                         : "transfers made \(inclusive == false ? "after" : "on or after") the day \(days) days before the notification are covered"
+                out =
+                    ja
+                    ? "通知日の\(days)日前の日\(inclusive == false ? "より後" : "以降")の取引を補償"
+                    : "transfers made \(inclusive == false ? "after" : "on or after") the day \(days) days before the notification are covered"
                 if let until {
                     let last = until.calendarLastDay.map { ja ? "、カレンダーは \($0) まで" : "; calendar known to \($0)" } ?? (ja ? "、カレンダーなし" : "; calendar not found")
-                    out += ja ? "、通知日の\(until.businessDaysAfter)営業日後の \(until.time) まで(\(until.calendar)\(last))"
-                              : ", until \(until.time) of business day \(until.businessDaysAfter) after the notification (\(until.calendar)\(last))"
+                    out +=
+                        ja
+                        ? "、通知日の\(until.businessDaysAfter)営業日後の \(until.time) まで(\(until.calendar)\(last))"
+                        : ", until \(until.time) of business day \(until.businessDaysAfter) after the notification (\(until.calendar)\(last))"
                     if let reading = until.reading { out += ja ? "。解釈: \(reading.ja)" : ". Reading: \(reading.en)" }
                 }
             }
@@ -226,10 +232,14 @@ public struct Assessment: Codable, Sendable {
         var lines: [String] = []
         let several = transfers.count > 1
         for transfer in transfers {
-            let why = transfer.failing.map { finding in
-                "\(finding.title(in: language)) (\(finding.clause(in: language)), \(Labels.consequence(finding.consequence, language: language))): \(finding.summary(in: language))"
-            } + transfer.notAssessable
-            guard several else { lines += why; continue }
+            let why =
+                transfer.failing.map { finding in
+                    "\(finding.title(in: language)) (\(finding.clause(in: language)), \(Labels.consequence(finding.consequence, language: language))): \(finding.summary(in: language))"
+                } + transfer.notAssessable
+            guard several else {
+                lines += why
+                continue
+            }
             let head = "\(transfer.incident): \(Labels.outcome(transfer.verdict, language: language))"
             lines += why.isEmpty ? [head] : why.map { "\(head) — \($0)" }
         }

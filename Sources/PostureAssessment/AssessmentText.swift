@@ -23,8 +23,10 @@ public struct AssessmentText {
         return a.transfers.map { transfer in
             var line = (ja ? "取引 " : "transfer ") + "\(transfer.incident): \(Labels.outcome(transfer.verdict, language: language))"
             if let last = transfer.lastReportBefore {
-                line += ja ? "(直前のレポート \(local(last.collectedAt, zone)), sequence \(last.sequence))"
-                           : " (last report before it \(local(last.collectedAt, zone)), sequence \(last.sequence))"
+                line +=
+                    ja
+                    ? "(直前のレポート \(local(last.collectedAt, zone)), sequence \(last.sequence))"
+                    : " (last report before it \(local(last.collectedAt, zone)), sequence \(last.sequence))"
             }
             if let cover = transfer.cover {
                 var dates: [String] = []
@@ -62,7 +64,8 @@ public struct AssessmentText {
         }
         out += (ja ? "対象期間: " : "window: ") + "\(at(a.claim.windowFrom)) → \(at(a.claim.windowTo))\n"
         if a.verification.ok {
-            out += (ja ? "証跡: 検証済み " : "evidence: verified, ") + "\(a.verification.envelopes) "
+            out +=
+                (ja ? "証跡: 検証済み " : "evidence: verified, ") + "\(a.verification.envelopes) "
                 + (ja ? "件の署名付きレポート、" : "signed report(s), ") + "\(a.verification.attestations) "
                 + (ja ? "件の申告; 期間内 " : "attestation(s); ") + "\(a.reports.count)" + (ja ? " 件\n" : " in the window\n")
         } else {
@@ -71,13 +74,17 @@ public struct AssessmentText {
         }
         if let last = a.lastReportBeforeIncident {
             let hours = Int(a.claim.incidentStart.timeIntervalSince(last.collectedAt) / 3600)
-            out += (ja ? "発生前の最後のレポート: " : "last report before the incident: ")
+            out +=
+                (ja ? "発生前の最後のレポート: " : "last report before the incident: ")
                 + "\(at(last.collectedAt)) (\(hours)h), sequence \(last.sequence), sha256 \(last.sha256.prefix(16))…\n"
         }
         for gap in a.gaps {
-            let what = gap.kind == .chain ? (ja ? "チェーンの欠落 \(gap.missing ?? 0) 件" : "chain gap, \(gap.missing ?? 0) report(s) missing")
-                                          : (ja ? "レポートのない期間" : "no reports")
-            out += (ja ? "欠落: " : "gap: ") + "\(what), \(at(gap.from)) → \(at(gap.to)) (sequence \(gap.afterSequence)–\(gap.beforeSequence))"
+            let what =
+                gap.kind == .chain
+                ? (ja ? "チェーンの欠落 \(gap.missing ?? 0) 件" : "chain gap, \(gap.missing ?? 0) report(s) missing")
+                : (ja ? "レポートのない期間" : "no reports")
+            out +=
+                (ja ? "欠落: " : "gap: ") + "\(what), \(at(gap.from)) → \(at(gap.to)) (sequence \(gap.afterSequence)–\(gap.beforeSequence))"
                 + (gap.spansIncident ? (ja ? " 【発生時刻をまたぐ】" : " [spans the incident]") : "") + "\n"
         }
         if a.transfers.count > 1 || a.transfers.first?.cover != nil {
@@ -106,11 +113,15 @@ public struct AssessmentText {
             }
         }
         if let stronger = a.strongerMeasures {
-            out += "\n" + (ja ? "規定以上の対策としてこの端末で確認できたもの(\(stronger.clause)):\n"
-                               : "measures this PC shows beyond the rule's (\(stronger.clauseEn ?? stronger.clause)):\n")
+            out +=
+                "\n"
+                + (ja
+                    ? "規定以上の対策としてこの端末で確認できたもの(\(stronger.clause)):\n"
+                    : "measures this PC shows beyond the rule's (\(stronger.clauseEn ?? stronger.clause)):\n")
             for finding in stronger.shown { out += "  + \(finding.check): \(ControlCharacters.escaped(finding.summary(in: language)))\n" }
             for finding in stronger.notShown {
-                out += "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(ControlCharacters.escaped(finding.summary(in: language)))\n"
+                out +=
+                    "  - \(finding.check) (\(Labels.status(finding.status, check: finding.check, language: language).text)): \(ControlCharacters.escaped(finding.summary(in: language)))\n"
             }
         }
         if !a.disagreements.isEmpty {

@@ -62,8 +62,10 @@ public struct Assessor: Sendable {
         throw AssessmentError("'\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
     }
 
-    public func assess(reports items: [ChainVerifier.Item], attestations attestationEnvelopes: [Data],
-                       request: Request) throws -> Assessment {
+    public func assess(
+        reports items: [ChainVerifier.Item], attestations attestationEnvelopes: [Data],
+        request: Request
+    ) throws -> Assessment {
         let profile = request.profile
         let rules = profile.claim
         let zone = rules.zone
@@ -77,14 +79,16 @@ public struct Assessor: Sendable {
         let firstStart = incidents[0].start
         let windowFrom = firstStart.addingTimeInterval(-Double(rules.windowSeconds))
         let windowTo = max(notifiedDay.map { $0.start(in: zone).addingTimeInterval(86400) } ?? request.now, incidents.last!.start)
-        let claim = Assessment.Claim(incident: incidents[0].text, incidentStart: firstStart, incidents: incidents.map(\.text),
-                                     notified: notifiedDay?.start(in: zone), notifiedDay: notifiedDay,
-                                     windowFrom: windowFrom, windowTo: windowTo)
+        let claim = Assessment.Claim(
+            incident: incidents[0].text, incidentStart: firstStart, incidents: incidents.map(\.text),
+            notified: notifiedDay?.start(in: zone), notifiedDay: notifiedDay,
+            windowFrom: windowFrom, windowTo: windowTo)
         let profileInfo = Self.profileInfo(profile, calendar: request.calendar)
         var notes: [String] = []
         if !pinned {
-            notes.append("the signing key is not pinned (\(keySource)): the reports agree with each other, but nothing shows who made them; "
-                         + "give the device's key with --key, or assess on the PC itself")
+            notes.append(
+                "the signing key is not pinned (\(keySource)): the reports agree with each other, but nothing shows who made them; "
+                    + "give the device's key with --key, or assess on the PC itself")
         }
 
         // 1. Verify everything. The same envelope given twice (a bundle and an export) counts once.
@@ -102,18 +106,20 @@ public struct Assessor: Sendable {
             case .failure(let failure): problems.append(failure.description)
             }
         }
-        let verification = Assessment.Verification(ok: problems.isEmpty, keyId: DeviceKey.keyID(of: key), keyPinned: pinned,
-                                                   envelopes: unique.count, attestations: attestationEnvelopes.count,
-                                                   problems: problems)
+        let verification = Assessment.Verification(
+            ok: problems.isEmpty, keyId: DeviceKey.keyID(of: key), keyPinned: pinned,
+            envelopes: unique.count, attestations: attestationEnvelopes.count,
+            problems: problems)
         let refs = zip(chain.reports, chain.envelopeHashes).map { report, sha in
             Assessment.ReportRef(id: report.id, sequence: report.chain?.sequence ?? 0, collectedAt: report.collectedAt, sha256: sha)
         }
         guard problems.isEmpty else {
             let notes = ["the evidence does not verify; nothing was judged"]
-            return Assessment(schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
-                              keySource: keySource, verification: verification, transfers: [], reports: [],
-                              lastReportBeforeIncident: nil, gaps: [], attestations: attestations, requirements: [], disagreements: [],
-                              strongerMeasures: nil, outcome: .init(verdict: .evidenceInvalid, clauses: [], reasons: notes, unassessed: [], notes: notes))
+            return Assessment(
+                schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
+                keySource: keySource, verification: verification, transfers: [], reports: [],
+                lastReportBeforeIncident: nil, gaps: [], attestations: attestations, requirements: [], disagreements: [],
+                strongerMeasures: nil, outcome: .init(verdict: .evidenceInvalid, clauses: [], reasons: notes, unassessed: [], notes: notes))
         }
 
         // 2. Which reports speak for the window and for the moment of each transfer.
@@ -124,14 +130,19 @@ public struct Assessor: Sendable {
         for index in reports.indices.dropFirst() {
             let previous = reports[index - 1], current = reports[index]
             guard current.collectedAt >= windowFrom, previous.collectedAt <= windowTo,
-                  let before = previous.chain?.sequence, let after = current.chain?.sequence else { continue }
+                let before = previous.chain?.sequence, let after = current.chain?.sequence
+            else { continue }
             let spans = incidents.contains { previous.collectedAt < $0.start && current.collectedAt >= $0.start }
             if after > before + 1 {
-                gaps.append(.init(kind: .chain, afterSequence: before, beforeSequence: after, from: previous.collectedAt,
-                                  to: current.collectedAt, missing: after - before - 1, spansIncident: spans))
+                gaps.append(
+                    .init(
+                        kind: .chain, afterSequence: before, beforeSequence: after, from: previous.collectedAt,
+                        to: current.collectedAt, missing: after - before - 1, spansIncident: spans))
             } else if current.collectedAt.timeIntervalSince(previous.collectedAt) > Double(rules.evidenceMaxAge) {
-                gaps.append(.init(kind: .time, afterSequence: before, beforeSequence: after, from: previous.collectedAt,
-                                  to: current.collectedAt, missing: nil, spansIncident: spans))
+                gaps.append(
+                    .init(
+                        kind: .time, afterSequence: before, beforeSequence: after, from: previous.collectedAt,
+                        to: current.collectedAt, missing: nil, spansIncident: spans))
             }
         }
 
@@ -139,8 +150,9 @@ public struct Assessor: Sendable {
         var judged: [Int: [Finding]] = [:]
         for index in Set(inWindow + lastBefore.compactMap { $0 }) {
             let report = reports[index]
-            judged[index] = PolicyEngine.evaluate(profile, evidence: report.evidence,
-                                                  context: EvaluationContext(collectedAt: report.collectedAt, attestations: report.attestations))
+            judged[index] = PolicyEngine.evaluate(
+                profile, evidence: report.evidence,
+                context: EvaluationContext(collectedAt: report.collectedAt, attestations: report.attestations))
         }
 
         // 4. Each transfer: the posture at the last report before it, and the rule's period.
@@ -151,16 +163,22 @@ public struct Assessor: Sendable {
             if let last = lastBefore[number] {
                 let age = incident.start.timeIntervalSince(reports[last].collectedAt)
                 if age > Double(rules.evidenceMaxAge) {
-                    notAssessable.append("the last report before \(incident.text) is \(Int(age / 3600))h old; the profile asks for one within \(rules.evidenceMaxAge / 3600)h")
+                    notAssessable.append(
+                        "the last report before \(incident.text) is \(Int(age / 3600))h old; the profile asks for one within \(rules.evidenceMaxAge / 3600)h")
                 }
             } else {
                 notAssessable.append("no signed report from before the incident \(incident.text)")
             }
             for gap in gaps where gap.kind == .chain && gap.from < incident.start && gap.to >= incident.start {
-                notAssessable.append("\(gap.missing ?? 0) report(s) missing from the chain across the incident \(incident.text) (between sequence \(gap.afterSequence) and \(gap.beforeSequence))")
+                notAssessable.append(
+                    "\(gap.missing ?? 0) report(s) missing from the chain across the incident \(incident.text) (between sequence \(gap.afterSequence) and \(gap.beforeSequence))"
+                )
             }
-            let context = EvaluationContext(collectedAt: incident.start, claim: .init(transfer: incident.start, transferIsDay: incident.isDay,
-                                                                                    notified: notifiedDay, calendar: request.calendar))
+            let context = EvaluationContext(
+                collectedAt: incident.start,
+                claim: .init(
+                    transfer: incident.start, transferIsDay: incident.isDay,
+                    notified: notifiedDay, calendar: request.calendar))
             let claimFindings = PolicyEngine.evaluate(profile, evidence: lastBefore[number].map { reports[$0].evidence } ?? Evidence(), context: context)
             let findings: [Finding?] = profile.requirements.indices.map { position in
                 profile.requirements[position].check == .claimDeadline ? claimFindings[position] : lastBefore[number].flatMap { judged[$0]?[position] }
@@ -175,22 +193,28 @@ public struct Assessor: Sendable {
                 verdict = notAssessable.isEmpty ? Self.verdict(failing) : .notAssessable
             }
             if verdict == .noExclusionFound && !pinned { verdict = .notAssessable }
-            transfers.append(.init(incident: incident.text, start: incident.start, day: Day(incident.start, in: zone),
-                                   lastReportBefore: lastBefore[number].map { refs[$0] }, notAssessable: notAssessable,
-                                   failing: failing, unassessed: unassessed,
-                                   cover: rules.counting == nil && rules.coverStarts == nil ? nil
-                                       : ClaimPeriod.judge(rules, transfer: incident.start, transferIsDay: incident.isDay,
-                                                           notified: notifiedDay, calendar: request.calendar),
-                                   verdict: verdict))
+            transfers.append(
+                .init(
+                    incident: incident.text, start: incident.start, day: Day(incident.start, in: zone),
+                    lastReportBefore: lastBefore[number].map { refs[$0] }, notAssessable: notAssessable,
+                    failing: failing, unassessed: unassessed,
+                    cover: rules.counting == nil && rules.coverStarts == nil
+                        ? nil
+                        : ClaimPeriod.judge(
+                            rules, transfer: incident.start, transferIsDay: incident.isDay,
+                            notified: notifiedDay, calendar: request.calendar),
+                    verdict: verdict))
         }
 
         var requirements: [Assessment.RequirementAssessment] = []
         for (position, requirement) in profile.requirements.enumerated() {
-            var item = Assessment.RequirementAssessment(requirement: requirement.id, clause: requirement.clause, clauseEn: requirement.clauseEn,
-                                                         consequence: requirement.consequence, check: requirement.check.rawValue,
-                                                         title: requirement.title, atIncident: nil, timeline: [])
+            var item = Assessment.RequirementAssessment(
+                requirement: requirement.id, clause: requirement.clause, clauseEn: requirement.clauseEn,
+                consequence: requirement.consequence, check: requirement.check.rawValue,
+                title: requirement.title, atIncident: nil, timeline: [])
             // At the first transfer; the claim deadline at the transfer it serves worst.
-            item.atIncident = requirement.check == .claimDeadline
+            item.atIncident =
+                requirement.check == .claimDeadline
                 ? atTransfers.compactMap { $0[position] }.max { Self.severity($0.status) < Self.severity($1.status) }
                 : atTransfers[0][position]
             if requirement.check != .claimDeadline {
@@ -215,8 +239,9 @@ public struct Assessor: Sendable {
         for index in inWindow {
             let report = reports[index]
             guard let used = report.reference?.profiles.first(where: { $0.id == profile.id }), let ours = judged[index] else { continue }
-            let theirs = Dictionary(report.findings.filter { $0.profile == profile.id }.map { ($0.requirement, $0.status) },
-                                    uniquingKeysWith: { first, _ in first })
+            let theirs = Dictionary(
+                report.findings.filter { $0.profile == profile.id }.map { ($0.requirement, $0.status) },
+                uniquingKeysWith: { first, _ in first })
             let differing = ours.filter { finding in theirs[finding.requirement] != finding.status }
             guard !differing.isEmpty else { continue }
             let version = used.sha256 == profile.sha256 ? "" : " (the PC used profile version \(used.sha256.prefix(12))…)"
@@ -229,23 +254,27 @@ public struct Assessor: Sendable {
         for finding in transfers.flatMap(\.failing) where !clauses.contains(finding.clause) { clauses.append(finding.clause) }
         var unassessed: [String] = []
         for id in transfers.flatMap(\.unassessed) where !unassessed.contains(id) { unassessed.append(id) }
-        let outcome = Assessment.Outcome(verdict: verdict, clauses: clauses,
-                                         reasons: Assessment.reasons(transfers, notes: notes, language: .en),
-                                         unassessed: unassessed, notes: notes)
+        let outcome = Assessment.Outcome(
+            verdict: verdict, clauses: clauses,
+            reasons: Assessment.reasons(transfers, notes: notes, language: .en),
+            unassessed: unassessed, notes: notes)
         var stronger: Assessment.StrongerMeasuresShown?
         if let measures = profile.strongerMeasures, let last = lastBefore[0] {
             var beyond = profile
             beyond.requirements = measures.requirements
-            let findings = PolicyEngine.evaluate(beyond, evidence: reports[last].evidence,
-                                                 context: EvaluationContext(collectedAt: reports[last].collectedAt))
-            stronger = .init(clause: measures.clause, clauseEn: measures.clauseEn, shown: findings.filter { $0.status == .pass },
-                             notShown: findings.filter { $0.status != .pass })
+            let findings = PolicyEngine.evaluate(
+                beyond, evidence: reports[last].evidence,
+                context: EvaluationContext(collectedAt: reports[last].collectedAt))
+            stronger = .init(
+                clause: measures.clause, clauseEn: measures.clauseEn, shown: findings.filter { $0.status == .pass },
+                notShown: findings.filter { $0.status != .pass })
         }
         let used = inWindow.map { refs[$0] }
-        return Assessment(schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
-                          keySource: keySource, verification: verification, transfers: transfers, reports: used,
-                          lastReportBeforeIncident: lastBefore[0].map { refs[$0] }, gaps: gaps, attestations: attestations,
-                          requirements: requirements, disagreements: disagreements, strongerMeasures: stronger, outcome: outcome)
+        return Assessment(
+            schema: Assessment.schemaIdentifier, assessedAt: request.now, profile: profileInfo, claim: claim,
+            keySource: keySource, verification: verification, transfers: transfers, reports: used,
+            lastReportBeforeIncident: lastBefore[0].map { refs[$0] }, gaps: gaps, attestations: attestations,
+            requirements: requirements, disagreements: disagreements, strongerMeasures: stronger, outcome: outcome)
     }
 
     /// The verdict failing findings lead to, by their consequence as the clause states it.
@@ -286,17 +315,19 @@ public struct Assessor: Sendable {
                 firstDay: counting.counts == .notification ? (counting.firstDayCounted ? "counted" : "not_counted") : nil,
                 inclusive: counting.counts == .transfer ? counting.inclusive : nil,
                 until: counting.until.map { until in
-                    .init(businessDaysAfter: until.businessDaysAfter,
-                          time: String(format: "%02d:%02d", until.minutes / 60, until.minutes % 60),
-                          calendar: until.calendar, calendarLastDay: calendar?.lastDay, reading: until.reading)
+                    .init(
+                        businessDaysAfter: until.businessDaysAfter,
+                        time: String(format: "%02d:%02d", until.minutes / 60, until.minutes % 60),
+                        calendar: until.calendar, calendarLastDay: calendar?.lastDay, reading: until.reading)
                 },
                 text: counting.text)
         }
-        return Assessment.ProfileInfo(id: profile.id, name: profile.name, sha256: profile.sha256, document: profile.source.document,
-                                      documentTitle: profile.source.title.map { _ in profile.source.described },
-                                      windowDays: rules.windowDays, counting: counting, coverStarts: rules.coverStarts?.at,
-                                      coverStartsText: rules.coverStarts?.text,
-                                      evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)
+        return Assessment.ProfileInfo(
+            id: profile.id, name: profile.name, sha256: profile.sha256, document: profile.source.document,
+            documentTitle: profile.source.title.map { _ in profile.source.described },
+            windowDays: rules.windowDays, counting: counting, coverStarts: rules.coverStarts?.at,
+            coverStartsText: rules.coverStarts?.text,
+            evidenceMaxAgeHours: rules.evidenceMaxAge / 3600, timezone: rules.timezone)
     }
 }
 

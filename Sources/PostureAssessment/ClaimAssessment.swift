@@ -26,9 +26,11 @@ public enum ClaimAssessment {
     /// Assesses `incidents` (one per transfer) notified on `notified` (nil: the deadline is unknown).
     /// Throws `AssessmentError` for malformed dates (a usage error) and `LocatedError` for a
     /// malformed bank calendar.
-    public static func assess(profile: Profile, incidents: [String], notified: String?, key: Key,
-                              reports: [ChainVerifier.Item], attestations: [Data], reference: ReferencePaths,
-                              now: Date = Date()) throws -> Assessment {
+    public static func assess(
+        profile: Profile, incidents: [String], notified: String?, key: Key,
+        reports: [ChainVerifier.Item], attestations: [Data], reference: ReferencePaths,
+        now: Date = Date()
+    ) throws -> Assessment {
         let calendar = try profile.claim.counting?.until.flatMap { until in
             try reference.catalogFile("\(until.calendar).yaml").map(BankCalendar.load(path:))
         }

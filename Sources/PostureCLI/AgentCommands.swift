@@ -34,18 +34,18 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "agent",
         abstract: "Run the posture daemon: scan on a schedule, sign, journal and upload reports.",
         discussion: """
-        Scans at start and then every schedule.interval (plus random jitter) on wall-clock time, \
-        signs each report, journals it, queues it for upload when upload.url is set, and delivers \
-        the queue in order with retries. SIGHUP reloads the configuration; SIGTERM or SIGINT stops \
-        cleanly. Under systemd (Type=notify) it sends READY, WATCHDOG and STOPPING.
+            Scans at start and then every schedule.interval (plus random jitter) on wall-clock time, \
+            signs each report, journals it, queues it for upload when upload.url is set, and delivers \
+            the queue in order with retries. SIGHUP reloads the configuration; SIGTERM or SIGINT stops \
+            cleanly. Under systemd (Type=notify) it sends READY, WATCHDOG and STOPPING.
 
-        --once runs one cycle and exits: 0 when nothing is left queued (or no upload target is set), \
-        75 when reports stay queued for a retry, 65 when the collector refused a report as too large \
-        (HTTP 413; it is a dead letter), 74 when the state directory is full (nothing of the cycle is \
-        stored; the next one continues the chain). Findings never change the agent's exit status. \
-        A cycle still running after schedule.cycle_timeout is killed and the next runs on schedule; \
-        WATCHDOG is sent only while cycles finish.
-        """
+            --once runs one cycle and exits: 0 when nothing is left queued (or no upload target is set), \
+            75 when reports stay queued for a retry, 65 when the collector refused a report as too large \
+            (HTTP 413; it is a dead letter), 74 when the state directory is full (nothing of the cycle is \
+            stored; the next one continues the chain). Findings never change the agent's exit status. \
+            A cycle still running after schedule.cycle_timeout is killed and the next runs on schedule; \
+            WATCHDOG is sent only while cycles finish.
+            """
     )
 
     @OptionGroup var options: ConfigOptions
@@ -65,8 +65,9 @@ struct AgentCommand: AsyncParsableCommand {
             let state = try options.stateDirectory(config)
             let paths = ReferencePaths.standard(extra: profileDirectories)
             if once {
-                let cycle = AgentCycle(config: config, root: try scanRoot(root), paths: paths, stateDirectory: state,
-                                       log: EventLog(level: config.logLevel))
+                let cycle = AgentCycle(
+                    config: config, root: try scanRoot(root), paths: paths, stateDirectory: state,
+                    log: EventLog(level: config.logLevel))
                 cycle.log.uploadNotice(config)
                 let outcome = try await cycle.run()
                 if let tooLarge = outcome.delivery?.tooLarge, tooLarge > 0 { throw ExitCode(ExitStatus.dataError) }
@@ -82,13 +83,16 @@ struct AgentCommand: AsyncParsableCommand {
             let cycle = ["agent", "--once", "--root", root]
             let scheduler = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("posture-agentd").path
             EventLog(level: config.logLevel).uploadNotice(config)
-            var arguments = [scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))",
-                             "--cycle-timeout", "\(Int(config.cycleTimeout))"]
+            var arguments = [
+                scheduler, "--posture", executable, "--interval", "\(Int(config.interval))", "--jitter", "\(Int(config.jitter))",
+                "--cycle-timeout", "\(Int(config.cycleTimeout))"
+            ]
             arguments += cycle.flatMap { ["--cycle", $0] } + shared.flatMap { ["--shared", $0] }
             let argv = arguments.map { strdup($0) } + [nil]
             execv(scheduler, argv)
-            throw CommandFailure("cannot start the scheduler \(scheduler): \(String(cString: strerror(errno)))"
-                              + " (it is installed next to posture)", status: ExitStatus.unavailable)
+            throw CommandFailure(
+                "cannot start the scheduler \(scheduler): \(String(cString: strerror(errno)))"
+                    + " (it is installed next to posture)", status: ExitStatus.unavailable)
         }
     }
 }
@@ -98,7 +102,8 @@ struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Deliver the queued reports now and say what happened.",
-        discussion: "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued, 65 when the collector refused a report as too large (HTTP 413: it moves to the dead letters, which are not in the queue)."
+        discussion:
+            "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued, 65 when the collector refused a report as too large (HTTP 413: it moves to the dead letters, which are not in the queue)."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -112,8 +117,9 @@ struct UploadCommand: AsyncParsableCommand {
             }
             let journal = try Journal(stateDirectory: try options.stateDirectory(config))
             let summary = try await Deliverer(journal: journal, upload: upload).run(ignoreSchedule: true)
-            print("delivered \(summary.delivered), dead letters \(summary.deadLettered), still queued \(summary.remaining)"
-                  + (summary.lastError.map { "; last error: \($0)" } ?? ""))
+            print(
+                "delivered \(summary.delivered), dead letters \(summary.deadLettered), still queued \(summary.remaining)"
+                    + (summary.lastError.map { "; last error: \($0)" } ?? ""))
             if summary.tooLarge > 0 {
                 printError("\(summary.tooLarge) report(s) refused as too large by the collector: moved to the dead letters (posture status)")
                 throw ExitCode(ExitStatus.dataError)
@@ -156,23 +162,24 @@ struct StatusCommand: AsyncParsableCommand {
                 "last_delivery": ["at": time("last_delivery_at"), "result": meta["last_delivery_result"], "error": meta["last_delivery_error"]],
                 "key_id": keyID,
                 "config": config.path,
-                "upload_url": config.upload?.url,
+                "upload_url": config.upload?.url
             ]
             switch format {
             case .json:
                 let data = try JSONSerialization.data(withJSONObject: Self.nullify(status), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
                 try emit(data + Data("\n".utf8), to: nil)
             case .text:
-                print("""
-                last scan:      \(time("last_scan_at") ?? "never")
-                verdicts:       \(meta["last_verdicts"] ?? "-")
-                queue:          \(counts["queued"] ?? 0) report(s)\(config.upload == nil ? " (no upload target: reports stay in the journal)" : "")
-                last delivery:  \(time("last_delivery_at").map { "\($0) \(meta["last_delivery_result"] ?? "")" } ?? "never")\(meta["last_delivery_error"].map { "\n  error:        \($0)" } ?? "")
-                dead letters:   \(counts["dead"] ?? 0)
-                key id:         \(keyID ?? "none (created at the first signed scan)")
-                config:         \(config.path ?? "none (built-in defaults)")
-                state dir:      \(state)
-                """)
+                print(
+                    """
+                    last scan:      \(time("last_scan_at") ?? "never")
+                    verdicts:       \(meta["last_verdicts"] ?? "-")
+                    queue:          \(counts["queued"] ?? 0) report(s)\(config.upload == nil ? " (no upload target: reports stay in the journal)" : "")
+                    last delivery:  \(time("last_delivery_at").map { "\($0) \(meta["last_delivery_result"] ?? "")" } ?? "never")\(meta["last_delivery_error"].map { "\n  error:        \($0)" } ?? "")
+                    dead letters:   \(counts["dead"] ?? 0)
+                    key id:         \(keyID ?? "none (created at the first signed scan)")
+                    config:         \(config.path ?? "none (built-in defaults)")
+                    state dir:      \(state)
+                    """)
             }
         }
     }
@@ -192,24 +199,26 @@ struct EnrollCommand: AsyncParsableCommand {
         commandName: "enroll",
         abstract: "Register this device's public key with the bank's collector using a one-time token.",
         discussion: """
-        Sends the device public key (created if missing), host name and a SHA-256 of the machine id \
-        to URL (the collector's /v1/enroll endpoint), with the TLS and proxy settings of the agent \
-        config's upload section, signed with the device key over the token and a nonce fetched from \
-        URL/challenge (proof that this device holds the key). The token is used once and never stored: \
-        pass it with --token-file FILE or on standard input (--token-file -), since a command-line \
-        argument is visible to every user in /proc while the command runs. Then the collector's \
-        receipt key is fetched and pinned in the journal: from then on a delivery counts only when \
-        its receipt is signed by that key and acknowledges the report sent.
+            Sends the device public key (created if missing), host name and a SHA-256 of the machine id \
+            to URL (the collector's /v1/enroll endpoint), with the TLS and proxy settings of the agent \
+            config's upload section, signed with the device key over the token and a nonce fetched from \
+            URL/challenge (proof that this device holds the key). The token is used once and never stored: \
+            pass it with --token-file FILE or on standard input (--token-file -), since a command-line \
+            argument is visible to every user in /proc while the command runs. Then the collector's \
+            receipt key is fetched and pinned in the journal: from then on a delivery counts only when \
+            its receipt is signed by that key and acknowledges the report sent.
 
-        Exit status: 0 enrolled, 77 the token was refused, 69 the collector could not be reached.
-        """
+            Exit status: 0 enrolled, 77 the token was refused, 69 the collector could not be reached.
+            """
     )
 
     @Option(help: ArgumentHelp("The collector's enrollment URL (…/v1/enroll).", valueName: "URL"))
     var url: String
 
-    @Option(help: ArgumentHelp("The one-time enrollment token from the bank (visible to other users while it runs: prefer --token-file).",
-                               valueName: "TOKEN"))
+    @Option(
+        help: ArgumentHelp(
+            "The one-time enrollment token from the bank (visible to other users while it runs: prefer --token-file).",
+            valueName: "TOKEN"))
     var token: String?
 
     @Option(help: ArgumentHelp("Read the enrollment token from FILE, or from standard input when FILE is -.", valueName: "FILE"))
@@ -256,12 +265,15 @@ struct EnrollCommand: AsyncParsableCommand {
             let host = HostProbe().collect(root: try ScanRoot("/"))
             let transport = CurlTransport(options: config.upload?.transport ?? TransportOptions())
             let nonce = try challenge(transport)
-            var body: [String: Any] = ["token": token, "public_key": key.publicLine, "nonce": nonce,
-                                       "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)]
+            var body: [String: Any] = [
+                "token": token, "public_key": key.publicLine, "nonce": nonce,
+                "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)
+            ]
             body["hostname"] = host.hostname
             body["machine_id_sha256"] = host.machineIdSha256
-            let request = HTTPRequest(url: url, headers: [("Content-Type", "application/json")],
-                                      body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+            let request = HTTPRequest(
+                url: url, headers: [("Content-Type", "application/json")],
+                body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
             let response: HTTPResponse
             do {
                 response = try transport.send(request)
@@ -270,8 +282,9 @@ struct EnrollCommand: AsyncParsableCommand {
             }
             guard (200..<300).contains(response.status) else {
                 let detail = String(decoding: response.body.prefix(300), as: UTF8.self)
-                throw CommandFailure("the collector refused the enrollment (HTTP \(response.status)): \(detail)",
-                                  status: response.status == 401 || response.status == 403 ? ExitStatus.permission : ExitStatus.unavailable)
+                throw CommandFailure(
+                    "the collector refused the enrollment (HTTP \(response.status)): \(detail)",
+                    status: response.status == 401 || response.status == 403 ? ExitStatus.permission : ExitStatus.unavailable)
             }
             let answer = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
             if let keyID = answer["key_id"] as? String, keyID != key.keyID {
@@ -279,9 +292,11 @@ struct EnrollCommand: AsyncParsableCommand {
             }
             let contract = answer["contract"] as? String ?? "?"
             let receiptKey = try self.receiptKey(transport)
-            try Journal(stateDirectory: state).setMeta(["enrolled_url": url, "enrolled_contract": contract,
-                                                        "enrolled_at": "\(Date().timeIntervalSince1970)",
-                                                        Deliverer.receiptKeyMeta: receiptKey.rawRepresentation.base64EncodedString()])
+            try Journal(stateDirectory: state).setMeta([
+                "enrolled_url": url, "enrolled_contract": contract,
+                "enrolled_at": "\(Date().timeIntervalSince1970)",
+                Deliverer.receiptKeyMeta: receiptKey.rawRepresentation.base64EncodedString()
+            ])
             print("enrolled: key \(key.keyID) bound to contract \(ControlCharacters.escaped(contract)) at \(url)")
             print("receipts pinned to the collector key \(DeviceKey.keyID(of: receiptKey))")
         }
@@ -297,8 +312,9 @@ struct EnrollCommand: AsyncParsableCommand {
             throw CommandFailure("enrolled, but the collector's receipt key could not be fetched: \(error); run enroll again", status: ExitStatus.unavailable)
         }
         guard response.status == 200, let key = DeviceKey.publicKey(base64: String(decoding: response.body.prefix(200), as: UTF8.self)) else {
-            throw CommandFailure("enrolled, but \(base)/receipt-key gave no receipt key (HTTP \(response.status)); run enroll again",
-                              status: ExitStatus.unavailable)
+            throw CommandFailure(
+                "enrolled, but \(base)/receipt-key gave no receipt key (HTTP \(response.status)); run enroll again",
+                status: ExitStatus.unavailable)
         }
         return key
     }
@@ -312,9 +328,11 @@ struct EnrollCommand: AsyncParsableCommand {
             throw CommandFailure("enrollment failed: \(error)", status: ExitStatus.unavailable)
         }
         guard response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-              let nonce = answer["nonce"] as? String else {
-            throw CommandFailure("the collector gave no enrollment challenge at \(url)/challenge (HTTP \(response.status)): "
-                              + "is it older than this agent, or is the URL not …/v1/enroll?", status: ExitStatus.unavailable)
+            let nonce = answer["nonce"] as? String
+        else {
+            throw CommandFailure(
+                "the collector gave no enrollment challenge at \(url)/challenge (HTTP \(response.status)): "
+                    + "is it older than this agent, or is the URL not …/v1/enroll?", status: ExitStatus.unavailable)
         }
         return nonce
     }

@@ -14,10 +14,10 @@ struct KeyCommand: AsyncParsableCommand {
         commandName: "key",
         abstract: "Create or show the device's Ed25519 signing key.",
         discussion: """
-        The private key is STATE_DIR/device.key (mode 0600; a key readable by group or others is \
-        refused); the public key is STATE_DIR/device.pub (base64 of the 32 raw bytes), which is \
-        what a bank needs to verify this device's reports.
-        """,
+            The private key is STATE_DIR/device.key (mode 0600; a key readable by group or others is \
+            refused); the public key is STATE_DIR/device.pub (base64 of the 32 raw bytes), which is \
+            what a bank needs to verify this device's reports.
+            """,
         subcommands: [Generate.self, Show.self, Benchmark.self]
     )
 
@@ -100,16 +100,16 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Verify signed reports: signatures, key id, payload type, schema and chain continuity.",
         discussion: """
-        Takes envelope files (as `posture scan --sign` writes them), journal exports (one \
-        envelope a line) and claim bundles (`posture claim`), in any order: they are ordered by \
-        chain.sequence. Prints one verdict per envelope and attestation and names gaps, \
-        duplicates, forks, broken links and time running backwards. A bundle is also checked \
-        against its own manifest of hashes.
+            Takes envelope files (as `posture scan --sign` writes them), journal exports (one \
+            envelope a line) and claim bundles (`posture claim`), in any order: they are ordered by \
+            chain.sequence. Prints one verdict per envelope and attestation and names gaps, \
+            duplicates, forks, broken links and time running backwards. A bundle is also checked \
+            against its own manifest of hashes.
 
-        The public key comes from --key, else the one inside a bundle, else STATE_DIR/device.pub. \
-        A bundle's key is the sender's word: compare its key id with the one the device enrolled.
-        Exit status: 0 everything verifies, 65 something does not (reasons printed), 66 a file is missing.
-        """
+            The public key comes from --key, else the one inside a bundle, else STATE_DIR/device.pub. \
+            A bundle's key is the sender's word: compare its key id with the one the device enrolled.
+            Exit status: 0 everything verifies, 65 something does not (reasons printed), 66 a file is missing.
+            """
     )
 
     @Argument(help: ArgumentHelp("Envelope files, journal exports or claim bundles.", valueName: "ENVELOPE_OR_BUNDLE"))
@@ -127,7 +127,8 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await ErrorReporter.posture.run {
             let evidence = try EvidenceFiles.load(files)
-            let publicKey = try key.map { try DeviceKey.publicKey(file: $0) } ?? evidence.bundleKey
+            let publicKey =
+                try key.map { try DeviceKey.publicKey(file: $0) } ?? evidence.bundleKey
                 ?? DeviceKey.publicKey(file: "\(state.required())/\(DeviceKey.publicName)")
             let verifier = ChainVerifier(key: publicKey)
             let outcome = verifier.verify(evidence.reports)
@@ -151,8 +152,10 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             for problem in outcome.chainProblems { print("chain: \(problem)") }
             let ok = outcome.ok && attestationsOK
-            print(ok ? "verified: \(evidence.reports.count) envelope(s), \(evidence.attestations.count) attestation(s), key \(DeviceKey.keyID(of: publicKey))"
-                     : "verification FAILED")
+            print(
+                ok
+                    ? "verified: \(evidence.reports.count) envelope(s), \(evidence.attestations.count) attestation(s), key \(DeviceKey.keyID(of: publicKey))"
+                    : "verification FAILED")
             if !ok { throw ExitCode(ExitStatus.dataError) }
         }
     }

@@ -15,29 +15,31 @@ struct ScanCommand: AsyncParsableCommand {
         commandName: "scan",
         abstract: "Scan this PC (or a mounted disk) and judge it against bank profiles.",
         discussion: """
-        Reads the system under --root (default /), evaluates each requirement of the chosen \
-        profiles (default: those the agent config names, else every bundled profile) and prints, \
-        per bank, which requirement \
-        passes, fails or cannot be seen, with the clause of the bank's rule and how to fix it.
+            Reads the system under --root (default /), evaluates each requirement of the chosen \
+            profiles (default: those the agent config names, else every bundled profile) and prints, \
+            per bank, which requirement \
+            passes, fails or cannot be seen, with the clause of the bank's rule and how to fix it.
 
-        Run it as root for a complete answer: without root some files (for example /etc/shadow) \
-        cannot be read and their requirements are reported as unknown, never as passed.
+            Run it as root for a complete answer: without root some files (for example /etc/shadow) \
+            cannot be read and their requirements are reported as unknown, never as passed.
 
-        Exit status: 0 all pass, 1 at least one fails, 3 nothing fails but something is unknown.
+            Exit status: 0 all pass, 1 at least one fails, 3 nothing fails but something is unknown.
 
-        Examples:
-          sudo posture scan
-          posture scan --profile iyogin-internet-eb --format json --output report.json
-          sudo posture scan --root /mnt/evidence-disk
-        """
+            Examples:
+              sudo posture scan
+              posture scan --profile iyogin-internet-eb --format json --output report.json
+              sudo posture scan --root /mnt/evidence-disk
+            """
     )
 
     @Option(help: ArgumentHelp("Scan the system mounted at DIR instead of the running one.", valueName: "DIR"))
     var root: String = "/"
 
-    @Option(name: .customLong("profile"), help: ArgumentHelp(
-        "A profile id or a path to a profile YAML file (repeatable; default: the agent config's profiles, else all bundled ones).",
-        valueName: "ID"), completion: .profileIDs)
+    @Option(
+        name: .customLong("profile"),
+        help: ArgumentHelp(
+            "A profile id or a path to a profile YAML file (repeatable; default: the agent config's profiles, else all bundled ones).",
+            valueName: "ID"), completion: .profileIDs)
     var profiles: [String] = []
 
     @Option(help: "Output format: text (for a person, the default), json (the report contract), html (one printable, self-contained file for a claim).")
@@ -54,7 +56,9 @@ struct ScanCommand: AsyncParsableCommand {
 
     @OptionGroup var reference: ReferenceOptions
 
-    @Option(help: ArgumentHelp("Agent configuration whose profiles are used when no --profile is given (default: /etc/posture/agent.yaml when it exists).", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Agent configuration whose profiles are used when no --profile is given (default: /etc/posture/agent.yaml when it exists).", valueName: "FILE"))
     var config: String?
 
     @OptionGroup var state: StateOptions
@@ -90,7 +94,8 @@ struct ScanCommand: AsyncParsableCommand {
                 do throws(CommandFailure) {
                     try emit(output == nil ? signed.envelope + Data("\n".utf8) : signed.envelope, to: output)
                 } catch var error {
-                    error.description += "; the signed report is kept in the journal (sequence \(signed.report.chain?.sequence ?? 0)):"
+                    error.description +=
+                        "; the signed report is kept in the journal (sequence \(signed.report.chain?.sequence ?? 0)):"
                         + " `posture journal export` writes it"
                     throw error
                 }
@@ -113,8 +118,9 @@ struct ScanCommand: AsyncParsableCommand {
                 data = Data(HTMLReport.scan(report, profiles: chosen, keyID: keyID, envelopeSHA256: nil, language: reference.language).utf8)
             case .text:
                 let style = TextStyle(colour: output == nil && TextStyle.stdoutIsColourTerminal())
-                data = Data(TextReport(report: report, profiles: chosen, language: reference.language, style: style)
-                    .render().utf8)
+                data = Data(
+                    TextReport(report: report, profiles: chosen, language: reference.language, style: style)
+                        .render().utf8)
             }
             try emit(data, to: output)
             announce(report, signed: false)
@@ -127,14 +133,17 @@ struct ScanCommand: AsyncParsableCommand {
     /// prints nothing else (and exits 1 for a failing requirement) does not read as a crash.
     func announce(_ report: Report, signed: Bool) {
         guard let output else { return }
-        let order: [(FindingStatus, String)] = [(.fail, "fail"), (.unknown, "unknown"), (.attested, "declared by the customer"),
-                                                (.pass, "pass"), (.notApplicable, "not applicable")]
+        let order: [(FindingStatus, String)] = [
+            (.fail, "fail"), (.unknown, "unknown"), (.attested, "declared by the customer"),
+            (.pass, "pass"), (.notApplicable, "not applicable")
+        ]
         let counts = order.compactMap { status, label -> String? in
             let count = report.findings.filter { $0.status == status }.count
             return count == 0 ? nil : "\(count) \(label)"
         }
         let profiles = Set(report.findings.map(\.profile)).count
-        printError("wrote \(signed ? "the signed report" : "the report") to \(ControlCharacters.escaped(output)): "
-                   + "\(counts.joined(separator: ", ")) across \(profiles) profile(s)")
+        printError(
+            "wrote \(signed ? "the signed report" : "the report") to \(ControlCharacters.escaped(output)): "
+                + "\(counts.joined(separator: ", ")) across \(profiles) profile(s)")
     }
 }

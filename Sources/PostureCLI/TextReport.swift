@@ -1,6 +1,6 @@
 import Foundation
-import PostureModel
 import PostureAssessment
+import PostureModel
 import PosturePolicy
 
 /// ANSI styling, used only when standard output is a colour terminal.
@@ -49,8 +49,10 @@ struct TextReport {
             if !failing.isEmpty {
                 (word, colour) = (ja ? "補償に懸念" : "AT RISK", "1;31")
                 let others = failing.filter { $0.consequence != .exclusion }.count
-                detail = ja ? "補償対象外となる条項 \(exclusions) 件" + (others > 0 ? "、その他の不適合 \(others) 件" : "")
-                            : "\(exclusions) exclusion clause(s) failing" + (others > 0 ? ", \(others) other failure(s)" : "")
+                detail =
+                    ja
+                    ? "補償対象外となる条項 \(exclusions) 件" + (others > 0 ? "、その他の不適合 \(others) 件" : "")
+                    : "\(exclusions) exclusion clause(s) failing" + (others > 0 ? ", \(others) other failure(s)" : "")
             } else if open > 0 {
                 (word, colour) = (ja ? "判断不可" : "CANNOT TELL", "33")
                 detail = ja ? "確認できない要件 \(open) 件" : "\(open) requirement(s) could not be confirmed"
@@ -58,8 +60,9 @@ struct TextReport {
                 (word, colour) = (ja ? "補償の要件を満たす" : "KEEPS COVER", "32")
                 detail = ja ? "不適合なし" : "nothing fails"
             }
-            lines.append("  " + style.paint(padded(word, 12), colour) + ControlCharacters.escaped(profile.name.text(for: language))
-                         + " (\(profile.id)): " + detail)
+            lines.append(
+                "  " + style.paint(padded(word, 12), colour) + ControlCharacters.escaped(profile.name.text(for: language))
+                    + " (\(profile.id)): " + detail)
         }
         return lines.joined(separator: "\n")
     }
@@ -80,8 +83,10 @@ struct TextReport {
         out += "\n" + summary() + "\n"
         for profile in profiles {
             let findings = report.findings.filter { $0.profile == profile.id }
-                .enumerated().sorted { (Labels.rank($0.element.status, check: $0.element.check), $0.offset)
-                    < (Labels.rank($1.element.status, check: $1.element.check), $1.offset) }.map(\.element)
+                .enumerated().sorted {
+                    (Labels.rank($0.element.status, check: $0.element.check), $0.offset)
+                        < (Labels.rank($1.element.status, check: $1.element.check), $1.offset)
+                }.map(\.element)
             var tallied: [(label: String, count: Int)] = []
             for finding in findings {
                 let text = label(finding).text
@@ -92,7 +97,8 @@ struct TextReport {
             for finding in findings {
                 let (text, colour) = label(finding)
                 let clause = (ja ? "条項 " : "clause ") + ControlCharacters.escaped(finding.clause(in: language))
-                out += "  " + style.paint(padded(text, 9), colour) + ControlCharacters.escaped(finding.title(in: language))
+                out +=
+                    "  " + style.paint(padded(text, 9), colour) + ControlCharacters.escaped(finding.title(in: language))
                     + "  " + style.dim("[\(clause), \(consequenceLabel(finding.consequence))]") + "\n"
                 out += "           " + style.dim(ControlCharacters.escaped(finding.summary(in: language))) + "\n"
                 if let remedy = finding.remedy(in: language) {

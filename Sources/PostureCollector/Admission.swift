@@ -31,8 +31,9 @@ public final class Admission: Sendable {
         let time = now.timeIntervalSince1970
         let refusal = counts.withLock { counts -> RequestError? in
             if let address, let window = counts.refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
-                return RequestError.rateLimited(retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
-                                                reason: "too many refused requests from this address; retry in")
+                return RequestError.rateLimited(
+                    retryAfter: max(1, Int((window.start + 60 - time).rounded(.up))),
+                    reason: "too many refused requests from this address; retry in")
             }
             guard counts.inFlight < maxInFlight else { return RequestError.busy(retryAfter: 1) }
             counts.inFlight += 1

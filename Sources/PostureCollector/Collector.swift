@@ -90,8 +90,9 @@ public final class Collector: Sendable {
     /// Makes a one-time enrollment token (`pst_enroll_…`) for `contract`; only its SHA-256 is stored.
     public func issueToken(contract: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
         let token = Secrets.token(prefix: Secrets.enrollmentPrefix)
-        try await storage.issueToken(sha256: sha256Hex(Data(token.utf8)), contract: contract, issuedAt: now,
-                                     expiresAt: now.addingTimeInterval(lifetime))
+        try await storage.issueToken(
+            sha256: sha256Hex(Data(token.utf8)), contract: contract, issuedAt: now,
+            expiresAt: now.addingTimeInterval(lifetime))
         return token
     }
 
@@ -108,7 +109,8 @@ public final class Collector: Sendable {
             }
             guard let token = parsed["token"] as? String, !token.isEmpty else { throw RequestError.malformed("'token' is missing") }
             guard let line = parsed["public_key"] as? String, let raw = Data(base64Encoded: line),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else {
                 throw RequestError.malformed("'public_key' must be base64 of the 32 raw Ed25519 public-key bytes")
             }
             var strings: [String: String] = [:]
@@ -120,7 +122,8 @@ public final class Collector: Sendable {
                 }
             }
             guard let nonce = strings["nonce"], let signature = strings["signature"] else {
-                throw RequestError.malformed("""
+                throw RequestError.malformed(
+                    """
                     the enrollment must prove possession of the key: 'nonce' (from GET /v1/enroll/challenge) and 'signature' \
                     are missing; this agent is too old for this collector: update posture and run posture enroll again
                     """)
@@ -133,8 +136,9 @@ public final class Collector: Sendable {
             }
             return (raw, key, token, strings)
         }
-        let device = Device(keyID: DeviceKey.keyID(of: key), publicKey: raw.base64EncodedString(), contract: "",
-                            hostname: object["hostname"], machineIdSha256: object["machine_id_sha256"], enrolledAt: now)
+        let device = Device(
+            keyID: DeviceKey.keyID(of: key), publicKey: raw.base64EncodedString(), contract: "",
+            hostname: object["hostname"], machineIdSha256: object["machine_id_sha256"], enrolledAt: now)
         switch try await storage.enroll(tokenSha256: sha256Hex(Data(token.utf8)), device: device, now: now) {
         case .enrolled(let contract):
             keys[device.keyID] = key
@@ -203,16 +207,20 @@ public final class Collector: Sendable {
         // After the signature, so forgeries under a device's key id cannot spend its allowance;
         // a repeat gives its share back, so replays of a captured envelope cannot either.
         if let seconds = rate.admit(keyID, now: now) { throw RequestError.deviceRate(seconds) }
-        let submission = Submission(keyID: keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
-                                    envelopeSha256: sha256Hex(body), collectedAt: report.collectedAt, envelope: body)
+        let submission = Submission(
+            keyID: keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
+            envelopeSha256: sha256Hex(body), collectedAt: report.collectedAt, envelope: body)
         let receiptKey = self.receiptKey
         let outcome: IngestOutcome
         do {
-            outcome = try await storage.ingest(submission, now: now, sign: { submission, chain, receivedAt in
-                let receipt = Receipt(reportId: submission.reportID, keyId: submission.keyID, envelopeSha256: submission.envelopeSha256,
-                                      receivedAt: receivedAt, chain: chain, sequence: submission.sequence)
-                return try Envelope.sign(body: try PostureJSON.encoder().encode(receipt), type: Receipt.payloadType, key: receiptKey).encoded()
-            })
+            outcome = try await storage.ingest(
+                submission, now: now,
+                sign: { submission, chain, receivedAt in
+                    let receipt = Receipt(
+                        reportId: submission.reportID, keyId: submission.keyID, envelopeSha256: submission.envelopeSha256,
+                        receivedAt: receivedAt, chain: chain, sequence: submission.sequence)
+                    return try Envelope.sign(body: try PostureJSON.encoder().encode(receipt), type: Receipt.payloadType, key: receiptKey).encoded()
+                })
         } catch {
             rate.refund(keyID, now: now)
             throw error
@@ -230,7 +238,8 @@ public final class Collector: Sendable {
     func publicKey(keyID: String) async throws -> Curve25519.Signing.PublicKey? {
         if let key = keys[keyID] { return key }
         guard let device = try await storage.device(keyID: keyID), let raw = Data(base64Encoded: device.publicKey),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return nil }
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+        else { return nil }
         keys[keyID] = key
         return key
     }
@@ -324,9 +333,12 @@ extension CollectorStorage {
         for device in try await devices(contract: contract) {
             guard let key = DeviceKey.publicKey(base64: device.publicKey) else { continue }
             let envelopes = try await envelopes(keyID: device.keyID, from: nil, to: nil)
-            out.append(DeviceEvidence(device: device, key: key, items: envelopes.enumerated().map { index, bytes in
-                ChainVerifier.Item(source: "collector:\(device.keyID.prefix(16)):\(index + 1)", bytes: bytes)
-            }))
+            out.append(
+                DeviceEvidence(
+                    device: device, key: key,
+                    items: envelopes.enumerated().map { index, bytes in
+                        ChainVerifier.Item(source: "collector:\(device.keyID.prefix(16)):\(index + 1)", bytes: bytes)
+                    }))
         }
         return out
     }

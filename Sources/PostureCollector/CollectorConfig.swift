@@ -97,8 +97,10 @@ public struct CollectorConfig: Sendable {
                 }
                 config.limits.maxBody = bytes
             }
-            for (key, keyPath) in [("per_device_per_minute", \Limits.perDevicePerMinute),
-                                   ("per_address_refusals_per_minute", \Limits.perAddressRefusalsPerMinute), ("max_in_flight", \Limits.maxInFlight)] {
+            for (key, keyPath) in [
+                ("per_device_per_minute", \Limits.perDevicePerMinute),
+                ("per_address_refusals_per_minute", \Limits.perAddressRefusalsPerMinute), ("max_in_flight", \Limits.maxInFlight)
+            ] {
                 guard let value = map.optional(key) else { continue }
                 config.limits[keyPath: keyPath] = try value.int("limits.\(key)")
                 guard config.limits[keyPath: keyPath] > 0 else { throw value.error("limits.\(key) must be at least 1") }

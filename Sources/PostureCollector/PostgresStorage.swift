@@ -1,8 +1,8 @@
 public import Foundation
-import PostureEvidence
 public import Logging
 import NIOSSL
 import PostgresNIO
+import PostureEvidence
 public import PostureModel
 
 /// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
@@ -18,10 +18,12 @@ public final class PostgresStorage: CollectorStorage, Sendable {
     public init(url text: String, logger: Logger) async throws {
         url = try PostgresURL(text)
         self.logger = logger
-        var configuration = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
-                                                         database: url.database, tls: .disable)
-        var connection = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
-                                                          database: url.database, tls: .disable)
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password,
+            database: url.database, tls: .disable)
+        var connection = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password,
+            database: url.database, tls: .disable)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .fullVerification
         if let root = url.rootCertificate { tls.trustRoots = .file(root) }
@@ -82,7 +84,8 @@ public final class PostgresStorage: CollectorStorage, Sendable {
 
     public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
         try await bounded { [self] in
-            _ = try await client.query("""
+            _ = try await client.query(
+                """
                 INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at)
                 VALUES (\(sha256), \(contract), \(issuedAt.timeIntervalSince1970), \(expiresAt.timeIntervalSince1970))
                 """, logger: logger)
@@ -92,7 +95,8 @@ public final class PostgresStorage: CollectorStorage, Sendable {
     public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
         try await bounded { [self] in
             try await client.withTransaction(logger: logger) { connection in
-                let tokens = try await connection.query("""
+                let tokens = try await connection.query(
+                    """
                     SELECT contract FROM enrollment_tokens
                     WHERE token_sha256 = \(tokenSha256) AND used_at IS NULL AND expires_at > \(now.timeIntervalSince1970) FOR UPDATE
                     """, logger: logger)
@@ -101,10 +105,12 @@ public final class PostgresStorage: CollectorStorage, Sendable {
                 if let existing = try await bound.decode(String.self).first(where: { _ in true }), existing != contract {
                     return .conflict(contract: existing)
                 }
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE enrollment_tokens SET used_at = \(now.timeIntervalSince1970), used_by = \(device.keyID) WHERE token_sha256 = \(tokenSha256)
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at)
                     VALUES (\(device.keyID), \(device.publicKey), \(contract), \(device.hostname), \(device.machineIdSha256), \(now.timeIntervalSince1970))
                     ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
@@ -122,19 +128,23 @@ public final class PostgresStorage: CollectorStorage, Sendable {
 
     public func devices(contract: String) async throws -> [Device] {
         try await bounded { [self] in
-            try await devices(query: """
-                SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices
-                WHERE contract = \(contract) ORDER BY enrolled_at, key_id
-                """)
+            try await devices(
+                query: """
+                    SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices
+                    WHERE contract = \(contract) ORDER BY enrolled_at, key_id
+                    """)
         }
     }
 
     func devices(query: PostgresQuery) async throws -> [Device] {
         var devices: [Device] = []
         for try await (keyID, publicKey, contract, hostname, machine, enrolledAt) in try await client.query(query, logger: logger)
-            .decode((String, String, String, String?, String?, Double).self) {
-            devices.append(Device(keyID: keyID, publicKey: publicKey, contract: contract, hostname: hostname, machineIdSha256: machine,
-                                  enrolledAt: Date(timeIntervalSince1970: enrolledAt)))
+            .decode((String, String, String, String?, String?, Double).self)
+        {
+            devices.append(
+                Device(
+                    keyID: keyID, publicKey: publicKey, contract: contract, hostname: hostname, machineIdSha256: machine,
+                    enrolledAt: Date(timeIntervalSince1970: enrolledAt)))
         }
         return devices
     }
@@ -143,37 +153,47 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         try await bounded { [self] in
             let logger = self.logger
             return try await client.withTransaction(logger: logger) { connection in
-                let heads = try await connection.query("""
+                let heads = try await connection.query(
+                    """
                     SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
                     """, logger: logger)
                 var head = ChainRule.Head(sequence: 0, sha256: nil)
                 for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
-                let stored = try await connection.query("""
+                let stored = try await connection.query(
+                    """
                     SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
                     """, logger: logger)
                 for try await (sha256, receipt) in stored.decode((String, Data).self) {
                     if sha256 != submission.envelopeSha256 {
-                        try await Self.record(connection, logger, submission, kind: "conflict",
-                                              detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+                        try await Self.record(
+                            connection, logger, submission, kind: "conflict",
+                            detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
                     }
                     return .repeated(receipt: receipt)
                 }
-                let occupied = try await connection.query("""
-                    SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
-                    """, logger: logger).decode(Int32.self).first(where: { _ in true }) != nil
+                let occupied =
+                    try await connection.query(
+                        """
+                        SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
+                        """, logger: logger
+                    ).decode(Int32.self).first(where: { _ in true }) != nil
                 var predecessors: [String] = []
-                for try await sha256 in try await connection.query("""
+                for try await sha256 in try await connection.query(
+                    """
                     SELECT envelope_sha256 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence - 1)
-                    """, logger: logger).decode(String.self) { predecessors.append(sha256) }
+                    """, logger: logger
+                ).decode(String.self) { predecessors.append(sha256) }
                 let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
                 let receipt = try sign(submission, chain, now)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
                     VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
                             \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), \(receipt))
                     """, logger: logger)
                 if submission.sequence > head.sequence {
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
                         """, logger: logger)
                 }
@@ -184,7 +204,8 @@ public final class PostgresStorage: CollectorStorage, Sendable {
     }
 
     static func record(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission, kind: String, detail: String, at: Date) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO chain_events (key_id, report_id, kind, detail, at)
             VALUES (\(submission.keyID), \(submission.reportID), \(kind), \(detail), \(at.timeIntervalSince1970))
             """, logger: logger)
@@ -192,7 +213,8 @@ public final class PostgresStorage: CollectorStorage, Sendable {
 
     public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
         try await bounded { [self] in
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT envelope FROM reports WHERE key_id = \(keyID)
                 AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
                 AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude) ORDER BY sequence, arrival
@@ -203,9 +225,11 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope] {
+    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
+    {
         try await bounded { [self] in
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT sequence, arrival, CASE WHEN \(withEnvelopes) THEN envelope ELSE ''::bytea END FROM reports WHERE key_id = \(keyID)
                 AND received_at >= \(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
                 AND received_at <= \(to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude)
@@ -222,8 +246,9 @@ public final class PostgresStorage: CollectorStorage, Sendable {
 
     public func events(keyID: String) async throws -> [ChainEvent] {
         try await bounded { [self] in
-            let rows = try await client.query("SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
-                                              logger: logger)
+            let rows = try await client.query(
+                "SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
+                logger: logger)
             var events: [ChainEvent] = []
             for try await (key, report, kind, detail, at) in rows.decode((String, String, String, String, Double).self) {
                 events.append(ChainEvent(keyID: key, reportID: report, kind: kind, detail: detail, at: Date(timeIntervalSince1970: at)))

@@ -1,6 +1,6 @@
 public import Foundation
-import PostureEvidence
 import GRDB
+import PostureEvidence
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, because a receipt
 /// promises that the evidence is on disk. Throughput comes from group commit instead of a weaker
@@ -34,27 +34,38 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
 
     public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at) VALUES (?, ?, ?, ?)",
-                           arguments: [sha256, contract, issuedAt.timeIntervalSince1970, expiresAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [sha256, contract, issuedAt.timeIntervalSince1970, expiresAt.timeIntervalSince1970])
         }
     }
 
     public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
         try await pool.write { db in
-            guard let contract = try String.fetchOne(db, sql: """
-                SELECT contract FROM enrollment_tokens WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?
-                """, arguments: [tokenSha256, now.timeIntervalSince1970]) else { return .refused }
+            guard
+                let contract = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT contract FROM enrollment_tokens WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?
+                        """, arguments: [tokenSha256, now.timeIntervalSince1970])
+            else { return .refused }
             if let bound = try String.fetchOne(db, sql: "SELECT contract FROM devices WHERE key_id = ?", arguments: [device.keyID]),
-               bound != contract {
+                bound != contract
+            {
                 return .conflict(contract: bound)
             }
-            try db.execute(sql: "UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_sha256 = ?",
-                           arguments: [now.timeIntervalSince1970, device.keyID, tokenSha256])
-            try db.execute(sql: """
-                INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
-                """, arguments: [device.keyID, device.publicKey, contract, device.hostname, device.machineIdSha256,
-                                 now.timeIntervalSince1970])
+            try db.execute(
+                sql: "UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_sha256 = ?",
+                arguments: [now.timeIntervalSince1970, device.keyID, tokenSha256])
+            try db.execute(
+                sql: """
+                    INSERT INTO devices (key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname, machine_id_sha256 = excluded.machine_id_sha256
+                    """,
+                arguments: [
+                    device.keyID, device.publicKey, contract, device.hostname, device.machineIdSha256,
+                    now.timeIntervalSince1970
+                ])
             return .enrolled(contract: contract)
         }
     }
@@ -72,37 +83,50 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
     }
 
     static func device(_ row: Row) -> Device {
-        Device(keyID: row["key_id"], publicKey: row["public_key"], contract: row["contract"], hostname: row["hostname"],
-               machineIdSha256: row["machine_id_sha256"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]))
+        Device(
+            keyID: row["key_id"], publicKey: row["public_key"], contract: row["contract"], hostname: row["hostname"],
+            machineIdSha256: row["machine_id_sha256"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]))
     }
 
     public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
         try await committer.submit { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?",
-                                          arguments: [submission.keyID, submission.reportID]) {
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?",
+                arguments: [submission.keyID, submission.reportID])
+            {
                 let stored: String = row["envelope_sha256"]
                 if stored != submission.envelopeSha256 {
-                    try Self.record(db, submission, kind: "conflict", detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+                    try Self.record(
+                        db, submission, kind: "conflict", detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
                 }
                 return .repeated(receipt: row["receipt"])
             }
-            let head = try Row.fetchOne(db, sql: "SELECT head_sequence, head_sha256 FROM devices WHERE key_id = ?", arguments: [submission.keyID])
+            let head =
+                try Row.fetchOne(db, sql: "SELECT head_sequence, head_sha256 FROM devices WHERE key_id = ?", arguments: [submission.keyID])
                 .map { ChainRule.Head(sequence: $0["head_sequence"], sha256: $0["head_sha256"]) } ?? ChainRule.Head(sequence: 0, sha256: nil)
-            let occupied = try Bool.fetchOne(db, sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1",
-                                             arguments: [submission.keyID, submission.sequence]) ?? false
-            let predecessors = try String.fetchAll(db, sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?",
-                                                   arguments: [submission.keyID, submission.sequence - 1])
+            let occupied =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1",
+                    arguments: [submission.keyID, submission.sequence]) ?? false
+            let predecessors = try String.fetchAll(
+                db, sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?",
+                arguments: [submission.keyID, submission.sequence - 1])
             let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
             let receipt = try sign(submission, chain, now)
-            try db.execute(sql: """
-                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [submission.keyID, submission.reportID, submission.sequence, submission.previous, submission.envelopeSha256,
-                                 submission.collectedAt.timeIntervalSince1970, now.timeIntervalSince1970, chain.rawValue,
-                                 submission.envelope, receipt])
+            try db.execute(
+                sql: """
+                    INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    submission.keyID, submission.reportID, submission.sequence, submission.previous, submission.envelopeSha256,
+                    submission.collectedAt.timeIntervalSince1970, now.timeIntervalSince1970, chain.rawValue,
+                    submission.envelope, receipt
+                ])
             if submission.sequence > head.sequence {
-                try db.execute(sql: "UPDATE devices SET head_sequence = ?, head_sha256 = ? WHERE key_id = ?",
-                               arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
+                try db.execute(
+                    sql: "UPDATE devices SET head_sequence = ?, head_sha256 = ? WHERE key_id = ?",
+                    arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
             }
             if let detail { try Self.record(db, submission, kind: chain.rawValue, detail: detail, at: now) }
             return .stored(receipt: receipt, chain: chain)
@@ -110,28 +134,41 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
     }
 
     static func record(_ db: Database, _ submission: Submission, kind: String, detail: String, at: Date) throws {
-        try db.execute(sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
+        try db.execute(
+            sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
     }
 
     public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
         try await pool.read { db in
-            try Data.fetchAll(db, sql: """
-                SELECT envelope FROM reports WHERE key_id = ? AND received_at >= ? AND received_at <= ? ORDER BY sequence, arrival
-                """, arguments: [keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude])
+            try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT envelope FROM reports WHERE key_id = ? AND received_at >= ? AND received_at <= ? ORDER BY sequence, arrival
+                    """,
+                arguments: [
+                    keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                    to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
+                ])
         }
     }
 
-    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope] {
+    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
+    {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT sequence, arrival, CASE WHEN ? THEN envelope ELSE x'' END AS envelope FROM reports
-                WHERE key_id = ? AND received_at >= ? AND received_at <= ?
-                AND (sequence > ? OR (sequence = ? AND arrival > ?)) ORDER BY sequence, arrival LIMIT ?
-                """, arguments: [withEnvelopes, keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
-                                 cursor?.sequence ?? -1, cursor?.sequence ?? -1, cursor?.arrival ?? -1, limit]).map { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, arrival, CASE WHEN ? THEN envelope ELSE x'' END AS envelope FROM reports
+                    WHERE key_id = ? AND received_at >= ? AND received_at <= ?
+                    AND (sequence > ? OR (sequence = ? AND arrival > ?)) ORDER BY sequence, arrival LIMIT ?
+                    """,
+                arguments: [
+                    withEnvelopes, keyID, from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                    to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                    cursor?.sequence ?? -1, cursor?.sequence ?? -1, cursor?.arrival ?? -1, limit
+                ]
+            ).map { row in
                 StoredEnvelope(cursor: ReadCursor(sequence: row["sequence"], arrival: row["arrival"]), envelope: row["envelope"])
             }
         }
@@ -140,8 +177,9 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
     public func events(keyID: String) async throws -> [ChainEvent] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM chain_events WHERE key_id = ? ORDER BY id", arguments: [keyID]).map { row in
-                ChainEvent(keyID: row["key_id"], reportID: row["report_id"], kind: row["kind"], detail: row["detail"],
-                           at: Date(timeIntervalSince1970: row["at"]))
+                ChainEvent(
+                    keyID: row["key_id"], reportID: row["report_id"], kind: row["kind"], detail: row["detail"],
+                    at: Date(timeIntervalSince1970: row["at"]))
             }
         }
     }

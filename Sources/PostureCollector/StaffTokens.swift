@@ -1,8 +1,8 @@
 public import Foundation
 import PostureEvidence
 import PostureModel
-import Synchronization
 import PostureReference
+import Synchronization
 
 /// One staff token as the tokens file keeps it: its SHA-256 (never the token), what it may read
 /// and until when. A line: `sha256:HEX scope=bank|contract:ID expires=RFC3339 [name=LABEL]`.
@@ -15,7 +15,10 @@ public struct StaffToken: Sendable, Equatable {
         case contract(String)
 
         public init?(_ text: String) {
-            if text == "bank" { self = .bank; return }
+            if text == "bank" {
+                self = .bank
+                return
+            }
             guard text.hasPrefix("contract:"), text.count > "contract:".count, !text.contains(where: \.isWhitespace) else { return nil }
             self = .contract(String(text.dropFirst("contract:".count)))
         }
@@ -64,8 +67,9 @@ public final class StaffTokens: Sendable {
         let attributes = try Self.attributes(file)
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o077 == 0 else {
-            throw LocatedError(file: file, line: nil, message: String(format: "the staff tokens file is readable by others (mode %03o): chmod 600 %@", mode, file),
-                               kind: .permissionDenied)
+            throw LocatedError(
+                file: file, line: nil, message: String(format: "the staff tokens file is readable by others (mode %03o): chmod 600 %@", mode, file),
+                kind: .permissionDenied)
         }
         let tokens = try parse(String(decoding: try LocatedError.readFile(file), as: UTF8.self), file: file)
         return (tokens, Self.stamp(attributes))
@@ -97,12 +101,15 @@ public final class StaffTokens: Sendable {
                 fields[String(word[..<equals])] = String(word[word.index(after: equals)...])
             }
             guard let digest = words.first, digest.hasPrefix("sha256:"), digest.count == 71,
-                  digest.dropFirst(7).allSatisfy(\.isHexDigit), let scope = fields["scope"].flatMap(StaffToken.Scope.init),
-                  let expires = fields["expires"].flatMap({ RFC3339.date(from: $0) }) else {
-                throw LocatedError(file: file, line: index + 1, message: """
-                    not 'sha256:HEX scope=bank|contract:ID expires=RFC3339 [name=LABEL]' (tokens are kept as digests: \
-                    make them with posture-collector token issue-staff)
-                    """)
+                digest.dropFirst(7).allSatisfy(\.isHexDigit), let scope = fields["scope"].flatMap(StaffToken.Scope.init),
+                let expires = fields["expires"].flatMap({ RFC3339.date(from: $0) })
+            else {
+                throw LocatedError(
+                    file: file, line: index + 1,
+                    message: """
+                        not 'sha256:HEX scope=bank|contract:ID expires=RFC3339 [name=LABEL]' (tokens are kept as digests: \
+                        make them with posture-collector token issue-staff)
+                        """)
             }
             out.append(StaffToken(sha256: String(digest.dropFirst(7)).lowercased(), scope: scope, expires: expires, name: fields["name"]))
         }
@@ -139,7 +146,8 @@ public final class StaffTokens: Sendable {
 
     /// Makes a staff token, appends its digest to `file` (created 0600) and returns the token.
     public static func issue(file: String, scope: StaffToken.Scope, lifetime: TimeInterval, name: String?, now: Date = Date()) throws
-        -> (token: String, entry: StaffToken) {
+        -> (token: String, entry: StaffToken)
+    {
         let token = Secrets.token(prefix: Secrets.staffPrefix)
         let entry = StaffToken(sha256: sha256Hex(Data(token.utf8)), scope: scope, expires: now.addingTimeInterval(lifetime), name: name)
         let existing = FileManager.default.fileExists(atPath: file) ? try load(file).0 : []
@@ -159,7 +167,8 @@ public final class StaffTokens: Sendable {
     public static func list(file: String) throws -> [StaffToken] { try load(file).0 }
 
     static func write(_ tokens: [StaffToken], to file: String) throws {
-        let text = "# posture-collector staff tokens (digests): sha256:HEX scope=… expires=… [name=…]\n"
+        let text =
+            "# posture-collector staff tokens (digests): sha256:HEX scope=… expires=… [name=…]\n"
             + tokens.map { $0.line + "\n" }.joined()
         let temporary = file + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {

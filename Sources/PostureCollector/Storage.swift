@@ -84,7 +84,8 @@ public struct ReadCursor: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.utf8.count <= 40, parts.count == 2, let sequence = Int(parts[0]), let arrival = Int64(parts[1]),
-              sequence >= 0, arrival >= 0 else { return nil }
+            sequence >= 0, arrival >= 0
+        else { return nil }
         self.init(sequence: sequence, arrival: arrival)
     }
 
@@ -190,14 +191,16 @@ enum StorageSchema {
                 id \(autoincrement), key_id TEXT NOT NULL, report_id TEXT NOT NULL, kind TEXT NOT NULL,
                 detail TEXT NOT NULL, at \(real) NOT NULL)
             """,
-            "CREATE INDEX IF NOT EXISTS chain_events_key ON chain_events(key_id, id)",
+            "CREATE INDEX IF NOT EXISTS chain_events_key ON chain_events(key_id, id)"
         ]
     }
 }
 
 /// Runs `body`, or throws `timeout()` if it has not finished after `seconds` (the body is cancelled).
-public func withDeadline<T: Sendable>(_ seconds: TimeInterval, timeout: @escaping @Sendable () -> any Error,
-                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withDeadline<T: Sendable>(
+    _ seconds: TimeInterval, timeout: @escaping @Sendable () -> any Error,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {

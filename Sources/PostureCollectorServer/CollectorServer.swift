@@ -63,8 +63,9 @@ public struct CollectorServer: Sendable {
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
-                                                               privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain,
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             tls.minimumTLSVersion = .tlsv12
             // TLS 1.3 suites are all AEAD; for TLS 1.2 only forward-secret AEAD ones (no CBC, no SHA-1 MACs).
             tls.cipherSuites = Self.tls12CipherSuites
@@ -76,7 +77,7 @@ public struct CollectorServer: Sendable {
 
     static let tls12CipherSuites = [
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"
     ].joined(separator: ":")
 
     /// Rows read from the store per query while a read streams.
@@ -117,11 +118,16 @@ public struct CollectorServer: Sendable {
                     }
                     let body = try await Self.collect(request, limit: limits.maxBody, timeout: requestTimeout)
                     let accepted = try await collector.ingest(body: body, idempotencyKey: idempotencyKey)
-                    logger.info(accepted.status == 201 ? "report stored" : "report repeated", metadata: [
-                        "key_id": "\(accepted.keyID)", "report_id": "\(accepted.reportID)", "chain": "\(accepted.chain?.rawValue ?? "repeat")",
-                    ])
-                    return (Response(status: .init(code: accepted.status), headers: [.contentType: "application/json"],
-                                     body: .init(byteBuffer: ByteBuffer(bytes: accepted.receipt))), accepted.status == 200)
+                    logger.info(
+                        accepted.status == 201 ? "report stored" : "report repeated",
+                        metadata: [
+                            "key_id": "\(accepted.keyID)", "report_id": "\(accepted.reportID)", "chain": "\(accepted.chain?.rawValue ?? "repeat")"
+                        ])
+                    return (
+                        Response(
+                            status: .init(code: accepted.status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: accepted.receipt))), accepted.status == 200
+                    )
                 }
             }
         }
@@ -153,8 +159,9 @@ public struct CollectorServer: Sendable {
 
         router.get("/v1/receipt-key") { request, _ in
             await Self.answer(logger, request) {
-                Response(status: .ok, headers: [.contentType: "text/plain"],
-                         body: .init(byteBuffer: ByteBuffer(string: collector.receiptKey.publicLine + "\n")))
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: collector.receiptKey.publicLine + "\n")))
             }
         }
         return router
@@ -180,8 +187,10 @@ public struct CollectorServer: Sendable {
     /// Runs an untrusted request under `admission`: refused at once when its address has been
     /// refused too often or too much is in flight; a refusal, or a repeat (`charged`), counts
     /// against the address.
-    static func admitted(_ admission: Admission, _ address: String?,
-                         _ body: () async throws -> (Response, charged: Bool)) async throws -> Response {
+    static func admitted(
+        _ admission: Admission, _ address: String?,
+        _ body: () async throws -> (Response, charged: Bool)
+    ) async throws -> Response {
         try admission.enter(address: address)
         do {
             let (response, charged) = try await body()
@@ -196,8 +205,10 @@ public struct CollectorServer: Sendable {
     /// NDJSON of a device's envelopes, streamed a page of rows at a time (memory stays bounded
     /// whatever the device stored). With `limit`, at most that many, and `Next-Cursor` names where
     /// the next page starts when there is more.
-    static func stream(_ storage: any CollectorStorage, keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?,
-                       limit: Int?) async throws -> Response {
+    static func stream(
+        _ storage: any CollectorStorage, keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?,
+        limit: Int?
+    ) async throws -> Response {
         var headers: HTTPFields = [.contentType: "application/x-ndjson"]
         var last: ReadCursor?
         if let limit {
@@ -212,23 +223,25 @@ public struct CollectorServer: Sendable {
             guard let end else { return page }
             return page.filter { ($0.cursor.sequence, $0.cursor.arrival) <= (end.sequence, end.arrival) }
         }
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var page = within(first)
-            var done = page.count < first.count || first.count < streamPage
-            while !page.isEmpty {
-                var buffer = ByteBuffer()
-                for stored in page {
-                    buffer.writeBytes(stored.envelope)
-                    buffer.writeInteger(UInt8(ascii: "\n"))
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var page = within(first)
+                var done = page.count < first.count || first.count < streamPage
+                while !page.isEmpty {
+                    var buffer = ByteBuffer()
+                    for stored in page {
+                        buffer.writeBytes(stored.envelope)
+                        buffer.writeInteger(UInt8(ascii: "\n"))
+                    }
+                    try await writer.write(buffer)
+                    guard !done, let next = page.last?.cursor else { break }
+                    let fetched = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: next, limit: streamPage, withEnvelopes: true)
+                    page = within(fetched)
+                    done = page.count < fetched.count || fetched.count < streamPage
                 }
-                try await writer.write(buffer)
-                guard !done, let next = page.last?.cursor else { break }
-                let fetched = try await storage.envelopePage(keyID: keyID, from: from, to: to, after: next, limit: streamPage, withEnvelopes: true)
-                page = within(fetched)
-                done = page.count < fetched.count || fetched.count < streamPage
-            }
-            try await writer.finish(nil)
-        })
+                try await writer.finish(nil)
+            })
     }
 
     static let nextCursor = HTTPField.Name("Next-Cursor")!

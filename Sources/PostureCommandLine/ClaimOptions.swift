@@ -8,9 +8,11 @@ package import PostureReference
 
 /// Options shared by verbs that read profiles.
 package struct ReferenceOptions: ParsableArguments {
-    @Option(name: .customLong("profiles"), help: ArgumentHelp(
-        "A directory of profiles searched before /etc/posture/profiles, /usr/share/posture/profiles and the bundled ones (repeatable).",
-        valueName: "DIR"))
+    @Option(
+        name: .customLong("profiles"),
+        help: ArgumentHelp(
+            "A directory of profiles searched before /etc/posture/profiles, /usr/share/posture/profiles and the bundled ones (repeatable).",
+            valueName: "DIR"))
     package var profileDirectories: [String] = []
 
     @Option(help: ArgumentHelp("Language of text and HTML output: en or ja (default: from LANG).", valueName: "LANG"))
@@ -34,13 +36,17 @@ package struct ClaimOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The profile id or a path to a profile YAML file.", valueName: "ID"), completion: .profileIDs)
     package var profile: String
 
-    @Option(name: .customLong("incident"),
-            help: ArgumentHelp("A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time. "
-                               + "Repeat it for each transfer.", valueName: "DATE"))
+    @Option(
+        name: .customLong("incident"),
+        help: ArgumentHelp(
+            "A fraudulent transfer: YYYY-MM-DD (that whole day in the profile's time zone) or an RFC 3339 time. "
+                + "Repeat it for each transfer.", valueName: "DATE"))
     package var incidents: [String]
 
-    @Option(help: ArgumentHelp("The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339. "
-                               + "The claim period is judged on it; without it the deadline is unknown.", valueName: "DATE"))
+    @Option(
+        help: ArgumentHelp(
+            "The day the bank was notified of (accepted) the claim: YYYY-MM-DD or RFC 3339. "
+                + "The claim period is judged on it; without it the deadline is unknown.", valueName: "DATE"))
     package var notified: String?
 
     /// `--filed` judged the deadline on the wrong day and is gone; naming it is a usage error.
@@ -62,10 +68,13 @@ package struct ClaimOptions: ParsableArguments {
 
     /// The claim judged on `evidence`, written in `format` and `language` to `output` (stdout
     /// when nil); ends with the assessment's exit status. Both `assess` verbs finish here.
-    package func assess(_ profile: Profile, key: ClaimAssessment.Key, reports: [ChainVerifier.Item], attestations: [Data],
-                        reference: ReferenceOptions, format: AssessmentFormat, output: String?) throws {
-        let assessment = try ClaimAssessment.assess(profile: profile, incidents: incidents, notified: notified, key: key,
-                                                    reports: reports, attestations: attestations, reference: reference.paths)
+    package func assess(
+        _ profile: Profile, key: ClaimAssessment.Key, reports: [ChainVerifier.Item], attestations: [Data],
+        reference: ReferenceOptions, format: AssessmentFormat, output: String?
+    ) throws {
+        let assessment = try ClaimAssessment.assess(
+            profile: profile, incidents: incidents, notified: notified, key: key,
+            reports: reports, attestations: attestations, reference: reference.paths)
         try emit(try format.render(assessment, language: reference.language), to: output)
         if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
     }

@@ -62,7 +62,8 @@ public struct ChainVerifier {
                 verdict.problems.append("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
             }
             if !envelope.signatures.contains(where: { $0.keyid == keyID }) {
-                verdict.problems.append("not signed by key \(keyID.prefix(16))… (key ids: \(envelope.signatures.map { String($0.keyid.prefix(16)) }.joined(separator: ", ")))")
+                verdict.problems.append(
+                    "not signed by key \(keyID.prefix(16))… (key ids: \(envelope.signatures.map { String($0.keyid.prefix(16)) }.joined(separator: ", ")))")
             } else if !envelope.isSigned(by: key) {
                 verdict.problems.append("bad signature: the envelope was modified after signing")
             }
@@ -108,15 +109,18 @@ public struct ChainVerifier {
                 continue
             }
             if current.report.chain?.previous != last.sha256 {
-                verdicts[current.index].problems.append("chain broken: sequence \(current.sequence) does not follow the report given as \(last.sequence) (\(source)); reordered, replaced or replayed")
+                verdicts[current.index].problems.append(
+                    "chain broken: sequence \(current.sequence) does not follow the report given as \(last.sequence) (\(source)); reordered, replaced or replayed"
+                )
             }
             if current.report.collectedAt < last.report.collectedAt {
                 verdicts[current.index].problems.append("time runs backwards: collected \(current.report.collectedAt) before sequence \(last.sequence)")
             }
         }
         let accepted = ordered.filter { verdicts[$0.index].ok }
-        return Outcome(verdicts: verdicts, chainProblems: chainProblems, reports: accepted.map(\.report),
-                       envelopeHashes: accepted.map(\.sha256))
+        return Outcome(
+            verdicts: verdicts, chainProblems: chainProblems, reports: accepted.map(\.report),
+            envelopeHashes: accepted.map(\.sha256))
     }
 
     /// Checks one attestation envelope: payload type, signature by this key, and its content.

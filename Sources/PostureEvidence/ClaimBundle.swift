@@ -55,9 +55,11 @@ public struct ClaimBundle: Codable, Sendable {
     /// Attestation envelopes, exact bytes, oldest first.
     public var attestations: [String]
 
-    public init(createdAt: Date, agent: AgentInfo, profile: String, incident: String, notified: String?, window: Window,
-                key: Curve25519.Signing.PublicKey, reports: [(id: String, sequence: Int, envelope: Data)],
-                attestations: [(id: String, envelope: Data)]) {
+    public init(
+        createdAt: Date, agent: AgentInfo, profile: String, incident: String, notified: String?, window: Window,
+        key: Curve25519.Signing.PublicKey, reports: [(id: String, sequence: Int, envelope: Data)],
+        attestations: [(id: String, envelope: Data)]
+    ) {
         schema = Self.schemaIdentifier
         self.createdAt = createdAt
         self.agent = agent
@@ -67,7 +69,8 @@ public struct ClaimBundle: Codable, Sendable {
         self.window = window
         keyId = DeviceKey.keyID(of: key)
         publicKey = key.rawRepresentation.base64EncodedString()
-        manifest = reports.map { ManifestEntry(kind: .report, id: $0.id, sequence: $0.sequence, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
+        manifest =
+            reports.map { ManifestEntry(kind: .report, id: $0.id, sequence: $0.sequence, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
             + attestations.map { ManifestEntry(kind: .attestation, id: $0.id, sequence: nil, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
         self.reports = reports.map { String(decoding: $0.envelope, as: UTF8.self) }
         self.attestations = attestations.map { String(decoding: $0.envelope, as: UTF8.self) }

@@ -14,7 +14,8 @@ public enum KeyError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missing(let path): return "no device key at \(path); create one with `posture key generate`"
-        case .exists(let path): return "a device key already exists at \(path); pass --force to replace it (reports signed with it stay verifiable only with its device.pub)"
+        case .exists(let path):
+            return "a device key already exists at \(path); pass --force to replace it (reports signed with it stay verifiable only with its device.pub)"
         case .tooOpen(let path, let mode):
             return "\(path) is readable by others (mode \(String(mode, radix: 8))); fix it with `chmod 600 \(path)` (the key signs evidence)"
         case .malformed(let path): return "\(path) is not a posture device key (expected one line: base64 of 32 bytes)"
@@ -56,8 +57,9 @@ public struct DeviceKey: Sendable {
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o077 == 0 else { throw KeyError.tooOpen(path, mode: mode) }
         guard let data = FileManager.default.contents(atPath: path),
-              let seed = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-              seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            let seed = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+        else {
             throw KeyError.malformed(path)
         }
         return DeviceKey(privateKey: key)
@@ -94,15 +96,18 @@ public struct DeviceKey: Sendable {
     private func save(privateFile: String, publicFile: String?, exclusive: Bool = false) throws -> Bool {
         let directory = URL(fileURLWithPath: privateFile).deletingLastPathComponent().path
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw KeyError.unwritable(FileWriteError(path: directory, error: error))
         }
         var staged: [AtomicFile.Staged] = []
         do throws(FileWriteError) {
-            staged.append(try AtomicFile.Staged(Data((privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
-                                                for: privateFile, mode: 0o600))
+            staged.append(
+                try AtomicFile.Staged(
+                    Data((privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
+                    for: privateFile, mode: 0o600))
             if let publicFile { staged.append(try AtomicFile.Staged(Data((publicLine + "\n").utf8), for: publicFile, mode: 0o644)) }
             if exclusive {
                 guard try staged[0].publish() else {

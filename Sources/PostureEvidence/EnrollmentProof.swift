@@ -17,8 +17,10 @@ public enum EnrollmentProof {
     }
 
     /// Whether `signature` (base64) is `key`'s over the enrollment of `publicKey` with `token` and `nonce`.
-    public static func verify(_ signature: String, token: String, publicKey: String, nonce: String,
-                              key: Curve25519.Signing.PublicKey) -> Bool {
+    public static func verify(
+        _ signature: String, token: String, publicKey: String, nonce: String,
+        key: Curve25519.Signing.PublicKey
+    ) -> Bool {
         guard let raw = Data(base64Encoded: signature) else { return false }
         return key.isValidSignature(raw, for: message(token: token, publicKey: publicKey, nonce: nonce))
     }

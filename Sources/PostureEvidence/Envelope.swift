@@ -31,8 +31,9 @@ public struct Envelope: Codable, Sendable, Hashable {
     /// Signs `body` (the report bytes) with `key`.
     public static func sign(body: Data, type: String = reportType, key: DeviceKey) throws -> Envelope {
         let signature = try key.privateKey.signature(for: pae(type: type, body: body))
-        return Envelope(payloadType: type, payload: body.base64EncodedString(),
-                        signatures: [Signature(keyid: key.keyID, sig: signature.base64EncodedString())])
+        return Envelope(
+            payloadType: type, payload: body.base64EncodedString(),
+            signatures: [Signature(keyid: key.keyID, sig: signature.base64EncodedString())])
     }
 
     /// The envelope bytes of `report` signed by `key`; the report's chain link is the caller's to set.

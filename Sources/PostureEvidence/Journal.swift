@@ -122,44 +122,47 @@ public final class Journal: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE envelopes (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    key_id TEXT NOT NULL,
-                    sequence INTEGER NOT NULL,
-                    report_id TEXT NOT NULL UNIQUE,
-                    collected_at REAL NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    envelope BLOB NOT NULL,
-                    UNIQUE (key_id, sequence));
-                CREATE INDEX envelopes_time ON envelopes(collected_at);
-                CREATE TABLE chain_heads (key_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, sha256 TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE envelopes (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        key_id TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        report_id TEXT NOT NULL UNIQUE,
+                        collected_at REAL NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        envelope BLOB NOT NULL,
+                        UNIQUE (key_id, sequence));
+                    CREATE INDEX envelopes_time ON envelopes(collected_at);
+                    CREATE TABLE chain_heads (key_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, sha256 TEXT NOT NULL);
+                    """)
         }
         migrator.registerMigration("v2-delivery") { db in
-            try db.execute(sql: """
-                ALTER TABLE envelopes ADD COLUMN delivery TEXT NOT NULL DEFAULT 'local';
-                ALTER TABLE envelopes ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE envelopes ADD COLUMN next_attempt_at REAL NOT NULL DEFAULT 0;
-                ALTER TABLE envelopes ADD COLUMN last_error TEXT;
-                ALTER TABLE envelopes ADD COLUMN receipt BLOB;
-                ALTER TABLE envelopes ADD COLUMN delivered_at REAL;
-                CREATE INDEX envelopes_delivery ON envelopes(delivery, id);
-                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE envelopes ADD COLUMN delivery TEXT NOT NULL DEFAULT 'local';
+                    ALTER TABLE envelopes ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE envelopes ADD COLUMN next_attempt_at REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE envelopes ADD COLUMN last_error TEXT;
+                    ALTER TABLE envelopes ADD COLUMN receipt BLOB;
+                    ALTER TABLE envelopes ADD COLUMN delivered_at REAL;
+                    CREATE INDEX envelopes_delivery ON envelopes(delivery, id);
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                    """)
         }
         migrator.registerMigration("v3-attestations") { db in
-            try db.execute(sql: """
-                CREATE TABLE attestations (
-                    id TEXT PRIMARY KEY,
-                    key_id TEXT NOT NULL,
-                    profile TEXT NOT NULL,
-                    requirement TEXT NOT NULL,
-                    recorded_at REAL NOT NULL,
-                    expires_at REAL,
-                    envelope BLOB NOT NULL);
-                CREATE INDEX attestations_time ON attestations(recorded_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE attestations (
+                        id TEXT PRIMARY KEY,
+                        key_id TEXT NOT NULL,
+                        profile TEXT NOT NULL,
+                        requirement TEXT NOT NULL,
+                        recorded_at REAL NOT NULL,
+                        expires_at REAL,
+                        envelope BLOB NOT NULL);
+                    CREATE INDEX attestations_time ON attestations(recorded_at);
+                    """)
         }
         return migrator
     }
@@ -181,8 +184,10 @@ public final class Journal: Sendable {
 
     /// Chains, signs and stores `report`; returns the envelope bytes and the report as signed.
     /// With `enqueue`, the report is queued for delivery in the same transaction, before any upload attempt.
-    public func append(_ report: Report, key: DeviceKey, bootID: String? = BootID.current(),
-                       enqueue: Bool = false) throws -> (envelope: Data, report: Report) {
+    public func append(
+        _ report: Report, key: DeviceKey, bootID: String? = BootID.current(),
+        enqueue: Bool = false
+    ) throws -> (envelope: Data, report: Report) {
         try write("append the report to the journal") { db in
             let head = try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [key.keyID])
             var signed = report
@@ -190,13 +195,18 @@ public final class Journal: Sendable {
             signed.chain = ChainLink(sequence: sequence, previous: head?["sha256"], bootId: bootID)
             let envelope = try Envelope.signedReport(signed, key: key)
             let digest = sha256Hex(envelope)
-            try db.execute(sql: """
-                INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope,
-                                 enqueue ? "queued" : "local"])
-            try db.execute(sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
-                           arguments: [key.keyID, sequence, digest])
+            try db.execute(
+                sql: """
+                    INSERT INTO envelopes (key_id, sequence, report_id, collected_at, sha256, envelope, delivery)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key.keyID, sequence, signed.id, signed.collectedAt.timeIntervalSince1970, digest, envelope,
+                    enqueue ? "queued" : "local"
+                ])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO chain_heads (key_id, sequence, sha256) VALUES (?, ?, ?)",
+                arguments: [key.keyID, sequence, digest])
             return (envelope, signed)
         }
     }
@@ -204,14 +214,21 @@ public final class Journal: Sendable {
     /// Envelopes collected in `[from, to]` (either bound optional), oldest first.
     public func entries(from: Date? = nil, to: Date? = nil) throws -> [Entry] {
         try read("read the journal") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT key_id, sequence, report_id, collected_at, sha256, envelope FROM envelopes
-                WHERE collected_at >= ? AND collected_at <= ? ORDER BY key_id, sequence
-                """, arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                                 to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
-                Entry(keyID: row["key_id"], sequence: row["sequence"], reportID: row["report_id"],
-                      collectedAt: Date(timeIntervalSince1970: row["collected_at"]), sha256: row["sha256"],
-                      envelope: row["envelope"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT key_id, sequence, report_id, collected_at, sha256, envelope FROM envelopes
+                    WHERE collected_at >= ? AND collected_at <= ? ORDER BY key_id, sequence
+                    """,
+                arguments: [
+                    from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                    to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
+                ]
+            ).map { row in
+                Entry(
+                    keyID: row["key_id"], sequence: row["sequence"], reportID: row["report_id"],
+                    collectedAt: Date(timeIntervalSince1970: row["collected_at"]), sha256: row["sha256"],
+                    envelope: row["envelope"])
             }
         }
     }
@@ -240,11 +257,15 @@ public final class Journal: Sendable {
             try Envelope.sign(body: try PostureJSON.encoder().encode(stored), type: Envelope.attestationType, key: key).encoded()
         }
         try write("record the attestation in") { db in
-            try db.execute(sql: """
-                INSERT INTO attestations (id, key_id, profile, requirement, recorded_at, expires_at, envelope)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [stored.id, key.keyID, stored.profile, stored.requirement,
-                                 stored.recordedAt.timeIntervalSince1970, stored.expiresAt?.timeIntervalSince1970, envelope])
+            try db.execute(
+                sql: """
+                    INSERT INTO attestations (id, key_id, profile, requirement, recorded_at, expires_at, envelope)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    stored.id, key.keyID, stored.profile, stored.requirement,
+                    stored.recordedAt.timeIntervalSince1970, stored.expiresAt?.timeIntervalSince1970, envelope
+                ])
         }
         return SignedAttestation(attestation: stored, envelope: envelope)
     }
@@ -252,15 +273,22 @@ public final class Journal: Sendable {
     /// Attestations recorded up to `to` that are still valid at `from` (either bound optional), oldest first.
     public func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
         try read("read attestations from") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT envelope FROM attestations
-                WHERE recorded_at <= ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY recorded_at, id
-                """, arguments: [to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
-                                 from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude]).map { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT envelope FROM attestations
+                    WHERE recorded_at <= ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY recorded_at, id
+                    """,
+                arguments: [
+                    to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                    from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude
+                ]
+            ).map { row in
                 let envelope: Data = row["envelope"]
                 guard let body = try Envelope.decode(envelope).body else { throw JournalError.malformedAttestation(journal: path) }
-                return SignedAttestation(attestation: try PostureJSON.decoder().decode(Attestation.self, from: body),
-                                         envelope: envelope)
+                return SignedAttestation(
+                    attestation: try PostureJSON.decoder().decode(Attestation.self, from: body),
+                    envelope: envelope)
             }
         }
     }
@@ -279,37 +307,58 @@ public final class Journal: Sendable {
     /// The oldest queued report (delivery is in order), if any.
     public func nextQueued() throws -> Pending? {
         try read("read the delivery queue from") { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, report_id, envelope, attempts, next_attempt_at FROM envelopes WHERE delivery = 'queued' ORDER BY id LIMIT 1
-                """).map { Pending(id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], attempts: $0["attempts"],
-                                   nextAttemptAt: Date(timeIntervalSince1970: $0["next_attempt_at"])) }
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, report_id, envelope, attempts, next_attempt_at FROM envelopes WHERE delivery = 'queued' ORDER BY id LIMIT 1
+                    """
+            ).map {
+                Pending(
+                    id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], attempts: $0["attempts"],
+                    nextAttemptAt: Date(timeIntervalSince1970: $0["next_attempt_at"]))
+            }
         }
     }
 
     public func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
         try write("record the delivery in") { db in
-            try db.execute(sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
-                           arguments: [receipt, date.timeIntervalSince1970, id])
-            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "delivered",
-                                  "last_delivery_error": nil])
+            try db.execute(
+                sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
+                arguments: [receipt, date.timeIntervalSince1970, id])
+            try Self.setMeta(
+                db,
+                [
+                    "last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "delivered",
+                    "last_delivery_error": nil
+                ])
         }
     }
 
     public func scheduleRetry(_ id: Int64, error: String, next: Date, at date: Date) throws {
         try write("record the delivery attempt in") { db in
-            try db.execute(sql: "UPDATE envelopes SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                           arguments: [next.timeIntervalSince1970, error, id])
-            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "retry",
-                                  "last_delivery_error": error])
+            try db.execute(
+                sql: "UPDATE envelopes SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                arguments: [next.timeIntervalSince1970, error, id])
+            try Self.setMeta(
+                db,
+                [
+                    "last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "retry",
+                    "last_delivery_error": error
+                ])
         }
     }
 
     public func markDeadLetter(_ id: Int64, error: String, at date: Date) throws {
         try write("record the dead letter in") { db in
-            try db.execute(sql: "UPDATE envelopes SET delivery = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                           arguments: [error, id])
-            try Self.setMeta(db, ["last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "dead_letter",
-                                  "last_delivery_error": error])
+            try db.execute(
+                sql: "UPDATE envelopes SET delivery = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                arguments: [error, id])
+            try Self.setMeta(
+                db,
+                [
+                    "last_delivery_at": "\(date.timeIntervalSince1970)", "last_delivery_result": "dead_letter",
+                    "last_delivery_error": error
+                ])
         }
     }
 
@@ -327,9 +376,10 @@ public final class Journal: Sendable {
     /// Small facts kept beside the reports (last delivery, last scan …).
     public func meta() throws -> [String: String] {
         try read("read") { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").compactMap { row in
-                (row["value"] as String?).map { (row["key"] as String, $0) }
-            })
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").compactMap { row in
+                    (row["value"] as String?).map { (row["key"] as String, $0) }
+                })
         }
     }
 
@@ -351,11 +401,14 @@ public final class Journal: Sendable {
     /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
     public func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
         try write("prune") { db in
-            try db.execute(sql: "DELETE FROM envelopes WHERE collected_at < ? AND delivery != 'queued'",
-                           arguments: [now.timeIntervalSince1970 - Double(retentionDays) * 86400])
+            try db.execute(
+                sql: "DELETE FROM envelopes WHERE collected_at < ? AND delivery != 'queued'",
+                arguments: [now.timeIntervalSince1970 - Double(retentionDays) * 86400])
             var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM envelopes") ?? 0
             while total > maxBytes,
-                  let oldest = try Row.fetchOne(db, sql: "SELECT id, LENGTH(envelope) AS size FROM envelopes WHERE delivery != 'queued' ORDER BY collected_at, id LIMIT 1") {
+                let oldest = try Row.fetchOne(
+                    db, sql: "SELECT id, LENGTH(envelope) AS size FROM envelopes WHERE delivery != 'queued' ORDER BY collected_at, id LIMIT 1")
+            {
                 try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [oldest["id"] as Int64])
                 total -= oldest["size"] as Int
             }

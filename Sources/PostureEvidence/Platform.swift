@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // The system calls the state directory and the journal make: every `#if canImport` of this
@@ -21,8 +21,9 @@ enum Platform {
     static func linkStatus(_ path: String) -> LinkStatus? {
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }
-        return LinkStatus(isDirectory: status.st_mode & S_IFMT == S_IFDIR, isRegular: status.st_mode & S_IFMT == S_IFREG,
-                          owner: status.st_uid, mode: Int(status.st_mode & 0o7777))
+        return LinkStatus(
+            isDirectory: status.st_mode & S_IFMT == S_IFDIR, isRegular: status.st_mode & S_IFMT == S_IFREG,
+            owner: status.st_uid, mode: Int(status.st_mode & 0o7777))
     }
 
     static var effectiveUser: uid_t { geteuid() }

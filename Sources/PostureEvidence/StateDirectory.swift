@@ -10,8 +10,9 @@ public enum StateDirectory {
         if Platform.linkStatus(path) == nil {
             guard Platform.lastError == ENOENT else { throw .unusable(path, reason: Platform.errorText()) }
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw .unusable(path, reason: "cannot create it: \(error.localizedDescription)")
             }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 public import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Why a file could not be written. A full file system is its own case, so callers can say so
 /// and what was kept.
@@ -28,7 +29,8 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable 
     public init(path: String, error: any Error) {
         let nsError = error as NSError
         if let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError) ?? (nsError.domain == NSPOSIXErrorDomain ? nsError : nil),
-           posix.domain == NSPOSIXErrorDomain {
+            posix.domain == NSPOSIXErrorDomain
+        {
             self.init(path: path, errno: Int32(posix.code))
         } else if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileWriteOutOfSpaceError {
             self = .noSpace(path: path)
@@ -137,11 +139,11 @@ public enum AtomicFile {
 
         private static func write(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
             #if canImport(Glibc)
-            return Glibc.write(fd, bytes, count)
+                return Glibc.write(fd, bytes, count)
             #elseif canImport(Musl)
-            return Musl.write(fd, bytes, count)
+                return Musl.write(fd, bytes, count)
             #else
-            return Darwin.write(fd, bytes, count)
+                return Darwin.write(fd, bytes, count)
             #endif
         }
     }

@@ -3,7 +3,7 @@ public import Foundation
 /// Names of the probes, as used in `evidence.unavailable` and in finding reasons.
 public enum ProbeName: String, Codable, Sendable, CaseIterable {
     case os, packages, browsers, securitySoftware = "security_software", accounts, integrity,
-         credentials, fileSharing = "file_sharing", clock, localAccess = "local_access"
+        credentials, fileSharing = "file_sharing", clock, localAccess = "local_access"
 }
 
 /// Everything the probes saw. A `nil` section was not collected; `unavailable` says why.
@@ -91,8 +91,10 @@ public struct OSEvidence: Codable, Sendable, Hashable {
         return Self.phaseNamesByColumn.first { $0.value == phase }.flatMap { support[$0.key] }
     }
 
-    public init(id: String, versionId: String?, prettyName: String?, codename: String?,
-                eol: Day?, eolSource: String?, support: [String: Day], supported: Bool?) {
+    public init(
+        id: String, versionId: String?, prettyName: String?, codename: String?,
+        eol: Day?, eolSource: String?, support: [String: Day], supported: Bool?
+    ) {
         self.id = id
         self.versionId = versionId
         self.prettyName = prettyName
@@ -118,8 +120,10 @@ public struct PackagesEvidence: Codable, Sendable, Hashable {
     /// Package lists read.
     public var indexLists: Int
 
-    public init(manager: String, installed: Int, indexUpdatedAt: Date?, pendingUpdates: [PendingUpdate]?,
-                indexError: String?, indexLists: Int) {
+    public init(
+        manager: String, installed: Int, indexUpdatedAt: Date?, pendingUpdates: [PendingUpdate]?,
+        indexError: String?, indexLists: Int
+    ) {
         self.manager = manager
         self.installed = installed
         self.indexUpdatedAt = indexUpdatedAt
@@ -146,8 +150,10 @@ public struct PendingUpdate: Codable, Sendable, Hashable {
     /// The candidate's `Phased-Update-Percentage`, when it is phased (below 100).
     public var phasedUpdatePercentage: Int?
 
-    public init(name: String, architecture: String, installed: String, candidate: String,
-                security: Bool, suite: String?, phased: Bool = false, phasedUpdatePercentage: Int? = nil) {
+    public init(
+        name: String, architecture: String, installed: String, candidate: String,
+        security: Bool, suite: String?, phased: Bool = false, phasedUpdatePercentage: Int? = nil
+    ) {
         self.name = name
         self.architecture = architecture
         self.installed = installed
@@ -193,8 +199,10 @@ public struct BrowserEvidence: Codable, Sendable, Hashable {
     /// Where the release data that decided `supported` comes from, and whether it is estimated.
     public var supportSource: String?
 
-    public init(name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?,
-                catalogAsOf: Day? = nil, linesPastSupport: Int? = nil, supportSource: String? = nil) {
+    public init(
+        name: String, version: String, source: String, candidate: String?, eol: Day?, supported: Bool?,
+        catalogAsOf: Day? = nil, linesPastSupport: Int? = nil, supportSource: String? = nil
+    ) {
         self.name = name
         self.version = version
         self.source = source
@@ -332,9 +340,11 @@ public struct IntegrityEvidence: Codable, Sendable, Hashable {
     /// A note about the cache (discarded because its seal failed, not saved …).
     public var cacheNote: String?
 
-    public init(checked: Int, modified: [ModifiedFile], missing: [MissingFile],
-                unownedExecutables: [UnownedExecutable], hostsOverrides: [HostsOverride],
-                extraCaCertificates: [ExtraCertificate], ldSoPreload: [String]) {
+    public init(
+        checked: Int, modified: [ModifiedFile], missing: [MissingFile],
+        unownedExecutables: [UnownedExecutable], hostsOverrides: [HostsOverride],
+        extraCaCertificates: [ExtraCertificate], ldSoPreload: [String]
+    ) {
         self.checked = checked
         self.modified = modified
         self.missing = missing
@@ -415,8 +425,10 @@ public struct LocalAccessEvidence: Codable, Sendable, Hashable {
     public var diskEncrypted: Bool?
     public var firewallActive: Bool?
 
-    public init(autologin: [String]?, guestSession: Bool?, screenLock: Bool?, diskEncrypted: Bool?,
-                firewallActive: Bool?) {
+    public init(
+        autologin: [String]?, guestSession: Bool?, screenLock: Bool?, diskEncrypted: Bool?,
+        firewallActive: Bool?
+    ) {
         self.autologin = autologin
         self.guestSession = guestSession
         self.screenLock = screenLock

@@ -37,9 +37,11 @@ public struct Finding: Codable, Sendable, Hashable {
     @ExplicitNull public var remedy: String? = nil
     public var ja: Japanese
 
-    public init(profile: String, requirement: String, clause: String, status: FindingStatus,
-                consequence: Consequence, check: String, title: LocalizedText, summary: LocalizedText,
-                remedy: LocalizedText?, clauseEn: String? = nil) {
+    public init(
+        profile: String, requirement: String, clause: String, status: FindingStatus,
+        consequence: Consequence, check: String, title: LocalizedText, summary: LocalizedText,
+        remedy: LocalizedText?, clauseEn: String? = nil
+    ) {
         self.profile = profile
         self.requirement = requirement
         self.clause = clause

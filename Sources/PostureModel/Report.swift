@@ -20,9 +20,11 @@ public struct Report: Codable, Sendable {
     /// Position in the device's hash chain; present on signed reports only.
     public var chain: ChainLink?
 
-    public init(id: String = UUID().uuidString.lowercased(), collectedAt: Date, agent: AgentInfo,
-                host: HostInfo, evidence: Evidence, findings: [Finding] = [],
-                attestations: [Attestation] = [], reference: ReferenceInfo? = nil) {
+    public init(
+        id: String = UUID().uuidString.lowercased(), collectedAt: Date, agent: AgentInfo,
+        host: HostInfo, evidence: Evidence, findings: [Finding] = [],
+        attestations: [Attestation] = [], reference: ReferenceInfo? = nil
+    ) {
         self.schema = Report.schemaIdentifier
         self.id = id
         self.collectedAt = collectedAt
@@ -170,8 +172,10 @@ public struct Attestation: Codable, Sendable, Hashable {
     /// The end of its validity (`valid_days` of the requirement when it was recorded); nil: no limit.
     public var expiresAt: Date?
 
-    public init(id: String? = UUID().uuidString.lowercased(), requirement: String, profile: String, note: String?,
-                by: String? = nil, recordedAt: Date, expiresAt: Date? = nil) {
+    public init(
+        id: String? = UUID().uuidString.lowercased(), requirement: String, profile: String, note: String?,
+        by: String? = nil, recordedAt: Date, expiresAt: Date? = nil
+    ) {
         self.id = id
         self.requirement = requirement
         self.profile = profile

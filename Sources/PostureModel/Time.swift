@@ -18,10 +18,11 @@ public enum RFC3339 {
     public static func date(from text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard (20...40).contains(bytes.count), let day = Day(String(decoding: bytes[0..<10], as: UTF8.self)),
-              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              let hour = number(bytes[11..<13]), let minute = number(bytes[14..<16]), let second = number(bytes[17..<19]),
-              hour < 24, minute < 60, second < 60 else { return nil }
+            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            let hour = number(bytes[11..<13]), let minute = number(bytes[14..<16]), let second = number(bytes[17..<19]),
+            hour < 24, minute < 60, second < 60
+        else { return nil }
         var index = 19
         var fraction = 0.0
         if bytes[index] == UInt8(ascii: ".") {
@@ -47,7 +48,8 @@ public enum RFC3339 {
         guard first == UInt8(ascii: "+") || first == UInt8(ascii: "-") else { return nil }
         let rest = Array(bytes.dropFirst())
         guard rest.count == 5, rest[2] == UInt8(ascii: ":"), let hours = number(rest[0..<2]), let minutes = number(rest[3..<5]),
-              hours < 24, minutes < 60 else { return nil }
+            hours < 24, minutes < 60
+        else { return nil }
         return (first == UInt8(ascii: "-") ? -1 : 1) * (hours * 3600 + minutes * 60)
     }
 
@@ -106,8 +108,9 @@ enum ZoneInfo {
 
     private static func readFixedOffset(_ identifier: String) -> Int? {
         guard !identifier.isEmpty, identifier.count <= 64, !identifier.hasPrefix("/"), !identifier.contains(".."),
-              identifier.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || "/_+-".utf8.contains($0)) }),
-              let data = FileManager.default.contents(atPath: directory + identifier), data.count < 1 << 20 else { return nil }
+            identifier.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || "/_+-".utf8.contains($0)) }),
+            let data = FileManager.default.contents(atPath: directory + identifier), data.count < 1 << 20
+        else { return nil }
         return fixedOffset(tzif: [UInt8](data))
     }
 

@@ -101,8 +101,9 @@ public struct CheckParameters: Sendable, Hashable {
         if let node {
             let map = try node.mapping("with")
             if specs.isEmpty, let first = map.entries.first {
-                throw LocatedError(file: node.file, line: first.keyLine ?? node.line,
-                                   message: "check '\(check.rawValue)' takes no parameters, but 'with' has '\(first.key)'")
+                throw LocatedError(
+                    file: node.file, line: first.keyLine ?? node.line,
+                    message: "check '\(check.rawValue)' takes no parameters, but 'with' has '\(first.key)'")
             }
             try map.rejectUnknownKeys(allowed: Set(specs.map(\.name)))
             for entry in map.entries {

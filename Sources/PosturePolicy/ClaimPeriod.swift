@@ -114,8 +114,10 @@ public struct ClaimPeriodVerdict: Sendable, Hashable, Codable {
 /// Judges one transfer against a profile's counting rule. Pure and dated only by its inputs: the
 /// day the assessment runs plays no part.
 public enum ClaimPeriod {
-    public static func judge(_ rules: Profile.ClaimRules, transfer: Date, transferIsDay: Bool, notified: Day?,
-                             calendar: BankCalendar?) -> ClaimPeriodVerdict {
+    public static func judge(
+        _ rules: Profile.ClaimRules, transfer: Date, transferIsDay: Bool, notified: Day?,
+        calendar: BankCalendar?
+    ) -> ClaimPeriodVerdict {
         let zone = rules.zone
         let day = Day(transfer, in: zone)
         var verdict = ClaimPeriodVerdict(status: .unknown, transferDay: day, summary: .init(en: "", ja: ""))
@@ -128,12 +130,14 @@ public enum ClaimPeriod {
             verdict.coverStarts = start.at
             let startText = AssessmentTime.local(start.at, rules.timezone)
             if transfer < start.at, !(transferIsDay && Day(start.at, in: zone) == day) {
-                return finish(.fail, "The transfer (\(day)) is before cover starts (\(startText)): \(start.text)",
-                              "補償開始(\(startText))より前の取引です(\(day)): \(start.text)")
+                return finish(
+                    .fail, "The transfer (\(day)) is before cover starts (\(startText)): \(start.text)",
+                    "補償開始(\(startText))より前の取引です(\(day)): \(start.text)")
             }
             if transferIsDay && Day(start.at, in: zone) == day {
-                return finish(.unknown, "Cover starts at \(startText), on the transfer's day: give the transfer's time (RFC 3339)",
-                              "補償開始(\(startText))と同じ日の取引です。取引時刻(RFC 3339)を指定してください")
+                return finish(
+                    .unknown, "Cover starts at \(startText), on the transfer's day: give the transfer's time (RFC 3339)",
+                    "補償開始(\(startText))と同じ日の取引です。取引時刻(RFC 3339)を指定してください")
             }
         }
         guard let counting = rules.counting else {
@@ -146,50 +150,64 @@ public enum ClaimPeriod {
             let counted = counting.firstDayCounted ? "the transfer's day counted as day 1" : "counting from the day after the transfer"
             let countedJa = counting.firstDayCounted ? "取引日を1日目として" : "取引の翌日から数えて"
             guard let notified else {
-                return finish(.unknown, "The bank must be notified by \(limit) (\(counting.days) days, \(counted)); the notification day was not given (--notified)",
-                              "\(countedJa)\(counting.days)日以内、\(limit) までに通知が必要です。通知日(--notified)が指定されていません")
+                return finish(
+                    .unknown, "The bank must be notified by \(limit) (\(counting.days) days, \(counted)); the notification day was not given (--notified)",
+                    "\(countedJa)\(counting.days)日以内、\(limit) までに通知が必要です。通知日(--notified)が指定されていません")
             }
             let late = limit.days(until: notified)
             if late > 0 {
-                return finish(.fail, "Notified \(notified), \(late) day(s) after the last day \(limit) (\(counting.days) days, \(counted))",
-                              "通知日 \(notified) は期限 \(limit)(\(countedJa)\(counting.days)日)を \(late) 日過ぎています")
+                return finish(
+                    .fail, "Notified \(notified), \(late) day(s) after the last day \(limit) (\(counting.days) days, \(counted))",
+                    "通知日 \(notified) は期限 \(limit)(\(countedJa)\(counting.days)日)を \(late) 日過ぎています")
             }
-            return finish(.pass, "Notified \(notified), on or before the last day \(limit) (\(counting.days) days, \(counted))",
-                          "通知日 \(notified) は期限 \(limit)(\(countedJa)\(counting.days)日)以内です")
+            return finish(
+                .pass, "Notified \(notified), on or before the last day \(limit) (\(counting.days) days, \(counted))",
+                "通知日 \(notified) は期限 \(limit)(\(countedJa)\(counting.days)日)以内です")
         case .transfer:
             guard let notified else {
-                return finish(.unknown, "Transfers from \(counting.days) days before the notification are covered; the notification day was not given (--notified)",
-                              "通知日の\(counting.days)日前以降の取引が対象です。通知日(--notified)が指定されていません")
+                return finish(
+                    .unknown, "Transfers from \(counting.days) days before the notification are covered; the notification day was not given (--notified)",
+                    "通知日の\(counting.days)日前以降の取引が対象です。通知日(--notified)が指定されていません")
             }
             let from = notified.adding(days: -counting.days + (counting.inclusive ? 0 : 1))
             verdict.coveredFrom = from
             if day < from {
-                return finish(.fail, "The transfer (\(day)) is before \(from), the first day covered (\(counting.days) days before the notification \(notified))",
-                              "取引日 \(day) は補償対象の初日 \(from)(通知日 \(notified) の\(counting.days)日前)より前です")
+                return finish(
+                    .fail, "The transfer (\(day)) is before \(from), the first day covered (\(counting.days) days before the notification \(notified))",
+                    "取引日 \(day) は補償対象の初日 \(from)(通知日 \(notified) の\(counting.days)日前)より前です")
             }
             guard let until = counting.until, day > notified else {
                 let bound = counting.until == nil ? "" : "; it is not after the notification day"
-                return finish(.pass, "The transfer (\(day)) is on or after \(from), the first day covered (\(counting.days) days before the notification \(notified))\(bound)",
-                              "取引日 \(day) は補償対象の初日 \(from)(通知日 \(notified) の\(counting.days)日前)以降です")
+                return finish(
+                    .pass,
+                    "The transfer (\(day)) is on or after \(from), the first day covered (\(counting.days) days before the notification \(notified))\(bound)",
+                    "取引日 \(day) は補償対象の初日 \(from)(通知日 \(notified) の\(counting.days)日前)以降です")
             }
             guard let calendar, let business = calendar.businessDay(until.businessDaysAfter, after: notified) else {
                 let name = calendar?.name ?? until.calendar
-                return finish(.unknown, "The transfer (\(day)) is after the notification day; the cut-off (business day \(until.businessDaysAfter) after \(notified)) is beyond the bank calendar \(name)",
-                              "取引日 \(day) は通知日より後です。締切(\(notified) の\(until.businessDaysAfter)営業日後)が銀行カレンダー \(name) の範囲外のため判定できません")
+                return finish(
+                    .unknown,
+                    "The transfer (\(day)) is after the notification day; the cut-off (business day \(until.businessDaysAfter) after \(notified)) is beyond the bank calendar \(name)",
+                    "取引日 \(day) は通知日より後です。締切(\(notified) の\(until.businessDaysAfter)営業日後)が銀行カレンダー \(name) の範囲外のため判定できません")
             }
             let end = business.start(in: zone).addingTimeInterval(Double(until.minutes) * 60)
             verdict.coveredUntil = end
             let endText = AssessmentTime.cutOff(end, rules.timezone)
             if transferIsDay && Day(end, in: zone) == day && until.minutes < 1440 {
-                return finish(.unknown, "Cover ends at \(endText), on the transfer's day: give the transfer's time (RFC 3339)",
-                              "補償期間は \(endText) までで、取引と同じ日です。取引時刻(RFC 3339)を指定してください")
+                return finish(
+                    .unknown, "Cover ends at \(endText), on the transfer's day: give the transfer's time (RFC 3339)",
+                    "補償期間は \(endText) までで、取引と同じ日です。取引時刻(RFC 3339)を指定してください")
             }
             if transfer >= end {
-                return finish(.fail, "The transfer (\(AssessmentTime.local(transfer, rules.timezone))) is after cover ends at \(endText) (business day \(until.businessDaysAfter) after the notification \(notified))",
-                              "取引(\(AssessmentTime.local(transfer, rules.timezone)))は補償期間の終わり \(endText)(通知日 \(notified) の翌営業日)より後です")
+                return finish(
+                    .fail,
+                    "The transfer (\(AssessmentTime.local(transfer, rules.timezone))) is after cover ends at \(endText) (business day \(until.businessDaysAfter) after the notification \(notified))",
+                    "取引(\(AssessmentTime.local(transfer, rules.timezone)))は補償期間の終わり \(endText)(通知日 \(notified) の翌営業日)より後です")
             }
-            return finish(.pass, "The transfer (\(day)) is between \(from) and the cut-off \(endText) (business day \(until.businessDaysAfter) after the notification \(notified))",
-                          "取引日 \(day) は補償期間 \(from) 〜 \(endText)(通知日 \(notified) の翌営業日)内です")
+            return finish(
+                .pass,
+                "The transfer (\(day)) is between \(from) and the cut-off \(endText) (business day \(until.businessDaysAfter) after the notification \(notified))",
+                "取引日 \(day) は補償期間 \(from) 〜 \(endText)(通知日 \(notified) の翌営業日)内です")
         }
     }
 }

@@ -38,7 +38,8 @@ public enum PolicyEngine {
         profile.requirements.map { requirement in
             let verdict = Verdicts.judge(requirement, profile: profile, evidence: evidence, context: context)
                 .withheld(for: requirement.check, evidence)
-            let remedy = verdict.status == .fail || verdict.status == .unknown
+            let remedy =
+                verdict.status == .fail || verdict.status == .unknown
                 ? (requirement.remedy ?? verdict.remedy) : nil
             var summary = verdict.summary
             if verdict.status != .notApplicable, !requirement.toolDefaults.isEmpty {
@@ -46,10 +47,11 @@ public enum PolicyEngine {
                 summary.en += " [" + periods.map { "\($0.value) days (\($0.key)): posture's default, the rule states no period" }.joined(separator: "; ") + "]"
                 summary.ja += "[" + periods.map { "\($0.value)日(\($0.key)): 規定に期間の定めがないため posture の既定値" }.joined(separator: "、") + "]"
             }
-            return Finding(profile: profile.id, requirement: requirement.id, clause: requirement.clause,
-                           status: verdict.status, consequence: requirement.consequence,
-                           check: requirement.check.rawValue, title: requirement.title,
-                           summary: summary, remedy: remedy, clauseEn: requirement.clauseEn)
+            return Finding(
+                profile: profile.id, requirement: requirement.id, clause: requirement.clause,
+                status: verdict.status, consequence: requirement.consequence,
+                check: requirement.check.rawValue, title: requirement.title,
+                summary: summary, remedy: remedy, clauseEn: requirement.clauseEn)
         }
     }
 }
@@ -89,16 +91,20 @@ struct Verdict {
         guard let probe = check.probe, let reason = evidence.unavailable[probe.rawValue] else { return self }
         if status == .unknown, !summary.en.contains(reason) {
             var annotated = self
-            annotated.summary = .init(en: "\(summary.en) (the \(probe.rawValue) evidence is incomplete: \(reason))",
-                                      ja: "\(summary.ja)(\(probe.rawValue) の証拠が不完全です: \(reason))")
+            annotated.summary = .init(
+                en: "\(summary.en) (the \(probe.rawValue) evidence is incomplete: \(reason))",
+                ja: "\(summary.ja)(\(probe.rawValue) の証拠が不完全です: \(reason))")
             return annotated
         }
         guard status == .pass || (status == .fail && restsOnAbsence) else { return self }
-        return Verdict(status: .unknown,
-                       summary: .init(en: "Cannot be judged: the \(probe.rawValue) evidence is incomplete (\(reason)); what was seen: \(summary.en)",
-                                      ja: "判定できません: \(probe.rawValue) の証拠が不完全です(\(reason))。確認できた内容: \(summary.ja)"),
-                       remedy: .init(en: "Make the unreadable input readable (or repair it), then scan again.",
-                                     ja: "読めない入力を読めるように(または修復)して、再度スキャンしてください。"))
+        return Verdict(
+            status: .unknown,
+            summary: .init(
+                en: "Cannot be judged: the \(probe.rawValue) evidence is incomplete (\(reason)); what was seen: \(summary.en)",
+                ja: "判定できません: \(probe.rawValue) の証拠が不完全です(\(reason))。確認できた内容: \(summary.ja)"),
+            remedy: .init(
+                en: "Make the unreadable input readable (or repair it), then scan again.",
+                ja: "読めない入力を読めるように(または修復)して、再度スキャンしてください。"))
     }
 }
 
@@ -111,10 +117,13 @@ func abbreviated(_ items: [String], limit: Int = 5, ja: Bool = false) -> String 
 
 /// The checks' judges (one file per family under `Checks/`); `CheckRegistry` says which judges which.
 enum Verdicts {
-    static func judge(_ requirement: Requirement, profile: Profile, evidence: Evidence,
-                      context: EvaluationContext) -> Verdict {
+    static func judge(
+        _ requirement: Requirement, profile: Profile, evidence: Evidence,
+        context: EvaluationContext
+    ) -> Verdict {
         CheckRegistry.definition(requirement.check).judge(
-            CheckInput(requirement: requirement, profile: profile, evidence: evidence, context: context,
-                       today: Day(context.collectedAt, in: profile.claim.zone)))
+            CheckInput(
+                requirement: requirement, profile: profile, evidence: evidence, context: context,
+                today: Day(context.collectedAt, in: profile.claim.zone)))
     }
 }

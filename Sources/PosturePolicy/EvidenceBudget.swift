@@ -20,8 +20,10 @@ public struct EvidenceBudget: Sendable, Hashable {
     /// What a report carries at most (DESIGN: a report of any PC stays under 512 KiB).
     public static let reportLimit = 512 * 1024
     /// The budgets tried in turn until a report fits `reportLimit`.
-    public static let ladder = [EvidenceBudget(items: 200, characters: 1024), EvidenceBudget(items: 50, characters: 512),
-                                EvidenceBudget(items: 10, characters: 256)]
+    public static let ladder = [
+        EvidenceBudget(items: 200, characters: 1024), EvidenceBudget(items: 50, characters: 512),
+        EvidenceBudget(items: 10, characters: 256)
+    ]
 
     /// `evidence` within this budget, keeping every saved login and hosts override of `domains`
     /// up to the cap before any other.
@@ -32,8 +34,10 @@ public struct EvidenceBudget: Sendable, Hashable {
         let matches = { (host: String) in kept.contains { Verdicts.host(host, isIn: $0) } }
 
         if var credentials = bounded.credentials {
-            credentials.savedLogins = cut.list(credentials.savedLogins, "credentials.saved_logins",
-                                               first: { matches(Verdicts.hostName(of: $0.origin)) }) { login, cut in
+            credentials.savedLogins = cut.list(
+                credentials.savedLogins, "credentials.saved_logins",
+                first: { matches(Verdicts.hostName(of: $0.origin)) }
+            ) { login, cut in
                 login.browser = cut.text(login.browser)
                 login.profilePath = cut.path(login.profilePath)
                 login.origin = cut.origin(login.origin)
@@ -50,10 +54,14 @@ public struct EvidenceBudget: Sendable, Hashable {
                 file.path = cut.path(file.path)
                 file.package = cut.text(file.package)
             }
-            integrity.unownedExecutables = cut.list(integrity.unownedExecutables, "integrity.unowned_executables",
-                                                    first: \.setid) { $0.path = $1.path($0.path) }
-            integrity.hostsOverrides = cut.list(integrity.hostsOverrides, "integrity.hosts_overrides",
-                                                first: { matches($0.name.lowercased()) }) { entry, cut in
+            integrity.unownedExecutables = cut.list(
+                integrity.unownedExecutables, "integrity.unowned_executables",
+                first: \.setid
+            ) { $0.path = $1.path($0.path) }
+            integrity.hostsOverrides = cut.list(
+                integrity.hostsOverrides, "integrity.hosts_overrides",
+                first: { matches($0.name.lowercased()) }
+            ) { entry, cut in
                 entry.name = cut.hostName(entry.name)
                 entry.address = cut.text(entry.address)
             }
@@ -64,8 +72,10 @@ public struct EvidenceBudget: Sendable, Hashable {
             integrity.ldSoPreload = cut.list(integrity.ldSoPreload, "integrity.ld_so_preload") { $0 = $1.path($0) }
             integrity.unreadable = cut.list(integrity.unreadable, "integrity.unreadable") { $0 = $1.path($0) }
             integrity.unverifiablePackages = cut.list(integrity.unverifiablePackages, "integrity.unverifiable_packages") { $0 = $1.text($0) }
-            integrity.unreadableCertificateStores = cut.list(integrity.unreadableCertificateStores,
-                                                             "integrity.unreadable_certificate_stores") { store, cut in
+            integrity.unreadableCertificateStores = cut.list(
+                integrity.unreadableCertificateStores,
+                "integrity.unreadable_certificate_stores"
+            ) { store, cut in
                 store.path = cut.path(store.path)
                 store.reason = cut.text(store.reason)
             }
@@ -73,8 +83,10 @@ public struct EvidenceBudget: Sendable, Hashable {
             bounded.integrity = integrity
         }
         if var packages = bounded.packages, let pending = packages.pendingUpdates {
-            packages.pendingUpdates = cut.list(pending, "packages.pending_updates", first: { !$0.phased && $0.security },
-                                               then: { !$0.phased }) { update, cut in
+            packages.pendingUpdates = cut.list(
+                pending, "packages.pending_updates", first: { !$0.phased && $0.security },
+                then: { !$0.phased }
+            ) { update, cut in
                 update.name = cut.text(update.name)
                 update.installed = cut.text(update.installed)
                 update.candidate = cut.text(update.candidate)
@@ -111,8 +123,10 @@ public struct EvidenceBudget: Sendable, Hashable {
 
         /// At most `budget.items` of `items`: those matching `first`, then `then`, then the rest,
         /// each in its original order; every kept entry's strings shortened by `shorten`.
-        mutating func list<T>(_ items: [T], _ path: String, first: (T) -> Bool = { _ in false }, then: (T) -> Bool = { _ in false },
-                              shorten: (inout T, inout Cut) -> Void) -> [T] {
+        mutating func list<T>(
+            _ items: [T], _ path: String, first: (T) -> Bool = { _ in false }, then: (T) -> Bool = { _ in false },
+            shorten: (inout T, inout Cut) -> Void
+        ) -> [T] {
             var kept: [T]
             if items.count > budget.items {
                 var ranked: [(rank: Int, index: Int)] = []

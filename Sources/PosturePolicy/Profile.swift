@@ -34,8 +34,9 @@ public struct Profile: Sendable, Hashable {
         public var evidenceMaxAge: Int
         public var timezone: String
 
-        public static let `default` = ClaimRules(windowDays: nil, counting: nil, coverStarts: nil,
-                                                 evidenceMaxAge: 72 * 3600, timezone: "Asia/Tokyo")
+        public static let `default` = ClaimRules(
+            windowDays: nil, counting: nil, coverStarts: nil,
+            evidenceMaxAge: 72 * 3600, timezone: "Asia/Tokyo")
 
         /// The time zone every day of the rule is counted in.
         public var zone: TimeZone { TimeZone.named(timezone) ?? TimeZone.named("Asia/Tokyo")! }
@@ -118,10 +119,11 @@ public enum ProfileLoader {
         let name = try root.required("name").localized("name")
         let sourceMap = try root.required("source").mapping("source")
         try sourceMap.rejectUnknownKeys(allowed: ["document", "as_of", "title", "url"])
-        let source = Profile.Source(document: try sourceMap.required("document").string("source.document"),
-                                    asOf: try sourceMap.required("as_of").day("source.as_of"),
-                                    title: try sourceMap.optional("title")?.string("source.title"),
-                                    url: try sourceMap.optional("url")?.string("source.url"))
+        let source = Profile.Source(
+            document: try sourceMap.required("document").string("source.document"),
+            asOf: try sourceMap.required("as_of").day("source.as_of"),
+            title: try sourceMap.optional("title")?.string("source.title"),
+            url: try sourceMap.optional("url")?.string("source.url"))
 
         let claim = try parseClaim(root.optional("claim"))
 
@@ -144,8 +146,9 @@ public enum ProfileLoader {
         }
         guard !requirements.isEmpty else { throw document.error("the profile has no requirements") }
         if claim.counting == nil, let deadline = requirements.first(where: { $0.check == .claimDeadline }) {
-            throw LocatedError(file: path, line: deadline.line,
-                               message: "requirement '\(deadline.id)' checks claim.deadline, but the profile states no claim.counting")
+            throw LocatedError(
+                file: path, line: deadline.line,
+                message: "requirement '\(deadline.id)' checks claim.deadline, but the profile states no claim.counting")
         }
         var stronger: StrongerMeasures?
         if let node = root.optional("stronger_measures") {
@@ -159,14 +162,17 @@ public enum ProfileLoader {
                 guard let check = Check(rawValue: name), check.probe != nil else {
                     throw entry.error("stronger_measures.checks: '\(name)' is not a check a probe serves")
                 }
-                measures.append(Requirement(id: "beyond-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-"),
-                                            clause: clause, clauseEn: clauseEn, consequence: .condition, title: .init(en: name, ja: name), remedy: nil,
-                                            check: check, parameters: try CheckParameters.parse(nil, for: check, at: entry), line: entry.line))
+                measures.append(
+                    Requirement(
+                        id: "beyond-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-"),
+                        clause: clause, clauseEn: clauseEn, consequence: .condition, title: .init(en: name, ja: name), remedy: nil,
+                        check: check, parameters: try CheckParameters.parse(nil, for: check, at: entry), line: entry.line))
             }
             stronger = StrongerMeasures(clause: clause, clauseEn: clauseEn, requirements: measures)
         }
-        return Profile(id: id, name: name, source: source, claim: claim, data: data,
-                       requirements: requirements, strongerMeasures: stronger, path: path, sha256: sha256)
+        return Profile(
+            id: id, name: name, source: source, claim: claim, data: data,
+            requirements: requirements, strongerMeasures: stronger, path: path, sha256: sha256)
     }
 
     static let claimKeys: Set<String> = ["window_days", "counted_from", "evidence_max_age", "timezone", "counting", "cover_starts"]
@@ -198,8 +204,9 @@ public enum ProfileLoader {
             }
             guard claim.counting == nil else { throw node.error("claim.counted_from and claim.counting exclude each other") }
             guard let days = claim.windowDays else { throw node.error("claim.counted_from needs claim.window_days") }
-            claim.counting = ClaimCounting(counts: .notification, days: days, firstDayCounted: false, inclusive: true, until: nil,
-                                           text: "notified within \(days) days of the occurrence (counted_from: occurrence)")
+            claim.counting = ClaimCounting(
+                counts: .notification, days: days, firstDayCounted: false, inclusive: true, until: nil,
+                text: "notified within \(days) days of the occurrence (counted_from: occurrence)")
         }
         if let node = map.optional("cover_starts") {
             let cover = try node.mapping("claim.cover_starts")
@@ -229,8 +236,9 @@ public enum ProfileLoader {
         let daysNode = try map.required("days")
         let days = try daysNode.int("claim.counting.days")
         guard days > 0 else { throw daysNode.error("claim.counting.days must be positive") }
-        var counting = ClaimCounting(counts: counts, days: days, firstDayCounted: false, inclusive: true, until: nil,
-                                     text: try map.required("text").string("claim.counting.text"))
+        var counting = ClaimCounting(
+            counts: counts, days: days, firstDayCounted: false, inclusive: true, until: nil,
+            text: try map.required("text").string("claim.counting.text"))
         switch counts {
         case .notification:
             let firstNode = try map.required("first_day")
@@ -255,12 +263,14 @@ public enum ProfileLoader {
                 let time = try timeNode.string("claim.counting.until.time")
                 let parts = time.split(separator: ":")
                 guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
-                      (0...24).contains(hours), (0...59).contains(minutes), hours * 60 + minutes <= 1440 else {
+                    (0...24).contains(hours), (0...59).contains(minutes), hours * 60 + minutes <= 1440
+                else {
                     throw timeNode.error("claim.counting.until.time must be HH:MM between 00:00 and 24:00, not '\(time)'")
                 }
-                counting.until = .init(businessDaysAfter: business, minutes: hours * 60 + minutes,
-                                       calendar: try until.required("calendar").string("claim.counting.until.calendar"),
-                                       reading: try until.optional("reading")?.localized("claim.counting.until.reading"))
+                counting.until = .init(
+                    businessDaysAfter: business, minutes: hours * 60 + minutes,
+                    calendar: try until.required("calendar").string("claim.counting.until.calendar"),
+                    reading: try until.optional("reading")?.localized("claim.counting.until.reading"))
             }
         }
         return counting
@@ -297,10 +307,11 @@ public enum ProfileLoader {
             }
         }
         let (clause, clauseEn) = try citation(map.required("clause"), "clause")
-        return Requirement(id: id, clause: clause, clauseEn: clauseEn, consequence: consequence,
-                           title: try map.required("title").localized("title"),
-                           remedy: try map.optional("remedy")?.localized("remedy"),
-                           check: check, parameters: parameters, toolDefaults: toolDefaults, line: node.line)
+        return Requirement(
+            id: id, clause: clause, clauseEn: clauseEn, consequence: consequence,
+            title: try map.required("title").localized("title"),
+            remedy: try map.optional("remedy")?.localized("remedy"),
+            check: check, parameters: parameters, toolDefaults: toolDefaults, line: node.line)
     }
 
     /// A clause citation: a string the rule's readers use in both languages ("3(5)⑩"), or
@@ -359,8 +370,9 @@ public struct ProfileRepository: Sendable {
     public func chosen(_ references: [String]) throws -> [Profile] {
         let chosen = references.isEmpty ? try loadAll() : try references.map { try load($0) }
         guard !chosen.isEmpty else {
-            throw LocatedError(file: paths.directories.joined(separator: ":"), line: nil,
-                               message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
+            throw LocatedError(
+                file: paths.directories.joined(separator: ":"), line: nil,
+                message: "no profiles found; pass --profile FILE or --profiles DIR", kind: .missing)
         }
         return chosen
     }

@@ -30,8 +30,9 @@ public struct AccountsProbe: Sendable {
         }
         let accounts = people.map { entry in
             let record = shadow[entry.user]
-            return AccountEvidence(user: entry.user, uid: entry.uid, passwordLastChanged: record?.lastChanged,
-                                   passwordMaxDays: record?.maxDays, locked: record?.locked ?? false)
+            return AccountEvidence(
+                user: entry.user, uid: entry.uid, passwordLastChanged: record?.lastChanged,
+                passwordMaxDays: record?.maxDays, locked: record?.locked ?? false)
         }
         if problem == nil, let missing = accounts.first(where: { shadow[$0.user] == nil }) {
             problem = "\(missing.user) has no entry in /etc/shadow"
@@ -64,8 +65,9 @@ public struct AccountsProbe: Sendable {
             // Days since 1970; a count past the year 9999 is no date (and would overflow the calendar arithmetic).
             let lastChanged = Int(fields[2]).flatMap { (0...maxShadowDay).contains($0) ? Day(daysSinceEpoch: $0) : nil }
             let max = Int(fields[4]).flatMap { $0 >= 99999 || $0 < 0 ? nil : $0 }
-            return ShadowEntry(user: String(fields[0]), locked: locked, lastChanged: lastChanged, maxDays: max,
-                               lastChangedUnreadable: lastChanged == nil && !fields[2].isEmpty)
+            return ShadowEntry(
+                user: String(fields[0]), locked: locked, lastChanged: lastChanged, maxDays: max,
+                lastChangedUnreadable: lastChanged == nil && !fields[2].isEmpty)
         }
     }
 

@@ -106,7 +106,10 @@ struct AptConfiguration: Sendable {
                 guard !words.isEmpty, words.count <= 2 else { return "line \(number + 1): extra junk after value" }
                 var tag = words.removeFirst()
                 var word = words.first
-                if word == nil && c != "{" { word = tag; tag = "" }
+                if word == nil && c != "{" {
+                    word = tag
+                    tag = ""
+                }
                 if c == "{" {
                     scopes.append(tag)
                     tag = ""
@@ -202,7 +205,8 @@ struct AptConfiguration: Sendable {
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count,
-               let value = UInt8(String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+            {
                 word.append(value)
                 i += 3
                 continue

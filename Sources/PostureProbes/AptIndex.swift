@@ -32,9 +32,13 @@ struct AptIndex {
         static func parse(_ text: String) -> Release {
             var release = Release(notAutomatic: false, butAutomaticUpgrades: false)
             var seen = false
-            ControlFile.forEachStanza(in: ControlFile.clearSignedBody(text),
-                                      wanted: ["Suite", "Codename", "Origin", "Label", "Version",
-                                               "NotAutomatic", "ButAutomaticUpgrades"]) { fields in
+            ControlFile.forEachStanza(
+                in: ControlFile.clearSignedBody(text),
+                wanted: [
+                    "Suite", "Codename", "Origin", "Label", "Version",
+                    "NotAutomatic", "ButAutomaticUpgrades"
+                ]
+            ) { fields in
                 guard !seen else { return }
                 seen = true
                 release.suite = fields["Suite"].map(String.init)
@@ -99,8 +103,9 @@ struct AptIndex {
             name.hasSuffix("_Packages") || compressions.contains { name.hasSuffix("_Packages." + $0) }
         }.map { name in
             let matched = releases.first { name.hasPrefix($0.prefix + "_") }
-            return ListFile(name: name, release: matched?.release,
-                            attributes: attributes(list: name, releasePrefix: matched?.prefix, release: matched?.release))
+            return ListFile(
+                name: name, release: matched?.release,
+                attributes: attributes(list: name, releasePrefix: matched?.prefix, release: matched?.release))
         }
         // Two lists at a time: each holds at most one LZ4 block and one chunk, whatever its size.
         var results: [(offers: [Offer], problem: String?)] = []
@@ -125,10 +130,11 @@ struct AptIndex {
                 add()
             }
         }
-        return Contents(offers: results.flatMap(\.offers), files: files,
-                        listsRead: results.filter { $0.problem == nil }.count,
-                        problems: results.compactMap(\.problem).sorted(),
-                        newestRelease: newest)
+        return Contents(
+            offers: results.flatMap(\.offers), files: files,
+            listsRead: results.filter { $0.problem == nil }.count,
+            problems: results.compactMap(\.problem).sorted(),
+            newestRelease: newest)
     }
 
     /// Component, architecture and site from apt's list file name (`URItoFileName` of the
@@ -153,8 +159,10 @@ struct AptIndex {
             architecture: architecture, site: site)
     }
 
-    static func readList(root: ScanRoot, file: ListFile, index: Int,
-                         interesting: Set<String>) throws(ProbeError) -> [Offer] {
+    static func readList(
+        root: ScanRoot, file: ListFile, index: Int,
+        interesting: Set<String>
+    ) throws(ProbeError) -> [Offer] {
         let path = "\(listsDirectory)/\(file.name)"
         let lz4 = file.name.hasSuffix(".lz4")
         if !lz4 && !file.name.hasSuffix("_Packages") {
@@ -164,9 +172,11 @@ struct AptIndex {
         var offers: [Offer] = []
         var scanner = PackagesListScanner { interesting.contains($0) }
         let body: (PackagesListScanner.Entry) -> Void = { entry in
-            offers.append(Offer(name: entry.name, architecture: entry.architecture, version: entry.version,
-                                source: entry.source, sourceVersion: entry.sourceVersion,
-                                phasedUpdatePercentage: entry.phasedUpdatePercentage, file: index))
+            offers.append(
+                Offer(
+                    name: entry.name, architecture: entry.architecture, version: entry.version,
+                    source: entry.source, sourceVersion: entry.sourceVersion,
+                    phasedUpdatePercentage: entry.phasedUpdatePercentage, file: index))
         }
         let stream = try ChunkedFile(root: root, path: path)
         defer { stream.close() }

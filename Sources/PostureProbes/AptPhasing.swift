@@ -23,10 +23,12 @@ enum AptPhasing {
             }
             return Settings(
                 machineID: id,
-                alwaysInclude: configuration.bool("APT::Get::Always-Include-Phased-Updates",
-                                                  default: configuration.bool("Update-Manager::Always-Include-Phased-Updates")),
-                neverInclude: configuration.bool("APT::Get::Never-Include-Phased-Updates",
-                                                 default: configuration.bool("Update-Manager::Never-Include-Phased-Updates")),
+                alwaysInclude: configuration.bool(
+                    "APT::Get::Always-Include-Phased-Updates",
+                    default: configuration.bool("Update-Manager::Always-Include-Phased-Updates")),
+                neverInclude: configuration.bool(
+                    "APT::Get::Never-Include-Phased-Updates",
+                    default: configuration.bool("Update-Manager::Never-Include-Phased-Updates")),
                 phasePolicy: configuration.bool("APT::Get::Phase-Policy"))
         }
     }
@@ -45,7 +47,7 @@ enum AptPhasing {
     /// The first value of `uniform_int_distribution<unsigned>(0, 100)` over `minstd_rand`
     /// seeded from `seed_seq(seed.begin(), seed.end())`.
     static func draw(seed: String) -> Int {
-        var state = UInt64(minstdSeed(seed)) // minstd_rand's state: 1 ... 2^31 - 2
+        var state = UInt64(minstdSeed(seed))  // minstd_rand's state: 1 ... 2^31 - 2
         // libstdc++'s downscaling for a generator range (2^31 - 3) that is not 2^32 - 1 or 2^64 - 1.
         let generatorRange: UInt64 = 2_147_483_646 - 1
         let scaling = generatorRange / 101
@@ -71,9 +73,7 @@ enum AptPhasing {
             let arg = b[k % n] ^ b[(k + p) % n] ^ b[(k + n - 1) % n]
             let r1 = 1_664_525 &* (arg ^ (arg >> 27))
             var r2 = r1
-            if k == 0 { r2 &+= UInt32(truncatingIfNeeded: s) }
-            else if k <= s { r2 &+= UInt32(k % n) &+ v[k - 1] }
-            else { r2 &+= UInt32(k % n) }
+            if k == 0 { r2 &+= UInt32(truncatingIfNeeded: s) } else if k <= s { r2 &+= UInt32(k % n) &+ v[k - 1] } else { r2 &+= UInt32(k % n) }
             b[(k + p) % n] &+= r1
             b[(k + q) % n] &+= r2
             b[k % n] = r2

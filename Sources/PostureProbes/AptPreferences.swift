@@ -173,7 +173,10 @@ struct AptPreferences: Sendable {
                 versionPrefix = data.hasSuffix("*")
                 version = versionPrefix ? String(data.dropLast()) : data
             case .release:
-                if data == "*" { matchAll = true; return }
+                if data == "*" {
+                    matchAll = true
+                    return
+                }
                 if !data.contains("=") {
                     if data.first?.isNumber == true {
                         release["v"] = data
@@ -206,12 +209,18 @@ struct AptPreferences: Sendable {
                     if matchAll { return true }
                     if release.isEmpty && releaseName == nil { return false }
                     if let v = release["v"], !AptPreferences.matchVersion(file.version, v, prefix: versionPrefix),
-                       !AptPreferences.expressionMatches(v, file.version) { return false }
+                        !AptPreferences.expressionMatches(v, file.version)
+                    {
+                        return false
+                    }
                     if let o = release["o"], !AptPreferences.expressionMatches(o, file.origin) { return false }
                     if let a = release["a"], !AptPreferences.expressionMatches(a, file.archive) { return false }
                     if let n = release["n"], !AptPreferences.expressionMatches(n, file.codename) { return false }
                     if let name = releaseName, !AptPreferences.expressionMatches(name, file.archive),
-                       !AptPreferences.expressionMatches(name, file.codename) { return false }
+                        !AptPreferences.expressionMatches(name, file.codename)
+                    {
+                        return false
+                    }
                     if let l = release["l"], !AptPreferences.expressionMatches(l, file.label) { return false }
                 case .origin:
                     if !site.isEmpty && file.site == nil { return false }

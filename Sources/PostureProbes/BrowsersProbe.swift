@@ -10,8 +10,10 @@ public struct BrowsersProbe: Sendable {
     public init(catalog: BrowserCatalog) { self.catalog = catalog }
 
     /// - Parameter candidates: package name → the version apt would install, for packages the index offers.
-    public func collect(root: ScanRoot, database: DpkgDatabase?, candidates: [String: String]?,
-                        homes: [String], now: Date) -> [BrowserEvidence] {
+    public func collect(
+        root: ScanRoot, database: DpkgDatabase?, candidates: [String: String]?,
+        homes: [String], now: Date
+    ) -> [BrowserEvidence] {
         let installed = Dictionary((database?.installed ?? []).map { ($0.name, $0.version) }) { first, _ in first }
         let snaps = AppBundles.snaps(root: root)
         let flatpaks = AppBundles.flatpaks(root: root, homes: homes)
@@ -20,10 +22,12 @@ public struct BrowsersProbe: Sendable {
         for browser in catalog.browsers {
             func add(_ version: String, source: String, candidate: String?) {
                 let (eol, supported) = Self.support(of: version, browser.support, today: today)
-                found.append(BrowserEvidence(name: browser.name, version: version, source: source, candidate: candidate,
-                                             eol: eol, supported: supported, catalogAsOf: catalog.asOf,
-                                             linesPastSupport: supported == false ? Self.linesPastSupport(of: version, browser.support) : nil,
-                                             supportSource: browser.support.source.isEmpty ? nil : browser.support.provenance))
+                found.append(
+                    BrowserEvidence(
+                        name: browser.name, version: version, source: source, candidate: candidate,
+                        eol: eol, supported: supported, catalogAsOf: catalog.asOf,
+                        linesPastSupport: supported == false ? Self.linesPastSupport(of: version, browser.support) : nil,
+                        supportSource: browser.support.source.isEmpty ? nil : browser.support.provenance))
             }
             var packaged = false
             for package in browser.packages {
@@ -51,9 +55,15 @@ public struct BrowsersProbe: Sendable {
     /// `[App] Version=` of a Mozilla `application.ini` (or `Milestone=` of `platform.ini`).
     static func applicationVersion(root: ScanRoot, directory: String) -> String? {
         if let text = try? root.readText("\(directory)/application.ini"),
-           let version = LocalAccessProbe.ini([text])["App"]?["Version"] { return version }
+            let version = LocalAccessProbe.ini([text])["App"]?["Version"]
+        {
+            return version
+        }
         if let text = try? root.readText("\(directory)/platform.ini"),
-           let milestone = LocalAccessProbe.ini([text])["Build"]?["Milestone"] { return milestone }
+            let milestone = LocalAccessProbe.ini([text])["Build"]?["Milestone"]
+        {
+            return milestone
+        }
         return nil
     }
 
@@ -111,8 +121,9 @@ extension BrowsersProbe: BlockingProbe {
     public var name: ProbeName { .browsers }
     public var reads: String { "packages, snaps, flatpaks and vendor installs of the catalog's browsers, and apt's candidates" }
     public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
-        let browsers = collect(root: context.root, database: context.installed, candidates: context.candidates,
-                               homes: context.homes, now: context.now)
+        let browsers = collect(
+            root: context.root, database: context.installed, candidates: context.candidates,
+            homes: context.homes, now: context.now)
         return ProbeOutput(problems: context.packageDatabaseProblem.map { [$0] } ?? []) { $0.browsers = browsers }
     }
 }

@@ -8,11 +8,11 @@ public import PostureModel
 /// image cannot say whether its clock was synchronised: `synchronized` is nil there.
 public struct ClockProbe: Sendable {
     static let daemons: [(process: String, name: String)] = [
-        ("systemd-timesyn", "systemd-timesyncd"), ("chronyd", "chrony"), ("ntpd", "ntpd"), ("openntpd", "openntpd"),
+        ("systemd-timesyn", "systemd-timesyncd"), ("chronyd", "chrony"), ("ntpd", "ntpd"), ("openntpd", "openntpd")
     ]
     static let units: [(unit: String, name: String)] = [
         ("systemd-timesyncd.service", "systemd-timesyncd"), ("chrony.service", "chrony"), ("chronyd.service", "chrony"),
-        ("ntp.service", "ntpd"), ("ntpd.service", "ntpd"), ("ntpsec.service", "ntpsec"), ("openntpd.service", "openntpd"),
+        ("ntp.service", "ntpd"), ("ntpd.service", "ntpd"), ("ntpsec.service", "ntpsec"), ("openntpd.service", "openntpd")
     ]
 
     public init() {}
@@ -20,11 +20,13 @@ public struct ClockProbe: Sendable {
     public func collect(root: ScanRoot, processes: Set<String>?) -> ClockEvidence {
         let configured = configuredDaemon(root: root)
         guard root.isLive else {
-            return ClockEvidence(synchronized: nil,
-                                 source: "offline image" + (configured.map { "; \($0) enabled" } ?? "; no time daemon enabled"))
+            return ClockEvidence(
+                synchronized: nil,
+                source: "offline image" + (configured.map { "; \($0) enabled" } ?? "; no time daemon enabled"))
         }
         let running = processes.flatMap { names in Self.daemons.first { names.contains($0.process) }?.name }
-        let synchronized = Platform.kernelClockSynchronized()
+        let synchronized =
+            Platform.kernelClockSynchronized()
             ?? (root.exists("run/systemd/timesync/synchronized") ? true : nil)
         return ClockEvidence(synchronized: synchronized, source: running ?? configured.map { "\($0) (not running)" } ?? "no time daemon running")
     }

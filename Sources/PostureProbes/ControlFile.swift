@@ -11,14 +11,18 @@ enum ControlFile {
     }
 
     /// Calls `body` once per stanza with the fields whose names are in `wanted` (all when nil).
-    static func forEachStanza(in bytes: [UInt8], wanted: Set<String>? = nil,
-                              _ body: ([String: Substring]) -> Void) {
+    static func forEachStanza(
+        in bytes: [UInt8], wanted: Set<String>? = nil,
+        _ body: ([String: Substring]) -> Void
+    ) {
         let text = String(decoding: bytes, as: UTF8.self)
         forEachStanza(in: text, wanted: wanted, body)
     }
 
-    static func forEachStanza(in text: String, wanted: Set<String>? = nil,
-                              _ body: ([String: Substring]) -> Void) {
+    static func forEachStanza(
+        in text: String, wanted: Set<String>? = nil,
+        _ body: ([String: Substring]) -> Void
+    ) {
         var fields: [String: Substring] = [:]
         var currentName: String?
         var currentStart = text.startIndex
@@ -105,8 +109,10 @@ struct PackagesListScanner {
     }
 
     /// Calls `body` for every stanza of a whole list whose package name passes `interesting`.
-    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, interesting: @escaping (String) -> Bool,
-                     _ body: (Entry) -> Void) {
+    static func scan(
+        _ buffer: UnsafeBufferPointer<UInt8>, interesting: @escaping (String) -> Bool,
+        _ body: (Entry) -> Void
+    ) {
         var scanner = PackagesListScanner(interesting: interesting)
         scanner.feed(buffer, body)
         scanner.finish(body)
@@ -172,8 +178,10 @@ struct PackagesListScanner {
                     sourceName = source
                 }
             }
-            body(Entry(name: name, version: version, architecture: architecture, source: sourceName,
-                       sourceVersion: sourceVersion, phasedUpdatePercentage: phased))
+            body(
+                Entry(
+                    name: name, version: version, architecture: architecture, source: sourceName,
+                    sourceVersion: sourceVersion, phasedUpdatePercentage: phased))
         }
         name = nil
         version = nil

@@ -6,8 +6,10 @@ public import PostureModel
 /// decrypting anything: only the browser, the profile path and the site's origin are kept.
 public struct CredentialsProbe: Sendable {
     /// Firefox-family profile folders (each holds profile directories with `logins.json`), relative to a home.
-    static let firefoxRoots = [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox",
-                               ".var/app/org.mozilla.firefox/.mozilla/firefox"]
+    static let firefoxRoots = [
+        ".mozilla/firefox", "snap/firefox/common/.mozilla/firefox",
+        ".var/app/org.mozilla.firefox/.mozilla/firefox"
+    ]
     /// Chromium-family user-data folders (profiles `Default`, `Profile N` hold `Login Data`), relative to a home.
     static let chromiumRoots: [(browser: String, path: String)] = [
         ("chromium", ".config/chromium"), ("chromium", "snap/chromium/common/chromium"),
@@ -16,7 +18,7 @@ public struct CredentialsProbe: Sendable {
         ("google-chrome", ".var/app/com.google.Chrome/config/google-chrome"),
         ("microsoft-edge", ".config/microsoft-edge"), ("microsoft-edge", ".var/app/com.microsoft.Edge/config/microsoft-edge"),
         ("brave", ".config/BraveSoftware/Brave-Browser"), ("brave", ".var/app/com.brave.Browser/config/BraveSoftware/Brave-Browser"),
-        ("opera", ".config/opera"), ("vivaldi", ".config/vivaldi"),
+        ("opera", ".config/opera"), ("vivaldi", ".config/vivaldi")
     ]
     /// File names that look like password notes (lower-cased substrings), Japanese included.
     static let noteWords = ["password", "passwd", "パスワード", "ぱすわーど", "暗証番号", "暗証", "ログイン情報"]
@@ -93,7 +95,8 @@ public struct CredentialsProbe: Sendable {
     static func chromiumOrigins(root: ScanRoot, file: String) throws(ProbeError) -> [String] {
         try SQLiteSnapshot.read(root: root, file: file, kind: "Login Data database", tables: ["logins"]) { db in
             let columns = try db.columns(in: "logins").map(\.name)
-            let sql = columns.contains("blacklisted_by_user")
+            let sql =
+                columns.contains("blacklisted_by_user")
                 ? "SELECT origin_url FROM logins WHERE blacklisted_by_user = 0" : "SELECT origin_url FROM logins"
             return try String.fetchAll(db, sql: sql)
         }

@@ -72,8 +72,10 @@ public struct DpkgDatabase: Sendable {
                 guard parts.count >= 2 else { return nil }
                 return Conffile(path: String(parts[0]), md5: String(parts[1]), obsolete: parts.dropFirst(2).contains("obsolete"))
             }
-            packages.append(Package(name: String(name), architecture: fields["Architecture"].map(String.init) ?? "all",
-                                    version: version, state: state, conffiles: conffiles))
+            packages.append(
+                Package(
+                    name: String(name), architecture: fields["Architecture"].map(String.init) ?? "all",
+                    version: version, state: state, conffiles: conffiles))
         }
         if let problem { throw ProbeError.malformed(path: path, reason: problem) }
         return DpkgDatabase(packages: packages)

@@ -13,8 +13,10 @@ enum FileWalk {
     ///   open or list, the entry cap reached); empty when it saw it all, or when the start does
     ///   not exist (there is nothing to see).
     @discardableResult
-    static func visit(root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
-                      _ body: (String, Platform.FileStatus) -> Void) -> [String] {
+    static func visit(
+        root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
+        _ body: (String, Platform.FileStatus) -> Void
+    ) -> [String] {
         var problems: [String] = []
         let start: Platform.FileStatus
         switch root.status(path) {

@@ -63,7 +63,8 @@ public enum AppBundles {
             for id in (try? root.list(installation)) ?? [] {
                 let active = "\(installation)/\(id)/current/active"
                 guard root.exists(active) else { continue }
-                let version: String? = metainfoVersion(root: root, directory: "\(active)/files/share/metainfo")
+                let version: String? =
+                    metainfoVersion(root: root, directory: "\(active)/files/share/metainfo")
                     ?? metainfoVersion(root: root, directory: "\(active)/files/share/appdata")
                 found[id] = .some(version)
             }
@@ -75,8 +76,9 @@ public enum AppBundles {
     static func metainfoVersion(root: ScanRoot, directory: String) -> String? {
         for name in (try? root.list(directory)) ?? [] where name.hasSuffix(".xml") {
             guard let text = try? root.readText("\(directory)/\(name)", limit: ScanRoot.userFileLimit),
-                  let release = text.range(of: "<release "),
-                  let version = text[release.upperBound...].range(of: "version=\"") else { continue }
+                let release = text.range(of: "<release "),
+                let version = text[release.upperBound...].range(of: "version=\"")
+            else { continue }
             let rest = text[version.upperBound...]
             if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
         }

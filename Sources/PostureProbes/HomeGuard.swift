@@ -59,7 +59,12 @@ extension ScanRoot {
             }
             if status.isSymlink || status.owner == home.owner || status.mode & 0o004 != 0 { return .success(fd) }
             Platform.closeFile(fd)
-            return .failure(FileError(code: EACCES, reason: "owned by uid \(status.owner), not by the home's owner (uid \(home.owner)), and not readable by others: not read with more rights than the user has"))
+            return .failure(
+                FileError(
+                    code: EACCES,
+                    reason:
+                        "owned by uid \(status.owner), not by the home's owner (uid \(home.owner)), and not readable by others: not read with more rights than the user has"
+                ))
         }
     }
 }

@@ -14,11 +14,13 @@ enum LZ4 {
     static func decompress(_ input: [UInt8], limit: Int = maxDecodedSize) throws(ProbeError) -> [UInt8] {
         var output = [UInt8]()
         var position = 0
-        try decode(limit: limit, read: { count in
-            let end = min(input.count, position + count)
-            defer { position = end }
-            return Array(input[position..<end])
-        }, emit: { output.append(contentsOf: $0) })
+        try decode(
+            limit: limit,
+            read: { count in
+                let end = min(input.count, position + count)
+                defer { position = end }
+                return Array(input[position..<end])
+            }, emit: { output.append(contentsOf: $0) })
         return output
     }
 
@@ -28,8 +30,10 @@ enum LZ4 {
     /// Decodes frames as they are read: `read(n)` returns the next `n` bytes of input (fewer only
     /// at its end), `emit` gets each decoded block in order. At most one block (4 MiB) and 64 KiB
     /// of history are held, whatever the size of the whole.
-    static func decode(limit: Int = maxDecodedSize, read: (Int) throws(ProbeError) -> [UInt8],
-                       emit: (UnsafeBufferPointer<UInt8>) throws(ProbeError) -> Void) throws(ProbeError) {
+    static func decode(
+        limit: Int = maxDecodedSize, read: (Int) throws(ProbeError) -> [UInt8],
+        emit: (UnsafeBufferPointer<UInt8>) throws(ProbeError) -> Void
+    ) throws(ProbeError) {
         var total = 0
         var window = [UInt8]()
         func readExactly(_ count: Int, _ failure: String) throws(ProbeError) -> [UInt8] {
@@ -105,8 +109,10 @@ enum LZ4 {
     }
 
     /// Decodes one block, appending to `output` (earlier output is the window for linked blocks).
-    private static func decodeBlock(_ input: [UInt8], _ range: Range<Int>, into output: inout [UInt8],
-                                    maxOutput: Int) throws(ProbeError) {
+    private static func decodeBlock(
+        _ input: [UInt8], _ range: Range<Int>, into output: inout [UInt8],
+        maxOutput: Int
+    ) throws(ProbeError) {
         let outStart = output.count
         output.append(contentsOf: repeatElement(0, count: maxOutput))
         var failure: String?
@@ -118,35 +124,56 @@ enum LZ4 {
                 var op = outStart
                 let oend = outStart + maxOutput
                 while ip < iend {
-                    let token = Int(src[ip]); ip += 1
+                    let token = Int(src[ip])
+                    ip += 1
                     var literal = token >> 4
                     if literal == 15 {
                         while true {
-                            guard ip < iend else { failure = "literal length runs past the block"; return op }
-                            let b = Int(src[ip]); ip += 1
+                            guard ip < iend else {
+                                failure = "literal length runs past the block"
+                                return op
+                            }
+                            let b = Int(src[ip])
+                            ip += 1
                             literal += b
                             if b != 255 { break }
                         }
                     }
-                    guard literal <= iend - ip, literal <= oend - op else { failure = "literal runs past the block"; return op }
+                    guard literal <= iend - ip, literal <= oend - op else {
+                        failure = "literal runs past the block"
+                        return op
+                    }
                     (dst + op).update(from: src.baseAddress! + ip, count: literal)
                     ip += literal
                     op += literal
                     if ip >= iend { break }
-                    guard iend - ip >= 2 else { failure = "truncated match offset"; return op }
+                    guard iend - ip >= 2 else {
+                        failure = "truncated match offset"
+                        return op
+                    }
                     let offset = Int(src[ip]) | Int(src[ip + 1]) << 8
                     ip += 2
-                    guard offset > 0, offset <= op else { failure = "match offset outside the window"; return op }
+                    guard offset > 0, offset <= op else {
+                        failure = "match offset outside the window"
+                        return op
+                    }
                     var match = (token & 15) + 4
                     if token & 15 == 15 {
                         while true {
-                            guard ip < iend else { failure = "match length runs past the block"; return op }
-                            let b = Int(src[ip]); ip += 1
+                            guard ip < iend else {
+                                failure = "match length runs past the block"
+                                return op
+                            }
+                            let b = Int(src[ip])
+                            ip += 1
                             match += b
                             if b != 255 { break }
                         }
                     }
-                    guard match <= oend - op else { failure = "match runs past the block"; return op }
+                    guard match <= oend - op else {
+                        failure = "match runs past the block"
+                        return op
+                    }
                     var from = op - offset
                     if offset >= match {
                         (dst + op).update(from: dst + from, count: match)

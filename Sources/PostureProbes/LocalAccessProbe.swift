@@ -8,8 +8,9 @@ public struct LocalAccessProbe: Sendable {
 
     public func collect(root: ScanRoot) -> LocalAccessEvidence {
         let (autologin, guest) = loginManagers(root: root)
-        return LocalAccessEvidence(autologin: autologin, guestSession: guest, screenLock: screenLock(root: root),
-                                   diskEncrypted: diskEncrypted(root: root), firewallActive: firewall(root: root))
+        return LocalAccessEvidence(
+            autologin: autologin, guestSession: guest, screenLock: screenLock(root: root),
+            diskEncrypted: diskEncrypted(root: root), firewallActive: firewall(root: root))
     }
 
     /// INI-style files: section → key → value (later files override earlier ones).
@@ -50,8 +51,10 @@ public struct LocalAccessProbe: Sendable {
             if isTrue(daemon["AutomaticLoginEnable"]) { autologin.append("gdm: \(daemon["AutomaticLogin"] ?? "?")") }
             if isTrue(daemon["TimedLoginEnable"]) { autologin.append("gdm timed: \(daemon["TimedLogin"] ?? "?")") }
         }
-        let lightdm = Self.ini(texts(root: root, files: ["usr/share/lightdm/lightdm.conf.d/50-default.conf", "etc/lightdm/lightdm.conf"],
-                                     directories: ["usr/share/lightdm/lightdm.conf.d", "etc/lightdm/lightdm.conf.d"]))
+        let lightdm = Self.ini(
+            texts(
+                root: root, files: ["usr/share/lightdm/lightdm.conf.d/50-default.conf", "etc/lightdm/lightdm.conf"],
+                directories: ["usr/share/lightdm/lightdm.conf.d", "etc/lightdm/lightdm.conf.d"]))
         for (section, values) in lightdm where section.hasPrefix("Seat") || section == "SeatDefaults" {
             if let user = values["autologin-user"], !user.isEmpty { autologin.append("lightdm: \(user)") }
             if isTrue(values["allow-guest"]) || isTrue(values["autologin-guest"]) { guest = true }
@@ -71,8 +74,9 @@ public struct LocalAccessProbe: Sendable {
         var lockEnabled: Bool?
         var idleDelay: Int?
         for database in ((try? root.list("etc/dconf/db")) ?? []).filter({ $0.hasSuffix(".d") }) {
-            let settings = Self.ini(texts(root: root, files: [], directories: []) +
-                ((try? root.list("etc/dconf/db/\(database)")) ?? []).compactMap { try? root.readText("etc/dconf/db/\(database)/\($0)") })
+            let settings = Self.ini(
+                texts(root: root, files: [], directories: [])
+                    + ((try? root.list("etc/dconf/db/\(database)")) ?? []).compactMap { try? root.readText("etc/dconf/db/\(database)/\($0)") })
             if let value = settings["org/gnome/desktop/screensaver"]?["lock-enabled"] { lockEnabled = value == "true" }
             if let value = settings["org/gnome/desktop/session"]?["idle-delay"] {
                 idleDelay = Int(value.split(separator: " ").last ?? "")
@@ -85,7 +89,8 @@ public struct LocalAccessProbe: Sendable {
 
     /// True when `etc/crypttab` names a device or, on the live system, the root file system sits on dm-crypt.
     func diskEncrypted(root: ScanRoot) -> Bool? {
-        let crypttab = (try? root.readText("etc/crypttab"))?.split(separator: "\n")
+        let crypttab =
+            (try? root.readText("etc/crypttab"))?.split(separator: "\n")
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") } ?? []
         if !crypttab.isEmpty { return true }
         guard root.isLive else { return false }
@@ -98,16 +103,23 @@ public struct LocalAccessProbe: Sendable {
     /// A firewall is configured to start: ufw enabled, firewalld or nftables/netfilter-persistent with rules.
     func firewall(root: ScanRoot) -> Bool? {
         if let ufw = try? root.readText("etc/ufw/ufw.conf"),
-           ufw.split(separator: "\n").contains(where: { $0.replacingOccurrences(of: " ", with: "").lowercased() == "enabled=yes" }) {
+            ufw.split(separator: "\n").contains(where: { $0.replacingOccurrences(of: " ", with: "").lowercased() == "enabled=yes" })
+        {
             return true
         }
         let wants = ((try? root.list("etc/systemd/system")) ?? []).filter { $0.hasSuffix(".wants") }
         func enabled(_ unit: String) -> Bool { wants.contains { root.exists("etc/systemd/system/\($0)/\(unit)") } }
         if enabled("firewalld.service") { return true }
         if enabled("nftables.service"), let rules = try? root.readText("etc/nftables.conf"),
-           rules.contains("policy drop") || rules.contains("reject") || rules.contains("drop") { return true }
+            rules.contains("policy drop") || rules.contains("reject") || rules.contains("drop")
+        {
+            return true
+        }
         if enabled("netfilter-persistent.service"), let rules = try? root.readText("etc/iptables/rules.v4"),
-           rules.contains("DROP") || rules.contains("REJECT") { return true }
+            rules.contains("DROP") || rules.contains("REJECT")
+        {
+            return true
+        }
         return false
     }
 }

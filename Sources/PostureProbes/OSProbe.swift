@@ -36,21 +36,25 @@ public struct OSProbe: Sendable {
             eolPhase = known.eolPhase
             source = known.source
         } else if let catalog, let distribution = catalog.distribution(id),
-                  let entry = Self.catalogRelease(distribution, versionId: versionId, codename: codename) {
+            let entry = Self.catalogRelease(distribution, versionId: versionId, codename: codename)
+        {
             support = DistroInfo.phaseNames(entry.support, id: id)
             eolPhase = DistroInfo.phaseName(distribution.eolPhase, id: id)
             source = "catalog \(catalogPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? OSLifecycleCatalog.fileName) (as of \(catalog.asOf))"
         }
         let eol = eolPhase.flatMap { support[$0] }
         let today = Day(now)
-        return OSEvidence(id: id, versionId: versionId, prettyName: release.fields["PRETTY_NAME"],
-                          codename: codename, eol: eol, eolSource: source, support: support,
-                          supported: eol.map { today <= $0 })
+        return OSEvidence(
+            id: id, versionId: versionId, prettyName: release.fields["PRETTY_NAME"],
+            codename: codename, eol: eol, eolSource: source, support: support,
+            supported: eol.map { today <= $0 })
     }
 
     /// Matches by version (RHEL family: the major number), else by codename.
-    static func catalogRelease(_ distribution: OSLifecycleCatalog.Distribution, versionId: String?,
-                               codename: String?) -> OSLifecycleCatalog.Release? {
+    static func catalogRelease(
+        _ distribution: OSLifecycleCatalog.Distribution, versionId: String?,
+        codename: String?
+    ) -> OSLifecycleCatalog.Release? {
         if let versionId {
             if let exact = distribution.releases.first(where: { $0.version == versionId }) { return exact }
             let major = versionId.split(separator: ".").first.map(String.init)
@@ -132,7 +136,10 @@ public enum DistroInfo {
         let rows = parse(text)
         let row = rows.first { row in
             if let versionId, let version = row["version"], !version.isEmpty,
-               version.split(separator: " ").first.map(String.init) == versionId { return true }
+                version.split(separator: " ").first.map(String.init) == versionId
+            {
+                return true
+            }
             if let codename, let series = row["series"], !series.isEmpty, series == codename.lowercased() { return true }
             return false
         }
@@ -141,8 +148,9 @@ public enum DistroInfo {
         for (column, value) in row where column.hasPrefix("eol") {
             if let day = Day(value) { support[column] = day }
         }
-        return Entry(support: phaseNames(support, id: id), eolPhase: eolPhase,
-                     source: root.display(file))
+        return Entry(
+            support: phaseNames(support, id: id), eolPhase: eolPhase,
+            source: root.display(file))
     }
 
     /// The phase name of a distro-info column (`OSEvidence.phaseNamesByColumn`, for Debian and Ubuntu).

@@ -21,14 +21,16 @@ public struct PackagesProbe: Sendable {
     /// packages the index offers): the candidate, or the installed version while a phased update
     /// is held back.
     public func collectWithCandidates(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError)
-        -> (evidence: PackagesEvidence, candidates: [String: String]) {
+        -> (evidence: PackagesEvidence, candidates: [String: String])
+    {
         let installed = database.installed
         let native = database.nativeArchitecture ?? "all"
         let index = try await AptIndex.read(root: root, interesting: Set(installed.map(\.name)))
         let configuration = AptConfiguration.read(root: root)
         let preferences = AptPreferences.read(root: root, configuration: configuration)
-        let policy = AptPolicy(files: index.files, preferences: preferences, native: native,
-                               phasing: AptPhasing.Settings.read(root: root, configuration: configuration))
+        let policy = AptPolicy(
+            files: index.files, preferences: preferences, native: native,
+            phasing: AptPhasing.Settings.read(root: root, configuration: configuration))
 
         func key(_ name: String, _ architecture: String) -> String {
             "\(name):\(architecture == "all" ? native : architecture)"
@@ -40,31 +42,37 @@ public struct PackagesProbe: Sendable {
         var candidates: [String: String] = [:]
         for package in installed {
             guard let offers = offersByPackage[key(package.name, package.architecture)],
-                  let decision = policy.decide(package: package, offers: offers) else { continue }
+                let decision = policy.decide(package: package, offers: offers)
+            else { continue }
             candidates[package.name] = decision.heldBack ? package.version : decision.candidate.version
             guard decision.candidate.version != package.version else { continue }
             let files = decision.candidate.files.compactMap { $0 >= 0 ? index.files[$0] : nil }
             let release = files.first(where: { $0.release != nil })?.release
-            pending.append(PendingUpdate(name: package.name, architecture: package.architecture,
-                                         installed: package.version, candidate: decision.candidate.version,
-                                         security: files.contains { $0.release?.isSecurity ?? $0.name.contains("-security_") },
-                                         suite: release?.suite ?? release?.codename,
-                                         phased: decision.heldBack,
-                                         phasedUpdatePercentage: decision.candidate.phasedUpdatePercentage))
+            pending.append(
+                PendingUpdate(
+                    name: package.name, architecture: package.architecture,
+                    installed: package.version, candidate: decision.candidate.version,
+                    security: files.contains { $0.release?.isSecurity ?? $0.name.contains("-security_") },
+                    suite: release?.suite ?? release?.codename,
+                    phased: decision.heldBack,
+                    phasedUpdatePercentage: decision.candidate.phasedUpdatePercentage))
         }
         pending.sort { ($0.name, $0.architecture) < ($1.name, $1.architecture) }
 
         let problems = index.problems + configuration.problems + preferences.problems
         var error: String?
         if index.listsRead == 0 {
-            error = index.problems.isEmpty ? "no package lists in \(root.display(AptIndex.listsDirectory)) (run apt-get update)"
-                                           : index.problems.joined(separator: "; ")
+            error =
+                index.problems.isEmpty
+                ? "no package lists in \(root.display(AptIndex.listsDirectory)) (run apt-get update)"
+                : index.problems.joined(separator: "; ")
         } else if !problems.isEmpty {
             error = problems.joined(separator: "; ")
         }
-        let evidence = PackagesEvidence(manager: "dpkg", installed: installed.count, indexUpdatedAt: index.newestRelease,
-                                        pendingUpdates: index.listsRead == 0 ? nil : pending, indexError: error,
-                                        indexLists: index.listsRead)
+        let evidence = PackagesEvidence(
+            manager: "dpkg", installed: installed.count, indexUpdatedAt: index.newestRelease,
+            pendingUpdates: index.listsRead == 0 ? nil : pending, indexError: error,
+            indexLists: index.listsRead)
         return (evidence, candidates)
     }
 }
@@ -98,8 +106,10 @@ struct AptPolicy {
     /// Pin priority of each index file (and, last, of the dpkg status).
     let filePriorities: [Int]
 
-    init(files: [AptPreferences.FileAttributes], preferences: AptPreferences, native: String, phasing: AptPhasing.Settings,
-         defaultPriorities: [Int]? = nil) {
+    init(
+        files: [AptPreferences.FileAttributes], preferences: AptPreferences, native: String, phasing: AptPhasing.Settings,
+        defaultPriorities: [Int]? = nil
+    ) {
         self.files = files
         self.preferences = preferences
         self.native = native
@@ -120,8 +130,9 @@ struct AptPolicy {
     }
 
     init(files: [AptIndex.ListFile], preferences: AptPreferences, native: String, phasing: AptPhasing.Settings) {
-        self.init(files: files.map(\.attributes), preferences: preferences, native: native, phasing: phasing,
-                  defaultPriorities: files.map { $0.release?.priority ?? 500 })
+        self.init(
+            files: files.map(\.attributes), preferences: preferences, native: native, phasing: phasing,
+            defaultPriorities: files.map { $0.release?.priority ?? 500 })
     }
 
     private func attributes(_ file: Int) -> AptPreferences.FileAttributes { file == Self.statusFile ? .status : files[file] }
@@ -131,15 +142,22 @@ struct AptPolicy {
     func decide(package: DpkgDatabase.Package, offers: [AptIndex.Offer]) -> Decision? {
         var byVersion: [String: Version] = [:]
         for offer in offers {
-            var version = byVersion[offer.version] ?? Version(version: offer.version, files: [], source: offer.source,
-                                                               sourceVersion: offer.sourceVersion)
+            var version =
+                byVersion[offer.version]
+                ?? Version(
+                    version: offer.version, files: [], source: offer.source,
+                    sourceVersion: offer.sourceVersion)
             version.files.append(offer.file)
             // apt keeps the percentage of the last index that gives one below 100.
             if let percentage = offer.phasedUpdatePercentage { version.phasedUpdatePercentage = percentage }
             byVersion[offer.version] = version
         }
-        byVersion[package.version, default: Version(version: package.version, files: [], source: package.name,
-                                                     sourceVersion: package.version)].files.append(Self.statusFile)
+        byVersion[
+            package.version,
+            default: Version(
+                version: package.version, files: [], source: package.name,
+                sourceVersion: package.version)
+        ].files.append(Self.statusFile)
         var versions = byVersion.values.sorted { DebianVersion.compare($0.version, $1.version) > 0 }
         for i in versions.indices { versions[i].priority = priority(of: versions[i], package: package) }
 
@@ -159,13 +177,16 @@ struct AptPolicy {
     /// installed one and it comes from a `-security` archive, or the machine is in the phase.
     private func heldBack(_ candidate: Version, installed: String, versions: [Version]) -> Bool {
         guard let percentage = candidate.phasedUpdatePercentage, candidate.version != installed,
-              !phasing.phasePolicy else { return false }
+            !phasing.phasePolicy
+        else { return false }
         let security = versions.contains { version in
             DebianVersion.compare(version.version, candidate.version) < 0 && DebianVersion.compare(version.version, installed) > 0
                 && version.files.contains { $0 != Self.statusFile && files[$0].archive?.hasSuffix("-security") == true }
         }
-        return !security && AptPhasing.excludes(source: candidate.source, sourceVersion: candidate.sourceVersion,
-                                                 percentage: percentage, settings: phasing)
+        return !security
+            && AptPhasing.excludes(
+                source: candidate.source, sourceVersion: candidate.sourceVersion,
+                percentage: percentage, settings: phasing)
     }
 
     /// `pkgPolicy::GetPriority(Ver)`: the first specific pin that matches the version, else the
@@ -173,7 +194,8 @@ struct AptPolicy {
     private func priority(of version: Version, package: DpkgDatabase.Package) -> Int {
         var ceiling = Int.max
         if phasing.phasePolicy, let percentage = version.phasedUpdatePercentage,
-           AptPhasing.excludes(source: version.source, sourceVersion: version.sourceVersion, percentage: percentage, settings: phasing) {
+            AptPhasing.excludes(source: version.source, sourceVersion: version.sourceVersion, percentage: percentage, settings: phasing)
+        {
             ceiling = 1
         }
         if let pin = specificPin(for: version, package: package) {
@@ -197,7 +219,8 @@ struct AptPolicy {
             }
             guard pinArchitecture == "any" || pinArchitecture == architecture else { continue }
             let name = sourcePin ? version.source : package.name
-            let wildcard = (expression.count >= 2 && expression.hasPrefix("/") && expression.hasSuffix("/"))
+            let wildcard =
+                (expression.count >= 2 && expression.hasPrefix("/") && expression.hasSuffix("/"))
                 || expression.contains(where: { "*[?".contains($0) })
             let applies = wildcard ? expression != name && AptPreferences.expressionMatches(expression, name) : expression == name
             guard applies else { continue }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // The thin seam over the C library that the probes use: every `#if canImport` lives here.
 
@@ -65,21 +66,24 @@ enum Platform {
     private static func status(_ st: stat) -> FileStatus {
         let type = st.st_mode & S_IFMT
         #if canImport(Darwin)
-        let mtime = Double(st.st_mtimespec.tv_sec) + Double(st.st_mtimespec.tv_nsec) / 1e9
+            let mtime = Double(st.st_mtimespec.tv_sec) + Double(st.st_mtimespec.tv_nsec) / 1e9
         #else
-        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+            let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         #endif
         #if canImport(Darwin)
-        let mtimeNs = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
-        let ctimeNs = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
+            let mtimeNs = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+            let ctimeNs = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
         #else
-        let mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        let ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+            let mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            let ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         #endif
-        return FileStatus(isDirectory: type == S_IFDIR, isSymlink: type == S_IFLNK, isRegular: type == S_IFREG,
-                          size: Int64(st.st_size), modified: Date(timeIntervalSince1970: mtime), mode: UInt32(st.st_mode),
-                          owner: UInt32(st.st_uid), identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
-                                                 modifiedNanoseconds: mtimeNs, changedNanoseconds: ctimeNs))
+        return FileStatus(
+            isDirectory: type == S_IFDIR, isSymlink: type == S_IFLNK, isRegular: type == S_IFREG,
+            size: Int64(st.st_size), modified: Date(timeIntervalSince1970: mtime), mode: UInt32(st.st_mode),
+            owner: UInt32(st.st_uid),
+            identity: FileIdentity(
+                device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                modifiedNanoseconds: mtimeNs, changedNanoseconds: ctimeNs))
     }
 
     /// Opens a file for reading (following symlinks), or returns the errno.
@@ -99,11 +103,11 @@ enum Platform {
     // MARK: Paths beneath a scan root
 
     #if os(Linux)
-    /// `O_PATH`: a handle that names a file without opening it, so nothing of a FIFO, device or
-    /// socket runs; it serves for `fstat`, as a directory to look up in, and to be reopened.
-    static let pathOnly: Int32 = 0o10000000
+        /// `O_PATH`: a handle that names a file without opening it, so nothing of a FIFO, device or
+        /// socket runs; it serves for `fstat`, as a directory to look up in, and to be reopened.
+        static let pathOnly: Int32 = 0o10000000
     #else
-    static let pathOnly: Int32 = O_RDONLY | O_NONBLOCK
+        static let pathOnly: Int32 = O_RDONLY | O_NONBLOCK
     #endif
 
     /// `openat2(2)` of `path` beneath `root` as if `root` were `/` (`RESOLVE_IN_ROOT |
@@ -111,33 +115,36 @@ enum Platform {
     /// refused), as an `O_PATH` handle; a final symlink is followed unless `followLast` is false.
     /// `ENOSYS` (or `EPERM` from a seccomp filter) where the kernel does not offer it (Linux < 5.6).
     /// `forReading` opens it for reading instead (only where procfs cannot reopen a handle).
-    static func openBeneath(_ root: Int32, _ path: UnsafePointer<CChar>, followLast: Bool,
-                            forReading: Bool = false, noSymlinks: Bool = false) -> Result<Int32, FileError> {
+    static func openBeneath(
+        _ root: Int32, _ path: UnsafePointer<CChar>, followLast: Bool,
+        forReading: Bool = false, noSymlinks: Bool = false
+    ) -> Result<Int32, FileError> {
         #if os(Linux) && (arch(x86_64) || arch(arm64) || arch(riscv64))
-        guard let syscall4 = syscall4 else { return .failure(FileError(code: ENOSYS)) }
-        // struct open_how { __u64 flags; __u64 mode; __u64 resolve; } (linux/openat2.h), not in the Glibc module.
-        let resolveNoMagicLinks: UInt64 = 0x02, resolveNoSymlinks: UInt64 = 0x04, resolveInRoot: UInt64 = 0x10
-        var how: (flags: UInt64, mode: UInt64, resolve: UInt64) = (
-            UInt64(UInt32(bitPattern: (forReading ? readingFlags : pathOnly) | O_CLOEXEC | (followLast ? 0 : O_NOFOLLOW))), 0,
-            resolveInRoot | resolveNoMagicLinks | (noSymlinks ? resolveNoSymlinks : 0))
-        // A rename racing a `..` lookup makes the kernel answer EAGAIN; a few retries settle it.
-        for _ in 0..<8 {
-            let fd = withUnsafeBytes(of: &how) { syscall4(openat2Number, Int(root), UnsafeRawPointer(path), $0.baseAddress!, 24) }
-            if fd >= 0 { return .success(Int32(fd)) }
-            if errno != EAGAIN && errno != EINTR { return .failure(FileError(code: errno)) }
-        }
-        return .failure(FileError(code: EAGAIN))
+            guard let syscall4 = syscall4 else { return .failure(FileError(code: ENOSYS)) }
+            // struct open_how { __u64 flags; __u64 mode; __u64 resolve; } (linux/openat2.h), not in the Glibc module.
+            let resolveNoMagicLinks: UInt64 = 0x02, resolveNoSymlinks: UInt64 = 0x04, resolveInRoot: UInt64 = 0x10
+            var how: (flags: UInt64, mode: UInt64, resolve: UInt64) = (
+                UInt64(UInt32(bitPattern: (forReading ? readingFlags : pathOnly) | O_CLOEXEC | (followLast ? 0 : O_NOFOLLOW))), 0,
+                resolveInRoot | resolveNoMagicLinks | (noSymlinks ? resolveNoSymlinks : 0)
+            )
+            // A rename racing a `..` lookup makes the kernel answer EAGAIN; a few retries settle it.
+            for _ in 0..<8 {
+                let fd = withUnsafeBytes(of: &how) { syscall4(openat2Number, Int(root), UnsafeRawPointer(path), $0.baseAddress!, 24) }
+                if fd >= 0 { return .success(Int32(fd)) }
+                if errno != EAGAIN && errno != EINTR { return .failure(FileError(code: errno)) }
+            }
+            return .failure(FileError(code: EAGAIN))
         #else
-        return .failure(FileError(code: ENOSYS))
+            return .failure(FileError(code: ENOSYS))
         #endif
     }
 
     #if os(Linux) && (arch(x86_64) || arch(arm64) || arch(riscv64))
-    /// `openat2` has the same number on every architecture that has it.
-    private static let openat2Number = 437
-    private typealias Syscall4 = @convention(c) (Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int) -> Int
-    /// glibc's `syscall(2)` (variadic, so not callable from Swift directly; it reads its arguments from registers alone).
-    private static let syscall4: Syscall4? = dlsym(nil, "syscall").map { unsafeBitCast($0, to: Syscall4.self) }
+        /// `openat2` has the same number on every architecture that has it.
+        private static let openat2Number = 437
+        private typealias Syscall4 = @convention(c) (Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int) -> Int
+        /// glibc's `syscall(2)` (variadic, so not callable from Swift directly; it reads its arguments from registers alone).
+        private static let syscall4: Syscall4? = dlsym(nil, "syscall").map { unsafeBitCast($0, to: Syscall4.self) }
     #endif
 
     /// An `O_PATH` handle on the single name `name` inside `directory`, never following a symlink
@@ -219,21 +226,21 @@ enum Platform {
     /// Asks the kernel to start reading the whole file now (readahead), so I/O overlaps hashing.
     static func prefetch(_ fd: Int32) {
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_WILLNEED))
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_WILLNEED))
         #endif
     }
 
     /// Tells the kernel the file will be read once, front to back.
     static func adviseSequential(_ fd: Int32) {
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
     }
 
     /// Drops the file's pages from the page cache (for cold-cache benchmarks).
     static func evictFromCache(_ fd: Int32) {
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
         #endif
     }
 
@@ -241,11 +248,11 @@ enum Platform {
     static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Result<Int, FileError> {
         while true {
             #if canImport(Glibc)
-            let n = Glibc.read(fd, buffer, count)
+                let n = Glibc.read(fd, buffer, count)
             #elseif canImport(Musl)
-            let n = Musl.read(fd, buffer, count)
+                let n = Musl.read(fd, buffer, count)
             #else
-            let n = Darwin.read(fd, buffer, count)
+                let n = Darwin.read(fd, buffer, count)
             #endif
             if n >= 0 { return .success(n) }
             if errno != EINTR { return .failure(FileError(code: errno)) }
@@ -291,11 +298,11 @@ enum Platform {
 
     static func rename(_ from: String, to: String) -> Result<Void, FileError> {
         #if canImport(Glibc)
-        let status = Glibc.rename(from, to)
+            let status = Glibc.rename(from, to)
         #elseif canImport(Musl)
-        let status = Musl.rename(from, to)
+            let status = Musl.rename(from, to)
         #else
-        let status = Darwin.rename(from, to)
+            let status = Darwin.rename(from, to)
         #endif
         return status == 0 ? .success(()) : .failure(FileError(code: errno))
     }
@@ -360,21 +367,21 @@ enum Platform {
     /// nil where it cannot be asked.
     static func kernelClockSynchronized() -> Bool? {
         #if os(Linux) && _pointerBitWidth(_64)
-        // sys/timex.h is not in the Glibc module: call adjtimex through dlsym with a zeroed
-        // struct timex (modes 0 = query only). On LP64 Linux `status` (int) sits at offset 40.
-        typealias AdjTimex = @convention(c) (UnsafeMutableRawPointer) -> Int32
-        guard let symbol = dlsym(nil, "adjtimex") else { return nil }
-        let adjtimex = unsafeBitCast(symbol, to: AdjTimex.self)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 8)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        let state = adjtimex(buffer)
-        guard state >= 0 else { return nil }
-        let status = buffer.load(fromByteOffset: 40, as: Int32.self)
-        let unsynchronized: Int32 = 0x0040  // STA_UNSYNC
-        return state != 5 /* TIME_ERROR */ && (status & unsynchronized) == 0
+            // sys/timex.h is not in the Glibc module: call adjtimex through dlsym with a zeroed
+            // struct timex (modes 0 = query only). On LP64 Linux `status` (int) sits at offset 40.
+            typealias AdjTimex = @convention(c) (UnsafeMutableRawPointer) -> Int32
+            guard let symbol = dlsym(nil, "adjtimex") else { return nil }
+            let adjtimex = unsafeBitCast(symbol, to: AdjTimex.self)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 8)
+            defer { buffer.deallocate() }
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+            let state = adjtimex(buffer)
+            guard state >= 0 else { return nil }
+            let status = buffer.load(fromByteOffset: 40, as: Int32.self)
+            let unsynchronized: Int32 = 0x0040  // STA_UNSYNC
+            return state != 5 /* TIME_ERROR */ && (status & unsynchronized) == 0
         #else
-        return nil
+            return nil
         #endif
     }
 

@@ -1,6 +1,6 @@
 public import Foundation
-import Synchronization
 public import PostureModel
+import Synchronization
 
 /// One source of evidence: what it is called, what it reads, how long it may take, and how it
 /// fills its section of the evidence. The scanner runs every registered probe the same way, each
@@ -145,7 +145,8 @@ public enum ProbeRunner {
 
     /// Runs `body` under a deadline: past it the result is `timedOut` and `body` is abandoned.
     public static func withDeadline<T: Sendable>(_ seconds: Int, _ body: @escaping @Sendable () async throws(ProbeError) -> T) async
-        -> Result<T, ProbeError> {
+        -> Result<T, ProbeError>
+    {
         await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(seconds)) { once.resume(.failure(.timedOut(seconds: seconds))) }

@@ -73,8 +73,10 @@ final class RootDirectory: Sendable {
     /// Walks `path` from the root one name at a time, never letting the kernel follow a symlink:
     /// a symlink's target is walked in its place, from the root when it is absolute, and `..`
     /// never climbs above the root. Returns a handle on what it names and its canonical names.
-    private func chase(_ path: String, followLast: Bool, forReading: Bool = false,
-                       noSymlinks: Bool = false) -> Result<(fd: Int32, names: [String]), FileError> {
+    private func chase(
+        _ path: String, followLast: Bool, forReading: Bool = false,
+        noSymlinks: Bool = false
+    ) -> Result<(fd: Int32, names: [String]), FileError> {
         var fds: [Int32] = []  // the open directories below the root, deepest last
         var names: [String] = []
         func unwind(to depth: Int) {

@@ -18,14 +18,17 @@ public enum SQLiteSnapshot {
     ///   - tables: the tables `body` reads; each must exist as a plain table.
     /// - Throws: `ProbeError.unreadable` when the file cannot be copied, `.malformed` when the copy
     ///   cannot be opened, holds anything but plain tables, or `body` fails or runs out of time.
-    static func read<T>(root: ScanRoot, file: String, kind: String, tables: [String],
-                        _ body: (Database) throws -> T) throws(ProbeError) -> T {
+    static func read<T>(
+        root: ScanRoot, file: String, kind: String, tables: [String],
+        _ body: (Database) throws -> T
+    ) throws(ProbeError) -> T {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("\(copyPrefix)\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
         let name = "database"
         do {
-            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: false,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: copy, withIntermediateDirectories: false,
+                attributes: [.posixPermissions: 0o700])
             for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
                 // The databases read this way live in users' homes: anyone's files, so bounded.
                 try Data(try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)).write(to: copy.appendingPathComponent(name + suffix))
@@ -83,7 +86,9 @@ public enum SQLiteSnapshot {
                 }
                 plain.insert(name)
             case "index": continue
-            default: throw UnsafeSchema(description: "it holds a \(type == "view" || type == "trigger" ? type : "schema object") (\(display)), which only plain tables may be")
+            default:
+                throw UnsafeSchema(
+                    description: "it holds a \(type == "view" || type == "trigger" ? type : "schema object") (\(display)), which only plain tables may be")
             }
         }
         for table in tables where !plain.contains(table) {

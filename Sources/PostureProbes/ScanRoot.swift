@@ -130,8 +130,10 @@ public struct ScanRoot: Sendable, Hashable {
         defer { Platform.closeFile(handle) }
         guard let status = Platform.status(fd: handle) else { return .failure(FileError(code: errno)) }
         guard status.isRegular else {
-            return .failure(status.isDirectory ? FileError(code: EISDIR, reason: "it is a directory")
-                                               : FileError(code: EINVAL, reason: "not a regular file"))
+            return .failure(
+                status.isDirectory
+                    ? FileError(code: EISDIR, reason: "it is a directory")
+                    : FileError(code: EINVAL, reason: "not a regular file"))
         }
         switch Platform.reopenForReading(handle) {
         case .success(let fd):
@@ -140,7 +142,8 @@ public struct ScanRoot: Sendable, Hashable {
             // No procfs: the path is opened again, and only the same file is accepted.
             return lookup(relative, followLast: true, forReading: true).flatMap { fd in
                 guard let again = Platform.status(fd: fd), again.identity.device == status.identity.device,
-                      again.identity.inode == status.identity.inode else {
+                    again.identity.inode == status.identity.inode
+                else {
                     Platform.closeFile(fd)
                     return .failure(FileError(code: EAGAIN, reason: "it was replaced while being opened"))
                 }

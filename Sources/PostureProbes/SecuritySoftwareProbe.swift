@@ -13,13 +13,15 @@ public struct SecuritySoftwareProbe: Sendable {
     public func collect(root: ScanRoot, database: DpkgDatabase?, processes: Set<String>?) -> [SecuritySoftwareEvidence] {
         let installedPackages = Set(database?.installed.map(\.name) ?? [])
         return catalog.products.compactMap { product in
-            let installed = product.packages.contains { installedPackages.contains($0) }
+            let installed =
+                product.packages.contains { installedPackages.contains($0) }
                 || product.paths.contains { root.exists($0) }
             guard installed else { return nil }
             let running = processes.map { RunningProcesses.anyRunning(product.processes, in: $0) }
-            return SecuritySoftwareEvidence(product: product.id, installed: true, running: running,
-                                            signaturesUpdatedAt: product.signatures.flatMap { signatureDate($0, root: root) },
-                                            commercial: product.commercial)
+            return SecuritySoftwareEvidence(
+                product: product.id, installed: true, running: running,
+                signaturesUpdatedAt: product.signatures.flatMap { signatureDate($0, root: root) },
+                commercial: product.commercial)
         }
     }
 
@@ -90,10 +92,11 @@ public struct ClamAVDatabase: Sendable, Hashable {
         let clock = words[3].split(separator: "-", omittingEmptySubsequences: false)
         let zone = words[4]
         guard let dayOfMonth = number(words[0], digits: 1...2), let month = months.firstIndex(of: words[1].lowercased()),
-              let year = number(words[2], digits: 4...4), let day = Day(year: year, month: month + 1, day: dayOfMonth),
-              clock.count == 2, let hour = number(clock[0], digits: 1...2), let minute = number(clock[1], digits: 2...2),
-              hour < 24, minute < 60, let sign = zone.first, sign == "+" || sign == "-",
-              let offset = number(zone.dropFirst(), digits: 4...4), offset / 100 < 24, offset % 100 < 60 else { return nil }
+            let year = number(words[2], digits: 4...4), let day = Day(year: year, month: month + 1, day: dayOfMonth),
+            clock.count == 2, let hour = number(clock[0], digits: 1...2), let minute = number(clock[1], digits: 2...2),
+            hour < 24, minute < 60, let sign = zone.first, sign == "+" || sign == "-",
+            let offset = number(zone.dropFirst(), digits: 4...4), offset / 100 < 24, offset % 100 < 60
+        else { return nil }
         let zoneSeconds = (offset / 100 * 3600 + offset % 100 * 60) * (sign == "-" ? -1 : 1)
         return Date(timeIntervalSince1970: TimeInterval(day.daysSinceEpoch * 86400 + hour * 3600 + minute * 60 - zoneSeconds))
     }

@@ -32,8 +32,10 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
         /// Where the package names, paths and process names come from (the vendor's documentation).
         public var source: String?
 
-        public init(id: String, name: String, commercial: Bool, packages: [String], paths: [String], processes: [String],
-                    updaters: [String] = [], signatures: Signatures?, source: String? = nil) {
+        public init(
+            id: String, name: String, commercial: Bool, packages: [String], paths: [String], processes: [String],
+            updaters: [String] = [], signatures: Signatures?, source: String? = nil
+        ) {
             self.id = id
             self.name = name
             self.commercial = commercial
@@ -72,12 +74,13 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
             if let both = updaters.first(where: processes.contains), let updatersNode {
                 throw updatersNode.error("'\(both)' is listed both as an engine process and as an updater")
             }
-            return Product(id: try map.required("id").string("id"), name: try map.required("name").string("name"),
-                           commercial: try map.required("commercial").bool("commercial"),
-                           packages: try map.optional("packages")?.strings("packages") ?? [],
-                           paths: try map.optional("paths")?.strings("paths") ?? [],
-                           processes: processes, updaters: updaters, signatures: signatures,
-                           source: try map.optional("source")?.string("source"))
+            return Product(
+                id: try map.required("id").string("id"), name: try map.required("name").string("name"),
+                commercial: try map.required("commercial").bool("commercial"),
+                packages: try map.optional("packages")?.strings("packages") ?? [],
+                paths: try map.optional("paths")?.strings("paths") ?? [],
+                processes: processes, updaters: updaters, signatures: signatures,
+                source: try map.optional("source")?.string("source"))
         }
         return SecuritySoftwareCatalog(asOf: try root.required("as_of").day("as_of"), products: products)
     }
@@ -107,12 +110,13 @@ public struct FileSharingCatalog: Sendable, Hashable {
         let clients = try root.required("clients").sequence("clients").map { node in
             let map = try node.mapping("a client")
             try map.rejectUnknownKeys(allowed: ["id", "name", "packages", "binaries", "flatpak", "snap", "windows_executables"])
-            return Client(id: try map.required("id").string("id"), name: try map.required("name").string("name"),
-                          packages: try map.optional("packages")?.strings("packages") ?? [],
-                          binaries: try map.optional("binaries")?.strings("binaries") ?? [],
-                          flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
-                          snap: try map.optional("snap")?.strings("snap") ?? [],
-                          windowsExecutables: try map.optional("windows_executables")?.strings("windows_executables") ?? [])
+            return Client(
+                id: try map.required("id").string("id"), name: try map.required("name").string("name"),
+                packages: try map.optional("packages")?.strings("packages") ?? [],
+                binaries: try map.optional("binaries")?.strings("binaries") ?? [],
+                flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
+                snap: try map.optional("snap")?.strings("snap") ?? [],
+                windowsExecutables: try map.optional("windows_executables")?.strings("windows_executables") ?? [])
         }
         return FileSharingCatalog(asOf: try root.required("as_of").day("as_of"), clients: clients)
     }
@@ -166,22 +170,25 @@ public struct BrowserCatalog: Sendable, Hashable {
             try map.rejectUnknownKeys(allowed: ["name", "packages", "snap", "flatpak", "install_dirs", "support"])
             let supportMap = try map.required("support").mapping("support")
             try supportMap.rejectUnknownKeys(allowed: ["latest", "line_components", "lines_supported", "lines", "source", "estimated"])
-            let lines: [Line] = try supportMap.optional("lines")?.sequence("lines").map { node -> Line in
-                let line = try node.mapping("a line")
-                try line.rejectUnknownKeys(allowed: ["line", "eol"])
-                return Line(line: try line.required("line").string("line"), eol: try line.required("eol").day("eol"))
-            } ?? []
-            let support = Support(latest: try supportMap.optional("latest")?.string("latest"),
-                                  lineComponents: try supportMap.optional("line_components")?.int("line_components") ?? 1,
-                                  linesSupported: try supportMap.optional("lines_supported")?.int("lines_supported") ?? 1,
-                                  lines: lines, source: try supportMap.required("source").string("support.source"),
-                                  estimated: try supportMap.optional("estimated")?.bool("support.estimated") ?? false)
-            return Browser(name: try map.required("name").string("name"),
-                           packages: try map.optional("packages")?.strings("packages") ?? [],
-                           snap: try map.optional("snap")?.strings("snap") ?? [],
-                           flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
-                           installDirs: try map.optional("install_dirs")?.strings("install_dirs") ?? [],
-                           support: support)
+            let lines: [Line] =
+                try supportMap.optional("lines")?.sequence("lines").map { node -> Line in
+                    let line = try node.mapping("a line")
+                    try line.rejectUnknownKeys(allowed: ["line", "eol"])
+                    return Line(line: try line.required("line").string("line"), eol: try line.required("eol").day("eol"))
+                } ?? []
+            let support = Support(
+                latest: try supportMap.optional("latest")?.string("latest"),
+                lineComponents: try supportMap.optional("line_components")?.int("line_components") ?? 1,
+                linesSupported: try supportMap.optional("lines_supported")?.int("lines_supported") ?? 1,
+                lines: lines, source: try supportMap.required("source").string("support.source"),
+                estimated: try supportMap.optional("estimated")?.bool("support.estimated") ?? false)
+            return Browser(
+                name: try map.required("name").string("name"),
+                packages: try map.optional("packages")?.strings("packages") ?? [],
+                snap: try map.optional("snap")?.strings("snap") ?? [],
+                flatpak: try map.optional("flatpak")?.strings("flatpak") ?? [],
+                installDirs: try map.optional("install_dirs")?.strings("install_dirs") ?? [],
+                support: support)
         }
         return BrowserCatalog(asOf: try root.required("as_of").day("as_of"), browsers: browsers)
     }

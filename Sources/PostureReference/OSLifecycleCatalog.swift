@@ -44,15 +44,17 @@ public struct OSLifecycleCatalog: Sendable, Hashable {
                         support[entry.key] = try entry.value.day("support.\(entry.key)")
                     }
                 }
-                return Release(version: try release.required("version").string("version"),
-                               codename: try release.optional("codename")?.string("codename"),
-                               released: try release.optional("released")?.day("released"),
-                               lts: try release.optional("lts")?.bool("lts") ?? false,
-                               support: support)
+                return Release(
+                    version: try release.required("version").string("version"),
+                    codename: try release.optional("codename")?.string("codename"),
+                    released: try release.optional("released")?.day("released"),
+                    lts: try release.optional("lts")?.bool("lts") ?? false,
+                    support: support)
             }
-            return Distribution(id: try map.required("id").string("id"),
-                                eolPhase: try map.required("eol_phase").string("eol_phase"),
-                                releases: releases)
+            return Distribution(
+                id: try map.required("id").string("id"),
+                eolPhase: try map.required("eol_phase").string("eol_phase"),
+                releases: releases)
         }
         return OSLifecycleCatalog(asOf: asOf, distributions: distributions)
     }

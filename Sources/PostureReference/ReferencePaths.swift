@@ -25,7 +25,7 @@ public struct ReferencePaths: Sendable, Hashable {
         let candidates = [
             executable.deletingLastPathComponent().appendingPathComponent("../share/posture/profiles").standardized.path,
             URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .appendingPathComponent("../../Profiles").standardized.path,
+                .appendingPathComponent("../../Profiles").standardized.path
         ]
         return candidates.first { fm.fileExists(atPath: $0 + "/catalog") }
     }

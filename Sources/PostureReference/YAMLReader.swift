@@ -154,8 +154,9 @@ public struct YAMLNode {
     public func localized(_ what: String) throws -> LocalizedText {
         let map = try mapping(what)
         try map.rejectUnknownKeys(allowed: ["en", "ja"])
-        return LocalizedText(en: try map.required("en").string("\(what).en"),
-                             ja: try map.required("ja").string("\(what).ja"))
+        return LocalizedText(
+            en: try map.required("en").string("\(what).en"),
+            ja: try map.required("ja").string("\(what).ja"))
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -175,7 +176,7 @@ public struct YAMLNode {
     private static func message(of error: YamlError) -> String {
         switch error {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
-             .composer(let context, let problem, _, _):
+            .composer(let context, let problem, _, _):
             let prefix = context.map { "\($0.text) " } ?? ""
             return "YAML syntax error: \(prefix)\(problem)"
         case .reader(let problem, _, _, _):
@@ -209,8 +210,9 @@ public struct YAMLMapping {
     public func rejectUnknownKeys(allowed: Set<String>) throws {
         for entry in entries where !allowed.contains(entry.key) {
             let known = allowed.sorted().joined(separator: ", ")
-            throw LocatedError(file: owner.file, line: entry.keyLine ?? owner.line,
-                               message: "unknown key '\(entry.key)' in \(what) (known: \(known))")
+            throw LocatedError(
+                file: owner.file, line: entry.keyLine ?? owner.line,
+                message: "unknown key '\(entry.key)' in \(what) (known: \(known))")
         }
     }
 }

@@ -38,9 +38,11 @@ public struct TransportOptions: Sendable {
     public var totalTimeout: TimeInterval
     public var maxResponseBytes: Int
 
-    public init(caFile: String? = nil, pinnedPublicKey: String? = nil, clientCertificate: String? = nil,
-                clientKey: String? = nil, proxy: String? = nil, connectTimeout: TimeInterval = 10,
-                totalTimeout: TimeInterval = 30, maxResponseBytes: Int = 1 << 20) {
+    public init(
+        caFile: String? = nil, pinnedPublicKey: String? = nil, clientCertificate: String? = nil,
+        clientKey: String? = nil, proxy: String? = nil, connectTimeout: TimeInterval = 10,
+        totalTimeout: TimeInterval = 30, maxResponseBytes: Int = 1 << 20
+    ) {
         self.caFile = caFile
         self.pinnedPublicKey = pinnedPublicKey
         self.clientCertificate = clientCertificate
@@ -141,41 +143,50 @@ public struct CurlTransport: Sendable {
         if let key = options.clientKey { set(posture_curl_setopt_string(handle, CURLOPT_SSLKEY, key)) }
         if let proxy = options.proxy { set(posture_curl_setopt_string(handle, CURLOPT_PROXY, proxy)) }
         set(posture_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque()))
-        set(posture_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, context in
-            let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
-            let length = size * count
-            guard collector.body.count + length <= collector.limit else {
-                collector.overflowed = true
-                return 0
-            }
-            if let data { collector.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
-            return length
-        }))
+        set(
+            posture_curl_setopt_callback(
+                handle, CURLOPT_WRITEFUNCTION,
+                { data, size, count, context in
+                    let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
+                    let length = size * count
+                    guard collector.body.count + length <= collector.limit else {
+                        collector.overflowed = true
+                        return 0
+                    }
+                    if let data { collector.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
+                    return length
+                }))
         set(posture_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque()))
-        set(posture_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION, { data, size, count, context in
-            let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
-            let length = size * count
-            guard let data else { return length }
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-            if line.hasPrefix("HTTP/") { collector.headers.removeAll() }
-            if let colon = line.firstIndex(of: ":") {
-                let name = line[..<colon].lowercased()
-                collector.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            return length
-        }))
+        set(
+            posture_curl_setopt_callback(
+                handle, CURLOPT_HEADERFUNCTION,
+                { data, size, count, context in
+                    let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
+                    let length = size * count
+                    guard let data else { return length }
+                    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+                    if line.hasPrefix("HTTP/") { collector.headers.removeAll() }
+                    if let colon = line.firstIndex(of: ":") {
+                        let name = line[..<colon].lowercased()
+                        collector.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
+                    return length
+                }))
 
         let result: CURLcode = request.body.withUnsafeBytes { raw in
             set(posture_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count)))
-            set(posture_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS,
-                                            UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer))))
+            set(
+                posture_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer))))
             guard status == CURLE_OK else { return status }
             return posture_curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
             if collector.overflowed {
-                throw TransportError(code: Int(CURLE_WRITE_ERROR.rawValue),
-                                     message: "the response from \(request.url) is larger than \(options.maxResponseBytes) bytes")
+                throw TransportError(
+                    code: Int(CURLE_WRITE_ERROR.rawValue),
+                    message: "the response from \(request.url) is larger than \(options.maxResponseBytes) bytes")
             }
             let detail = String(cString: errorBuffer)
             let text = detail.isEmpty ? String(cString: posture_curl_easy_strerror(result)) : detail

@@ -3,9 +3,9 @@
 // handles signals and speaks sd_notify. It links no Foundation, so the daemon that stays in
 // memory between cycles is a few MiB; `posture agent` parses the config and execs it.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 struct Options {
@@ -41,7 +41,10 @@ func parse(_ arguments: [String]) -> Options {
     var index = 1
     func value() -> String {
         index += 1
-        guard index < arguments.count else { printError("posture-agentd: missing value for \(arguments[index - 1])\n"); exit(64) }
+        guard index < arguments.count else {
+            printError("posture-agentd: missing value for \(arguments[index - 1])\n")
+            exit(64)
+        }
         return arguments[index]
     }
     while index < arguments.count {
@@ -128,7 +131,8 @@ while true {
         lastWatchdog = current
     }
     if let running = child, running.scanning, current - running.started >= options.cycleTimeout {
-        log("error", "cycle.timeout", "the scan cycle ran past its deadline and was killed; the next runs on schedule",
+        log(
+            "error", "cycle.timeout", "the scan cycle ran past its deadline and was killed; the next runs on schedule",
             [("pid", "\(running.pid)"), ("timeout", "\(options.cycleTimeout)s")])
         kill(running.pid, SIGKILL)
         child = (running.pid, false, current)  // reaped below as a finished child, not as a finished cycle
@@ -172,7 +176,11 @@ while true {
     case SIGHUP:
         // Reload: the full binary re-reads the config and execs a new scheduler.
         log("info", "reload", "reloading the configuration")
-        if let running = child { kill(running.pid, SIGTERM); var status: Int32 = 0; waitpid(running.pid, &status, 0) }
+        if let running = child {
+            kill(running.pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(running.pid, &status, 0)
+        }
         notify("RELOADING=1")
         setenv("POSTURE_NEXT_SCAN", "\(nextScan)", 1)
         let argv = ([options.executable, "agent"] + options.shared).map { strdup($0) } + [nil]

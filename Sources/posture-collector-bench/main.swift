@@ -117,8 +117,10 @@ var enrollments: [Upload] = []
 for key in keys {
     let token = try await issuer.issueToken(contract: "BENCH-\(key.keyID.prefix(4))", lifetime: 3600)
     let nonce = nonces.issue()
-    let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "nonce": nonce,
-                                                           "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)])
+    let body = try JSONSerialization.data(withJSONObject: [
+        "token": token, "public_key": key.publicLine, "nonce": nonce,
+        "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)
+    ])
     enrollments.append(Upload(path: "/v1/enroll", idempotencyKey: nil, body: ByteBuffer(bytes: body)))
 }
 try await storage.close()
@@ -151,7 +153,8 @@ let chains: [[Upload]] = await withTaskGroup(of: (Int, [Upload]).self) { group i
     return chains
 }
 let envelopeBytes = chains.first?.first?.body.readableBytes ?? 0
-FileHandle.standardError.write(Data("signed \(perDevice * keys.count) reports (\(envelopeBytes) bytes each) in \(String(format: "%.1f", Date().timeIntervalSince(signStart)))s\n".utf8))
+FileHandle.standardError.write(
+    Data("signed \(perDevice * keys.count) reports (\(envelopeBytes) bytes each) in \(String(format: "%.1f", Date().timeIntervalSince(signStart)))s\n".utf8))
 
 // 3. Load: connection c carries devices c, c+C, c+2C … round-robin, so each chain stays in order.
 func plan(_ rounds: Range<Int>) -> [[Upload]] {
@@ -188,6 +191,6 @@ let summary: [String: Any] = [
     "seconds": (seconds * 100).rounded() / 100, "reports_per_second": (Double(results.count) / seconds).rounded(),
     "p50_ms": (percentile(0.5) * 10).rounded() / 10, "p99_ms": (percentile(0.99) * 10).rounded() / 10,
     "max_ms": ((latencies.last ?? 0) * 10).rounded() / 10,
-    "statuses": Dictionary(uniqueKeysWithValues: statuses.map { ("\($0.key)", $0.value) }),
+    "statuses": Dictionary(uniqueKeysWithValues: statuses.map { ("\($0.key)", $0.value) })
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))

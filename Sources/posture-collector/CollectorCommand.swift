@@ -101,8 +101,9 @@ struct TokenCommand: AsyncParsableCommand {
             try await ErrorReporter.collector.run {
                 let config = try options.load()
                 let storage = try await openStorage(config, logger: Logger(label: "posture-collector"))
-                let collector = Collector(storage: storage, receiptKey: try DeviceKey.loadOrCreate(file: config.receiptKey).key,
-                                          limits: config.limits)
+                let collector = Collector(
+                    storage: storage, receiptKey: try DeviceKey.loadOrCreate(file: config.receiptKey).key,
+                    limits: config.limits)
                 let token = try await collector.issueToken(contract: contract, lifetime: TimeInterval(DurationText.seconds(expires) ?? 0))
                 try await storage.close()
                 print(token)
@@ -149,8 +150,9 @@ extension TokenCommand {
         func run() async throws {
             try await ErrorReporter.collector.run {
                 let config = try options.load()
-                let (token, entry) = try StaffTokens.issue(file: try TokenCommand.staffFile(config), scope: StaffToken.Scope(scope) ?? .bank,
-                                                           lifetime: TimeInterval(DurationText.seconds(expires) ?? 0), name: name)
+                let (token, entry) = try StaffTokens.issue(
+                    file: try TokenCommand.staffFile(config), scope: StaffToken.Scope(scope) ?? .bank,
+                    lifetime: TimeInterval(DurationText.seconds(expires) ?? 0), name: name)
                 FileHandle.standardError.write(Data("staff token \(entry.id): scope \(entry.scope), expires \(RFC3339.string(from: entry.expires))\n".utf8))
                 print(token)
             }
@@ -199,7 +201,8 @@ extension AssessCommand {
     /// The staff token (scope `bank` or `contract:ID` of this contract) every assessment needs; exit 77 otherwise.
     func authorize(_ config: CollectorConfig) throws {
         guard let token = token ?? ProcessInfo.processInfo.environment["POSTURE_COLLECTOR_TOKEN"] else {
-            throw CommandFailure("a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: ExitStatus.permission)
+            throw CommandFailure(
+                "a staff token is required: --token TOKEN or POSTURE_COLLECTOR_TOKEN (posture-collector token issue-staff)", status: ExitStatus.permission)
         }
         let staff: StaffToken
         do { staff = try StaffTokens(file: try TokenCommand.staffFile(config)).authenticate(token: token) } catch let error as RequestError {

@@ -16,8 +16,9 @@ import Testing
     /// The verdict of one transfer (`YYYY-MM-DD` or RFC 3339) notified on `notified`, under `id`'s profile.
     static func judge(_ id: String, transfer: String, notified: String?) throws -> ClaimPeriodVerdict {
         let profile = try BundledProfiles.load(id)
-        return ClaimPeriod.judge(profile.claim, transfer: try Assessor.time(transfer, timezone: profile.claim.timezone),
-                                 transferIsDay: Day(transfer) != nil, notified: notified.flatMap { Day($0) }, calendar: calendar)
+        return ClaimPeriod.judge(
+            profile.claim, transfer: try Assessor.time(transfer, timezone: profile.claim.timezone),
+            transferIsDay: Day(transfer) != nil, notified: notified.flatMap { Day($0) }, calendar: calendar)
     }
 
     /// Transfer, notification, expected status: the 30th day in, the 31st out, by each rule's counting.
@@ -37,7 +38,7 @@ import Testing
         ("iwagin-business-web", "2026-10-20T00:30:00+09:00", "2026-11-19", .pass),
         // 23:30 UTC on the 19th is the 20th in Tokyo.
         ("iyogin-internet-eb", "2026-10-19T23:30:00Z", "2026-11-19", .pass),
-        ("iyogin-internet-eb", "2026-10-19T14:30:00Z", "2026-11-19", .fail),
+        ("iyogin-internet-eb", "2026-10-19T14:30:00Z", "2026-11-19", .fail)
     ]
 
     @Test(arguments: boundaries)
@@ -64,8 +65,9 @@ import Testing
         #expect(inside.coveredUntil == Day("2026-09-25")!.start(in: TimeZone(identifier: "Asia/Tokyo")!))
         #expect(inside.summary.en.contains("2026-09-24 24:00"))
         #expect(try Self.judge("akishin-corporate-ib", transfer: "2026-09-25T00:00:00+09:00", notified: friday).status == .fail)
-        #expect(try Self.judge("akishin-corporate-ib", transfer: "2026-09-24", notified: friday).status == .pass,
-                "a whole day up to its 24:00 is inside")
+        #expect(
+            try Self.judge("akishin-corporate-ib", transfer: "2026-09-24", notified: friday).status == .pass,
+            "a whole day up to its 24:00 is inside")
         #expect(try Self.judge("akishin-corporate-ib", transfer: "2026-09-21", notified: friday).status == .pass)
         #expect(try Self.judge("akishin-corporate-ib", transfer: "2026-08-19", notified: friday).status == .pass)
         #expect(try Self.judge("akishin-corporate-ib", transfer: "2026-08-18", notified: friday).status == .fail)
@@ -101,28 +103,35 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
 
     @Test func theCatalogIsWhatTheScriptMakes() throws {
-        let result = try Fixtures.run("/usr/bin/env", ["python3", "\(Self.repository)/scripts/jp-bank-holidays", "--check",
-                                                       "\(Self.repository)/Profiles/catalog/jp-bank-holidays.yaml"])
+        let result = try Fixtures.run(
+            "/usr/bin/env",
+            [
+                "python3", "\(Self.repository)/scripts/jp-bank-holidays", "--check",
+                "\(Self.repository)/Profiles/catalog/jp-bank-holidays.yaml"
+            ])
         #expect(result.status == 0, "\(result.stderr)")
     }
 
     @Test func closedDaysAgreeWithThePythonHolidaysPackage() throws {
         let calendar = ClaimPeriodTests.calendar
         let script = """
-        import datetime, sys
-        import holidays
-        first, last = int(sys.argv[1]), int(sys.argv[2])
-        days = {d for d in holidays.Japan(years=range(first, last + 1)) if d.weekday() < 5}
-        for year in range(first, last + 1):
-            for month, day in ((1, 2), (1, 3), (12, 31)):
-                d = datetime.date(year, month, day)
-                if d.weekday() < 5: days.add(d)
-        print("\\n".join(sorted(d.isoformat() for d in days)))
-        """
-        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin:\(ProcessInfo.processInfo.environment["PATH"] ?? "")",
-                           "PYTHONPATH": "\(Self.repository)/.build/python-deps"]
-        let result = try Fixtures.run("/usr/bin/env", ["python3", "-c", script, "\(calendar.firstDay.year)", "\(calendar.lastDay.year)"],
-                                      environment: environment)
+            import datetime, sys
+            import holidays
+            first, last = int(sys.argv[1]), int(sys.argv[2])
+            days = {d for d in holidays.Japan(years=range(first, last + 1)) if d.weekday() < 5}
+            for year in range(first, last + 1):
+                for month, day in ((1, 2), (1, 3), (12, 31)):
+                    d = datetime.date(year, month, day)
+                    if d.weekday() < 5: days.add(d)
+            print("\\n".join(sorted(d.isoformat() for d in days)))
+            """
+        let environment = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin:\(ProcessInfo.processInfo.environment["PATH"] ?? "")",
+            "PYTHONPATH": "\(Self.repository)/.build/python-deps"
+        ]
+        let result = try Fixtures.run(
+            "/usr/bin/env", ["python3", "-c", script, "\(calendar.firstDay.year)", "\(calendar.lastDay.year)"],
+            environment: environment)
         guard result.status == 0 else {
             let reason = "the Python holidays package is not installed (make test installs it into .build/python-deps): \(result.stderr)"
             if DebianSystemRoot.required { Issue.record("\(reason)") }

@@ -35,25 +35,38 @@ struct PlantedHistory {
     /// running antivirus with fresh signatures, nothing tampered with.
     static func clean(at now: Date) -> Evidence {
         var evidence = Evidence()
-        evidence.os = OSEvidence(id: "debian", versionId: "12", prettyName: "Debian GNU/Linux 12 (bookworm)", codename: "bookworm",
-                                 eol: Day("2028-06-30"), eolSource: "/usr/share/distro-info/debian.csv", support: [:], supported: true)
-        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 812, indexUpdatedAt: now.addingTimeInterval(-3 * 3600),
-                                             pendingUpdates: [], indexError: nil, indexLists: 4)
-        evidence.browsers = [BrowserEvidence(name: "firefox-esr", version: "140.4.0esr-1~deb12u1", source: "dpkg",
-                                             candidate: "140.4.0esr-1~deb12u1", eol: Day("2027-09-14"), supported: true,
-                                             catalogAsOf: Day(now).adding(days: -20))]
+        evidence.os = OSEvidence(
+            id: "debian", versionId: "12", prettyName: "Debian GNU/Linux 12 (bookworm)", codename: "bookworm",
+            eol: Day("2028-06-30"), eolSource: "/usr/share/distro-info/debian.csv", support: [:], supported: true)
+        evidence.packages = PackagesEvidence(
+            manager: "dpkg", installed: 812, indexUpdatedAt: now.addingTimeInterval(-3 * 3600),
+            pendingUpdates: [], indexError: nil, indexLists: 4)
+        evidence.browsers = [
+            BrowserEvidence(
+                name: "firefox-esr", version: "140.4.0esr-1~deb12u1", source: "dpkg",
+                candidate: "140.4.0esr-1~deb12u1", eol: Day("2027-09-14"), supported: true,
+                catalogAsOf: Day(now).adding(days: -20))
+        ]
         // A commercially sold product: 002 (2) counts no other.
-        evidence.securitySoftware = [SecuritySoftwareEvidence(product: "eset", installed: true, running: true,
-                                                              signaturesUpdatedAt: now.addingTimeInterval(-6 * 3600), commercial: true)]
-        evidence.accounts = [AccountEvidence(user: "staff", uid: 1000, passwordLastChanged: Day(now).adding(days: -10),
-                                             passwordMaxDays: 90, locked: false)]
-        evidence.integrity = IntegrityEvidence(checked: 91_610, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
-                                               extraCaCertificates: [], ldSoPreload: [])
+        evidence.securitySoftware = [
+            SecuritySoftwareEvidence(
+                product: "eset", installed: true, running: true,
+                signaturesUpdatedAt: now.addingTimeInterval(-6 * 3600), commercial: true)
+        ]
+        evidence.accounts = [
+            AccountEvidence(
+                user: "staff", uid: 1000, passwordLastChanged: Day(now).adding(days: -10),
+                passwordMaxDays: 90, locked: false)
+        ]
+        evidence.integrity = IntegrityEvidence(
+            checked: 91_610, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+            extraCaCertificates: [], ldSoPreload: [])
         evidence.credentials = CredentialsEvidence(savedLogins: [], passwordNotes: [])
         evidence.fileSharing = []
         evidence.clock = ClockEvidence(synchronized: true, source: "kernel (adjtimex)")
-        evidence.localAccess = LocalAccessEvidence(autologin: [], guestSession: false, screenLock: true, diskEncrypted: true,
-                                                   firewallActive: true)
+        evidence.localAccess = LocalAccessEvidence(
+            autologin: [], guestSession: false, screenLock: true, diskEncrypted: true,
+            firewallActive: true)
         return evidence
     }
 
@@ -66,8 +79,10 @@ struct PlantedHistory {
         let attestedAt = incident.addingTimeInterval(-attestedDaysBefore * 86400)
         for requirement in profile.requirements where requirement.check == .attestation {
             let expires = requirement.parameters.int("valid_days").map { attestedAt.addingTimeInterval(Double($0) * 86400) }
-            _ = try journal.record(Attestation(requirement: requirement.id, profile: profile.id, note: "checked", by: "Sato",
-                                               recordedAt: attestedAt, expiresAt: expires), key: key)
+            _ = try journal.record(
+                Attestation(
+                    requirement: requirement.id, profile: profile.id, note: "checked", by: "Sato",
+                    recordedAt: attestedAt, expiresAt: expires), key: key)
         }
         let host = HostInfo(hostname: "banking-pc-01", machineIdSha256: String(repeating: "a", count: 64), root: "/")
         var reports: [Report] = []
@@ -79,11 +94,13 @@ struct PlantedHistory {
             var evidence = Self.clean(at: now)
             plant(now, &evidence)
             let attestations = try journal.attestations(activeFrom: now, to: now).map(\.attestation)
-            let findings = PolicyEngine.evaluate(profile, evidence: evidence,
-                                                 context: EvaluationContext(collectedAt: now, attestations: attestations))
-            let report = Report(collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: evidence,
-                                findings: findings, attestations: attestations,
-                                reference: ReferenceInfo(profiles: [.init(id: profile.id, sha256: profile.sha256)], catalogs: [:]))
+            let findings = PolicyEngine.evaluate(
+                profile, evidence: evidence,
+                context: EvaluationContext(collectedAt: now, attestations: attestations))
+            let report = Report(
+                collectedAt: now, agent: AgentInfo(version: PostureVersion.current), host: host, evidence: evidence,
+                findings: findings, attestations: attestations,
+                reference: ReferenceInfo(profiles: [.init(id: profile.id, sha256: profile.sha256)], catalogs: [:]))
             let signed = try journal.append(report, key: key)
             let day = now.timeIntervalSince(incident) / 86400
             if let missingDays, missingDays.contains(day) { continue }
@@ -91,40 +108,48 @@ struct PlantedHistory {
             entries.append((signed.report.id, signed.report.chain!.sequence, signed.envelope))
         }
         let attestations = try journal.attestations().map { ($0.attestation.id!, $0.envelope) }
-        let bundle = ClaimBundle(createdAt: filed, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
-                                 incident: Self.incident, notified: nil, window: .init(from: incident.addingTimeInterval(-30 * 86400), to: filed),
-                                 key: key.publicKey, reports: entries, attestations: attestations)
+        let bundle = ClaimBundle(
+            createdAt: filed, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
+            incident: Self.incident, notified: nil, window: .init(from: incident.addingTimeInterval(-30 * 86400), to: filed),
+            key: key.publicKey, reports: entries, attestations: attestations)
         return (bundle, key, reports)
     }
 
     /// Assesses the history the way the bank does: bundle bytes in, through the manifest check,
     /// the device's key pinned; the bank was notified `notifiedDaysAfter` the incident's day and
     /// assesses `assessedDaysAfter` it.
-    func assess(_ profile: Profile, notifiedDaysAfter: Int? = 2, assessedDaysAfter: Double = 5,
-                incidents: [String] = [incident]) throws -> Assessment {
+    func assess(
+        _ profile: Profile, notifiedDaysAfter: Int? = 2, assessedDaysAfter: Double = 5,
+        incidents: [String] = [incident]
+    ) throws -> Assessment {
         let state = try TemporaryRoot("claim-state")
         let now = Self.incidentStart.addingTimeInterval(assessedDaysAfter * 86400 + 10 * 3600)
         let made = try bundle(profile: profile, state: state, filed: now)
         let read = try ClaimBundle.read(try made.bundle.encoded(), source: "claim.json")
         let notified = notifiedDaysAfter.map { Day(Self.incident)!.adding(days: $0).description }
-        return try ClaimAssessment.assess(profile: profile, incidents: incidents, notified: notified,
-                                          key: .init(made.key.publicKey, pinned: true, source: "device.pub"),
-                                          reports: read.reportItems(source: "claim.json"), attestations: read.attestationEnvelopes,
-                                          reference: .standard(), now: now)
+        return try ClaimAssessment.assess(
+            profile: profile, incidents: incidents, notified: notified,
+            key: .init(made.key.publicKey, pinned: true, source: "device.pub"),
+            reports: read.reportItems(source: "claim.json"), attestations: read.attestationEnvelopes,
+            reference: .standard(), now: now)
     }
 }
 
 /// The bundled profiles, as the bank loads them.
 enum BundledProfiles {
-    static let ids = ["akishin-corporate-ib", "higashi-nippon-business-ib", "iwagin-business-web", "iwaicosmo-net-trading",
-                      "iyogin-internet-eb"]
+    static let ids = [
+        "akishin-corporate-ib", "higashi-nippon-business-ib", "iwagin-business-web", "iwaicosmo-net-trading",
+        "iyogin-internet-eb"
+    ]
     static func load(_ id: String) throws -> Profile { try ProfileRepository(paths: .standard()).load(id) }
 
     /// Requirements a clean Linux PC cannot pass: tools that do not exist for Linux (a fail) and a
     /// recommended environment the profile does not list (unknown). Never attested away.
     static func unmetOnLinux(_ profile: Profile) -> (failing: [Requirement], unknown: [String]) {
-        (profile.requirements.filter { $0.check == .toolUnavailableOnLinux },
-         profile.requirements.filter { $0.check == .environmentRecommended && $0.parameters.strings("os").isEmpty }.map(\.id))
+        (
+            profile.requirements.filter { $0.check == .toolUnavailableOnLinux },
+            profile.requirements.filter { $0.check == .environmentRecommended && $0.parameters.strings("os").isEmpty }.map(\.id)
+        )
     }
 
     /// The verdict a clean history gets under `profile`: only what a Linux PC cannot meet fails.
@@ -213,7 +238,7 @@ enum BundledProfiles {
     @Test(arguments: BundledProfiles.ids)
     func aChainGapAcrossTheIncidentIsNotAssessable(_ id: String) throws {
         let profile = try BundledProfiles.load(id)
-        let history = PlantedHistory(missingDays: -1.5 ... 1.5)
+        let history = PlantedHistory(missingDays: -1.5...1.5)
         let assessment = try history.assess(profile)
         #expect(assessment.verification.ok, "missing reports are a gap, not a forgery")
         #expect(assessment.outcome.verdict == .notAssessable)
@@ -365,8 +390,9 @@ enum BundledProfiles {
 @Suite struct EvidenceRejectionTests {
     static func made() throws -> (ClaimBundle, DeviceKey, Profile) {
         let profile = try BundledProfiles.load("iyogin-internet-eb")
-        let made = try PlantedHistory().bundle(profile: profile, state: try TemporaryRoot("reject"),
-                                               filed: PlantedHistory.incidentStart.addingTimeInterval(86400))
+        let made = try PlantedHistory().bundle(
+            profile: profile, state: try TemporaryRoot("reject"),
+            filed: PlantedHistory.incidentStart.addingTimeInterval(86400))
         return (made.bundle, made.key, profile)
     }
 
@@ -378,7 +404,8 @@ enum BundledProfiles {
         report.evidence.securitySoftware = []
         envelope.payload = try PostureJSON.encoder().encode(report).base64EncodedString()
         items[40].bytes = try envelope.encoded()
-        let assessment = try Assessor(key: key.publicKey).assess(reports: items, attestations: [], request: .init(profile: profile, incident: PlantedHistory.incident))
+        let assessment = try Assessor(key: key.publicKey).assess(
+            reports: items, attestations: [], request: .init(profile: profile, incident: PlantedHistory.incident))
         #expect(assessment.outcome.verdict == .evidenceInvalid)
         #expect(assessment.exitStatus == 65)
         #expect(assessment.requirements.isEmpty)
@@ -388,8 +415,9 @@ enum BundledProfiles {
     @Test func anotherKeyFailsVerification() throws {
         let (bundle, _, profile) = try Self.made()
         let stranger = Curve25519.Signing.PrivateKey().publicKey
-        let assessment = try Assessor(key: stranger).assess(reports: bundle.reportItems(source: "b"), attestations: bundle.attestationEnvelopes,
-                                                            request: .init(profile: profile, incident: PlantedHistory.incident))
+        let assessment = try Assessor(key: stranger).assess(
+            reports: bundle.reportItems(source: "b"), attestations: bundle.attestationEnvelopes,
+            request: .init(profile: profile, incident: PlantedHistory.incident))
         #expect(assessment.exitStatus == 65)
     }
 
@@ -406,7 +434,7 @@ enum BundledProfiles {
 
     @Test func noReportWithinTheMaximumAgeIsNotAssessable() throws {
         let profile = try BundledProfiles.load("akishin-corporate-ib")
-        let assessment = try PlantedHistory(missingDays: -4 ... 5).assess(profile)
+        let assessment = try PlantedHistory(missingDays: -4...5).assess(profile)
         #expect(assessment.outcome.verdict == .notAssessable)
         #expect(assessment.outcome.reasons.contains { $0.contains("h old") })
     }

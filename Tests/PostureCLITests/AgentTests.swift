@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-@testable import PostureAgent
 import PostureModel
 import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureAgent
 
 /// The agent, `upload` and `status` against a real HTTPS collector on loopback.
 @Suite(.serialized) struct AgentTests {
@@ -39,16 +40,19 @@ import PostureTestSupport
         let pki = try pki.get()
         let root = try CLITests.debianRoot(pending: false)
         let server = try LoopbackProcess(script: "collector.py", arguments: ["--cert", pki.serverCertificate, "--key", pki.serverKey] + serverArguments)
-        let config = try root.write("agent.yaml", """
-        # test agent
-        state_dir: \(root.url("state").path)
-        profiles: [test-bank]
-        schedule: {interval: 1h, jitter: 0s}
-        upload:
-          url: https://127.0.0.1:\(server.port)/v1/reports
-          ca_file: \(pki.caCertificate)
-          timeout: 5s
-        """).path
+        let config = try root.write(
+            "agent.yaml",
+            """
+            # test agent
+            state_dir: \(root.url("state").path)
+            profiles: [test-bank]
+            schedule: {interval: 1h, jitter: 0s}
+            upload:
+              url: https://127.0.0.1:\(server.port)/v1/reports
+              ca_file: \(pki.caCertificate)
+              timeout: 5s
+            """
+        ).path
         return Setup(root: root, server: server, config: config)
     }
 
@@ -98,12 +102,18 @@ import PostureTestSupport
     @Test func onlyAnUploadLoadsLibcurl() throws {
         let setup = try Self.setup()
         let trace = ["LD_DEBUG": "files"]
-        let scan = try CLITests.posture(["scan", "--config", setup.config, "--root", setup.root.path,
-                                         "--profiles", setup.root.url("profiles").path, "--state-dir", setup.state], environment: trace)
+        let scan = try CLITests.posture(
+            [
+                "scan", "--config", setup.config, "--root", setup.root.path,
+                "--profiles", setup.root.url("profiles").path, "--state-dir", setup.state
+            ], environment: trace)
         #expect(scan.stderr.contains("file=libc.so.6"), "the loader's trace is there: \(scan.stderr.prefix(400))")
         #expect(!scan.stderr.contains("libcurl"), "scan maps no libcurl")
-        let cycle = try CLITests.posture(["agent", "--once", "--config", setup.config, "--root", setup.root.path,
-                                          "--profiles", setup.root.url("profiles").path], environment: trace)
+        let cycle = try CLITests.posture(
+            [
+                "agent", "--once", "--config", setup.config, "--root", setup.root.path,
+                "--profiles", setup.root.url("profiles").path
+            ], environment: trace)
         #expect(cycle.status == 0)
         #expect(cycle.stderr.contains("file=libcurl.so.4"), "the cycle loads libcurl when it uploads its report")
         #expect(setup.serverIDs().count == 1)
@@ -177,8 +187,9 @@ import PostureTestSupport
         let sent = setup.server.entries().first ?? ""
         let publicKey = try String(contentsOfFile: setup.state + "/device.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(sent.contains(publicKey))
-        let again = try Fixtures.run(CLITests.executable, ["enroll", "--url", url, "--token-file", "-", "--config", setup.config],
-                                     input: Data("good-token\n".utf8), environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"])
+        let again = try Fixtures.run(
+            CLITests.executable, ["enroll", "--url", url, "--token-file", "-", "--config", setup.config],
+            input: Data("good-token\n".utf8), environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"])
         #expect(again.status == 77, "a used token (read from standard input) is refused: \(again.stderr)")
         let stored = try FileManager.default.contentsOfDirectory(atPath: setup.state).compactMap {
             FileManager.default.contents(atPath: setup.state + "/" + $0)
@@ -205,9 +216,13 @@ import PostureTestSupport
     @Test func noLossNoDuplicateUnderKillNine() async throws {
         let setup = try Self.setup(["--fail-every", "3"])
         for _ in 0..<10 {
-            try await Fixtures.runAndKill(CLITests.executable, ["agent", "--once", "--config", setup.config, "--root", setup.root.path,
-                                                                "--profiles", setup.root.url("profiles").path],
-                                          window: 20_000_000...600_000_000)
+            try await Fixtures.runAndKill(
+                CLITests.executable,
+                [
+                    "agent", "--once", "--config", setup.config, "--root", setup.root.path,
+                    "--profiles", setup.root.url("profiles").path
+                ],
+                window: 20_000_000...600_000_000)
         }
         var drained = false
         for _ in 0..<10 where !drained {
@@ -298,8 +313,13 @@ import PostureTestSupport
         var reads: String { "candidates" }
         func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
             let candidates = context.candidates ?? [:]
-            return ProbeOutput { $0.browsers = candidates.map { BrowserEvidence(name: $0.key, version: $0.value, source: "test",
-                                                                                   candidate: nil, eol: nil, supported: nil) } }
+            return ProbeOutput {
+                $0.browsers = candidates.map {
+                    BrowserEvidence(
+                        name: $0.key, version: $0.value, source: "test",
+                        candidate: nil, eol: nil, supported: nil)
+                }
+            }
         }
     }
 
@@ -307,8 +327,9 @@ import PostureTestSupport
         let root = try TemporaryRoot("deadline")
         var evidence = Evidence()
         let started = Date()
-        await ProbeRunner.run([[StalledBlocking(), StalledAsync(), Healthy(), UnavailableProbe(.integrity, reason: "not requested")], [Later()]],
-                              context: ProbeContext(root: try ScanRoot(root.path), now: Date()), into: &evidence)
+        await ProbeRunner.run(
+            [[StalledBlocking(), StalledAsync(), Healthy(), UnavailableProbe(.integrity, reason: "not requested")], [Later()]],
+            context: ProbeContext(root: try ScanRoot(root.path), now: Date()), into: &evidence)
         #expect(Date().timeIntervalSince(started) < 300, "the deadlines answered, not the stalled bodies")
         #expect(evidence.unavailable["credentials"]?.hasPrefix("timed out after 1 s") == true, "\(evidence.unavailable)")
         #expect(evidence.unavailable["packages"]?.hasPrefix("timed out after 1 s") == true, "\(evidence.unavailable)")
@@ -366,15 +387,18 @@ enum NotifyListener {
     static func start(socket: String, log: String) throws -> Process {
         let listener = Process()
         listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        listener.arguments = ["-c", """
-        import socket, sys, time
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(600)
-        with open(sys.argv[2], "a") as log:
-            while True:
-                try: data = s.recv(4096)
-                except OSError: break
-                log.write("%.3f %s\\n" % (time.time(), data.decode().replace("\\n", " "))); log.flush()
-        """, socket, log]
+        listener.arguments = [
+            "-c",
+            """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(600)
+            with open(sys.argv[2], "a") as log:
+                while True:
+                    try: data = s.recv(4096)
+                    except OSError: break
+                    log.write("%.3f %s\\n" % (time.time(), data.decode().replace("\\n", " "))); log.flush()
+            """, socket, log
+        ]
         try listener.run()
         return listener
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// End-to-end tests of the built `posture` binary: exit statuses, JSON contract, error messages.
 @Suite struct CLITests {
@@ -22,8 +22,10 @@ import PostureTestSupport
     @Test(arguments: [(false, 3600.0, Int32(0)), (true, 3600.0, Int32(1)), (false, 30 * 86400.0, Int32(3))])
     func scanExitStatusFollowsFindings(_ row: (Bool, Double, Int32)) throws {
         let root = try Self.debianRoot(pending: row.0, indexAge: row.1)
-        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
-                                       "--format", "json"])
+        let result = try Self.posture([
+            "scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+            "--format", "json"
+        ])
         #expect(result.status == row.2, "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(report["schema"] as? String == "posture.report/v1")
@@ -45,8 +47,10 @@ import PostureTestSupport
 
     /// The text report opens with one line per bank saying whether the PC keeps its cover, and
     /// lists each bank's failures before what passes.
-    @Test(arguments: [(false, 3600.0, "KEEPS COVER", "nothing fails"), (true, 3600.0, "AT RISK", "1 exclusion clause(s) failing"),
-                      (false, 30 * 86400.0, "CANNOT TELL", "1 requirement(s) could not be confirmed")])
+    @Test(arguments: [
+        (false, 3600.0, "KEEPS COVER", "nothing fails"), (true, 3600.0, "AT RISK", "1 exclusion clause(s) failing"),
+        (false, 30 * 86400.0, "CANNOT TELL", "1 requirement(s) could not be confirmed")
+    ])
     func textOutputSummarisesEachBankFirst(_ row: (Bool, Double, String, String)) throws {
         let root = try Self.debianRoot(pending: row.0, indexAge: row.1)
         let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path])
@@ -56,8 +60,9 @@ import PostureTestSupport
         let heading = try #require(lines.firstIndex { $0.contains("(test-bank)  ") }, "\(result.stdout)")
         #expect(summary < heading, "the summary comes before the details")
         let statuses = lines[heading...].dropFirst().filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.map { $0.split(separator: " ").first ?? "" }
-        #expect(statuses == statuses.sorted { ($0 == "FAIL" ? 0 : $0 == "unknown" ? 1 : 2) < ($1 == "FAIL" ? 0 : $1 == "unknown" ? 1 : 2) },
-                "failures first: \(statuses)")
+        #expect(
+            statuses == statuses.sorted { ($0 == "FAIL" ? 0 : $0 == "unknown" ? 1 : 2) < ($1 == "FAIL" ? 0 : $1 == "unknown" ? 1 : 2) },
+            "failures first: \(statuses)")
     }
 
     /// Names the PC's user controls (hostname, os-release) cannot move the cursor, retitle the
@@ -85,8 +90,9 @@ import PostureTestSupport
         #expect(result.stdout.contains("openssl 3.0.15-1~deb12u1 → 3.0.17-1~deb12u2"))
         #expect(result.stdout.contains("apt-get upgrade"))
         #expect(!result.stdout.contains("\u{1B}["), "no colour when not a terminal")
-        let japanese = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path],
-                                        environment: ["LANG": "ja_JP.UTF-8"])
+        let japanese = try Self.posture(
+            ["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path],
+            environment: ["LANG": "ja_JP.UTF-8"])
         #expect(japanese.stdout.contains("不適合"))
         #expect(japanese.stdout.contains("ソフトウェア更新"))
     }
@@ -94,8 +100,10 @@ import PostureTestSupport
     @Test func withoutProfileTheAgentConfigChooses() throws {
         let root = try Self.debianRoot(pending: false)
         let config = try root.write("agent.yaml", "profiles: [test-bank]\n").path
-        let result = try Self.posture(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--config", config,
-                                       "--format", "json"])
+        let result = try Self.posture([
+            "scan", "--root", root.path, "--profiles", root.url("profiles").path, "--config", config,
+            "--format", "json"
+        ])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let profiles = Set((report["findings"] as? [[String: Any]] ?? []).compactMap { $0["profile"] as? String })
         #expect(profiles == ["test-bank"])
@@ -105,8 +113,10 @@ import PostureTestSupport
         let root = try Self.debianRoot(pending: false)
         let out = root.url("out/report.json")
         try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
-                                       "--format", "json", "--output", out.path])
+        let result = try Self.posture([
+            "scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+            "--format", "json", "--output", out.path
+        ])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("wrote the report to \(out.path): 2 pass across 1 profile(s)"), "\(result.stderr)")
@@ -117,14 +127,17 @@ import PostureTestSupport
     /// bank's own title for its rule.
     @Test func htmlShowsCodeLocalTimeAndTheRulesTitle() throws {
         let root = try Self.debianRoot(pending: true)
-        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
-                                       "--profile", "iyogin-internet-eb", "--format", "html"])
+        let result = try Self.posture([
+            "scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+            "--profile", "iyogin-internet-eb", "--format", "html"
+        ])
         #expect(result.status == 1, "\(result.stderr)")
         let page = result.stdout
         #expect(page.contains("<code>sudo apt-get update &amp;&amp; sudo apt-get upgrade</code>"), "commands as code")
         #expect(!page.contains("`"), "no literal backticks")
-        #expect(page.range(of: #"\d{4}-\d\d-\d\d \d\d:\d\d Asia/Tokyo \(\d{4}-\d\d-\d\dT"#, options: .regularExpression) != nil,
-                "the collection time in the bank's zone, UTC beside it")
+        #expect(
+            page.range(of: #"\d{4}-\d\d-\d\d \d\d:\d\d Asia/Tokyo \(\d{4}-\d\d-\d\dT"#, options: .regularExpression) != nil,
+            "the collection time in the bank's zone, UTC beside it")
         #expect(page.contains("不正送金被害にかかる補償制度について"), "the rule's own title, not only its file name")
     }
 
@@ -137,8 +150,10 @@ import PostureTestSupport
     }
 
     /// A mistyped `--root` is named as the option, with the status of a missing input.
-    @Test(arguments: [("/nonexistent-root", Int32(66), "cannot read --root /nonexistent-root: No such file"),
-                      ("/etc/passwd", Int32(65), "--root /etc/passwd is not a directory")])
+    @Test(arguments: [
+        ("/nonexistent-root", Int32(66), "cannot read --root /nonexistent-root: No such file"),
+        ("/etc/passwd", Int32(65), "--root /etc/passwd is not a directory")
+    ])
     func aBadRootNamesTheOption(_ path: String, _ status: Int32, _ message: String) throws {
         let result = try Self.posture(["scan", "--root", path])
         #expect(result.status == status)
@@ -149,8 +164,10 @@ import PostureTestSupport
         let root = try Self.debianRoot(pending: false)
         try root.write("var/lib/dpkg/status", "Package: dpkg\nStatus: install ok installed\nVersion: 1.2")
         try root.write("etc/os-release", "\u{0}\u{0}garbage")
-        let result = try Self.posture(["scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
-                                       "--format", "json"])
+        let result = try Self.posture([
+            "scan", "--root", root.path, "--profile", root.url("profiles/test-bank.yaml").path,
+            "--format", "json"
+        ])
         #expect(result.status == 3, "\(result.stderr)")
         #expect(result.stdout.contains("truncated"))
         #expect(result.stdout.contains("no ID= line"))
@@ -159,8 +176,9 @@ import PostureTestSupport
     @Test func validateNamesFileAndLine() throws {
         let root = try TemporaryRoot()
         let good = try root.write("good.yaml", Self.profile)
-        let unknownCheck = try root.write("unknown-check.yaml",
-                                          Self.profile.replacingOccurrences(of: "check: updates.none_pending", with: "check: updates.everything"))
+        let unknownCheck = try root.write(
+            "unknown-check.yaml",
+            Self.profile.replacingOccurrences(of: "check: updates.none_pending", with: "check: updates.everything"))
         let syntax = try root.write("syntax.yaml", Self.profile.replacingOccurrences(of: "clause: \"2(1)A\"", with: "clause: \"2(1)A"))
         var result = try Self.posture(["profiles", "validate", good.path])
         #expect(result.status == 0)
@@ -206,7 +224,8 @@ import PostureTestSupport
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let evidence = try #require(report["evidence"] as? [String: Any])
         if let osRelease = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
-           let idLine = osRelease.split(separator: "\n").first(where: { $0.hasPrefix("ID=") }) {
+            let idLine = osRelease.split(separator: "\n").first(where: { $0.hasPrefix("ID=") })
+        {
             let os = try #require(evidence["os"] as? [String: Any])
             #expect(os["id"] as? String == String(idLine.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
         }
@@ -216,8 +235,9 @@ import PostureTestSupport
     /// The pending updates posture computes offline equal what `apt list --upgradable` prints.
     @Test func pendingUpdatesMatchApt() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/apt"),
-              let lists = try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/apt/lists"),
-              lists.contains(where: { $0.contains("_Packages") }) else { return }
+            let lists = try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/apt/lists"),
+            lists.contains(where: { $0.contains("_Packages") })
+        else { return }
         let apt = try Fixtures.run("/usr/bin/apt", ["list", "--upgradable"], environment: ["LANG": "C", "PATH": "/usr/bin:/bin"])
         var expected = Set<String>()
         for line in apt.stdout.split(separator: "\n") where line.contains("[upgradable from:") {

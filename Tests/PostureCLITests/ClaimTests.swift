@@ -6,46 +6,50 @@ import Testing
 /// `attest`, `claim`, `assess` and the HTML report, through the built binary.
 @Suite struct ClaimCommandTests {
     static let profile = """
-    id: claim-bank
-    name: {ja: "請求テスト銀行", en: "Claim Test Bank"}
-    source: {document: "002_x.txt", as_of: "2026-11-24"}
-    claim: {window_days: 30, counted_from: occurrence, evidence_max_age: 72h, timezone: Asia/Tokyo}
-    requirements:
-      - id: os-supported
-        clause: "2(1)D"
-        consequence: exclusion
-        title: {ja: "OSのサポート", en: "OS supported"}
-        check: os.supported
-      - id: software-updated
-        clause: "2(1)A"
-        consequence: reduction
-        title: {ja: "ソフトウェア更新", en: "Software updated"}
-        check: updates.none_pending
-      - id: password-rotated
-        clause: "2(1)F"
-        consequence: exclusion
-        title: {ja: "パスワードの定期変更", en: "Bank password changed regularly"}
-        check: attestation
-        with: {valid_days: 90}
-      - id: claim-deadline
-        clause: "3"
-        consequence: exclusion
-        title: {ja: "30日以内の届出", en: "Claim within 30 days"}
-        check: claim.deadline
-    """
+        id: claim-bank
+        name: {ja: "請求テスト銀行", en: "Claim Test Bank"}
+        source: {document: "002_x.txt", as_of: "2026-11-24"}
+        claim: {window_days: 30, counted_from: occurrence, evidence_max_age: 72h, timezone: Asia/Tokyo}
+        requirements:
+          - id: os-supported
+            clause: "2(1)D"
+            consequence: exclusion
+            title: {ja: "OSのサポート", en: "OS supported"}
+            check: os.supported
+          - id: software-updated
+            clause: "2(1)A"
+            consequence: reduction
+            title: {ja: "ソフトウェア更新", en: "Software updated"}
+            check: updates.none_pending
+          - id: password-rotated
+            clause: "2(1)F"
+            consequence: exclusion
+            title: {ja: "パスワードの定期変更", en: "Bank password changed regularly"}
+            check: attestation
+            with: {valid_days: 90}
+          - id: claim-deadline
+            clause: "3"
+            consequence: exclusion
+            title: {ja: "30日以内の届出", en: "Claim within 30 days"}
+            check: claim.deadline
+        """
 
     /// A PC with two signed reports and an attestation, and the incident the day after tomorrow... in Tokyo.
     static func signedHistory() throws -> (root: TemporaryRoot, state: String, profile: String, incident: String) {
         let root = try CLITests.debianRoot(pending: false)
         let profile = try root.write("profiles/claim-bank.yaml", Self.profile).path
         let state = root.url("state").path
-        let attest = try CLITests.posture(["attest", "password-rotated", "--profile", profile, "--state-dir", state,
-                                           "--by", "Sato (accounting)", "--note", "changed at the branch"])
+        let attest = try CLITests.posture([
+            "attest", "password-rotated", "--profile", profile, "--state-dir", state,
+            "--by", "Sato (accounting)", "--note", "changed at the branch"
+        ])
         #expect(attest.status == 0, "\(attest.stderr)")
         #expect(attest.stdout.contains("valid until"))
         for _ in 0..<2 {
-            let scan = try CLITests.posture(["scan", "--sign", "--root", root.path, "--profile", profile, "--state-dir", state,
-                                             "--output", root.url("last.json").path])
+            let scan = try CLITests.posture([
+                "scan", "--sign", "--root", root.path, "--profile", profile, "--state-dir", state,
+                "--output", root.url("last.json").path
+            ])
             #expect(scan.status == 0, "\(scan.stderr)")
         }
         let tomorrow = Day(Date().addingTimeInterval(86400), in: TimeZone(identifier: "Asia/Tokyo")!)
@@ -78,8 +82,10 @@ import Testing
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("attestation 1: ok"))
 
-        let assess = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
-                                           "--state-dir", state, "--format", "json"])
+        let assess = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+            "--state-dir", state, "--format", "json"
+        ])
         #expect(assess.status == 0, "\(assess.stdout)\(assess.stderr)")
         let assessment = try #require(try JSONSerialization.jsonObject(with: Data(assess.stdout.utf8)) as? [String: Any])
         #expect((assessment["outcome"] as? [String: Any])?["verdict"] as? String == "no_exclusion_or_reduction_found")
@@ -107,8 +113,10 @@ import Testing
         #expect(text.stdout.contains("OUTCOME: No exclusion or reduction found"))
         #expect(text.stdout.contains("Attested on"))
         #expect(text.stdout.contains("notify by \(Day(incident)!.adding(days: 30))"), "the computed last day is shown")
-        let japanese = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
-                                             "--state-dir", state, "--lang", "ja"])
+        let japanese = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+            "--state-dir", state, "--lang", "ja"
+        ])
         #expect(japanese.stdout.contains("免責・減額事由は見つかりませんでした"))
     }
 
@@ -130,16 +138,20 @@ import Testing
         #expect(filed.status == 64)
         #expect(filed.stderr.contains("--notified"), "\(filed.stderr)")
         // No report from before an incident long ago.
-        let early = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "2026-01-05", "--notified", "2026-01-06",
-                                          "--state-dir", state])
+        let early = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", "2026-01-05", "--notified", "2026-01-06",
+            "--state-dir", state
+        ])
         #expect(early.status == 3, "\(early.stdout)")
         #expect(early.stdout.contains("no signed report from before the incident"))
         #expect(try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", "last tuesday", "--state-dir", state]).status == 64)
 
         // The bundle's own key, with nothing pinned: at best not assessable, and it says why.
         let empty = root.url("no-key-here").path
-        let unpinned = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
-                                             "--state-dir", empty, "--format", "json"])
+        let unpinned = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+            "--state-dir", empty, "--format", "json"
+        ])
         #expect(unpinned.status == 3, "\(unpinned.stdout)")
         let unpinnedJSON = try #require(try JSONSerialization.jsonObject(with: Data(unpinned.stdout.utf8)) as? [String: Any])
         #expect((unpinnedJSON["outcome"] as? [String: Any])?["verdict"] as? String == "not_assessable")
@@ -148,15 +160,18 @@ import Testing
 
         // created_at is unsigned and informational: editing it changes nothing but the assessment time.
         func judged(_ file: String) throws -> Data {
-            let run = try CLITests.posture(["assess", file, "--profile", profile, "--incident", incident, "--notified", incident,
-                                            "--state-dir", state, "--format", "json"])
+            let run = try CLITests.posture([
+                "assess", file, "--profile", profile, "--incident", incident, "--notified", incident,
+                "--state-dir", state, "--format", "json"
+            ])
             var object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
             object["assessed_at"] = nil
             return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         }
         let original = try String(contentsOfFile: bundle, encoding: .utf8)
-        let editedText = original.replacingOccurrences(of: #""created_at" : "[^"]*""#, with: #""created_at" : "2099-01-01T00:00:00Z""#,
-                                                        options: .regularExpression)
+        let editedText = original.replacingOccurrences(
+            of: #""created_at" : "[^"]*""#, with: #""created_at" : "2099-01-01T00:00:00Z""#,
+            options: .regularExpression)
         #expect(editedText != original)
         let edited = try root.write("edited.json", editedText).path
         #expect(try judged(edited) == judged(bundle))
@@ -170,16 +185,21 @@ import Testing
         #expect(tampered.status == 65)
         #expect(tampered.stderr.contains("does not match its manifest hash"))
         #expect(try CLITests.posture(["verify", bundle]).status == 65)
-        #expect(try CLITests.posture(["assess", root.url("missing.json").path, "--profile", profile, "--incident", incident,
-                                      "--state-dir", state]).status == 66)
+        #expect(
+            try CLITests.posture([
+                "assess", root.url("missing.json").path, "--profile", profile, "--incident", incident,
+                "--state-dir", state
+            ]).status == 66)
     }
 
     @Test func htmlReportsAreSelfContainedAndCarryTheEvidence() throws {
         let (root, state, profile, incident) = try Self.signedHistory()
         let bundle = root.url("claim.json").path
         _ = try CLITests.posture(["claim", "--profile", profile, "--incident", incident, "--state-dir", state, "--output", bundle])
-        let html = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
-                                         "--state-dir", state, "--format", "html", "--lang", "ja"])
+        let html = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+            "--state-dir", state, "--format", "html", "--lang", "ja"
+        ])
         #expect(html.status == 0)
         let page = html.stdout
         #expect(page.hasPrefix("<!DOCTYPE html>"))
@@ -198,8 +218,9 @@ import Testing
         #expect(scan.stdout.contains("Claim Test Bank"))
         #expect(scan.stdout.contains("attested"))
         #expect(scan.stdout.contains(keyID.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(scan.stdout.contains("own check; a bank judges signed reports") && scan.stdout.contains("made from an unsigned local scan"),
-                "a local scan does not claim to be signed evidence")
+        #expect(
+            scan.stdout.contains("own check; a bank judges signed reports") && scan.stdout.contains("made from an unsigned local scan"),
+            "a local scan does not claim to be signed evidence")
         #expect(!scan.stdout.contains("made from signed evidence"))
         #expect(page.contains("署名付き証跡にもとづき作成"), "an assessment is made from verified signed evidence")
     }

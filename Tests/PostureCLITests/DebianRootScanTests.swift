@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// The cached debootstrap root, when one can be made here.
 private let debianBase: String? = try? DebianSystemRoot.make().get()
 
 /// `posture scan --root` of a real Debian 12 root, copied as an investigator copies a disk.
-@Suite(.enabled(if: debianBase != nil || DebianSystemRoot.required,
-                "no debootstrap root can be made here (needs root, debootstrap and the mirror); CI=true makes that a failure"))
+@Suite(
+    .enabled(
+        if: debianBase != nil || DebianSystemRoot.required,
+        "no debootstrap root can be made here (needs root, debootstrap and the mirror); CI=true makes that a failure"))
 struct DebianRootScanTests {
     /// Found by a user: on a `cp -al` copy, `update-alternatives` links (`/usr/bin/awk`, `which`,
     /// `pager`, `/usr/sbin/rmt`) were reported as unowned executables, failing akishin 3(5)⑩.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// The agent's state and the files verbs write with `--output` on a real full file system (a
 /// small tmpfs, filled up): a clear error, no crash, nothing lost and nothing left half written.
@@ -127,8 +127,9 @@ struct FullDiskTests {
             let failed = try run(target)
             #expect(failed.status == 73, "EX_CANTCREAT: \(failed.stderr)")
             let errors = Self.errors(failed.stderr)
-            #expect(errors.count == 1 && errors[0].contains("cannot write \(target): no space left on device in \(disk.path)"),
-                    "\(failed.stderr)")
+            #expect(
+                errors.count == 1 && errors[0].contains("cannot write \(target): no space left on device in \(disk.path)"),
+                "\(failed.stderr)")
             if verb == "scan --sign" { #expect(errors.first?.contains("kept in the journal") == true) }
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == written, "the old file, whole")

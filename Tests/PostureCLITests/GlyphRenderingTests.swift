@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// The Japanese HTML pages as a bank sees them: rendered by Debian's Chromium (driven by selenium
 /// through chromedriver, `Tests/Support/glyph_check.py`), every Japanese character must be drawn
@@ -26,15 +26,22 @@ import PostureTestSupport
         var characters: Int
         var fonts: [String: Int]
         var missing: [Missing]
-        struct Missing: Decodable { var text: String; var fonts: [String]; var missing: String }
+        struct Missing: Decodable {
+            var text: String
+            var fonts: [String]
+            var missing: String
+        }
     }
 
     static func check(_ page: String, fontconfig: String? = nil) async throws -> (status: Int32, report: GlyphReport?, output: String) {
-        var environment = ["PATH": "/usr/bin:/bin", "PYTHONPATH": "\(repository)/.build/python-deps", "HOME": NSTemporaryDirectory(),
-                           "LANG": "C.UTF-8"]
+        var environment = [
+            "PATH": "/usr/bin:/bin", "PYTHONPATH": "\(repository)/.build/python-deps", "HOME": NSTemporaryDirectory(),
+            "LANG": "C.UTF-8"
+        ]
         if let fontconfig { environment["FONTCONFIG_FILE"] = fontconfig }
-        let result = try await Fixtures.runDetached("/usr/bin/python3", ["\(repository)/Tests/Support/glyph_check.py", page],
-                                                    environment: environment)
+        let result = try await Fixtures.runDetached(
+            "/usr/bin/python3", ["\(repository)/Tests/Support/glyph_check.py", page],
+            environment: environment)
         let report = try? JSONDecoder().decode(GlyphReport.self, from: Data(result.stdout.utf8))
         return (result.status, report, result.stdout + result.stderr.suffix(3000))
     }
@@ -49,14 +56,18 @@ import PostureTestSupport
         let directory = root.url("fonts")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (index, file) in kept.sorted().enumerated() {
-            try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("\(index)-\(URL(fileURLWithPath: file).lastPathComponent)").path,
-                                                       withDestinationPath: file)
+            try FileManager.default.createSymbolicLink(
+                atPath: directory.appendingPathComponent("\(index)-\(URL(fileURLWithPath: file).lastPathComponent)").path,
+                withDestinationPath: file)
         }
-        return try root.write("fonts.conf", """
+        return try root.write(
+            "fonts.conf",
+            """
             <?xml version="1.0"?>
             <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
             <fontconfig><dir>\(directory.path)</dir><cachedir>\(root.url("fontcache").path)</cachedir></fontconfig>
-            """).path
+            """
+        ).path
     }
 
     @Test func everyJapaneseCharacterOfTheHTMLPagesHasAGlyph() async throws {
@@ -66,15 +77,19 @@ import PostureTestSupport
         }
         // The scan of every bundled profile in Japanese, and a claim assessment in Japanese.
         let root = try CLITests.debianRoot(pending: true)
-        let scan = try CLITests.posture(["scan", "--root", root.path, "--state-dir", root.url("scan-state").path,
-                                         "--format", "html", "--lang", "ja", "--output", root.url("scan-ja.html").path])
+        let scan = try CLITests.posture([
+            "scan", "--root", root.path, "--state-dir", root.url("scan-state").path,
+            "--format", "html", "--lang", "ja", "--output", root.url("scan-ja.html").path
+        ])
         #expect(scan.status == 1, "\(scan.stderr)")
         let (history, state, profile, incident) = try ClaimCommandTests.signedHistory()
         let bundle = history.url("claim.json").path
         #expect(try CLITests.posture(["claim", "--profile", profile, "--incident", incident, "--state-dir", state, "--output", bundle]).status == 0)
-        let assessment = try CLITests.posture(["assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
-                                               "--state-dir", state, "--format", "html", "--lang", "ja",
-                                               "--output", root.url("assessment-ja.html").path])
+        let assessment = try CLITests.posture([
+            "assess", bundle, "--profile", profile, "--incident", incident, "--notified", incident,
+            "--state-dir", state, "--format", "html", "--lang", "ja",
+            "--output", root.url("assessment-ja.html").path
+        ])
         #expect(assessment.status == 0, "\(assessment.stderr)")
         let withoutJapanese = try Self.configurationWithoutJapaneseFonts(in: root)
 

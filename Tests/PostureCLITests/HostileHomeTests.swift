@@ -1,27 +1,36 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// Files a user (or malware running as that user) plants in a home to stop the root agent or make
 /// it lie: the scan still finishes, and what it could not read safely is `unknown` with the reason.
 @Suite struct HostileHomeTests {
     /// SQLite databases the probes read, each made by `sqlite3` with something other than plain tables.
     static let hostileLoginData: [(name: String, sql: String, reason: String)] = [
-        ("a view that recurses forever", """
-         CREATE TABLE meta(key, value);
-         CREATE VIEW logins AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
-           SELECT 'https://x.example' AS origin_url, 0 AS blacklisted_by_user FROM r WHERE n < 0;
-         """, "view"),
-        ("a view with endless matching rows", """
-         CREATE VIEW logins AS WITH RECURSIVE r(origin_url, blacklisted_by_user) AS
-           (SELECT 'https://login.bank.example.jp/', 0 UNION ALL SELECT origin_url, blacklisted_by_user FROM r) SELECT * FROM r;
-         """, "view"),
-        ("a trigger", """
-         CREATE TABLE logins(origin_url, blacklisted_by_user);
-         CREATE TRIGGER grow AFTER INSERT ON logins BEGIN INSERT INTO logins VALUES (new.origin_url, 0); END;
-         """, "trigger"),
+        (
+            "a view that recurses forever",
+            """
+            CREATE TABLE meta(key, value);
+            CREATE VIEW logins AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+              SELECT 'https://x.example' AS origin_url, 0 AS blacklisted_by_user FROM r WHERE n < 0;
+            """, "view"
+        ),
+        (
+            "a view with endless matching rows",
+            """
+            CREATE VIEW logins AS WITH RECURSIVE r(origin_url, blacklisted_by_user) AS
+              (SELECT 'https://login.bank.example.jp/', 0 UNION ALL SELECT origin_url, blacklisted_by_user FROM r) SELECT * FROM r;
+            """, "view"
+        ),
+        (
+            "a trigger",
+            """
+            CREATE TABLE logins(origin_url, blacklisted_by_user);
+            CREATE TRIGGER grow AFTER INSERT ON logins BEGIN INSERT INTO logins VALUES (new.origin_url, 0); END;
+            """, "trigger"
+        ),
         ("a virtual table", "CREATE VIRTUAL TABLE logins USING fts5(origin_url, blacklisted_by_user);", "virtual table"),
-        ("no logins table", "CREATE TABLE meta(key, value);", "no table logins"),
+        ("no logins table", "CREATE TABLE meta(key, value);", "no table logins")
     ]
 
     static func sqlite(_ database: URL, _ sql: String) throws {
@@ -34,8 +43,9 @@ import PostureTestSupport
     /// `posture scan --format json` bounded by `timeout`, with its own TMPDIR (for the SQLite copies).
     static func scan(_ arguments: [String], tmp: URL) throws -> (status: Int32, report: [String: Any], seconds: Double) {
         let started = Date()
-        let result = try Fixtures.run("/usr/bin/timeout", ["120", CLITests.executable] + arguments + ["--format", "json"],
-                                      environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
+        let result = try Fixtures.run(
+            "/usr/bin/timeout", ["120", CLITests.executable] + arguments + ["--format", "json"],
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
         let seconds = Date().timeIntervalSince(started)
         #expect(result.status != 124, "the scan was still running after 120 s")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
@@ -56,8 +66,9 @@ import PostureTestSupport
         try FileManager.default.removeItem(at: loginData)
         try Self.sqlite(loginData, hostile.sql)
         let tmp = root.url("tmp")
-        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("posture-sqlite-2147483646-left-by-a-killed-scan"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tmp.appendingPathComponent("posture-sqlite-2147483646-left-by-a-killed-scan"),
+            withIntermediateDirectories: true)
 
         let scan = try Self.scan(["scan", "--root", root.path, "--profiles", root.url("profiles").path, "--profile", "endpoint-bank"], tmp: tmp)
         #expect(scan.seconds < 60, "\(hostile.name): the scan took \(scan.seconds) s")
@@ -77,7 +88,9 @@ import PostureTestSupport
         let root = try IntegrityTests.tamperedRoot()
         let store = root.url("home/alice/.pki/nssdb")
         try Fixtures.nssDatabase(at: store, [])
-        try Self.sqlite(store.appendingPathComponent("cert9.db"), """
+        try Self.sqlite(
+            store.appendingPathComponent("cert9.db"),
+            """
             ALTER TABLE nssPublic RENAME TO nssPublicReal;
             CREATE VIEW nssPublic AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
               SELECT nssPublicReal.* FROM r, nssPublicReal WHERE n < 0;
@@ -95,8 +108,10 @@ import PostureTestSupport
     /// reaches the report, and what could not be read safely makes the check unknown.
     @Test func linksInAHomeDoNotReadForTheUser() throws {
         let root = try EndpointScanTests.endpoint()
-        for file in ["home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
-                     "home/alice/Desktop/password.txt"] {
+        for file in [
+            "home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
+            "home/alice/Desktop/password.txt"
+        ] {
             try FileManager.default.removeItem(at: root.url(file))
         }
         // Root-only targets, with content that must never appear in the report.
@@ -113,8 +128,9 @@ import PostureTestSupport
         try root.symlink("home/alice/Desktop", to: "/etc")
         try root.write("home/alice/.config/user-dirs.dirs", "XDG_DESKTOP_DIR=\"$HOME/../../root\"\n")
         // A root-only file planted inside the home (by root; the user could not have made it).
-        try root.write("home/alice/.mozilla/firefox/x2.default/logins.json",
-                       Fixtures.firefoxLogins([("https://planted.bank.example.jp", "PLANTED")]))
+        try root.write(
+            "home/alice/.mozilla/firefox/x2.default/logins.json",
+            Fixtures.firefoxLogins([("https://planted.bank.example.jp", "PLANTED")]))
         chmod(root.url("home/alice/.mozilla/firefox/x2.default/logins.json").path, 0o600)
         let chowned = try Fixtures.run("/bin/chown", ["-R", "-h", "1000:1000", root.url("home/alice").path])
         #expect(chowned.status == 0, "\(chowned.stderr)")
@@ -139,8 +155,10 @@ import PostureTestSupport
     @Test(arguments: [".mozilla/firefox", ".config/chromium", "Desktop"])
     func aLinkedFolderInAHomeIsUnknownNotEmpty(_ folder: String) throws {
         let root = try EndpointScanTests.endpoint()
-        for file in ["home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
-                     "home/alice/Desktop/password.txt"] {
+        for file in [
+            "home/alice/.mozilla/firefox/x1.default/logins.json", "home/alice/.config/chromium/Default/Login Data",
+            "home/alice/Desktop/password.txt"
+        ] {
             try FileManager.default.removeItem(at: root.url(file))
         }
         try root.write("srv/elsewhere/x1.default/logins.json", Fixtures.firefoxLogins([("https://elsewhere.bank.example.jp", "ELSEWHERE")]))
@@ -165,16 +183,21 @@ import PostureTestSupport
         var entries = (0..<20_000).map { (hostname: "https://site\($0).example.com", secret: "S\($0)") }
         entries.insert(("https://login.bank.example.jp", "BANK"), at: 13_579)
         try root.write("home/alice/.mozilla/firefox/x1.default/logins.json", Fixtures.firefoxLogins(entries))
-        try root.write("home/alice/.mozilla/firefox/x2.default/logins.json",
-                       Fixtures.firefoxLogins([("https://" + String(repeating: "a", count: 10_000) + ".bank.example.jp", "LONG")]))
+        try root.write(
+            "home/alice/.mozilla/firefox/x2.default/logins.json",
+            Fixtures.firefoxLogins([("https://" + String(repeating: "a", count: 10_000) + ".bank.example.jp", "LONG")]))
         for index in 0..<1000 { try root.write("home/alice/Desktop/password-\(index).txt", "x") }
         let tmp = root.url("tmp")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         let state = root.url("state")
-        let signed = try Fixtures.run(CLITests.executable, ["scan", "--root", root.path, "--profiles", root.url("profiles").path,
-                                                            "--profile", "endpoint-bank", "--sign", "--state-dir", state.path,
-                                                            "--output", root.url("report.dsse.json").path],
-                                      environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
+        let signed = try Fixtures.run(
+            CLITests.executable,
+            [
+                "scan", "--root", root.path, "--profiles", root.url("profiles").path,
+                "--profile", "endpoint-bank", "--sign", "--state-dir", state.path,
+                "--output", root.url("report.dsse.json").path
+            ],
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmp.path])
         #expect(signed.status == 1, "\(signed.stderr)")
         let envelope = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.url("report.dsse.json"))) as? [String: Any])
         let payload = try #require(Data(base64Encoded: envelope["payload"] as? String ?? ""))

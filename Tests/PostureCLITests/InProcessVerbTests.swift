@@ -31,11 +31,17 @@ import Testing
         (["profiles", "validate", "/nonexistent/profile.yaml"], ExitStatus.noInput),
         (["verify", "/nonexistent/envelope.json"], ExitStatus.noInput),
         (["scan", "--root", "/nonexistent/disk", "--profile", "no-such-bank"], ExitStatus.noInput),
-        (["assess", "/nonexistent/claim.json", "--key", "/nonexistent/device.pub", "--profile", "akishin-corporate-ib",
-          "--incident", "2026-11-10"], ExitStatus.noInput),
+        (
+            [
+                "assess", "/nonexistent/claim.json", "--key", "/nonexistent/device.pub", "--profile", "akishin-corporate-ib",
+                "--incident", "2026-11-10"
+            ], ExitStatus.noInput
+        ),
         (["assess", "/nonexistent/claim.json"], ExitStatus.usage),
-        (["claim", "--profile", "akishin-corporate-ib", "--incident", "2026-11-10", "--output", "/tmp/x", "--filed", "2026-11-11"],
-         ExitStatus.usage),
+        (
+            ["claim", "--profile", "akishin-corporate-ib", "--incident", "2026-11-10", "--output", "/tmp/x", "--filed", "2026-11-11"],
+            ExitStatus.usage
+        )
     ])
     func verbEndsWithTheStatusOfItsError(arguments: [String], status: Int32) async throws {
         #expect(try await Self.run(arguments) == status)
@@ -71,7 +77,7 @@ import Testing
         (StateDirectoryError.writableByOthers("/s", mode: 0o777), ExitStatus.permission),
         (BundleError("bad bundle"), ExitStatus.dataError),
         (CommandFailure("cannot write", status: ExitStatus.cannotCreate), ExitStatus.cannotCreate),
-        (CocoaError(.fileReadUnknown), ExitStatus.software),
+        (CocoaError(.fileReadUnknown), ExitStatus.software)
     ])
     func errorReporterGivesEachErrorItsStatus(error: any Error, status: Int32) async throws {
         let reporter = ErrorReporter(program: "posture-test")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// The integrity engine against dpkg itself, on generated roots and on this machine.
 @Suite struct IntegrityTests {
@@ -9,23 +9,33 @@ import PostureTestSupport
         let root = try TemporaryRoot("integrity")
         try root.makeDirectory("usr/bin")
         try root.symlink("bin", to: "usr/bin")
-        try Fixtures.install([
-            FakePackage("coreutils", files: [("/bin/ls", "ls binary\n", 0o755), ("/usr/bin/cat", "cat binary\n", 0o755),
-                                             ("/usr/bin/head", "head binary\n", 0o755), ("/usr/share/doc/coreutils/README", "docs\n", 0o644)],
-                        directories: ["/usr", "/usr/bin", "/usr/share", "/usr/share/doc", "/usr/share/doc/coreutils"]),
-            FakePackage("openssh-server", files: [("/usr/sbin/sshd", "sshd binary\n", 0o755)],
-                        conffiles: [("/etc/ssh/sshd_config", "PermitRootLogin no\n"), ("/etc/ssh/moduli", "moduli\n")]),
-            FakePackage("dash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
-            FakePackage("man-db", files: [("/usr/share/man/man1/sh.distrib.1.gz", "original man\n", 0o644),
-                                          ("/usr/lib/x86_64-linux-gnu/libman.so.1", "libman\n", 0o644)],
-                        directories: ["/usr/lib/emptydir"]),
-        ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
+        try Fixtures.install(
+            [
+                FakePackage(
+                    "coreutils",
+                    files: [
+                        ("/bin/ls", "ls binary\n", 0o755), ("/usr/bin/cat", "cat binary\n", 0o755),
+                        ("/usr/bin/head", "head binary\n", 0o755), ("/usr/share/doc/coreutils/README", "docs\n", 0o644)
+                    ],
+                    directories: ["/usr", "/usr/bin", "/usr/share", "/usr/share/doc", "/usr/share/doc/coreutils"]),
+                FakePackage(
+                    "openssh-server", files: [("/usr/sbin/sshd", "sshd binary\n", 0o755)],
+                    conffiles: [("/etc/ssh/sshd_config", "PermitRootLogin no\n"), ("/etc/ssh/moduli", "moduli\n")]),
+                FakePackage("dash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
+                FakePackage(
+                    "man-db",
+                    files: [
+                        ("/usr/share/man/man1/sh.distrib.1.gz", "original man\n", 0o644),
+                        ("/usr/lib/x86_64-linux-gnu/libman.so.1", "libman\n", 0o644)
+                    ],
+                    directories: ["/usr/lib/emptydir"])
+            ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
         // Tampering the package database can see.
-        try root.write("usr/bin/ls", "trojaned ls\n")                     // modified (listed as /bin/ls, merged /usr)
-        try root.write("usr/bin/head", "head")                            // truncated
-        try FileManager.default.removeItem(at: root.url("usr/bin/cat"))    // deleted
-        try root.write("etc/ssh/sshd_config", "PermitRootLogin yes\n")    // changed conffile
-        try FileManager.default.removeItem(at: root.url("etc/ssh/moduli")) // deleted conffile
+        try root.write("usr/bin/ls", "trojaned ls\n")  // modified (listed as /bin/ls, merged /usr)
+        try root.write("usr/bin/head", "head")  // truncated
+        try FileManager.default.removeItem(at: root.url("usr/bin/cat"))  // deleted
+        try root.write("etc/ssh/sshd_config", "PermitRootLogin yes\n")  // changed conffile
+        try FileManager.default.removeItem(at: root.url("etc/ssh/moduli"))  // deleted conffile
         try root.write("usr/share/man/man1/sh.distrib.1.gz", "tampered diverted file\n")
         try FileManager.default.removeItem(at: root.url("usr/lib/emptydir"))
         // Tampering beyond it.
@@ -35,13 +45,15 @@ import PostureTestSupport
         try root.write("usr/lib/modules/6.1.0-test/extra/rootkit.ko", "module")
         try root.write("etc/ld.so.preload", "/usr/lib/x86_64-linux-gnu/libhook.so\n")
         try root.write("etc/hostname", "banking-pc\n")
-        try root.write("etc/hosts", """
-        127.0.0.1\tlocalhost
-        127.0.1.1\tbanking-pc
-        ::1     localhost ip6-localhost ip6-loopback
-        ff02::1 ip6-allnodes
-        203.0.113.66 www.ib.bank.example.jp login.bank.example.jp
-        """)
+        try root.write(
+            "etc/hosts",
+            """
+            127.0.0.1\tlocalhost
+            127.0.1.1\tbanking-pc
+            ::1     localhost ip6-localhost ip6-loopback
+            ff02::1 ip6-allnodes
+            203.0.113.66 www.ib.bank.example.jp login.bank.example.jp
+            """)
         return root
     }
 
@@ -59,7 +71,7 @@ import PostureTestSupport
         let expected: Set<String> = [
             "??5??????   /bin/ls", "??5??????   /usr/bin/head", "missing     /usr/bin/cat",
             "??5?????? c /etc/ssh/sshd_config", "missing   c /etc/ssh/moduli", "missing     /usr/lib/emptydir",
-            "??5??????   /usr/share/man/man1/sh.distrib.1.gz",
+            "??5??????   /usr/share/man/man1/sh.distrib.1.gz"
         ]
         #expect(ours == expected, "\(ours.symmetricDifference(expected))")
         if let dpkg = try Self.dpkgVerify(root) {
@@ -71,15 +83,17 @@ import PostureTestSupport
         let root = try Self.tamperedRoot()
         let ca = try Self.makeCertificate(root, subject: "/CN=Evil Interception CA/O=Attacker")
         try root.write("usr/local/share/ca-certificates/evil.crt", ca)
-        try root.write("profiles/p.yaml", """
-        id: p
-        name: {ja: "p", en: "p"}
-        source: {document: "x.txt", as_of: "2026-11-24"}
-        requirements:
-          - {id: files, clause: "1", consequence: exclusion, title: {ja: "a", en: "a"}, check: integrity.no_modified_system_files}
-          - {id: unowned, clause: "2", consequence: exclusion, title: {ja: "b", en: "b"}, check: integrity.no_unowned_executables}
-          - {id: hooks, clause: "3", consequence: exclusion, title: {ja: "c", en: "c"}, check: integrity.no_interception, with: {domains: [bank.example.jp]}}
-        """)
+        try root.write(
+            "profiles/p.yaml",
+            """
+            id: p
+            name: {ja: "p", en: "p"}
+            source: {document: "x.txt", as_of: "2026-11-24"}
+            requirements:
+              - {id: files, clause: "1", consequence: exclusion, title: {ja: "a", en: "a"}, check: integrity.no_modified_system_files}
+              - {id: unowned, clause: "2", consequence: exclusion, title: {ja: "b", en: "b"}, check: integrity.no_unowned_executables}
+              - {id: hooks, clause: "3", consequence: exclusion, title: {ja: "c", en: "c"}, check: integrity.no_interception, with: {domains: [bank.example.jp]}}
+            """)
         let result = try CLITests.posture(["scan", "--root", root.path, "--profile", root.url("profiles/p.yaml").path, "--format", "json"])
         #expect(result.status == 1, "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -105,17 +119,24 @@ import PostureTestSupport
         let clientCA = try Self.makeCertificate(root, subject: "/CN=Client Auth CA")
         let plain = try Self.makeCertificate(root, subject: "/CN=Cached Intermediate")
         let firefox = "home/alice/.mozilla/firefox/abcd1234.default-release"
-        try Fixtures.nssDatabase(at: root.url(firefox), [("evil", evil, "C,,"), ("peer", peer, "P,,"),
-                                                         ("client", clientCA, "T,,"), ("plain", plain, ",,")])
+        try Fixtures.nssDatabase(
+            at: root.url(firefox),
+            [
+                ("evil", evil, "C,,"), ("peer", peer, "P,,"),
+                ("client", clientCA, "T,,"), ("plain", plain, ",,")
+            ])
         try Fixtures.nssDatabase(at: root.url("home/alice/.pki/nssdb"), [])
         // Trust kept as PKCS #11 3.2 trust objects (CKO_TRUST, CKA_TRUST_SERVER_AUTH), as newer NSS can.
         let snap = "home/bob/snap/firefox/common/.mozilla/firefox/x1.default"
         try Fixtures.nssDatabase(at: root.url(snap), [("evil", evil, "C,,")])
         let sqlite = try #require(Fixtures.tool("/usr/bin/sqlite3"))
-        let converted = try Fixtures.run(sqlite, [root.url(snap + "/cert9.db").path], input: Data("""
-            ALTER TABLE nssPublic ADD COLUMN a62c;
-            UPDATE nssPublic SET a0 = X'0000000B', a62c = X'00000002', ace536358 = NULL WHERE hex(a0) = 'CE534353';
-            """.utf8))
+        let converted = try Fixtures.run(
+            sqlite, [root.url(snap + "/cert9.db").path],
+            input: Data(
+                """
+                ALTER TABLE nssPublic ADD COLUMN a62c;
+                UPDATE nssPublic SET a0 = X'0000000B', a62c = X'00000002', ace536358 = NULL WHERE hex(a0) = 'CE534353';
+                """.utf8))
         #expect(converted.status == 0, "\(converted.stderr)")
         try root.write("home/carol/.mozilla/firefox/zz.default/cert9.db", "not a database")
 
@@ -128,7 +149,7 @@ import PostureTestSupport
         let expected: Set<[String]> = [
             ["/\(firefox)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
             ["/\(firefox)/cert9.db", peerSubject, try Self.fingerprint(root, peer)],
-            ["/\(snap)/cert9.db", evilSubject, try Self.fingerprint(root, evil)],
+            ["/\(snap)/cert9.db", evilSubject, try Self.fingerprint(root, evil)]
         ]
         #expect(found == expected, "\(found.symmetricDifference(expected))")
         let unreadable = integrity["unreadable_certificate_stores"] as? [[String: String]] ?? []
@@ -148,8 +169,12 @@ import PostureTestSupport
     static func makeCertificate(_ root: TemporaryRoot, subject: String) throws -> String {
         guard let openssl = Fixtures.tool("/usr/bin/openssl") else { throw CocoaError(.fileNoSuchFile) }
         let key = root.url("ca.key").path, cert = root.url("ca.pem").path
-        let result = try Fixtures.run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                                "-keyout", key, "-out", cert, "-days", "30", "-subj", subject])
+        let result = try Fixtures.run(
+            openssl,
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", cert, "-days", "30", "-subj", subject
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         return try String(contentsOfFile: cert, encoding: .utf8)
     }
@@ -202,11 +227,14 @@ import PostureTestSupport
 
     /// One `posture integrity` run with a state directory: its lines, and the counts it printed.
     static func integrityRun(_ root: TemporaryRoot, state: String, extra: [String] = []) throws
-        -> (lines: Set<String>, checked: Int, fromCache: Int, stderr: String) {
+        -> (lines: Set<String>, checked: Int, fromCache: Int, stderr: String)
+    {
         let result = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state] + extra)
         let numbers = result.stderr.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        return (Set(result.stdout.split(separator: "\n").map(String.init)), numbers.first ?? -1,
-                numbers.dropFirst().first ?? -1, result.stderr)
+        return (
+            Set(result.stdout.split(separator: "\n").map(String.init)), numbers.first ?? -1,
+            numbers.dropFirst().first ?? -1, result.stderr
+        )
     }
 
     @Test func incrementalRescanNeverTrustsAChangedPackageEntry() throws {
@@ -225,8 +253,10 @@ import PostureTestSupport
         try Data(text.replacingOccurrences(of: readme, with: other).utf8).write(to: md5sums)
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: md5sums.path)
         let status = try String(contentsOfFile: root.url("var/lib/dpkg/status").path, encoding: .utf8)
-        try root.write("var/lib/dpkg/status", status.replacingOccurrences(
-            of: try Fixtures.md5("PermitRootLogin no\n"), with: try Fixtures.md5("PermitRootLogin yes\n")))
+        try root.write(
+            "var/lib/dpkg/status",
+            status.replacingOccurrences(
+                of: try Fixtures.md5("PermitRootLogin no\n"), with: try Fixtures.md5("PermitRootLogin yes\n")))
         let list = try String(contentsOfFile: root.url("var/lib/dpkg/info/dash.list").path, encoding: .utf8)
         try root.write("var/lib/dpkg/info/dash.list", list + "/usr/share/man/man1/dash.1.gz\n")
 
@@ -248,8 +278,10 @@ import PostureTestSupport
         // A new diversion changes what every package's paths mean: everything is re-hashed.
         try root.write("usr/share/doc/coreutils/README.real", "docs\n")
         let diversions = try String(contentsOfFile: root.url("var/lib/dpkg/diversions").path, encoding: .utf8)
-        try root.write("var/lib/dpkg/diversions", diversions
-                       + "/usr/share/doc/coreutils/README\n/usr/share/doc/coreutils/README.real\n:\n")
+        try root.write(
+            "var/lib/dpkg/diversions",
+            diversions
+                + "/usr/share/doc/coreutils/README\n/usr/share/doc/coreutils/README.real\n:\n")
         let diverted = try Self.integrityRun(root, state: state)
         #expect(diverted.stderr.contains("full"), "\(diverted.stderr)")
         if let dpkg = try Self.dpkgVerify(root) {

@@ -1,8 +1,8 @@
 import Foundation
-import PostureTransport
-import Testing
 import PostureAgent
 import PostureTestSupport
+import PostureTransport
+import Testing
 
 /// The default `/etc/posture/agent.yaml` that the Debian package installs (`packaging/agent.yaml`).
 @Suite struct PackagingTests {

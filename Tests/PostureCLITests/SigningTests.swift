@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
 
 /// `scan --sign`, `verify`, `key` and the journal, through the built binary.
 @Suite struct SigningTests {
@@ -24,7 +24,8 @@ import PostureTestSupport
         #expect(second.stdout.hasSuffix("}\n"))
         #expect(!second.stderr.contains("created the device key"), "an existing key is never replaced")
         try root.write("r2.json", String(second.stdout.dropLast()))
-        let payload = try #require(Data(base64Encoded: (try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any])["payload"] as! String))
+        let payload = try #require(
+            Data(base64Encoded: (try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any])["payload"] as! String))
         let report = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
         let chain = try #require(report["chain"] as? [String: Any])
         #expect(chain["sequence"] as? Int == 2)
@@ -56,10 +57,14 @@ import PostureTestSupport
         let state = root.url("state").path
         _ = try Self.signedScan(root, state: state)
         for round in 0..<12 {
-            try await Fixtures.runAndKill(CLITests.executable, ["scan", "--sign", "--root", root.path, "--profile",
-                                                                root.url("profiles/test-bank.yaml").path, "--state-dir", state,
-                                                                "--output", root.url("out-\(round).json").path],
-                                          window: 5_000_000...250_000_000)
+            try await Fixtures.runAndKill(
+                CLITests.executable,
+                [
+                    "scan", "--sign", "--root", root.path, "--profile",
+                    root.url("profiles/test-bank.yaml").path, "--state-dir", state,
+                    "--output", root.url("out-\(round).json").path
+                ],
+                window: 5_000_000...250_000_000)
         }
         _ = try Self.signedScan(root, state: state)
         let export = try CLITests.posture(["journal", "export", "--state-dir", state])
@@ -71,8 +76,9 @@ import PostureTestSupport
         #expect(verify.status == 0, "\(verify.stdout)")
         let sequences = lines.compactMap { line -> Int? in
             guard let envelope = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let payload = Data(base64Encoded: envelope["payload"] as? String ?? ""),
-                  let report = try? JSONSerialization.jsonObject(with: payload) as? [String: Any] else { return nil }
+                let payload = Data(base64Encoded: envelope["payload"] as? String ?? ""),
+                let report = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+            else { return nil }
             return (report["chain"] as? [String: Any])?["sequence"] as? Int
         }
         #expect(sequences == Array(1...lines.count), "no gap: every completed append is whole")

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
-import Testing
 import PostureEvidence
 import PostureTestSupport
+import Testing
 
 /// State another account could plant is refused, naming the fix; the first key is published once.
 @Suite struct StateDirectoryTests {
@@ -13,7 +13,7 @@ import PostureTestSupport
     @Test(arguments: [
         ("world-writable", "chmod 700"),
         ("another user's", "chown \(geteuid())"),
-        ("a symlink", "not a regular directory"),
+        ("a symlink", "not a regular directory")
     ])
     func aStateDirectoryOthersControlIsRefused(_ row: (kind: String, fix: String)) throws {
         let root = try CLITests.debianRoot(pending: false)

@@ -68,22 +68,27 @@ final class CollectorProcess: @unchecked Sendable {
     var pki: TestPKI { (try? Self.pki.get())! }
 
     /// - Parameter storageURL: the store's URL instead of `store`'s (a scratch PostgreSQL database).
-    init(store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true,
-         storageURL: String? = nil) throws {
+    init(
+        store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true,
+        storageURL: String? = nil
+    ) throws {
         let pki = try Self.pki.get()
         root = try TemporaryRoot("collector")
         scheme = tls ? "https" : "http"
         staffToken = try StaffTokens.issue(file: root.url("staff-tokens").path, scope: .bank, lifetime: 3600, name: "test").token
-        config = try root.write("collector.yaml", """
-        listen: 127.0.0.1:0
-        \(tls ? "tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}" : "")
-        storage: \(storageURL ?? store.storageURL(in: root))
-        receipt_key: receipt.key
-        staff_tokens_file: staff-tokens
-        limits: \(limits)
-        timeouts: {idle: \(idle), request: 5s}
-        log_level: debug
-        """).path
+        config = try root.write(
+            "collector.yaml",
+            """
+            listen: 127.0.0.1:0
+            \(tls ? "tls: {cert: \(pki.serverCertificate), key: \(pki.serverKey)}" : "")
+            storage: \(storageURL ?? store.storageURL(in: root))
+            receipt_key: receipt.key
+            staff_tokens_file: staff-tokens
+            limits: \(limits)
+            timeouts: {idle: \(idle), request: 5s}
+            log_level: debug
+            """
+        ).path
         errors = root.url("stderr.log")
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process = Process()
@@ -96,7 +101,9 @@ final class CollectorProcess: @unchecked Sendable {
         let text = Fixtures.firstLine(of: output)
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)) else {
             kill(process.processIdentifier, SIGKILL)
-            throw NSError(domain: "collector", code: 1, userInfo: [NSLocalizedDescriptionKey: "collector did not start: \(text) \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")"])
+            throw NSError(
+                domain: "collector", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "collector did not start: \(text) \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")"])
         }
         self.port = port
     }
@@ -130,8 +137,10 @@ final class CollectorProcess: @unchecked Sendable {
         let challenge = try JSONSerialization.jsonObject(with: try send("/v1/enroll/challenge", method: "GET").body) as? [String: Any]
         let nonce = challenge?["nonce"] as? String ?? ""
         let signature = try (signer ?? key).privateKey.signature(for: EnrollmentProof.message(token: token, publicKey: key.publicLine, nonce: nonce))
-        let body = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "hostname": "pc-1",
-                                                               "nonce": nonce, "signature": signature.base64EncodedString()])
+        let body = try JSONSerialization.data(withJSONObject: [
+            "token": token, "public_key": key.publicLine, "hostname": "pc-1",
+            "nonce": nonce, "signature": signature.base64EncodedString()
+        ])
         return try send("/v1/enroll", headers: [("Content-Type", "application/json")], body: body)
     }
 
@@ -178,10 +187,13 @@ struct TestDevice {
     var keyID: String { key.keyID }
 
     /// A signed report at `sequence` linking to `previous` (envelope bytes).
-    func envelope(sequence: Int, previous: Data?, id: String = UUID().uuidString.lowercased(), payloadType: String = Envelope.reportType) throws -> (id: String, bytes: Data) {
-        var report = Report(id: id, collectedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(sequence) * 3600),
-                            agent: AgentInfo(version: "test"), host: HostInfo(hostname: "pc-1", machineIdSha256: nil, root: "/"),
-                            evidence: Evidence())
+    func envelope(sequence: Int, previous: Data?, id: String = UUID().uuidString.lowercased(), payloadType: String = Envelope.reportType) throws -> (
+        id: String, bytes: Data
+    ) {
+        var report = Report(
+            id: id, collectedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(sequence) * 3600),
+            agent: AgentInfo(version: "test"), host: HostInfo(hostname: "pc-1", machineIdSha256: nil, root: "/"),
+            evidence: Evidence())
         report.chain = ChainLink(sequence: sequence, previous: previous.map(sha256Hex), bootId: nil)
         if payloadType == Envelope.reportType { return (id, try Envelope.signedReport(report, key: key)) }
         return (id, try Envelope.sign(body: try PostureJSON.encoder().encode(report), type: payloadType, key: key).encoded())
@@ -207,7 +219,8 @@ struct CheckedReceipt {
     init(_ data: Data, key: Curve25519.Signing.PublicKey) throws {
         let envelope = try Envelope.decode(data)
         guard envelope.payloadType == "application/vnd.posture.receipt+json", envelope.isSigned(by: key), let body = envelope.body,
-              let payload = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            let payload = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+        else {
             throw NSError(domain: "receipt", code: 1, userInfo: [NSLocalizedDescriptionKey: "not a receipt signed by the collector"])
         }
         reportID = payload["report_id"] as? String ?? ""

@@ -21,21 +21,25 @@ enum CollectorScenarios {
         let collector = try CollectorProcess(store: store)
         let root = try Fixtures.debianRoot(pending: false)
         let state = root.url("state").path
-        let agentConfig = try root.write("agent.yaml", """
-        state_dir: \(state)
-        profiles: [test-bank]
-        schedule: {interval: 1h, jitter: 0s}
-        upload:
-          url: \(collector.base)/v1/reports
-          ca_file: \(collector.pki.caCertificate)
-          timeout: 10s
-        """).path
+        let agentConfig = try root.write(
+            "agent.yaml",
+            """
+            state_dir: \(state)
+            profiles: [test-bank]
+            schedule: {interval: 1h, jitter: 0s}
+            upload:
+              url: \(collector.base)/v1/reports
+              ca_file: \(collector.pki.caCertificate)
+              timeout: 10s
+            """
+        ).path
         let token = try collector.issueToken(contract: "C-2024-0042")
         let enrolled = try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         #expect(enrolled.stdout.contains("contract C-2024-0042"))
-        #expect(try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig]).status == 77,
-                "a token works once")
+        #expect(
+            try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig]).status == 77,
+            "a token works once")
 
         for _ in 0..<2 {
             let agent = try posture(["agent", "--once", "--config", agentConfig, "--root", root.path, "--profiles", root.url("profiles").path])
@@ -70,11 +74,17 @@ enum CollectorScenarios {
         let profile = root.url("profiles/test-bank.yaml").path
         let export = root.url("export.ndjson").path
         #expect(try posture(["journal", "export", "--config", agentConfig, "--output", export]).status == 0)
-        let local = try posture(["assess", export, "--key", "\(state)/device.pub", "--profile", profile, "--incident", incident,
-                                 "--format", "json"])
-        let bank = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-2024-0042",
-                                                              "--device", keyID, "--profile", profile, "--incident", incident, "--format", "json",
-                                                              "--token", collector.staffToken])
+        let local = try posture([
+            "assess", export, "--key", "\(state)/device.pub", "--profile", profile, "--incident", incident,
+            "--format", "json"
+        ])
+        let bank = try Fixtures.run(
+            CollectorProcess.binary,
+            [
+                "assess", "--config", collector.config, "--contract", "C-2024-0042",
+                "--device", keyID, "--profile", profile, "--incident", incident, "--format", "json",
+                "--token", collector.staffToken
+            ])
         #expect(local.status == bank.status, "\(local.stderr) \(bank.stderr)")
         func judged(_ output: String) throws -> [String] {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
@@ -83,9 +93,13 @@ enum CollectorScenarios {
             }
         }
         #expect(try judged(local.stdout) == judged(bank.stdout))
-        let unknownContract = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "C-none",
-                                                                         "--profile", profile, "--incident", incident,
-                                                                         "--token", collector.staffToken])
+        let unknownContract = try Fixtures.run(
+            CollectorProcess.binary,
+            [
+                "assess", "--config", collector.config, "--contract", "C-none",
+                "--profile", profile, "--incident", incident,
+                "--token", collector.staffToken
+            ])
         #expect(unknownContract.status == 66)
 
         // A receipt the pinned collector key did not sign is not a delivery: the report stays queued.
@@ -138,12 +152,18 @@ enum CollectorScenarios {
             (Data(#"{"payloadType":"x","payload":"!!","signatures":[{"keyid":"\#(device.keyID)","sig":"AA=="}]}"#.utf8), "x", "not base64"),
             (try device.envelope(sequence: 1, previous: nil, payloadType: "text/plain").bytes, "x", "payload type"),
             (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1"}"#.utf8), key: device.key).encoded(), "x", "missing"),
-            (try Envelope.sign(body: Data(#"{"schema":"posture.report/v1","id":"x","collected_at":"2026-12-01T00:00:00Z","chain":{"sequence":1},"agent":{},"host":{},"evidence":"none","findings":[]}"#.utf8),
-                               key: device.key).encoded(), "x", "evidence"),
+            (
+                try Envelope.sign(
+                    body: Data(
+                        #"{"schema":"posture.report/v1","id":"x","collected_at":"2026-12-01T00:00:00Z","chain":{"sequence":1},"agent":{},"host":{},"evidence":"none","findings":[]}"#
+                            .utf8),
+                    key: device.key
+                ).encoded(), "x", "evidence"
+            ),
             (good.bytes, "another-id", "Idempotency-Key"),
             (good.bytes, nil, "Idempotency-Key header (the report id) is required"),
             (try twoSignatures.encoded(), good.id, "exactly one signature"),
-            (try newlineKeyID.encoded(), good.id, "64 lowercase hex"),
+            (try newlineKeyID.encoded(), good.id, "64 lowercase hex")
         ]
         for (bytes, id, reason) in cases {
             let response = try collector.upload(bytes, id: id)
@@ -159,15 +179,19 @@ enum CollectorScenarios {
         #expect(big.status == 413)
 
         #expect(try collector.stored(device.keyID).isEmpty, "nothing refused was stored")
-        #expect(try collector.send("/v1/devices/\(stranger.keyID)/reports", method: "GET",
-                                   headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 404)
+        #expect(
+            try collector.send(
+                "/v1/devices/\(stranger.keyID)/reports", method: "GET",
+                headers: [("Authorization", "Bearer \(collector.staffToken)")]
+            ).status == 404)
         let first = try collector.upload(good.bytes, id: good.id)
         #expect(first.status == 201, "the collector still accepts good evidence")
         #expect(try collector.stored(device.keyID) == [good.bytes])
         #expect(!collector.log.contains(" error posture-collector"), "no request failed inside the server: \(collector.log)")
         #expect(collector.log.contains("critical posture-collector : staff token accepted"), "the attempt is in the log")
-        #expect(!collector.log.split(separator: "\n").contains { $0.hasPrefix("2026-01-01T00:00:00+0000 critical") },
-                "no forged line: \(collector.log)")
+        #expect(
+            !collector.log.split(separator: "\n").contains { $0.hasPrefix("2026-01-01T00:00:00+0000 critical") },
+            "no forged line: \(collector.log)")
     }
 
     /// Repeats answer 200 with the first receipt; replays, gaps and forks are stored and recorded.
@@ -202,21 +226,26 @@ enum CollectorScenarios {
         #expect(try CheckedReceipt(replayed.body, key: key).chain == "fork", "sequence 1 again under a new id: a filled position")
 
         let stored = try collector.stored(device.keyID)
-        #expect(stored == [chain[0].bytes, replay.bytes, chain[1].bytes, fork.bytes, chain[2].bytes, wrongLink.bytes],
-                "every report kept once, in chain order (arrival order within a sequence)")
+        #expect(
+            stored == [chain[0].bytes, replay.bytes, chain[1].bytes, fork.bytes, chain[2].bytes, wrongLink.bytes],
+            "every report kept once, in chain order (arrival order within a sequence)")
         #expect(try collector.stored(device.keyID, query: "?from=2099-01-01T00:00:00Z").isEmpty)
         #expect(try collector.stored(device.keyID, query: "?to=2020-01-01T00:00:00Z").isEmpty)
         #expect(try collector.stored(device.keyID, query: "?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z").count == 6)
         for query in ["?from=yesterday", "?from=2020-01-01T00:00:00Zjunk", "?to=2020-01-01", "?limit=0", "?cursor=zz"] {
-            #expect(try collector.send("/v1/devices/\(device.keyID)/reports\(query)", method: "GET",
-                                       headers: [("Authorization", "Bearer \(collector.staffToken)")]).status == 400, "\(query)")
+            #expect(
+                try collector.send(
+                    "/v1/devices/\(device.keyID)/reports\(query)", method: "GET",
+                    headers: [("Authorization", "Bearer \(collector.staffToken)")]
+                ).status == 400, "\(query)")
         }
         // Pages: `limit` with the cursor the collector names; the pages together are the whole read.
         var pages: [Data] = []
         var cursor: String?
         repeat {
-            let response = try collector.send("/v1/devices/\(device.keyID)/reports?limit=4\(cursor.map { "&cursor=\($0)" } ?? "")", method: "GET",
-                                              headers: [("Authorization", "Bearer \(collector.staffToken)")])
+            let response = try collector.send(
+                "/v1/devices/\(device.keyID)/reports?limit=4\(cursor.map { "&cursor=\($0)" } ?? "")", method: "GET",
+                headers: [("Authorization", "Bearer \(collector.staffToken)")])
             #expect(response.status == 200)
             pages += response.body.split(separator: UInt8(ascii: "\n")).map { Data($0) }
             cursor = response.headers["next-cursor"]
@@ -249,7 +278,8 @@ enum CollectorScenarios {
         let tokenA = try collector.issueToken(contract: "C-A"), tokenC = try collector.issueToken(contract: "C-C")
         let stolen = try collector.enroll(deviceC.key, token: tokenA, signer: attacker.key)
         #expect(stolen.status == 422, "\(String(decoding: stolen.body, as: UTF8.self))")
-        let oldAgent = try collector.send("/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": tokenA, "public_key": deviceC.key.publicLine]))
+        let oldAgent = try collector.send(
+            "/v1/enroll", body: try JSONSerialization.data(withJSONObject: ["token": tokenA, "public_key": deviceC.key.publicLine]))
         #expect(oldAgent.status == 400)
         #expect(String(decoding: oldAgent.body, as: UTF8.self).contains("too old"))
         let own = try collector.enroll(deviceC.key, token: tokenC)
@@ -273,20 +303,29 @@ enum CollectorScenarios {
         #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 201)
         for _ in 0..<5 { #expect(try collector.upload(replayedChain[0].bytes, id: replayedChain[0].id).status == 200) }
         for report in replayedChain.dropFirst() { #expect(try collector.upload(report.bytes, id: report.id).status == 201) }
-        #expect(try Fixtures.run(CollectorProcess.binary, ["token", "issue", "--config", collector.config, "--contract", "C", "--expires", "soon"]).status == 64)
+        #expect(
+            try Fixtures.run(CollectorProcess.binary, ["token", "issue", "--config", collector.config, "--contract", "C", "--expires", "soon"]).status == 64)
     }
 
     /// A client that dribbles its headers is disconnected by the idle timeout; others are served meanwhile.
     static func slowClientIsDisconnected(_ store: StoreKind) throws {
         let collector = try CollectorProcess(store: store, idle: "2s")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/slow_client.py").standardized.path
-        let slow = try Fixtures.run("/usr/bin/python3", [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
-                                                        "--interval", "0.3", "--limit", "15"])
+        let slow = try Fixtures.run(
+            "/usr/bin/python3",
+            [
+                script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
+                "--interval", "0.3", "--limit", "15"
+            ])
         let words = slow.stdout.split(separator: " ")
         #expect(words.first == "closed", "\(slow.stdout) \(slow.stderr)")
         #expect((Double(words.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99) < 6)
-        let dribble = try Fixtures.run("/usr/bin/python3", [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
-                                                           "--interval", "0.3", "--limit", "15", "--body"])
+        let dribble = try Fixtures.run(
+            "/usr/bin/python3",
+            [
+                script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate,
+                "--interval", "0.3", "--limit", "15", "--body"
+            ])
         let answer = dribble.stdout.split(separator: " ")
         #expect(answer.first == "answered" && answer.dropFirst().first == "408", "a body dribbled past the request timeout: \(dribble.stdout)")
         #expect((Double(answer.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99) < 9)
@@ -356,7 +395,11 @@ enum CollectorScenarios {
     @Test func slowClientIsDisconnected() throws { try CollectorScenarios.slowClientIsDisconnected(.sqlite) }
 }
 
-@Suite(.serialized, .enabled(if: StoreKind.postgresURL != nil, "POSTURE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (make test starts a server when PostgreSQL is installed)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: StoreKind.postgresURL != nil,
+        "POSTURE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (make test starts a server when PostgreSQL is installed)"))
 struct PostgresCollectorTests {
     @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.postgres) }
     @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.postgres) }

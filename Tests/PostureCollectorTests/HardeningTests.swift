@@ -115,21 +115,23 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
 @Suite struct ChainRuleTests {
     static let a = String(repeating: "a", count: 64), b = String(repeating: "b", count: 64)
 
-    @Test(arguments: [
-        // (sequence, previous, head, head sha, occupied, predecessors, expected)
-        (1, nil, 0, nil, false, [], ChainStatus.ok),
-        (2, a, 1, a, false, [a], .ok),
-        (2, a, 2, b, true, [a], .fork),          // the twin: a second, different report at sequence 2
-        (1, nil, 3, b, true, [], .fork),         // sequence 1 again under a new id
-        (3, b, 2, b, false, [a], .fork),         // links to anything but its stored predecessor
-        (1, a, 0, nil, false, [], .fork),        // sequence 1 naming a predecessor
-        (2, a, 3, b, false, [a], .replay),       // an earlier position never filled
-        (2, a, 3, b, false, [], .replay),
-        (5, b, 2, b, false, [], .gap),
-    ] as [(Int, String?, Int, String?, Bool, [String], ChainStatus)])
+    @Test(
+        arguments: [
+            // (sequence, previous, head, head sha, occupied, predecessors, expected)
+            (1, nil, 0, nil, false, [], ChainStatus.ok),
+            (2, a, 1, a, false, [a], .ok),
+            (2, a, 2, b, true, [a], .fork),  // the twin: a second, different report at sequence 2
+            (1, nil, 3, b, true, [], .fork),  // sequence 1 again under a new id
+            (3, b, 2, b, false, [a], .fork),  // links to anything but its stored predecessor
+            (1, a, 0, nil, false, [], .fork),  // sequence 1 naming a predecessor
+            (2, a, 3, b, false, [a], .replay),  // an earlier position never filled
+            (2, a, 3, b, false, [], .replay),
+            (5, b, 2, b, false, [], .gap)
+        ] as [(Int, String?, Int, String?, Bool, [String], ChainStatus)])
     func classify(_ row: (Int, String?, Int, String?, Bool, [String], ChainStatus)) {
-        let submission = Submission(keyID: "k", reportID: "r", sequence: row.0, previous: row.1, envelopeSha256: "x",
-                                    collectedAt: Date(), envelope: Data())
+        let submission = Submission(
+            keyID: "k", reportID: "r", sequence: row.0, previous: row.1, envelopeSha256: "x",
+            collectedAt: Date(), envelope: Data())
         #expect(ChainRule.classify(submission, head: .init(sequence: row.2, sha256: row.3), occupied: row.4, predecessors: row.5).0 == row.6)
     }
 }
@@ -140,7 +142,7 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
         ("postgres://u@10.0.0.5:5432/x", .verifyFull),
         ("postgres://u@127.0.0.1/x", .prefer),
         ("postgres://u@localhost/x", .prefer),
-        ("postgres://u@db.bank.example/x?sslmode=require", .require),
+        ("postgres://u@db.bank.example/x?sslmode=require", .require)
     ])
     func postgresTLSDefaults(_ row: (String, PostgresURL.TLSMode)) throws {
         #expect(try PostgresURL(row.0).tls == row.1)
@@ -172,12 +174,20 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
         #expect(try read(deviceB, tokenA) == 404, "contract B is out of scope")
         #expect(try read(deviceB, collector.staffToken) == 200, "a bank token reads every contract")
         let profile = "the-scope-is-checked-first"
-        let assessB = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "B", "--profile", profile,
-                                                                 "--incident", "2026-01-01", "--token", tokenA])
+        let assessB = try Fixtures.run(
+            CollectorProcess.binary,
+            [
+                "assess", "--config", collector.config, "--contract", "B", "--profile", profile,
+                "--incident", "2026-01-01", "--token", tokenA
+            ])
         #expect(assessB.status == 77, "\(assessB.stderr)")
         #expect(assessB.stderr.contains("may not assess contract 'B'"))
-        let noToken = try Fixtures.run(CollectorProcess.binary, ["assess", "--config", collector.config, "--contract", "A", "--profile", profile,
-                                                                 "--incident", "2026-01-01"])
+        let noToken = try Fixtures.run(
+            CollectorProcess.binary,
+            [
+                "assess", "--config", collector.config, "--contract", "A", "--profile", profile,
+                "--incident", "2026-01-01"
+            ])
         #expect(noToken.status == 77)
 
         let id = try #require(issued.stderr.split(separator: " ").dropFirst(2).first.map { String($0.dropLast()) })
@@ -215,7 +225,9 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
         let flood = Process()
         flood.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         // The flood runs until its standard input closes (at most 300 s), so it is on for every good request.
-        flood.arguments = [script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate, "--clients", "8", "--seconds", "300", "--min-requests", "10"]
+        flood.arguments = [
+            script, "--port", "\(collector.port)", "--ca", collector.pki.caCertificate, "--clients", "8", "--seconds", "300", "--min-requests", "10"
+        ]
         let output = Pipe(), control = Pipe()
         flood.standardOutput = output
         flood.standardInput = control
@@ -241,8 +253,10 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     @Test func tlsOffersAEADSuitesOnly() throws {
         let collector = try CollectorProcess(store: .sqlite)
         func connect(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try Fixtures.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(collector.port)", "-CAfile", collector.pki.caCertificate]
-                             + arguments, input: Data())
+            try Fixtures.run(
+                "/usr/bin/openssl",
+                ["s_client", "-connect", "127.0.0.1:\(collector.port)", "-CAfile", collector.pki.caCertificate]
+                    + arguments, input: Data())
         }
         let cbc = try connect(["-tls1_2", "-cipher", "ALL:!AESGCM:!CHACHA20"])
         #expect(cbc.status != 0, "CBC and SHA-1 suites are refused: \(cbc.stdout)")
@@ -264,19 +278,25 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
         }
         let database = try DatabaseQueue(path: collector.root.url("collector.db").path)
         try database.write { db in
-            let statement = try db.makeStatement(sql: """
-                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
-                VALUES (?, ?, ?, NULL, 'x', 0, 0, 'ok', ?, x'')
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                    VALUES (?, ?, ?, NULL, 'x', 0, 0, 'ok', ?, x'')
+                    """)
             for index in 1...count { try statement.execute(arguments: [device.keyID, "r\(index)", index, envelope(index)]) }
         }
         try database.close()
         _ = try collector.stored(device.keyID, query: "?limit=10")
         let before = collector.peakMemory
-        let body = try collector.send("/v1/devices/\(device.keyID)/reports", method: "GET",
-                                      headers: [("Authorization", "Bearer \(collector.staffToken)")]).body
+        let body = try collector.send(
+            "/v1/devices/\(device.keyID)/reports", method: "GET",
+            headers: [("Authorization", "Bearer \(collector.staffToken)")]
+        ).body
         var expected = Data()
-        for index in 1...count { expected.append(envelope(index)); expected.append(UInt8(ascii: "\n")) }
+        for index in 1...count {
+            expected.append(envelope(index))
+            expected.append(UInt8(ascii: "\n"))
+        }
         #expect(body.count == expected.count)
         #expect(body == expected, "byte for byte, in chain order")
         let grown = collector.peakMemory - before

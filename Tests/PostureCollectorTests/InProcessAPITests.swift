@@ -30,8 +30,10 @@ import Testing
             let staffFile = root.url("staff-tokens").path
             bankToken = try StaffTokens.issue(file: staffFile, scope: .bank, lifetime: 3600, name: "desk").token
             otherContractToken = try StaffTokens.issue(file: staffFile, scope: .contract("C-2002"), lifetime: 3600, name: nil).token
-            router = CollectorServer(config: CollectorConfig(), collector: collector, staffTokens: try StaffTokens(file: staffFile),
-                                     logger: Logger(label: "test")).router()
+            router = CollectorServer(
+                config: CollectorConfig(), collector: collector, staffTokens: try StaffTokens(file: staffFile),
+                logger: Logger(label: "test")
+            ).router()
         }
     }
 
@@ -48,12 +50,18 @@ import Testing
         let receiptKey = fixture.collector.receiptKey.publicKey
         try await Application(router: fixture.router).test(.router) { client in
             let nonce = try await client.execute(uri: "/v1/enroll/challenge", method: .get) { Self.json($0.body)["nonce"] as? String }
-            let proof = try device.key.privateKey.signature(for: EnrollmentProof.message(token: token, publicKey: device.key.publicLine,
-                                                                                         nonce: try #require(nonce)))
-            let enrollment = try JSONSerialization.data(withJSONObject: ["token": token, "public_key": device.key.publicLine, "hostname": "pc-1",
-                                                                        "nonce": nonce!, "signature": proof.base64EncodedString()])
-            try await client.execute(uri: "/v1/enroll", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(bytes: enrollment)) { response in
+            let proof = try device.key.privateKey.signature(
+                for: EnrollmentProof.message(
+                    token: token, publicKey: device.key.publicLine,
+                    nonce: try #require(nonce)))
+            let enrollment = try JSONSerialization.data(withJSONObject: [
+                "token": token, "public_key": device.key.publicLine, "hostname": "pc-1",
+                "nonce": nonce!, "signature": proof.base64EncodedString()
+            ])
+            try await client.execute(
+                uri: "/v1/enroll", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(bytes: enrollment)
+            ) { response in
                 #expect(response.status == .created)
                 #expect(Self.json(response.body)["contract"] as? String == "C-1001")
             }
@@ -71,8 +79,10 @@ import Testing
             try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(bytes: envelope)) { response in
                 #expect(response.status == .ok, "a repeat is answered with the first receipt")
             }
-            try await client.execute(uri: "/v1/reports", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(bytes: envelope)) { response in
+            try await client.execute(
+                uri: "/v1/reports", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(bytes: envelope)
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect((Self.json(response.body)["error"] as? String)?.contains("Idempotency-Key") == true)
             }
@@ -93,7 +103,7 @@ import Testing
     @Test(arguments: [
         ("/v1/devices/0000/reports?from=yesterday", "from"),
         ("/v1/devices/0000/reports?limit=0", "limit"),
-        ("/v1/devices/0000/reports?cursor=nope", "cursor"),
+        ("/v1/devices/0000/reports?cursor=nope", "cursor")
     ])
     func malformedQueriesAreRefusedWithTheirReason(uri: String, named: String) async throws {
         let fixture = try Fixture()

@@ -17,17 +17,23 @@ import Testing
             return
         }
         // Refusals are the point of fuzzing: the per-address refusal limit would answer 429 instead.
-        let collector = try CollectorProcess(store: .sqlite, limits: "{max_body: 64KiB, per_device_per_minute: 1000000, per_address_refusals_per_minute: 1000000}")
+        let collector = try CollectorProcess(
+            store: .sqlite, limits: "{max_body: 64KiB, per_device_per_minute: 1000000, per_address_refusals_per_minute: 1000000}")
         // Run from the collector's temporary root: schemathesis keeps a cache in its working directory.
-        let result = try await Fixtures.runDetached("/usr/bin/env", [
-            "-C", collector.root.path, "python3", "\(deps)/bin/st", "run", "\(Self.repository)/docs/openapi.yaml",
-            "--url", collector.base, "--tls-verify", collector.pki.caCertificate,
-            "-H", "Authorization: Bearer \(collector.staffToken)",
-            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
-            "--phases", "examples,fuzzing", "--max-examples", "40", "--max-time", "45", "--seed", "1", "--workers", "1",
-            "--request-timeout", "10", "--no-color",
-        ], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:\(ProcessInfo.processInfo.environment["PATH"] ?? "")",
-                         "PYTHONPATH": deps, "SCHEMATHESIS_HOOKS": "", "HOME": collector.root.path])
+        let result = try await Fixtures.runDetached(
+            "/usr/bin/env",
+            [
+                "-C", collector.root.path, "python3", "\(deps)/bin/st", "run", "\(Self.repository)/docs/openapi.yaml",
+                "--url", collector.base, "--tls-verify", collector.pki.caCertificate,
+                "-H", "Authorization: Bearer \(collector.staffToken)",
+                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+                "--phases", "examples,fuzzing", "--max-examples", "40", "--max-time", "45", "--seed", "1", "--workers", "1",
+                "--request-timeout", "10", "--no-color"
+            ],
+            environment: [
+                "PATH": "/usr/local/bin:/usr/bin:/bin:\(ProcessInfo.processInfo.environment["PATH"] ?? "")",
+                "PYTHONPATH": deps, "SCHEMATHESIS_HOOKS": "", "HOME": collector.root.path
+            ])
         #expect(result.status == 0, "\(result.stdout.suffix(6000))\n\(result.stderr.suffix(2000))")
         #expect(result.stdout.contains("passed"), "\(result.stdout.suffix(2000))")
         #expect(!collector.log.contains(" error posture-collector"), "no request failed inside the server")

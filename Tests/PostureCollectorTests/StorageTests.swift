@@ -31,8 +31,10 @@ enum StorageScenarios {
     /// A signed enrollment request body for `key` with `token`.
     static func enrollment(_ collector: Collector, token: String, key: DeviceKey) throws -> Data {
         let nonce = collector.enrollmentChallenge()
-        return try JSONSerialization.data(withJSONObject: ["token": token, "public_key": key.publicLine, "nonce": nonce,
-                                                           "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)])
+        return try JSONSerialization.data(withJSONObject: [
+            "token": token, "public_key": key.publicLine, "nonce": nonce,
+            "signature": try EnrollmentProof.sign(token: token, nonce: nonce, key: key)
+        ])
     }
 
     /// Concurrent uploads of one device's chain to a real `posture-collector serve`, shuffled and
@@ -149,7 +151,7 @@ struct PostgresStorageTests {
         ("storage: postgres://localhost/db\n", "needs a user"),
         ("limits: {max_body: 1GB}\n", "limits.max_body must be a size"),
         ("limits: {per_device_per_minute: 0}\n", "at least 1"),
-        ("timeouts: {idle: forever}\n", "timeouts.idle must be a duration"),
+        ("timeouts: {idle: forever}\n", "timeouts.idle must be a duration")
     ])
     func badConfigNamesFileAndLine(_ row: (String, String)) throws {
         let root = try TemporaryRoot("config")
@@ -178,12 +180,15 @@ struct PostgresStorageTests {
 
     @Test func defaultsAndRelativePaths() throws {
         let root = try TemporaryRoot("config")
-        let path = try root.write("collector.yaml", """
-        listen: 127.0.0.1:9000
-        storage: sqlite://data/collector.db
-        receipt_key: keys/receipt.key
-        limits: {max_body: 512KiB, per_device_per_minute: 10}
-        """).path
+        let path = try root.write(
+            "collector.yaml",
+            """
+            listen: 127.0.0.1:9000
+            storage: sqlite://data/collector.db
+            receipt_key: keys/receipt.key
+            limits: {max_body: 512KiB, per_device_per_minute: 10}
+            """
+        ).path
         let config = try CollectorConfig.parse(path: path)
         #expect(config.port == 9000)
         #expect(config.storage == .sqlite(path: root.url("data/collector.db").path))

@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureEvidence
 import PostureTestSupport
+import Testing
+
+@testable import PostureEvidence
 
 @Suite struct EnvelopeTests {
     /// The DSSE specification's PAE example.
@@ -14,17 +15,19 @@ import PostureTestSupport
     }
 
     static func report(_ id: String = UUID().uuidString.lowercased(), at date: Date = Date()) -> Report {
-        Report(id: id, collectedAt: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)),
-               agent: AgentInfo(version: "test"), host: HostInfo(hostname: "pc", machineIdSha256: nil, root: "/"),
-               evidence: Evidence())
+        Report(
+            id: id, collectedAt: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)),
+            agent: AgentInfo(version: "test"), host: HostInfo(hostname: "pc", machineIdSha256: nil, root: "/"),
+            evidence: Evidence())
     }
 
     /// A report of an agent from before `attestations` and the later integrity fields (still in a
     /// claim window after an upgrade) reads with those fields empty; a required field stays required.
     @Test func reportsOfEarlierAgentsStillDecode() throws {
         var report = Self.report()
-        var integrity = IntegrityEvidence(checked: 3, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
-                                          extraCaCertificates: [], ldSoPreload: ["/usr/lib/libhook.so"])
+        var integrity = IntegrityEvidence(
+            checked: 3, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+            extraCaCertificates: [], ldSoPreload: ["/usr/lib/libhook.so"])
         integrity.unreadableCertificateStores = [.init(path: "/home/a/.pki/nssdb", reason: "permission denied")]
         report.evidence.integrity = integrity
         let current = try #require(try JSONSerialization.jsonObject(with: PostureJSON.encoder().encode(report)) as? [String: Any])
@@ -60,15 +63,23 @@ import PostureTestSupport
         let pub = try directory.write("pub.pem", pem)
         let message = try directory.write("pae.bin", Envelope.pae(type: envelope.payloadType, body: try #require(envelope.body)))
         let signature = try directory.write("sig.bin", try #require(Data(base64Encoded: envelope.signatures[0].sig)))
-        let good = try Fixtures.run(openssl, ["pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
-                                              "-sigfile", signature.path])
+        let good = try Fixtures.run(
+            openssl,
+            [
+                "pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
+                "-sigfile", signature.path
+            ])
         #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
         #expect(envelope.signatures[0].keyid == SHA256.hash(data: key.publicKey.rawRepresentation).hexString)
         var tampered = try Data(contentsOf: message)
         tampered[tampered.count - 3] ^= 1
         try tampered.write(to: message)
-        let bad = try Fixtures.run(openssl, ["pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
-                                             "-sigfile", signature.path])
+        let bad = try Fixtures.run(
+            openssl,
+            [
+                "pkeyutl", "-verify", "-pubin", "-inkey", pub.path, "-rawin", "-in", message.path,
+                "-sigfile", signature.path
+            ])
         #expect(bad.status != 0)
     }
 
@@ -89,8 +100,10 @@ import PostureTestSupport
         let state = directory.url("state").path
         let key = try DeviceKey.generate(stateDirectory: state)
         let publicFile = state + "/" + DeviceKey.publicName
-        for damage in [{ try FileManager.default.removeItem(atPath: publicFile) },
-                       { try Data((DeviceKey(privateKey: .init()).publicLine + "\n").utf8).write(to: URL(fileURLWithPath: publicFile)) }] {
+        for damage in [
+            { try FileManager.default.removeItem(atPath: publicFile) },
+            { try Data((DeviceKey(privateKey: .init()).publicLine + "\n").utf8).write(to: URL(fileURLWithPath: publicFile)) }
+        ] {
             try damage()
             let loaded = try DeviceKey.loadOrCreate(stateDirectory: state)
             #expect(!loaded.created && loaded.key.keyID == key.keyID)

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureEvidence
 import PostureTestSupport
+import Testing
+
+@testable import PostureEvidence
 
 /// The journal and the device key in a state directory on a real full file system (a filled tmpfs).
 @Suite(.enabled(if: ScratchFilesystem.testsRun, "no tmpfs can be mounted here (needs root); CI=true makes that a failure"))
@@ -26,7 +27,8 @@ struct EvidenceFullDiskTests {
         }
         #expect(try reopened.entries().map(\.sequence) == [1, 2])
         #expect(try reopened.head(keyID: key.keyID)?.sha256 == head?.sha256, "the chain head is unchanged")
-        #expect(JournalError.noSpace(journal: reopened.path, doing: "append the report to the journal").description
+        #expect(
+            JournalError.noSpace(journal: reopened.path, doing: "append the report to the journal").description
                 .contains("no space left on device in \(disk.path)"))
 
         disk.free()

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import PosturePolicy
 import PostureReference
+import Testing
+
+@testable import PosturePolicy
 
 /// `Profiles/README.md`'s table of checks says what the code accepts: one row per check, each
 /// parameter named with its default (or "required"), "none" for a check without parameters.

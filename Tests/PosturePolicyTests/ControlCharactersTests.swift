@@ -1,5 +1,5 @@
-import Testing
 import PostureModel
+import Testing
 
 /// What evidence may hold and how it is printed.
 @Suite struct ControlCharactersTests {
@@ -14,7 +14,7 @@ import PostureModel
         ("bidi \u{202E}gpj.exe", "bidi \\u{202e}gpj.exe"),
         ("isolate \u{2066}x\u{2069}", "isolate \\u{2066}x\\u{2069}"),
         ("sep \u{2028}", "sep \\u{2028}"),
-        ("back\\slash", "back\\\\slash"),
+        ("back\\slash", "back\\\\slash")
     ])
     func escapesWhatATerminalWouldObey(_ row: (String, String)) {
         #expect(ControlCharacters.escaped(row.0) == row.1)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import PostureModel
+import Testing
+
 @testable import PosturePolicy
 
 @Suite struct EvaluatorTests {
@@ -8,40 +9,45 @@ import PostureModel
 
     static func profile(_ check: String, with: String = "", consequence: String = "exclusion") throws -> Profile {
         let text = """
-        id: p
-        name: {ja: "テスト", en: "Test"}
-        source: {document: "x.txt", as_of: "2026-11-24"}
-        requirements:
-          - id: r
-            clause: "1"
-            consequence: \(consequence)
-            title: {ja: "項目", en: "Item"}
-            check: \(check)
-        \(with.isEmpty ? "" : "    with: \(with)")
-        """
+            id: p
+            name: {ja: "テスト", en: "Test"}
+            source: {document: "x.txt", as_of: "2026-11-24"}
+            requirements:
+              - id: r
+                clause: "1"
+                consequence: \(consequence)
+                title: {ja: "項目", en: "Item"}
+                check: \(check)
+            \(with.isEmpty ? "" : "    with: \(with)")
+            """
         return try ProfileLoader.parse(text, path: "p.yaml")
     }
 
-    static func finding(_ check: String, with: String = "", evidence: Evidence,
-                        attestations: [Attestation] = [], claim: EvaluationContext.Claim? = nil) throws -> Finding {
-        let findings = PolicyEngine.evaluate(try profile(check, with: with), evidence: evidence,
-                                             context: EvaluationContext(collectedAt: now, attestations: attestations, claim: claim))
+    static func finding(
+        _ check: String, with: String = "", evidence: Evidence,
+        attestations: [Attestation] = [], claim: EvaluationContext.Claim? = nil
+    ) throws -> Finding {
+        let findings = PolicyEngine.evaluate(
+            try profile(check, with: with), evidence: evidence,
+            context: EvaluationContext(collectedAt: now, attestations: attestations, claim: claim))
         return try #require(findings.first)
     }
 
     static func os(eol: String?, support: [String: String] = [:]) -> Evidence {
         var evidence = Evidence()
-        evidence.os = OSEvidence(id: "debian", versionId: "12", prettyName: "Debian 12", codename: "bookworm",
-                                 eol: eol.flatMap { Day($0) }, eolSource: "test",
-                                 support: support.compactMapValues { Day($0) }, supported: nil)
+        evidence.os = OSEvidence(
+            id: "debian", versionId: "12", prettyName: "Debian 12", codename: "bookworm",
+            eol: eol.flatMap { Day($0) }, eolSource: "test",
+            support: support.compactMapValues { Day($0) }, supported: nil)
         return evidence
     }
 
     static func packages(pending: [PendingUpdate]?, fetchedDaysAgo: Double?, error: String? = nil) -> Evidence {
         var evidence = Evidence()
-        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 10,
-                                             indexUpdatedAt: fetchedDaysAgo.map { now.addingTimeInterval(-$0 * 86400) },
-                                             pendingUpdates: pending, indexError: error, indexLists: 1)
+        evidence.packages = PackagesEvidence(
+            manager: "dpkg", installed: 10,
+            indexUpdatedAt: fetchedDaysAgo.map { now.addingTimeInterval(-$0 * 86400) },
+            pendingUpdates: pending, indexError: error, indexLists: 1)
         return evidence
     }
 
@@ -65,14 +71,15 @@ import PostureModel
     }
 
     /// Phases by DESIGN's names or distro-info's column names, in reports of either kind.
-    @Test(arguments: [
-        (["standard": "2026-07-11", "lts": "2028-06-30"], "standard", FindingStatus.fail),
-        (["standard": "2026-07-11", "lts": "2028-06-30"], "eol", .fail),
-        (["standard": "2026-07-11", "lts": "2028-06-30"], "eol-lts", .pass),
-        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "standard", .fail),
-        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "lts", .pass),
-        (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "extended", .unknown),
-    ] as [([String: String], String, FindingStatus)])
+    @Test(
+        arguments: [
+            (["standard": "2026-07-11", "lts": "2028-06-30"], "standard", FindingStatus.fail),
+            (["standard": "2026-07-11", "lts": "2028-06-30"], "eol", .fail),
+            (["standard": "2026-07-11", "lts": "2028-06-30"], "eol-lts", .pass),
+            (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "standard", .fail),
+            (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "lts", .pass),
+            (["eol": "2026-07-11", "eol-lts": "2028-06-30"], "extended", .unknown)
+        ] as [([String: String], String, FindingStatus)])
     func osSupportPhaseNamesOldAndNew(_ row: ([String: String], String, FindingStatus)) throws {
         let finding = try Self.finding("os.supported", with: "{phase: \(row.1)}", evidence: Self.os(eol: "2028-06-30", support: row.0))
         #expect(finding.status == row.2)
@@ -90,7 +97,8 @@ import PostureModel
         inPhase.phased = false
         #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [inPhase], fetchedDaysAgo: 1)).status == .fail)
         // A report of an agent before phasing was read has no `phased`: the update is pending.
-        let old = try JSONDecoder().decode(PendingUpdate.self, from: Data(#"{"name":"a","architecture":"amd64","installed":"1","candidate":"2","security":false}"#.utf8))
+        let old = try JSONDecoder().decode(
+            PendingUpdate.self, from: Data(#"{"name":"a","architecture":"amd64","installed":"1","candidate":"2","security":false}"#.utf8))
         #expect(old.phased == false && old.phasedUpdatePercentage == nil)
     }
 
@@ -103,16 +111,22 @@ import PostureModel
         let stale = try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 8))
         #expect(stale.status == .unknown)
         #expect(stale.summary.contains("8 days"))
-        #expect(try Self.finding("updates.none_pending", with: "{max_index_age_days: 10}",
-                                 evidence: Self.packages(pending: [], fetchedDaysAgo: 8)).status == .pass)
+        #expect(
+            try Self.finding(
+                "updates.none_pending", with: "{max_index_age_days: 10}",
+                evidence: Self.packages(pending: [], fetchedDaysAgo: 8)
+            ).status == .pass)
         // ... but what it does show pending is a real failure.
         #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [Self.update], fetchedDaysAgo: 30)).status == .fail)
         #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: nil, fetchedDaysAgo: nil)).status == .unknown)
         #expect(try Self.finding("updates.none_pending", evidence: Self.packages(pending: [], fetchedDaysAgo: 1, error: "x.xz")).status == .unknown)
         var nonSecurity = Self.update
         nonSecurity.security = false
-        #expect(try Self.finding("updates.none_pending", with: "{security_only: true}",
-                                 evidence: Self.packages(pending: [nonSecurity], fetchedDaysAgo: 1)).status == .pass)
+        #expect(
+            try Self.finding(
+                "updates.none_pending", with: "{security_only: true}",
+                evidence: Self.packages(pending: [nonSecurity], fetchedDaysAgo: 1)
+            ).status == .pass)
     }
 
     @Test func attestationsExpire() throws {
@@ -127,15 +141,16 @@ import PostureModel
     }
 
     @Test func claimDeadlineIsNotApplicableToAScanAndCountsToTheNotification() throws {
-        let profile = try ProfileLoader.parse("""
-        id: p
-        name: {ja: "テスト", en: "Test"}
-        source: {document: "x.txt", as_of: "2026-11-24"}
-        claim:
-          counting: {counts: notification, from: transfer, days: 30, first_day: not_counted, text: "発生日後30日を超過"}
-        requirements:
-          - {id: r, clause: "1", consequence: exclusion, title: {ja: "期限", en: "Deadline"}, check: claim.deadline}
-        """, path: "p.yaml")
+        let profile = try ProfileLoader.parse(
+            """
+            id: p
+            name: {ja: "テスト", en: "Test"}
+            source: {document: "x.txt", as_of: "2026-11-24"}
+            claim:
+              counting: {counts: notification, from: transfer, days: 30, first_day: not_counted, text: "発生日後30日を超過"}
+            requirements:
+              - {id: r, clause: "1", consequence: exclusion, title: {ja: "期限", en: "Deadline"}, check: claim.deadline}
+            """, path: "p.yaml")
         func status(_ claim: EvaluationContext.Claim?) -> FindingStatus {
             PolicyEngine.evaluate(profile, evidence: Evidence(), context: EvaluationContext(collectedAt: Self.now, claim: claim))[0].status
         }
@@ -166,8 +181,9 @@ import PostureModel
         let recorded = try #require(ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z"))
         let attestation = Attestation(requirement: "r", profile: "p", note: nil, recordedAt: recorded)
         func status(after hours: Double) -> FindingStatus {
-            PolicyEngine.evaluate(profile, evidence: Evidence(),
-                                  context: EvaluationContext(collectedAt: recorded.addingTimeInterval(hours * 3600), attestations: [attestation]))[0].status
+            PolicyEngine.evaluate(
+                profile, evidence: Evidence(),
+                context: EvaluationContext(collectedAt: recorded.addingTimeInterval(hours * 3600), attestations: [attestation]))[0].status
         }
         #expect(status(after: 7 * 24) == .attested)
         #expect(status(after: 7 * 24 + 1) == .unknown, "7 days and an hour is past 7 days")
@@ -178,13 +194,17 @@ import PostureModel
     /// where to set it, never asking anyone to attest it.
     @Test func recommendedEnvironmentComparesWithTheBanksList() throws {
         var evidence = Self.os(eol: "2028-06-30")
-        evidence.browsers = [BrowserEvidence(name: "firefox-esr", version: "140.4.0esr", source: "dpkg", candidate: nil, eol: nil,
-                                             supported: true, catalogAsOf: nil)]
+        evidence.browsers = [
+            BrowserEvidence(
+                name: "firefox-esr", version: "140.4.0esr", source: "dpkg", candidate: nil, eol: nil,
+                supported: true, catalogAsOf: nil)
+        ]
         let unlisted = try Self.finding("environment.recommended", evidence: evidence)
         #expect(unlisted.status == .unknown)
         #expect(unlisted.remedy?.contains("with: {os:") == true && unlisted.remedy?.contains("attest") == false)
-        let windowsOnly = try Self.finding("environment.recommended", with: "{os: [windows 11, macos], browsers: [microsoft-edge], as_of: \"2026-04-01\"}",
-                                           evidence: evidence)
+        let windowsOnly = try Self.finding(
+            "environment.recommended", with: "{os: [windows 11, macos], browsers: [microsoft-edge], as_of: \"2026-04-01\"}",
+            evidence: evidence)
         #expect(windowsOnly.status == .fail)
         #expect(windowsOnly.summary.contains("not in the bank's recommended environment"))
         #expect(try Self.finding("environment.recommended", with: "{os: [debian 12], browsers: [firefox-esr]}", evidence: evidence).status == .pass)
@@ -197,20 +217,22 @@ import PostureModel
     static func signatures(_ ages: [TimeInterval?]) -> Evidence {
         var evidence = Evidence()
         evidence.securitySoftware = ages.enumerated().map { index, age in
-            SecuritySoftwareEvidence(product: "av\(index)", installed: true, running: true,
-                                     signaturesUpdatedAt: age.map { now.addingTimeInterval(-$0) }, commercial: false)
+            SecuritySoftwareEvidence(
+                product: "av\(index)", installed: true, running: true,
+                signaturesUpdatedAt: age.map { now.addingTimeInterval(-$0) }, commercial: false)
         }
         return evidence
     }
 
-    @Test(arguments: [
-        ([7 * 86400], "pass", "signatures updated 2026-11-17"),
-        ([7 * 86400 + 60], "fail", "7 days old"),
-        ([-60], "unknown", "dated 2026-11-24T12:01:00Z, in the future"),
-        ([8 * 86400, -3600], "unknown", "dated 2026-11-24T13:00:00Z, in the future"),
-        ([-3600, 3600], "pass", "av1 signatures updated 2026-11-24"),
-        ([nil], "unknown", "cannot be read"),
-    ] as [([TimeInterval?], String, String)])
+    @Test(
+        arguments: [
+            ([7 * 86400], "pass", "signatures updated 2026-11-17"),
+            ([7 * 86400 + 60], "fail", "7 days old"),
+            ([-60], "unknown", "dated 2026-11-24T12:01:00Z, in the future"),
+            ([8 * 86400, -3600], "unknown", "dated 2026-11-24T13:00:00Z, in the future"),
+            ([-3600, 3600], "pass", "av1 signatures updated 2026-11-24"),
+            ([nil], "unknown", "cannot be read")
+        ] as [([TimeInterval?], String, String)])
     func signaturesAreFreshForNTimes24HoursAndNeverFromTheFuture(_ row: ([TimeInterval?], String, String)) throws {
         let finding = try Self.finding("security_software.signatures_fresh", with: "{max_age_days: 7}", evidence: Self.signatures(row.0))
         #expect(finding.status.rawValue == row.1)
@@ -219,12 +241,15 @@ import PostureModel
 
     @Test func savedLoginsMatchBankDomainsOnly() throws {
         var evidence = Evidence()
-        evidence.credentials = CredentialsEvidence(savedLogins: [
-            .init(browser: "firefox", profilePath: "/home/a/.mozilla/firefox/x", origin: "https://shop.example.com"),
-        ], passwordNotes: [])
+        evidence.credentials = CredentialsEvidence(
+            savedLogins: [
+                .init(browser: "firefox", profilePath: "/home/a/.mozilla/firefox/x", origin: "https://shop.example.com")
+            ], passwordNotes: [])
         #expect(try Self.finding("credentials.no_saved_bank_logins", with: "{domains: [bank.example.jp]}", evidence: evidence).status == .pass)
-        evidence.credentials?.savedLogins.append(.init(browser: "chromium", profilePath: "/home/a/.config/chromium/Default",
-                                                       origin: "https://www.ib.bank.example.jp:443/login"))
+        evidence.credentials?.savedLogins.append(
+            .init(
+                browser: "chromium", profilePath: "/home/a/.config/chromium/Default",
+                origin: "https://www.ib.bank.example.jp:443/login"))
         let fail = try Self.finding("credentials.no_saved_bank_logins", with: "{domains: [bank.example.jp]}", evidence: evidence)
         #expect(fail.status == .fail)
         #expect(fail.summary.contains("chromium"))
@@ -232,8 +257,9 @@ import PostureModel
 
     @Test func anUnreadableBrowserCertificateStoreIsNeverAPass() throws {
         var evidence = Evidence()
-        evidence.integrity = IntegrityEvidence(checked: 1, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
-                                               extraCaCertificates: [], ldSoPreload: [])
+        evidence.integrity = IntegrityEvidence(
+            checked: 1, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+            extraCaCertificates: [], ldSoPreload: [])
         #expect(try Self.finding("integrity.no_interception", evidence: evidence).status == .pass)
         evidence.integrity?.unreadableCertificateStores = [.init(path: "/home/a/.pki/nssdb/cert9.db", reason: "Permission denied")]
         let unknown = try Self.finding("integrity.no_interception", evidence: evidence)
@@ -248,8 +274,10 @@ import PostureModel
     @Test(arguments: [
         ([false, false, true], "Remove the added certificate authorities unless", "追加された認証局を削除"),
         ([true, false, false], "Remove the /etc/ld.so.preload entries unless", "/etc/ld.so.preload の設定を削除"),
-        ([true, true, true], "Remove the /etc/ld.so.preload entries, the hosts overrides and the added certificate authorities unless",
-         "/etc/ld.so.preload の設定・hosts の上書き・追加された認証局を削除"),
+        (
+            [true, true, true], "Remove the /etc/ld.so.preload entries, the hosts overrides and the added certificate authorities unless",
+            "/etc/ld.so.preload の設定・hosts の上書き・追加された認証局を削除"
+        )
     ])
     func theInterceptionRemedyNamesWhatWasFound(_ row: ([Bool], String, String)) throws {
         var evidence = Evidence()
@@ -286,18 +314,22 @@ import PostureModel
         Row(name: "three lines behind: the source stopped following", linesPast: 3, supported: .fail, updated: .pass),
         Row(name: "a newer build offered", candidate: "157.0.1-1~deb12u1", supported: .fail, updated: .fail),
         Row(name: "the index is 30 days old", indexAgeDays: 30, supported: .fail, updated: .unknown),
-        Row(name: "a snap, not a package", source: "snap:chromium", candidate: nil, supported: .fail, updated: .unknown),
+        Row(name: "a snap, not a package", source: "snap:chromium", candidate: nil, supported: .fail, updated: .unknown)
     ]
 
     @Test(arguments: rows)
     func supportedAndUpdatedAgree(_ row: Row) throws {
         var evidence = Evidence()
-        evidence.browsers = [BrowserEvidence(name: "chromium", version: "156.0.8078.114-1~deb12u1", source: row.source,
-                                             candidate: row.candidate, eol: nil, supported: false, catalogAsOf: Day("2026-11-24"),
-                                             linesPastSupport: row.linesPast)]
-        evidence.packages = PackagesEvidence(manager: "dpkg", installed: 900,
-                                             indexUpdatedAt: EvaluatorTests.now.addingTimeInterval(-row.indexAgeDays * 86400),
-                                             pendingUpdates: [], indexError: nil, indexLists: 4)
+        evidence.browsers = [
+            BrowserEvidence(
+                name: "chromium", version: "156.0.8078.114-1~deb12u1", source: row.source,
+                candidate: row.candidate, eol: nil, supported: false, catalogAsOf: Day("2026-11-24"),
+                linesPastSupport: row.linesPast)
+        ]
+        evidence.packages = PackagesEvidence(
+            manager: "dpkg", installed: 900,
+            indexUpdatedAt: EvaluatorTests.now.addingTimeInterval(-row.indexAgeDays * 86400),
+            pendingUpdates: [], indexError: nil, indexLists: 4)
         let supported = try EvaluatorTests.finding("browser.supported", evidence: evidence)
         let updated = try EvaluatorTests.finding("browser.updated", evidence: evidence)
         #expect(supported.status == row.supported, "\(supported.summary)")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import PostureModel
+import Testing
+
 @testable import PosturePolicy
 
 /// Evidence a user grew past the budget, judged whole and bounded: the verdict is the same, the
@@ -29,14 +30,16 @@ import PostureModel
 
     static func credentials(_ origins: [String], notes: [String] = []) -> Evidence {
         evidence {
-            $0.credentials = CredentialsEvidence(savedLogins: origins.map { .init(browser: "firefox", profilePath: "/home/a/p", origin: $0) },
-                                                 passwordNotes: notes)
+            $0.credentials = CredentialsEvidence(
+                savedLogins: origins.map { .init(browser: "firefox", profilePath: "/home/a/p", origin: $0) },
+                passwordNotes: notes)
         }
     }
 
     static func integrity(_ change: (inout IntegrityEvidence) -> Void) -> Evidence {
-        var section = IntegrityEvidence(checked: 100, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
-                                        extraCaCertificates: [], ldSoPreload: [])
+        var section = IntegrityEvidence(
+            checked: 100, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+            extraCaCertificates: [], ldSoPreload: [])
         change(&section)
         return evidence { $0.integrity = section }
     }
@@ -45,55 +48,82 @@ import PostureModel
     static let domains = "{domains: [\(bank)]}"
 
     static let rows: [Row] = [
-        Row(name: "a bank login after 400 others", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
-            leftOut: ("credentials.saved_logins", 491)) {
+        Row(
+            name: "a bank login after 400 others", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
+            leftOut: ("credentials.saved_logins", 491)
+        ) {
             var origins = others
             origins.insert("https://login.\(bank)", at: 400)
             return credentials(origins)
         },
-        Row(name: "500 logins, none for the bank", check: "credentials.no_saved_bank_logins", with: domains, status: .pass,
-            leftOut: ("credentials.saved_logins", 490)) { credentials(others) },
-        Row(name: "a bank login whose host is 2,000 characters", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
-            leftOut: ("credentials.saved_logins", 491)) {
+        Row(
+            name: "500 logins, none for the bank", check: "credentials.no_saved_bank_logins", with: domains, status: .pass,
+            leftOut: ("credentials.saved_logins", 490)
+        ) { credentials(others) },
+        Row(
+            name: "a bank login whose host is 2,000 characters", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
+            leftOut: ("credentials.saved_logins", 491)
+        ) {
             credentials(others + ["https://" + String(repeating: "a.", count: 1000) + "login.\(bank)/" + String(repeating: "p", count: 3000)])
         },
-        Row(name: "a password note after 100 others", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
-            leftOut: ("credentials.password_notes", 91)) {
+        Row(
+            name: "a password note after 100 others", check: "credentials.no_saved_bank_logins", with: domains, status: .fail,
+            leftOut: ("credentials.password_notes", 91)
+        ) {
             credentials([], notes: (0...100).map { "/home/a/Desktop/password-\($0).txt" })
         },
-        Row(name: "one modified file after 50 conffiles", check: "integrity.no_modified_system_files", status: .fail,
-            leftOut: ("integrity.modified", 41)) {
+        Row(
+            name: "one modified file after 50 conffiles", check: "integrity.no_modified_system_files", status: .fail,
+            leftOut: ("integrity.modified", 41)
+        ) {
             integrity {
-                $0.modified = (0..<50).map { .init(path: "/etc/c\($0)", package: "p", kind: "conffile") }
+                $0.modified =
+                    (0..<50).map { .init(path: "/etc/c\($0)", package: "p", kind: "conffile") }
                     + [.init(path: "/usr/bin/ls", package: "coreutils", kind: "file")]
             }
         },
-        Row(name: "50 modified conffiles only", check: "integrity.no_modified_system_files", status: .pass,
-            leftOut: ("integrity.modified", 40)) {
+        Row(
+            name: "50 modified conffiles only", check: "integrity.no_modified_system_files", status: .pass,
+            leftOut: ("integrity.modified", 40)
+        ) {
             integrity { $0.modified = (0..<50).map { .init(path: "/etc/c\($0)", package: "p", kind: "conffile") } }
         },
-        Row(name: "a bank hosts override after 100 others", check: "integrity.no_interception", with: domains, status: .fail,
-            leftOut: ("integrity.hosts_overrides", 91)) {
+        Row(
+            name: "a bank hosts override after 100 others", check: "integrity.no_interception", with: domains, status: .fail,
+            leftOut: ("integrity.hosts_overrides", 91)
+        ) {
             integrity {
-                $0.hostsOverrides = (0..<100).map { .init(name: "h\($0).example.com", address: "10.0.0.1") }
+                $0.hostsOverrides =
+                    (0..<100).map { .init(name: "h\($0).example.com", address: "10.0.0.1") }
                     + [.init(name: String(repeating: "x", count: 300) + ".\(bank)", address: "10.6.6.6")]
             }
         },
-        Row(name: "100 unowned executables", check: "integrity.no_unowned_executables", status: .fail,
-            leftOut: ("integrity.unowned_executables", 90)) {
+        Row(
+            name: "100 unowned executables", check: "integrity.no_unowned_executables", status: .fail,
+            leftOut: ("integrity.unowned_executables", 90)
+        ) {
             integrity { $0.unownedExecutables = (0..<100).map { .init(path: "/usr/bin/x\($0)", sha256: "00") } }
         },
-        Row(name: "a security update after 100 others", check: "updates.none_pending", with: "{security_only: true}", status: .fail,
-            leftOut: ("packages.pending_updates", 91)) {
+        Row(
+            name: "a security update after 100 others", check: "updates.none_pending", with: "{security_only: true}", status: .fail,
+            leftOut: ("packages.pending_updates", 91)
+        ) {
             evidence {
-                $0.packages = PackagesEvidence(manager: "dpkg", installed: 900, indexUpdatedAt: EvaluatorTests.now.addingTimeInterval(-3600),
-                                               pendingUpdates: (0..<100).map { .init(name: "p\($0)", architecture: "amd64", installed: "1",
-                                                                                       candidate: "2", security: false, suite: "bookworm") }
-                                                   + [.init(name: "openssl", architecture: "amd64", installed: "1", candidate: "2",
-                                                            security: true, suite: "bookworm-security")],
-                                               indexError: nil, indexLists: 4)
+                $0.packages = PackagesEvidence(
+                    manager: "dpkg", installed: 900, indexUpdatedAt: EvaluatorTests.now.addingTimeInterval(-3600),
+                    pendingUpdates: (0..<100).map {
+                        .init(
+                            name: "p\($0)", architecture: "amd64", installed: "1",
+                            candidate: "2", security: false, suite: "bookworm")
+                    }
+                        + [
+                            .init(
+                                name: "openssl", architecture: "amd64", installed: "1", candidate: "2",
+                                security: true, suite: "bookworm-security")
+                        ],
+                    indexError: nil, indexLists: 4)
             }
-        },
+        }
     ]
 
     @Test(arguments: rows)
@@ -133,8 +163,9 @@ import PostureModel
         #expect(finding.status == .unknown, "\(finding.summary)")
         #expect(finding.summary.contains("490 saved login(s) were left out"), "\(finding.summary)")
         let covered = Self.budget.bound(Self.credentials(Self.others), keeping: ["example.jp"])
-        #expect(try EvaluatorTests.finding("credentials.no_saved_bank_logins", with: Self.domains, evidence: covered).status == .pass,
-                "a parent domain kept covers the bank's")
+        #expect(
+            try EvaluatorTests.finding("credentials.no_saved_bank_logins", with: Self.domains, evidence: covered).status == .pass,
+            "a parent domain kept covers the bank's")
     }
 
     /// Within the budget nothing is marked: the report is exactly the evidence.
@@ -148,18 +179,21 @@ import PostureModel
     /// Shortened strings keep what checks and people read: an origin its scheme and the end of its
     /// host, a path its file name.
     @Test(arguments: [
-        ("origin", "https://" + String(repeating: "a", count: 100) + ".login.bank.example.jp/" + String(repeating: "q", count: 100),
-         "https://…", ".login.bank.example.jp/…"),
+        (
+            "origin", "https://" + String(repeating: "a", count: 100) + ".login.bank.example.jp/" + String(repeating: "q", count: 100),
+            "https://…", ".login.bank.example.jp/…"
+        ),
         ("path", "/home/a/" + String(repeating: "d/", count: 100) + "password.txt", "/home/a/d/", "password.txt"),
-        ("host name", String(repeating: "x", count: 100) + ".bank.example.jp", "…", ".bank.example.jp"),
+        ("host name", String(repeating: "x", count: 100) + ".bank.example.jp", "…", ".bank.example.jp")
     ])
     func shortenedStringsKeepWhatMatters(_ kind: String, _ text: String, _ prefix: String, _ suffix: String) {
         var cut = EvidenceBudget.Cut(budget: Self.budget, domains: [])
-        let shortened = switch kind {
-        case "origin": cut.origin(text)
-        case "path": cut.path(text)
-        default: cut.hostName(text)
-        }
+        let shortened =
+            switch kind {
+            case "origin": cut.origin(text)
+            case "path": cut.path(text)
+            default: cut.hostName(text)
+            }
         #expect(shortened.unicodeScalars.count <= Self.budget.characters, "\(shortened)")
         #expect(shortened.hasPrefix(prefix) && shortened.hasSuffix(suffix), "\(shortened)")
         #expect(cut.truncation.shortenedStrings == 1)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import PostureModel
+import Testing
+
 @testable import PosturePolicy
 
 /// Every check, judged on evidence that passes, fails, is missing, and is partial: a probe that
@@ -30,8 +31,9 @@ import PostureModel
     static func browsers(_ list: [BrowserEvidence], partial: Bool = false) -> Evidence {
         evidence {
             $0.browsers = list
-            $0.packages = PackagesEvidence(manager: "dpkg", installed: 1, indexUpdatedAt: daysAgo(1), pendingUpdates: [],
-                                           indexError: nil, indexLists: 1)
+            $0.packages = PackagesEvidence(
+                manager: "dpkg", installed: 1, indexUpdatedAt: daysAgo(1), pendingUpdates: [],
+                indexError: nil, indexLists: 1)
             if partial { $0.unavailable["browsers"] = "package database unreadable, so packaged installs may be missed: \(unreadableStatus)" }
         }
     }
@@ -44,8 +46,9 @@ import PostureModel
     }
 
     static func integrity(_ change: (inout IntegrityEvidence) -> Void) -> Evidence {
-        var section = IntegrityEvidence(checked: 100, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
-                                        extraCaCertificates: [], ldSoPreload: [])
+        var section = IntegrityEvidence(
+            checked: 100, modified: [], missing: [], unownedExecutables: [], hostsOverrides: [],
+            extraCaCertificates: [], ldSoPreload: [])
         change(&section)
         return evidence { $0.integrity = section }
     }
@@ -57,11 +60,13 @@ import PostureModel
     }
 
     static let clamav = SecuritySoftwareEvidence(product: "clamav", installed: true, running: true, signaturesUpdatedAt: daysAgo(1))
-    static let chromium = BrowserEvidence(name: "chromium", version: "156.0", source: "dpkg", candidate: "156.0", eol: nil,
-                                          supported: true, catalogAsOf: Day("2026-11-01"))
+    static let chromium = BrowserEvidence(
+        name: "chromium", version: "156.0", source: "dpkg", candidate: "156.0", eol: nil,
+        supported: true, catalogAsOf: Day("2026-11-01"))
 
     static let rows: [Row] = [
-        Row(check: "os.supported",
+        Row(
+            check: "os.supported",
             pass: { EvaluatorTests.os(eol: "2028-06-30") },
             fail: { EvaluatorTests.os(eol: "2026-06-30") },
             partial: {
@@ -69,7 +74,8 @@ import PostureModel
                 evidence.unavailable["os"] = "usr/share/distro-info/debian.csv: Permission denied"
                 return (evidence, "End of support")
             }),
-        Row(check: "environment.recommended", with: "{os: [debian 12]}",
+        Row(
+            check: "environment.recommended", with: "{os: [debian 12]}",
             pass: { EvaluatorTests.os(eol: "2028-06-30") },
             fail: {
                 var evidence = EvaluatorTests.os(eol: "2028-06-30")
@@ -81,87 +87,133 @@ import PostureModel
                 evidence.unavailable["os"] = "etc/os-release: Permission denied"
                 return (evidence, "etc/os-release: Permission denied")
             }),
-        Row(check: "updates.none_pending",
+        Row(
+            check: "updates.none_pending",
             pass: { EvaluatorTests.packages(pending: [], fetchedDaysAgo: 1) },
             fail: { EvaluatorTests.packages(pending: [EvaluatorTests.update], fetchedDaysAgo: 1) },
             partial: { (EvaluatorTests.packages(pending: [], fetchedDaysAgo: 1, error: "1 of 3 lists unreadable"), "1 of 3 lists unreadable") }),
-        Row(check: "browser.supported",
+        Row(
+            check: "browser.supported",
             pass: { browsers([chromium]) },
-            fail: { var old = chromium; old.supported = false; return browsers([old]) },
+            fail: {
+                var old = chromium
+                old.supported = false
+                return browsers([old])
+            },
             partial: { (browsers([chromium], partial: true), "package database unreadable") }),
-        Row(check: "browser.updated",
+        Row(
+            check: "browser.updated",
             pass: { browsers([chromium]) },
-            fail: { var old = chromium; old.candidate = "157.0"; return browsers([old]) },
+            fail: {
+                var old = chromium
+                old.candidate = "157.0"
+                return browsers([old])
+            },
             partial: { (browsers([chromium], partial: true), "package database unreadable") }),
-        Row(check: "security_software.installed",
+        Row(
+            check: "security_software.installed",
             pass: { security([clamav]) },
             fail: { security([]) },
             partial: { (security([], partial: true), "package database unreadable") }),
-        Row(check: "security_software.running",
+        Row(
+            check: "security_software.running",
             pass: { security([clamav]) },
-            fail: { var stopped = clamav; stopped.running = false; return security([stopped]) },
+            fail: {
+                var stopped = clamav
+                stopped.running = false
+                return security([stopped])
+            },
             partial: { (security([], partial: true), "package database unreadable") }),
-        Row(check: "security_software.signatures_fresh",
+        Row(
+            check: "security_software.signatures_fresh",
             pass: { security([clamav]) },
-            fail: { var stale = clamav; stale.signaturesUpdatedAt = daysAgo(30); return security([stale]) },
+            fail: {
+                var stale = clamav
+                stale.signaturesUpdatedAt = daysAgo(30)
+                return security([stale])
+            },
             partial: { (security([], partial: true), "package database unreadable") }),
-        Row(check: "accounts.password_age",
+        Row(
+            check: "accounts.password_age",
             pass: { evidence { $0.accounts = [.init(user: "alice", uid: 1000, passwordLastChanged: Day("2026-11-01"), passwordMaxDays: 90, locked: false)] } },
             fail: { evidence { $0.accounts = [.init(user: "alice", uid: 1000, passwordLastChanged: Day("2025-01-01"), passwordMaxDays: 90, locked: false)] } },
             partial: {
-                (evidence {
-                    $0.accounts = [.init(user: "alice", uid: 1000, passwordLastChanged: Day("2026-11-01"), passwordMaxDays: 90, locked: false),
-                                   .init(user: "bob", uid: 1001, passwordLastChanged: nil, passwordMaxDays: nil, locked: false)]
-                    $0.unavailable["accounts"] = "bob has no entry in /etc/shadow"
-                }, "bob")
+                (
+                    evidence {
+                        $0.accounts = [
+                            .init(user: "alice", uid: 1000, passwordLastChanged: Day("2026-11-01"), passwordMaxDays: 90, locked: false),
+                            .init(user: "bob", uid: 1001, passwordLastChanged: nil, passwordMaxDays: nil, locked: false)
+                        ]
+                        $0.unavailable["accounts"] = "bob has no entry in /etc/shadow"
+                    }, "bob"
+                )
             }),
-        Row(check: "credentials.no_saved_bank_logins", with: "{domains: [bank.example]}",
+        Row(
+            check: "credentials.no_saved_bank_logins", with: "{domains: [bank.example]}",
             pass: { evidence { $0.credentials = .init(savedLogins: [], passwordNotes: []) } },
-            fail: { evidence { $0.credentials = .init(savedLogins: [.init(browser: "firefox", profilePath: "/home/a/.mozilla", origin: "https://ib.bank.example")], passwordNotes: []) } },
+            fail: {
+                evidence {
+                    $0.credentials = .init(
+                        savedLogins: [.init(browser: "firefox", profilePath: "/home/a/.mozilla", origin: "https://ib.bank.example")], passwordNotes: [])
+                }
+            },
             partial: {
-                (evidence {
-                    $0.credentials = .init(savedLogins: [], passwordNotes: [])
-                    $0.unavailable["credentials"] = "/home/a/.mozilla/firefox/x/logins.json: Permission denied"
-                }, "logins.json")
+                (
+                    evidence {
+                        $0.credentials = .init(savedLogins: [], passwordNotes: [])
+                        $0.unavailable["credentials"] = "/home/a/.mozilla/firefox/x/logins.json: Permission denied"
+                    }, "logins.json"
+                )
             }),
-        Row(check: "integrity.no_modified_system_files",
+        Row(
+            check: "integrity.no_modified_system_files",
             pass: { integrity { _ in } },
             fail: { integrity { $0.modified = [.init(path: "/usr/bin/cmp", package: "diffutils", kind: "file")] } },
             partial: { (integrity { $0.unverifiablePackages = ["local-tool"] }, "local-tool") }),
-        Row(check: "integrity.no_unowned_executables",
+        Row(
+            check: "integrity.no_unowned_executables",
             pass: { integrity { _ in } },
             fail: { integrity { $0.unownedExecutables = [.init(path: "/usr/bin/dropper", sha256: "ab")] } },
             partial: { (integrity { $0.unownedSearchIncomplete = ["/usr/lib/private: Permission denied"] }, "/usr/lib/private") }),
-        Row(check: "integrity.no_interception",
+        Row(
+            check: "integrity.no_interception",
             pass: { integrity { _ in } },
             fail: { integrity { $0.ldSoPreload = ["/usr/lib/libhook.so"] } },
             partial: { (integrity { $0.unreadableCertificateStores = [.init(path: "/home/a/.pki/nssdb/cert9.db", reason: "locked")] }, "cert9.db") }),
-        Row(check: "file_sharing.none_installed",
+        Row(
+            check: "file_sharing.none_installed",
             pass: { evidence { $0.fileSharing = [] } },
             fail: { evidence { $0.fileSharing = [.init(name: "transmission (package transmission-gtk)", version: "3.00")] } },
             partial: {
-                (evidence {
-                    $0.fileSharing = []
-                    $0.unavailable["file_sharing"] = "package database unreadable, so packaged installs may be missed: \(unreadableStatus)"
-                }, "package database unreadable")
+                (
+                    evidence {
+                        $0.fileSharing = []
+                        $0.unavailable["file_sharing"] = "package database unreadable, so packaged installs may be missed: \(unreadableStatus)"
+                    }, "package database unreadable"
+                )
             }),
-        Row(check: "clock.synchronized",
+        Row(
+            check: "clock.synchronized",
             pass: { evidence { $0.clock = .init(synchronized: true, source: "systemd-timesyncd") } },
             fail: { evidence { $0.clock = .init(synchronized: false, source: "adjtimex") } },
             partial: { (evidence { $0.clock = .init(synchronized: nil, source: nil) }, "cannot be seen") }),
-        Row(check: "access.no_autologin",
+        Row(
+            check: "access.no_autologin",
             pass: { access { _ in } },
             fail: { access { $0.autologin = ["gdm3: alice"] } },
             partial: { (access { $0.autologin = nil }, "cannot be read") }),
-        Row(check: "access.screen_lock",
+        Row(
+            check: "access.screen_lock",
             pass: { access { _ in } }, fail: { access { $0.screenLock = false } },
             partial: { (access { $0.screenLock = nil }, "cannot be seen") }),
-        Row(check: "access.disk_encrypted",
+        Row(
+            check: "access.disk_encrypted",
             pass: { access { _ in } }, fail: { access { $0.diskEncrypted = false } },
             partial: { (access { $0.diskEncrypted = nil }, "cannot be seen") }),
-        Row(check: "access.firewall_active",
+        Row(
+            check: "access.firewall_active",
             pass: { access { _ in } }, fail: { access { $0.firewallActive = false } },
-            partial: { (access { $0.firewallActive = nil }, "cannot be seen") }),
+            partial: { (access { $0.firewallActive = nil }, "cannot be seen") })
     ]
 
     @Test func everyProbeCheckHasARow() {

@@ -1,37 +1,38 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PosturePolicy
 import PostureReference
 import PostureTestSupport
+import Testing
+
+@testable import PosturePolicy
 
 @Suite struct ProfileLoaderTests {
     static let valid = """
-    id: test-bank
-    name: {ja: "テスト銀行", en: "Test Bank"}
-    source: {document: "001_x.txt", as_of: "2026-11-24"}
-    claim: {window_days: 30, counted_from: occurrence, evidence_max_age: 72h, timezone: Asia/Tokyo}
-    data: {order_delay_threshold: 5m}
-    requirements:
-      - id: software-updated
-        clause: "2(1)A"
-        consequence: exclusion
-        title: {ja: "更新", en: "Updated"}
-        check: updates.none_pending
-        with: {max_index_age_days: 3}
-      - id: os-supported
-        clause: "2(1)D"
-        consequence: reduction
-        title: {ja: "サポート", en: "Supported"}
-        check: os.supported
-        with: {phase: eol}
-      - id: token-custody
-        clause: "2(1)C"
-        consequence: exclusion
-        title: {ja: "トークン", en: "Token"}
-        check: attestation
-        with: {valid_days: 90}
-    """
+        id: test-bank
+        name: {ja: "テスト銀行", en: "Test Bank"}
+        source: {document: "001_x.txt", as_of: "2026-11-24"}
+        claim: {window_days: 30, counted_from: occurrence, evidence_max_age: 72h, timezone: Asia/Tokyo}
+        data: {order_delay_threshold: 5m}
+        requirements:
+          - id: software-updated
+            clause: "2(1)A"
+            consequence: exclusion
+            title: {ja: "更新", en: "Updated"}
+            check: updates.none_pending
+            with: {max_index_age_days: 3}
+          - id: os-supported
+            clause: "2(1)D"
+            consequence: reduction
+            title: {ja: "サポート", en: "Supported"}
+            check: os.supported
+            with: {phase: eol}
+          - id: token-custody
+            clause: "2(1)C"
+            consequence: exclusion
+            title: {ja: "トークン", en: "Token"}
+            check: attestation
+            with: {valid_days: 90}
+        """
 
     @Test func loadsAValidProfile() throws {
         let profile = try ProfileLoader.parse(Self.valid, path: "test.yaml")
@@ -59,7 +60,7 @@ import PostureTestSupport
         ("as_of: \"2026-11-24\"", "as_of: \"24/11/2026\"", 3, "YYYY-MM-DD"),
         ("    clause: \"2(1)A\"\n", "", 7, "needs 'clause'"),
         ("    with: {valid_days: 90}", "    with: {valid_days: 90, domains: [a]}", 24, "unknown key 'domains'"),
-        ("name: {ja: \"テスト銀行\", en: \"Test Bank\"}", "name: {ja: \"テスト銀行\", en: [\"Test Bank\"", 3, "YAML syntax error"),
+        ("name: {ja: \"テスト銀行\", en: \"Test Bank\"}", "name: {ja: \"テスト銀行\", en: [\"Test Bank\"", 3, "YAML syntax error")
     ]
 
     @Test(arguments: malformed)
@@ -78,24 +79,24 @@ import PostureTestSupport
     }
 
     static let counting = """
-    id: c
-    name: {ja: "c", en: "c"}
-    source: {document: "004_x.txt", as_of: "2026-11-24"}
-    claim:
-      counting:
-        counts: transfer
-        from: notification
-        days: 30
-        inclusive: true
-        until: {business_days_after: 1, time: "24:00", calendar: jp-bank-holidays}
-        text: "30日前以降"
-    requirements:
-      - id: claim-deadline
-        clause: "4"
-        consequence: exclusion
-        title: {ja: "期限", en: "Deadline"}
-        check: claim.deadline
-    """
+        id: c
+        name: {ja: "c", en: "c"}
+        source: {document: "004_x.txt", as_of: "2026-11-24"}
+        claim:
+          counting:
+            counts: transfer
+            from: notification
+            days: 30
+            inclusive: true
+            until: {business_days_after: 1, time: "24:00", calendar: jp-bank-holidays}
+            text: "30日前以降"
+        requirements:
+          - id: claim-deadline
+            clause: "4"
+            consequence: exclusion
+            title: {ja: "期限", en: "Deadline"}
+            check: claim.deadline
+        """
 
     @Test func theCountingRuleIsData() throws {
         let counting = try #require(try ProfileLoader.parse(Self.counting, path: "c.yaml").claim.counting)
@@ -110,7 +111,7 @@ import PostureTestSupport
         ("inclusive: true", "inclusive: true\n    first_day: counted", 10, "applies to counts: notification only"),
         ("time: \"24:00\"", "time: \"25:00\"", 10, "HH:MM"),
         ("    text: \"30日前以降\"", "    text: \"30日前以降\"\n    window: 3", 12, "unknown key 'window'"),
-        ("claim:\n  counting:", "claim:\n  timezone: UTC\n  old:\n    counting:", 6, "unknown key 'old'"),
+        ("claim:\n  counting:", "claim:\n  timezone: UTC\n  old:\n    counting:", 6, "unknown key 'old'")
     ]
 
     @Test(arguments: malformedCounting)
@@ -139,8 +140,9 @@ import PostureTestSupport
     }
 
     @Test func missingRequiredParameterIsAnError() throws {
-        let text = Self.valid.replacingOccurrences(of: "check: attestation\n    with: {valid_days: 90}",
-                                                   with: "check: credentials.no_saved_bank_logins")
+        let text = Self.valid.replacingOccurrences(
+            of: "check: attestation\n    with: {valid_days: 90}",
+            with: "check: credentials.no_saved_bank_logins")
         #expect(throws: LocatedError.self) { try ProfileLoader.parse(text, path: "x.yaml") }
     }
 
@@ -148,8 +150,11 @@ import PostureTestSupport
         let repository = ProfileRepository(paths: .standard())
         let profiles = try repository.loadAll()
         let ids = Set(profiles.map(\.id))
-        #expect(ids.isSuperset(of: ["iwagin-business-web", "higashi-nippon-business-ib", "iyogin-internet-eb",
-                                    "akishin-corporate-ib", "iwaicosmo-net-trading"]))
+        #expect(
+            ids.isSuperset(of: [
+                "iwagin-business-web", "higashi-nippon-business-ib", "iyogin-internet-eb",
+                "akishin-corporate-ib", "iwaicosmo-net-trading"
+            ]))
         for profile in profiles {
             #expect(!profile.requirements.isEmpty)
             #expect(profile.source.document.hasSuffix(".txt"))
@@ -177,8 +182,10 @@ import PostureTestSupport
             }
             if let stronger = profile.strongerMeasures { #expect(!japanese(stronger.clauseEn ?? stronger.clause)) }
         }
-        let profile = try ProfileLoader.parse(Self.valid.replacingOccurrences(of: #"clause: "2(1)A""#,
-                                                                              with: #"clause: {ja: "対策 (1)", en: "Measures (1)"}"#), path: "t.yaml", sha256: "")
+        let profile = try ProfileLoader.parse(
+            Self.valid.replacingOccurrences(
+                of: #"clause: "2(1)A""#,
+                with: #"clause: {ja: "対策 (1)", en: "Measures (1)"}"#), path: "t.yaml", sha256: "")
         #expect(profile.requirements[0].clause == "対策 (1)" && profile.requirements[0].clauseEn == "Measures (1)")
         #expect(profile.requirements[1].clause == "2(1)D" && profile.requirements[1].clauseEn == nil)
     }

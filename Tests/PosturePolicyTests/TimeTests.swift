@@ -1,14 +1,15 @@
 import Foundation
-import Testing
-@testable import PostureModel
 import PostureTestSupport
+import Testing
+
+@testable import PostureModel
 
 /// posture's own time arithmetic (RFC 3339, days in a zone, fixed-offset zones from tzdata)
 /// against Foundation's formatters and calendar and against TZif files made by `zic`.
 @Suite struct TimeTests {
     /// Instants from 1970 to 2100, the same every run.
     static let instants: [Date] = {
-        var generator = SystemRandomNumberGenerator.Seeded(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         return (0..<2000).map { _ in Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator)) }
             + [0, 1.7, 86399.999, 86400, 1_796_361_668.9999, 4_102_444_799].map { Date(timeIntervalSince1970: $0) }
     }()
@@ -37,10 +38,12 @@ import PostureTestSupport
         #expect(RFC3339.date(from: "2026-12-04t14:21:08+09:00")?.timeIntervalSince1970 == 1_796_361_668)
     }
 
-    @Test(arguments: ["2020-01-01T00:00:00Zjunk", "2020-01-01", " 2020-01-01T00:00:00Z", "2020-01-01T00:00:00",
-                      "2026-02-30T00:00:00Z", "2026-12-04T24:00:00Z", "2026-12-04T05:60:00Z", "2026-12-04T05:21:60Z",
-                      "2026-12-04T05:21:08+0900", "2026-12-04 05:21:08Z", "2026-12-04T05:21:08.Z",
-                      "2026-12-04T05:21:08.1234567890Z", "2026-12-04T05:21:08+24:00", "+2026-12-04T05:21:08Z", "２026-12-04T05:21:08Z"])
+    @Test(arguments: [
+        "2020-01-01T00:00:00Zjunk", "2020-01-01", " 2020-01-01T00:00:00Z", "2020-01-01T00:00:00",
+        "2026-02-30T00:00:00Z", "2026-12-04T24:00:00Z", "2026-12-04T05:60:00Z", "2026-12-04T05:21:60Z",
+        "2026-12-04T05:21:08+0900", "2026-12-04 05:21:08Z", "2026-12-04T05:21:08.Z",
+        "2026-12-04T05:21:08.1234567890Z", "2026-12-04T05:21:08+24:00", "+2026-12-04T05:21:08Z", "２026-12-04T05:21:08Z"
+    ])
     func rejectsWhatIsNotRFC3339(_ text: String) {
         #expect(RFC3339.date(from: text) == nil)
     }
@@ -75,7 +78,7 @@ import PostureTestSupport
         let tokyo = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ZoneInfo.directory + "Asia/Tokyo")))
         #expect(ZoneInfo.fixedOffset(tzif: tokyo) == 9 * 3600)
         for length in 0..<tokyo.count { #expect(ZoneInfo.fixedOffset(tzif: Array(tokyo.prefix(length))) == nil, "\(length) bytes") }
-        var generator = SystemRandomNumberGenerator.Seeded(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<500 {
             var garbled = tokyo
             garbled[Int.random(in: 0..<garbled.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
@@ -84,8 +87,11 @@ import PostureTestSupport
         #expect(ZoneInfo.fixedOffset(tzif: Array(repeating: 0xFF, count: 4096)) == nil)
     }
 
-    @Test(arguments: [("\nJST-9\n", 32400), ("\nUTC0\n", 0), ("\n<+0545>-5:45\n", 20700), ("\n<-03>3\n", -10800),
-                      ("\nEST5EDT,M3.2.0,M11.1.0\n", nil), ("\nCET-1CEST,M3.5.0,M10.5.0/3\n", nil), ("\n\n", nil), ("JST-9", nil)] as [(String, Int?)])
+    @Test(
+        arguments: [
+            ("\nJST-9\n", 32400), ("\nUTC0\n", 0), ("\n<+0545>-5:45\n", 20700), ("\n<-03>3\n", -10800),
+            ("\nEST5EDT,M3.2.0,M11.1.0\n", nil), ("\nCET-1CEST,M3.5.0,M10.5.0/3\n", nil), ("\n\n", nil), ("JST-9", nil)
+        ] as [(String, Int?)])
     func posixFooterRules(_ row: (String, Int?)) {
         #expect(ZoneInfo.posixRuleOffset(ArraySlice(Array(row.0.utf8))) == row.1)
     }
@@ -97,7 +103,9 @@ import PostureTestSupport
             return
         }
         let root = try TemporaryRoot()
-        let source = try root.write("zones", """
+        let source = try root.write(
+            "zones",
+            """
             Rule Test 1975 max - Mar lastSun 2:00 1:00 S
             Rule Test 1975 max - Oct lastSun 2:00 0 -
             Zone Test/Fixed 5:45 - +0545
@@ -119,21 +127,6 @@ import PostureTestSupport
             #expect(try offset("ChangedBefore1970") == 32400, "\(slim)")
             #expect(try offset("ChangedAfter1970") == nil, "\(slim)")
             #expect(try offset("Summer") == nil, "\(slim)")
-        }
-    }
-}
-
-extension SystemRandomNumberGenerator {
-    /// A seeded generator (SplitMix64), so random tables are the same every run.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 /// Pending updates against apt itself: a real Debian 12 root (debootstrap), a local apt
 /// repository made at test time by `dpkg-deb`, `dpkg-scanpackages` and `apt-ftparchive`
@@ -17,81 +18,81 @@ import PostureTestSupport
     /// Builds the repository inside the root (`/srv/posture-repo`, a `file:` source) and installs
     /// the old versions. Arguments: the root, a scratch directory.
     static let makeRepository = #"""
-    set -euo pipefail
-    R=$1; W=$2; repo=$R/srv/posture-repo
-    mkdir -p "$W/debs" "$repo"
-    deb() { # NAME VERSION ARCH [SOURCE]: a real .deb with no files
-        local d="$W/build/$1_$2"; mkdir -p "$d/DEBIAN"
-        { echo "Package: $1"; echo "Version: $2"; echo "Architecture: $3"
-          if [ -n "${4:-}" ]; then echo "Source: $4"; fi
-          echo "Maintainer: posture tests <tests@example.invalid>"; echo "Description: posture oracle package $1"
-        } > "$d/DEBIAN/control"
-        dpkg-deb --root-owner-group --build "$d" "$W/debs/$1_$2_$3.deb" > /dev/null
-    }
-    offer() { # SUITE NAME VERSION ARCH [SOURCE]
-        deb "$2" "$3" "$4" "${5:-}"; mkdir -p "$repo/pool/$1"; cp "$W/debs/$2_$3_$4.deb" "$repo/pool/$1/"
-    }
-    installed="plain phased-a phased-b phased-sec held-by-pin downgraded nev-pkg rx-pkg bpo-pkg na-pkg"
-    for p in $installed; do deb "$p" 1.0 all; done
-    deb phased-c 1.0 all phasedsrc; deb srcbin 1.0 all srcpinned; deb amd64-pkg 1.0 amd64
+        set -euo pipefail
+        R=$1; W=$2; repo=$R/srv/posture-repo
+        mkdir -p "$W/debs" "$repo"
+        deb() { # NAME VERSION ARCH [SOURCE]: a real .deb with no files
+            local d="$W/build/$1_$2"; mkdir -p "$d/DEBIAN"
+            { echo "Package: $1"; echo "Version: $2"; echo "Architecture: $3"
+              if [ -n "${4:-}" ]; then echo "Source: $4"; fi
+              echo "Maintainer: posture tests <tests@example.invalid>"; echo "Description: posture oracle package $1"
+            } > "$d/DEBIAN/control"
+            dpkg-deb --root-owner-group --build "$d" "$W/debs/$1_$2_$3.deb" > /dev/null
+        }
+        offer() { # SUITE NAME VERSION ARCH [SOURCE]
+            deb "$2" "$3" "$4" "${5:-}"; mkdir -p "$repo/pool/$1"; cp "$W/debs/$2_$3_$4.deb" "$repo/pool/$1/"
+        }
+        installed="plain phased-a phased-b phased-sec held-by-pin downgraded nev-pkg rx-pkg bpo-pkg na-pkg"
+        for p in $installed; do deb "$p" 1.0 all; done
+        deb phased-c 1.0 all phasedsrc; deb srcbin 1.0 all srcpinned; deb amd64-pkg 1.0 amd64
 
-    offer posture-stable plain 2.0 all;       offer posture-stable amd64-pkg 2.0 amd64
-    offer posture-stable phased-a 2.0 all;    offer posture-stable phased-b 2.0 all
-    offer posture-stable phased-c 2.0 all "phasedsrc (3.0)"
-    offer posture-stable phased-sec 2.0 all;  offer posture-security phased-sec 1.1 all
-    offer posture-stable held-by-pin 2.0 all; offer posture-stable downgraded 0.9 all
-    offer posture-stable rx-pkg 2.0 all;      offer posture-stable srcbin 2.0 all srcpinned
-    offer posture-unstable plain 3.0 all;     offer posture-unstable nev-pkg 2.0 all
-    offer posture-backports bpo-pkg 2.0 all;  offer posture-experimental na-pkg 2.0 all
-    # Ubuntu's archive carries the phase in the index, not in the .deb: an extra override.
-    printf '%s\n' "phased-a Phased-Update-Percentage 50" "phased-b Phased-Update-Percentage 0" \
-        "phased-c Phased-Update-Percentage 40" "phased-sec Phased-Update-Percentage 0" > "$W/phases"
-    cd "$repo"
-    for suite in posture-stable posture-security posture-unstable posture-backports posture-experimental; do
-        mkdir -p "dists/$suite/main/binary-amd64"
-        dpkg-scanpackages -m -e "$W/phases" "pool/$suite" > "dists/$suite/main/binary-amd64/Packages" 2> /dev/null
-        flags=()
-        case $suite in
-            posture-backports) flags=(-o APT::FTPArchive::Release::NotAutomatic=yes -o APT::FTPArchive::Release::ButAutomaticUpgrades=yes) ;;
-            posture-experimental) flags=(-o APT::FTPArchive::Release::NotAutomatic=yes) ;;
-        esac
-        apt-ftparchive -o APT::FTPArchive::Release::Origin=PostureTest -o APT::FTPArchive::Release::Label=PostureTest \
-            -o APT::FTPArchive::Release::Suite=$suite -o APT::FTPArchive::Release::Codename=${suite#posture-}-code \
-            -o APT::FTPArchive::Release::Components=main -o APT::FTPArchive::Release::Architectures=amd64 \
-            "${flags[@]}" release "dists/$suite" > "$W/Release"
-        mv "$W/Release" "dists/$suite/Release"
-    done
-    for suite in posture-stable posture-security posture-unstable posture-backports posture-experimental; do
-        echo "deb [trusted=yes] file:/srv/posture-repo $suite main"
-    done > "$R/etc/apt/sources.list"
-    mkdir -p "$R/etc/apt/preferences.d"
-    cat > "$R/etc/apt/preferences.d/90-posture.pref" <<'PINS'
-    # Holds the installed version (a pin above 1000 also allows downgrades).
-    Package: held-by-pin
-    Pin: version 1.0
-    Pin-Priority: 1001
+        offer posture-stable plain 2.0 all;       offer posture-stable amd64-pkg 2.0 amd64
+        offer posture-stable phased-a 2.0 all;    offer posture-stable phased-b 2.0 all
+        offer posture-stable phased-c 2.0 all "phasedsrc (3.0)"
+        offer posture-stable phased-sec 2.0 all;  offer posture-security phased-sec 1.1 all
+        offer posture-stable held-by-pin 2.0 all; offer posture-stable downgraded 0.9 all
+        offer posture-stable rx-pkg 2.0 all;      offer posture-stable srcbin 2.0 all srcpinned
+        offer posture-unstable plain 3.0 all;     offer posture-unstable nev-pkg 2.0 all
+        offer posture-backports bpo-pkg 2.0 all;  offer posture-experimental na-pkg 2.0 all
+        # Ubuntu's archive carries the phase in the index, not in the .deb: an extra override.
+        printf '%s\n' "phased-a Phased-Update-Percentage 50" "phased-b Phased-Update-Percentage 0" \
+            "phased-c Phased-Update-Percentage 40" "phased-sec Phased-Update-Percentage 0" > "$W/phases"
+        cd "$repo"
+        for suite in posture-stable posture-security posture-unstable posture-backports posture-experimental; do
+            mkdir -p "dists/$suite/main/binary-amd64"
+            dpkg-scanpackages -m -e "$W/phases" "pool/$suite" > "dists/$suite/main/binary-amd64/Packages" 2> /dev/null
+            flags=()
+            case $suite in
+                posture-backports) flags=(-o APT::FTPArchive::Release::NotAutomatic=yes -o APT::FTPArchive::Release::ButAutomaticUpgrades=yes) ;;
+                posture-experimental) flags=(-o APT::FTPArchive::Release::NotAutomatic=yes) ;;
+            esac
+            apt-ftparchive -o APT::FTPArchive::Release::Origin=PostureTest -o APT::FTPArchive::Release::Label=PostureTest \
+                -o APT::FTPArchive::Release::Suite=$suite -o APT::FTPArchive::Release::Codename=${suite#posture-}-code \
+                -o APT::FTPArchive::Release::Components=main -o APT::FTPArchive::Release::Architectures=amd64 \
+                "${flags[@]}" release "dists/$suite" > "$W/Release"
+            mv "$W/Release" "dists/$suite/Release"
+        done
+        for suite in posture-stable posture-security posture-unstable posture-backports posture-experimental; do
+            echo "deb [trusted=yes] file:/srv/posture-repo $suite main"
+        done > "$R/etc/apt/sources.list"
+        mkdir -p "$R/etc/apt/preferences.d"
+        cat > "$R/etc/apt/preferences.d/90-posture.pref" <<'PINS'
+        # Holds the installed version (a pin above 1000 also allows downgrades).
+        Package: held-by-pin
+        Pin: version 1.0
+        Pin-Priority: 1001
 
-    Package: downgraded
-    Pin: version 0.9*
-    Pin-Priority: 1001
+        Package: downgraded
+        Pin: version 0.9*
+        Pin-Priority: 1001
 
-    Package: nev*
-    Pin: release a=posture-unstable
-    Pin-Priority: -1
+        Package: nev*
+        Pin: release a=posture-unstable
+        Pin-Priority: -1
 
-    Package: /^rx-/
-    Pin: release n=stable-code
-    Pin-Priority: 50
+        Package: /^rx-/
+        Pin: release n=stable-code
+        Pin-Priority: 50
 
-    Package: src:srcpinned
-    Pin: origin ""
-    Pin-Priority: 60
-    PINS
-    printf 'Package: *\nPin: release a=posture-unstable\nPin-Priority: 400\n' > "$R/etc/apt/preferences.d/91-unstable"
-    # apt ignores this one (its extension is not .pref): were it read, plain would stay at 1.0.
-    printf 'Package: plain\nPin: version 1.0\nPin-Priority: 1001\n' > "$R/etc/apt/preferences.d/92-ignored.txt"
-    mkdir -p "$R/tmp/posture-debs"; cp "$W"/debs/*_1.0_*.deb "$R/tmp/posture-debs/"
-    """#
+        Package: src:srcpinned
+        Pin: origin ""
+        Pin-Priority: 60
+        PINS
+        printf 'Package: *\nPin: release a=posture-unstable\nPin-Priority: 400\n' > "$R/etc/apt/preferences.d/91-unstable"
+        # apt ignores this one (its extension is not .pref): were it read, plain would stay at 1.0.
+        printf 'Package: plain\nPin: version 1.0\nPin-Priority: 1001\n' > "$R/etc/apt/preferences.d/92-ignored.txt"
+        mkdir -p "$R/tmp/posture-debs"; cp "$W"/debs/*_1.0_*.deb "$R/tmp/posture-debs/"
+        """#
 
     struct AptView: Equatable, CustomStringConvertible {
         /// name → candidate, as `apt list --upgradable` lists them.
@@ -104,8 +105,12 @@ import PostureTestSupport
     /// Runs a command inside the root, as a PC's own apt would run: no `ischroot` (apt includes
     /// every phased update inside a chroot) and no SOURCE_DATE_EPOCH.
     static func inRoot(_ root: String, _ command: [String]) throws -> String {
-        let result = try Fixtures.run("/usr/sbin/chroot", [root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                                                          "LANG=C", "DEBIAN_FRONTEND=noninteractive"] + command)
+        let result = try Fixtures.run(
+            "/usr/sbin/chroot",
+            [
+                root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG=C", "DEBIAN_FRONTEND=noninteractive"
+            ] + command)
         guard result.status == 0 else {
             throw CommandFailed(description: "\(command.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
@@ -144,9 +149,12 @@ import PostureTestSupport
         let pending = try #require(evidence.pendingUpdates)
         // `apt list --upgradable` leaves out a downgrade a pin above 1000 asks for (apt-get upgrade makes it).
         let upgrades = pending.filter { DebianVersion.compare($0.candidate, $0.installed) > 0 }
-        return (AptView(upgradable: Dictionary(uniqueKeysWithValues: upgrades.map { ($0.name, $0.candidate) }),
-                        upgrade: Dictionary(uniqueKeysWithValues: pending.filter { !$0.phased }.map { ($0.name, $0.candidate) })),
-                pending)
+        return (
+            AptView(
+                upgradable: Dictionary(uniqueKeysWithValues: upgrades.map { ($0.name, $0.candidate) }),
+                upgrade: Dictionary(uniqueKeysWithValues: pending.filter { !$0.phased }.map { ($0.name, $0.candidate) })),
+            pending
+        )
     }
 
     static func baseRoot() throws -> String? {

@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import PostureModel
-import PostureReference
 import PostureProbes
+import PostureReference
 import PostureTestSupport
+import Testing
 
 /// The catalogs shipped in Profiles/catalog load strictly and use the names the report contract allows.
 @Suite struct BundledCatalogTests {
@@ -11,8 +11,11 @@ import PostureTestSupport
 
     @Test func securitySoftwareCatalogCoversTheContractProducts() throws {
         let catalog = try SecuritySoftwareCatalog.load(path: try #require(Self.paths.catalogFile(SecuritySoftwareCatalog.fileName)))
-        #expect(Set(catalog.products.map(\.id)) == ["clamav", "mdatp", "falcon", "sentinelone", "sophos", "eset",
-                                                    "trendmicro-ds", "trellix", "withsecure"])
+        #expect(
+            Set(catalog.products.map(\.id)) == [
+                "clamav", "mdatp", "falcon", "sentinelone", "sophos", "eset",
+                "trendmicro-ds", "trellix", "withsecure"
+            ])
         #expect(catalog.products.allSatisfy { !$0.packages.isEmpty || !$0.paths.isEmpty })
         #expect(catalog.products.first { $0.id == "clamav" }?.signatures?.kind == .clamavCVD)
         #expect(catalog.products.allSatisfy { !($0.source ?? "").isEmpty }, "every shipped product names its source")
@@ -20,8 +23,11 @@ import PostureTestSupport
 
     @Test func browserCatalogCoversTheContractBrowsers() throws {
         let catalog = try BrowserCatalog.load(path: try #require(Self.paths.catalogFile(BrowserCatalog.fileName)))
-        #expect(Set(catalog.browsers.map(\.name)) == ["firefox", "firefox-esr", "chromium", "google-chrome", "microsoft-edge",
-                                                      "brave", "opera", "vivaldi"])
+        #expect(
+            Set(catalog.browsers.map(\.name)) == [
+                "firefox", "firefox-esr", "chromium", "google-chrome", "microsoft-edge",
+                "brave", "opera", "vivaldi"
+            ])
         let esr = try #require(catalog.browsers.first { $0.name == "firefox-esr" })
         #expect(!esr.support.lines.isEmpty)
         #expect(catalog.browsers.filter { $0.name != "firefox-esr" }.allSatisfy { $0.support.latest != nil })
@@ -55,8 +61,11 @@ import PostureTestSupport
 
     @Test func everyProductSaysWhetherItIsSoldCommercially() throws {
         let commercial = Dictionary(uniqueKeysWithValues: try Self.bundled().products.map { ($0.id, $0.commercial) })
-        #expect(commercial == ["clamav": false, "mdatp": true, "falcon": true, "sentinelone": true, "sophos": true, "eset": true,
-                               "trendmicro-ds": true, "trellix": true, "withsecure": true])
+        #expect(
+            commercial == [
+                "clamav": false, "mdatp": true, "falcon": true, "sentinelone": true, "sophos": true, "eset": true,
+                "trendmicro-ds": true, "trellix": true, "withsecure": true
+            ])
     }
 
     @Test func updatersAloneNeverCountAsRunning() throws {
@@ -84,7 +93,7 @@ import PostureTestSupport
     @Test(arguments: [
         ("", "", 3, "a product needs 'commercial'"),
         ("    commercial: maybe\n", "", 5, "commercial must be true or false, not 'maybe'"),
-        ("    commercial: false\n", ", clamd", 7, "'clamd' is listed both as an engine process and as an updater"),
+        ("    commercial: false\n", ", clamd", 7, "'clamd' is listed both as an engine process and as an updater")
     ])
     func productsWithoutCommercialOrWithAnEngineAsUpdaterAreRefused(_ row: (String, String, Int, String)) throws {
         let directory = try TemporaryRoot("catalog")

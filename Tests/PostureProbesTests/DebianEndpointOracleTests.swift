@@ -1,24 +1,29 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureProbes
 import PostureReference
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 /// Security software, file-sharing clients and browsers installed from Debian's real packages in a
 /// debootstrap root: what the probes see equals what dpkg and ClamAV's own tools say. firefox-esr is
 /// the browser (123 MiB to download with its dependencies against chromium's 199 MiB).
 @Suite struct DebianEndpointOracleTests {
-    static let packages = ["clamav", "clamav-daemon", "clamav-freshclam", "transmission-cli", "transmission-daemon",
-                           "amule-daemon", "firefox-esr"]
+    static let packages = [
+        "clamav", "clamav-daemon", "clamav-freshclam", "transmission-cli", "transmission-daemon",
+        "amule-daemon", "firefox-esr"
+    ]
     static let made = DebianSystemRoot.make(with: packages)
     static let usable = (try? made.get()) != nil || DebianSystemRoot.required
     static let skipped = Comment(rawValue: (try? made.get()).map { _ in "" } ?? "no Debian root: \(made)")
     static let catalogs = ReferencePaths(directories: [ReferencePaths.bundledDirectory()!])
 
     /// Runs `arguments` with `chroot root` in a clean environment plus `environment`, from `directory`.
-    static func inRoot(_ root: String, in directory: String = "/", _ arguments: [String],
-                       environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func inRoot(
+        _ root: String, in directory: String = "/", _ arguments: [String],
+        environment: [String: String] = [:]
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let variables = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"] + environment.map { "\($0.key)=\($0.value)" }
         let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
         return try Fixtures.run("/usr/sbin/chroot", [root, "/usr/bin/env", "-i"] + variables + ["/bin/sh", "-c", "cd \(directory) && exec \(quoted)"])
@@ -27,10 +32,12 @@ import PostureTestSupport
     /// `sigtool --info` of a database inside the root: its version and build time as sigtool reads them.
     static func sigtoolInfo(_ root: String, _ path: String) throws -> (version: Int?, built: Date?) {
         let info = try inRoot(root, ["sigtool", "--info=\(path)"])
-        let fields = Dictionary(info.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-        }) { first, _ in first }
+        let fields = Dictionary(
+            info.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+        ) { first, _ in first }
         // sigtool prints the build time with a colon ("02 Dec 2026 21:57 +0900") though it stores "21-57".
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -53,8 +60,9 @@ import PostureTestSupport
         try root.write("tmp/sigtool/daily.ndb", "Posture.Test.Marker:0:*:706f73747572652d74657374\n")
         let before = Date()
         // A zone east of UTC, so the offset sigtool writes matters.
-        let build = try Self.inRoot(root.path, in: "/tmp/sigtool", ["sigtool", "--build=daily.cud", "--unsigned", "--cvd-version=27800"],
-                                    environment: ["TZ": "JST-9", "SIGNDUSER": "posture"])
+        let build = try Self.inRoot(
+            root.path, in: "/tmp/sigtool", ["sigtool", "--build=daily.cud", "--unsigned", "--cvd-version=27800"],
+            environment: ["TZ": "JST-9", "SIGNDUSER": "posture"])
         let after = Date()
         #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
         try FileManager.default.moveItem(at: root.url("tmp/sigtool/daily.cud"), to: root.url("var/lib/clamav/daily.cud"))
@@ -81,20 +89,26 @@ import PostureTestSupport
     func incrementalDatabaseBuiltByFreshclamGivesItsBuildTime() throws {
         let root = try DebianSystemRoot.copy(try Self.made.get(), hardLinks: true)
         try root.write("var/lib/clamav/test.cvd", Fixtures.clamavSample("test-1.cvd"))
-        try root.write("etc/posture-freshclam.conf", """
-        DatabaseMirror http://127.0.0.1:@PORT@
-        DNSDatabaseInfo no
-        ScriptedUpdates yes
-        DatabaseDirectory /var/lib/clamav
-        DatabaseOwner root
+        try root.write(
+            "etc/posture-freshclam.conf",
+            """
+            DatabaseMirror http://127.0.0.1:@PORT@
+            DNSDatabaseInfo no
+            ScriptedUpdates yes
+            DatabaseDirectory /var/lib/clamav
+            DatabaseOwner root
 
-        """)
+            """)
         let mirror = try TemporaryRoot("clamav-mirror")
         for update in 2...6 { try mirror.write("test-\(update).cdiff", Fixtures.clamavSample("test-\(update).cdiff")) }
         try mirror.write("test.cvd.advertised", Fixtures.clamavSample("test-6.cvd"))
         let script = Fixtures.clamavSamples.deletingLastPathComponent().appendingPathComponent("clamav_mirror.py").path
-        let update = try Fixtures.run("/usr/bin/unshare", ["-n", "/usr/bin/python3", script, root.path, mirror.path, "/etc/posture-freshclam.conf",
-                                                           "--", "--config-file=/etc/posture-freshclam.conf", "--update-db=test", "--stdout"])
+        let update = try Fixtures.run(
+            "/usr/bin/unshare",
+            [
+                "-n", "/usr/bin/python3", script, root.path, mirror.path, "/etc/posture-freshclam.conf",
+                "--", "--config-file=/etc/posture-freshclam.conf", "--update-db=test", "--stdout"
+            ])
         #expect(update.status == 0, "\(update.stdout)\(update.stderr)")
         #expect(update.stdout.contains("test.cld updated (version: 6"), "\(update.stdout)")
         #expect(!FileManager.default.fileExists(atPath: root.url("var/lib/clamav/test.cvd").path))
@@ -110,10 +124,12 @@ import PostureTestSupport
     static func dpkgInstalled(_ root: String) throws -> [String: String] {
         let query = try Fixtures.run("/usr/bin/dpkg-query", ["--admindir=\(root)/var/lib/dpkg", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n"])
         #expect(query.status == 0, "\(query.stderr)")
-        return Dictionary(query.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            return fields.count == 3 && fields[0].hasPrefix("ii") ? (String(fields[1]), String(fields[2])) : nil
-        }) { first, _ in first }
+        return Dictionary(
+            query.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+                return fields.count == 3 && fields[0].hasPrefix("ii") ? (String(fields[1]), String(fields[2])) : nil
+            }
+        ) { first, _ in first }
     }
 
     /// What `dpkg -L` inside the root lists for `packages`, without the leading slash.
@@ -147,9 +163,11 @@ import PostureTestSupport
         #expect(Set(clients.map { $0.name.prefix { $0 != " " } }) == ["transmission", "amule"])
 
         let browserCatalog = try BrowserCatalog.load(path: try #require(Self.catalogs.catalogFile(BrowserCatalog.fileName)))
-        let browsers = BrowsersProbe(catalog: browserCatalog).collect(root: scanRoot, database: database, candidates: nil,
-                                                                      homes: HomeDirectories.all(root: scanRoot), now: Date())
-        #expect(browsers.map { "\($0.name) \($0.source) \($0.version ?? "-")" }
+        let browsers = BrowsersProbe(catalog: browserCatalog).collect(
+            root: scanRoot, database: database, candidates: nil,
+            homes: HomeDirectories.all(root: scanRoot), now: Date())
+        #expect(
+            browsers.map { "\($0.name) \($0.source) \($0.version ?? "-")" }
                 == ["firefox-esr dpkg:firefox-esr \(try #require(installed["firefox-esr"]))"])
     }
 
@@ -166,7 +184,8 @@ import PostureTestSupport
         #expect(Set(clamav.processes + clamav.updaters).isSubset(of: names), "\(names.sorted())")
         // The maintainer scripts make the database directory (dpkg -L does not list it).
         var isDirectory: ObjCBool = false
-        #expect(clamav.signatures?.paths.contains("var/lib/clamav") == true
+        #expect(
+            clamav.signatures?.paths.contains("var/lib/clamav") == true
                 && FileManager.default.fileExists(atPath: "\(path)/var/lib/clamav", isDirectory: &isDirectory) && isDirectory.boolValue)
 
         let fileSharing = try FileSharingCatalog.load(path: try #require(Self.catalogs.catalogFile(FileSharingCatalog.fileName)))

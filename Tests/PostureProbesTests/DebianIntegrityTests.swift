@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 /// The cached debootstrap root, when one can be made here.
 private let debianBase: String? = try? DebianSystemRoot.make().get()
@@ -10,8 +11,10 @@ private let debianBase: String? = try? DebianSystemRoot.make().get()
 /// The integrity probe on real Debian 12 roots made by debootstrap, against `dpkg --verify` in the
 /// same root, on copies an investigator would make: `cp -al` (hard links, symlinks included) and
 /// `cp -a` with tampering.
-@Suite(.enabled(if: debianBase != nil || DebianSystemRoot.required,
-                "no debootstrap root can be made here (needs root, debootstrap and the mirror); CI=true makes that a failure"))
+@Suite(
+    .enabled(
+        if: debianBase != nil || DebianSystemRoot.required,
+        "no debootstrap root can be made here (needs root, debootstrap and the mirror); CI=true makes that a failure"))
 struct DebianIntegrityTests {
     /// One finding as `dpkg --verify` prints it: `??5??????   /usr/bin/cmp`, `missing   c /etc/x`.
     struct Finding: Hashable, CustomStringConvertible {
@@ -42,8 +45,18 @@ struct DebianIntegrityTests {
     }
 
     static func findings(_ evidence: IntegrityEvidence) -> Set<Finding> {
-        Set(evidence.modified.map { Finding(missing: false, conffile: $0.kind == "conffile", path: $0.path) }
-            + evidence.missing.map { Finding(missing: true, conffile: $0.kind == "conffile", path: $0.path) })
+        Set(
+            evidence.modified.map { Finding(missing: false, conffile: $0.kind == "conffile", path: $0.path) }
+                + evidence.missing.map { Finding(missing: true, conffile: $0.kind == "conffile", path: $0.path) })
+    }
+
+    /// A replaced binary, a deleted one and a changed conffile.
+    static func tamper(_ copy: TemporaryRoot) throws {
+        let fm = FileManager.default
+        try fm.removeItem(at: copy.url("usr/bin/cmp"))
+        try fm.copyItem(at: copy.url("usr/bin/sdiff"), to: copy.url("usr/bin/cmp"))
+        try fm.removeItem(at: copy.url("usr/bin/tac"))
+        try copy.write("etc/login.defs", "PASS_MAX_DAYS 99999\n")
     }
 
     static func sha256sum(_ path: String) throws -> String {
@@ -69,13 +82,11 @@ struct DebianIntegrityTests {
     @Test(arguments: everyResolution)
     func aTamperedCopyMatchesDpkgVerify(_ resolution: RootDirectory.Resolution) async throws {
         let copy = try DebianSystemRoot.copy(try DebianSystemRoot.make().get())
+        try Self.tamper(copy)
         let fm = FileManager.default
-        try fm.removeItem(at: copy.url("usr/bin/cmp"))
-        try fm.copyItem(at: copy.url("usr/bin/sdiff"), to: copy.url("usr/bin/cmp"))
-        try fm.removeItem(at: copy.url("usr/bin/tac"))
-        try copy.write("etc/login.defs", "PASS_MAX_DAYS 99999\n")
-        let divert = try Fixtures.run("/usr/bin/dpkg-divert", ["--root=\(copy.path)", "--local", "--rename", "--add", "/usr/bin/diff"],
-                                      environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"])
+        let divert = try Fixtures.run(
+            "/usr/bin/dpkg-divert", ["--root=\(copy.path)", "--local", "--rename", "--add", "/usr/bin/diff"],
+            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"])
         #expect(divert.status == 0, "\(divert.stderr)")
         try fm.copyItem(at: copy.url("usr/bin/diff3"), to: copy.url("usr/bin/diff"))
         try fm.copyItem(at: copy.url("usr/bin/ls"), to: copy.url("usr/bin/lsx"))
@@ -83,9 +94,32 @@ struct DebianIntegrityTests {
 
         let evidence = try await Self.integrity(copy.path, resolution)
         let dpkg = try Self.dpkgVerify(copy.path)
-        #expect(dpkg == [Finding(missing: false, conffile: false, path: "/usr/bin/cmp"), Finding(missing: true, conffile: false, path: "/usr/bin/tac"),
-                         Finding(missing: false, conffile: true, path: "/etc/login.defs")], "the tampering is not what dpkg sees: \(dpkg)")
+        #expect(
+            dpkg == [
+                Finding(missing: false, conffile: false, path: "/usr/bin/cmp"), Finding(missing: true, conffile: false, path: "/usr/bin/tac"),
+                Finding(missing: false, conffile: true, path: "/etc/login.defs")
+            ], "the tampering is not what dpkg sees: \(dpkg)")
         #expect(Self.findings(evidence) == dpkg, "\(Self.findings(evidence).symmetricDifference(dpkg))")
         #expect(evidence.unownedExecutables == [.init(path: "/usr/bin/lsx", sha256: try Self.sha256sum(copy.url("usr/bin/ls").path))])
+    }
+
+    /// Files hashed several at once in SIMD lanes (`MultiMD5`) and one stream per task find the
+    /// same: every file checked, the same modified and missing ones, equal to `dpkg --verify`.
+    @Test func laneHashingFindsWhatOneStreamFinds() async throws {
+        let copy = try DebianSystemRoot.copy(try DebianSystemRoot.make().get())
+        try Self.tamper(copy)
+        let root = try ScanRoot(copy.path)
+        var verifier = PackageVerifier(root: root, stateDirectory: nil, forceFull: true)
+        let lanes = try await verifier.verify()
+        verifier.multiBuffer = false
+        let stream = try await verifier.verify()
+        #expect(lanes.checked == stream.checked && lanes.checked > 2000, "\(lanes.checked) and \(stream.checked) files checked")
+        #expect(lanes.modified == stream.modified)
+        #expect(lanes.missing == stream.missing)
+        #expect(lanes.unreadable == stream.unreadable)
+        let found = Set(
+            lanes.modified.map { Finding(missing: false, conffile: $0.kind == "conffile", path: $0.path) }
+                + lanes.missing.map { Finding(missing: true, conffile: $0.kind == "conffile", path: $0.path) })
+        #expect(found == (try Self.dpkgVerify(copy.path)))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 @Suite struct DebianVersionTests {
     static let curated: [(String, String, Int)] = [
@@ -11,7 +12,7 @@ import PostureTestSupport
         ("1.0a", "1.0+", -1), ("1.0.", "1.0", 1), ("2.6.1", "2.6.2", -1), ("12.4+deb12u11", "12.4+deb12u15", -1),
         ("5.2.15-2+b8", "5.2.15-2+b13", -1), ("1.2.3-0ubuntu1", "1.2.3-0ubuntu1.1", -1), ("7.88.1-10+deb12u5", "7.88.1-10+deb12u14", -1),
         ("1:2.38.1-5+deb12u1", "1:2.38.1-5+deb12u3", -1), ("0001", "1", 0), ("1.0-0", "1.0", 0),
-        ("a", "b", -1), ("1.0-a", "1.0-B", 1), ("2:0", "1:99", 1),
+        ("a", "b", -1), ("1.0-a", "1.0-B", 1), ("2:0", "1:99", 1)
     ]
 
     @Test(arguments: curated)
@@ -38,8 +39,10 @@ import PostureTestSupport
         var pairs: [(String, String)] = []
         for _ in 0..<300 { pairs.append((version(), version())) }
         // One dpkg process for all pairs keeps the test fast.
-        let script = pairs.map { "if dpkg --compare-versions '\($0.0)' lt '\($0.1)'; then echo -1; elif dpkg --compare-versions '\($0.0)' eq '\($0.1)'; then echo 0; else echo 1; fi" }
-            .joined(separator: "\n")
+        let script = pairs.map {
+            "if dpkg --compare-versions '\($0.0)' lt '\($0.1)'; then echo -1; elif dpkg --compare-versions '\($0.0)' eq '\($0.1)'; then echo 0; else echo 1; fi"
+        }
+        .joined(separator: "\n")
         let result = try Fixtures.run("/bin/sh", ["-c", script], environment: ["PATH": URL(fileURLWithPath: dpkg).deletingLastPathComponent().path])
         let expected = result.stdout.split(separator: "\n").compactMap { Int($0) }
         #expect(expected.count == pairs.count, "dpkg answered \(expected.count) of \(pairs.count): \(result.stderr)")

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import PostureModel
 import PostureTestSupport
+import Testing
+
 @testable import PostureProbes
 @testable import PostureReference
 
@@ -28,12 +29,15 @@ import PostureTestSupport
         try FileManager.default.createDirectory(at: drive, withIntermediateDirectories: true)
         for index in 0..<50_001 { FileManager.default.createFile(atPath: drive.appendingPathComponent("\(index)").path, contents: nil) }
         try root.write("home/alice/.wine/drive_c/zz/Winny.exe", "MZ")
-        let catalog = FileSharingCatalog(asOf: Day("2026-11-24")!, clients: [
-            .init(id: "winny", name: "Winny", packages: [], binaries: [], flatpak: [], snap: [], windowsExecutables: ["winny.exe"]),
-        ])
+        let catalog = FileSharingCatalog(
+            asOf: Day("2026-11-24")!,
+            clients: [
+                .init(id: "winny", name: "Winny", packages: [], binaries: [], flatpak: [], snap: [], windowsExecutables: ["winny.exe"])
+            ])
         let scanRoot = try ScanRoot(root.path)
-        let result = FileSharingProbe(catalog: catalog).collect(root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
-                                                               homes: HomeDirectories.all(root: scanRoot))
+        let result = FileSharingProbe(catalog: catalog).collect(
+            root: scanRoot, database: try DpkgDatabase.read(root: scanRoot),
+            homes: HomeDirectories.all(root: scanRoot))
         #expect(result.clients.isEmpty)
         #expect(result.problems == ["stopped after 50000 entries under /home/alice/.wine/drive_c"])
     }

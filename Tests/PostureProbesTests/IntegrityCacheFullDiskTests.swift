@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 /// The integrity cache in a state directory on a real full file system (a filled tmpfs).
 @Suite(.enabled(if: ScratchFilesystem.testsRun, "no tmpfs can be mounted here (needs root); CI=true makes that a failure"))

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 /// The integrity cache's file format, read back the way a rescan reads it: streamed in windows.
 @Suite struct IntegrityCacheTests {
@@ -10,14 +11,15 @@ import PostureTestSupport
     static func verifiedRoot(state: String? = nil) async throws -> (root: TemporaryRoot, state: String) {
         let root = try TemporaryRoot("integrity-cache")
         let big = (0..<130).map { ("/usr/share/big/file\($0)", "content \($0)\n", 0o644) }
-        try Fixtures.install([
-            FakePackage("big", files: big, directories: ["/usr", "/usr/share", "/usr/share/big"]),
-            FakePackage("small", files: [("/usr/bin/small", "small\n", 0o755)], conffiles: [("/etc/small.conf", "a=1\n")]),
-            FakePackage("dash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
-            FakePackage("man-db", files: [("/usr/share/man/man1/sh.distrib.1.gz", "man\n", 0o644)]),
-            // bash's sh.1.gz is diverted by dash: checked at sh.distrib.1.gz.
-            FakePackage("bash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
-        ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
+        try Fixtures.install(
+            [
+                FakePackage("big", files: big, directories: ["/usr", "/usr/share", "/usr/share/big"]),
+                FakePackage("small", files: [("/usr/bin/small", "small\n", 0o755)], conffiles: [("/etc/small.conf", "a=1\n")]),
+                FakePackage("dash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)]),
+                FakePackage("man-db", files: [("/usr/share/man/man1/sh.distrib.1.gz", "man\n", 0o644)]),
+                // bash's sh.1.gz is diverted by dash: checked at sh.distrib.1.gz.
+                FakePackage("bash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)])
+            ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
         let state = state ?? root.url("state").path
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let scanRoot = try ScanRoot(root.path)

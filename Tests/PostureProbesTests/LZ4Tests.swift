@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 @Suite struct LZ4Tests {
     /// Compresses with the reference `lz4` tool and decodes with ours.
@@ -10,7 +11,10 @@ import PostureTestSupport
         let root = try TemporaryRoot("lz4")
         try root.write("in", data)
         let result = try Fixtures.run(lz4, flags + ["-q", "-f", root.url("in").path, root.url("in.lz4").path])
-        guard result.status == 0 else { Issue.record("lz4 failed: \(result.stderr)"); return nil }
+        guard result.status == 0 else {
+            Issue.record("lz4 failed: \(result.stderr)")
+            return nil
+        }
         return [UInt8](try Data(contentsOf: root.url("in.lz4")))
     }
 
@@ -20,7 +24,7 @@ import PostureTestSupport
     }
 
     @Test(arguments: [
-        ["-1"], ["-9"], ["-BD"], ["-B4", "--content-size"], ["--no-frame-crc", "-BX"], ["-B7", "-BD"],
+        ["-1"], ["-9"], ["-BD"], ["-B4", "--content-size"], ["--no-frame-crc", "-BX"], ["-B7", "-BD"]
     ])
     func decodesReferenceFrames(_ flags: [String]) throws {
         let original = Self.sample(size: 700_000)

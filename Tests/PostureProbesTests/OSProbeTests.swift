@@ -1,22 +1,23 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureProbes
 import PostureReference
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 @Suite struct OSProbeTests {
     static let debianCSV = """
-    version,codename,series,created,release,eol,eol-lts,eol-elts
-    11,Bullseye,bullseye,2019-07-06,2021-08-14,2024-08-14,2026-08-31,2031-06-30
-    12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2028-06-30,2033-06-30
-    14,Forky,forky,2025-08-09
-    """
+        version,codename,series,created,release,eol,eol-lts,eol-elts
+        11,Bullseye,bullseye,2019-07-06,2021-08-14,2024-08-14,2026-08-31,2031-06-30
+        12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2028-06-30,2033-06-30
+        14,Forky,forky,2025-08-09
+        """
     static let ubuntuCSV = """
-    version,codename,series,created,release,eol,eol-server,eol-esm
-    20.04 LTS,Focal Fossa,focal,2019-10-17,2020-04-23,2025-05-29,2025-05-29,2030-04-23
-    22.04 LTS,Jammy Jellyfish,jammy,2021-10-21,2022-04-21,2027-06-01,2027-06-01,2032-04-21
-    """
+        version,codename,series,created,release,eol,eol-server,eol-esm
+        20.04 LTS,Focal Fossa,focal,2019-10-17,2020-04-23,2025-05-29,2025-05-29,2030-04-23
+        22.04 LTS,Jammy Jellyfish,jammy,2021-10-21,2022-04-21,2027-06-01,2027-06-01,2032-04-21
+        """
     static let now = Day("2026-11-24")!.start(in: TimeZone(identifier: "UTC")!)
 
     static func catalog() throws -> OSLifecycleCatalog {
@@ -26,13 +27,15 @@ import PostureTestSupport
 
     @Test func debianUsesEolLtsFromTheRootsDistroInfo() throws {
         let root = try TemporaryRoot()
-        try root.write("etc/os-release", """
-        PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-        NAME="Debian GNU/Linux"
-        VERSION_ID="12"
-        VERSION_CODENAME=bookworm
-        ID=debian
-        """)
+        try root.write(
+            "etc/os-release",
+            """
+            PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+            NAME="Debian GNU/Linux"
+            VERSION_ID="12"
+            VERSION_CODENAME=bookworm
+            ID=debian
+            """)
         try root.write("usr/share/distro-info/debian.csv", Self.debianCSV)
         let os = try OSProbe(catalog: nil).collect(root: ScanRoot(root.path), now: Self.now)
         #expect(os.id == "debian")
@@ -66,13 +69,14 @@ import PostureTestSupport
         #expect(os.supported == false)
     }
 
-    @Test(arguments: [
-        ("ID=rocky\nVERSION_ID=\"9.4\"\n", "rocky", "2032-05-31"),
-        ("ID=\"rhel\"\nVERSION_ID=\"7.9\"\n", "rhel", "2024-06-30"),
-        ("ID=debian\nVERSION_ID=\"11\"\n", "debian", "2026-08-31"),
-        ("ID=ubuntu\nVERSION_ID=\"24.04\"\n", "ubuntu", "2029-05-31"),
-        ("ID=almalinux\nVERSION_ID=\"8.10\"\n", "almalinux", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("ID=rocky\nVERSION_ID=\"9.4\"\n", "rocky", "2032-05-31"),
+            ("ID=\"rhel\"\nVERSION_ID=\"7.9\"\n", "rhel", "2024-06-30"),
+            ("ID=debian\nVERSION_ID=\"11\"\n", "debian", "2026-08-31"),
+            ("ID=ubuntu\nVERSION_ID=\"24.04\"\n", "ubuntu", "2029-05-31"),
+            ("ID=almalinux\nVERSION_ID=\"8.10\"\n", "almalinux", nil)
+        ] as [(String, String, String?)])
     func fallsBackToTheBundledCatalog(_ row: (String, String, String?)) throws {
         let root = try TemporaryRoot()
         try root.write("etc/os-release", row.0)
@@ -105,8 +109,9 @@ import PostureTestSupport
         #expect(throws: ProbeError.missingEverywhere(paths: ["/etc/os-release", "/usr/lib/os-release"])) {
             try OSProbe(catalog: nil).collect(root: ScanRoot(root.path), now: Self.now)
         }
-        #expect(ProbeError.missingEverywhere(paths: ["/etc/os-release", "/usr/lib/os-release"]).description
-            == "neither /etc/os-release nor /usr/lib/os-release exists")
+        #expect(
+            ProbeError.missingEverywhere(paths: ["/etc/os-release", "/usr/lib/os-release"]).description
+                == "neither /etc/os-release nor /usr/lib/os-release exists")
     }
 
     @Test func shellQuotingIsUnderstood() {

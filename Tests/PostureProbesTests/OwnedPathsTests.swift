@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import PostureTestSupport
+import Testing
+
 @testable import PostureProbes
 
 /// Owned paths are compared by canonical path, so a package listing `/bin/ls` owns `/usr/bin/ls`
@@ -12,7 +13,7 @@ import PostureTestSupport
         ("/bin/ls", "/usr/bin/ls.real", false),
         ("/bin/ls", "/usr/sbin/ls", false),
         ("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", true),
-        ("/etc/ssl/certs/ca.pem", "/etc/ssl/certs/ca.pem", true),
+        ("/etc/ssl/certs/ca.pem", "/etc/ssl/certs/ca.pem", true)
     ])
     func listedPathsAreOwnedUnderTheirCanonicalName(_ row: (listed: String, walked: String, owned: Bool)) throws {
         let root = try TemporaryRoot("owned")

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import PostureModel
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
 
 @Suite struct PackagesProbeTests {
     static let lists = "var/lib/apt/lists"
@@ -15,33 +16,40 @@ import PostureTestSupport
 
     static func makeRoot(lz4: Bool = false) throws -> TemporaryRoot {
         let root = try TemporaryRoot("packages")
-        try root.write("var/lib/dpkg/status", Fixtures.dpkgStatus([
-            .init("dpkg", "1.21.22"),
-            .init("openssl", "3.0.15-1~deb12u1", conffiles: [("/etc/ssl/openssl.cnf", "5f3b1bd1e4a3c7a4e2a4f0a1b2c3d4e5")]),
-            .init("bash", "5.2.15-2+b7"),
-            .init("tzdata", "2024a-0+deb12u1", architecture: "all"),
-            .init("curl", "7.88.1-10+deb12u8"),
-            .init("vim", "2:9.0.1378-2"),
-            .init("removed-pkg", "1.0", state: "config-files"),
-            .init("libc6", "2.36-9+deb12u9", architecture: "i386"),
-        ]))
+        try root.write(
+            "var/lib/dpkg/status",
+            Fixtures.dpkgStatus([
+                .init("dpkg", "1.21.22"),
+                .init("openssl", "3.0.15-1~deb12u1", conffiles: [("/etc/ssl/openssl.cnf", "5f3b1bd1e4a3c7a4e2a4f0a1b2c3d4e5")]),
+                .init("bash", "5.2.15-2+b7"),
+                .init("tzdata", "2024a-0+deb12u1", architecture: "all"),
+                .init("curl", "7.88.1-10+deb12u8"),
+                .init("vim", "2:9.0.1378-2"),
+                .init("removed-pkg", "1.0", state: "config-files"),
+                .init("libc6", "2.36-9+deb12u9", architecture: "i386")
+            ]))
         let fetched = Self.fetched
         try root.write("\(lists)/\(main)_InRelease", Fixtures.inRelease(suite: "stable", codename: "bookworm"), modified: fetched)
-        try root.write("\(lists)/\(security)_InRelease", Fixtures.inRelease(suite: "stable-security", codename: "bookworm-security"),
-                       modified: fetched.addingTimeInterval(-60))
-        try root.write("\(lists)/\(backports)_InRelease",
-                       Fixtures.inRelease(suite: "stable-backports", codename: "bookworm-backports",
-                                          notAutomatic: true, butAutomaticUpgrades: true), modified: fetched)
+        try root.write(
+            "\(lists)/\(security)_InRelease", Fixtures.inRelease(suite: "stable-security", codename: "bookworm-security"),
+            modified: fetched.addingTimeInterval(-60))
+        try root.write(
+            "\(lists)/\(backports)_InRelease",
+            Fixtures.inRelease(
+                suite: "stable-backports", codename: "bookworm-backports",
+                notAutomatic: true, butAutomaticUpgrades: true), modified: fetched)
         let mainList = Fixtures.packagesList([
             ("dpkg", "1.21.22", "amd64"), ("openssl", "3.0.15-1~deb12u1", "amd64"), ("bash", "5.2.15-2+b8", "amd64"),
             ("tzdata", "2025b-0+deb12u1", "all"), ("curl", "7.88.1-10+deb12u8", "amd64"), ("vim", "2:9.0.1378-2", "amd64"),
-            ("libc6", "2.36-9+deb12u10", "amd64"), ("unrelated", "9.9", "amd64"),
+            ("libc6", "2.36-9+deb12u10", "amd64"), ("unrelated", "9.9", "amd64")
         ])
         let securityList = Fixtures.packagesList([("openssl", "3.0.17-1~deb12u2", "amd64"), ("curl", "7.88.1-10+deb12u8", "amd64")])
         let backportsList = Fixtures.packagesList([("curl", "8.14.1-2~bpo12+1", "amd64"), ("vim", "2:9.1.0-1~bpo12+1", "amd64")])
         let i386List = Fixtures.packagesList([("libc6", "2.36-9+deb12u10", "i386")])
-        for (name, text) in [("\(main)_main_binary-amd64_Packages", mainList), ("\(security)_main_binary-amd64_Packages", securityList),
-                             ("\(backports)_main_binary-amd64_Packages", backportsList), ("\(main)_main_binary-i386_Packages", i386List)] {
+        for (name, text) in [
+            ("\(main)_main_binary-amd64_Packages", mainList), ("\(security)_main_binary-amd64_Packages", securityList),
+            ("\(backports)_main_binary-amd64_Packages", backportsList), ("\(main)_main_binary-i386_Packages", i386List)
+        ] {
             if lz4, let tool = Fixtures.tool("/usr/bin/lz4") {
                 let plain = try root.write("tmp/\(name)", text)
                 try Fixtures.run(tool, ["-q", "-f", plain.path, root.url("\(lists)/\(name).lz4").path])
@@ -75,10 +83,13 @@ import PostureTestSupport
 
     @Test func installedFromBackportsFollowsBackports() {
         // Index 0: backports (NotAutomatic + ButAutomaticUpgrades, 100); index 1: stable (500).
-        let files = [AptPreferences.FileAttributes(hasRelease: true, archive: "stable-backports", component: "main"),
-                     AptPreferences.FileAttributes(hasRelease: true, archive: "stable", component: "main")]
-        let policy = AptPolicy(files: files, preferences: AptPreferences(), native: "amd64",
-                               phasing: .init(machineID: ""), defaultPriorities: [100, 500])
+        let files = [
+            AptPreferences.FileAttributes(hasRelease: true, archive: "stable-backports", component: "main"),
+            AptPreferences.FileAttributes(hasRelease: true, archive: "stable", component: "main")
+        ]
+        let policy = AptPolicy(
+            files: files, preferences: AptPreferences(), native: "amd64",
+            phasing: .init(machineID: ""), defaultPriorities: [100, 500])
         func offer(_ version: String, _ file: Int) -> AptIndex.Offer {
             AptIndex.Offer(name: "curl", architecture: "amd64", version: version, source: "curl", sourceVersion: version, file: file)
         }
@@ -132,7 +143,7 @@ import PostureTestSupport
         "Package: a\nVersion: 1\n",
         "Package: a\nStatus: install ok\nVersion: 1\n",
         "Package: a\nStatus: install ok installed\n",
-        "\u{FFFD}\u{0}binary junk",
+        "\u{FFFD}\u{0}binary junk"
     ])
     func damagedStatusIsAnError(_ text: String) throws {
         #expect(throws: ProbeError.self) { try DpkgDatabase.parse(Array(text.utf8), path: "/var/lib/dpkg/status") }

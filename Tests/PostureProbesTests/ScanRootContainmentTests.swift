@@ -1,11 +1,13 @@
 import Foundation
-import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 import PostureModel
-@testable import PostureProbes
 import PostureTestSupport
+import Testing
+
+@testable import PostureProbes
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Both ways of resolving paths inside a root: the kernel's (`openat2`) and the fallback walk.
 let everyResolution: [RootDirectory.Resolution] = [.kernel, .userspace]
@@ -59,8 +61,10 @@ let everyResolution: [RootDirectory.Resolution] = [.kernel, .userspace]
                         sawMissing = true
                     }
                     if case .success(let file) = scanRoot.openFile("\(directory)/\(name)") {
-                        seen.append(String(decoding: (try? Platform.readAll(file.fd, size: file.status.size, limit: 4096, path: name)) ?? [],
-                                           as: UTF8.self))
+                        seen.append(
+                            String(
+                                decoding: (try? Platform.readAll(file.fd, size: file.status.size, limit: 4096, path: name)) ?? [],
+                                as: UTF8.self))
                         Platform.closeFile(file.fd)
                     }
                 }
@@ -112,8 +116,10 @@ let everyResolution: [RootDirectory.Resolution] = [.kernel, .userspace]
         }
         var walked: [String: Bool] = [:]
         FileWalk.visit(root: scanRoot, "etc", maxDepth: 3, maxEntries: 100) { path, status in walked[path] = status.isRegular }
-        #expect(walked == ["etc": false, "etc/os-release": false, "etc/issue": false, "etc/passwd": false]
-                         .merging(special.contains("etc/hostname") ? ["etc/hostname": false] : [:]) { $1 })
+        #expect(
+            walked
+                == ["etc": false, "etc/os-release": false, "etc/issue": false, "etc/passwd": false]
+                .merging(special.contains("etc/hostname") ? ["etc/hostname": false] : [:]) { $1 })
         #expect(watch.opened().isEmpty, "opened: \(watch.opened())")
     }
 }

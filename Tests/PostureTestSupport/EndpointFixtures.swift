@@ -5,7 +5,8 @@ extension Fixtures {
     /// (`built` as its `strftime("%d %b %Y %H-%M %z")`, e.g. `01 Oct 2026 04-26 -0500`), then opaque
     /// signature data. The probe's own tests read headers made by the real sigtool and freshclam.
     public static func clamavDatabase(built: String, version: Int, signatures: Int = 27_000) -> Data {
-        var header = "ClamAV-VDB:\(built):\(version):\(signatures):90:0123456789abcdef0123456789abcdef:"
+        var header =
+            "ClamAV-VDB:\(built):\(version):\(signatures):90:0123456789abcdef0123456789abcdef:"
             + "SIGNATURE0123456789abcdef:raynman:1763400000"
         header += String(repeating: " ", count: 512 - header.utf8.count)
         return Data(header.utf8) + Data((0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 31) })
@@ -32,26 +33,28 @@ extension Fixtures {
             "timeCreated":1700000000000,"timeLastUsed":1700000000000,"timePasswordChanged":1700000000000,"timesUsed":3}
             """
         }
-        return "{\"nextId\":\(entries.count + 1),\"logins\":[\(logins.joined(separator: ","))],\"potentiallyVulnerablePasswords\":[],\"dismissedBreachAlertsByLoginGUID\":{},\"version\":3}"
+        return
+            "{\"nextId\":\(entries.count + 1),\"logins\":[\(logins.joined(separator: ","))],\"potentiallyVulnerablePasswords\":[],\"dismissedBreachAlertsByLoginGUID\":{},\"version\":3}"
     }
 
     /// A Chromium `Login Data` SQLite database made with the sqlite3 tool (schema as Chromium writes it).
     public static func chromiumLoginData(at url: URL, _ entries: [(origin: String, secret: String, neverSave: Bool)]) throws {
         guard let sqlite = tool("/usr/bin/sqlite3") else { throw CocoaError(.fileNoSuchFile) }
         var sql = """
-        CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
-        INSERT INTO meta VALUES('version','43');
-        CREATE TABLE logins (origin_url VARCHAR NOT NULL, action_url VARCHAR, username_element VARCHAR,
-          username_value VARCHAR, password_element VARCHAR, password_value BLOB, submit_element VARCHAR,
-          signon_realm VARCHAR NOT NULL, date_created INTEGER NOT NULL, blacklisted_by_user INTEGER NOT NULL,
-          scheme INTEGER NOT NULL, password_type INTEGER, times_used INTEGER, form_data BLOB,
-          display_name VARCHAR, icon_url VARCHAR, federation_url VARCHAR, skip_zero_click INTEGER,
-          generation_upload_status INTEGER, possible_username_pairs BLOB, id INTEGER PRIMARY KEY AUTOINCREMENT,
-          date_last_used INTEGER NOT NULL DEFAULT 0, moving_blocked_for BLOB, date_password_modified INTEGER NOT NULL DEFAULT 0,
-          UNIQUE (origin_url, username_element, username_value, password_element, signon_realm));
-        """
+            CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
+            INSERT INTO meta VALUES('version','43');
+            CREATE TABLE logins (origin_url VARCHAR NOT NULL, action_url VARCHAR, username_element VARCHAR,
+              username_value VARCHAR, password_element VARCHAR, password_value BLOB, submit_element VARCHAR,
+              signon_realm VARCHAR NOT NULL, date_created INTEGER NOT NULL, blacklisted_by_user INTEGER NOT NULL,
+              scheme INTEGER NOT NULL, password_type INTEGER, times_used INTEGER, form_data BLOB,
+              display_name VARCHAR, icon_url VARCHAR, federation_url VARCHAR, skip_zero_click INTEGER,
+              generation_upload_status INTEGER, possible_username_pairs BLOB, id INTEGER PRIMARY KEY AUTOINCREMENT,
+              date_last_used INTEGER NOT NULL DEFAULT 0, moving_blocked_for BLOB, date_password_modified INTEGER NOT NULL DEFAULT 0,
+              UNIQUE (origin_url, username_element, username_value, password_element, signon_realm));
+            """
         for entry in entries {
-            sql += "\nINSERT INTO logins (origin_url, action_url, username_value, password_value, signon_realm, date_created, blacklisted_by_user, scheme) VALUES ('\(entry.origin)', '\(entry.origin)', 'user-\(entry.secret)', CAST('v10\(entry.secret)' AS BLOB), '\(entry.origin)/', 13340000000000000, \(entry.neverSave ? 1 : 0), 0);"
+            sql +=
+                "\nINSERT INTO logins (origin_url, action_url, username_value, password_value, signon_realm, date_created, blacklisted_by_user, scheme) VALUES ('\(entry.origin)', '\(entry.origin)', 'user-\(entry.secret)', CAST('v10\(entry.secret)' AS BLOB), '\(entry.origin)/', 13340000000000000, \(entry.neverSave ? 1 : 0), 0);"
         }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let result = try run(sqlite, [url.path], input: Data(sql.utf8))
@@ -75,9 +78,11 @@ public struct FakePackage {
     public var directories: [String]
     public var architecture: String
 
-    public init(_ name: String, version: String = "1.0-1", architecture: String = "amd64",
-                files: [(path: String, content: String, mode: Int)] = [], conffiles: [(path: String, content: String)] = [],
-                directories: [String] = []) {
+    public init(
+        _ name: String, version: String = "1.0-1", architecture: String = "amd64",
+        files: [(path: String, content: String, mode: Int)] = [], conffiles: [(path: String, content: String)] = [],
+        directories: [String] = []
+    ) {
         self.name = name
         self.version = version
         self.architecture = architecture
@@ -100,7 +105,10 @@ extension Fixtures {
         for package in packages {
             var list = ["/."]
             var md5sums = ""
-            for directory in package.directories { list.append(directory); try root.makeDirectory(String(directory.dropFirst())) }
+            for directory in package.directories {
+                list.append(directory)
+                try root.makeDirectory(String(directory.dropFirst()))
+            }
             for file in package.files {
                 let url = try root.write(String(file.path.dropFirst()), file.content)
                 try FileManager.default.setAttributes([.posixPermissions: file.mode], ofItemAtPath: url.path)
@@ -116,15 +124,15 @@ extension Fixtures {
             try root.write("var/lib/dpkg/info/\(package.name).list", list.joined(separator: "\n") + "\n")
             try root.write("var/lib/dpkg/info/\(package.name).md5sums", md5sums)
             status += """
-            Package: \(package.name)
-            Status: install ok installed
-            Priority: optional
-            Section: misc
-            Installed-Size: 10
-            Maintainer: Test <test@example.org>
-            Architecture: \(package.architecture)
-            Version: \(package.version)
-            """
+                Package: \(package.name)
+                Status: install ok installed
+                Priority: optional
+                Section: misc
+                Installed-Size: 10
+                Maintainer: Test <test@example.org>
+                Architecture: \(package.architecture)
+                Version: \(package.version)
+                """
             if !conffileField.isEmpty { status += "\nConffiles:" + conffileField }
             status += "\nDescription: \(package.name)\n\n"
         }

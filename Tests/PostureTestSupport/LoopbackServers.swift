@@ -19,22 +19,30 @@ public struct TestPKI: Sendable {
                 throw NSError(domain: "openssl", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
             }
         }
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d.url("ca.key").path,
-                     "-out", d.url("ca.pem").path, "-days", "2", "-subj", "/CN=posture test CA"])
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d.url("ca.key").path,
+            "-out", d.url("ca.pem").path, "-days", "2", "-subj", "/CN=posture test CA"
+        ])
         try d.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
         try d.write("client.ext", "extendedKeyUsage=clientAuth\n")
         for (name, subject) in [("server", "/CN=localhost"), ("client", "/CN=banking-pc-01")] {
-            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d.url("\(name).key").path,
-                         "-out", d.url("\(name).csr").path, "-subj", subject])
-            try openssl(["x509", "-req", "-in", d.url("\(name).csr").path, "-CA", d.url("ca.pem").path, "-CAkey", d.url("ca.key").path,
-                         "-CAcreateserial", "-out", d.url("\(name).pem").path, "-days", "2", "-extfile", d.url("\(name).ext").path])
+            try openssl([
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d.url("\(name).key").path,
+                "-out", d.url("\(name).csr").path, "-subj", subject
+            ])
+            try openssl([
+                "x509", "-req", "-in", d.url("\(name).csr").path, "-CA", d.url("ca.pem").path, "-CAkey", d.url("ca.key").path,
+                "-CAcreateserial", "-out", d.url("\(name).pem").path, "-days", "2", "-extfile", d.url("\(name).ext").path
+            ])
         }
     }
 
     /// `sha256//BASE64` of the server's public key, as CURLOPT_PINNEDPUBLICKEY takes it.
     public func serverPin() throws -> String {
-        let result = try Fixtures.run("/bin/sh", ["-c", "openssl x509 -in '\(serverCertificate)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"],
-                                      environment: ["PATH": "/usr/bin:/bin"])
+        let result = try Fixtures.run(
+            "/bin/sh",
+            ["-c", "openssl x509 -in '\(serverCertificate)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"],
+            environment: ["PATH": "/usr/bin:/bin"])
         return "sha256//" + result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A small tmpfs mounted for one test and filled on demand: how tests meet a real full disk.
 /// Mounting needs root; the file system is unmounted when this is released.
@@ -19,22 +20,23 @@ public final class ScratchFilesystem: @unchecked Sendable {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("posture-tests-tmpfs-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         #if os(Linux)
-        let mounted = mount("tmpfs", path, "tmpfs", 0, "size=\(sizeKiB)k,mode=0700")
+            let mounted = mount("tmpfs", path, "tmpfs", 0, "size=\(sizeKiB)k,mode=0700")
         #else
-        let mounted: Int32 = -1
-        errno = ENOSYS
+            let mounted: Int32 = -1
+            errno = ENOSYS
         #endif
         guard mounted == 0 else {
             let reason = String(cString: strerror(errno))
             rmdir(path)
-            throw Failure(description: "cannot mount a \(sizeKiB) KiB tmpfs at \(path): \(reason)"
-                          + " (the full-disk tests need root; CI=true requires them)")
+            throw Failure(
+                description: "cannot mount a \(sizeKiB) KiB tmpfs at \(path): \(reason)"
+                    + " (the full-disk tests need root; CI=true requires them)")
         }
     }
 
     deinit {
         #if os(Linux)
-        umount2(path, Int32(MNT_DETACH))
+            umount2(path, Int32(MNT_DETACH))
         #endif
         rmdir(path)
     }

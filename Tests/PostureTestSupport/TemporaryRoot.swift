@@ -55,8 +55,10 @@ public enum Fixtures {
         public var state: String
         public var conffiles: [(path: String, md5: String)]
 
-        public init(_ name: String, _ version: String, architecture: String = "amd64", state: String = "installed",
-                    conffiles: [(path: String, md5: String)] = []) {
+        public init(
+            _ name: String, _ version: String, architecture: String = "amd64", state: String = "installed",
+            conffiles: [(path: String, md5: String)] = []
+        ) {
             self.name = name
             self.version = version
             self.architecture = architecture
@@ -69,16 +71,16 @@ public enum Fixtures {
     public static func dpkgStatus(_ entries: [StatusEntry]) -> String {
         entries.map { entry in
             var stanza = """
-            Package: \(entry.name)
-            Status: install ok \(entry.state)
-            Priority: optional
-            Section: misc
-            Installed-Size: 120
-            Maintainer: Debian Developers <debian-devel@lists.debian.org>
-            Architecture: \(entry.architecture)
-            Version: \(entry.version)
-            Depends: libc6 (>= 2.34)
-            """
+                Package: \(entry.name)
+                Status: install ok \(entry.state)
+                Priority: optional
+                Section: misc
+                Installed-Size: 120
+                Maintainer: Debian Developers <debian-devel@lists.debian.org>
+                Architecture: \(entry.architecture)
+                Version: \(entry.version)
+                Depends: libc6 (>= 2.34)
+                """
             if !entry.conffiles.isEmpty {
                 stanza += "\nConffiles:\n" + entry.conffiles.map { " \($0.path) \($0.md5)" }.joined(separator: "\n")
             }
@@ -112,38 +114,42 @@ public enum Fixtures {
     }
 
     /// An `InRelease` file, clear-signed as the archive publishes it.
-    public static func inRelease(suite: String, codename: String, notAutomatic: Bool = false,
-                                 butAutomaticUpgrades: Bool = false) -> String {
+    public static func inRelease(
+        suite: String, codename: String, notAutomatic: Bool = false,
+        butAutomaticUpgrades: Bool = false
+    ) -> String {
         var fields = """
-        Origin: Debian
-        Label: Debian
-        Suite: \(suite)
-        Codename: \(codename)
-        Date: Sat, 10 Jun 2023 08:00:00 UTC
-        Architectures: all amd64 arm64
-        Components: main contrib non-free-firmware
-        """
+            Origin: Debian
+            Label: Debian
+            Suite: \(suite)
+            Codename: \(codename)
+            Date: Sat, 10 Jun 2023 08:00:00 UTC
+            Architectures: all amd64 arm64
+            Components: main contrib non-free-firmware
+            """
         if notAutomatic { fields += "\nNotAutomatic: yes" }
         if butAutomaticUpgrades { fields += "\nButAutomaticUpgrades: yes" }
         return """
-        -----BEGIN PGP SIGNED MESSAGE-----
-        Hash: SHA512
+            -----BEGIN PGP SIGNED MESSAGE-----
+            Hash: SHA512
 
-        \(fields)
-        Description: Debian test archive
-        SHA256:
-         0000000000000000000000000000000000000000000000000000000000000000   1234 main/binary-amd64/Packages
-        -----BEGIN PGP SIGNATURE-----
+            \(fields)
+            Description: Debian test archive
+            SHA256:
+             0000000000000000000000000000000000000000000000000000000000000000   1234 main/binary-amd64/Packages
+            -----BEGIN PGP SIGNATURE-----
 
-        iQIzBAEBCgAdFiEE
-        -----END PGP SIGNATURE-----
-        """
+            iQIzBAEBCgAdFiEE
+            -----END PGP SIGNATURE-----
+            """
     }
 
     /// Runs a program and returns its standard output and exit status.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil,
-                           environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(
+        _ executable: String, _ arguments: [String], input: Data? = nil,
+        environment: [String: String]? = nil
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -170,7 +176,8 @@ public enum Fixtures {
     /// `run` on a thread of its own: for long subprocesses in async tests, which would otherwise
     /// hold one of the runner's few cooperative threads for their whole run.
     public static func runDetached(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
-        -> (status: Int32, stdout: String, stderr: String) {
+        -> (status: Int32, stdout: String, stderr: String)
+    {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread { continuation.resume(with: Result { try run(executable, arguments, environment: environment) }) }
         }
@@ -219,8 +226,10 @@ extension Fixtures {
     /// order. Blocking calls (a subprocess, a synchronous HTTP request) belong here rather than in a
     /// task group: on the test process's cooperative pool (one thread per core) they stall every
     /// other test's async work, and a PostgreSQL row lock held by a stalled task then stalls the rest.
-    public static func onThreads<Item: Sendable, Output: Sendable>(_ items: [Item], width: Int,
-                                                                  _ work: @escaping @Sendable (Item) throws -> Output) -> [Result<Output, any Error>] {
+    public static func onThreads<Item: Sendable, Output: Sendable>(
+        _ items: [Item], width: Int,
+        _ work: @escaping @Sendable (Item) throws -> Output
+    ) -> [Result<Output, any Error>] {
         let shared = ThreadWork<Output>(items.count)
         let done = DispatchGroup()
         for _ in 0..<max(1, min(width, items.count)) {
@@ -241,6 +250,11 @@ private final class ThreadWork<Output>: @unchecked Sendable {
     var next = 0
     var results: [Result<Output, any Error>?]
     init(_ count: Int) { results = Array(repeating: nil, count: count) }
-    func take() -> Int? { lock.withLock { defer { next += 1 }; return next < results.count ? next : nil } }
+    func take() -> Int? {
+        lock.withLock {
+            defer { next += 1 }
+            return next < results.count ? next : nil
+        }
+    }
     func put(_ index: Int, _ result: Result<Output, any Error>) { lock.withLock { results[index] = result } }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import PostureTestSupport
 import PostureTransport
+import Testing
 
 /// libcurl against a real HTTPS server on loopback, with a CA made at test time.
 @Suite(.serialized) struct TransportTests {
@@ -13,8 +13,9 @@ import PostureTransport
     }
 
     static func request(_ port: Int, key: String = UUID().uuidString) -> HTTPRequest {
-        HTTPRequest(url: "https://127.0.0.1:\(port)/v1/reports",
-                    headers: [("Content-Type", "application/json"), ("Idempotency-Key", key)], body: Data("{\"x\":1}".utf8))
+        HTTPRequest(
+            url: "https://127.0.0.1:\(port)/v1/reports",
+            headers: [("Content-Type", "application/json"), ("Idempotency-Key", key)], body: Data("{\"x\":1}".utf8))
     }
 
     @Test func uploadsWithTheConfiguredCAAndDeduplicates() throws {
@@ -53,8 +54,10 @@ import PostureTransport
         let (server, pki) = try Self.server()
         let pinned = CurlTransport(options: TransportOptions(caFile: pki.caCertificate, pinnedPublicKey: try pki.serverPin()))
         #expect(try pinned.send(Self.request(server.port)).status == 201)
-        let wrong = CurlTransport(options: TransportOptions(caFile: pki.caCertificate,
-                                                            pinnedPublicKey: "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+        let wrong = CurlTransport(
+            options: TransportOptions(
+                caFile: pki.caCertificate,
+                pinnedPublicKey: "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
         #expect { try wrong.send(Self.request(server.port)) } throws: { error in
             (error as? TransportError)?.message.contains("pinned_public_key") == true
         }
@@ -66,8 +69,10 @@ import PostureTransport
         #expect(throws: TransportError.self) {
             try CurlTransport(options: TransportOptions(caFile: pki.caCertificate)).send(Self.request(server.port))
         }
-        let mutual = CurlTransport(options: TransportOptions(caFile: pki.caCertificate, clientCertificate: pki.clientCertificate,
-                                                             clientKey: pki.clientKey))
+        let mutual = CurlTransport(
+            options: TransportOptions(
+                caFile: pki.caCertificate, clientCertificate: pki.clientCertificate,
+                clientKey: pki.clientKey))
         #expect(try mutual.send(Self.request(server.port)).status == 201)
         #expect(server.entries().last?.contains("\"client_cert\": true") == true)
     }

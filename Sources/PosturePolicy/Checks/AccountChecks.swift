@@ -4,14 +4,18 @@ import PostureModel
 extension CheckRegistry {
     /// Passwords changed in time and not saved on the PC: the `accounts` and `credentials` probes.
     static let accounts: [CheckDefinition] = [
-        CheckDefinition(.accountsPasswordAge, probe: .accounts,
-                        parameters: [.init("max_days", .int(minimum: 1), default: .int(90)),
-                                     .init("include_root", .bool, default: .bool(false))]) {
+        CheckDefinition(
+            .accountsPasswordAge, probe: .accounts,
+            parameters: [
+                .init("max_days", .int(minimum: 1), default: .int(90)),
+                .init("include_root", .bool, default: .bool(false))
+            ]
+        ) {
             Verdicts.passwordAge($0.evidence, $0.parameters, $0.today)
         },
         CheckDefinition(.credentialsNoSavedBankLogins, probe: .credentials, parameters: [.init("domains", .strings, required: true)]) {
             Verdicts.savedLogins($0.evidence, $0.parameters)
-        },
+        }
     ]
 }
 
@@ -21,29 +25,39 @@ extension Verdicts {
         let maxDays = p.count("max_days")
         let relevant = accounts.filter { !$0.locked && ($0.uid != 0 || p.bool("include_root")) }
         guard !relevant.isEmpty else {
-            return Verdict(status: .notApplicable, summary: .init(en: "No login account with a password",
-                                                                  ja: "パスワードでログインできるアカウントはありません"))
+            return Verdict(
+                status: .notApplicable,
+                summary: .init(
+                    en: "No login account with a password",
+                    ja: "パスワードでログインできるアカウントはありません"))
         }
-        let remedy = LocalizedText(en: "Change the password (`passwd USER`) and set a maximum age (`sudo chage -M \(maxDays) USER`).",
-                                   ja: "パスワードを変更し(`passwd ユーザー`)、有効期限を設定してください(`sudo chage -M \(maxDays) ユーザー`)。")
+        let remedy = LocalizedText(
+            en: "Change the password (`passwd USER`) and set a maximum age (`sudo chage -M \(maxDays) USER`).",
+            ja: "パスワードを変更し(`passwd ユーザー`)、有効期限を設定してください(`sudo chage -M \(maxDays) ユーザー`)。")
         var stale: [String] = []
         var unknown: [String] = []
         for account in relevant {
-            guard let changed = account.passwordLastChanged else { unknown.append(account.user); continue }
+            guard let changed = account.passwordLastChanged else {
+                unknown.append(account.user)
+                continue
+            }
             let age = changed.days(until: today)
             if age > maxDays { stale.append("\(account.user) (\(age) days)") }
         }
         if !stale.isEmpty {
-            return .fail("Password older than \(maxDays) days: \(abbreviated(stale))",
-                         "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale, ja: true))", remedy: remedy)
+            return .fail(
+                "Password older than \(maxDays) days: \(abbreviated(stale))",
+                "パスワードが \(maxDays) 日以上変更されていません: \(abbreviated(stale, ja: true))", remedy: remedy)
         }
         if !unknown.isEmpty {
             let reason = evidence.unavailable[ProbeName.accounts.rawValue].map { " (\($0))" } ?? ""
-            return .unknown("Password age unknown for: \(abbreviated(unknown))\(reason)",
-                            "パスワードの変更日が不明: \(abbreviated(unknown, ja: true))\(reason)")
+            return .unknown(
+                "Password age unknown for: \(abbreviated(unknown))\(reason)",
+                "パスワードの変更日が不明: \(abbreviated(unknown, ja: true))\(reason)")
         }
-        return .pass("All \(relevant.count) account password(s) changed within \(maxDays) days",
-                     "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
+        return .pass(
+            "All \(relevant.count) account password(s) changed within \(maxDays) days",
+            "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
     }
 
     static func savedLogins(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
@@ -56,20 +70,24 @@ extension Verdicts {
         var found = matches.map { "\($0.browser): \($0.origin)" }
         found += credentials.passwordNotes
         if !found.isEmpty {
-            return .fail("Bank passwords stored on the PC: \(abbreviated(found))",
-                         "銀行のパスワードがPCに保存されています: \(abbreviated(found, ja: true))",
-                         remedy: .init(en: "Delete the saved logins in the browser's password manager and remove password notes, then change the bank password.",
-                                       ja: "ブラウザに保存されたログイン情報とパスワードのメモを削除し、銀行のパスワードを変更してください。"))
+            return .fail(
+                "Bank passwords stored on the PC: \(abbreviated(found))",
+                "銀行のパスワードがPCに保存されています: \(abbreviated(found, ja: true))",
+                remedy: .init(
+                    en: "Delete the saved logins in the browser's password manager and remove password notes, then change the bank password.",
+                    ja: "ブラウザに保存されたログイン情報とパスワードのメモを削除し、銀行のパスワードを変更してください。"))
         }
         if let problem = evidence.unavailable[ProbeName.credentials.rawValue] {
             return .unknown("Not every browser profile could be read: \(problem)", "読み取れないブラウザ設定があります: \(problem)")
         }
         if let unseen = leftOut(evidence, "credentials.saved_logins", coveringAll: domains) {
-            return .unknown("\(unseen) saved login(s) were left out of the report, so one for \(abbreviated(domains, limit: 3)) cannot be ruled out",
-                            "\(unseen) 件の保存ログインがレポートから省かれたため、\(abbreviated(domains, limit: 3, ja: true)) の保存ログインがないとは言えません")
+            return .unknown(
+                "\(unseen) saved login(s) were left out of the report, so one for \(abbreviated(domains, limit: 3)) cannot be ruled out",
+                "\(unseen) 件の保存ログインがレポートから省かれたため、\(abbreviated(domains, limit: 3, ja: true)) の保存ログインがないとは言えません")
         }
-        return .pass("No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
-                     "\(abbreviated(domains, limit: 3, ja: true)) の保存ログインやパスワードのメモはありません")
+        return .pass(
+            "No saved login for \(abbreviated(domains, limit: 3)) and no password notes",
+            "\(abbreviated(domains, limit: 3, ja: true)) の保存ログインやパスワードのメモはありません")
     }
 
     /// Entries left out of the list at `path` that could concern `domains`: nil when none were, or

@@ -4,15 +4,19 @@ import PostureModel
 extension CheckRegistry {
     /// Browsers on a supported release line and at the newest version: the `browsers` probe.
     static let browsers: [CheckDefinition] = [
-        CheckDefinition(.browserSupported, probe: .browsers,
-                        parameters: [.init("reference_max_age_days", .int(minimum: 1), default: .int(180)),
-                                     .init("distribution_lag_lines", .int(minimum: 0), default: .int(2)),
-                                     .init("max_index_age_days", .int(minimum: 1), default: .int(7))]) {
+        CheckDefinition(
+            .browserSupported, probe: .browsers,
+            parameters: [
+                .init("reference_max_age_days", .int(minimum: 1), default: .int(180)),
+                .init("distribution_lag_lines", .int(minimum: 0), default: .int(2)),
+                .init("max_index_age_days", .int(minimum: 1), default: .int(7))
+            ]
+        ) {
             Verdicts.browserSupported($0.evidence, $0.parameters, $0.today, $0.now)
         },
         CheckDefinition(.browserUpdated, probe: .browsers, parameters: [.init("max_index_age_days", .int(minimum: 1), default: .int(7))]) {
             Verdicts.browserUpdated($0.evidence, $0.parameters, $0.now)
-        },
+        }
     ]
 }
 
@@ -24,7 +28,8 @@ extension Verdicts {
     /// source has stopped following the vendor, and the browser is unsupported.
     static func heldBySource(_ browser: BrowserEvidence, _ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
         guard browser.source.hasPrefix("dpkg:"), browser.eol == nil, let candidate = browser.candidate, candidate == browser.version,
-              let past = browser.linesPastSupport, past <= p.count("distribution_lag_lines") else { return false }
+            let past = browser.linesPastSupport, past <= p.count("distribution_lag_lines")
+        else { return false }
         return indexIsFresh(evidence, p, now)
     }
 
@@ -50,10 +55,12 @@ extension Verdicts {
                         + (browser.supportSource.map { ja ? "(リリース情報: \($0)、\(asOf) 時点)" : " (release data: \($0), as of \(asOf))" } ?? "")
                 }
             }
-            return .fail("Unsupported browser release: \(abbreviated(names(ja: false)))",
-                         "サポート切れのブラウザ: \(abbreviated(names(ja: true), ja: true))",
-                         remedy: .init(en: "Update these browsers to a supported release, or remove them.",
-                                       ja: "これらのブラウザをサポート中の版へ更新するか、削除してください。"))
+            return .fail(
+                "Unsupported browser release: \(abbreviated(names(ja: false)))",
+                "サポート切れのブラウザ: \(abbreviated(names(ja: true), ja: true))",
+                remedy: .init(
+                    en: "Update these browsers to a supported release, or remove them.",
+                    ja: "これらのブラウザをサポート中の版へ更新するか、削除してください。"))
         }
         let unknown = browsers.filter { $0.supported == nil }
         if !unknown.isEmpty {
@@ -62,16 +69,24 @@ extension Verdicts {
         }
         let maxAge = p.count("reference_max_age_days")
         if let stale = browsers.compactMap(\.catalogAsOf).min(), stale.days(until: today) > maxAge {
-            return .unknown("Browser release data is from \(stale), older than \(maxAge) days: update posture's catalogs",
-                            "ブラウザのリリース情報(\(stale))が \(maxAge) 日より古いため判定できません。posture のカタログを更新してください",
-                            remedy: .init(en: "Install a newer posture package (its browser catalog is out of date).",
-                                          ja: "新しい posture パッケージを導入してください(ブラウザのカタログが古くなっています)。"))
+            return .unknown(
+                "Browser release data is from \(stale), older than \(maxAge) days: update posture's catalogs",
+                "ブラウザのリリース情報(\(stale))が \(maxAge) 日より古いため判定できません。posture のカタログを更新してください",
+                remedy: .init(
+                    en: "Install a newer posture package (its browser catalog is out of date).",
+                    ja: "新しい posture パッケージを導入してください(ブラウザのカタログが古くなっています)。"))
         }
         let namesList = browsers.map { "\($0.name) \($0.version)" }
-        let heldEN = held.isEmpty ? "" : "; at the newest build their package source offers, \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: ", ")) release line(s) behind the vendor: "
-            + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" })
-        let heldJA = held.isEmpty ? "" : "。パッケージ提供元の最新版(ベンダーより \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: "、")) 系列遅れ): "
-            + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" }, ja: true)
+        let heldEN =
+            held.isEmpty
+            ? ""
+            : "; at the newest build their package source offers, \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: ", ")) release line(s) behind the vendor: "
+                + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" })
+        let heldJA =
+            held.isEmpty
+            ? ""
+            : "。パッケージ提供元の最新版(ベンダーより \(held.map { "\($0.linesPastSupport ?? 0)" }.joined(separator: "、")) 系列遅れ): "
+                + abbreviated(held.map { "\($0.name) \($0.version) [\($0.source)]" }, ja: true)
         return .pass("Supported browsers: \(abbreviated(namesList))\(heldEN)", "サポート中のブラウザ: \(abbreviated(namesList, ja: true))\(heldJA)")
     }
 
@@ -81,25 +96,31 @@ extension Verdicts {
         let outdated = browsers.filter { $0.candidate != nil && $0.candidate != $0.version }
         if !outdated.isEmpty {
             let namesList = outdated.map { "\($0.name) \($0.version) → \($0.candidate!)" }
-            return .fail("Browser update available: \(abbreviated(namesList))", "ブラウザの更新があります: \(abbreviated(namesList, ja: true))",
-                         remedy: .init(en: "Update the browser (`sudo apt-get upgrade` for packaged browsers).",
-                                       ja: "ブラウザを更新してください(パッケージ版は `sudo apt-get upgrade`)。"))
+            return .fail(
+                "Browser update available: \(abbreviated(namesList))", "ブラウザの更新があります: \(abbreviated(namesList, ja: true))",
+                remedy: .init(
+                    en: "Update the browser (`sudo apt-get upgrade` for packaged browsers).",
+                    ja: "ブラウザを更新してください(パッケージ版は `sudo apt-get upgrade`)。"))
         }
         let unknownCandidate = browsers.filter { $0.candidate == nil }
         if !unknownCandidate.isEmpty {
             let namesList = unknownCandidate.map { "\($0.name) \($0.version) [\($0.source)]" }
-            return .unknown("No package index entry tells whether a newer version exists for: \(abbreviated(namesList))",
-                            "新しい版の有無をパッケージ索引で確認できないブラウザ: \(abbreviated(namesList, ja: true))",
-                            remedy: .init(en: "Keep these browsers on automatic updates (snap refresh, flatpak update, the browser's own updater).",
-                                          ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
+            return .unknown(
+                "No package index entry tells whether a newer version exists for: \(abbreviated(namesList))",
+                "新しい版の有無をパッケージ索引で確認できないブラウザ: \(abbreviated(namesList, ja: true))",
+                remedy: .init(
+                    en: "Keep these browsers on automatic updates (snap refresh, flatpak update, the browser's own updater).",
+                    ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
         }
         let maxAge = p.count("max_index_age_days")
         if indexIsFresh(evidence, p, now) {
             let namesList = browsers.map { "\($0.name) \($0.version)" }
-            return .pass("Browsers are at the newest version the package index offers: \(abbreviated(namesList))",
-                         "ブラウザはパッケージ索引の最新版です: \(abbreviated(namesList, ja: true))")
+            return .pass(
+                "Browsers are at the newest version the package index offers: \(abbreviated(namesList))",
+                "ブラウザはパッケージ索引の最新版です: \(abbreviated(namesList, ja: true))")
         }
-        return .unknown("The package index is missing or older than \(maxAge) days, so newer browser versions may exist",
-                        "パッケージ索引がないか \(maxAge) 日より古いため、ブラウザの新しい版の有無が分かりません")
+        return .unknown(
+            "The package index is missing or older than \(maxAge) days, so newer browser versions may exist",
+            "パッケージ索引がないか \(maxAge) 日より古いため、ブラウザの新しい版の有無が分かりません")
     }
 }

@@ -36,9 +36,11 @@ struct CheckDefinition: Sendable {
 enum CheckRegistry {
     static let definitions: [Check: CheckDefinition] = {
         let all = osAndUpdates + browsers + securitySoftware + accounts + integrity + host + environment + declarations
-        let byCheck = Dictionary(all.map { ($0.check, $0) }, uniquingKeysWith: { first, _ in
-            preconditionFailure("check \(first.check.rawValue) is defined twice")
-        })
+        let byCheck = Dictionary(
+            all.map { ($0.check, $0) },
+            uniquingKeysWith: { first, _ in
+                preconditionFailure("check \(first.check.rawValue) is defined twice")
+            })
         precondition(byCheck.count == Check.allCases.count, "checks without a definition: \(Set(Check.allCases).subtracting(byCheck.keys))")
         return byCheck
     }()

@@ -4,19 +4,27 @@ import PostureModel
 extension CheckRegistry {
     /// Antivirus and EDR products installed, running and current: the `security_software` probe.
     static let securitySoftware: [CheckDefinition] = [
-        CheckDefinition(.securitySoftwareInstalled, probe: .securitySoftware,
-                        parameters: [.init("commercial_only", .bool, default: .bool(false))]) {
+        CheckDefinition(
+            .securitySoftwareInstalled, probe: .securitySoftware,
+            parameters: [.init("commercial_only", .bool, default: .bool(false))]
+        ) {
             Verdicts.securityInstalled($0.evidence, $0.parameters)
         },
-        CheckDefinition(.securitySoftwareRunning, probe: .securitySoftware,
-                        parameters: [.init("commercial_only", .bool, default: .bool(false))]) {
+        CheckDefinition(
+            .securitySoftwareRunning, probe: .securitySoftware,
+            parameters: [.init("commercial_only", .bool, default: .bool(false))]
+        ) {
             Verdicts.securityRunning($0.evidence, $0.parameters)
         },
-        CheckDefinition(.securitySoftwareSignaturesFresh, probe: .securitySoftware,
-                        parameters: [.init("max_age_days", .int(minimum: 1), default: .int(7)),
-                                     .init("commercial_only", .bool, default: .bool(false))]) {
+        CheckDefinition(
+            .securitySoftwareSignaturesFresh, probe: .securitySoftware,
+            parameters: [
+                .init("max_age_days", .int(minimum: 1), default: .int(7)),
+                .init("commercial_only", .bool, default: .bool(false))
+            ]
+        ) {
             Verdicts.signaturesFresh($0.evidence, $0.parameters, $0.now)
-        },
+        }
     ]
 }
 
@@ -35,24 +43,36 @@ extension Verdicts {
         let installed = products.filter(\.installed)
         guard p.bool("commercial_only") else {
             return installed.isEmpty
-                ? .verdict(.absent("No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
-                                   remedy: securityRemedy))
+                ? .verdict(
+                    .absent(
+                        "No antivirus or EDR product is installed", "ウイルス対策ソフト(EDR を含む)が導入されていません",
+                        remedy: securityRemedy))
                 : .products(installed)
         }
         let commercial = installed.filter { $0.commercial == true }
         if !commercial.isEmpty { return .products(commercial) }
         let undetermined = installed.filter { $0.commercial == nil }.map(\.product)
         if !undetermined.isEmpty {
-            return .verdict(.unknown("Whether \(undetermined.joined(separator: ", ")) is sold commercially is not in this report (made by an older agent)",
-                                     "\(undetermined.joined(separator: ", ")) が市販品かどうかがこのレポートにありません(旧版のエージェント)"))
+            return .verdict(
+                .unknown(
+                    "Whether \(undetermined.joined(separator: ", ")) is sold commercially is not in this report (made by an older agent)",
+                    "\(undetermined.joined(separator: ", ")) が市販品かどうかがこのレポートにありません(旧版のエージェント)"))
         }
         let free = installed.map(\.product)
-        let en = free.isEmpty ? "No commercially sold antivirus product is installed"
+        let en =
+            free.isEmpty
+            ? "No commercially sold antivirus product is installed"
             : "Only free antivirus software is installed (\(free.joined(separator: ", "))); the rule requires commercially sold (市販) antivirus"
-        let ja = free.isEmpty ? "市販のウイルス対策ソフトが導入されていません"
+        let ja =
+            free.isEmpty
+            ? "市販のウイルス対策ソフトが導入されていません"
             : "無償のウイルス対策ソフトのみ導入されています(\(free.joined(separator: ", ")))。市販のウイルス対策ソフトが必要です"
-        return .verdict(.absent(en, ja, remedy: .init(en: "Install a commercially sold antivirus or EDR product and keep it running and current.",
-                                                      ja: "市販のウイルス対策ソフト(EDR を含む)を導入し、常に稼働・最新の状態にしてください。")))
+        return .verdict(
+            .absent(
+                en, ja,
+                remedy: .init(
+                    en: "Install a commercially sold antivirus or EDR product and keep it running and current.",
+                    ja: "市販のウイルス対策ソフト(EDR を含む)を導入し、常に稼働・最新の状態にしてください。")))
     }
 
     static func securityInstalled(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
@@ -77,12 +97,15 @@ extension Verdicts {
         }
         if installed.allSatisfy({ $0.running == false }) {
             let names = installed.map(\.product).joined(separator: ", ")
-            return .absent("Installed but not running: \(names)", "導入済みですが稼働していません: \(names)",
-                         remedy: .init(en: "Start the antivirus service and enable it at boot (systemctl enable --now …).",
-                                       ja: "ウイルス対策サービスを起動し、起動時に有効化してください(systemctl enable --now …)。"))
+            return .absent(
+                "Installed but not running: \(names)", "導入済みですが稼働していません: \(names)",
+                remedy: .init(
+                    en: "Start the antivirus service and enable it at boot (systemctl enable --now …).",
+                    ja: "ウイルス対策サービスを起動し、起動時に有効化してください(systemctl enable --now …)。"))
         }
-        return .unknown("Whether the antivirus is running cannot be seen (offline disk image or no access to /proc)",
-                        "ウイルス対策ソフトの稼働状況を確認できません(オフラインのディスクイメージ、または /proc に権限なし)")
+        return .unknown(
+            "Whether the antivirus is running cannot be seen (offline disk image or no access to /proc)",
+            "ウイルス対策ソフトの稼働状況を確認できません(オフラインのディスクイメージ、または /proc に権限なし)")
     }
 
     static func signaturesFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
@@ -101,17 +124,21 @@ extension Verdicts {
         }
         if let ahead = future.min(by: { $0.1 < $1.1 }) {
             let when = RFC3339.string(from: ahead.1)
-            return .unknown("\(ahead.0) signatures are dated \(when), in the future of this scan: check the clock of this PC",
-                            "\(ahead.0) の定義ファイルの日付 \(when) がスキャン時刻より未来です。この PC の時計を確認してください")
+            return .unknown(
+                "\(ahead.0) signatures are dated \(when), in the future of this scan: check the clock of this PC",
+                "\(ahead.0) の定義ファイルの日付 \(when) がスキャン時刻より未来です。この PC の時計を確認してください")
         }
         if let newest = past.max(by: { $0.1 < $1.1 }) {
             let age = Int(now.timeIntervalSince(newest.1) / 86400)
-            return .absent("\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
-                         "\(newest.0) の定義ファイルが \(age) 日前のままです(更新日 \(Day(newest.1))、上限 \(maxAge) 日)",
-                         remedy: .init(en: "Update the signatures (ClamAV: `sudo freshclam`) and check the updater runs daily.",
-                                       ja: "定義ファイルを更新し(ClamAV: `sudo freshclam`)、自動更新が毎日動くことを確認してください。"))
+            return .absent(
+                "\(newest.0) signatures are \(age) days old (updated \(Day(newest.1)); limit \(maxAge) days)",
+                "\(newest.0) の定義ファイルが \(age) 日前のままです(更新日 \(Day(newest.1))、上限 \(maxAge) 日)",
+                remedy: .init(
+                    en: "Update the signatures (ClamAV: `sudo freshclam`) and check the updater runs daily.",
+                    ja: "定義ファイルを更新し(ClamAV: `sudo freshclam`)、自動更新が毎日動くことを確認してください。"))
         }
-        return .unknown("The signature date of \(installed.map(\.product).joined(separator: ", ")) cannot be read",
-                        "\(installed.map(\.product).joined(separator: ", ")) の定義ファイル日付を読めません")
+        return .unknown(
+            "The signature date of \(installed.map(\.product).joined(separator: ", ")) cannot be read",
+            "\(installed.map(\.product).joined(separator: ", ")) の定義ファイル日付を読めません")
     }
 }

@@ -33,13 +33,15 @@ struct BrowserTrustStores {
     /// CKT_NSS_TRUSTED, CKT_NSS_TRUSTED_DELEGATOR; PKCS #11 3.2's CKT_TRUSTED, CKT_TRUST_ANCHOR).
     static let serverTrust: [UInt64: Set<UInt64>] = [
         ObjectClass.nssTrust: [0xCE53_4351, 0xCE53_4352],
-        ObjectClass.pkcsTrust: [0x1, 0x2],
+        ObjectClass.pkcsTrust: [0x1, 0x2]
     ]
 
     /// Certificates trusted for servers in the NSS databases of `homes`, and the databases (or
     /// the folders that would hold them) that could not be read.
-    func addedCertificates(homes: [String]) -> (certificates: [IntegrityEvidence.ExtraCertificate],
-                                                 unreadable: [IntegrityEvidence.UnreadableStore]) {
+    func addedCertificates(homes: [String]) -> (
+        certificates: [IntegrityEvidence.ExtraCertificate],
+        unreadable: [IntegrityEvidence.UnreadableStore]
+    ) {
         var found: [IntegrityEvidence.ExtraCertificate] = []
         var unreadable: [IntegrityEvidence.UnreadableStore] = []
         func note(_ error: ProbeError, _ folder: String) {

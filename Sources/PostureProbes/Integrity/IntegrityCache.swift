@@ -143,9 +143,11 @@ struct IntegrityCache: Sendable {
         guard let (stamp, diversions, rootKey) = fields else { return .rejected("it is truncated") }
         guard rootKey == Self.key(bytes: root.path.utf8) else { return .rejected("it was made for another root") }
         guard let (packages, diverted, divertedSection) = index.finish() else { return .rejected("it is malformed") }
-        return .loaded(IntegrityCache(file: file, packages: packages, diverted: diverted, divertedSection: divertedSection,
-                                      lastFullRun: Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: stamp))),
-                                      diversionsDigest: diversions))
+        return .loaded(
+            IntegrityCache(
+                file: file, packages: packages, diverted: diverted, divertedSection: divertedSection,
+                lastFullRun: Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: stamp))),
+                diversionsDigest: diversions))
     }
 
     /// The bytes of a section (or any range) of the cache file.
@@ -263,19 +265,25 @@ struct SectionIndex {
             switch IntegrityCache.SectionKind(rawValue: raw[0]) {
             case .chunk?:
                 guard let package = payload.u64(), let sequence = payload.u32(), let count = payload.u32() else { return false }
-                chunks[package, default: []].append(.init(package: package, sequence: Int(sequence), count: Int(count),
-                                                          entries: (section.lowerBound + 24)..<section.upperBound, section: section))
+                chunks[package, default: []].append(
+                    .init(
+                        package: package, sequence: Int(sequence), count: Int(count),
+                        entries: (section.lowerBound + 24)..<section.upperBound, section: section))
             case .package?:
                 guard let key = payload.u64(), let stanza = payload.bytes(16), let list = payload.identity(),
-                      let md5sums = payload.identity(), let flags = payload.u8(), payload.bytes(3) != nil,
-                      let chunkCount = payload.u32(), let hashCount = payload.u32() else { return false }
+                    let md5sums = payload.identity(), let flags = payload.u8(), payload.bytes(3) != nil,
+                    let chunkCount = payload.u32(), let hashCount = payload.u32()
+                else { return false }
                 var hashes: [String: MD5Digest] = [:]
                 for _ in 0..<hashCount {
                     guard let length = payload.u16(), let path = payload.bytes(Int(length)), let digest = payload.digest() else { return false }
                     hashes[String(decoding: path, as: UTF8.self)] = digest
                 }
-                records[key] = (.init(stanza: Array(stanza), list: flags & 1 != 0 ? list : nil, md5sums: flags & 2 != 0 ? md5sums : nil,
-                                      chunks: [], divertedHashes: hashes, section: section), Int(chunkCount))
+                records[key] = (
+                    .init(
+                        stanza: Array(stanza), list: flags & 1 != 0 ? list : nil, md5sums: flags & 2 != 0 ? md5sums : nil,
+                        chunks: [], divertedHashes: hashes, section: section), Int(chunkCount)
+                )
             case .diverted?:
                 divertedSection = section
                 guard let count = payload.u32() else { return false }
@@ -351,9 +359,10 @@ struct CacheEntry {
             if flags.contains(.hashed) {
                 let matched = flags.contains(.matched)
                 guard end - next >= (matched ? 40 : 56) else { return nil }
-                let identity = FileIdentity(device: u64(next), inode: u64(next + 8), size: Int64(bitPattern: u64(next + 16)),
-                                            modifiedNanoseconds: Int64(bitPattern: u64(next + 24)),
-                                            changedNanoseconds: Int64(bitPattern: u64(next + 32)))
+                let identity = FileIdentity(
+                    device: u64(next), inode: u64(next + 8), size: Int64(bitPattern: u64(next + 16)),
+                    modifiedNanoseconds: Int64(bitPattern: u64(next + 24)),
+                    changedNanoseconds: Int64(bitPattern: u64(next + 32)))
                 let actual = matched ? expected : MD5Digest(high: u64(next + 40), low: u64(next + 48))
                 entry.digest = CachedDigest(identity: identity, expected: expected, actual: actual)
                 next += matched ? 40 : 56
@@ -365,8 +374,10 @@ struct CacheEntry {
     }
 
     /// Appends an entry for `path` (absolute, as listed).
-    static func encode(into bytes: inout [UInt8], path: String, conffile: Bool, diverted: Bool,
-                       expected: MD5Digest?, digest: CachedDigest?) {
+    static func encode(
+        into bytes: inout [UInt8], path: String, conffile: Bool, diverted: Bool,
+        expected: MD5Digest?, digest: CachedDigest?
+    ) {
         var flags: Flags = []
         if expected != nil { flags.insert(.hasExpected) }
         if conffile { flags.insert(.conffile) }
@@ -410,8 +421,10 @@ enum CacheSection {
         return bytes
     }
 
-    static func package(key: UInt64, stanza: [UInt8], list: FileIdentity?, md5sums: FileIdentity?, chunks: Int,
-                        divertedHashes: [String: MD5Digest]) -> [UInt8] {
+    static func package(
+        key: UInt64, stanza: [UInt8], list: FileIdentity?, md5sums: FileIdentity?, chunks: Int,
+        divertedHashes: [String: MD5Digest]
+    ) -> [UInt8] {
         let zero = FileIdentity(device: 0, inode: 0, size: 0, modifiedNanoseconds: 0, changedNanoseconds: 0)
         var bytes = start(.package)
         bytes.appendLE(key)
@@ -477,8 +490,9 @@ struct ByteReader {
 
     mutating func identity() -> FileIdentity? {
         guard let device = u64(), let inode = u64(), let size = u64(), let mtime = u64(), let ctime = u64() else { return nil }
-        return FileIdentity(device: device, inode: inode, size: Int64(bitPattern: size),
-                            modifiedNanoseconds: Int64(bitPattern: mtime), changedNanoseconds: Int64(bitPattern: ctime))
+        return FileIdentity(
+            device: device, inode: inode, size: Int64(bitPattern: size),
+            modifiedNanoseconds: Int64(bitPattern: mtime), changedNanoseconds: Int64(bitPattern: ctime))
     }
 }
 
@@ -548,7 +562,9 @@ struct IntegrityCacheWriter {
         flush()
         let seal = Array(hmac.finalize())
         if failure == nil, case .failure(let error) = Platform.writeAll(fd, seal) { failure = error }
-        if failure == nil, case .failure(let error) = Platform.syncAndClose(fd) { failure = error } else if failure != nil {
+        if failure == nil, case .failure(let error) = Platform.syncAndClose(fd) {
+            failure = error
+        } else if failure != nil {
             Platform.closeFile(fd)
         }
         if let failure {

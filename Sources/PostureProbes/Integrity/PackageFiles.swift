@@ -115,8 +115,9 @@ struct PackageFiles {
     /// makes them. Files are streamed, so even a package with 100,000 files costs little memory.
     func checks(for package: DpkgDatabase.Package, list listFile: String?, md5sums md5sumsFile: String?) throws(ProbeError) -> PackageChecks {
         guard let listFile else {
-            return PackageChecks(package: package.name, list: nil, hashes: [:], conffiles: [:], files: self,
-                                 hasMD5sums: false, divertedHashes: [:])
+            return PackageChecks(
+                package: package.name, list: nil, hashes: [:], conffiles: [:], files: self,
+                hasMD5sums: false, divertedHashes: [:])
         }
         var hashes: [UInt64: MD5Digest] = [:]
         var divertedHashes: [String: MD5Digest] = [:]
@@ -135,9 +136,10 @@ struct PackageFiles {
         }
         var conffiles: [String: MD5Digest?] = [:]
         for conffile in package.conffiles { conffiles[conffile.path] = MD5Digest(hex: conffile.md5) }
-        return PackageChecks(package: package.name, list: try LineReader(root: root, path: listFile), hashes: hashes,
-                             conffiles: conffiles, files: self, hasMD5sums: md5sumsFile != nil,
-                             divertedHashes: divertedHashes)
+        return PackageChecks(
+            package: package.name, list: try LineReader(root: root, path: listFile), hashes: hashes,
+            conffiles: conffiles, files: self, hasMD5sums: md5sumsFile != nil,
+            divertedHashes: divertedHashes)
     }
 }
 
@@ -164,8 +166,10 @@ struct PackageChecks {
             let conffileHash = conffiles.isEmpty ? nil : conffiles[path]
             var expected = hashes[key] ?? conffileHash ?? nil
             if used != path { expected = nil }  // resolved later against whoever lists the diverted-to path
-            batch.append(FileCheck(path: used, package: package, expected: expected, conffile: conffileHash != nil,
-                                   diverted: used != path))
+            batch.append(
+                FileCheck(
+                    path: used, package: package, expected: expected, conffile: conffileHash != nil,
+                    diverted: used != path))
         }
         return batch
     }

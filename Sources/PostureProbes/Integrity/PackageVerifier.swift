@@ -37,9 +37,14 @@ public struct PackageVerifier: Sendable {
     public var concurrency: Int
     /// Also return every listed path in `Result.owned`.
     public var collectOwned = false
+    /// Hash several files at once in SIMD lanes when the CPU can (`MultiMD5`); off, one MD5
+    /// stream per task.
+    public var multiBuffer = true
 
-    public init(root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
-                evictAfterReading: Bool = false, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(
+        root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
+        evictAfterReading: Bool = false, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.root = root
         self.stateDirectory = stateDirectory
         self.forceFull = forceFull
@@ -69,146 +74,66 @@ public struct PackageVerifier: Sendable {
         return IntegrityCache.load(directory: stateDirectory, root: root)
     }
 
+    /// One verification: which cache may be trusted (`CachePolicy`), every package scheduled
+    /// (`PackageScheduler`), diverted files resolved (`DiversionResolver`), the cache written
+    /// back (`CacheRewrite`).
     private func verify(database: DpkgDatabase, loaded: IntegrityCache.LoadOutcome, now: Date) async throws(ProbeError) -> Result {
         let files = try PackageFiles(root: root)
         var result = Result()
-        var previous: IntegrityCache?
-        switch loaded {
-        case .loaded(let cache):
-            // A full re-hash is due, or the diversions changed what every package's paths mean.
-            if now.timeIntervalSince(cache.lastFullRun) < fullInterval, cache.diversionsDigest == files.diversionsDigest {
-                previous = cache
-            }
-        case .absent: break
-        case .rejected(let why): result.cacheNote = "integrity cache discarded, everything re-hashed: \(why)"
-        }
-        result.full = previous == nil
-        let cache = previous
-
-        // A full run streams every section into a new cache; an incremental run keeps only what
-        // changed and rewrites the cache at the end if anything did.
+        let policy = CachePolicy(loaded: loaded, now: now, fullInterval: fullInterval, diversionsDigest: files.diversionsDigest)
+        let cache = policy.cache
+        result.full = cache == nil
+        result.cacheNote = policy.note
+        let rewrite = stateDirectory.map { CacheRewrite(directory: $0, root: root, diversionsDigest: files.diversionsDigest) }
         var sink: CacheSink?
-        if let stateDirectory {
-            if cache == nil {
-                do throws(ProbeError) {
-                    sink = CacheSink(writer: try IntegrityCacheWriter(directory: stateDirectory, root: root, lastFullRun: now,
-                                                                      diversionsDigest: files.diversionsDigest))
-                } catch {
-                    result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
-                }
-            } else {
-                sink = CacheSink(writer: nil)
-            }
+        do throws(ProbeError) {
+            sink = try rewrite?.sink(fullRunAt: cache == nil ? now : nil)
+        } catch {
+            result.noteCacheNotSaved(error)
         }
         let buffers = BufferPool(size: ChunkWorker.bufferSize)
         defer { buffers.release() }
-        let packages = database.installed.sorted { $0.name < $1.name }
-        var firstError: ProbeError?
-        var diverted: [FileCheck] = []
-        var divertedHashes: [String: MD5Digest] = [:]
-        var reused = Set<UInt64>()
-        var found = ChunkResult()
-
-        // Each package is a task: it checks its stored records, or reads its own file list, and
-        // hashes in chunks (a large package fans out into child tasks). At most `concurrency * 2`
-        // packages are in flight, so memory follows the work in progress, not the number of files.
-        let worker = ChunkWorker(root: root, evict: evictAfterReading, buffers: buffers, sink: sink)
-        let concurrency = self.concurrency
+        let hashers = multiBuffer ? HasherPool.forThisCPU() : nil
+        let worker = ChunkWorker(root: root, evict: evictAfterReading, buffers: buffers, hashers: hashers, sink: sink)
         // Listed paths become digests as tasks hand them over; no list of path strings is kept.
         // A valid cache says how many paths are listed, so their digests are allocated once.
         let listed = cache?.packages.values.reduce(0) { total, package in total + package.chunks.reduce(0) { $0 + $1.count } } ?? 0
         let owned = collectOwned ? OwnedPathsCollector(root: root, expected: listed + files.diversions.count * 2) : nil
-        await withTaskGroup(of: PackageOutcome.self) { group in
-            var inFlight = 0
-            func collect(_ outcome: PackageOutcome) {
-                found.merge(outcome.files)
-                diverted += outcome.diverted
-                divertedHashes.merge(outcome.divertedHashes) { first, _ in first }
-                if let package = outcome.unverifiable { result.unverifiablePackages.append(package) }
-                if let key = outcome.reused { reused.insert(key) }
-                if let error = outcome.error, firstError == nil { firstError = error }
-            }
-            for package in packages {
-                if inFlight >= concurrency * 2, let done = await group.next() {
-                    collect(done)
-                    inFlight -= 1
-                }
-                group.addTask {
-                    await Self.verify(package: package, files: files, cache: cache, worker: worker,
-                                      concurrency: concurrency, owned: owned)
-                }
-                inFlight += 1
-            }
-            for await outcome in group { collect(outcome) }
-        }
-        // Diverted files are compared with whatever package lists the diverted-to path.
-        var divertedSection = CacheSection.start(.diverted)
-        if !diverted.isEmpty {
-            let resolved = diverted.sorted { ($0.path, $0.package) < ($1.path, $1.package) }.map { check -> FileCheck in
-                var check = check
-                check.expected = divertedHashes[check.path]
-                check.previous = cache?.diverted[check.path]
-                return check
-            }
-            let (resolvedFound, digests) = worker.run(resolved)
-            found.merge(resolvedFound)
-            divertedSection.appendLE(UInt32(truncatingIfNeeded: resolved.count))
-            for (check, digest) in zip(resolved, digests) {
-                CacheEntry.encode(into: &divertedSection, path: check.path, conffile: check.conffile, diverted: true,
-                                  expected: check.expected, digest: digest)
-            }
-        } else {
-            divertedSection.appendLE(UInt32(0))
-        }
-        CacheSection.finish(&divertedSection)
-        if let firstError {
+
+        var scheduled = await PackageScheduler(concurrency: concurrency)
+            .run(database.installed.sorted { $0.name < $1.name }, files: files, cache: cache, worker: worker, owned: owned)
+        let diversions = DiversionResolver(worker: worker).resolve(scheduled.diverted, hashes: scheduled.divertedHashes, cache: cache)
+        scheduled.found.merge(diversions.found)
+        if let error = scheduled.firstError {
             sink?.take().writer?.discard()
-            throw firstError
+            throw error
         }
 
+        let found = scheduled.found
         result.checked = found.checked
         result.fromCache = found.fromCache
         result.modified = found.modified.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.missing = found.missing.sorted { ($0.path, $0.package) < ($1.path, $1.package) }
         result.unreadable = found.unreadable.sorted()
+        result.unverifiablePackages = scheduled.unverifiable
         if let owned {
             // Both ends of a diversion are the package system's, whichever file sits there now.
             owned.insert(contentsOf: files.diversions.flatMap { [$0.key, $0.value.to] })
             result.owned = owned.sealed()
         }
-        guard let sink = sink?.take(), let stateDirectory else { return result }
+        guard let rewrite, let sections = sink?.take() else { return result }
         do throws(ProbeError) {
-            if var writer = sink.writer {
-                writer.add(divertedSection)
-                try writer.finish()
-            } else if let cache, sink.changed || reused.count != cache.packages.count
-                        || (try? cache.bytes(cache.divertedSection)) != divertedSection {
-                var writer = try IntegrityCacheWriter(directory: stateDirectory, root: root, lastFullRun: cache.lastFullRun,
-                                                      diversionsDigest: files.diversionsDigest)
-                do throws(ProbeError) {
-                    // Unchanged packages keep their sections, in the order they had in the file.
-                    for package in reused.compactMap({ cache.packages[$0] }).sorted(by: { $0.section.lowerBound < $1.section.lowerBound }) {
-                        writer.add(try cache.bytes(package.section))
-                        for chunk in package.chunks {
-                            if let replacement = sink.replaced[chunk.section.lowerBound] {
-                                writer.add(replacement)
-                            } else {
-                                writer.add(try cache.bytes(chunk.section))
-                            }
-                        }
-                    }
-                } catch {
-                    writer.discard()
-                    throw error
-                }
-                for section in sink.pending { writer.add(section) }
-                writer.add(divertedSection)
-                try writer.finish()
-            }
+            try rewrite.save(sections, previous: cache, reused: scheduled.reused, diverted: diversions.section)
         } catch {
-            result.cacheNote = (result.cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
+            result.noteCacheNotSaved(error)
         }
         return result
+    }
+}
+
+extension PackageVerifier.Result {
+    mutating func noteCacheNotSaved(_ error: ProbeError) {
+        cacheNote = (cacheNote.map { $0 + "; " } ?? "") + "cache not saved: \(error)"
     }
 }
 
@@ -224,16 +149,21 @@ struct PackageOutcome: Sendable {
 }
 
 extension PackageVerifier {
-    static func verify(package: DpkgDatabase.Package, files: PackageFiles, cache: IntegrityCache?, worker: ChunkWorker,
-                       concurrency: Int, owned: OwnedPathsCollector?) async -> PackageOutcome {
+    static func verify(
+        package: DpkgDatabase.Package, files: PackageFiles, cache: IntegrityCache?, worker: ChunkWorker,
+        concurrency: Int, owned: OwnedPathsCollector?
+    ) async -> PackageOutcome {
         let key = IntegrityCache.key(package: package)
         let stanza = IntegrityCache.stanzaDigest(package)
         let list = files.infoFile(package, "list")
         let md5sums = files.infoFile(package, "md5sums")
         if let stored = cache?.packages[key], let cache, stored.stanza == stanza, stored.list == list?.identity,
-           stored.md5sums == md5sums?.identity {
-            if let outcome = await verifyStored(package: package.name, key: key, stored: stored, cache: cache, worker: worker,
-                                                concurrency: concurrency, owned: owned) {
+            stored.md5sums == md5sums?.identity
+        {
+            if let outcome = await verifyStored(
+                package: package.name, key: key, stored: stored, cache: cache, worker: worker,
+                concurrency: concurrency, owned: owned)
+            {
                 return outcome
             }
         }
@@ -271,15 +201,19 @@ extension PackageVerifier {
         } catch {
             outcome.error = error
         }
-        worker.sink?.add(CacheSection.package(key: key, stanza: stanza, list: list?.identity, md5sums: md5sums?.identity,
-                                              chunks: chunks, divertedHashes: outcome.divertedHashes))
+        worker.sink?.add(
+            CacheSection.package(
+                key: key, stanza: stanza, list: list?.identity, md5sums: md5sums?.identity,
+                chunks: chunks, divertedHashes: outcome.divertedHashes))
         return outcome
     }
 
     /// Checks a package from its stored records, runs of chunks on up to `concurrency` child tasks;
     /// nil when the records do not decode.
-    static func verifyStored(package: String, key: UInt64, stored: IntegrityCache.Package, cache: IntegrityCache,
-                             worker: ChunkWorker, concurrency: Int, owned: OwnedPathsCollector?) async -> PackageOutcome? {
+    static func verifyStored(
+        package: String, key: UInt64, stored: IntegrityCache.Package, cache: IntegrityCache,
+        worker: ChunkWorker, concurrency: Int, owned: OwnedPathsCollector?
+    ) async -> PackageOutcome? {
         var outcome = PackageOutcome()
         outcome.reused = key
         outcome.divertedHashes = stored.divertedHashes
@@ -468,6 +402,8 @@ struct ChunkWorker: Sendable {
     let root: ScanRoot
     let evict: Bool
     let buffers: BufferPool
+    /// Multi-buffer hashers, when this CPU has a SIMD kernel.
+    let hashers: HasherPool?
     let sink: CacheSink?
     static let bufferSize = 1 << 18
     static let lookahead = 16
@@ -485,8 +421,9 @@ struct ChunkWorker: Sendable {
                 digest = digests[next]
                 next += 1
             }
-            CacheEntry.encode(into: &section, path: check.path, conffile: check.conffile, diverted: check.diverted,
-                              expected: check.diverted ? nil : check.expected, digest: digest)
+            CacheEntry.encode(
+                into: &section, path: check.path, conffile: check.conffile, diverted: check.diverted,
+                expected: check.diverted ? nil : check.expected, digest: digest)
         }
         CacheSection.finish(&section)
         sink.add(section)
@@ -540,8 +477,10 @@ struct ChunkWorker: Sendable {
 
     /// Checks a run of a package's stored chunks, in `.list` order. A chunk with files that changed
     /// gets a replacement section with their new digests.
-    func verifyStored(_ chunks: ArraySlice<IntegrityCache.Chunk>, package: String, cache: IntegrityCache,
-                      collectOwned: Bool) -> StoredOutcome {
+    func verifyStored(
+        _ chunks: ArraySlice<IntegrityCache.Chunk>, package: String, cache: IntegrityCache,
+        collectOwned: Bool
+    ) -> StoredOutcome {
         var outcome = StoredOutcome()
         // The run's chunks are read into one buffer (a few hundred kilobytes) and decoded in place.
         var buffer: [UInt8] = []
@@ -571,21 +510,25 @@ struct ChunkWorker: Sendable {
                 let conffile = entry.flags.contains(.conffile)
                 if collectOwned { outcome.owned.append(entry.pathString(raw)) }
                 if entry.flags.contains(.diverted) {
-                    outcome.diverted.append(FileCheck(path: entry.pathString(raw), package: package, expected: nil,
-                                                      conffile: conffile, diverted: true))
+                    outcome.diverted.append(
+                        FileCheck(
+                            path: entry.pathString(raw), package: package, expected: nil,
+                            conffile: conffile, diverted: true))
                     continue
                 }
                 // A directory listed before its contents is proven to exist by opening it for them.
                 if entry.expected == nil, let next = upcoming?.0.path,
-                   DirectoryStack.contains(path, length, base + next.lowerBound, next.count), directories.isDirectory(path, length) {
+                    DirectoryStack.contains(path, length, base + next.lowerBound, next.count), directories.isDirectory(path, length)
+                {
                     continue
                 }
                 let status: Platform.FileStatus
                 switch directories.lstat(path, length) {
                 case .success(let found): status = found
                 case .failure(let error):
-                    record(error, FileCheck(path: entry.pathString(raw), package: package, expected: nil, conffile: conffile),
-                           into: &outcome.files)
+                    record(
+                        error, FileCheck(path: entry.pathString(raw), package: package, expected: nil, conffile: conffile),
+                        into: &outcome.files)
                     continue
                 }
                 guard !status.isDirectory, let expected = entry.expected else { continue }
@@ -596,15 +539,21 @@ struct ChunkWorker: Sendable {
                         outcome.files.checked += 1
                         outcome.files.fromCache += 1
                         if digest.actual != expected {
-                            outcome.files.modified.append(.init(path: entry.pathString(raw), package: package,
-                                                                kind: conffile ? "conffile" : "file"))
+                            outcome.files.modified.append(
+                                .init(
+                                    path: entry.pathString(raw), package: package,
+                                    kind: conffile ? "conffile" : "file"))
                         }
                         continue
                     }
                 }
                 chunkOf[index] = chunk
-                toHash.append(HashRequest(index: index, check: FileCheck(path: entry.pathString(raw), package: package,
-                                                                          expected: expected, conffile: conffile), expected: expected))
+                toHash.append(
+                    HashRequest(
+                        index: index,
+                        check: FileCheck(
+                            path: entry.pathString(raw), package: package,
+                            expected: expected, conffile: conffile), expected: expected))
             }
             if stored.malformed { outcome.malformed = true }
         }
@@ -626,8 +575,9 @@ struct ChunkWorker: Sendable {
                     sections[number] = CacheSection.chunkHeader(package: chunk.package, sequence: chunk.sequence, count: chunk.count)
                 }
                 if let digest = rehashed[index] {
-                    CacheEntry.encode(into: &sections[number]!, path: entry.pathString(raw), conffile: entry.flags.contains(.conffile),
-                                      diverted: false, expected: entry.expected, digest: digest)
+                    CacheEntry.encode(
+                        into: &sections[number]!, path: entry.pathString(raw), conffile: entry.flags.contains(.conffile),
+                        diverted: false, expected: entry.expected, digest: digest)
                 } else {
                     sections[number]! += raw[entry.range]
                 }
@@ -668,6 +618,7 @@ struct ChunkWorker: Sendable {
     /// Hashes the files, several reads in flight; returns each request's index and digest (nil when unreadable).
     private func hash(_ requests: [HashRequest], into result: inout ChunkResult) -> [(Int, CachedDigest?)] {
         guard !requests.isEmpty else { return [] }
+        if requests.count > 1, let hashers { return hashInLanes(requests, pool: hashers, into: &result) }
         var digests: [(Int, CachedDigest?)] = []
         digests.reserveCapacity(requests.count)
         let buffer = buffers.borrow()
@@ -709,7 +660,7 @@ struct ChunkWorker: Sendable {
         return digests
     }
 
-    private func modified(_ check: FileCheck) -> IntegrityEvidence.ModifiedFile {
+    func modified(_ check: FileCheck) -> IntegrityEvidence.ModifiedFile {
         .init(path: check.path, package: check.package, kind: check.conffile ? "conffile" : "file")
     }
 

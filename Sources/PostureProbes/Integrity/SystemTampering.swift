@@ -88,7 +88,7 @@ struct SystemTampering {
         let standard: [String: Set<String>] = [
             "::1": ["localhost", "ip6-localhost", "ip6-loopback", "localhost6", "localhost6.localdomain6"],
             "fe00::0": ["ip6-localnet"], "ff00::0": ["ip6-mcastprefix"], "ff02::1": ["ip6-allnodes"],
-            "ff02::2": ["ip6-allrouters"], "ff02::3": ["ip6-allhosts"],
+            "ff02::2": ["ip6-allrouters"], "ff02::3": ["ip6-allhosts"]
         ]
         var overrides: [IntegrityEvidence.HostsOverride] = []
         for raw in text.split(whereSeparator: \.isNewline) {
@@ -99,8 +99,12 @@ struct SystemTampering {
             for name in fields.dropFirst() {
                 let lower = name.lowercased()
                 let loopback = address.hasPrefix("127.")
-                if loopback && (lower == "localhost" || lower.hasPrefix("localhost.") || lower == hostname
-                                || hostname.map({ lower.hasPrefix($0 + ".") }) == true) { continue }
+                if loopback
+                    && (lower == "localhost" || lower.hasPrefix("localhost.") || lower == hostname
+                        || hostname.map({ lower.hasPrefix($0 + ".") }) == true)
+                {
+                    continue
+                }
                 if standard[address]?.contains(lower) == true { continue }
                 if address == "::1", lower == hostname { continue }
                 overrides.append(.init(name: name, address: address))

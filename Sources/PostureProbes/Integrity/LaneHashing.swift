@@ -1,0 +1,116 @@
+import MultiMD5
+import PostureModel
+import Synchronization
+
+/// Multi-buffer MD5 hashers shared by the hashing tasks, as `BufferPool` shares read buffers:
+/// a verification allocates as many as run at once.
+final class HasherPool: Sendable {
+    let width: MultiMD5Width
+    private let idle = Mutex<[MultiMD5Hasher]>([])
+
+    init(width: MultiMD5Width) { self.width = width }
+
+    /// The pool for this CPU's widest kernel; nil when it has no SIMD kernel, where one MD5
+    /// stream per core (swift-crypto's) is faster than lanes.
+    static func forThisCPU() -> HasherPool? {
+        MultiMD5Width.best == .scalar ? nil : HasherPool(width: .best)
+    }
+
+    func borrow() -> MultiMD5Hasher {
+        idle.withLock { $0.popLast() } ?? MultiMD5Hasher(width: width, laneCapacity: ChunkWorker.laneCapacity)
+    }
+
+    func giveBack(_ hasher: MultiMD5Hasher) {
+        idle.withLock { $0.append(hasher) }
+    }
+}
+
+extension ChunkWorker {
+    /// Bytes each lane buffers; a read fills up to half of it.
+    static let laneCapacity = 1 << 16
+
+    /// Hashes the files several at once, one per SIMD lane: each lane reads its file as the
+    /// kernel consumes it, and takes the next file the moment its own ends, so short files never
+    /// wait for long ones. Returns each request's index and digest (nil when unreadable).
+    func hashInLanes(_ requests: [HashRequest], pool: HasherPool, into result: inout ChunkResult) -> [(Int, CachedDigest?)] {
+        /// The file a lane is hashing.
+        struct Lane {
+            var request: Int
+            var fd: Int32
+            var identity: FileIdentity
+        }
+        var hasher = pool.borrow()
+        var lanes = [Lane?](repeating: nil, count: hasher.laneCount)
+        var digests: [(Int, CachedDigest?)] = []
+        digests.reserveCapacity(requests.count)
+        var next = 0
+        let readSize = hasher.laneCapacity / 2
+
+        func unreadable(_ request: Int) {
+            result.unreadable.append(requests[request].check.path)
+            digests.append((requests[request].index, nil))
+        }
+        /// Gives `lane` the next file that opens; leaves it empty when none is left.
+        func startNext(_ lane: Int) {
+            lanes[lane] = nil
+            while next < requests.count {
+                let request = next
+                next += 1
+                guard case .success(let file) = root.openFile(requests[request].check.path) else {
+                    unreadable(request)
+                    continue
+                }
+                Platform.adviseSequential(file.fd)
+                hasher.start(lane: lane)
+                lanes[lane] = Lane(request: request, fd: file.fd, identity: file.status.identity)
+                return
+            }
+        }
+
+        for lane in lanes.indices { startNext(lane) }
+        while lanes.contains(where: { $0 != nil }) {
+            var ended: [Int] = []
+            var readAny = false
+            for index in lanes.indices {
+                guard let lane = lanes[index] else { continue }
+                let room = readSize - hasher.bufferedCount(lane: index)
+                guard room > 0 else { continue }
+                readAny = true
+                var failed = false
+                let count = hasher.fill(lane: index, upTo: room) { buffer in
+                    switch Platform.readSome(lane.fd, into: buffer.baseAddress!, count: buffer.count) {
+                    case .success(let count): return count
+                    case .failure:
+                        failed = true
+                        return 0
+                    }
+                }
+                if failed {
+                    _ = hasher.finish(lane: index)
+                    Platform.closeFile(lane.fd)
+                    unreadable(lane.request)
+                    startNext(index)
+                } else if count == 0 {
+                    ended.append(index)
+                }
+            }
+            if ended.isEmpty {
+                if !readAny { hasher.flush() }
+                continue
+            }
+            for (index, bytes) in zip(ended, hasher.finish(lanes: ended)) {
+                guard let lane = lanes[index] else { continue }
+                if evict { Platform.evictFromCache(lane.fd) }
+                Platform.closeFile(lane.fd)
+                let request = requests[lane.request]
+                let actual = MD5Digest(bytes: bytes)
+                result.checked += 1
+                digests.append((request.index, CachedDigest(identity: lane.identity, expected: request.expected, actual: actual)))
+                if actual != request.expected { result.modified.append(modified(request.check)) }
+                startNext(index)
+            }
+        }
+        pool.giveBack(hasher)
+        return digests
+    }
+}
