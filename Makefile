@@ -15,11 +15,12 @@ TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev ipr
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container mandoc
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb format format-check
+.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb format format-check
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
 	@echo "make test        install what the tests need and run them (swift test)"
+	@echo "make bench       every quoted ratio (integrity, scan, rescans, peak memory) from one interleaved run"
 	@echo "make bench-scan  time and peak memory of the .deb's posture scan against apt list --upgradable and dpkg --verify"
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
@@ -103,6 +104,11 @@ clean:
 	rm -rf .build .build-static .build-deb
 
 # Measures the binary the .deb ships (static Swift runtime), as it runs on the PCs.
+# Every ratio the project quotes (integrity and scan against dpkg --verify, rescans against full
+# runs, peak memory) from one interleaved run of the .deb's binary.
+bench: release-static
+	scripts/bench --binary .build-static/release/posture
+
 bench-integrity: release-static
 	scripts/bench-integrity --binary .build-static/release/posture
 

@@ -1,24 +1,24 @@
 import CMultiMD5
 
 /// A multi-buffer MD5 kernel, named by how many messages one SIMD pass hashes.
-public enum MultiMD5Width: Int, Sendable, CaseIterable, CustomStringConvertible {
+package enum MultiMD5Width: Int, Sendable, CaseIterable, CustomStringConvertible {
     case scalar = 1
     case sse2 = 4
     case avx2 = 8
 
     /// Number of independent messages the kernel hashes at once.
-    public var laneCount: Int { rawValue }
+    package var laneCount: Int { rawValue }
 
     /// Whether this CPU can run the kernel.
-    public var isSupported: Bool { multi_md5_width_supported(Int32(rawValue)) }
+    package var isSupported: Bool { multi_md5_width_supported(Int32(rawValue)) }
 
     /// Every width this CPU supports, narrowest first.
-    public static var supported: [MultiMD5Width] { allCases.filter(\.isSupported) }
+    package static var supported: [MultiMD5Width] { allCases.filter(\.isSupported) }
 
     /// The widest kernel this CPU supports.
-    public static var best: MultiMD5Width { MultiMD5Width(rawValue: Int(multi_md5_best_width())) ?? .scalar }
+    package static var best: MultiMD5Width { MultiMD5Width(rawValue: Int(multi_md5_best_width())) ?? .scalar }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .scalar: "scalar"
         case .sse2: "sse2"
@@ -34,13 +34,13 @@ public enum MultiMD5Width: Int, Sendable, CaseIterable, CustomStringConvertible 
 /// and on `finish`; lanes without a full block sit idle for that pass. For best
 /// throughput feed every busy lane in turn, topping its buffered bytes up to about
 /// half the capacity, so that passes rarely run with idle lanes.
-public struct MultiMD5Hasher: Sendable {
-    public static let blockSize = Int(MULTI_MD5_BLOCK_SIZE)
-    public static let digestSize = Int(MULTI_MD5_DIGEST_SIZE)
+package struct MultiMD5Hasher: Sendable {
+    package static let blockSize = Int(MULTI_MD5_BLOCK_SIZE)
+    package static let digestSize = Int(MULTI_MD5_DIGEST_SIZE)
 
-    public let width: MultiMD5Width
-    public let laneCapacity: Int
-    public var laneCount: Int { width.laneCount }
+    package let width: MultiMD5Width
+    package let laneCapacity: Int
+    package var laneCount: Int { width.laneCount }
 
     private var state = multi_md5_state()
     private var storage: [UInt8]
@@ -50,7 +50,7 @@ public struct MultiMD5Hasher: Sendable {
     private var busy: [Bool]
 
     /// Creates a hasher; `laneCapacity` is rounded up to whole blocks, at least 4.
-    public init(width: MultiMD5Width = .best, laneCapacity: Int = 64 * 1024) {
+    package init(width: MultiMD5Width = .best, laneCapacity: Int = 64 * 1024) {
         let blockSize = Self.blockSize
         self.width = width
         self.laneCapacity = max(4, (laneCapacity + blockSize - 1) / blockSize) * blockSize
@@ -64,17 +64,17 @@ public struct MultiMD5Hasher: Sendable {
     }
 
     /// Whether `lane` holds a started, unfinished message.
-    public func isBusy(lane: Int) -> Bool {
+    package func isBusy(lane: Int) -> Bool {
         busy[lane]
     }
 
     /// Bytes appended to `lane` and not yet compressed.
-    public func bufferedCount(lane: Int) -> Int {
+    package func bufferedCount(lane: Int) -> Int {
         end[lane] - begin[lane]
     }
 
     /// Starts a new message on `lane`, discarding any message it held.
-    public mutating func start(lane: Int) {
+    package mutating func start(lane: Int) {
         precondition(lane >= 0 && lane < laneCount, "lane out of range")
         multi_md5_init_lane(&state, Int32(lane))
         begin[lane] = 0
@@ -84,7 +84,7 @@ public struct MultiMD5Hasher: Sendable {
     }
 
     /// Appends bytes to the message on `lane`.
-    public mutating func update(lane: Int, bytes: UnsafeRawBufferPointer) {
+    package mutating func update(lane: Int, bytes: UnsafeRawBufferPointer) {
         precondition(busy[lane], "lane \(lane) has no started message")
         var remaining = bytes
         while !remaining.isEmpty {
@@ -103,7 +103,7 @@ public struct MultiMD5Hasher: Sendable {
     }
 
     /// Appends bytes to the message on `lane`.
-    public mutating func update(lane: Int, bytes: some Sequence<UInt8>) {
+    package mutating func update(lane: Int, bytes: some Sequence<UInt8>) {
         let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             update(lane: lane, bytes: UnsafeRawBufferPointer(buffer))
         }
@@ -116,7 +116,7 @@ public struct MultiMD5Hasher: Sendable {
     /// into the lane's buffer (for example with `read(2)`) and returns the number
     /// of bytes it reported writing. The buffer passed may be shorter than `maxCount`.
     @discardableResult
-    public mutating func fill(
+    package mutating func fill(
         lane: Int, upTo maxCount: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
     ) rethrows -> Int {
         precondition(busy[lane], "lane \(lane) has no started message")
@@ -135,18 +135,18 @@ public struct MultiMD5Hasher: Sendable {
     }
 
     /// Runs the kernel until no lane holds a full block.
-    public mutating func flush() {
+    package mutating func flush() {
         while compressOnce() {}
     }
 
     /// Finishes the message on `lane`, returns its 16-byte digest and frees the lane.
-    public mutating func finish(lane: Int) -> [UInt8] {
+    package mutating func finish(lane: Int) -> [UInt8] {
         finish(lanes: [lane])[0]
     }
 
     /// Finishes the messages on several lanes in shared kernel passes and returns
     /// their digests in the order of `lanes`.
-    public mutating func finish(lanes: [Int]) -> [[UInt8]] {
+    package mutating func finish(lanes: [Int]) -> [[UInt8]] {
         precondition(lanes.count <= 1 || Set(lanes).count == lanes.count, "lanes must be distinct")
         var padding = [UInt8](repeating: 0, count: Int(MULTI_MD5_MAX_PADDING))
         for lane in lanes {
@@ -175,7 +175,7 @@ public struct MultiMD5Hasher: Sendable {
     }
 
     /// MD5 digests of `messages`, hashed `width.laneCount` at a time.
-    public static func digests(of messages: [[UInt8]], width: MultiMD5Width = .best) -> [[UInt8]] {
+    package static func digests(of messages: [[UInt8]], width: MultiMD5Width = .best) -> [[UInt8]] {
         var hasher = MultiMD5Hasher(width: width)
         let target = hasher.laneCapacity / 2
         var digests = [[UInt8]](repeating: [], count: messages.count)

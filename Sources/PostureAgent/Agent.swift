@@ -1,20 +1,20 @@
-public import Foundation
+package import Foundation
 import PostureEvidence
-public import PostureModel
-public import PosturePolicy
-public import PostureProbes
-public import PostureReference
+package import PostureModel
+package import PosturePolicy
+package import PostureProbes
+package import PostureReference
 import PostureTransport
 
 /// One line per event on stderr, in a form journald keeps: `level=info event=scan msg="…" key=value…`.
-public struct EventLog: Sendable {
-    public var level: String
+package struct EventLog: Sendable {
+    package var level: String
 
-    public init(level: String = "info") { self.level = level }
+    package init(level: String = "info") { self.level = level }
 
     static let order = ["debug": 0, "info": 1, "warning": 2, "error": 3]
 
-    public func log(_ severity: String, _ event: String, _ message: String, _ fields: [(String, String)] = []) {
+    package func log(_ severity: String, _ event: String, _ message: String, _ fields: [(String, String)] = []) {
         guard (Self.order[severity] ?? 1) >= (Self.order[level] ?? 1) else { return }
         var line = "level=\(severity) event=\(event) msg=\(Self.quote(message))"
         for (key, value) in fields { line += " \(key)=\(Self.quote(value))" }
@@ -23,7 +23,7 @@ public struct EventLog: Sendable {
 
     /// Says, once per run, that reports stay local because no upload target is configured.
     /// Says at start when reports will not leave the PC: no upload target, or no usable libcurl.
-    public func uploadNotice(_ config: AgentConfig) {
+    package func uploadNotice(_ config: AgentConfig) {
         guard config.upload != nil else {
             log("info", "upload.disabled", "no upload target configured: reports are signed and kept in the journal only")
             return
@@ -40,14 +40,14 @@ public struct EventLog: Sendable {
 }
 
 /// One agent cycle: scan, sign, journal (and queue), deliver.
-public struct AgentCycle: Sendable {
-    public var config: AgentConfig
-    public var root: ScanRoot
-    public var paths: ReferencePaths
-    public var stateDirectory: String
-    public var log: EventLog
+package struct AgentCycle: Sendable {
+    package var config: AgentConfig
+    package var root: ScanRoot
+    package var paths: ReferencePaths
+    package var stateDirectory: String
+    package var log: EventLog
 
-    public init(config: AgentConfig, root: ScanRoot, paths: ReferencePaths, stateDirectory: String, log: EventLog) {
+    package init(config: AgentConfig, root: ScanRoot, paths: ReferencePaths, stateDirectory: String, log: EventLog) {
         self.config = config
         self.root = root
         self.paths = paths
@@ -56,18 +56,18 @@ public struct AgentCycle: Sendable {
     }
 
     /// What a cycle did.
-    public struct Outcome: Sendable {
-        public var report: Report?
-        public var delivery: Deliverer.Summary?
+    package struct Outcome: Sendable {
+        package var report: Report?
+        package var delivery: Deliverer.Summary?
     }
 
-    public func profiles() throws -> [Profile] {
+    package func profiles() throws -> [Profile] {
         try ProfileRepository(paths: paths).chosen(config.profiles)
     }
 
     /// Scans and journals one report, then tries delivery. A probe that fails only makes its part
     /// of the report unknown; an error here (key, journal, profiles) is thrown.
-    public func run(now: Date = Date()) async throws -> Outcome {
+    package func run(now: Date = Date()) async throws -> Outcome {
         let chosen = try profiles()
         let scan = SignedScan(
             scanner: Scanner(root: root, paths: paths, stateDirectory: stateDirectory), profiles: chosen,
@@ -100,7 +100,7 @@ public struct AgentCycle: Sendable {
         return Outcome(report: report, delivery: summary)
     }
 
-    public func logDelivery(_ summary: Deliverer.Summary) {
+    package func logDelivery(_ summary: Deliverer.Summary) {
         var fields = [("delivered", "\(summary.delivered)"), ("dead_letters", "\(summary.deadLettered)"), ("queued", "\(summary.remaining)")]
         if summary.tooLarge > 0 {
             log.log(

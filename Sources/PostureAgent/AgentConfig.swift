@@ -1,40 +1,40 @@
-public import Foundation
+package import Foundation
 import PostureReference
-public import PostureTransport
+package import PostureTransport
 
 /// `/etc/posture/agent.yaml`: what the daemon scans, how often, and where reports go.
 /// Unknown keys are errors with file and line, like profiles.
-public struct AgentConfig: Sendable {
+package struct AgentConfig: Sendable {
     /// Where and how reports are uploaded.
-    public struct Upload: Sendable {
-        public var url: String
-        public var transport: TransportOptions
+    package struct Upload: Sendable {
+        package var url: String
+        package var transport: TransportOptions
     }
 
-    public static let defaultPath = "/etc/posture/agent.yaml"
+    package static let defaultPath = "/etc/posture/agent.yaml"
 
     /// The file it came from; nil for the built-in defaults.
-    public var path: String?
-    public var stateDirectory: String?
-    public var profiles: [String] = []
-    public var interval: TimeInterval = 6 * 3600
-    public var jitter: TimeInterval = 30 * 60
+    package var path: String?
+    package var stateDirectory: String?
+    package var profiles: [String] = []
+    package var interval: TimeInterval = 6 * 3600
+    package var jitter: TimeInterval = 30 * 60
     /// A cycle still running after this long is killed (`cycle.timeout`) and the next runs on schedule.
-    public var cycleTimeout: TimeInterval = 45 * 60
-    public var upload: Upload?
-    public var logLevel = "info"
+    package var cycleTimeout: TimeInterval = 45 * 60
+    package var upload: Upload?
+    package var logLevel = "info"
 
-    public init() {}
+    package init() {}
 
     /// `--config FILE`, else `/etc/posture/agent.yaml` when it exists, else the defaults
     /// (scan every bundled profile, keep reports in the journal only).
-    public static func load(explicit: String?) throws -> AgentConfig {
+    package static func load(explicit: String?) throws -> AgentConfig {
         if let explicit { return try parse(path: explicit) }
         if FileManager.default.fileExists(atPath: defaultPath) { return try parse(path: defaultPath) }
         return AgentConfig()
     }
 
-    public static func parse(path: String) throws -> AgentConfig {
+    package static func parse(path: String) throws -> AgentConfig {
         let root = try YAMLNode.load(path: path).mapping("the agent config")
         try root.rejectUnknownKeys(allowed: ["state_dir", "profiles", "schedule", "upload", "log_level"])
         var config = AgentConfig()

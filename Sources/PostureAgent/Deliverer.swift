@@ -1,5 +1,5 @@
-public import Foundation
-public import PostureEvidence
+package import Foundation
+package import PostureEvidence
 import PostureTransport
 
 /// Uploads queued reports in order: a report leaves the queue only after a 2xx whose receipt is
@@ -7,29 +7,29 @@ import PostureTransport
 /// 425, 429, 5xx, transport failures and receipts that do not verify are retried with capped
 /// exponential backoff and jitter (honouring Retry-After); any other 4xx moves the report to the
 /// dead letters (413 as "refused as too large"), never silently dropped.
-public struct Deliverer: Sendable {
+package struct Deliverer: Sendable {
     /// What a delivery run did.
-    public struct Summary: Sendable {
-        public var delivered = 0
-        public var deadLettered = 0
+    package struct Summary: Sendable {
+        package var delivered = 0
+        package var deadLettered = 0
         /// Reports the collector refused as too large (413), among the dead letters.
-        public var tooLarge = 0
-        public var remaining = 0
-        public var lastError: String?
+        package var tooLarge = 0
+        package var remaining = 0
+        package var lastError: String?
         /// When the next queued report may be tried, if one waits.
-        public var nextAttempt: Date?
+        package var nextAttempt: Date?
     }
 
-    public var journal: Journal
-    public var upload: AgentConfig.Upload
+    package var journal: Journal
+    package var upload: AgentConfig.Upload
     /// Pause between consecutive uploads while draining a backlog.
-    public var pace: TimeInterval
-    public var maxBackoff: TimeInterval
+    package var pace: TimeInterval
+    package var maxBackoff: TimeInterval
 
     /// Journal meta key of the collector's receipt key (base64), fetched and pinned by `posture enroll`.
-    public static let receiptKeyMeta = "collector_receipt_key"
+    package static let receiptKeyMeta = "collector_receipt_key"
 
-    public init(journal: Journal, upload: AgentConfig.Upload, pace: TimeInterval = 0.2, maxBackoff: TimeInterval = 3600) {
+    package init(journal: Journal, upload: AgentConfig.Upload, pace: TimeInterval = 0.2, maxBackoff: TimeInterval = 3600) {
         self.journal = journal
         self.upload = upload
         self.pace = pace
@@ -38,7 +38,7 @@ public struct Deliverer: Sendable {
 
     /// Delivers what is due now, stopping at the first report that must wait (order is kept).
     /// - Parameter ignoreSchedule: try the head of the queue even if its retry time has not come (`posture upload`).
-    public func run(ignoreSchedule: Bool = false, now: () -> Date = Date.init) async throws -> Summary {
+    package func run(ignoreSchedule: Bool = false, now: () -> Date = Date.init) async throws -> Summary {
         var summary = Summary()
         let transport = CurlTransport(options: upload.transport)
         let pinned = try journal.meta()[Self.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:))

@@ -1,30 +1,30 @@
-public import Foundation
-public import PostureModel
-public import PosturePolicy
-public import PostureProbes
-public import PostureReference
+package import Foundation
+package import PostureModel
+package import PosturePolicy
+package import PostureProbes
+package import PostureReference
 
 /// The agent's version, reported in every report.
-public enum PostureVersion {
-    public static let current = "0.1.0"
+package enum PostureVersion {
+    package static let current = "0.1.0"
 }
 
 /// Runs every probe against a root and judges the evidence with the chosen profiles.
 ///
 /// Probes run concurrently; one that fails leaves its section `nil` with the reason in
 /// `evidence.unavailable`, so a bad file never stops a scan.
-public struct Scanner: Sendable {
-    public var root: ScanRoot
-    public var paths: ReferencePaths
+package struct Scanner: Sendable {
+    package var root: ScanRoot
+    package var paths: ReferencePaths
     /// Agent state (integrity cache); nil scans without a cache.
-    public var stateDirectory: String?
+    package var stateDirectory: String?
     /// Re-hash every system file instead of trusting the integrity cache.
-    public var fullIntegrity: Bool
+    package var fullIntegrity: Bool
     /// The expensive probes to run (today: integrity); nil runs all. The cheap probes always run.
     /// A skipped probe is `unavailable` with the reason.
-    public var probes: Set<ProbeName>?
+    package var probes: Set<ProbeName>?
 
-    public init(
+    package init(
         root: ScanRoot, paths: ReferencePaths, stateDirectory: String? = nil, fullIntegrity: Bool = false,
         probes: Set<ProbeName>? = nil
     ) {
@@ -64,7 +64,7 @@ public struct Scanner: Sendable {
     }
 
     /// Collects evidence at `now`: every registered probe under its deadline.
-    public func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
+    package func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
         var evidence = Evidence()
         SQLiteSnapshot.removeLeftovers()
         let catalogs = loadCatalogs()
@@ -106,7 +106,7 @@ public struct Scanner: Sendable {
 extension Scanner {
     /// A full report: evidence judged by `profiles`, bounded so that the report stays under
     /// `EvidenceBudget.reportLimit` whatever a user put in their home.
-    public func scan(profiles: [Profile], attestations: [Attestation] = [], now: Date = Date()) async -> Report {
+    package func scan(profiles: [Profile], attestations: [Attestation] = [], now: Date = Date()) async -> Report {
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let (evidence, catalogs) = await collectEvidence(now: now)
         let host = HostProbe().collect(root: root)

@@ -1,35 +1,35 @@
-public import Foundation
-public import PostureEvidence
-public import PostureModel
-public import PosturePolicy
+package import Foundation
+package import PostureEvidence
+package import PostureModel
+package import PosturePolicy
 
 /// Scan, sign and journal: the one use case behind `posture scan --sign` and every agent cycle.
 /// The device key is created on first use; the report carries the customer's declarations in
 /// force at the scan, and is chained to the journal's head in the same transaction that stores it.
-public struct SignedScan: Sendable {
-    public var scanner: Scanner
-    public var profiles: [Profile]
+package struct SignedScan: Sendable {
+    package var scanner: Scanner
+    package var profiles: [Profile]
     /// Queue the signed report for delivery to the collector.
-    public var enqueue: Bool
+    package var enqueue: Bool
 
-    public init(scanner: Scanner, profiles: [Profile], enqueue: Bool = false) {
+    package init(scanner: Scanner, profiles: [Profile], enqueue: Bool = false) {
         self.scanner = scanner
         self.profiles = profiles
         self.enqueue = enqueue
     }
 
     /// What a signed scan made.
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The report as signed, with its chain position.
-        public var report: Report
+        package var report: Report
         /// The DSSE envelope exactly as signed and journaled.
-        public var envelope: Data
-        public var journal: Journal
+        package var envelope: Data
+        package var journal: Journal
         /// The device key, when this scan created it.
-        public var createdKey: DeviceKey?
+        package var createdKey: DeviceKey?
     }
 
-    public func run(stateDirectory: String, now: Date = Date()) async throws -> Outcome {
+    package func run(stateDirectory: String, now: Date = Date()) async throws -> Outcome {
         let (key, created) = try DeviceKey.loadOrCreate(stateDirectory: stateDirectory)
         let journal = try Journal(stateDirectory: stateDirectory)
         let report = await scanner.scan(profiles: profiles, attestations: try journal.attestationsInForce(at: now), now: now)
@@ -41,7 +41,7 @@ public struct SignedScan: Sendable {
 extension Journal {
     /// The declarations recorded with `posture attest` that count at `now` (until they expire);
     /// every report made then carries them.
-    public func attestationsInForce(at now: Date) throws -> [Attestation] {
+    package func attestationsInForce(at now: Date) throws -> [Attestation] {
         try attestations(activeFrom: now, to: now).map(\.attestation)
     }
 }

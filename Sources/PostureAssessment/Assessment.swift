@@ -1,15 +1,15 @@
-public import Foundation
-public import PostureModel
-public import PosturePolicy
+package import Foundation
+package import PostureModel
+package import PosturePolicy
 
 /// The bank's answer to a claim: per requirement of one profile, the posture at the incident and
 /// across the claim window, judged from verified, signed reports (`posture assess`,
 /// `posture-collector assess`). The JSON form is `posture.assessment/v1`.
-public struct Assessment: Codable, Sendable {
-    public static let schemaIdentifier = "posture.assessment/v1"
+package struct Assessment: Codable, Sendable {
+    package static let schemaIdentifier = "posture.assessment/v1"
 
     /// The overall outcome, worst first in `exitStatus` order.
-    public enum Verdict: String, Codable, Sendable {
+    package enum Verdict: String, Codable, Sendable {
         case noExclusionFound = "no_exclusion_or_reduction_found"
         case reductionPossible = "reduction_possible"
         /// A requirement whose consequence is `condition` (of the service or of a claim) is not met.
@@ -20,41 +20,41 @@ public struct Assessment: Codable, Sendable {
     }
 
     /// The outcome and why: the clauses behind it, or the evidence that is missing.
-    public struct Outcome: Codable, Sendable {
-        public var verdict: Verdict
+    package struct Outcome: Codable, Sendable {
+        package var verdict: Verdict
         /// Clauses of failing requirements, at any transfer.
-        public var clauses: [String]
+        package var clauses: [String]
         /// Why, in English: per transfer what excludes, conditions or reduces it, then `notes`.
-        public var reasons: [String]
+        package var reasons: [String]
         /// Requirements that could not be assessed at a transfer (unknown, not attested).
-        public var unassessed: [String]
+        package var unassessed: [String]
         /// Reasons that concern the whole claim (an unpinned key, evidence that does not verify).
-        public var notes: [String]
+        package var notes: [String]
     }
 
     /// The rule's counting as the profile states it (`claim.counting`), for the reader to check.
-    public struct Counting: Codable, Sendable {
-        public var counts: String
-        public var from: String
-        public var days: Int
+    package struct Counting: Codable, Sendable {
+        package var counts: String
+        package var from: String
+        package var days: Int
         /// `counts: notification`: "counted" or "not_counted" (the transfer's day as day 1).
-        public var firstDay: String?
+        package var firstDay: String?
         /// `counts: transfer`: whether the day N days before the notification is covered.
-        public var inclusive: Bool?
-        public var until: Until?
-        public var text: String
+        package var inclusive: Bool?
+        package var until: Until?
+        package var text: String
 
-        public struct Until: Codable, Sendable {
-            public var businessDaysAfter: Int
-            public var time: String
-            public var calendar: String
+        package struct Until: Codable, Sendable {
+            package var businessDaysAfter: Int
+            package var time: String
+            package var calendar: String
             /// The calendar's last day: beyond it the cut-off is unknown.
-            public var calendarLastDay: Day?
-            public var reading: LocalizedText?
+            package var calendarLastDay: Day?
+            package var reading: LocalizedText?
         }
 
         /// The rule in words, with every figure the profile states, for every output.
-        public func describe(in language: Language) -> String {
+        package func describe(in language: Language) -> String {
             let ja = language == .ja
             var out: String
             if counts == "notification" {
@@ -80,149 +80,149 @@ public struct Assessment: Codable, Sendable {
         }
     }
 
-    public struct ProfileInfo: Codable, Sendable {
-        public var id: String
-        public var name: LocalizedText
-        public var sha256: String
-        public var document: String
+    package struct ProfileInfo: Codable, Sendable {
+        package var id: String
+        package var name: LocalizedText
+        package var sha256: String
+        package var document: String
         /// The rule's own title, with where it was read (`source.title`, `source.url` of the profile).
-        public var documentTitle: String?
+        package var documentTitle: String?
         /// Days of evidence before the first transfer; nil when the rule states no period.
-        public var windowDays: Int?
+        package var windowDays: Int?
         /// The rule's claim period; nil when the rule states none.
-        public var counting: Counting?
-        public var coverStarts: Date?
-        public var coverStartsText: String?
-        public var evidenceMaxAgeHours: Int
-        public var timezone: String
+        package var counting: Counting?
+        package var coverStarts: Date?
+        package var coverStartsText: String?
+        package var evidenceMaxAgeHours: Int
+        package var timezone: String
     }
 
     /// The claim as given.
-    public struct Claim: Codable, Sendable {
+    package struct Claim: Codable, Sendable {
         /// The first transfer as given: a date (the whole day in the profile's time zone) or an RFC 3339 time.
-        public var incident: String
+        package var incident: String
         /// The instant "before the incident" is measured from, for the first transfer.
-        public var incidentStart: Date
+        package var incidentStart: Date
         /// Every transfer as given, earliest first.
-        public var incidents: [String]
+        package var incidents: [String]
         /// 00:00 of the day the bank was notified of (accepted) the claim, in the profile's time zone.
-        public var notified: Date?
-        public var notifiedDay: Day?
-        public var windowFrom: Date
-        public var windowTo: Date
+        package var notified: Date?
+        package var notifiedDay: Day?
+        package var windowFrom: Date
+        package var windowTo: Date
     }
 
     /// One fraudulent transfer: the posture before it and whether the rule's period covers it.
-    public struct Transfer: Codable, Sendable {
+    package struct Transfer: Codable, Sendable {
         /// As given.
-        public var incident: String
-        public var start: Date
-        public var day: Day
-        public var lastReportBefore: ReportRef?
+        package var incident: String
+        package var start: Date
+        package var day: Day
+        package var lastReportBefore: ReportRef?
         /// Why the posture before this transfer cannot be judged (missing or old reports, a chain gap).
-        public var notAssessable: [String]
+        package var notAssessable: [String]
         /// Failing requirements (the claim deadline among them), as judged for this transfer.
-        public var failing: [Finding]
-        public var unassessed: [String]
+        package var failing: [Finding]
+        package var unassessed: [String]
         /// The rule's period for this transfer; nil when the profile states none.
-        public var cover: ClaimPeriodVerdict?
-        public var verdict: Verdict
+        package var cover: ClaimPeriodVerdict?
+        package var verdict: Verdict
     }
 
     /// One signed report used, and where it sits in the chain.
-    public struct ReportRef: Codable, Sendable, Hashable {
-        public var id: String
-        public var sequence: Int
-        public var collectedAt: Date
-        public var sha256: String
+    package struct ReportRef: Codable, Sendable, Hashable {
+        package var id: String
+        package var sequence: Int
+        package var collectedAt: Date
+        package var sha256: String
     }
 
     /// Missing evidence between two reports: sequences absent from the chain, or a long silence.
-    public struct Gap: Codable, Sendable, Hashable {
-        public enum Kind: String, Codable, Sendable { case chain, time }
-        public var kind: Kind
-        public var afterSequence: Int
-        public var beforeSequence: Int
-        public var from: Date
-        public var to: Date
+    package struct Gap: Codable, Sendable, Hashable {
+        package enum Kind: String, Codable, Sendable { case chain, time }
+        package var kind: Kind
+        package var afterSequence: Int
+        package var beforeSequence: Int
+        package var from: Date
+        package var to: Date
         /// Reports missing from the chain (chain gaps only).
-        public var missing: Int?
-        public var spansIncident: Bool
+        package var missing: Int?
+        package var spansIncident: Bool
     }
 
     /// What verification found: every envelope checked before anything is judged.
-    public struct Verification: Codable, Sendable {
-        public var ok: Bool
-        public var keyId: String
+    package struct Verification: Codable, Sendable {
+        package var ok: Bool
+        package var keyId: String
         /// The key was pinned (`--key`, the state directory's `device.pub`, the collector's
         /// enrollment), not taken from the evidence itself.
-        public var keyPinned: Bool
-        public var envelopes: Int
-        public var attestations: Int
-        public var problems: [String]
+        package var keyPinned: Bool
+        package var envelopes: Int
+        package var attestations: Int
+        package var problems: [String]
     }
 
     /// A stretch of time over which a requirement kept one status.
-    public struct Segment: Codable, Sendable, Hashable {
-        public var status: FindingStatus
-        public var from: Date
-        public var to: Date
-        public var reports: Int
+    package struct Segment: Codable, Sendable, Hashable {
+        package var status: FindingStatus
+        package var from: Date
+        package var to: Date
+        package var reports: Int
     }
 
     /// One requirement: its verdict at the incident and its history over the window.
-    public struct RequirementAssessment: Codable, Sendable {
-        public var requirement: String
-        public var clause: String
+    package struct RequirementAssessment: Codable, Sendable {
+        package var requirement: String
+        package var clause: String
         /// The clause in English where the rule cites by Japanese words (`Finding.clauseEn`).
-        public var clauseEn: String?
-        public var consequence: Consequence
-        public var check: String
-        public var title: LocalizedText
+        package var clauseEn: String?
+        package var consequence: Consequence
+        package var check: String
+        package var title: LocalizedText
         /// The finding from the last report before the incident (for `claim.deadline`, from the claim).
-        public var atIncident: Finding?
-        public var timeline: [Segment]
+        package var atIncident: Finding?
+        package var timeline: [Segment]
 
-        public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
+        package func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
     }
 
-    public var schema: String
-    public var assessedAt: Date
-    public var profile: ProfileInfo
-    public var claim: Claim
+    package var schema: String
+    package var assessedAt: Date
+    package var profile: ProfileInfo
+    package var claim: Claim
     /// Where the signing key came from (a file, the enrollment, or the bundle itself).
-    public var keySource: String
-    public var verification: Verification
-    public var transfers: [Transfer]
-    public var reports: [ReportRef]
-    public var lastReportBeforeIncident: ReportRef?
-    public var gaps: [Gap]
-    public var attestations: [Attestation]
-    public var requirements: [RequirementAssessment]
+    package var keySource: String
+    package var verification: Verification
+    package var transfers: [Transfer]
+    package var reports: [ReportRef]
+    package var lastReportBeforeIncident: ReportRef?
+    package var gaps: [Gap]
+    package var attestations: [Attestation]
+    package var requirements: [RequirementAssessment]
     /// Findings where the PC's own verdict (in the signed report) differs from this assessment's,
     /// for example because the PC used another version of the profile. Empty when both agree.
-    public var disagreements: [String]
+    package var disagreements: [String]
     /// Where the rule lets the customer explain stronger measures (002): what this PC shows beyond
     /// the required ones, at the last report before the first transfer. It decides nothing.
-    public var strongerMeasures: StrongerMeasuresShown?
-    public var outcome: Outcome
+    package var strongerMeasures: StrongerMeasuresShown?
+    package var outcome: Outcome
 
     /// Measures beyond the rule's, judged at the last report before the first transfer.
-    public struct StrongerMeasuresShown: Codable, Sendable {
-        public var clause: String
-        public var clauseEn: String?
-        public var shown: [Finding]
-        public var notShown: [Finding]
+    package struct StrongerMeasuresShown: Codable, Sendable {
+        package var clause: String
+        package var clauseEn: String?
+        package var shown: [Finding]
+        package var notShown: [Finding]
     }
 
     /// The outcome's clauses as a reader in `language` reads them (`outcome.clauses` are the rule's own).
-    public func clauses(in language: Language) -> [String] {
+    package func clauses(in language: Language) -> [String] {
         guard language == .en else { return outcome.clauses }
         return outcome.clauses.map { clause in requirements.first { $0.clause == clause }?.clauseEn ?? clause }
     }
 
     /// The outcome's reasons for a reader in `language` (`outcome.reasons` is the English).
-    public func reasons(in language: Language) -> [String] {
+    package func reasons(in language: Language) -> [String] {
         Self.reasons(transfers, notes: outcome.notes, language: language)
     }
 
@@ -248,7 +248,7 @@ public struct Assessment: Codable, Sendable {
 
     /// DESIGN.md's exit status: 65 evidence invalid, 1 a failing requirement or a transfer outside
     /// the rule's period, 3 not assessable or something unassessed, else 0.
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch outcome.verdict {
         case .evidenceInvalid: return ExitStatus.dataError
         case .exclusion, .conditionNotMet, .reductionPossible: return ExitStatus.failed
@@ -259,10 +259,10 @@ public struct Assessment: Codable, Sendable {
 }
 
 /// The outputs of an assessment, the same from `posture assess` and `posture-collector assess`.
-public enum AssessmentFormat: String, CaseIterable, Sendable {
+package enum AssessmentFormat: String, CaseIterable, Sendable {
     case text, json, html
 
-    public func render(_ assessment: Assessment, language: Language) throws -> Data {
+    package func render(_ assessment: Assessment, language: Language) throws -> Data {
         switch self {
         case .text: return Data(AssessmentText(assessment: assessment, language: language).render().utf8)
         case .json: return try PostureJSON.encoder(pretty: true).encode(assessment) + Data("\n".utf8)

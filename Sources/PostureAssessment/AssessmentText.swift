@@ -1,14 +1,14 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 import PosturePolicy
 
 /// An assessment for a person reading a terminal or a ticket: the outcome first, then each
 /// requirement with its verdict at the incident and how it changed over the window.
-public struct AssessmentText {
-    public var assessment: Assessment
-    public var language: Language
+package struct AssessmentText {
+    package var assessment: Assessment
+    package var language: Language
 
-    public init(assessment: Assessment, language: Language) {
+    package init(assessment: Assessment, language: Language) {
         self.assessment = assessment
         self.language = language
     }
@@ -43,7 +43,7 @@ public struct AssessmentText {
     }
 
     /// The text, each line escaped (evidence names files, hosts and reasons its sender chose).
-    public func render() -> String { ControlCharacters.escapedLines(unescaped()) }
+    package func render() -> String { ControlCharacters.escapedLines(unescaped()) }
 
     func unescaped() -> String {
         let a = assessment

@@ -1,33 +1,33 @@
-public import Crypto
-public import Foundation
-public import PostureEvidence
-public import PostureModel
-public import PosturePolicy
+package import Crypto
+package import Foundation
+package import PostureEvidence
+import PostureModel
+package import PosturePolicy
 
 /// Why an assessment cannot start (bad arguments, not bad evidence: that is an `evidence_invalid` outcome).
-public struct AssessmentError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct AssessmentError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Judges a claim from signed evidence: verifies every envelope first, then evaluates each report
 /// of the claim window with the same policy code as `posture scan`, and each transfer against the
 /// posture before it and the rule's own period.
-public struct Assessor: Sendable {
+package struct Assessor: Sendable {
     /// What is being claimed, under which profile.
-    public struct Request: Sendable {
-        public var profile: Profile
+    package struct Request: Sendable {
+        package var profile: Profile
         /// Each fraudulent transfer: a date (`YYYY-MM-DD`, the whole day in the profile's time zone)
         /// or an RFC 3339 time.
-        public var incidents: [String]
+        package var incidents: [String]
         /// The day the bank was notified of (accepted) the claim: a date or an RFC 3339 time.
-        public var notified: String?
+        package var notified: String?
         /// The bank calendar the profile's cut-off names, when found.
-        public var calendar: BankCalendar?
+        package var calendar: BankCalendar?
         /// When the assessment runs: recorded, never judged on.
-        public var now: Date
+        package var now: Date
 
-        public init(profile: Profile, incidents: [String], notified: String? = nil, calendar: BankCalendar? = nil, now: Date = Date()) {
+        package init(profile: Profile, incidents: [String], notified: String? = nil, calendar: BankCalendar? = nil, now: Date = Date()) {
             self.profile = profile
             self.incidents = incidents
             self.notified = notified
@@ -35,25 +35,25 @@ public struct Assessor: Sendable {
             self.now = now
         }
 
-        public init(profile: Profile, incident: String, notified: String? = nil, now: Date = Date()) {
+        package init(profile: Profile, incident: String, notified: String? = nil, now: Date = Date()) {
             self.init(profile: profile, incidents: [incident], notified: notified, now: now)
         }
     }
 
-    public let key: Curve25519.Signing.PublicKey
+    package let key: Curve25519.Signing.PublicKey
     /// Whether someone vouches for the key (a file the bank holds, the enrollment), rather than
     /// the evidence naming its own key.
-    public let pinned: Bool
-    public let keySource: String
+    package let pinned: Bool
+    package let keySource: String
 
-    public init(key: Curve25519.Signing.PublicKey, pinned: Bool = true, keySource: String = "given") {
+    package init(key: Curve25519.Signing.PublicKey, pinned: Bool = true, keySource: String = "given") {
         self.key = key
         self.pinned = pinned
         self.keySource = keySource
     }
 
     /// The instant an incident starts: a date names 00:00 of that day in `timezone`.
-    public static func time(_ text: String, timezone: String) throws -> Date {
+    package static func time(_ text: String, timezone: String) throws -> Date {
         if let day = Day(text) {
             guard let zone = TimeZone.named(timezone) else { throw AssessmentError("unknown time zone \(timezone)") }
             return day.start(in: zone)
@@ -62,7 +62,7 @@ public struct Assessor: Sendable {
         throw AssessmentError("'\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
     }
 
-    public func assess(
+    package func assess(
         reports items: [ChainVerifier.Item], attestations attestationEnvelopes: [Data],
         request: Request
     ) throws -> Assessment {
@@ -307,7 +307,7 @@ public struct Assessor: Sendable {
     }
 
     /// The profile as an assessment shows it: its claim rule with every figure.
-    public static func profileInfo(_ profile: Profile, calendar: BankCalendar?) -> Assessment.ProfileInfo {
+    package static func profileInfo(_ profile: Profile, calendar: BankCalendar?) -> Assessment.ProfileInfo {
         let rules = profile.claim
         let counting = rules.counting.map { counting in
             Assessment.Counting(
@@ -333,5 +333,5 @@ public struct Assessor: Sendable {
 
 extension AssessmentError: ExitStatusError {
     /// Bad dates or arguments for the claim: a usage error.
-    public var exitStatus: Int32 { ExitStatus.usage }
+    package var exitStatus: Int32 { ExitStatus.usage }
 }

@@ -1,22 +1,22 @@
-public import Crypto
-public import Foundation
-public import PostureEvidence
+package import Crypto
+package import Foundation
+package import PostureEvidence
 import PostureModel
-public import PosturePolicy
-public import PostureReference
+package import PosturePolicy
+package import PostureReference
 
 /// The one use case behind `posture assess` and `posture-collector assess`: the claim's dates read
 /// in the profile's time zone, the bank calendar its cut-off names, verification, then judgement.
 /// Both commands call it, so the same evidence and dates give the same assessment from either.
-public enum ClaimAssessment {
+package enum ClaimAssessment {
     /// Where the signing key came from: pinned (a key file the bank holds, the enrollment) or the
     /// evidence's own, which nothing vouches for.
-    public struct Key: Sendable {
-        public var key: Curve25519.Signing.PublicKey
-        public var pinned: Bool
-        public var source: String
+    package struct Key: Sendable {
+        package var key: Curve25519.Signing.PublicKey
+        package var pinned: Bool
+        package var source: String
 
-        public init(_ key: Curve25519.Signing.PublicKey, pinned: Bool, source: String) {
+        package init(_ key: Curve25519.Signing.PublicKey, pinned: Bool, source: String) {
             self.key = key
             self.pinned = pinned
             self.source = source
@@ -26,7 +26,7 @@ public enum ClaimAssessment {
     /// Assesses `incidents` (one per transfer) notified on `notified` (nil: the deadline is unknown).
     /// Throws `AssessmentError` for malformed dates (a usage error) and `LocatedError` for a
     /// malformed bank calendar.
-    public static func assess(
+    package static func assess(
         profile: Profile, incidents: [String], notified: String?, key: Key,
         reports: [ChainVerifier.Item], attestations: [Data], reference: ReferencePaths,
         now: Date = Date()

@@ -1,12 +1,12 @@
 import Foundation
-public import PostureModel
-public import PosturePolicy
+package import PostureModel
+package import PosturePolicy
 
 /// One self-contained HTML file (no external assets, printable on A4) that a staff member can
 /// attach to a claim: a scan of this PC, or a bank's assessment of a claim with its timeline chart.
-public enum HTMLReport {
+package enum HTMLReport {
     /// The scan report: per bank, each requirement with clause, verdict, evidence and remedy.
-    public static func scan(
+    package static func scan(
         _ report: Report, profiles: [Profile], keyID: String?, envelopeSHA256: String?,
         language: Language
     ) -> String {
@@ -56,7 +56,7 @@ public enum HTMLReport {
 
     /// The bank's assessment: outcome, per requirement the verdict at the incident, the timeline
     /// chart of the window, and the evidence (key, report ids and hashes).
-    public static func assessment(_ a: Assessment, language: Language) -> String {
+    package static func assessment(_ a: Assessment, language: Language) -> String {
         let ja = language == .ja
         let zone = a.profile.timezone
         func at(_ date: Date) -> String { AssessmentText.local(date, zone) }
@@ -200,7 +200,7 @@ public enum HTMLReport {
     }
 
     /// Text made safe for HTML element content and attribute values.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {

@@ -1,11 +1,11 @@
-public import PostureModel
+package import PostureModel
 import PosturePolicy
 
 /// The words every output (terminal, JSON-reading tools aside, HTML) uses for verdicts, so a
 /// status reads the same on the PC and at the bank.
-public enum Labels {
+package enum Labels {
     /// The label of a finding's status, and its ANSI colour code for terminals.
-    public static func status(_ status: FindingStatus, check: String, language: Language) -> (text: String, colour: String) {
+    package static func status(_ status: FindingStatus, check: String, language: Language) -> (text: String, colour: String) {
         let ja = language == .ja
         switch status {
         case .pass: return (ja ? "合格" : "pass", "32")
@@ -19,7 +19,7 @@ public enum Labels {
 
     /// Where a status is listed: what needs action first (fail, unknown, needs the customer's
     /// confirmation), then what holds (pass, declared), then what does not apply.
-    public static func rank(_ status: FindingStatus, check: String) -> Int {
+    package static func rank(_ status: FindingStatus, check: String) -> Int {
         switch status {
         case .fail: return 0
         case .unknown where check == Check.attestation.rawValue: return 2
@@ -29,7 +29,7 @@ public enum Labels {
         }
     }
 
-    public static func consequence(_ consequence: Consequence, language: Language) -> String {
+    package static func consequence(_ consequence: Consequence, language: Language) -> String {
         guard language == .ja else { return consequence.rawValue }
         switch consequence {
         case .exclusion: return "補償対象外"
@@ -38,7 +38,7 @@ public enum Labels {
         }
     }
 
-    public static func outcome(_ verdict: Assessment.Verdict, language: Language) -> String {
+    package static func outcome(_ verdict: Assessment.Verdict, language: Language) -> String {
         let ja = language == .ja
         switch verdict {
         case .noExclusionFound: return ja ? "免責・減額事由は見つかりませんでした" : "No exclusion or reduction found"

@@ -1,11 +1,11 @@
-public import ArgumentParser
+package import ArgumentParser
 import Foundation
 import PostureAgent
 import PostureModel
 
 /// The `posture` command: audit this PC against the banks' compensation rules.
-public struct PostureCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct PostureCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "posture",
         abstract: "Audit a Linux PC against Japanese banks' internet-banking compensation rules.",
         discussion: """
@@ -25,5 +25,5 @@ public struct PostureCommand: AsyncParsableCommand {
         ]
     )
 
-    public init() {}
+    package init() {}
 }

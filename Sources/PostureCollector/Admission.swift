@@ -1,5 +1,5 @@
-public import Foundation
-public import NIOCore
+package import Foundation
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -10,7 +10,7 @@ import Synchronization
 /// Only refusals and repeats count against an address, so the PCs of one company behind one NAT
 /// address never limit each other by uploading; a flood of bad envelopes from an address is
 /// refused at once after its first `refusalsPerMinute`.
-public final class Admission: Sendable {
+package final class Admission: Sendable {
     let refusalsPerMinute: Int
     let maxInFlight: Int
     /// Requests in flight, and refusals per address in their one-minute window.
@@ -20,14 +20,14 @@ public final class Admission: Sendable {
     }
     private let counts = Mutex(Counts())
 
-    public init(refusalsPerMinute: Int, maxInFlight: Int) {
+    package init(refusalsPerMinute: Int, maxInFlight: Int) {
         self.refusalsPerMinute = refusalsPerMinute
         self.maxInFlight = maxInFlight
     }
 
     /// Admits one request from `address` (nil: unknown, never limited per address) or throws
     /// `rateLimited` / `busy`; every admitted request must `leave`.
-    public func enter(address: String?, now: Date = Date()) throws(RequestError) {
+    package func enter(address: String?, now: Date = Date()) throws(RequestError) {
         let time = now.timeIntervalSince1970
         let refusal = counts.withLock { counts -> RequestError? in
             if let address, let window = counts.refusals[address], time - window.start < 60, window.count >= refusalsPerMinute {
@@ -43,7 +43,7 @@ public final class Admission: Sendable {
     }
 
     /// Ends an admitted request; `charged` (a refusal or a repeat) counts against its address.
-    public func leave(address: String?, charged: Bool, now: Date = Date()) {
+    package func leave(address: String?, charged: Bool, now: Date = Date()) {
         let time = now.timeIntervalSince1970
         counts.withLock { counts in
             counts.inFlight -= 1
@@ -59,23 +59,23 @@ public final class Admission: Sendable {
 
 /// A few threads of their own for JSON decoding and signature checks, so CPU-bound work on
 /// untrusted bytes never occupies the threads that answer other requests.
-public final class CheckPool: Sendable {
+package final class CheckPool: Sendable {
     /// One pool for the process: every collector in it shares the same few threads.
-    public static let shared = CheckPool()
+    package static let shared = CheckPool()
 
     let pool: NIOThreadPool
 
-    public init(threads: Int = max(1, System.coreCount)) {
+    package init(threads: Int = max(1, System.coreCount)) {
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
     }
 
     /// Runs `body` on the pool.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
     }
 
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try await pool.shutdownGracefully()
     }
 }

@@ -1,11 +1,11 @@
-public import Crypto
-public import Foundation
-public import PostureEvidence
+package import Crypto
+package import Foundation
+package import PostureEvidence
 import PostureModel
 import Synchronization
 
 /// Why the collector refused a request: each case is a 4xx (503 for `busy`) with a reason the client can act on.
-public enum RequestError: Error, Equatable, CustomStringConvertible {
+package enum RequestError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case notEnrolled(String)
     case tokenRefused
@@ -18,7 +18,7 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
     case timedOut(seconds: Int)
     case busy(retryAfter: Int)
 
-    public var status: Int {
+    package var status: Int {
         switch self {
         case .malformed: return 400
         case .notEnrolled, .tokenRefused, .unauthorized: return 401
@@ -33,14 +33,14 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Seconds for a `Retry-After` header.
-    public var retryAfter: Int? {
+    package var retryAfter: Int? {
         switch self {
         case .rateLimited(let seconds, _), .busy(let seconds): return seconds
         default: return nil
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let reason): return reason
         case .notEnrolled(let keyID): return "key \(keyID) is not enrolled: run `posture enroll` with a token from the bank"
@@ -67,16 +67,16 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
 /// Work on untrusted bytes is bounded before anything is trusted: one signature per envelope, a
 /// well-formed key id before the store is asked, and JSON decoding and signature checks on
 /// `checks`, threads of their own.
-public final class Collector: Sendable {
-    public let storage: any CollectorStorage
-    public let receiptKey: DeviceKey
-    public let limits: CollectorConfig.Limits
-    public let checks: CheckPool
-    public let nonces: NonceIssuer
+package final class Collector: Sendable {
+    package let storage: any CollectorStorage
+    package let receiptKey: DeviceKey
+    package let limits: CollectorConfig.Limits
+    package let checks: CheckPool
+    package let nonces: NonceIssuer
     let keys = LockedDictionary<String, Curve25519.Signing.PublicKey>()
     let rate: RateLimiter
 
-    public init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared) {
+    package init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared) {
         self.storage = storage
         self.receiptKey = receiptKey
         self.limits = limits
@@ -88,7 +88,7 @@ public final class Collector: Sendable {
     // MARK: Enrollment
 
     /// Makes a one-time enrollment token (`pst_enroll_…`) for `contract`; only its SHA-256 is stored.
-    public func issueToken(contract: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
+    package func issueToken(contract: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
         let token = Secrets.token(prefix: Secrets.enrollmentPrefix)
         try await storage.issueToken(
             sha256: sha256Hex(Data(token.utf8)), contract: contract, issuedAt: now,
@@ -97,11 +97,11 @@ public final class Collector: Sendable {
     }
 
     /// `GET /v1/enroll/challenge`: a nonce the device signs with the key it enrolls.
-    public func enrollmentChallenge(now: Date = Date()) -> String { nonces.issue(now: now) }
+    package func enrollmentChallenge(now: Date = Date()) -> String { nonces.issue(now: now) }
 
     /// `POST /v1/enroll`: binds the public key in `body` to the token's contract, once the request
     /// proves it was signed by that key over the token and a nonce from `enrollmentChallenge`.
-    public func enroll(body: Data, now: Date = Date()) async throws -> (keyID: String, contract: String) {
+    package func enroll(body: Data, now: Date = Date()) async throws -> (keyID: String, contract: String) {
         let nonces = self.nonces
         let (raw, key, token, object) = try await checks.run { () throws -> (Data, Curve25519.Signing.PublicKey, String, [String: String]) in
             guard let parsed = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
@@ -151,17 +151,17 @@ public final class Collector: Sendable {
     // MARK: Ingest
 
     /// The HTTP status and body for a stored report.
-    public struct Accepted: Sendable {
+    package struct Accepted: Sendable {
         /// 201 the first time, 200 for a repeat.
-        public var status: Int
-        public var receipt: Data
-        public var chain: ChainStatus?
-        public var keyID: String
-        public var reportID: String
+        package var status: Int
+        package var receipt: Data
+        package var chain: ChainStatus?
+        package var keyID: String
+        package var reportID: String
     }
 
     /// `POST /v1/reports`: verifies the envelope from an enrolled key and stores it verbatim.
-    public func ingest(body: Data, idempotencyKey: String?, now: Date = Date()) async throws -> Accepted {
+    package func ingest(body: Data, idempotencyKey: String?, now: Date = Date()) async throws -> Accepted {
         guard let idempotencyKey, !idempotencyKey.isEmpty else {
             throw RequestError.malformed("the Idempotency-Key header (the report id) is required")
         }
@@ -262,13 +262,13 @@ public final class Collector: Sendable {
 
     /// Every device enrolled to `contract` with everything it delivered: what `posture-collector assess`
     /// hands to the same assessment code as `posture assess`.
-    public func evidence(contract: String) async throws -> [DeviceEvidence] {
+    package func evidence(contract: String) async throws -> [DeviceEvidence] {
         try await storage.evidence(contract: contract)
     }
 
     /// The device behind `GET /v1/devices/{key_id}/reports` when `staff` may read it; a device out
     /// of the token's scope is answered as if it did not exist.
-    public func readableDevice(keyID: String, staff: StaffToken) async throws -> Device {
+    package func readableDevice(keyID: String, staff: StaffToken) async throws -> Device {
         guard let device = try await storage.device(keyID: keyID), staff.allows(contract: device.contract) else {
             throw RequestError.notFound("no device with key id \(keyID)")
         }
@@ -319,16 +319,16 @@ final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendabl
 }
 
 /// One device of a contract with its stored envelopes, ready for chain verification and assessment.
-public struct DeviceEvidence {
-    public var device: Device
-    public var key: Curve25519.Signing.PublicKey
+package struct DeviceEvidence {
+    package var device: Device
+    package var key: Curve25519.Signing.PublicKey
     /// Envelopes byte for byte, in chain order; sources read `collector:KEYID:N`.
-    public var items: [ChainVerifier.Item]
+    package var items: [ChainVerifier.Item]
 }
 
 extension CollectorStorage {
     /// Every device enrolled to `contract` (with a usable public key) and its stored envelopes.
-    public func evidence(contract: String) async throws -> [DeviceEvidence] {
+    package func evidence(contract: String) async throws -> [DeviceEvidence] {
         var out: [DeviceEvidence] = []
         for device in try await devices(contract: contract) {
             guard let key = DeviceKey.publicKey(base64: device.publicKey) else { continue }

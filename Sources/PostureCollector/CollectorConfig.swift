@@ -1,11 +1,11 @@
-public import Foundation
+package import Foundation
 import PostureReference
 
 /// `posture-collector`'s YAML config. Unknown keys are errors with file and line, as in the agent's
 /// config; relative paths are taken from the config file's directory.
-public struct CollectorConfig: Sendable {
+package struct CollectorConfig: Sendable {
     /// Where the evidence is kept.
-    public enum Storage: Sendable, Equatable {
+    package enum Storage: Sendable, Equatable {
         /// One SQLite file (the embedded default).
         case sqlite(path: String)
         /// A PostgreSQL server, by connection URL.
@@ -13,43 +13,43 @@ public struct CollectorConfig: Sendable {
     }
 
     /// Per-device limits on what the collector accepts.
-    public struct Limits: Sendable, Equatable {
-        public var maxBody = 1 << 20
-        public var perDevicePerMinute = 60
+    package struct Limits: Sendable, Equatable {
+        package var maxBody = 1 << 20
+        package var perDevicePerMinute = 60
         /// Refused requests (and repeats) one source address may make per minute before it is refused at once.
-        public var perAddressRefusalsPerMinute = 60
+        package var perAddressRefusalsPerMinute = 60
         /// Untrusted requests (uploads, enrollments) being worked on at once; more answer 503.
-        public var maxInFlight = 256
-        public init() {}
+        package var maxInFlight = 256
+        package init() {}
     }
 
     /// How long a connection may stay silent, and how long one request may take to arrive.
-    public struct Timeouts: Sendable, Equatable {
-        public var idle: TimeInterval = 15
-        public var request: TimeInterval = 30
-        public init() {}
+    package struct Timeouts: Sendable, Equatable {
+        package var idle: TimeInterval = 15
+        package var request: TimeInterval = 30
+        package init() {}
     }
 
-    public var path: String?
-    public var host = "127.0.0.1"
-    public var port = 8443
-    public var tlsCertificate: String?
-    public var tlsKey: String?
-    public var storage = Storage.sqlite(path: "/var/lib/posture-collector/collector.db")
-    public var receiptKey = "/var/lib/posture-collector/receipt.key"
-    public var staffTokensFile: String?
-    public var limits = Limits()
-    public var timeouts = Timeouts()
-    public var logLevel = "info"
+    package var path: String?
+    package var host = "127.0.0.1"
+    package var port = 8443
+    package var tlsCertificate: String?
+    package var tlsKey: String?
+    package var storage = Storage.sqlite(path: "/var/lib/posture-collector/collector.db")
+    package var receiptKey = "/var/lib/posture-collector/receipt.key"
+    package var staffTokensFile: String?
+    package var limits = Limits()
+    package var timeouts = Timeouts()
+    package var logLevel = "info"
 
-    public init() {}
+    package init() {}
 
     /// Whether `host` names a loopback address, the only place plain HTTP is allowed.
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    public static func parse(path: String) throws -> CollectorConfig {
+    package static func parse(path: String) throws -> CollectorConfig {
         let root = try YAMLNode.load(path: path).mapping("the collector config")
         try root.rejectUnknownKeys(allowed: ["listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level"])
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -137,26 +137,26 @@ public struct CollectorConfig: Sendable {
 /// A `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…&sslrootcert=CA.pem` connection URL.
 /// `sslmode` defaults to `verify-full` for a server on another host (a man in the middle cannot
 /// strip TLS) and to `prefer` on loopback.
-public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
+package struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// How TLS to the server is used (libpq's sslmode names); `require` and `verify-full` both
     /// check the certificate (against `sslrootcert`, else the system trust store) and host name.
-    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
+    package enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
 
-    public var host: String
-    public var port: Int
-    public var user: String
-    public var password: String?
-    public var database: String?
-    public var tls: TLSMode
+    package var host: String
+    package var port: Int
+    package var user: String
+    package var password: String?
+    package var database: String?
+    package var tls: TLSMode
     /// `sslrootcert`: the CA file the server's certificate is checked against.
-    public var rootCertificate: String?
+    package var rootCertificate: String?
 
     /// Why a URL was refused.
-    public struct Invalid: Error, CustomStringConvertible {
-        public var description: String
+    package struct Invalid: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
             throw Invalid(description: "storage is not a postgres:// URL")
         }
@@ -179,7 +179,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL without its password, for logs.
-    public var description: String {
+    package var description: String {
         "postgres://\(user)@\(host):\(port)/\(database ?? "")?sslmode=\(tls.rawValue)" + (rootCertificate.map { "&sslrootcert=\($0)" } ?? "")
     }
 }

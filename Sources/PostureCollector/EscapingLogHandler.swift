@@ -1,30 +1,30 @@
-public import Logging
+package import Logging
 import PostureModel
 
 /// Wraps a log handler so that no value from a request can break a log line: control characters
 /// (newlines above all) and backslashes in the message and metadata are written escaped, so a key
 /// id with a newline cannot forge a line of its own.
-public struct EscapingLogHandler: LogHandler {
-    public var inner: any LogHandler
+package struct EscapingLogHandler: LogHandler {
+    package var inner: any LogHandler
 
-    public init(_ inner: any LogHandler) { self.inner = inner }
+    package init(_ inner: any LogHandler) { self.inner = inner }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { inner.logLevel }
         set { inner.logLevel = newValue }
     }
 
-    public var metadata: Logger.Metadata {
+    package var metadata: Logger.Metadata {
         get { inner.metadata }
         set { inner.metadata = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { inner[metadataKey: key] }
         set { inner[metadataKey: key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var event = event
         event.message = "\(Self.escape(event.message.description))"
         event.metadata = event.metadata.map(Self.escape)
@@ -44,5 +44,5 @@ public struct EscapingLogHandler: LogHandler {
         }
     }
 
-    public static func escape(_ text: String) -> String { ControlCharacters.escaped(text) }
+    package static func escape(_ text: String) -> String { ControlCharacters.escaped(text) }
 }

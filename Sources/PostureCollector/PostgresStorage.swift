@@ -1,21 +1,21 @@
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 import NIOSSL
 import PostgresNIO
 import PostureEvidence
-public import PostureModel
+import PostureModel
 
 /// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
 /// is one transaction that locks its device's row, so one device's submissions are serialised while
 /// different devices proceed in parallel; PostgreSQL's own group commit shares the WAL flushes.
-public final class PostgresStorage: CollectorStorage, Sendable {
+package final class PostgresStorage: CollectorStorage, Sendable {
     let client: PostgresClient
     let runner: Task<Void, Never>
     let logger: Logger
-    public let url: PostgresURL
+    package let url: PostgresURL
 
     /// Connects (the pool runs until `close`) and creates the tables when they are missing.
-    public init(url text: String, logger: Logger) async throws {
+    package init(url text: String, logger: Logger) async throws {
         url = try PostgresURL(text)
         self.logger = logger
         var configuration = PostgresClient.Configuration(
@@ -82,7 +82,7 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         return try await withDeadline(15, timeout: { StorageError(description: "PostgreSQL at \(url) did not answer within 15s") }, body)
     }
 
-    public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
+    package func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
         try await bounded { [self] in
             _ = try await client.query(
                 """
@@ -92,7 +92,7 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
+    package func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
         try await bounded { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 let tokens = try await connection.query(
@@ -120,13 +120,13 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func device(keyID: String) async throws -> Device? {
+    package func device(keyID: String) async throws -> Device? {
         try await bounded { [self] in
             try await devices(query: "SELECT key_id, public_key, contract, hostname, machine_id_sha256, enrolled_at FROM devices WHERE key_id = \(keyID)").first
         }
     }
 
-    public func devices(contract: String) async throws -> [Device] {
+    package func devices(contract: String) async throws -> [Device] {
         try await bounded { [self] in
             try await devices(
                 query: """
@@ -149,7 +149,7 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         return devices
     }
 
-    public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
+    package func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
         try await bounded { [self] in
             let logger = self.logger
             return try await client.withTransaction(logger: logger) { connection in
@@ -211,7 +211,7 @@ public final class PostgresStorage: CollectorStorage, Sendable {
             """, logger: logger)
     }
 
-    public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
+    package func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
         try await bounded { [self] in
             let rows = try await client.query(
                 """
@@ -225,7 +225,8 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
+    package func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws
+        -> [StoredEnvelope]
     {
         try await bounded { [self] in
             let rows = try await client.query(
@@ -244,7 +245,7 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func events(keyID: String) async throws -> [ChainEvent] {
+    package func events(keyID: String) async throws -> [ChainEvent] {
         try await bounded { [self] in
             let rows = try await client.query(
                 "SELECT key_id, report_id, kind, detail, at FROM chain_events WHERE key_id = \(keyID) ORDER BY id",
@@ -257,17 +258,17 @@ public final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func close() async throws {
+    package func close() async throws {
         runner.cancel()
         _ = await runner.value
     }
 }
 
 /// A store that could not be opened or used.
-public struct StorageError: Error, CustomStringConvertible {
-    public var description: String
+package struct StorageError: Error, CustomStringConvertible {
+    package var description: String
 }
 
 extension StorageError: ExitStatusError {
-    public var exitStatus: Int32 { ExitStatus.noInput }
+    package var exitStatus: Int32 { ExitStatus.noInput }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import GRDB
 import PostureEvidence
 
@@ -6,12 +6,12 @@ import PostureEvidence
 /// promises that the evidence is on disk. Throughput comes from group commit instead of a weaker
 /// sync: submissions that arrive while a transaction is being written wait and go into the next
 /// one together, so many receipts share one fsync.
-public final class SQLiteStorage: CollectorStorage, Sendable {
+package final class SQLiteStorage: CollectorStorage, Sendable {
     let pool: DatabasePool
     let committer: GroupCommitter
-    public let path: String
+    package let path: String
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -32,7 +32,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         committer = GroupCommitter(pool: pool)
     }
 
-    public func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
+    package func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO enrollment_tokens (token_sha256, contract, issued_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -40,7 +40,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
+    package func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome {
         try await pool.write { db in
             guard
                 let contract = try String.fetchOne(
@@ -70,13 +70,13 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func device(keyID: String) async throws -> Device? {
+    package func device(keyID: String) async throws -> Device? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE key_id = ?", arguments: [keyID]).map(Self.device)
         }
     }
 
-    public func devices(contract: String) async throws -> [Device] {
+    package func devices(contract: String) async throws -> [Device] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM devices WHERE contract = ? ORDER BY enrolled_at, key_id", arguments: [contract]).map(Self.device)
         }
@@ -88,7 +88,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
             machineIdSha256: row["machine_id_sha256"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]))
     }
 
-    public func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
+    package func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
         try await committer.submit { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?",
@@ -139,7 +139,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
             arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
     }
 
-    public func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
+    package func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
         try await pool.read { db in
             try Data.fetchAll(
                 db,
@@ -153,7 +153,8 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
+    package func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws
+        -> [StoredEnvelope]
     {
         try await pool.read { db in
             try Row.fetchAll(
@@ -174,7 +175,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func events(keyID: String) async throws -> [ChainEvent] {
+    package func events(keyID: String) async throws -> [ChainEvent] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM chain_events WHERE key_id = ? ORDER BY id", arguments: [keyID]).map { row in
                 ChainEvent(
@@ -184,7 +185,7 @@ public final class SQLiteStorage: CollectorStorage, Sendable {
         }
     }
 
-    public func close() async throws {
+    package func close() async throws {
         try pool.close()
     }
 }

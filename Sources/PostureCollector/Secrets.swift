@@ -1,15 +1,15 @@
 import Crypto
-public import Foundation
-public import PostureEvidence
+package import Foundation
+package import PostureEvidence
 
 /// Secrets the collector hands out: tokens that are safe to paste after a flag (a fixed prefix, so
 /// never a leading `-`, and recognisable by secret scanners) and stateless enrollment nonces.
-public enum Secrets {
-    public static let enrollmentPrefix = "pst_enroll_"
-    public static let staffPrefix = "pst_staff_"
+package enum Secrets {
+    package static let enrollmentPrefix = "pst_enroll_"
+    package static let staffPrefix = "pst_staff_"
 
     /// `prefix` followed by 32 random bytes in base64url without padding.
-    public static func token(prefix: String) -> String {
+    package static func token(prefix: String) -> String {
         prefix + base64URL(random(32))
     }
 
@@ -32,22 +32,22 @@ public enum Secrets {
 
 /// Enrollment nonces that need no storage: expiry and randomness authenticated with a key derived
 /// from the receipt key, so every collector sharing that key accepts them.
-public struct NonceIssuer: Sendable {
-    public static let lifetime: TimeInterval = 300
+package struct NonceIssuer: Sendable {
+    package static let lifetime: TimeInterval = 300
     let key: SymmetricKey
 
-    public init(receiptKey: DeviceKey) {
+    package init(receiptKey: DeviceKey) {
         key = SymmetricKey(data: SHA256.hash(data: Data("posture-collector enrollment nonce".utf8) + receiptKey.privateKey.rawRepresentation))
     }
 
-    public func issue(now: Date = Date()) -> String {
+    package func issue(now: Date = Date()) -> String {
         var expiry = UInt64(now.addingTimeInterval(Self.lifetime).timeIntervalSince1970).bigEndian
         let body = Data(bytes: &expiry, count: 8) + Secrets.random(16)
         return Secrets.base64URL(body + Data(HMAC<SHA256>.authenticationCode(for: body, using: key)))
     }
 
     /// Whether `nonce` was issued by this collector and has not expired.
-    public func isValid(_ nonce: String, now: Date = Date()) -> Bool {
+    package func isValid(_ nonce: String, now: Date = Date()) -> Bool {
         guard nonce.count < 100, let raw = Secrets.unBase64URL(nonce), raw.count == 56 else { return false }
         let body = raw.prefix(24)
         guard HMAC<SHA256>.isValidAuthenticationCode(raw.suffix(32), authenticating: body, using: key) else { return false }

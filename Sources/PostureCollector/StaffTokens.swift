@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import PostureEvidence
 import PostureModel
 import PostureReference
@@ -6,15 +6,15 @@ import Synchronization
 
 /// One staff token as the tokens file keeps it: its SHA-256 (never the token), what it may read
 /// and until when. A line: `sha256:HEX scope=bank|contract:ID expires=RFC3339 [name=LABEL]`.
-public struct StaffToken: Sendable, Equatable {
+package struct StaffToken: Sendable, Equatable {
     /// What a token may read and assess.
-    public enum Scope: Sendable, Equatable, CustomStringConvertible {
+    package enum Scope: Sendable, Equatable, CustomStringConvertible {
         /// Every contract.
         case bank
         /// One contract's devices only.
         case contract(String)
 
-        public init?(_ text: String) {
+        package init?(_ text: String) {
             if text == "bank" {
                 self = .bank
                 return
@@ -23,7 +23,7 @@ public struct StaffToken: Sendable, Equatable {
             self = .contract(String(text.dropFirst("contract:".count)))
         }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .bank: return "bank"
             case .contract(let id): return "contract:\(id)"
@@ -31,34 +31,34 @@ public struct StaffToken: Sendable, Equatable {
         }
     }
 
-    public var sha256: String
-    public var scope: Scope
-    public var expires: Date
-    public var name: String?
+    package var sha256: String
+    package var scope: Scope
+    package var expires: Date
+    package var name: String?
 
     /// The short id `token revoke` and `token list` name a token by.
-    public var id: String { String(sha256.prefix(12)) }
+    package var id: String { String(sha256.prefix(12)) }
 
-    public func allows(contract: String) -> Bool {
+    package func allows(contract: String) -> Bool {
         switch scope {
         case .bank: return true
         case .contract(let id): return id == contract
         }
     }
 
-    public var line: String {
+    package var line: String {
         "sha256:\(sha256) scope=\(scope) expires=\(RFC3339.string(from: expires))" + (name.map { " name=\($0)" } ?? "")
     }
 }
 
 /// The staff tokens file: digests only, never readable by group or others (the collector refuses
 /// to start otherwise). Re-read when it changes, so `token revoke` takes effect without a restart.
-public final class StaffTokens: Sendable {
-    public let file: String
+package final class StaffTokens: Sendable {
+    package let file: String
     /// The tokens last read, and the file's identity and times when they were.
     private let loaded: Mutex<(tokens: [StaffToken], stamp: [FileAttributeKey: AnyHashable])>
 
-    public init(file: String) throws {
+    package init(file: String) throws {
         self.file = file
         loaded = Mutex(try Self.load(file))
     }
@@ -89,7 +89,7 @@ public final class StaffTokens: Sendable {
         return out
     }
 
-    public static func parse(_ text: String, file: String) throws -> [StaffToken] {
+    package static func parse(_ text: String, file: String) throws -> [StaffToken] {
         var out: [StaffToken] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -117,14 +117,14 @@ public final class StaffTokens: Sendable {
     }
 
     /// The token behind `Authorization: Bearer TOKEN`, if it is known and has not expired.
-    public func authenticate(authorization: String?, now: Date = Date()) throws(RequestError) -> StaffToken {
+    package func authenticate(authorization: String?, now: Date = Date()) throws(RequestError) -> StaffToken {
         guard let authorization, authorization.hasPrefix("Bearer ") else {
             throw RequestError.unauthorized("a staff token is required: Authorization: Bearer TOKEN")
         }
         return try authenticate(token: authorization.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces), now: now)
     }
 
-    public func authenticate(token: String, now: Date = Date()) throws(RequestError) -> StaffToken {
+    package func authenticate(token: String, now: Date = Date()) throws(RequestError) -> StaffToken {
         let digest = sha256Hex(Data(token.utf8))
         guard !token.isEmpty, let found = current().first(where: { $0.sha256 == digest }) else {
             throw RequestError.unauthorized("unknown or revoked staff token")
@@ -145,7 +145,7 @@ public final class StaffTokens: Sendable {
     }
 
     /// Makes a staff token, appends its digest to `file` (created 0600) and returns the token.
-    public static func issue(file: String, scope: StaffToken.Scope, lifetime: TimeInterval, name: String?, now: Date = Date()) throws
+    package static func issue(file: String, scope: StaffToken.Scope, lifetime: TimeInterval, name: String?, now: Date = Date()) throws
         -> (token: String, entry: StaffToken)
     {
         let token = Secrets.token(prefix: Secrets.staffPrefix)
@@ -156,7 +156,7 @@ public final class StaffTokens: Sendable {
     }
 
     /// Removes the tokens whose id (or token) is `id`; the number removed.
-    public static func revoke(file: String, id: String) throws -> Int {
+    package static func revoke(file: String, id: String) throws -> Int {
         let digest = sha256Hex(Data(id.utf8))
         let existing = try load(file).0
         let kept = existing.filter { !(id.count >= 8 && $0.sha256.hasPrefix(id.lowercased())) && $0.sha256 != digest }
@@ -164,7 +164,7 @@ public final class StaffTokens: Sendable {
         return existing.count - kept.count
     }
 
-    public static func list(file: String) throws -> [StaffToken] { try load(file).0 }
+    package static func list(file: String) throws -> [StaffToken] { try load(file).0 }
 
     static func write(_ tokens: [StaffToken], to file: String) throws {
         let text =

@@ -1,18 +1,18 @@
-public import Foundation
-public import PostureEvidence
+package import Foundation
+package import PostureEvidence
 
 /// An enrolled device: its key bound to a customer contract.
-public struct Device: Sendable, Hashable {
+package struct Device: Sendable, Hashable {
     /// DSSE keyid: hex SHA-256 of the raw public key.
-    public var keyID: String
+    package var keyID: String
     /// Base64 of the 32 raw Ed25519 public-key bytes.
-    public var publicKey: String
-    public var contract: String
-    public var hostname: String?
-    public var machineIdSha256: String?
-    public var enrolledAt: Date
+    package var publicKey: String
+    package var contract: String
+    package var hostname: String?
+    package var machineIdSha256: String?
+    package var enrolledAt: Date
 
-    public init(keyID: String, publicKey: String, contract: String, hostname: String?, machineIdSha256: String?, enrolledAt: Date) {
+    package init(keyID: String, publicKey: String, contract: String, hostname: String?, machineIdSha256: String?, enrolledAt: Date) {
         self.keyID = keyID
         self.publicKey = publicKey
         self.contract = contract
@@ -23,17 +23,17 @@ public struct Device: Sendable, Hashable {
 }
 
 /// A verified report about to be stored: what the chain check and the receipt need.
-public struct Submission: Sendable {
-    public var keyID: String
-    public var reportID: String
-    public var sequence: Int
-    public var previous: String?
-    public var envelopeSha256: String
-    public var collectedAt: Date
+package struct Submission: Sendable {
+    package var keyID: String
+    package var reportID: String
+    package var sequence: Int
+    package var previous: String?
+    package var envelopeSha256: String
+    package var collectedAt: Date
     /// The envelope exactly as received.
-    public var envelope: Data
+    package var envelope: Data
 
-    public init(keyID: String, reportID: String, sequence: Int, previous: String?, envelopeSha256: String, collectedAt: Date, envelope: Data) {
+    package init(keyID: String, reportID: String, sequence: Int, previous: String?, envelopeSha256: String, collectedAt: Date, envelope: Data) {
         self.keyID = keyID
         self.reportID = reportID
         self.sequence = sequence
@@ -45,7 +45,7 @@ public struct Submission: Sendable {
 }
 
 /// What storing a submission did.
-public enum IngestOutcome: Sendable, Equatable {
+package enum IngestOutcome: Sendable, Equatable {
     /// Stored for the first time; the receipt was signed and kept with it.
     case stored(receipt: Data, chain: ChainStatus)
     /// The same report id was stored before: the first receipt, unchanged.
@@ -53,7 +53,7 @@ public enum IngestOutcome: Sendable, Equatable {
 }
 
 /// What an enrollment attempt did.
-public enum EnrollOutcome: Sendable, Equatable {
+package enum EnrollOutcome: Sendable, Equatable {
     case enrolled(contract: String)
     /// The token is unknown, used or expired.
     case refused
@@ -62,26 +62,26 @@ public enum EnrollOutcome: Sendable, Equatable {
 }
 
 /// One recorded irregularity of a device's chain: a gap, fork, replay or conflicting repeat.
-public struct ChainEvent: Sendable, Hashable {
-    public var keyID: String
-    public var reportID: String
-    public var kind: String
-    public var detail: String
-    public var at: Date
+package struct ChainEvent: Sendable, Hashable {
+    package var keyID: String
+    package var reportID: String
+    package var kind: String
+    package var detail: String
+    package var at: Date
 }
 
 /// A position in a device's reading order (chain sequence, then arrival): where the next page starts.
-public struct ReadCursor: Sendable, Equatable, CustomStringConvertible {
-    public var sequence: Int
-    public var arrival: Int64
+package struct ReadCursor: Sendable, Equatable, CustomStringConvertible {
+    package var sequence: Int
+    package var arrival: Int64
 
-    public init(sequence: Int, arrival: Int64) {
+    package init(sequence: Int, arrival: Int64) {
         self.sequence = sequence
         self.arrival = arrival
     }
 
     /// The opaque text clients pass back as `cursor`.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.utf8.count <= 40, parts.count == 2, let sequence = Int(parts[0]), let arrival = Int64(parts[1]),
             sequence >= 0, arrival >= 0
@@ -89,23 +89,23 @@ public struct ReadCursor: Sendable, Equatable, CustomStringConvertible {
         self.init(sequence: sequence, arrival: arrival)
     }
 
-    public var description: String { "\(sequence)-\(arrival)" }
+    package var description: String { "\(sequence)-\(arrival)" }
 }
 
 /// One stored envelope, byte for byte, with its place in the reading order.
-public struct StoredEnvelope: Sendable {
-    public var cursor: ReadCursor
-    public var envelope: Data
+package struct StoredEnvelope: Sendable {
+    package var cursor: ReadCursor
+    package var envelope: Data
 }
 
 /// Signs the receipt for a submission once storage has decided its chain status and receipt time.
-public typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
+package typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
 
 /// The collector's store: SQLite (embedded default) or PostgreSQL, with the same behaviour.
 ///
 /// `ingest` is atomic per device: the chain check, the envelope, the receipt and any chain event are
 /// written together, and concurrent submissions of one device are serialised.
-public protocol CollectorStorage: Sendable {
+package protocol CollectorStorage: Sendable {
     func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws
     /// Uses the token once and binds the device to its contract, in one transaction.
     func enroll(tokenSha256: String, device: Device, now: Date) async throws -> EnrollOutcome
@@ -123,12 +123,12 @@ public protocol CollectorStorage: Sendable {
 
 /// The chain decision shared by both stores, from the device's newest stored position and what is
 /// already stored at the submission's sequence.
-public enum ChainRule {
+package enum ChainRule {
     /// The device's newest stored position.
-    public struct Head: Sendable {
-        public var sequence: Int
-        public var sha256: String?
-        public init(sequence: Int, sha256: String?) {
+    package struct Head: Sendable {
+        package var sequence: Int
+        package var sha256: String?
+        package init(sequence: Int, sha256: String?) {
             self.sequence = sequence
             self.sha256 = sha256
         }
@@ -138,7 +138,7 @@ public enum ChainRule {
     /// DESIGN.md defines them: `occupied` says another report already holds its sequence (a fork),
     /// `predecessors` are the digests stored at the sequence before it (linking to none of them is a
     /// fork); an earlier position never filled is a replay; a later one than the next leaves a gap.
-    public static func classify(_ submission: Submission, head: Head, occupied: Bool, predecessors: [String]) -> (ChainStatus, String?) {
+    package static func classify(_ submission: Submission, head: Head, occupied: Bool, predecessors: [String]) -> (ChainStatus, String?) {
         let sequence = submission.sequence
         if occupied { return (.fork, "another report is already stored at sequence \(sequence)") }
         if sequence == 1, submission.previous != nil { return (.fork, "sequence 1 names a previous report") }
@@ -197,7 +197,7 @@ enum StorageSchema {
 }
 
 /// Runs `body`, or throws `timeout()` if it has not finished after `seconds` (the body is cancelled).
-public func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
     _ seconds: TimeInterval, timeout: @escaping @Sendable () -> any Error,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {

@@ -1,28 +1,28 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 import NIOSSL
-public import PostureCollector
+package import PostureCollector
 import PostureEvidence
-public import PostureModel
+import PostureModel
 
 /// The collector's HTTP API (DESIGN.md "Collector"): HTTPS, or plain HTTP on loopback behind a
 /// reverse proxy. Every refusal is a 4xx with `{"error": reason}`; a store that fails answers 503
 /// so agents retry, never 500. Connections that send nothing for `timeouts.idle` (a slowloris
 /// dribbling its headers counts: no request is read) are closed, and a request body must arrive
 /// within `timeouts.request`. SIGTERM/SIGINT stop accepting, finish requests in flight, then return.
-public struct CollectorServer: Sendable {
-    public let config: CollectorConfig
-    public let collector: Collector
-    public let staffTokens: StaffTokens?
-    public let logger: Logger
-    public let admission: Admission
+package struct CollectorServer: Sendable {
+    package let config: CollectorConfig
+    package let collector: Collector
+    package let staffTokens: StaffTokens?
+    package let logger: Logger
+    package let admission: Admission
 
-    public init(config: CollectorConfig, collector: Collector, staffTokens: StaffTokens?, logger: Logger) {
+    package init(config: CollectorConfig, collector: Collector, staffTokens: StaffTokens?, logger: Logger) {
         self.config = config
         self.collector = collector
         self.staffTokens = staffTokens
@@ -31,7 +31,7 @@ public struct CollectorServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
-    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    package func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.timeouts.idle * 1000))))
         let server: HTTPServerBuilder
         if let certificate = config.tlsCertificate, let key = config.tlsKey {
@@ -273,11 +273,11 @@ public struct CollectorServer: Sendable {
 }
 
 /// Hummingbird's basic context plus the peer's address, which per-address limits key on.
-public struct CollectorRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
+package struct CollectorRequestContext: RequestContext, RemoteAddressRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let remoteAddress: SocketAddress?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
@@ -287,11 +287,11 @@ public struct CollectorRequestContext: RequestContext, RemoteAddressRequestConte
 }
 
 /// The server could not start.
-public struct ServerError: Error, CustomStringConvertible {
-    public var description: String
+package struct ServerError: Error, CustomStringConvertible {
+    package var description: String
 }
 
 extension ServerError: ExitStatusError {
     /// The configuration cannot be served as written.
-    public var exitStatus: Int32 { ExitStatus.dataError }
+    package var exitStatus: Int32 { ExitStatus.dataError }
 }

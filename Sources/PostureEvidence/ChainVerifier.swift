@@ -1,47 +1,47 @@
-public import Crypto
-public import Foundation
-public import PostureModel
+package import Crypto
+package import Foundation
+package import PostureModel
 
 /// Checks envelopes the way a bank would: each signature, payload type and schema, then the
 /// chain across all of them (gaps, duplicates, forks, broken links, time running backwards).
 /// Command-line order does not matter: envelopes are ordered by `chain.sequence`.
-public struct ChainVerifier {
+package struct ChainVerifier {
     /// One envelope handed over, with where it came from (`file` or `file:line`).
-    public struct Item: Sendable {
-        public var source: String
-        public var bytes: Data
-        public init(source: String, bytes: Data) {
+    package struct Item: Sendable {
+        package var source: String
+        package var bytes: Data
+        package init(source: String, bytes: Data) {
             self.source = source
             self.bytes = bytes
         }
     }
 
     /// The verdict for one envelope.
-    public struct Verdict: Sendable {
-        public var source: String
-        public var sequence: Int?
-        public var reportID: String?
-        public var problems: [String]
-        public var ok: Bool { problems.isEmpty }
+    package struct Verdict: Sendable {
+        package var source: String
+        package var sequence: Int?
+        package var reportID: String?
+        package var problems: [String]
+        package var ok: Bool { problems.isEmpty }
     }
 
     /// What verification found.
-    public struct Outcome: Sendable {
-        public var verdicts: [Verdict]
+    package struct Outcome: Sendable {
+        package var verdicts: [Verdict]
         /// Problems of the chain as a whole (gaps between the envelopes given).
-        public var chainProblems: [String]
+        package var chainProblems: [String]
         /// The verified reports, in chain order.
-        public var reports: [Report]
+        package var reports: [Report]
         /// Hex SHA-256 of each verified report's envelope bytes, parallel to `reports`.
-        public var envelopeHashes: [String]
-        public var ok: Bool { chainProblems.isEmpty && verdicts.allSatisfy(\.ok) }
+        package var envelopeHashes: [String]
+        package var ok: Bool { chainProblems.isEmpty && verdicts.allSatisfy(\.ok) }
     }
 
-    public let key: Curve25519.Signing.PublicKey
+    package let key: Curve25519.Signing.PublicKey
 
-    public init(key: Curve25519.Signing.PublicKey) { self.key = key }
+    package init(key: Curve25519.Signing.PublicKey) { self.key = key }
 
-    public func verify(_ items: [Item]) -> Outcome {
+    package func verify(_ items: [Item]) -> Outcome {
         struct Valid {
             var index: Int
             var report: Report
@@ -124,7 +124,7 @@ public struct ChainVerifier {
     }
 
     /// Checks one attestation envelope: payload type, signature by this key, and its content.
-    public func attestation(_ bytes: Data, source: String) -> Result<Attestation, VerificationFailure> {
+    package func attestation(_ bytes: Data, source: String) -> Result<Attestation, VerificationFailure> {
         guard let envelope = try? Envelope.decode(bytes) else { return .failure(.init(description: "\(source): not a DSSE envelope")) }
         guard envelope.payloadType == Envelope.attestationType else {
             return .failure(.init(description: "\(source): payload type is \(envelope.payloadType), not \(Envelope.attestationType)"))
@@ -139,12 +139,12 @@ public struct ChainVerifier {
     }
 
     /// Why one piece of evidence did not verify.
-    public struct VerificationFailure: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    package struct VerificationFailure: Error, CustomStringConvertible, Sendable {
+        package var description: String
     }
 
     /// Splits a file into envelopes: one envelope, or one per line (a journal export).
-    public static func items(in data: Data, source: String) -> [Item] {
+    package static func items(in data: Data, source: String) -> [Item] {
         if (try? Envelope.decode(data)) != nil { return [Item(source: source, bytes: data)] }
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.count > 1 {

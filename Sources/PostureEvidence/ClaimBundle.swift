@@ -1,11 +1,11 @@
-public import Crypto
-public import Foundation
-public import PostureModel
+package import Crypto
+package import Foundation
+package import PostureModel
 
 /// Why a claim bundle cannot be used; each message names what is wrong.
-public struct BundleError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct BundleError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// The file `posture claim` writes: every signed report and attestation of a claim's window, the
@@ -14,48 +14,48 @@ public struct BundleError: Error, CustomStringConvertible {
 /// It is the channel of last resort when the collector cannot be reached: it can be carried to
 /// the bank by any means, and `posture verify` / `posture assess` read it there. Envelopes are kept
 /// as JSON strings holding their exact signed bytes, so chain hashes still match.
-public struct ClaimBundle: Codable, Sendable {
-    public static let schemaIdentifier = "posture.claim/v1"
+package struct ClaimBundle: Codable, Sendable {
+    package static let schemaIdentifier = "posture.claim/v1"
 
     /// One manifest line: what an envelope is and the hash of its exact bytes.
-    public struct ManifestEntry: Codable, Sendable, Hashable {
-        public enum Kind: String, Codable, Sendable { case report, attestation }
-        public var kind: Kind
+    package struct ManifestEntry: Codable, Sendable, Hashable {
+        package enum Kind: String, Codable, Sendable { case report, attestation }
+        package var kind: Kind
         /// Report id or attestation id.
-        public var id: String
-        public var sequence: Int?
-        public var sha256: String
-        public var size: Int
+        package var id: String
+        package var sequence: Int?
+        package var sha256: String
+        package var size: Int
     }
 
     /// The span of time the bundle covers.
-    public struct Window: Codable, Sendable, Hashable {
-        public var from: Date
-        public var to: Date
-        public init(from: Date, to: Date) {
+    package struct Window: Codable, Sendable, Hashable {
+        package var from: Date
+        package var to: Date
+        package init(from: Date, to: Date) {
             self.from = from
             self.to = to
         }
     }
 
-    public var schema: String
-    public var createdAt: Date
-    public var agent: AgentInfo
-    public var profile: String
+    package var schema: String
+    package var createdAt: Date
+    package var agent: AgentInfo
+    package var profile: String
     /// The incident as given to `posture claim` (a date or an RFC 3339 time).
-    public var incident: String
-    public var notified: String?
-    public var window: Window
-    public var keyId: String
+    package var incident: String
+    package var notified: String?
+    package var window: Window
+    package var keyId: String
     /// The device's public key: base64 of the 32 raw bytes, as in `device.pub`.
-    public var publicKey: String
-    public var manifest: [ManifestEntry]
+    package var publicKey: String
+    package var manifest: [ManifestEntry]
     /// Report envelopes, exact bytes, in chain order.
-    public var reports: [String]
+    package var reports: [String]
     /// Attestation envelopes, exact bytes, oldest first.
-    public var attestations: [String]
+    package var attestations: [String]
 
-    public init(
+    package init(
         createdAt: Date, agent: AgentInfo, profile: String, incident: String, notified: String?, window: Window,
         key: Curve25519.Signing.PublicKey, reports: [(id: String, sequence: Int, envelope: Data)],
         attestations: [(id: String, envelope: Data)]
@@ -76,17 +76,17 @@ public struct ClaimBundle: Codable, Sendable {
         self.attestations = attestations.map { String(decoding: $0.envelope, as: UTF8.self) }
     }
 
-    public func encoded() throws -> Data { try PostureJSON.encoder(pretty: true).encode(self) + Data("\n".utf8) }
+    package func encoded() throws -> Data { try PostureJSON.encoder(pretty: true).encode(self) + Data("\n".utf8) }
 
     /// Whether `data` looks like a bundle (rather than an envelope or a journal export).
-    public static func isBundle(_ data: Data) -> Bool {
+    package static func isBundle(_ data: Data) -> Bool {
         guard let head = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
         return (head["schema"] as? String)?.hasPrefix("posture.claim/") == true
     }
 
     /// Reads a bundle and checks it is whole: schema, key, and every envelope against the manifest.
     /// Signatures and the chain are checked by the verifier afterwards.
-    public static func read(_ data: Data, source: String) throws -> ClaimBundle {
+    package static func read(_ data: Data, source: String) throws -> ClaimBundle {
         let bundle: ClaimBundle
         do {
             bundle = try PostureJSON.decoder().decode(ClaimBundle.self, from: data)
@@ -113,18 +113,18 @@ public struct ClaimBundle: Codable, Sendable {
     }
 
     /// The device key the bundle names.
-    public var key: Curve25519.Signing.PublicKey? { DeviceKey.publicKey(base64: publicKey) }
+    package var key: Curve25519.Signing.PublicKey? { DeviceKey.publicKey(base64: publicKey) }
 
     /// The report envelopes as verifier input, each named `source#sequence`.
-    public func reportItems(source: String) -> [ChainVerifier.Item] {
+    package func reportItems(source: String) -> [ChainVerifier.Item] {
         zip(reports, manifest.filter { $0.kind == .report }).map { text, entry in
             ChainVerifier.Item(source: "\(source)#\(entry.sequence.map(String.init) ?? entry.id)", bytes: Data(text.utf8))
         }
     }
 
-    public var attestationEnvelopes: [Data] { attestations.map { Data($0.utf8) } }
+    package var attestationEnvelopes: [Data] { attestations.map { Data($0.utf8) } }
 }
 
 extension BundleError: ExitStatusError {
-    public var exitStatus: Int32 { ExitStatus.dataError }
+    package var exitStatus: Int32 { ExitStatus.dataError }
 }

@@ -1,9 +1,9 @@
-public import Crypto
+package import Crypto
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Why a key could not be used; each message says what to do.
-public enum KeyError: Error, CustomStringConvertible, Equatable {
+package enum KeyError: Error, CustomStringConvertible, Equatable {
     case missing(String)
     case exists(String)
     case tooOpen(String, mode: Int)
@@ -11,7 +11,7 @@ public enum KeyError: Error, CustomStringConvertible, Equatable {
     /// Writing the key failed; nothing half written was left (a full disk is `.noSpace`).
     case unwritable(FileWriteError)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing(let path): return "no device key at \(path); create one with `posture key generate`"
         case .exists(let path):
@@ -26,32 +26,32 @@ public enum KeyError: Error, CustomStringConvertible, Equatable {
 
 /// The device's Ed25519 signing key, kept in the state directory as `device.key` (0600, base64 of
 /// the 32-byte seed) and `device.pub` (base64 of the 32 raw public-key bytes, one line).
-public struct DeviceKey: Sendable {
-    public static let privateName = "device.key"
-    public static let publicName = "device.pub"
+package struct DeviceKey: Sendable {
+    package static let privateName = "device.key"
+    package static let publicName = "device.pub"
 
-    public let privateKey: Curve25519.Signing.PrivateKey
+    package let privateKey: Curve25519.Signing.PrivateKey
 
-    public init(privateKey: Curve25519.Signing.PrivateKey) { self.privateKey = privateKey }
+    package init(privateKey: Curve25519.Signing.PrivateKey) { self.privateKey = privateKey }
 
-    public var publicKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
+    package var publicKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
     /// DSSE keyid: hex SHA-256 of the raw public key.
-    public var keyID: String { Self.keyID(of: publicKey) }
+    package var keyID: String { Self.keyID(of: publicKey) }
 
-    public static func keyID(of key: Curve25519.Signing.PublicKey) -> String {
+    package static func keyID(of key: Curve25519.Signing.PublicKey) -> String {
         SHA256.hash(data: key.rawRepresentation).hexString
     }
 
     /// The `device.pub` line.
-    public var publicLine: String { publicKey.rawRepresentation.base64EncodedString() }
+    package var publicLine: String { publicKey.rawRepresentation.base64EncodedString() }
 
     /// Loads the key, refusing one that group or others can read (as ssh does).
-    public static func load(stateDirectory: String) throws -> DeviceKey {
+    package static func load(stateDirectory: String) throws -> DeviceKey {
         try load(file: "\(stateDirectory)/\(privateName)")
     }
 
     /// Loads a key file of the `device.key` form from any path (the collector's receipt key).
-    public static func load(file path: String) throws -> DeviceKey {
+    package static func load(file path: String) throws -> DeviceKey {
         try StateDirectory.checkFile(path)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw KeyError.missing(path) }
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
@@ -68,7 +68,7 @@ public struct DeviceKey: Sendable {
     /// Writes a new key pair; refuses to replace an existing key unless `force`. Both files are
     /// written in full before either replaces anything, so a full disk leaves no key, or the old pair.
     @discardableResult
-    public static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
+    package static func generate(stateDirectory: String, force: Bool = false) throws -> DeviceKey {
         let path = "\(stateDirectory)/\(privateName)"
         if !force {
             let first = try publishFirst(file: path, publicFile: "\(stateDirectory)/\(publicName)")
@@ -126,7 +126,7 @@ public struct DeviceKey: Sendable {
     }
 
     /// The key at `path`, or a new one written there; `created` says which.
-    public static func loadOrCreate(file path: String) throws -> (key: DeviceKey, created: Bool) {
+    package static func loadOrCreate(file path: String) throws -> (key: DeviceKey, created: Bool) {
         do {
             return (try load(file: path), false)
         } catch KeyError.missing {
@@ -137,7 +137,7 @@ public struct DeviceKey: Sendable {
     /// The existing key, or a new one; `created` says which. A `device.pub` that is missing or names
     /// another key (a run stopped between renaming the two files into place) is written again when
     /// it can be: it is derived from the key, so failing to write it never stops the key's use.
-    public static func loadOrCreate(stateDirectory: String) throws -> (key: DeviceKey, created: Bool) {
+    package static func loadOrCreate(stateDirectory: String) throws -> (key: DeviceKey, created: Bool) {
         do {
             let key = try load(stateDirectory: stateDirectory)
             let publicFile = "\(stateDirectory)/\(publicName)"
@@ -153,21 +153,21 @@ public struct DeviceKey: Sendable {
     }
 
     /// Reads a `device.pub` file (base64 of 32 bytes).
-    public static func publicKey(file: String) throws -> Curve25519.Signing.PublicKey {
+    package static func publicKey(file: String) throws -> Curve25519.Signing.PublicKey {
         guard let data = FileManager.default.contents(atPath: file) else { throw KeyError.missing(file) }
         guard let key = publicKey(base64: String(decoding: data, as: UTF8.self)) else { throw KeyError.malformed(file) }
         return key
     }
 
     /// A public key from its `device.pub` text (base64 of the 32 raw bytes), or nil.
-    public static func publicKey(base64 text: String) -> Curve25519.Signing.PublicKey? {
+    package static func publicKey(base64 text: String) -> Curve25519.Signing.PublicKey? {
         guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
     }
 }
 
 extension KeyError: ExitStatusError {
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch self {
         case .missing: ExitStatus.noInput
         case .unwritable(let failure): failure.isNoSpace ? ExitStatus.ioError : ExitStatus.permission

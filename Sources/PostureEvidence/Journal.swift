@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 import GRDB
 import GRDBSQLite
-public import PostureModel
+package import PostureModel
 
 /// Why the journal could not be opened, read or written.
-public enum JournalError: Error, CustomStringConvertible {
+package enum JournalError: Error, CustomStringConvertible {
     /// The file system holding the journal is full. The transaction was rolled back: what the
     /// journal held before is intact, and what was being written is not in it.
     case noSpace(journal: String, doing: String)
@@ -12,7 +12,7 @@ public enum JournalError: Error, CustomStringConvertible {
     /// A stored attestation envelope whose payload is not base64.
     case malformedAttestation(journal: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noSpace(let journal, let doing):
             let directory = URL(fileURLWithPath: journal).deletingLastPathComponent().path
@@ -31,13 +31,13 @@ public enum JournalError: Error, CustomStringConvertible {
 /// being written and never leaves a half record, and two writers (the daemon and `scan --sign`)
 /// take turns instead of forking the chain. The chain head lives in its own table, so pruning old
 /// reports never loses it.
-public final class Journal: Sendable {
-    public static let fileName = "journal.sqlite"
+package final class Journal: Sendable {
+    package static let fileName = "journal.sqlite"
 
     let queue: DatabaseQueue
-    public let path: String
+    package let path: String
 
-    public init(stateDirectory: String) throws {
+    package init(stateDirectory: String) throws {
         let path = "\(stateDirectory)/\(Self.fileName)"
         self.path = path
         queue = try Self.attempt("open the journal", path) {
@@ -168,23 +168,23 @@ public final class Journal: Sendable {
     }
 
     /// The journal in `stateDirectory` if one was ever written there, without creating one.
-    public static func existing(stateDirectory: String) throws -> Journal? {
+    package static func existing(stateDirectory: String) throws -> Journal? {
         FileManager.default.fileExists(atPath: "\(stateDirectory)/\(fileName)") ? try Journal(stateDirectory: stateDirectory) : nil
     }
 
     /// A stored envelope and what the journal knows about it.
-    public struct Entry: Sendable {
-        public var keyID: String
-        public var sequence: Int
-        public var reportID: String
-        public var collectedAt: Date
-        public var sha256: String
-        public var envelope: Data
+    package struct Entry: Sendable {
+        package var keyID: String
+        package var sequence: Int
+        package var reportID: String
+        package var collectedAt: Date
+        package var sha256: String
+        package var envelope: Data
     }
 
     /// Chains, signs and stores `report`; returns the envelope bytes and the report as signed.
     /// With `enqueue`, the report is queued for delivery in the same transaction, before any upload attempt.
-    public func append(
+    package func append(
         _ report: Report, key: DeviceKey, bootID: String? = BootID.current(),
         enqueue: Bool = false
     ) throws -> (envelope: Data, report: Report) {
@@ -212,7 +212,7 @@ public final class Journal: Sendable {
     }
 
     /// Envelopes collected in `[from, to]` (either bound optional), oldest first.
-    public func entries(from: Date? = nil, to: Date? = nil) throws -> [Entry] {
+    package func entries(from: Date? = nil, to: Date? = nil) throws -> [Entry] {
         try read("read the journal") { db in
             try Row.fetchAll(
                 db,
@@ -234,7 +234,7 @@ public final class Journal: Sendable {
     }
 
     /// The newest sequence number and envelope hash for `keyID`.
-    public func head(keyID: String) throws -> (sequence: Int, sha256: String)? {
+    package func head(keyID: String) throws -> (sequence: Int, sha256: String)? {
         try read("read the chain head from") { db in
             try Row.fetchOne(db, sql: "SELECT sequence, sha256 FROM chain_heads WHERE key_id = ?", arguments: [keyID])
                 .map { ($0["sequence"], $0["sha256"]) }
@@ -244,13 +244,13 @@ public final class Journal: Sendable {
     // MARK: Attestations
 
     /// A signed attestation as stored: the declaration and its envelope's exact bytes.
-    public struct SignedAttestation: Sendable {
-        public var attestation: Attestation
-        public var envelope: Data
+    package struct SignedAttestation: Sendable {
+        package var attestation: Attestation
+        package var envelope: Data
     }
 
     /// Signs `attestation` with `key` and stores it; later reports carry it until it expires.
-    public func record(_ attestation: Attestation, key: DeviceKey) throws -> SignedAttestation {
+    package func record(_ attestation: Attestation, key: DeviceKey) throws -> SignedAttestation {
         var stored = attestation
         if stored.id == nil { stored.id = UUID().uuidString.lowercased() }
         let envelope = try Self.attempt("record the attestation in", path) {
@@ -271,7 +271,7 @@ public final class Journal: Sendable {
     }
 
     /// Attestations recorded up to `to` that are still valid at `from` (either bound optional), oldest first.
-    public func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
+    package func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
         try read("read attestations from") { db in
             try Row.fetchAll(
                 db,
@@ -296,16 +296,16 @@ public final class Journal: Sendable {
     // MARK: Delivery queue
 
     /// A queued report awaiting upload.
-    public struct Pending: Sendable {
-        public var id: Int64
-        public var reportID: String
-        public var envelope: Data
-        public var attempts: Int
-        public var nextAttemptAt: Date
+    package struct Pending: Sendable {
+        package var id: Int64
+        package var reportID: String
+        package var envelope: Data
+        package var attempts: Int
+        package var nextAttemptAt: Date
     }
 
     /// The oldest queued report (delivery is in order), if any.
-    public func nextQueued() throws -> Pending? {
+    package func nextQueued() throws -> Pending? {
         try read("read the delivery queue from") { db in
             try Row.fetchOne(
                 db,
@@ -320,7 +320,7 @@ public final class Journal: Sendable {
         }
     }
 
-    public func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
+    package func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
         try write("record the delivery in") { db in
             try db.execute(
                 sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
@@ -334,7 +334,7 @@ public final class Journal: Sendable {
         }
     }
 
-    public func scheduleRetry(_ id: Int64, error: String, next: Date, at date: Date) throws {
+    package func scheduleRetry(_ id: Int64, error: String, next: Date, at date: Date) throws {
         try write("record the delivery attempt in") { db in
             try db.execute(
                 sql: "UPDATE envelopes SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
@@ -348,7 +348,7 @@ public final class Journal: Sendable {
         }
     }
 
-    public func markDeadLetter(_ id: Int64, error: String, at date: Date) throws {
+    package func markDeadLetter(_ id: Int64, error: String, at date: Date) throws {
         try write("record the dead letter in") { db in
             try db.execute(
                 sql: "UPDATE envelopes SET delivery = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
@@ -363,7 +363,7 @@ public final class Journal: Sendable {
     }
 
     /// Counts of reports by delivery state (`local`, `queued`, `delivered`, `dead`).
-    public func deliveryCounts() throws -> [String: Int] {
+    package func deliveryCounts() throws -> [String: Int] {
         try read("count the reports in") { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT delivery, COUNT(*) AS n FROM envelopes GROUP BY delivery") {
@@ -374,7 +374,7 @@ public final class Journal: Sendable {
     }
 
     /// Small facts kept beside the reports (last delivery, last scan …).
-    public func meta() throws -> [String: String] {
+    package func meta() throws -> [String: String] {
         try read("read") { db in
             Dictionary(
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").compactMap { row in
@@ -383,7 +383,7 @@ public final class Journal: Sendable {
         }
     }
 
-    public func setMeta(_ values: [String: String?]) throws {
+    package func setMeta(_ values: [String: String?]) throws {
         try write("update") { db in try Self.setMeta(db, values) }
     }
 
@@ -399,7 +399,7 @@ public final class Journal: Sendable {
 
     /// Deletes reports older than `retentionDays`, then the oldest until the stored envelopes fit
     /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
-    public func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
+    package func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
         try write("prune") { db in
             try db.execute(
                 sql: "DELETE FROM envelopes WHERE collected_at < ? AND delivery != 'queued'",
@@ -417,15 +417,15 @@ public final class Journal: Sendable {
 }
 
 /// The kernel's id of the current boot, which ties a report to one uptime.
-public enum BootID {
-    public static func current() -> String? {
+package enum BootID {
+    package static func current() -> String? {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
 extension JournalError: ExitStatusError {
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch self {
         case .noSpace: ExitStatus.ioError
         case .failed, .malformedAttestation: ExitStatus.software

@@ -1,9 +1,9 @@
-public import Crypto
-public import Foundation
+package import Crypto
+package import Foundation
 import PostureModel
 
 /// Where a report stands in its device's chain, as the receipt says.
-public enum ChainStatus: String, Sendable, Codable {
+package enum ChainStatus: String, Sendable, Codable {
     /// Follows the newest stored report (or is sequence 1 of a new device).
     case ok
     /// Reports are missing between the newest stored one and this one.
@@ -17,18 +17,18 @@ public enum ChainStatus: String, Sendable, Codable {
 
 /// The signed acknowledgement the collector returns for a stored report: the time of record is
 /// `received_at` (the collector's clock), not the PC's.
-public struct Receipt: Codable, Sendable, Equatable {
-    public static let payloadType = "application/vnd.posture.receipt+json"
+package struct Receipt: Codable, Sendable, Equatable {
+    package static let payloadType = "application/vnd.posture.receipt+json"
 
-    public var reportId: String
-    public var keyId: String
-    public var envelopeSha256: String
-    public var receivedAt: Date
-    public var chain: ChainStatus
+    package var reportId: String
+    package var keyId: String
+    package var envelopeSha256: String
+    package var receivedAt: Date
+    package var chain: ChainStatus
     /// The report's `chain.sequence` on its device.
-    public var sequence: Int
+    package var sequence: Int
 
-    public init(reportId: String, keyId: String, envelopeSha256: String, receivedAt: Date, chain: ChainStatus, sequence: Int) {
+    package init(reportId: String, keyId: String, envelopeSha256: String, receivedAt: Date, chain: ChainStatus, sequence: Int) {
         self.reportId = reportId
         self.keyId = keyId
         self.envelopeSha256 = envelopeSha256
@@ -40,13 +40,13 @@ public struct Receipt: Codable, Sendable, Equatable {
 
 extension Receipt {
     /// Why a collector's answer is not a receipt for what was sent.
-    public struct Invalid: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    package struct Invalid: Error, CustomStringConvertible, Sendable {
+        package var description: String
     }
 
     /// The receipt in `data` when it is an envelope signed by `key` (the collector's, pinned at
     /// enrollment) that acknowledges exactly `envelope` under `reportID`.
-    public static func verified(_ data: Data, key: Curve25519.Signing.PublicKey, reportID: String, envelope: Data) throws(Invalid) -> Receipt {
+    package static func verified(_ data: Data, key: Curve25519.Signing.PublicKey, reportID: String, envelope: Data) throws(Invalid) -> Receipt {
         guard let signed = try? Envelope.decode(data), signed.payloadType == payloadType, let body = signed.body else {
             throw Invalid(description: "the answer is not a receipt envelope")
         }

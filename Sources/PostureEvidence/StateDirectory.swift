@@ -1,12 +1,12 @@
-public import Foundation
-public import PostureModel
+package import Foundation
+import PostureModel
 
 /// The agent's state directory (device key, journal, integrity cache). It must belong to the user
 /// running posture and be writable by nobody else: otherwise another account could plant the key
 /// reports are signed with, or a journal they are chained to.
-public enum StateDirectory {
+package enum StateDirectory {
     /// Creates `path` (0700) when missing, then checks it as `check` does.
-    public static func prepare(_ path: String) throws(StateDirectoryError) {
+    package static func prepare(_ path: String) throws(StateDirectoryError) {
         if Platform.linkStatus(path) == nil {
             guard Platform.lastError == ENOENT else { throw .unusable(path, reason: Platform.errorText()) }
             do {
@@ -22,7 +22,7 @@ public enum StateDirectory {
 
     /// Refuses a state directory that is a symlink, not a directory, owned by another user, or
     /// writable by group or others.
-    public static func check(_ path: String) throws(StateDirectoryError) {
+    package static func check(_ path: String) throws(StateDirectoryError) {
         guard let status = Platform.linkStatus(path) else { throw .unusable(path, reason: Platform.errorText()) }
         guard status.isDirectory else { throw .notADirectory(path) }
         guard status.owner == Platform.effectiveUser else { throw .notOwned(path, owner: status.owner, user: Platform.effectiveUser) }
@@ -30,7 +30,7 @@ public enum StateDirectory {
     }
 
     /// Refuses a file in the state directory that is a symlink or another user's (the key, say).
-    public static func checkFile(_ path: String) throws(StateDirectoryError) {
+    package static func checkFile(_ path: String) throws(StateDirectoryError) {
         guard let status = Platform.linkStatus(path) else { return }
         guard status.isRegular else { throw .notADirectory(path) }
         guard status.owner == Platform.effectiveUser else { throw .notOwned(path, owner: status.owner, user: Platform.effectiveUser) }
@@ -38,13 +38,13 @@ public enum StateDirectory {
 }
 
 /// Why a state directory (or a file in it) is refused; each message names the fix.
-public enum StateDirectoryError: Error, CustomStringConvertible, Equatable {
+package enum StateDirectoryError: Error, CustomStringConvertible, Equatable {
     case unusable(String, reason: String)
     case notADirectory(String)
     case notOwned(String, owner: uid_t, user: uid_t)
     case writableByOthers(String, mode: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unusable(let path, let reason):
             return "cannot use the state directory \(path): \(reason) (run as root, or pass --state-dir DIR)"
@@ -61,5 +61,5 @@ public enum StateDirectoryError: Error, CustomStringConvertible, Equatable {
 }
 
 extension StateDirectoryError: ExitStatusError {
-    public var exitStatus: Int32 { ExitStatus.permission }
+    package var exitStatus: Int32 { ExitStatus.permission }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -10,14 +10,14 @@ public import Foundation
 
 /// Why a file could not be written. A full file system is its own case, so callers can say so
 /// and what was kept.
-public enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable {
     /// ENOSPC or EDQUOT: the file system holding `path` is full (or the quota is used up).
     case noSpace(path: String)
     case permissionDenied(path: String, reason: String)
     case failed(path: String, reason: String)
 
     /// Classifies an errno from writing `path`.
-    public init(path: String, errno code: Int32) {
+    package init(path: String, errno code: Int32) {
         switch code {
         case ENOSPC, EDQUOT: self = .noSpace(path: path)
         case EACCES, EPERM: self = .permissionDenied(path: path, reason: String(cString: strerror(code)))
@@ -26,7 +26,7 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable 
     }
 
     /// Classifies an error Foundation threw while writing `path`.
-    public init(path: String, error: any Error) {
+    package init(path: String, error: any Error) {
         let nsError = error as NSError
         if let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError) ?? (nsError.domain == NSPOSIXErrorDomain ? nsError : nil),
             posix.domain == NSPOSIXErrorDomain
@@ -41,18 +41,18 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable 
         }
     }
 
-    public var path: String {
+    package var path: String {
         switch self {
         case .noSpace(let path), .permissionDenied(let path, _), .failed(let path, _): return path
         }
     }
 
-    public var isNoSpace: Bool {
+    package var isNoSpace: Bool {
         if case .noSpace = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noSpace(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -67,20 +67,20 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable, Sendable 
 /// Whole-file writes that a full disk or a crash cannot leave half done: the bytes go to a new
 /// temporary file in the same directory, are synced, and only then renamed over the destination,
 /// so a reader finds the old file (or none) or the new one, never a part of it.
-public enum AtomicFile {
+package enum AtomicFile {
     /// Writes `data` to `path`. `mode` is the new file's exact mode; nil gives 0666 less the umask.
-    public static func write(_ data: Data, to path: String, mode: mode_t? = nil) throws(FileWriteError) {
+    package static func write(_ data: Data, to path: String, mode: mode_t? = nil) throws(FileWriteError) {
         try Staged(data, for: path, mode: mode).commit()
     }
 
     /// A complete, synced temporary file waiting to replace its destination. Stage every file of
     /// a set first and commit them after, so running out of space while writing any of them
     /// changes none.
-    public struct Staged: Sendable {
-        public let path: String
+    package struct Staged: Sendable {
+        package let path: String
         let temporary: String
 
-        public init(_ data: Data, for path: String, mode: mode_t? = nil) throws(FileWriteError) {
+        package init(_ data: Data, for path: String, mode: mode_t? = nil) throws(FileWriteError) {
             self.path = path
             temporary = "\(path).tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode ?? 0o666)
@@ -106,7 +106,7 @@ public enum AtomicFile {
         /// Links the temporary file in as the destination only when nothing is there yet (`link(2)`
         /// fails on an existing name, so of two processes publishing at once exactly one wins).
         /// - Returns: false when the destination already existed; it is left as it was.
-        public func publish() throws(FileWriteError) -> Bool {
+        package func publish() throws(FileWriteError) -> Bool {
             defer { discard() }
             guard link(temporary, path) == 0 else {
                 if errno == EEXIST { return false }
@@ -121,7 +121,7 @@ public enum AtomicFile {
         }
 
         /// Renames the temporary file over the destination and syncs the directory entry.
-        public func commit() throws(FileWriteError) {
+        package func commit() throws(FileWriteError) {
             guard rename(temporary, path) == 0 else {
                 let code = errno
                 discard()
@@ -135,7 +135,7 @@ public enum AtomicFile {
         }
 
         /// Removes the temporary file; the destination stays as it was.
-        public func discard() { unlink(temporary) }
+        package func discard() { unlink(temporary) }
 
         private static func write(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
             #if canImport(Glibc)

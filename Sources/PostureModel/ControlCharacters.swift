@@ -1,8 +1,8 @@
 /// Makes text from evidence safe to print: a file name, hostname or reason chosen by whoever
 /// controls the PC must not move the cursor, recolour the terminal or forge a line of output.
-public enum ControlCharacters {
+package enum ControlCharacters {
     /// `text` with `\`, C0/C1 controls, DEL and Unicode line breaks as `\\`, `\n`, `\u{…}`.
-    public static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
@@ -19,7 +19,7 @@ public enum ControlCharacters {
     }
 
     /// Escapes each line of `text` on its own, keeping the line breaks the program wrote.
-    public static func escapedLines(_ text: String) -> String {
+    package static func escapedLines(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0)) }.joined(separator: "\n")
     }
 

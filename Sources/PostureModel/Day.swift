@@ -1,14 +1,14 @@
-public import Foundation
+package import Foundation
 
 /// A calendar date (`YYYY-MM-DD`) without time or zone, as the report contract uses for limits.
 ///
 /// A date limit is the last day still inside it: a release whose `eol` is today is still supported.
-public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+package struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    package let year: Int
+    package let month: Int
+    package let day: Int
 
-    public init?(year: Int, month: Int, day: Int) {
+    package init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month),
             (1...Day.daysIn(month: month, year: year)).contains(day)
         else { return nil }
@@ -18,7 +18,7 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     }
 
     /// Parses `YYYY-MM-DD`; returns nil for anything else.
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
@@ -27,16 +27,16 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     }
 
     /// The day on which `date` falls in `timeZone`.
-    public init(_ date: Date, in timeZone: TimeZone = Day.utc) {
+    package init(_ date: Date, in timeZone: TimeZone = Day.utc) {
         let local = Int(date.timeIntervalSince1970.rounded(.down)) + timeZone.secondsFromGMT(for: date)
         self.init(daysSinceEpoch: local.floorDivided(by: 86400).quotient)
     }
 
     /// UTC as a fixed-offset zone (a named one maps ICU's zone data).
-    public static let utc = TimeZone(secondsFromGMT: 0)!
+    package static let utc = TimeZone(secondsFromGMT: 0)!
 
     /// Days since 1970-01-01 (negative before it).
-    public var daysSinceEpoch: Int {
+    package var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -47,7 +47,7 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
         return era * 146097 + doe - 719468
     }
 
-    public init(daysSinceEpoch z0: Int) {
+    package init(daysSinceEpoch z0: Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097
@@ -61,13 +61,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
         self.day = d
     }
 
-    public func adding(days: Int) -> Day { Day(daysSinceEpoch: daysSinceEpoch + days) }
+    package func adding(days: Int) -> Day { Day(daysSinceEpoch: daysSinceEpoch + days) }
 
     /// Whole days from `self` to `other` (positive when `other` is later).
-    public func days(until other: Day) -> Int { other.daysSinceEpoch - daysSinceEpoch }
+    package func days(until other: Day) -> Int { other.daysSinceEpoch - daysSinceEpoch }
 
     /// Midnight at the start of this day in `timeZone`.
-    public func start(in timeZone: TimeZone) -> Date {
+    package func start(in timeZone: TimeZone) -> Date {
         // Local midnight less the offset in force then; a zone whose day does not start at
         // midnight that way (a DST change at 00:00) is left to the calendar.
         let midnight = Double(daysSinceEpoch) * 86400
@@ -80,13 +80,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
         return calendar.date(from: DateComponents(year: year, month: month, day: day))!
     }
 
-    public var description: String {
+    package var description: String {
         String(format: "%04d-%02d-%02d", year, month, day)
     }
 
-    public static func < (lhs: Day, rhs: Day) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
+    package static func < (lhs: Day, rhs: Day) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let day = Day(text) else {
             throw DecodingError.dataCorrupted(
@@ -97,7 +97,7 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
         self = day
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

@@ -3,10 +3,10 @@
 /// encoding helper for explicit nulls: mark the field `@ExplicitNull` and the synthesized coding
 /// does the rest; a missing key still decodes as nil (reports of older agents).
 @propertyWrapper
-public struct ExplicitNull<Value> {
-    public var wrappedValue: Value?
+package struct ExplicitNull<Value> {
+    package var wrappedValue: Value?
 
-    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+    package init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
 }
 
 extension ExplicitNull: Sendable where Value: Sendable {}
@@ -14,14 +14,14 @@ extension ExplicitNull: Equatable where Value: Equatable {}
 extension ExplicitNull: Hashable where Value: Hashable {}
 
 extension ExplicitNull: Encodable where Value: Encodable {
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
 
 extension ExplicitNull: Decodable where Value: Decodable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
     }
@@ -29,7 +29,7 @@ extension ExplicitNull: Decodable where Value: Decodable {
 
 extension KeyedDecodingContainer {
     /// A field marked `@ExplicitNull` may be absent (older reports): nil, as for any optional.
-    public func decode<Value: Decodable>(_ type: ExplicitNull<Value>.Type, forKey key: Key) throws -> ExplicitNull<Value> {
+    package func decode<Value: Decodable>(_ type: ExplicitNull<Value>.Type, forKey key: Key) throws -> ExplicitNull<Value> {
         ExplicitNull(wrappedValue: try decodeIfPresent(Value.self, forKey: key))
     }
 }

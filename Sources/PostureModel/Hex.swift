@@ -1,6 +1,6 @@
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, as digests appear in reports and key ids.
-    public var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
         for byte in self {

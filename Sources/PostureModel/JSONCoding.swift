@@ -1,8 +1,8 @@
-public import Foundation
+package import Foundation
 
 /// The one place that fixes how posture writes and reads JSON: snake_case keys, RFC 3339 UTC times.
-public enum PostureJSON {
-    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+package enum PostureJSON {
+    package static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -16,7 +16,7 @@ public enum PostureJSON {
         return encoder
     }
 
-    public static func decoder() -> JSONDecoder {
+    package static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .custom { decoder in

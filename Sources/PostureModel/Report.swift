@@ -1,26 +1,26 @@
-public import Foundation
+package import Foundation
 
 /// One scan of one endpoint: what was seen (evidence) and how each bank profile judged it (findings).
 ///
 /// The JSON form is the report contract of DESIGN.md (`posture.report/v1`, snake_case keys).
-public struct Report: Codable, Sendable {
-    public static let schemaIdentifier = "posture.report/v1"
+package struct Report: Codable, Sendable {
+    package static let schemaIdentifier = "posture.report/v1"
 
-    public var schema: String
+    package var schema: String
     /// Lower-case UUID.
-    public var id: String
-    public var collectedAt: Date
-    public var agent: AgentInfo
-    public var host: HostInfo
-    public var evidence: Evidence
-    public var findings: [Finding]
-    public var attestations: [Attestation]
+    package var id: String
+    package var collectedAt: Date
+    package var agent: AgentInfo
+    package var host: HostInfo
+    package var evidence: Evidence
+    package var findings: [Finding]
+    package var attestations: [Attestation]
     /// The reference data that evaluated this report.
-    public var reference: ReferenceInfo?
+    package var reference: ReferenceInfo?
     /// Position in the device's hash chain; present on signed reports only.
-    public var chain: ChainLink?
+    package var chain: ChainLink?
 
-    public init(
+    package init(
         id: String = UUID().uuidString.lowercased(), collectedAt: Date, agent: AgentInfo,
         host: HostInfo, evidence: Evidence, findings: [Finding] = [],
         attestations: [Attestation] = [], reference: ReferenceInfo? = nil
@@ -38,7 +38,7 @@ public struct Report: Codable, Sendable {
 
     /// Reads reports of every agent version: `attestations` came later within v1, so a report
     /// without it (an older agent's, still in a claim window) carries none.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         schema = try c.decode(String.self, forKey: .schema)
         id = try c.decode(String.self, forKey: .id)
@@ -57,11 +57,11 @@ public struct Report: Codable, Sendable {
 /// the rest checked (`agent`, `host` and `evidence` objects, `findings` an array) but not its
 /// content: what a collector needs to store, chain and acknowledge a report, at a tenth of the cost
 /// of decoding the evidence. An assessment decodes the whole report and names any that does not.
-public struct ReportHeader: Decodable, Sendable {
-    public var schema: String
-    public var id: String
-    public var collectedAt: Date
-    public var chain: ChainLink?
+package struct ReportHeader: Decodable, Sendable {
+    package var schema: String
+    package var id: String
+    package var collectedAt: Date
+    package var chain: ChainLink?
 
     enum CodingKeys: String, CodingKey {
         case schema, id, collectedAt, chain, agent, host, evidence, findings
@@ -83,7 +83,7 @@ public struct ReportHeader: Decodable, Sendable {
         init(from decoder: any Decoder) throws { _ = try decoder.unkeyedContainer() }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         schema = try c.decode(String.self, forKey: .schema)
         id = try c.decode(String.self, forKey: .id)
@@ -95,15 +95,15 @@ public struct ReportHeader: Decodable, Sendable {
 }
 
 /// A signed report's place in its device's chain: a deleted, reordered or replaced report shows.
-public struct ChainLink: Codable, Sendable, Hashable {
+package struct ChainLink: Codable, Sendable, Hashable {
     /// 1, 2, 3 … per device key.
-    public var sequence: Int
+    package var sequence: Int
     /// Hex SHA-256 of the previous envelope's exact bytes; nil for sequence 1.
-    public var previous: String?
+    package var previous: String?
     /// `/proc/sys/kernel/random/boot_id` when the report was made.
-    public var bootId: String?
+    package var bootId: String?
 
-    public init(sequence: Int, previous: String?, bootId: String?) {
+    package init(sequence: Int, previous: String?, bootId: String?) {
         self.sequence = sequence
         self.previous = previous
         self.bootId = bootId
@@ -111,26 +111,26 @@ public struct ChainLink: Codable, Sendable, Hashable {
 }
 
 /// The agent that produced a report.
-public struct AgentInfo: Codable, Sendable, Hashable {
-    public var version: String
-    public init(version: String) { self.version = version }
+package struct AgentInfo: Codable, Sendable, Hashable {
+    package var version: String
+    package init(version: String) { self.version = version }
 }
 
 /// The scanned machine.
-public struct HostInfo: Codable, Sendable, Hashable {
-    public var hostname: String?
+package struct HostInfo: Codable, Sendable, Hashable {
+    package var hostname: String?
     /// Hex SHA-256 of `etc/machine-id`, so the raw id never leaves the machine.
-    public var machineIdSha256: String?
+    package var machineIdSha256: String?
     /// Canonical absolute path of the scanned root.
-    public var root: String
+    package var root: String
 
-    public init(hostname: String?, machineIdSha256: String?, root: String) {
+    package init(hostname: String?, machineIdSha256: String?, root: String) {
         self.hostname = hostname
         self.machineIdSha256 = machineIdSha256
         self.root = root
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(hostname, forKey: .hostname)
         try c.encode(machineIdSha256, forKey: .machineIdSha256)
@@ -139,20 +139,20 @@ public struct HostInfo: Codable, Sendable, Hashable {
 }
 
 /// Which profiles and catalogs judged a report, so a verifier can tell reference data apart.
-public struct ReferenceInfo: Codable, Sendable, Hashable {
-    public struct ProfileRef: Codable, Sendable, Hashable {
-        public var id: String
-        public var sha256: String
-        public init(id: String, sha256: String) {
+package struct ReferenceInfo: Codable, Sendable, Hashable {
+    package struct ProfileRef: Codable, Sendable, Hashable {
+        package var id: String
+        package var sha256: String
+        package init(id: String, sha256: String) {
             self.id = id
             self.sha256 = sha256
         }
     }
-    public var profiles: [ProfileRef]
+    package var profiles: [ProfileRef]
     /// Catalog file name → its `as_of` date, for every reference catalog that was loaded.
-    public var catalogs: [String: String]
+    package var catalogs: [String: String]
 
-    public init(profiles: [ProfileRef], catalogs: [String: String]) {
+    package init(profiles: [ProfileRef], catalogs: [String: String]) {
         self.profiles = profiles
         self.catalogs = catalogs
     }
@@ -160,19 +160,19 @@ public struct ReferenceInfo: Codable, Sendable, Hashable {
 
 /// A staff declaration for a requirement no probe can see (`posture attest`), signed and journaled
 /// on the PC and carried in every later report until it expires.
-public struct Attestation: Codable, Sendable, Hashable {
+package struct Attestation: Codable, Sendable, Hashable {
     /// Lower-case UUID; the same declaration keeps its id in every report that carries it.
-    public var id: String?
-    public var requirement: String
-    public var profile: String
-    public var note: String?
+    package var id: String?
+    package var requirement: String
+    package var profile: String
+    package var note: String?
     /// Who declared it (a name or role), as given with `--by`.
-    public var by: String?
-    public var recordedAt: Date
+    package var by: String?
+    package var recordedAt: Date
     /// The end of its validity (`valid_days` of the requirement when it was recorded); nil: no limit.
-    public var expiresAt: Date?
+    package var expiresAt: Date?
 
-    public init(
+    package init(
         id: String? = UUID().uuidString.lowercased(), requirement: String, profile: String, note: String?,
         by: String? = nil, recordedAt: Date, expiresAt: Date? = nil
     ) {
@@ -186,7 +186,7 @@ public struct Attestation: Codable, Sendable, Hashable {
     }
 
     /// Whether it was recorded by `date` and has not expired then.
-    public func isActive(at date: Date) -> Bool {
+    package func isActive(at date: Date) -> Bool {
         recordedAt <= date && (expiresAt.map { date <= $0 } ?? true)
     }
 }

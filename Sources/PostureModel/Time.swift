@@ -1,12 +1,12 @@
-public import Foundation
+package import Foundation
 import Synchronization
 
 /// RFC 3339 times as posture writes and reads them (`2026-12-04T05:21:08Z`), computed from the
 /// proleptic Gregorian calendar alone. Foundation's formatters map ICU's calendar and time-zone
 /// data (several MiB of a scan's peak memory) to do the same arithmetic.
-public enum RFC3339 {
+package enum RFC3339 {
     /// UTC with whole seconds, the fraction dropped (as JSONEncoder's `.iso8601` writes).
-    public static func string(from date: Date) -> String {
+    package static func string(from date: Date) -> String {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let (days, time) = seconds.floorDivided(by: 86400)
         return "\(Day(daysSinceEpoch: days))T\(twoDigits(time / 3600)):\(twoDigits(time / 60 % 60)):\(twoDigits(time % 60))Z"
@@ -15,7 +15,7 @@ public enum RFC3339 {
     /// Strictly RFC 3339: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9 digits, then `Z`
     /// or `±HH:MM` (`t` and `z` as RFC 3339 allows), nothing before or after; nil for anything
     /// else, including dates and times that do not exist (`02-30`, `24:00`, `:60`).
-    public static func date(from text: String) -> Date? {
+    package static func date(from text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard (20...40).contains(bytes.count), let day = Day(String(decoding: bytes[0..<10], as: UTF8.self)),
             bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
@@ -66,12 +66,12 @@ public enum RFC3339 {
         return value
     }
 
-    public static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    package static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }
 
 extension Int {
     /// Quotient rounded towards minus infinity, and the remainder that goes with it (never negative).
-    public func floorDivided(by divisor: Int) -> (quotient: Int, remainder: Int) {
+    package func floorDivided(by divisor: Int) -> (quotient: Int, remainder: Int) {
         let remainder = self % divisor
         return remainder < 0 ? (self / divisor - 1, remainder + divisor) : (self / divisor, remainder)
     }
@@ -84,7 +84,7 @@ extension TimeZone {
     /// UTC), as the system's tzdata file says, is a fixed-offset zone: the same answers for every
     /// time posture handles, without the ICU calendar data that a named zone maps into memory.
     /// Any other zone, or a system without tzdata, is Foundation's named zone.
-    public static func named(_ identifier: String) -> TimeZone? {
+    package static func named(_ identifier: String) -> TimeZone? {
         if let offset = ZoneInfo.fixedOffsetSince1970(identifier) { return TimeZone(secondsFromGMT: offset) }
         return TimeZone(identifier: identifier)
     }

@@ -1,8 +1,8 @@
-public import PostureModel
+package import PostureModel
 import PostureReference
 
 /// The built-in checks a requirement can name, and the parameters each accepts.
-public enum Check: String, Sendable, CaseIterable {
+package enum Check: String, Sendable, CaseIterable {
     case osSupported = "os.supported"
     case updatesNonePending = "updates.none_pending"
     case browserSupported = "browser.supported"
@@ -27,24 +27,24 @@ public enum Check: String, Sendable, CaseIterable {
     case claimDeadline = "claim.deadline"
 
     /// The probe whose evidence this check judges; nil for checks no probe serves.
-    public var probe: ProbeName? { CheckRegistry.definition(self).probe }
+    package var probe: ProbeName? { CheckRegistry.definition(self).probe }
 
     /// The parameters this check takes, with their types and defaults.
-    public var parameters: [ParameterSpec] { CheckRegistry.definition(self).parameters }
+    package var parameters: [ParameterSpec] { CheckRegistry.definition(self).parameters }
 }
 
 /// One parameter a check accepts.
-public struct ParameterSpec: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct ParameterSpec: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         case int(minimum: Int)
         case bool
         case string
         case strings
     }
-    public var name: String
-    public var kind: Kind
-    public var required: Bool
-    public var defaultValue: ParameterValue?
+    package var name: String
+    package var kind: Kind
+    package var required: Bool
+    package var defaultValue: ParameterValue?
 
     init(_ name: String, _ kind: Kind, required: Bool = false, default defaultValue: ParameterValue? = nil) {
         self.name = name
@@ -55,7 +55,7 @@ public struct ParameterSpec: Sendable, Hashable {
 }
 
 /// A parameter value after validation.
-public enum ParameterValue: Sendable, Hashable {
+package enum ParameterValue: Sendable, Hashable {
     case int(Int)
     case bool(Bool)
     case string(String)
@@ -63,34 +63,34 @@ public enum ParameterValue: Sendable, Hashable {
 }
 
 /// The validated `with:` parameters of a requirement, defaults filled in.
-public struct CheckParameters: Sendable, Hashable {
-    public var values: [String: ParameterValue]
+package struct CheckParameters: Sendable, Hashable {
+    package var values: [String: ParameterValue]
 
-    public init(values: [String: ParameterValue] = [:]) { self.values = values }
+    package init(values: [String: ParameterValue] = [:]) { self.values = values }
 
-    public func int(_ name: String) -> Int? {
+    package func int(_ name: String) -> Int? {
         if case .int(let value)? = values[name] { return value }
         return nil
     }
 
     /// A whole-number parameter its check declares with a default (so validation filled it in):
     /// the default lives in the check's definition only.
-    public func count(_ name: String) -> Int {
+    package func count(_ name: String) -> Int {
         guard case .int(let value)? = values[name] else { preconditionFailure("parameter '\(name)' is not declared with a default") }
         return value
     }
 
-    public func bool(_ name: String) -> Bool {
+    package func bool(_ name: String) -> Bool {
         if case .bool(let value)? = values[name] { return value }
         return false
     }
 
-    public func string(_ name: String) -> String? {
+    package func string(_ name: String) -> String? {
         if case .string(let value)? = values[name] { return value }
         return nil
     }
 
-    public func strings(_ name: String) -> [String] {
+    package func strings(_ name: String) -> [String] {
         if case .strings(let value)? = values[name] { return value }
         return []
     }

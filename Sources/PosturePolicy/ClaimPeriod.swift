@@ -1,5 +1,5 @@
-public import Foundation
-public import PostureModel
+package import Foundation
+package import PostureModel
 import PostureReference
 
 /// How a bank's rule counts the period in which a transfer is compensated, as data (`claim.counting`).
@@ -9,50 +9,50 @@ import PostureReference
 /// before the notification** (`counts: transfer, from: notification`), optionally up to a cut-off
 /// after it. Every figure the rule gives is a field, so a reader can compare it with the words
 /// quoted in `text`.
-public struct ClaimCounting: Sendable, Hashable {
+package struct ClaimCounting: Sendable, Hashable {
     /// What must fall inside the period.
-    public enum Counted: String, Sendable, CaseIterable { case notification, transfer }
+    package enum Counted: String, Sendable, CaseIterable { case notification, transfer }
 
     /// The upper bound of a `counts: transfer` period: the end of a time of day, some business days
     /// after the notification.
-    public struct Until: Sendable, Hashable {
+    package struct Until: Sendable, Hashable {
         /// Business days after the day of the notification (1: the next business day).
-        public var businessDaysAfter: Int
+        package var businessDaysAfter: Int
         /// Minutes after 00:00 of that business day at which cover ends (1440: its end, 24:00).
-        public var minutes: Int
+        package var minutes: Int
         /// The bank calendar (a `catalog/<name>.yaml` file) that says which days are business days.
-        public var calendar: String
+        package var calendar: String
         /// Why the time was read so, where the rule's words are ambiguous.
-        public var reading: LocalizedText?
+        package var reading: LocalizedText?
     }
 
-    public var counts: Counted
-    public var days: Int
+    package var counts: Counted
+    package var days: Int
     /// `counts: notification`: whether the day of the transfer is day 1 (true), or the day after it
     /// is (false: 民法140条, the first day is not counted).
-    public var firstDayCounted: Bool
+    package var firstDayCounted: Bool
     /// `counts: transfer`: whether the day N days before the notification is itself covered (以降).
-    public var inclusive: Bool
-    public var until: Until?
+    package var inclusive: Bool
+    package var until: Until?
     /// The rule's own words.
-    public var text: String
+    package var text: String
 }
 
 /// The first instant a rule compensates at all (002: 2014-12-15 09:00 JST), with the rule's words.
-public struct CoverStart: Sendable, Hashable {
-    public var at: Date
-    public var text: String
+package struct CoverStart: Sendable, Hashable {
+    package var at: Date
+    package var text: String
 }
 
 /// A bank calendar: which days are business days, known only between its first and last day.
-public struct BankCalendar: Sendable, Hashable {
-    public var name: String
-    public var firstDay: Day
-    public var lastDay: Day
+package struct BankCalendar: Sendable, Hashable {
+    package var name: String
+    package var firstDay: Day
+    package var lastDay: Day
     /// Weekdays on which banks are closed (national holidays, 12/31–1/3), with their names.
-    public var closed: [Day: String]
+    package var closed: [Day: String]
 
-    public init(name: String, firstDay: Day, lastDay: Day, closed: [Day: String]) {
+    package init(name: String, firstDay: Day, lastDay: Day, closed: [Day: String]) {
         self.name = name
         self.firstDay = firstDay
         self.lastDay = lastDay
@@ -60,14 +60,14 @@ public struct BankCalendar: Sendable, Hashable {
     }
 
     /// Whether banks are open on `day`; nil outside the calendar's years (never guessed).
-    public func isBusinessDay(_ day: Day) -> Bool? {
+    package func isBusinessDay(_ day: Day) -> Bool? {
         guard day >= firstDay, day <= lastDay else { return nil }
         let weekday = ((day.daysSinceEpoch % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday (4); 0 is Sunday
         return weekday != 0 && weekday != 6 && closed[day] == nil
     }
 
     /// The `count`-th business day after `day`; nil when the calendar does not reach it.
-    public func businessDay(_ count: Int, after day: Day) -> Day? {
+    package func businessDay(_ count: Int, after day: Day) -> Day? {
         var current = day
         var left = count
         while left > 0 {
@@ -79,7 +79,7 @@ public struct BankCalendar: Sendable, Hashable {
     }
 
     /// Reads `catalog/<name>.yaml`: `name`, `first_day`, `last_day` and `closed: {YYYY-MM-DD: name}`.
-    public static func load(path: String) throws -> BankCalendar {
+    package static func load(path: String) throws -> BankCalendar {
         let root = try YAMLNode.load(path: path).mapping("the calendar")
         try root.rejectUnknownKeys(allowed: ["name", "first_day", "last_day", "rule", "source", "closed"])
         let first = try root.required("first_day").day("first_day")
@@ -97,24 +97,24 @@ public struct BankCalendar: Sendable, Hashable {
 }
 
 /// One transfer judged against the rule's period: covered or not, and the dates that decide it.
-public struct ClaimPeriodVerdict: Sendable, Hashable, Codable {
-    public var status: FindingStatus
+package struct ClaimPeriodVerdict: Sendable, Hashable, Codable {
+    package var status: FindingStatus
     /// The day of the transfer in the profile's time zone.
-    public var transferDay: Day
+    package var transferDay: Day
     /// `counts: notification`: the last day on which notifying the bank is in time.
-    public var notifyBy: Day?
+    package var notifyBy: Day?
     /// `counts: transfer`: the first day whose transfers are covered.
-    public var coveredFrom: Day?
+    package var coveredFrom: Day?
     /// `counts: transfer` with an upper bound: the instant cover ends.
-    public var coveredUntil: Date?
-    public var coverStarts: Date?
-    public var summary: LocalizedText
+    package var coveredUntil: Date?
+    package var coverStarts: Date?
+    package var summary: LocalizedText
 }
 
 /// Judges one transfer against a profile's counting rule. Pure and dated only by its inputs: the
 /// day the assessment runs plays no part.
-public enum ClaimPeriod {
-    public static func judge(
+package enum ClaimPeriod {
+    package static func judge(
         _ rules: Profile.ClaimRules, transfer: Date, transferIsDay: Bool, notified: Day?,
         calendar: BankCalendar?
     ) -> ClaimPeriodVerdict {
@@ -213,8 +213,8 @@ public enum ClaimPeriod {
 }
 
 /// Times shown to readers: `YYYY-MM-DD HH:mm` in a profile's time zone.
-public enum AssessmentTime {
-    public static func local(_ date: Date, _ timezone: String) -> String {
+package enum AssessmentTime {
+    package static func local(_ date: Date, _ timezone: String) -> String {
         let zone = TimeZone.named(timezone) ?? Day.utc
         let local = (Int(date.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: date)).floorDivided(by: 86400)
         let minutes = local.remainder / 60
@@ -222,7 +222,7 @@ public enum AssessmentTime {
     }
 
     /// A cut-off: the end of a day reads `YYYY-MM-DD 24:00`, not 00:00 of the next day.
-    public static func cutOff(_ date: Date, _ timezone: String) -> String {
+    package static func cutOff(_ date: Date, _ timezone: String) -> String {
         let text = local(date, timezone)
         guard text.hasSuffix(" 00:00") else { return text }
         let zone = TimeZone.named(timezone) ?? Day.utc

@@ -1,19 +1,19 @@
-public import Foundation
-public import PostureModel
+package import Foundation
+package import PostureModel
 
 /// What a requirement is judged against besides the evidence: when, attestations, the claim.
-public struct EvaluationContext: Sendable {
+package struct EvaluationContext: Sendable {
     /// One transfer of the claim being assessed (`posture assess`); nil for a scan.
-    public struct Claim: Sendable {
+    package struct Claim: Sendable {
         /// When the transfer happened (00:00 of its day when only the day is known).
-        public var transfer: Date
+        package var transfer: Date
         /// Only the day of the transfer is known, not its time.
-        public var transferIsDay: Bool
+        package var transferIsDay: Bool
         /// The day the bank was notified of (accepted) the claim; nil when not given.
-        public var notified: Day?
+        package var notified: Day?
         /// The bank calendar the profile's cut-off needs, when it names one and it was found.
-        public var calendar: BankCalendar?
-        public init(transfer: Date, transferIsDay: Bool, notified: Day?, calendar: BankCalendar? = nil) {
+        package var calendar: BankCalendar?
+        package init(transfer: Date, transferIsDay: Bool, notified: Day?, calendar: BankCalendar? = nil) {
             self.transfer = transfer
             self.transferIsDay = transferIsDay
             self.notified = notified
@@ -21,11 +21,11 @@ public struct EvaluationContext: Sendable {
         }
     }
 
-    public var collectedAt: Date
-    public var attestations: [Attestation]
-    public var claim: Claim?
+    package var collectedAt: Date
+    package var attestations: [Attestation]
+    package var claim: Claim?
 
-    public init(collectedAt: Date, attestations: [Attestation] = [], claim: Claim? = nil) {
+    package init(collectedAt: Date, attestations: [Attestation] = [], claim: Claim? = nil) {
         self.collectedAt = collectedAt
         self.attestations = attestations
         self.claim = claim
@@ -33,8 +33,8 @@ public struct EvaluationContext: Sendable {
 }
 
 /// Evidence + profile → findings. Pure: the same code judges on the PC (`scan`) and at the bank (`assess`).
-public enum PolicyEngine {
-    public static func evaluate(_ profile: Profile, evidence: Evidence, context: EvaluationContext) -> [Finding] {
+package enum PolicyEngine {
+    package static func evaluate(_ profile: Profile, evidence: Evidence, context: EvaluationContext) -> [Finding] {
         profile.requirements.map { requirement in
             let verdict = Verdicts.judge(requirement, profile: profile, evidence: evidence, context: context)
                 .withheld(for: requirement.check, evidence)

@@ -1,5 +1,5 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// How much of what a user can grow goes into a report, so that no PC's report outgrows what a
 /// collector accepts: each such list keeps at most `items` entries and each string at most
@@ -8,26 +8,26 @@ public import PostureModel
 /// Entries that decide a verdict are kept first (saved logins and hosts overrides of the bank
 /// domains, set-id executables, modified files before conffiles, pending security updates), so a
 /// report judged from its bounded evidence reaches the verdicts the whole evidence would.
-public struct EvidenceBudget: Sendable, Hashable {
-    public var items: Int
-    public var characters: Int
+package struct EvidenceBudget: Sendable, Hashable {
+    package var items: Int
+    package var characters: Int
 
-    public init(items: Int, characters: Int) {
+    package init(items: Int, characters: Int) {
         self.items = items
         self.characters = characters
     }
 
     /// What a report carries at most (DESIGN: a report of any PC stays under 512 KiB).
-    public static let reportLimit = 512 * 1024
+    package static let reportLimit = 512 * 1024
     /// The budgets tried in turn until a report fits `reportLimit`.
-    public static let ladder = [
+    package static let ladder = [
         EvidenceBudget(items: 200, characters: 1024), EvidenceBudget(items: 50, characters: 512),
         EvidenceBudget(items: 10, characters: 256)
     ]
 
     /// `evidence` within this budget, keeping every saved login and hosts override of `domains`
     /// up to the cap before any other.
-    public func bound(_ evidence: Evidence, keeping domains: [String]) -> Evidence {
+    package func bound(_ evidence: Evidence, keeping domains: [String]) -> Evidence {
         var bounded = evidence
         let kept = Set(domains.map { $0.lowercased() })
         var cut = Cut(budget: self, domains: kept)
@@ -186,7 +186,7 @@ public struct EvidenceBudget: Sendable, Hashable {
 
 extension Profile {
     /// The bank domains its requirements name (`domains` of saved-login and interception checks).
-    public var bankDomains: [String] {
+    package var bankDomains: [String] {
         (requirements + (strongerMeasures?.requirements ?? [])).flatMap { $0.parameters.strings("domains") }
     }
 }

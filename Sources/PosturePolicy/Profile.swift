@@ -1,105 +1,105 @@
 import Crypto
-public import Foundation
-public import PostureModel
-public import PostureReference
+package import Foundation
+package import PostureModel
+package import PostureReference
 
 /// A bank's countermeasure rules as requirements posture can check (`Profiles/<id>.yaml`).
-public struct Profile: Sendable, Hashable {
+package struct Profile: Sendable, Hashable {
     /// Where the rule text came from.
-    public struct Source: Sendable, Hashable {
-        public var document: String
-        public var asOf: Day
+    package struct Source: Sendable, Hashable {
+        package var document: String
+        package var asOf: Day
         /// The document's own title, as the bank publishes it.
-        public var title: String? = nil
+        package var title: String? = nil
         /// Where the bank publishes it.
-        public var url: String? = nil
+        package var url: String? = nil
 
         /// The title (else the file name), with the file and date it was read from.
-        public var described: String {
+        package var described: String {
             let where_ = [url, document].compactMap { $0 }.joined(separator: ", ")
             return title.map { "\($0) (\(where_), as of \(asOf))" } ?? "\(document) (as of \(asOf))"
         }
     }
 
     /// How a claim is judged: the rule's counting, the evidence window and the time zone of its days.
-    public struct ClaimRules: Sendable, Hashable {
+    package struct ClaimRules: Sendable, Hashable {
         /// Days of evidence before the first transfer that the assessment looks at; nil when the
         /// rule states no period (then only `evidence_max_age` before it).
-        public var windowDays: Int?
+        package var windowDays: Int?
         /// The rule's own counting of the claim period; nil when the rule states none.
-        public var counting: ClaimCounting?
+        package var counting: ClaimCounting?
         /// The first instant the rule compensates at all.
-        public var coverStarts: CoverStart?
+        package var coverStarts: CoverStart?
         /// Seconds: the newest report before the incident must be at most this old.
-        public var evidenceMaxAge: Int
-        public var timezone: String
+        package var evidenceMaxAge: Int
+        package var timezone: String
 
-        public static let `default` = ClaimRules(
+        package static let `default` = ClaimRules(
             windowDays: nil, counting: nil, coverStarts: nil,
             evidenceMaxAge: 72 * 3600, timezone: "Asia/Tokyo")
 
         /// The time zone every day of the rule is counted in.
-        public var zone: TimeZone { TimeZone.named(timezone) ?? TimeZone.named("Asia/Tokyo")! }
+        package var zone: TimeZone { TimeZone.named(timezone) ?? TimeZone.named("Asia/Tokyo")! }
 
         /// Seconds of evidence looked at before the first transfer.
-        public var windowSeconds: Int { windowDays.map { $0 * 86400 } ?? evidenceMaxAge }
+        package var windowSeconds: Int { windowDays.map { $0 * 86400 } ?? evidenceMaxAge }
     }
 
-    public var id: String
-    public var name: LocalizedText
-    public var source: Source
-    public var claim: ClaimRules
+    package var id: String
+    package var name: LocalizedText
+    package var source: Source
+    package var claim: ClaimRules
     /// Figures the rule states that no check uses directly (for example an order-delay threshold).
-    public var data: [String: String]
-    public var requirements: [Requirement]
+    package var data: [String: String]
+    package var requirements: [Requirement]
     /// Where the rule lets a customer who cannot take its measures explain stronger ones (002), the
     /// checks whose passing an assessment lists as measures this PC shows beyond the required ones.
-    public var strongerMeasures: StrongerMeasures?
+    package var strongerMeasures: StrongerMeasures?
     /// The file it was loaded from.
-    public var path: String
+    package var path: String
     /// Hex SHA-256 of the file bytes, recorded in reports as the reference data used.
-    public var sha256: String
+    package var sha256: String
 }
 
 /// Measures an assessment lists, beyond the rule's, for a customer who must show stronger ones.
-public struct StrongerMeasures: Sendable, Hashable {
-    public var clause: String
-    public var clauseEn: String?
+package struct StrongerMeasures: Sendable, Hashable {
+    package var clause: String
+    package var clauseEn: String?
     /// One requirement per check (id `beyond-<check>`), judged like any other but deciding nothing.
-    public var requirements: [Requirement]
+    package var requirements: [Requirement]
 }
 
 /// One countermeasure of a profile, judged by one check.
-public struct Requirement: Sendable, Hashable {
-    public var id: String
+package struct Requirement: Sendable, Hashable {
+    package var id: String
     /// The clause as the bank's rule names it; `clause: {ja: …, en: …}` in a profile gives both.
-    public var clause: String
+    package var clause: String
     /// The clause in English for English output, where the rule's citation is Japanese words.
-    public var clauseEn: String?
-    public var consequence: Consequence
-    public var title: LocalizedText
-    public var remedy: LocalizedText?
-    public var check: Check
-    public var parameters: CheckParameters
+    package var clauseEn: String?
+    package var consequence: Consequence
+    package var title: LocalizedText
+    package var remedy: LocalizedText?
+    package var check: Check
+    package var parameters: CheckParameters
     /// Periods (in days) that the bank's rule does not give, so posture chose them: parameters
     /// left to the check's default, and those the profile lists under `tool_default`. Every
     /// finding says so.
-    public var toolDefaults: [String: Int] = [:]
-    public var line: Int?
+    package var toolDefaults: [String: Int] = [:]
+    package var line: Int?
 
     /// The parameters that are periods in days, which a rule may or may not state.
-    public static let periodParameters: Set<String> = ["valid_days", "max_age_days", "max_index_age_days", "max_days"]
+    package static let periodParameters: Set<String> = ["valid_days", "max_age_days", "max_index_age_days", "max_days"]
 
-    public func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
+    package func clause(in language: Language) -> String { language == .ja ? clause : clauseEn ?? clause }
 }
 
 /// Reads and strictly validates profile files.
-public enum ProfileLoader {
+package enum ProfileLoader {
     static let topLevelKeys: Set<String> = ["id", "name", "source", "claim", "data", "requirements", "stronger_measures"]
     static let requirementKeys: Set<String> = ["id", "clause", "consequence", "title", "remedy", "check", "with", "tool_default"]
 
     /// Loads `path`. Every problem is a `LocatedError` naming the file and line.
-    public static func load(path: String) throws -> Profile {
+    package static func load(path: String) throws -> Profile {
         let data = try LocatedError.readFile(path)
         guard let text = String(data: data, encoding: .utf8) else {
             throw LocatedError(file: path, line: nil, message: "not UTF-8 text")
@@ -107,7 +107,7 @@ public enum ProfileLoader {
         return try parse(text, path: path, sha256: SHA256.hash(data: data).hexString)
     }
 
-    public static func parse(_ text: String, path: String, sha256: String = "") throws -> Profile {
+    package static func parse(_ text: String, path: String, sha256: String = "") throws -> Profile {
         let document = try YAMLNode.parse(text, file: path)
         let root = try document.mapping("the profile")
         try root.rejectUnknownKeys(allowed: topLevelKeys)
@@ -330,11 +330,11 @@ public enum ProfileLoader {
 }
 
 /// Finds profiles by id on the search path, or loads them from a path.
-public struct ProfileRepository: Sendable {
-    public enum LookupError: Error, CustomStringConvertible {
+package struct ProfileRepository: Sendable {
+    package enum LookupError: Error, CustomStringConvertible {
         case unknownProfile(String, searched: [String])
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknownProfile(let id, let searched):
                 return "no profile '\(id)' (searched: \(searched.joined(separator: ", "))); `posture profiles list` shows the ids"
@@ -342,12 +342,12 @@ public struct ProfileRepository: Sendable {
         }
     }
 
-    public let paths: ReferencePaths
+    package let paths: ReferencePaths
 
-    public init(paths: ReferencePaths) { self.paths = paths }
+    package init(paths: ReferencePaths) { self.paths = paths }
 
     /// `reference` is an id on the search path or a path to a YAML file.
-    public func load(_ reference: String) throws -> Profile {
+    package func load(_ reference: String) throws -> Profile {
         if reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") {
             return try ProfileLoader.load(path: reference)
         }
@@ -361,13 +361,13 @@ public struct ProfileRepository: Sendable {
         return profile
     }
 
-    public func loadAll() throws -> [Profile] {
+    package func loadAll() throws -> [Profile] {
         try paths.profileFiles().map { try load($0.id) }
     }
 
     /// The profiles a scan judges, for `posture scan` and the agent alike: those `references`
     /// name (ids or paths), else every profile on the search path; none at all is an error.
-    public func chosen(_ references: [String]) throws -> [Profile] {
+    package func chosen(_ references: [String]) throws -> [Profile] {
         let chosen = references.isEmpty ? try loadAll() : try references.map { try load($0) }
         guard !chosen.isEmpty else {
             throw LocatedError(
@@ -379,5 +379,5 @@ public struct ProfileRepository: Sendable {
 }
 
 extension ProfileRepository.LookupError: ExitStatusError {
-    public var exitStatus: Int32 { ExitStatus.noInput }
+    package var exitStatus: Int32 { ExitStatus.noInput }
 }

@@ -1,16 +1,16 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Password-age records of login accounts from `etc/passwd`, `etc/shadow` and `etc/login.defs`.
 ///
 /// Human accounts are those with a UID between `UID_MIN` and `UID_MAX` and a login shell;
 /// root is reported too (uid 0). Nothing of the password hash is kept: only whether the
 /// account is locked.
-public struct AccountsProbe: Sendable {
-    public init() {}
+package struct AccountsProbe: Sendable {
+    package init() {}
 
     /// The accounts, and why their password dates are unknown (for example: shadow unreadable).
-    public func collect(root: ScanRoot) throws(ProbeError) -> (accounts: [AccountEvidence], problem: String?) {
+    package func collect(root: ScanRoot) throws(ProbeError) -> (accounts: [AccountEvidence], problem: String?) {
         let passwd = PasswdFile.parse(try root.readText("etc/passwd"))
         let defs = (try? root.readText("etc/login.defs")).map(Self.loginDefs) ?? [:]
         let uidMin = defs["UID_MIN"].flatMap { Int($0) } ?? 1000
@@ -83,9 +83,9 @@ public struct AccountsProbe: Sendable {
 }
 
 extension AccountsProbe: BlockingProbe {
-    public var name: ProbeName { .accounts }
-    public var reads: String { "etc/passwd, etc/shadow and etc/login.defs" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .accounts }
+    package var reads: String { "etc/passwd, etc/shadow and etc/login.defs" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let (accounts, problem) = try collect(root: context.root)
         return ProbeOutput(problems: problem.map { [$0] } ?? []) { $0.accounts = accounts }
     }

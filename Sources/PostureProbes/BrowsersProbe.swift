@@ -1,16 +1,16 @@
-public import Foundation
-public import PostureModel
-public import PostureReference
+package import Foundation
+package import PostureModel
+package import PostureReference
 
 /// Installed web browsers (package, snap, flatpak or vendor tarball), their candidate version
 /// from the package index, and whether their release line is still supported per the catalog.
-public struct BrowsersProbe: Sendable {
-    public let catalog: BrowserCatalog
+package struct BrowsersProbe: Sendable {
+    package let catalog: BrowserCatalog
 
-    public init(catalog: BrowserCatalog) { self.catalog = catalog }
+    package init(catalog: BrowserCatalog) { self.catalog = catalog }
 
     /// - Parameter candidates: package name → the version apt would install, for packages the index offers.
-    public func collect(
+    package func collect(
         root: ScanRoot, database: DpkgDatabase?, candidates: [String: String]?,
         homes: [String], now: Date
     ) -> [BrowserEvidence] {
@@ -118,9 +118,9 @@ public struct BrowsersProbe: Sendable {
 }
 
 extension BrowsersProbe: BlockingProbe {
-    public var name: ProbeName { .browsers }
-    public var reads: String { "packages, snaps, flatpaks and vendor installs of the catalog's browsers, and apt's candidates" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .browsers }
+    package var reads: String { "packages, snaps, flatpaks and vendor installs of the catalog's browsers, and apt's candidates" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let browsers = collect(
             root: context.root, database: context.installed, candidates: context.candidates,
             homes: context.homes, now: context.now)

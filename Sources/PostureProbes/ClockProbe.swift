@@ -1,12 +1,12 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Whether the clock is synchronised, which every report timestamp depends on.
 ///
 /// On the live system the kernel's NTP state (`adjtimex`, what `timedatectl` reports as
 /// "System clock synchronized") decides; the running daemon is named as the source. An offline
 /// image cannot say whether its clock was synchronised: `synchronized` is nil there.
-public struct ClockProbe: Sendable {
+package struct ClockProbe: Sendable {
     static let daemons: [(process: String, name: String)] = [
         ("systemd-timesyn", "systemd-timesyncd"), ("chronyd", "chrony"), ("ntpd", "ntpd"), ("openntpd", "openntpd")
     ]
@@ -15,9 +15,9 @@ public struct ClockProbe: Sendable {
         ("ntp.service", "ntpd"), ("ntpd.service", "ntpd"), ("ntpsec.service", "ntpsec"), ("openntpd.service", "openntpd")
     ]
 
-    public init() {}
+    package init() {}
 
-    public func collect(root: ScanRoot, processes: Set<String>?) -> ClockEvidence {
+    package func collect(root: ScanRoot, processes: Set<String>?) -> ClockEvidence {
         let configured = configuredDaemon(root: root)
         guard root.isLive else {
             return ClockEvidence(
@@ -42,9 +42,9 @@ public struct ClockProbe: Sendable {
 }
 
 extension ClockProbe: BlockingProbe {
-    public var name: ProbeName { .clock }
-    public var reads: String { "the kernel's NTP state and the running time daemon" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .clock }
+    package var reads: String { "the kernel's NTP state and the running time daemon" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let clock = collect(root: context.root, processes: context.processes)
         return ProbeOutput { $0.clock = clock }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
-public import PostureModel
+package import PostureModel
 
 /// Logins saved in browser profiles, and password-note files on desktops, found without
 /// decrypting anything: only the browser, the profile path and the site's origin are kept.
-public struct CredentialsProbe: Sendable {
+package struct CredentialsProbe: Sendable {
     /// Firefox-family profile folders (each holds profile directories with `logins.json`), relative to a home.
     static let firefoxRoots = [
         ".mozilla/firefox", "snap/firefox/common/.mozilla/firefox",
@@ -25,10 +25,10 @@ public struct CredentialsProbe: Sendable {
     /// File-name stems (before the first dot) that are password notes on their own.
     static let noteStems: Set<String> = ["pw", "pwd", "pass", "id_pw", "idpw", "id_pass", "idpass"]
 
-    public init() {}
+    package init() {}
 
     /// The saved logins and notes, and what could not be read (for example another user's home without root).
-    public func collect(root: ScanRoot, homes: [String]) -> (CredentialsEvidence, problems: [String]) {
+    package func collect(root: ScanRoot, homes: [String]) -> (CredentialsEvidence, problems: [String]) {
         var logins: [CredentialsEvidence.SavedLogin] = []
         var notes: [String] = []
         var problems: [String] = []
@@ -126,9 +126,9 @@ public struct CredentialsProbe: Sendable {
 }
 
 extension CredentialsProbe: BlockingProbe {
-    public var name: ProbeName { .credentials }
-    public var reads: String { "browsers' saved-login files and desktop file names in every home" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .credentials }
+    package var reads: String { "browsers' saved-login files and desktop file names in every home" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let (credentials, problems) = collect(root: context.root, homes: context.homes)
         return ProbeOutput(problems: problems) { $0.credentials = credentials }
     }

@@ -1,9 +1,9 @@
 /// Debian package version comparison, exactly as `dpkg --compare-versions` orders versions:
 /// epoch, then upstream and revision compared by dpkg's `verrevcmp` (`~` sorts before
 /// everything, even the end; letters sort before non-letters).
-public enum DebianVersion {
+package enum DebianVersion {
     /// Negative, zero or positive as `a` is lower, equal or higher than `b`.
-    public static func compare(_ a: String, _ b: String) -> Int {
+    package static func compare(_ a: String, _ b: String) -> Int {
         let pa = parse(a), pb = parse(b)
         if pa.epoch != pb.epoch { return pa.epoch < pb.epoch ? -1 : 1 }
         let upstream = verrevcmp(pa.upstream, pb.upstream)
@@ -11,7 +11,7 @@ public enum DebianVersion {
         return verrevcmp(pa.revision, pb.revision)
     }
 
-    public static func isLower(_ a: String, than b: String) -> Bool { compare(a, b) < 0 }
+    package static func isLower(_ a: String, than b: String) -> Bool { compare(a, b) < 0 }
 
     private static func parse(_ version: String) -> (epoch: Int, upstream: ArraySlice<UInt8>, revision: ArraySlice<UInt8>) {
         var bytes = ArraySlice(version.utf8.drop { $0 == UInt8(ascii: " ") })

@@ -1,49 +1,49 @@
 import PostureModel
 
 /// The installed packages recorded in `var/lib/dpkg/status`.
-public struct DpkgDatabase: Sendable {
+package struct DpkgDatabase: Sendable {
     /// A conffile and the MD5 dpkg recorded for it (`obsolete` ones are kept with the flag).
-    public struct Conffile: Sendable, Hashable {
-        public var path: String
-        public var md5: String
-        public var obsolete: Bool
+    package struct Conffile: Sendable, Hashable {
+        package var path: String
+        package var md5: String
+        package var obsolete: Bool
     }
 
     /// One package as dpkg records it.
-    public struct Package: Sendable, Hashable {
-        public var name: String
-        public var architecture: String
-        public var version: String
+    package struct Package: Sendable, Hashable {
+        package var name: String
+        package var architecture: String
+        package var version: String
         /// The third word of `Status:` (`installed`, `config-files`, `half-configured` …).
-        public var state: String
-        public var conffiles: [Conffile]
+        package var state: String
+        package var conffiles: [Conffile]
 
         /// dpkg has a current version of it (anything but `not-installed` and `config-files`).
-        public var hasCurrentVersion: Bool { state != "not-installed" && state != "config-files" }
+        package var hasCurrentVersion: Bool { state != "not-installed" && state != "config-files" }
     }
 
-    public static let statusPath = "var/lib/dpkg/status"
+    package static let statusPath = "var/lib/dpkg/status"
 
-    public var packages: [Package]
+    package var packages: [Package]
 
     /// dpkg's native architecture: the architecture of the `dpkg` package itself.
-    public var nativeArchitecture: String? {
+    package var nativeArchitecture: String? {
         if let dpkg = packages.first(where: { $0.name == "dpkg" }), dpkg.architecture != "all" { return dpkg.architecture }
         var counts: [String: Int] = [:]
         for package in packages where package.architecture != "all" { counts[package.architecture, default: 0] += 1 }
         return counts.max { $0.value < $1.value }?.key
     }
 
-    public var installed: [Package] { packages.filter(\.hasCurrentVersion) }
+    package var installed: [Package] { packages.filter(\.hasCurrentVersion) }
 
-    public static func read(root: ScanRoot) throws(ProbeError) -> DpkgDatabase {
+    package static func read(root: ScanRoot) throws(ProbeError) -> DpkgDatabase {
         let bytes = try root.readBytes(statusPath)
         return try parse(bytes, path: root.display(statusPath))
     }
 
     /// Parses a status file; one without stanzas (zero bytes, as dpkg leaves it on a fresh root)
     /// is a database of no packages, as `dpkg -l` reads it.
-    public static func parse(_ bytes: [UInt8], path: String) throws(ProbeError) -> DpkgDatabase {
+    package static func parse(_ bytes: [UInt8], path: String) throws(ProbeError) -> DpkgDatabase {
         if let last = bytes.last, last != UInt8(ascii: "\n") {
             throw ProbeError.malformed(path: path, reason: "truncated: it does not end with a newline")
         }

@@ -1,17 +1,17 @@
 import Foundation
-public import PostureModel
-public import PostureReference
+package import PostureModel
+package import PostureReference
 
 /// File-sharing (P2P) clients from the catalog, found by package, binary, flatpak or snap id,
 /// or (for Winny-family programs run under Wine) by executable name in users' Wine drives.
-public struct FileSharingProbe: Sendable {
-    public let catalog: FileSharingCatalog
+package struct FileSharingProbe: Sendable {
+    package let catalog: FileSharingCatalog
 
-    public init(catalog: FileSharingCatalog) { self.catalog = catalog }
+    package init(catalog: FileSharingCatalog) { self.catalog = catalog }
 
     /// The clients found, and why the search did not see everything (a Wine drive it could not
     /// walk in full), in which case finding none proves nothing.
-    public func collect(root: ScanRoot, database: DpkgDatabase?, homes: [String]) -> (clients: [FileSharingEvidence], problems: [String]) {
+    package func collect(root: ScanRoot, database: DpkgDatabase?, homes: [String]) -> (clients: [FileSharingEvidence], problems: [String]) {
         let packages = Dictionary((database?.installed ?? []).map { ($0.name, $0.version) }) { first, _ in first }
         let snaps = AppBundles.snaps(root: root)
         let flatpaks = AppBundles.flatpaks(root: root, homes: homes)
@@ -50,9 +50,9 @@ public struct FileSharingProbe: Sendable {
 }
 
 extension FileSharingProbe: BlockingProbe {
-    public var name: ProbeName { .fileSharing }
-    public var reads: String { "packages, snaps, flatpaks, binaries and users' Wine drives, for the catalog's clients" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .fileSharing }
+    package var reads: String { "packages, snaps, flatpaks, binaries and users' Wine drives, for the catalog's clients" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let (clients, problems) = collect(root: context.root, database: context.installed, homes: context.homes)
         return ProbeOutput(problems: (context.packageDatabaseProblem.map { [$0] } ?? []) + problems) { $0.fileSharing = clients }
     }

@@ -3,9 +3,9 @@ import Foundation
 /// Users' home directories inside a root: those `etc/passwd` names plus every directory under `home/`.
 /// Finding them registers them with the root's `HomeGuard`, so what lies under them is read only
 /// as far as their owners could.
-public enum HomeDirectories {
+package enum HomeDirectories {
     /// Paths relative to the root (`home/alice`, `root`), sorted and without duplicates.
-    public static func all(root: ScanRoot) -> [String] {
+    package static func all(root: ScanRoot) -> [String] {
         var homes = Set<String>()
         if let passwd = try? root.readText("etc/passwd") {
             for entry in PasswdFile.parse(passwd) where entry.uid == 0 || entry.uid >= 1000 {
@@ -25,16 +25,16 @@ public enum HomeDirectories {
 }
 
 /// Entries of `etc/passwd`.
-public enum PasswdFile {
-    public struct Entry: Sendable, Hashable {
-        public var user: String
-        public var uid: Int
-        public var home: String
-        public var shell: String
+package enum PasswdFile {
+    package struct Entry: Sendable, Hashable {
+        package var user: String
+        package var uid: Int
+        package var home: String
+        package var shell: String
     }
 
     /// Parses the seven colon-separated fields; malformed lines are skipped.
-    public static func parse(_ text: String) -> [Entry] {
+    package static func parse(_ text: String) -> [Entry] {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count >= 7, !fields[0].isEmpty, let uid = Int(fields[2]) else { return nil }
@@ -44,9 +44,9 @@ public enum PasswdFile {
 }
 
 /// Installed snaps and flatpaks, which can hold browsers and file-sharing clients.
-public enum AppBundles {
+package enum AppBundles {
     /// Snap names with a `current` revision, and the version from their `meta/snap.yaml`.
-    public static func snaps(root: ScanRoot) -> [String: String?] {
+    package static func snaps(root: ScanRoot) -> [String: String?] {
         var found: [String: String?] = [:]
         for name in (try? root.list("snap")) ?? [] where root.exists("snap/\(name)/current/meta/snap.yaml") {
             let yaml = try? root.readText("snap/\(name)/current/meta/snap.yaml")
@@ -56,7 +56,7 @@ public enum AppBundles {
     }
 
     /// Flatpak application ids (system-wide and per user) and the version their metainfo declares.
-    public static func flatpaks(root: ScanRoot, homes: [String]) -> [String: String?] {
+    package static func flatpaks(root: ScanRoot, homes: [String]) -> [String: String?] {
         var found: [String: String?] = [:]
         let installations = ["var/lib/flatpak/app"] + homes.map { "\($0)/.local/share/flatpak/app" }
         for installation in installations {
@@ -96,8 +96,8 @@ public enum AppBundles {
 }
 
 /// Names of running processes (`/proc/PID/comm`, at most 15 characters), for the live root only.
-public enum RunningProcesses {
-    public static func names(root: ScanRoot) -> Set<String>? {
+package enum RunningProcesses {
+    package static func names(root: ScanRoot) -> Set<String>? {
         guard root.isLive, let entries = try? root.list("proc") else { return nil }
         var names = Set<String>()
         for pid in entries where pid.first?.isNumber == true {
@@ -109,7 +109,7 @@ public enum RunningProcesses {
     }
 
     /// Whether any of `wanted` (compared on their first 15 characters, as the kernel truncates) runs.
-    public static func anyRunning(_ wanted: [String], in names: Set<String>) -> Bool {
+    package static func anyRunning(_ wanted: [String], in names: Set<String>) -> Bool {
         wanted.contains { names.contains(String($0.prefix(15))) }
     }
 }

@@ -1,12 +1,12 @@
 import Crypto
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Identifies the scanned machine: host name and a digest of its machine id.
-public struct HostProbe: Sendable {
-    public init() {}
+package struct HostProbe: Sendable {
+    package init() {}
 
-    public func collect(root: ScanRoot) -> HostInfo {
+    package func collect(root: ScanRoot) -> HostInfo {
         var hostname = (try? root.readText("etc/hostname"))?.trimmingCharacters(in: .whitespacesAndNewlines)
         if hostname?.isEmpty ?? true, root.isLive { hostname = Platform.hostName() }
         let machineId = (try? root.readText("etc/machine-id"))?.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,12 +1,12 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Who can sit down at the PC: display-manager autologin and guest sessions, screen lock,
 /// full-disk encryption and a host firewall, from configuration files in the root.
-public struct LocalAccessProbe: Sendable {
-    public init() {}
+package struct LocalAccessProbe: Sendable {
+    package init() {}
 
-    public func collect(root: ScanRoot) -> LocalAccessEvidence {
+    package func collect(root: ScanRoot) -> LocalAccessEvidence {
         let (autologin, guest) = loginManagers(root: root)
         return LocalAccessEvidence(
             autologin: autologin, guestSession: guest, screenLock: screenLock(root: root),
@@ -125,9 +125,9 @@ public struct LocalAccessProbe: Sendable {
 }
 
 extension LocalAccessProbe: BlockingProbe {
-    public var name: ProbeName { .localAccess }
-    public var reads: String { "display-manager and getty autologin, dconf, etc/crypttab and firewall settings" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .localAccess }
+    package var reads: String { "display-manager and getty autologin, dconf, etc/crypttab and firewall settings" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let access = collect(root: context.root)
         return ProbeOutput { $0.localAccess = access }
     }

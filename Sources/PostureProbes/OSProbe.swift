@@ -1,20 +1,20 @@
-public import Foundation
-public import PostureModel
-public import PostureReference
+package import Foundation
+package import PostureModel
+package import PostureReference
 
 /// Reads the OS release (`etc/os-release`, else `usr/lib/os-release`) and its vendor support
 /// dates: from the root's own distro-info-data when it knows the release, else from the bundled
 /// lifecycle catalog.
-public struct OSProbe: Sendable {
-    public let catalog: OSLifecycleCatalog?
-    public let catalogPath: String?
+package struct OSProbe: Sendable {
+    package let catalog: OSLifecycleCatalog?
+    package let catalogPath: String?
 
-    public init(catalog: OSLifecycleCatalog?, catalogPath: String? = nil) {
+    package init(catalog: OSLifecycleCatalog?, catalogPath: String? = nil) {
         self.catalog = catalog
         self.catalogPath = catalogPath
     }
 
-    public func collect(root: ScanRoot, now: Date) throws(ProbeError) -> OSEvidence {
+    package func collect(root: ScanRoot, now: Date) throws(ProbeError) -> OSEvidence {
         let release = try OSRelease.read(root: root)
         guard let id = release.fields["ID"], !id.isEmpty else {
             let file = release.path
@@ -68,11 +68,11 @@ public struct OSProbe: Sendable {
 }
 
 /// The key-value pairs of an os-release file (shell-style quoting).
-public struct OSRelease: Sendable {
-    public var path: String
-    public var fields: [String: String]
+package struct OSRelease: Sendable {
+    package var path: String
+    package var fields: [String: String]
 
-    public static func read(root: ScanRoot) throws(ProbeError) -> OSRelease {
+    package static func read(root: ScanRoot) throws(ProbeError) -> OSRelease {
         let candidates = ["etc/os-release", "usr/lib/os-release"]
         for candidate in candidates where root.exists(candidate) {
             return OSRelease(path: root.display(candidate), fields: parse(try root.readText(candidate)))
@@ -81,7 +81,7 @@ public struct OSRelease: Sendable {
     }
 
     /// Parses `KEY=value` lines; lines that are not assignments are ignored, as systemd does.
-    public static func parse(_ text: String) -> [String: String] {
+    package static func parse(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for rawLine in text.split(whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
@@ -116,15 +116,15 @@ public struct OSRelease: Sendable {
 }
 
 /// The distro-info-data CSV files (`usr/share/distro-info/{debian,ubuntu}.csv`).
-public enum DistroInfo {
-    public struct Entry: Sendable, Hashable {
-        public var support: [String: Day]
-        public var eolPhase: String
-        public var source: String
+package enum DistroInfo {
+    package struct Entry: Sendable, Hashable {
+        package var support: [String: Day]
+        package var eolPhase: String
+        package var source: String
     }
 
     /// The support dates of a release, or nil when the root has no distro-info row for it.
-    public static func lookup(root: ScanRoot, id: String, versionId: String?, codename: String?) -> Entry? {
+    package static func lookup(root: ScanRoot, id: String, versionId: String?, codename: String?) -> Entry? {
         let eolPhase: String
         switch id {
         case "debian": eolPhase = "lts"
@@ -154,7 +154,7 @@ public enum DistroInfo {
     }
 
     /// The phase name of a distro-info column (`OSEvidence.phaseNamesByColumn`, for Debian and Ubuntu).
-    public static func phaseName(_ column: String, id: String) -> String {
+    package static func phaseName(_ column: String, id: String) -> String {
         guard id == "debian" || id == "ubuntu" else { return column }
         return OSEvidence.phaseNamesByColumn[column] ?? column
     }
@@ -164,7 +164,7 @@ public enum DistroInfo {
     }
 
     /// Rows keyed by header name; missing trailing fields are absent, not errors.
-    public static func parse(_ text: String) -> [[String: String]] {
+    package static func parse(_ text: String) -> [[String: String]] {
         var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !lines.isEmpty else { return [] }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -179,9 +179,9 @@ public enum DistroInfo {
 }
 
 extension OSProbe: BlockingProbe {
-    public var name: ProbeName { .os }
-    public var reads: String { "etc/os-release, the release's end of support from distro-info-data or the catalog" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .os }
+    package var reads: String { "etc/os-release, the release's end of support from distro-info-data or the catalog" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let os = try collect(root: context.root, now: context.now)
         return ProbeOutput { $0.os = os }
     }

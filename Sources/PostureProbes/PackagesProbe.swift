@@ -1,26 +1,26 @@
 import Foundation
-public import PostureModel
+package import PostureModel
 
 /// Inventory of dpkg packages and the updates the local package index offers for them,
 /// computed offline the way apt picks them: pin priorities (Release defaults, `preferences`,
 /// `preferences.d`, `APT::Default-Release`), candidate selection as apt-pkg/policy.cc does, and
 /// phased updates held back as apt-pkg/upgrade.cc does for this machine's id.
-public struct PackagesProbe: Sendable {
-    public init() {}
+package struct PackagesProbe: Sendable {
+    package init() {}
 
-    public func collect(root: ScanRoot) async throws(ProbeError) -> PackagesEvidence {
+    package func collect(root: ScanRoot) async throws(ProbeError) -> PackagesEvidence {
         let database = try DpkgDatabase.read(root: root)
         return try await collect(root: root, database: database)
     }
 
-    public func collect(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError) -> PackagesEvidence {
+    package func collect(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError) -> PackagesEvidence {
         try await collectWithCandidates(root: root, database: database).evidence
     }
 
     /// The evidence, plus package name → the version `apt-get upgrade` would leave installed (for
     /// packages the index offers): the candidate, or the installed version while a phased update
     /// is held back.
-    public func collectWithCandidates(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError)
+    package func collectWithCandidates(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError)
         -> (evidence: PackagesEvidence, candidates: [String: String])
     {
         let installed = database.installed
@@ -232,9 +232,9 @@ struct AptPolicy {
 }
 
 extension PackagesProbe: Probe {
-    public var name: ProbeName { .packages }
-    public var reads: String { "the dpkg status file and apt's package lists, pins and phasing" }
-    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .packages }
+    package var reads: String { "the dpkg status file and apt's package lists, pins and phasing" }
+    package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
         let (packages, candidates) = try await collectWithCandidates(root: context.root, database: try context.database.get())
         return ProbeOutput(candidates: candidates) { $0.packages = packages }
     }

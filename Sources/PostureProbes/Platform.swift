@@ -26,12 +26,12 @@ struct FileError: Error, CustomStringConvertible {
 }
 
 /// Which file, in which state: equal identities mean the same inode, unchanged since.
-public struct FileIdentity: Hashable, Sendable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64
-    public var modifiedNanoseconds: Int64
-    public var changedNanoseconds: Int64
+package struct FileIdentity: Hashable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64
+    package var modifiedNanoseconds: Int64
+    package var changedNanoseconds: Int64
 }
 
 enum Platform {

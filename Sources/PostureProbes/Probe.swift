@@ -1,11 +1,11 @@
-public import Foundation
-public import PostureModel
+package import Foundation
+package import PostureModel
 import Synchronization
 
 /// One source of evidence: what it is called, what it reads, how long it may take, and how it
 /// fills its section of the evidence. The scanner runs every registered probe the same way, each
 /// under its deadline, and reports one that fails or overruns as `unknown` with the reason.
-public protocol Probe: Sendable {
+package protocol Probe: Sendable {
     var name: ProbeName { get }
     /// What it reads, in a few words (for `unknown` reasons and documentation).
     var reads: String { get }
@@ -15,17 +15,17 @@ public protocol Probe: Sendable {
 }
 
 extension Probe {
-    public var deadline: Int { 60 }
+    package var deadline: Int { 60 }
 }
 
 /// A probe whose work blocks its thread on file reads. It runs on a thread of its own, so one
 /// stalled by a crafted file costs none of the few threads that async work shares.
-public protocol BlockingProbe: Probe {
+package protocol BlockingProbe: Probe {
     func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput
 }
 
 extension BlockingProbe {
-    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+    package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
         try await ProbeRunner.onOwnThread { () throws(ProbeError) in try collectBlocking(context) }.get()
     }
 }
@@ -33,18 +33,18 @@ extension BlockingProbe {
 /// What the probes of one scan share: the root, the time, and the inputs several probes need,
 /// each read once (the package database, the homes, the running processes, and what an earlier
 /// stage published, such as apt's candidate versions).
-public struct ProbeContext: Sendable {
-    public var root: ScanRoot
-    public var now: Date
-    public var database: Result<DpkgDatabase, ProbeError>
-    public var homes: [String]
+package struct ProbeContext: Sendable {
+    package var root: ScanRoot
+    package var now: Date
+    package var database: Result<DpkgDatabase, ProbeError>
+    package var homes: [String]
     /// Names of running processes; nil for an offline root.
-    public var processes: Set<String>?
+    package var processes: Set<String>?
     /// Package name → the version `apt-get upgrade` would leave installed; nil until the packages
     /// probe has run or when it could not.
-    public var candidates: [String: String]?
+    package var candidates: [String: String]?
 
-    public init(root: ScanRoot, now: Date) {
+    package init(root: ScanRoot, now: Date) {
         self.root = root
         self.now = now
         database = Result { () throws(ProbeError) in try DpkgDatabase.read(root: root) }
@@ -54,10 +54,10 @@ public struct ProbeContext: Sendable {
 
     /// The package database when it could be read: probes that also find software outside it
     /// still run without it, and say what they may have missed (`packageDatabaseProblem`).
-    public var installed: DpkgDatabase? { try? database.get() }
+    package var installed: DpkgDatabase? { try? database.get() }
 
     /// Why packaged installs may be missed, when the package database could not be read.
-    public var packageDatabaseProblem: String? {
+    package var packageDatabaseProblem: String? {
         guard case .failure(let error) = database else { return nil }
         return "package database unreadable, so packaged installs may be missed: \(error)"
     }
@@ -66,12 +66,12 @@ public struct ProbeContext: Sendable {
 /// What a probe gives back, the same shape for every probe: how to fill its section of the
 /// evidence, what it could not see (which makes checks resting on it `unknown`), and facts for
 /// probes of a later stage.
-public struct ProbeOutput: Sendable {
-    public var fill: @Sendable (inout Evidence) -> Void
-    public var problems: [String]
-    public var candidates: [String: String]?
+package struct ProbeOutput: Sendable {
+    package var fill: @Sendable (inout Evidence) -> Void
+    package var problems: [String]
+    package var candidates: [String: String]?
 
-    public init(problems: [String] = [], candidates: [String: String]? = nil, fill: @escaping @Sendable (inout Evidence) -> Void) {
+    package init(problems: [String] = [], candidates: [String: String]? = nil, fill: @escaping @Sendable (inout Evidence) -> Void) {
         self.fill = fill
         self.problems = problems
         self.candidates = candidates
@@ -80,27 +80,27 @@ public struct ProbeOutput: Sendable {
 
 /// A probe that cannot run this time (its reference catalog is missing, or no chosen profile
 /// needs it): its section is `unknown` with the reason.
-public struct UnavailableProbe: Probe {
-    public let name: ProbeName
-    public let reason: String
-    public var reads: String { "nothing" }
+package struct UnavailableProbe: Probe {
+    package let name: ProbeName
+    package let reason: String
+    package var reads: String { "nothing" }
 
-    public init(_ name: ProbeName, reason: String) {
+    package init(_ name: ProbeName, reason: String) {
         self.name = name
         self.reason = reason
     }
 
-    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+    package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
         throw ProbeError.unsupported(reason)
     }
 }
 
 /// Runs probes under their deadlines and records what they give into the evidence.
-public enum ProbeRunner {
+package enum ProbeRunner {
     /// Runs each stage's probes concurrently, the stages in order (a later stage sees what an
     /// earlier one published), and fills `evidence`: a probe's section, or its name in
     /// `evidence.unavailable` with why it is missing or incomplete.
-    public static func run(_ stages: [[any Probe]], context: ProbeContext, into evidence: inout Evidence) async {
+    package static func run(_ stages: [[any Probe]], context: ProbeContext, into evidence: inout Evidence) async {
         var context = context
         for stage in stages {
             let results = await withTaskGroup(of: (ProbeName, Result<ProbeOutput, ProbeError>).self) { group in
@@ -126,14 +126,14 @@ public enum ProbeRunner {
     }
 
     /// One probe under its deadline.
-    public static func run(_ probe: any Probe, _ context: ProbeContext) async -> Result<ProbeOutput, ProbeError> {
+    package static func run(_ probe: any Probe, _ context: ProbeContext) async -> Result<ProbeOutput, ProbeError> {
         await withDeadline(probe.deadline) { () async throws(ProbeError) in try await probe.collect(context) }
     }
 
     /// Runs `body`, which blocks (reads files), on a thread of its own; the caller waits suspended.
     /// A body stalled by a crafted file stays on that thread (which ends with the process) while
     /// its deadline has already answered.
-    public static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws(ProbeError) -> T) async -> Result<T, ProbeError> {
+    package static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws(ProbeError) -> T) async -> Result<T, ProbeError> {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 do throws(ProbeError) { continuation.resume(returning: .success(try body())) } catch {
@@ -144,7 +144,7 @@ public enum ProbeRunner {
     }
 
     /// Runs `body` under a deadline: past it the result is `timedOut` and `body` is abandoned.
-    public static func withDeadline<T: Sendable>(_ seconds: Int, _ body: @escaping @Sendable () async throws(ProbeError) -> T) async
+    package static func withDeadline<T: Sendable>(_ seconds: Int, _ body: @escaping @Sendable () async throws(ProbeError) -> T) async
         -> Result<T, ProbeError>
     {
         await withCheckedContinuation { continuation in

@@ -1,7 +1,7 @@
-public import PostureModel
+import PostureModel
 
 /// Why a probe could not see something; the text ends up in the report as the reason for `unknown`.
-public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
+package enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     case missing(path: String)
     /// None of the places a file may live holds it (os-release: /etc, then /usr/lib).
     case missingEverywhere(paths: [String])
@@ -11,7 +11,7 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The probe was still running at its deadline and was abandoned.
     case timedOut(seconds: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing(let path): return "\(path) does not exist"
         case .missingEverywhere(let paths) where paths.count == 2: return "neither \(paths[0]) nor \(paths[1]) exists"
@@ -25,7 +25,7 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 extension ProbeError: ExitStatusError {
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch self {
         case .missing, .missingEverywhere: ExitStatus.noInput
         case .unreadable(_, let reason) where reason.contains("ermission"): ExitStatus.permission

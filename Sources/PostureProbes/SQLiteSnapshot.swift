@@ -7,7 +7,7 @@ import PostureModel
 /// the original), opened read-only with the schema untrusted, and only when every object in
 /// `sqlite_master` is a plain table or index: a view, trigger or virtual table could make a
 /// query recurse forever or grow without bound. Queries are interrupted past `deadline`.
-public enum SQLiteSnapshot {
+package enum SQLiteSnapshot {
     /// How long the queries on one database may run.
     static let deadline: TimeInterval = 10
     static let copyPrefix = "posture-sqlite-"
@@ -97,7 +97,7 @@ public enum SQLiteSnapshot {
     }
 
     /// Removes copies left by a scan that was killed before it could (its process is gone).
-    public static func removeLeftovers() {
+    package static func removeLeftovers() {
         let directory = FileManager.default.temporaryDirectory
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
         for name in names where name.hasPrefix(copyPrefix) {

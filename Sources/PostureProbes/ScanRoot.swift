@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// The directory a scan reads from (`/` for the live system, or a mounted disk image).
 ///
@@ -7,20 +7,20 @@ public import Foundation
 /// (`RootDirectory`): an absolute link target in an image points into the image, never to the
 /// host, even when the image changes during the scan. A file is looked at (`O_PATH`, `fstat`)
 /// before it is opened for reading, so a FIFO, device or socket is never opened.
-public struct ScanRoot: Sendable, Hashable {
+package struct ScanRoot: Sendable, Hashable {
     /// Canonical absolute path of the root, as the user named it: for reports and cache keys, not for opening files.
-    public let path: String
+    package let path: String
     let directory: RootDirectory
     /// Users' homes, read only as their owners could (see `HomeGuard`).
     let homes = HomeGuard()
 
     /// True when the root is the running system, so `/proc` and running processes describe it.
-    public var isLive: Bool { path == "/" }
+    package var isLive: Bool { path == "/" }
 
     /// Who resolves paths inside the root: the kernel, or (without `openat2`) this process.
     var resolution: RootDirectory.Resolution { directory.resolution }
 
-    public init(_ path: String) throws(ProbeError) {
+    package init(_ path: String) throws(ProbeError) {
         try self.init(path, resolution: nil)
     }
 
@@ -40,40 +40,40 @@ public struct ScanRoot: Sendable, Hashable {
         self.path = canonical
     }
 
-    public static func == (lhs: ScanRoot, rhs: ScanRoot) -> Bool { lhs.path == rhs.path }
-    public func hash(into hasher: inout Hasher) { hasher.combine(path) }
+    package static func == (lhs: ScanRoot, rhs: ScanRoot) -> Bool { lhs.path == rhs.path }
+    package func hash(into hasher: inout Hasher) { hasher.combine(path) }
 
     /// The canonical absolute path inside the root (every symlink resolved inside it), or nil when it does not exist.
-    public func canonical(_ relative: String) -> String? { directory.canonical(relative) }
+    package func canonical(_ relative: String) -> String? { directory.canonical(relative) }
 
     /// The path as it is shown in reports and messages: absolute inside the root.
-    public func display(_ relative: String) -> String { "/" + relative.drop { $0 == "/" } }
+    package func display(_ relative: String) -> String { "/" + relative.drop { $0 == "/" } }
 
     /// Whether something stands at `relative`: true too when it cannot be looked at (a symlink in
     /// a home, no permission), so that reading it reports why instead of skipping it silently.
-    public func exists(_ relative: String) -> Bool {
+    package func exists(_ relative: String) -> Bool {
         switch status(relative) {
         case .success: return true
         case .failure(let error): return !error.isNotFound
         }
     }
 
-    public func isDirectory(_ relative: String) -> Bool {
+    package func isDirectory(_ relative: String) -> Bool {
         (try? status(relative).get())?.isDirectory == true
     }
 
     /// Modification time, or nil when the file does not exist.
-    public func modified(_ relative: String) -> Date? {
+    package func modified(_ relative: String) -> Date? {
         (try? status(relative).get())?.modified
     }
 
     /// The most posture reads of one file in a user's home (browser profiles, desktop settings):
     /// anyone can put a file there, for example a sparse one of a terabyte, and none of those
     /// posture reads is legitimately near this size.
-    public static let userFileLimit = 32 << 20
+    package static let userFileLimit = 32 << 20
 
     /// The bytes of a regular file (not a FIFO or device) of at most `limit` bytes.
-    public func readBytes(_ relative: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
+    package func readBytes(_ relative: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
         switch openFile(relative) {
         case .success(let file):
             defer { Platform.closeFile(file.fd) }
@@ -86,12 +86,12 @@ public struct ScanRoot: Sendable, Hashable {
     }
 
     /// Reads a text file; invalid UTF-8 is replaced rather than rejected.
-    public func readText(_ relative: String, limit: Int = .max) throws(ProbeError) -> String {
+    package func readText(_ relative: String, limit: Int = .max) throws(ProbeError) -> String {
         String(decoding: try readBytes(relative, limit: limit), as: UTF8.self)
     }
 
     /// Names in a directory, sorted; a missing directory is an empty list.
-    public func list(_ relative: String) throws(ProbeError) -> [String] {
+    package func list(_ relative: String) throws(ProbeError) -> [String] {
         switch openDirectory(relative) {
         case .success(let fd):
             defer { Platform.closeFile(fd) }

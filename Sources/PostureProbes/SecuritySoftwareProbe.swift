@@ -1,16 +1,16 @@
-public import Foundation
-public import PostureModel
-public import PostureReference
+package import Foundation
+package import PostureModel
+package import PostureReference
 
 /// Antivirus and EDR products from the catalog: installed (package or files), running (its scanning
 /// engine, not an updater; live root only), and the date of their signatures where it is readable offline.
-public struct SecuritySoftwareProbe: Sendable {
-    public let catalog: SecuritySoftwareCatalog
+package struct SecuritySoftwareProbe: Sendable {
+    package let catalog: SecuritySoftwareCatalog
 
-    public init(catalog: SecuritySoftwareCatalog) { self.catalog = catalog }
+    package init(catalog: SecuritySoftwareCatalog) { self.catalog = catalog }
 
     /// Installed products only; an empty list means none of the catalog's products was found.
-    public func collect(root: ScanRoot, database: DpkgDatabase?, processes: Set<String>?) -> [SecuritySoftwareEvidence] {
+    package func collect(root: ScanRoot, database: DpkgDatabase?, processes: Set<String>?) -> [SecuritySoftwareEvidence] {
         let installedPackages = Set(database?.installed.map(\.name) ?? [])
         return catalog.products.compactMap { product in
             let installed =
@@ -53,22 +53,22 @@ public struct SecuritySoftwareProbe: Sendable {
 /// padded with spaces. freshclam's incremental `.cld` carries the first line of the database's `.info`
 /// file instead (md5 and signature `X`), with the same build time. libclamav's `cl_cvdparse` splits the
 /// header on every colon, so the build time never contains one: `%d %b %Y %H-%M %z`.
-public struct ClamAVDatabase: Sendable, Hashable {
-    public var buildTime: Date?
-    public var version: Int?
-    public var signatures: Int?
+package struct ClamAVDatabase: Sendable, Hashable {
+    package var buildTime: Date?
+    package var version: Int?
+    package var signatures: Int?
 
     /// The file names libclamav loads as signature containers (its `cli_load` compares them without case).
-    public static func isDatabase(_ name: String) -> Bool {
+    package static func isDatabase(_ name: String) -> Bool {
         [".cvd", ".cld", ".cud"].contains { name.lowercased().hasSuffix($0) }
     }
 
-    public static func header(root: ScanRoot, path: String) throws(ProbeError) -> ClamAVDatabase {
+    package static func header(root: ScanRoot, path: String) throws(ProbeError) -> ClamAVDatabase {
         let bytes = try root.readBytes(path)
         return try parse(header: Array(bytes.prefix(512)), path: root.display(path))
     }
 
-    public static func parse(header: [UInt8], path: String) throws(ProbeError) -> ClamAVDatabase {
+    package static func parse(header: [UInt8], path: String) throws(ProbeError) -> ClamAVDatabase {
         guard header.count == 512 else { throw ProbeError.malformed(path: path, reason: "shorter than the 512-byte header") }
         let text = String(decoding: header, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
         let fields = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -109,9 +109,9 @@ public struct ClamAVDatabase: Sendable, Hashable {
 }
 
 extension SecuritySoftwareProbe: BlockingProbe {
-    public var name: ProbeName { .securitySoftware }
-    public var reads: String { "packages, install paths, running processes and signature files of the catalog's products" }
-    public func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
+    package var name: ProbeName { .securitySoftware }
+    package var reads: String { "packages, install paths, running processes and signature files of the catalog's products" }
+    package func collectBlocking(_ context: ProbeContext) throws(ProbeError) -> ProbeOutput {
         let products = collect(root: context.root, database: context.installed, processes: context.processes)
         return ProbeOutput(problems: context.packageDatabaseProblem.map { [$0] } ?? []) { $0.securitySoftware = products }
     }

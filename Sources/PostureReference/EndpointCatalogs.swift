@@ -1,38 +1,38 @@
-public import PostureModel
+package import PostureModel
 
 /// Antivirus/EDR products: how to tell each is installed, running, and how old its signatures are.
-public struct SecuritySoftwareCatalog: Sendable, Hashable {
-    public static let fileName = "security-software.yaml"
+package struct SecuritySoftwareCatalog: Sendable, Hashable {
+    package static let fileName = "security-software.yaml"
 
     /// Where a product's signature date can be read offline.
-    public struct Signatures: Sendable, Hashable {
-        public enum Kind: String, Sendable, CaseIterable {
+    package struct Signatures: Sendable, Hashable {
+        package enum Kind: String, Sendable, CaseIterable {
             /// ClamAV `.cvd`/`.cld` headers (their build time).
             case clamavCVD = "clamav-cvd"
             /// The newest modification time of the files under the paths.
             case newestMtime = "newest-mtime"
         }
-        public var kind: Kind
-        public var paths: [String]
+        package var kind: Kind
+        package var paths: [String]
     }
 
     /// One product.
-    public struct Product: Sendable, Hashable {
-        public var id: String
-        public var name: String
+    package struct Product: Sendable, Hashable {
+        package var id: String
+        package var name: String
         /// Sold commercially (市販) rather than free software.
-        public var commercial: Bool
-        public var packages: [String]
-        public var paths: [String]
+        package var commercial: Bool
+        package var packages: [String]
+        package var paths: [String]
         /// The scanning engine's process names: the product runs when one of these does.
-        public var processes: [String]
+        package var processes: [String]
         /// Processes that only fetch signatures (freshclam) or manage the agent: never "running" alone.
-        public var updaters: [String]
-        public var signatures: Signatures?
+        package var updaters: [String]
+        package var signatures: Signatures?
         /// Where the package names, paths and process names come from (the vendor's documentation).
-        public var source: String?
+        package var source: String?
 
-        public init(
+        package init(
             id: String, name: String, commercial: Bool, packages: [String], paths: [String], processes: [String],
             updaters: [String] = [], signatures: Signatures?, source: String? = nil
         ) {
@@ -48,10 +48,10 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
         }
     }
 
-    public var asOf: Day
-    public var products: [Product]
+    package var asOf: Day
+    package var products: [Product]
 
-    public static func load(path: String) throws -> SecuritySoftwareCatalog {
+    package static func load(path: String) throws -> SecuritySoftwareCatalog {
         let root = try YAMLNode.load(path: path).mapping("the catalog")
         try root.rejectUnknownKeys(allowed: ["as_of", "products"])
         let products = try root.required("products").sequence("products").map { node in
@@ -87,24 +87,24 @@ public struct SecuritySoftwareCatalog: Sendable, Hashable {
 }
 
 /// File-sharing (P2P) clients, matched by package, binary, flatpak or snap id, or Windows executable under Wine.
-public struct FileSharingCatalog: Sendable, Hashable {
-    public static let fileName = "file-sharing.yaml"
+package struct FileSharingCatalog: Sendable, Hashable {
+    package static let fileName = "file-sharing.yaml"
 
     /// One client.
-    public struct Client: Sendable, Hashable {
-        public var id: String
-        public var name: String
-        public var packages: [String]
-        public var binaries: [String]
-        public var flatpak: [String]
-        public var snap: [String]
-        public var windowsExecutables: [String]
+    package struct Client: Sendable, Hashable {
+        package var id: String
+        package var name: String
+        package var packages: [String]
+        package var binaries: [String]
+        package var flatpak: [String]
+        package var snap: [String]
+        package var windowsExecutables: [String]
     }
 
-    public var asOf: Day
-    public var clients: [Client]
+    package var asOf: Day
+    package var clients: [Client]
 
-    public static func load(path: String) throws -> FileSharingCatalog {
+    package static func load(path: String) throws -> FileSharingCatalog {
         let root = try YAMLNode.load(path: path).mapping("the catalog")
         try root.rejectUnknownKeys(allowed: ["as_of", "clients"])
         let clients = try root.required("clients").sequence("clients").map { node in
@@ -123,46 +123,46 @@ public struct FileSharingCatalog: Sendable, Hashable {
 }
 
 /// Web browsers: where each is installed from and which release lines its vendor still supports.
-public struct BrowserCatalog: Sendable, Hashable {
-    public static let fileName = "browsers.yaml"
+package struct BrowserCatalog: Sendable, Hashable {
+    package static let fileName = "browsers.yaml"
 
     /// A release line with a fixed end of support (Firefox ESR).
-    public struct Line: Sendable, Hashable {
-        public var line: String
-        public var eol: Day
+    package struct Line: Sendable, Hashable {
+        package var line: String
+        package var eol: Day
     }
 
     /// Which versions the vendor still supports.
-    public struct Support: Sendable, Hashable {
-        public var latest: String?
+    package struct Support: Sendable, Hashable {
+        package var latest: String?
         /// How many leading version numbers name a release line.
-        public var lineComponents: Int
+        package var lineComponents: Int
         /// The newest N lines are supported.
-        public var linesSupported: Int
-        public var lines: [Line]
+        package var linesSupported: Int
+        package var lines: [Line]
         /// Where the release data comes from (the vendor's schedule or calendar).
-        public var source: String = ""
+        package var source: String = ""
         /// Whether `latest` (or a line's end) is estimated from the vendor's cadence rather than published.
-        public var estimated: Bool = false
+        package var estimated: Bool = false
 
         /// The source, and whether the figures are estimates: what a verdict on them rests on.
-        public var provenance: String { estimated ? "\(source); estimated" : source }
+        package var provenance: String { estimated ? "\(source); estimated" : source }
     }
 
     /// One browser.
-    public struct Browser: Sendable, Hashable {
-        public var name: String
-        public var packages: [String]
-        public var snap: [String]
-        public var flatpak: [String]
-        public var installDirs: [String]
-        public var support: Support
+    package struct Browser: Sendable, Hashable {
+        package var name: String
+        package var packages: [String]
+        package var snap: [String]
+        package var flatpak: [String]
+        package var installDirs: [String]
+        package var support: Support
     }
 
-    public var asOf: Day
-    public var browsers: [Browser]
+    package var asOf: Day
+    package var browsers: [Browser]
 
-    public static func load(path: String) throws -> BrowserCatalog {
+    package static func load(path: String) throws -> BrowserCatalog {
         let root = try YAMLNode.load(path: path).mapping("the catalog")
         try root.rejectUnknownKeys(allowed: ["as_of", "browsers"])
         let browsers = try root.required("browsers").sequence("browsers").map { node in

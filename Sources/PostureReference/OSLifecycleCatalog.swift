@@ -1,34 +1,34 @@
-public import PostureModel
+package import PostureModel
 
 /// Vendor support dates of OS releases: the fallback when a scanned root has no distro-info-data.
-public struct OSLifecycleCatalog: Sendable, Hashable {
+package struct OSLifecycleCatalog: Sendable, Hashable {
     /// One distribution (`os-release` `ID`) and its releases.
-    public struct Distribution: Sendable, Hashable {
-        public var id: String
+    package struct Distribution: Sendable, Hashable {
+        package var id: String
         /// The phase whose date is the report's `eol`.
-        public var eolPhase: String
-        public var releases: [Release]
+        package var eolPhase: String
+        package var releases: [Release]
     }
 
     /// One release and the last day of each support phase.
-    public struct Release: Sendable, Hashable {
-        public var version: String
-        public var codename: String?
-        public var released: Day?
-        public var lts: Bool
-        public var support: [String: Day]
+    package struct Release: Sendable, Hashable {
+        package var version: String
+        package var codename: String?
+        package var released: Day?
+        package var lts: Bool
+        package var support: [String: Day]
     }
 
-    public static let fileName = "os-lifecycle.yaml"
+    package static let fileName = "os-lifecycle.yaml"
 
-    public var asOf: Day
-    public var distributions: [Distribution]
+    package var asOf: Day
+    package var distributions: [Distribution]
 
-    public func distribution(_ id: String) -> Distribution? {
+    package func distribution(_ id: String) -> Distribution? {
         distributions.first { $0.id == id }
     }
 
-    public static func load(path: String) throws -> OSLifecycleCatalog {
+    package static func load(path: String) throws -> OSLifecycleCatalog {
         let root = try YAMLNode.load(path: path).mapping("the catalog")
         try root.rejectUnknownKeys(allowed: ["as_of", "sources", "distributions"])
         let asOf = try root.required("as_of").day("as_of")

@@ -2,13 +2,13 @@ import Foundation
 
 /// Where profiles and catalogs are looked up: `--profiles DIR`, `/etc/posture/profiles`,
 /// `/usr/share/posture/profiles`, then the copy bundled with this build.
-public struct ReferencePaths: Sendable, Hashable {
-    public var directories: [String]
+package struct ReferencePaths: Sendable, Hashable {
+    package var directories: [String]
 
-    public init(directories: [String]) { self.directories = directories }
+    package init(directories: [String]) { self.directories = directories }
 
     /// The standard search path, with `extra` directories in front.
-    public static func standard(extra: [String] = []) -> ReferencePaths {
+    package static func standard(extra: [String] = []) -> ReferencePaths {
         var directories = extra
         directories.append("/etc/posture/profiles")
         directories.append("/usr/share/posture/profiles")
@@ -19,7 +19,7 @@ public struct ReferencePaths: Sendable, Hashable {
 
     /// The profiles shipped with this build: next to the executable (`../share/posture/profiles`),
     /// else the source tree's `Profiles/` for development builds.
-    public static func bundledDirectory() -> String? {
+    package static func bundledDirectory() -> String? {
         let fm = FileManager.default
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
         let candidates = [
@@ -31,13 +31,13 @@ public struct ReferencePaths: Sendable, Hashable {
     }
 
     /// The first `catalog/NAME` on the search path.
-    public func catalogFile(_ name: String) -> String? {
+    package func catalogFile(_ name: String) -> String? {
         let fm = FileManager.default
         return directories.lazy.map { "\($0)/catalog/\(name)" }.first { fm.fileExists(atPath: $0) }
     }
 
     /// Profile files by id, first directory wins.
-    public func profileFiles() -> [(id: String, path: String)] {
+    package func profileFiles() -> [(id: String, path: String)] {
         let fm = FileManager.default
         var found: [(String, String)] = []
         var seen = Set<String>()

@@ -1,11 +1,11 @@
-public import Foundation
-public import PostureModel
-public import Yams
+package import Foundation
+package import PostureModel
+package import Yams
 
 /// An error in a YAML file a user handed over, located as `FILE:LINE: message` (GNU style).
-public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong with the file, which decides the exit status.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// The contents are wrong (exit 65).
         case malformed
         /// The file does not exist (exit 66).
@@ -14,12 +14,12 @@ public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable 
         case permissionDenied
     }
 
-    public var file: String
-    public var line: Int?
-    public var message: String
-    public var kind: Kind
+    package var file: String
+    package var line: Int?
+    package var message: String
+    package var kind: Kind
 
-    public init(file: String, line: Int?, message: String, kind: Kind = .malformed) {
+    package init(file: String, line: Int?, message: String, kind: Kind = .malformed) {
         self.file = file
         self.line = line
         self.message = message
@@ -27,7 +27,7 @@ public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     /// Reads a whole file, or throws a `LocatedError` whose kind says why it could not.
-    public static func readFile(_ path: String) throws -> Data {
+    package static func readFile(_ path: String) throws -> Data {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -44,22 +44,22 @@ public struct LocatedError: Error, CustomStringConvertible, Sendable, Equatable 
         }
     }
 
-    public var description: String {
+    package var description: String {
         if let line { return "\(file):\(line): \(message)" }
         return "\(file): \(message)"
     }
 }
 
 /// A YAML node with its file and line, and typed accessors whose errors say where and what.
-public struct YAMLNode {
-    public let node: Node
-    public let file: String
+package struct YAMLNode {
+    package let node: Node
+    package let file: String
 
     /// Line of the node (from 1), when the parser recorded one.
-    public var line: Int? { node.mark?.line }
+    package var line: Int? { node.mark?.line }
 
     /// Parses `text` (the contents of `file`) strictly; an empty document is an error.
-    public static func parse(_ text: String, file: String) throws -> YAMLNode {
+    package static func parse(_ text: String, file: String) throws -> YAMLNode {
         do {
             // No implicit tags: every reader here asks for the type it wants (`int`, `isNull`), and
             // Yams' default resolver compiles seven NSRegularExpressions (ICU) for tags nobody reads.
@@ -73,7 +73,7 @@ public struct YAMLNode {
     }
 
     /// Reads and parses `path`.
-    public static func load(path: String) throws -> YAMLNode {
+    package static func load(path: String) throws -> YAMLNode {
         let data = try LocatedError.readFile(path)
         guard let text = String(data: data, encoding: .utf8) else {
             throw LocatedError(file: path, line: nil, message: "not UTF-8 text")
@@ -81,11 +81,11 @@ public struct YAMLNode {
         return try parse(text, file: path)
     }
 
-    public func error(_ message: String) -> LocatedError {
+    package func error(_ message: String) -> LocatedError {
         LocatedError(file: file, line: line, message: message)
     }
 
-    public func mapping(_ what: String) throws -> YAMLMapping {
+    package func mapping(_ what: String) throws -> YAMLMapping {
         guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping") }
         var entries: [(key: String, keyLine: Int?, value: YAMLNode)] = []
         var seen = Set<String>()
@@ -101,29 +101,29 @@ public struct YAMLNode {
         return YAMLMapping(owner: self, what: what, entries: entries)
     }
 
-    public func sequence(_ what: String) throws -> [YAMLNode] {
+    package func sequence(_ what: String) throws -> [YAMLNode] {
         guard case .sequence(let sequence) = node else { throw error("\(what) must be a list") }
         return sequence.map { YAMLNode(node: $0, file: file) }
     }
 
-    public var isNull: Bool {
+    package var isNull: Bool {
         if case .scalar(let scalar) = node { return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) }
         return false
     }
 
-    public func string(_ what: String) throws -> String {
+    package func string(_ what: String) throws -> String {
         guard case .scalar(let scalar) = node, !isNull else { throw error("\(what) must be a string") }
         return scalar.string
     }
 
-    public func int(_ what: String) throws -> Int {
+    package func int(_ what: String) throws -> Int {
         guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string) else {
             throw error("\(what) must be a whole number")
         }
         return value
     }
 
-    public func bool(_ what: String) throws -> Bool {
+    package func bool(_ what: String) throws -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain else { throw error("\(what) must be true or false") }
         switch scalar.string {
         case "true", "True", "TRUE", "yes", "on": return true
@@ -132,14 +132,14 @@ public struct YAMLNode {
         }
     }
 
-    public func day(_ what: String) throws -> Day {
+    package func day(_ what: String) throws -> Day {
         let text = try string(what)
         guard let day = Day(text) else { throw error("\(what) must be a date YYYY-MM-DD, not '\(text)'") }
         return day
     }
 
     /// A duration such as `30s`, `5m`, `6h` or `7d`, in seconds.
-    public func duration(_ what: String) throws -> Int {
+    package func duration(_ what: String) throws -> Int {
         let text = try string(what)
         guard let seconds = DurationText.seconds(text) else {
             throw error("\(what) must be a duration: a number with s, m, h or d (30s, 6h), not '\(text)'")
@@ -147,11 +147,11 @@ public struct YAMLNode {
         return seconds
     }
 
-    public func strings(_ what: String) throws -> [String] {
+    package func strings(_ what: String) throws -> [String] {
         try sequence(what).map { try $0.string("each entry of \(what)") }
     }
 
-    public func localized(_ what: String) throws -> LocalizedText {
+    package func localized(_ what: String) throws -> LocalizedText {
         let map = try mapping(what)
         try map.rejectUnknownKeys(allowed: ["en", "ja"])
         return LocalizedText(
@@ -190,24 +190,24 @@ public struct YAMLNode {
 }
 
 /// A YAML mapping whose keys are checked: unknown keys are errors with their line.
-public struct YAMLMapping {
-    public let owner: YAMLNode
-    public let what: String
-    public let entries: [(key: String, keyLine: Int?, value: YAMLNode)]
+package struct YAMLMapping {
+    package let owner: YAMLNode
+    package let what: String
+    package let entries: [(key: String, keyLine: Int?, value: YAMLNode)]
 
-    public var keys: [String] { entries.map(\.key) }
+    package var keys: [String] { entries.map(\.key) }
 
-    public func optional(_ key: String) -> YAMLNode? {
+    package func optional(_ key: String) -> YAMLNode? {
         guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
         return value
     }
 
-    public func required(_ key: String) throws -> YAMLNode {
+    package func required(_ key: String) throws -> YAMLNode {
         guard let value = optional(key) else { throw owner.error("\(what) needs '\(key)'") }
         return value
     }
 
-    public func rejectUnknownKeys(allowed: Set<String>) throws {
+    package func rejectUnknownKeys(allowed: Set<String>) throws {
         for entry in entries where !allowed.contains(entry.key) {
             let known = allowed.sorted().joined(separator: ", ")
             throw LocatedError(
@@ -218,8 +218,8 @@ public struct YAMLMapping {
 }
 
 /// Durations written as a number and a unit (`30s`, `5m`, `6h`, `7d`).
-public enum DurationText {
-    public static func seconds(_ text: String) -> Int? {
+package enum DurationText {
+    package static func seconds(_ text: String) -> Int? {
         guard let unit = text.last, let number = Int(text.dropLast()), number >= 0 else { return nil }
         switch unit {
         case "s": return number
@@ -232,7 +232,7 @@ public enum DurationText {
 }
 
 extension LocatedError: ExitStatusError {
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch kind {
         case .malformed: ExitStatus.dataError
         case .missing: ExitStatus.noInput

@@ -1,14 +1,14 @@
-public import CCurl
-public import Foundation
+import CCurl
+package import Foundation
 
 /// An HTTP request as the transport sends it: bytes to a URL, nothing about what they mean.
-public struct HTTPRequest: Sendable {
-    public var url: String
-    public var method: String
-    public var headers: [(name: String, value: String)]
-    public var body: Data
+package struct HTTPRequest: Sendable {
+    package var url: String
+    package var method: String
+    package var headers: [(name: String, value: String)]
+    package var body: Data
 
-    public init(url: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: Data = Data()) {
+    package init(url: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: Data = Data()) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -17,28 +17,28 @@ public struct HTTPRequest: Sendable {
 }
 
 /// The server's answer.
-public struct HTTPResponse: Sendable {
-    public var status: Int
+package struct HTTPResponse: Sendable {
+    package var status: Int
     /// Header names lower-cased; the last value wins.
-    public var headers: [String: String]
-    public var body: Data
+    package var headers: [String: String]
+    package var body: Data
 }
 
 /// TLS, proxy and limits. Certificate verification is always on and cannot be turned off.
-public struct TransportOptions: Sendable {
+package struct TransportOptions: Sendable {
     /// CA bundle to trust instead of the system store.
-    public var caFile: String?
+    package var caFile: String?
     /// `sha256//BASE64` of the server's public key (CURLOPT_PINNEDPUBLICKEY).
-    public var pinnedPublicKey: String?
-    public var clientCertificate: String?
-    public var clientKey: String?
+    package var pinnedPublicKey: String?
+    package var clientCertificate: String?
+    package var clientKey: String?
     /// Proxy URL; nil uses `https_proxy`/`no_proxy` from the environment, as curl does.
-    public var proxy: String?
-    public var connectTimeout: TimeInterval
-    public var totalTimeout: TimeInterval
-    public var maxResponseBytes: Int
+    package var proxy: String?
+    package var connectTimeout: TimeInterval
+    package var totalTimeout: TimeInterval
+    package var maxResponseBytes: Int
 
-    public init(
+    package init(
         caFile: String? = nil, pinnedPublicKey: String? = nil, clientCertificate: String? = nil,
         clientKey: String? = nil, proxy: String? = nil, connectTimeout: TimeInterval = 10,
         totalTimeout: TimeInterval = 30, maxResponseBytes: Int = 1 << 20
@@ -55,27 +55,27 @@ public struct TransportOptions: Sendable {
 }
 
 /// Why a request got no HTTP answer; the message names curl's error and what to check.
-public struct TransportError: Error, CustomStringConvertible, Sendable {
+package struct TransportError: Error, CustomStringConvertible, Sendable {
     /// curl's error code (CURLcode).
-    public var code: Int
-    public var message: String
+    package var code: Int
+    package var message: String
 
-    public var description: String { message }
+    package var description: String { message }
 
     /// `code` when libcurl itself could not be loaded (not a CURLcode).
-    public static let libraryUnavailable = -2
+    package static let libraryUnavailable = -2
 
     /// Whether trying again later may succeed (timeouts, refused or reset connections, DNS).
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         [5, 6, 7, 28, 52, 55, 56, 16, 92].contains(code)
     }
 }
 
 /// Sends HTTP requests with libcurl: one easy handle per request, never shared between threads.
-public struct CurlTransport: Sendable {
-    public var options: TransportOptions
+package struct CurlTransport: Sendable {
+    package var options: TransportOptions
 
-    public init(options: TransportOptions) {
+    package init(options: TransportOptions) {
         self.options = options
     }
 
@@ -93,7 +93,7 @@ public struct CurlTransport: Sendable {
     }
 
     /// Whether `soname` is a libcurl the transport can use, and if not, why; loads nothing for good.
-    public static func checkLibrary(soname: String = POSTURE_CURL_SONAME) -> String? {
+    package static func checkLibrary(soname: String = POSTURE_CURL_SONAME) -> String? {
         var error = [CChar](repeating: 0, count: 512)
         return posture_curl_check_library(soname, &error, error.count) == 0 ? nil : message(error)
     }
@@ -108,7 +108,7 @@ public struct CurlTransport: Sendable {
     }
 
     /// Performs the request, blocking the calling thread until it completes or times out.
-    public func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+    package func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         try Self.loadLibrary()
         guard let handle = posture_curl_easy_init() else { throw TransportError(code: -1, message: "libcurl could not create a handle") }
         defer { posture_curl_easy_cleanup(handle) }

@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 extension Fixtures {
-    public static let testBankProfile = """
+    package static let testBankProfile = """
         id: test-bank
         name: {ja: "テスト銀行", en: "Test Bank"}
         source: {document: "001_x.txt", as_of: "2026-11-24"}
@@ -19,7 +19,7 @@ extension Fixtures {
         """
 
     /// A small Debian root with the `test-bank` profile in `profiles/`; `pending` adds a newer openssl to the index, `indexAge` ages it.
-    public static func debianRoot(pending: Bool, indexAge: TimeInterval = 3600) throws -> TemporaryRoot {
+    package static func debianRoot(pending: Bool, indexAge: TimeInterval = 3600) throws -> TemporaryRoot {
         let root = try TemporaryRoot("cli")
         try root.write("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n")
         try root.write("etc/hostname", "banking-pc-01\n")

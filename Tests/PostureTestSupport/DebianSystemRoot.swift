@@ -6,17 +6,17 @@ import Foundation
 /// Roots are cached and never changed: tests take a `copy` before changing anything. Where one
 /// cannot be made (not root, no debootstrap, no mirror), `make` returns the reason, and tests skip
 /// with it; under CI (`CI=true`) that is a failure instead, so CI never passes by skipping.
-public enum DebianSystemRoot {
+package enum DebianSystemRoot {
     /// The reason no root could be made.
-    public struct Unavailable: Error, CustomStringConvertible {
-        public var description: String
+    package struct Unavailable: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// True when a missing root must fail the test rather than skip it.
-    public static var required: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    package static var required: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// The path of a cached root with `packages` installed by apt (none: debootstrap minbase only).
-    public static func make(with packages: [String] = []) -> Result<String, Unavailable> {
+    package static func make(with packages: [String] = []) -> Result<String, Unavailable> {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scripts/debian-test-root").standardized.path
         let arguments = packages.isEmpty ? [] : ["--with", packages.sorted().joined(separator: ",")]
@@ -36,7 +36,7 @@ public enum DebianSystemRoot {
 
     /// A private copy of `source` in a temporary directory: hard links (`cp -al`, what an
     /// investigator's copy of a disk often is) or a full copy (`cp -a`) that the test may change.
-    public static func copy(_ source: String, hardLinks: Bool = false) throws -> TemporaryRoot {
+    package static func copy(_ source: String, hardLinks: Bool = false) throws -> TemporaryRoot {
         let copy = try TemporaryRoot("debian")
         try FileManager.default.removeItem(atPath: copy.path)
         let result = try Fixtures.run("/bin/cp", [hardLinks ? "-al" : "-a", source, copy.path])

@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 
 extension Fixtures {
     /// A ClamAV `.cvd` file: the 512-byte space-padded header in the layout of sigtool's `build()`
     /// (`built` as its `strftime("%d %b %Y %H-%M %z")`, e.g. `01 Oct 2026 04-26 -0500`), then opaque
     /// signature data. The probe's own tests read headers made by the real sigtool and freshclam.
-    public static func clamavDatabase(built: String, version: Int, signatures: Int = 27_000) -> Data {
+    package static func clamavDatabase(built: String, version: Int, signatures: Int = 27_000) -> Data {
         var header =
             "ClamAV-VDB:\(built):\(version):\(signatures):90:0123456789abcdef0123456789abcdef:"
             + "SIGNATURE0123456789abcdef:raynman:1763400000"
@@ -14,17 +14,17 @@ extension Fixtures {
 
     /// A file of Tests/Support/clamav: signature databases and updates that ClamAV's own sigtool
     /// built and signed (see the README there for where they come from).
-    public static func clamavSample(_ name: String) throws -> Data {
+    package static func clamavSample(_ name: String) throws -> Data {
         try Data(contentsOf: clamavSamples.appendingPathComponent(name))
     }
 
     /// Tests/Support/clamav.
-    public static var clamavSamples: URL {
+    package static var clamavSamples: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/clamav").standardized
     }
 
     /// A Firefox `logins.json` with the fields Firefox writes; the encrypted values are the given secrets.
-    public static func firefoxLogins(_ entries: [(hostname: String, secret: String)]) -> String {
+    package static func firefoxLogins(_ entries: [(hostname: String, secret: String)]) -> String {
         let logins = entries.enumerated().map { index, entry in
             """
             {"id":\(index + 1),"hostname":"\(entry.hostname)","httpRealm":null,"formSubmitURL":"\(entry.hostname)",\
@@ -38,7 +38,7 @@ extension Fixtures {
     }
 
     /// A Chromium `Login Data` SQLite database made with the sqlite3 tool (schema as Chromium writes it).
-    public static func chromiumLoginData(at url: URL, _ entries: [(origin: String, secret: String, neverSave: Bool)]) throws {
+    package static func chromiumLoginData(at url: URL, _ entries: [(origin: String, secret: String, neverSave: Bool)]) throws {
         guard let sqlite = tool("/usr/bin/sqlite3") else { throw CocoaError(.fileNoSuchFile) }
         var sql = """
             CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
@@ -62,7 +62,7 @@ extension Fixtures {
     }
 
     /// An `/etc/shadow` line whose password was last changed `daysAgo` days before `now`.
-    public static func shadowLine(user: String, hash: String, daysAgo: Int, maxDays: String = "99999", now: Date = Date()) -> String {
+    package static func shadowLine(user: String, hash: String, daysAgo: Int, maxDays: String = "99999", now: Date = Date()) -> String {
         let today = Int(now.timeIntervalSince1970 / 86400)
         return "\(user):\(hash):\(today - daysAgo):0:\(maxDays):7:::"
     }
@@ -70,15 +70,15 @@ extension Fixtures {
 
 /// A package to install into a generated root: its files are written and recorded in the dpkg
 /// database (`status`, `info/<name>.list`, `info/<name>.md5sums`) exactly as dpkg records them.
-public struct FakePackage {
-    public var name: String
-    public var version: String
-    public var files: [(path: String, content: String, mode: Int)]
-    public var conffiles: [(path: String, content: String)]
-    public var directories: [String]
-    public var architecture: String
+package struct FakePackage {
+    package var name: String
+    package var version: String
+    package var files: [(path: String, content: String, mode: Int)]
+    package var conffiles: [(path: String, content: String)]
+    package var directories: [String]
+    package var architecture: String
 
-    public init(
+    package init(
         _ name: String, version: String = "1.0-1", architecture: String = "amd64",
         files: [(path: String, content: String, mode: Int)] = [], conffiles: [(path: String, content: String)] = [],
         directories: [String] = []
@@ -94,13 +94,13 @@ public struct FakePackage {
 
 extension Fixtures {
     /// MD5 of a string as lower-case hex, computed by the system's `md5sum` so fixtures do not trust our own code.
-    public static func md5(_ content: String) throws -> String {
+    package static func md5(_ content: String) throws -> String {
         let result = try run("/usr/bin/md5sum", [], input: Data(content.utf8))
         return String(result.stdout.prefix(32))
     }
 
     /// Installs `packages` into `root`: files on disk plus a dpkg database describing them.
-    public static func install(_ packages: [FakePackage], into root: TemporaryRoot, diversions: [(from: String, to: String, by: String)] = []) throws {
+    package static func install(_ packages: [FakePackage], into root: TemporaryRoot, diversions: [(from: String, to: String, by: String)] = []) throws {
         var status = ""
         for package in packages {
             var list = ["/."]
@@ -146,7 +146,7 @@ extension Fixtures {
     /// An NSS certificate database (`cert9.db`, as Firefox and Chromium keep them) made by NSS's
     /// own `certutil`, holding each PEM certificate with its trust flags (`C,,` a CA for TLS
     /// servers, `P,,` a trusted server, `,,` none).
-    public static func nssDatabase(at directory: URL, _ certificates: [(name: String, pem: String, trust: String)]) throws {
+    package static func nssDatabase(at directory: URL, _ certificates: [(name: String, pem: String, trust: String)]) throws {
         guard let certutil = tool("/usr/bin/certutil") else {
             throw NSError(domain: "certutil", code: 1, userInfo: [NSLocalizedDescriptionKey: "certutil is missing: apt-get install libnss3-tools"])
         }

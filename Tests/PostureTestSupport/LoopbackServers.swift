@@ -1,16 +1,16 @@
-public import Foundation
+package import Foundation
 
 /// A certificate authority, a server certificate for 127.0.0.1/localhost and a client
 /// certificate, made with openssl at test time.
-public struct TestPKI: Sendable {
-    public let directory: TemporaryRoot
-    public var caCertificate: String { directory.url("ca.pem").path }
-    public var serverCertificate: String { directory.url("server.pem").path }
-    public var serverKey: String { directory.url("server.key").path }
-    public var clientCertificate: String { directory.url("client.pem").path }
-    public var clientKey: String { directory.url("client.key").path }
+package struct TestPKI: Sendable {
+    package let directory: TemporaryRoot
+    package var caCertificate: String { directory.url("ca.pem").path }
+    package var serverCertificate: String { directory.url("server.pem").path }
+    package var serverKey: String { directory.url("server.key").path }
+    package var clientCertificate: String { directory.url("client.pem").path }
+    package var clientKey: String { directory.url("client.key").path }
 
-    public init() throws {
+    package init() throws {
         directory = try TemporaryRoot("pki")
         let d = directory
         func openssl(_ arguments: [String]) throws {
@@ -38,7 +38,7 @@ public struct TestPKI: Sendable {
     }
 
     /// `sha256//BASE64` of the server's public key, as CURLOPT_PINNEDPUBLICKEY takes it.
-    public func serverPin() throws -> String {
+    package func serverPin() throws -> String {
         let result = try Fixtures.run(
             "/bin/sh",
             ["-c", "openssl x509 -in '\(serverCertificate)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"],
@@ -48,13 +48,13 @@ public struct TestPKI: Sendable {
 }
 
 /// A helper process from Tests/Support (the HTTPS collector or the CONNECT proxy) on loopback.
-public final class LoopbackProcess: @unchecked Sendable {
-    public let port: Int
-    public let log: URL
+package final class LoopbackProcess: @unchecked Sendable {
+    package let port: Int
+    package let log: URL
     private let process: Process
 
     /// Starts `python3 Tests/Support/<script> <arguments> --log LOG` and waits for its "PORT n" line.
-    public init(script: String, arguments: [String]) throws {
+    package init(script: String, arguments: [String]) throws {
         let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support").standardized
         log = FileManager.default.temporaryDirectory.appendingPathComponent("posture-\(script)-\(UUID().uuidString.prefix(8)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -74,7 +74,7 @@ public final class LoopbackProcess: @unchecked Sendable {
     }
 
     /// The JSON lines the process logged.
-    public func entries() -> [String] {
+    package func entries() -> [String] {
         (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
     }
 
@@ -87,7 +87,7 @@ public final class LoopbackProcess: @unchecked Sendable {
 
 extension Fixtures {
     /// Reads a child's output until its first newline (or end of file): how tests learn a server's port.
-    public static func firstLine(of pipe: Pipe) -> String {
+    package static func firstLine(of pipe: Pipe) -> String {
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = pipe.fileHandleForReading.availableData

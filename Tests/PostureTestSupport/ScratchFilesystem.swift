@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -6,17 +6,17 @@ public import Foundation
 
 /// A small tmpfs mounted for one test and filled on demand: how tests meet a real full disk.
 /// Mounting needs root; the file system is unmounted when this is released.
-public final class ScratchFilesystem: @unchecked Sendable {
+package final class ScratchFilesystem: @unchecked Sendable {
     /// Why a scratch file system could not be made.
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// The mount point.
-    public let path: String
+    package let path: String
     private var filler: String { "\(path)/.filler" }
 
-    public init(sizeKiB: Int = 4096) throws {
+    package init(sizeKiB: Int = 4096) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("posture-tests-tmpfs-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         #if os(Linux)
@@ -42,10 +42,10 @@ public final class ScratchFilesystem: @unchecked Sendable {
     }
 
     /// A path inside the file system.
-    public func url(_ relative: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(relative) }
+    package func url(_ relative: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(relative) }
 
     /// Bytes still free.
-    public var available: Int {
+    package var available: Int {
         var status = statvfs()
         guard statvfs(path, &status) == 0 else { return 0 }
         return Int(status.f_bavail) * Int(status.f_frsize)
@@ -53,7 +53,7 @@ public final class ScratchFilesystem: @unchecked Sendable {
 
     /// Fills the file system with a filler file until writing fails with ENOSPC, then gives back
     /// `leaving` bytes (whole pages), so the next write meets a full disk where the test wants it.
-    public func fill(leaving: Int = 0) throws {
+    package func fill(leaving: Int = 0) throws {
         let fd = open(filler, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot create \(filler): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -75,10 +75,10 @@ public final class ScratchFilesystem: @unchecked Sendable {
     }
 
     /// Removes the filler: the space is free again.
-    public func free() { unlink(filler) }
+    package func free() { unlink(filler) }
 
     /// Whether a tmpfs can be mounted here: nil when it can, else why not (printed once, when first asked).
-    public static let unavailable: String? = {
+    package static let unavailable: String? = {
         do {
             _ = try ScratchFilesystem(sizeKiB: 64)
             return nil
@@ -90,10 +90,10 @@ public final class ScratchFilesystem: @unchecked Sendable {
 
     /// The full-disk tests run where a tmpfs can be mounted, and always when CI=true (CI runs as
     /// root on a fresh machine, so there a mount that fails is a test failure, not a skip).
-    public static var testsRun: Bool { unavailable == nil || ProcessInfo.processInfo.environment["CI"] == "true" }
+    package static var testsRun: Bool { unavailable == nil || ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Files in the file system other than the filler, sorted.
-    public func files() -> [String] {
+    package func files() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != ".filler" }.sorted()
     }
 }

@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 
 /// A scratch directory laid out like a root filesystem, for probes to scan. Removed on `remove()`.
-public final class TemporaryRoot: @unchecked Sendable {
-    public let path: String
+package final class TemporaryRoot: @unchecked Sendable {
+    package let path: String
 
-    public init(_ label: String = "root") throws {
+    package init(_ label: String = "root") throws {
         let base = FileManager.default.temporaryDirectory
             .appendingPathComponent("posture-tests-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
@@ -14,15 +14,15 @@ public final class TemporaryRoot: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     /// Host path of `relative` inside the root.
-    public func url(_ relative: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(relative) }
+    package func url(_ relative: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(relative) }
 
     @discardableResult
-    public func write(_ relative: String, _ contents: String, modified: Date? = nil) throws -> URL {
+    package func write(_ relative: String, _ contents: String, modified: Date? = nil) throws -> URL {
         try write(relative, Data(contents.utf8), modified: modified)
     }
 
     @discardableResult
-    public func write(_ relative: String, _ data: Data, modified: Date? = nil) throws -> URL {
+    package func write(_ relative: String, _ data: Data, modified: Date? = nil) throws -> URL {
         let url = url(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url)
@@ -30,32 +30,32 @@ public final class TemporaryRoot: @unchecked Sendable {
         return url
     }
 
-    public func setModified(_ relative: String, _ date: Date) throws {
+    package func setModified(_ relative: String, _ date: Date) throws {
         try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url(relative).path)
     }
 
-    public func symlink(_ relative: String, to target: String) throws {
+    package func symlink(_ relative: String, to target: String) throws {
         let url = url(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
     }
 
-    public func makeDirectory(_ relative: String) throws {
+    package func makeDirectory(_ relative: String) throws {
         try FileManager.default.createDirectory(at: url(relative), withIntermediateDirectories: true)
     }
 }
 
 /// Builders for the real file formats the probes read.
-public enum Fixtures {
+package enum Fixtures {
     /// A package as it appears in dpkg's status file.
-    public struct StatusEntry {
-        public var name: String
-        public var version: String
-        public var architecture: String
-        public var state: String
-        public var conffiles: [(path: String, md5: String)]
+    package struct StatusEntry {
+        package var name: String
+        package var version: String
+        package var architecture: String
+        package var state: String
+        package var conffiles: [(path: String, md5: String)]
 
-        public init(
+        package init(
             _ name: String, _ version: String, architecture: String = "amd64", state: String = "installed",
             conffiles: [(path: String, md5: String)] = []
         ) {
@@ -68,7 +68,7 @@ public enum Fixtures {
     }
 
     /// `var/lib/dpkg/status` text, with the fields dpkg writes.
-    public static func dpkgStatus(_ entries: [StatusEntry]) -> String {
+    package static func dpkgStatus(_ entries: [StatusEntry]) -> String {
         entries.map { entry in
             var stanza = """
                 Package: \(entry.name)
@@ -90,7 +90,7 @@ public enum Fixtures {
     }
 
     /// An apt `Packages` list.
-    public static func packagesList(_ entries: [(name: String, version: String, architecture: String)]) -> String {
+    package static func packagesList(_ entries: [(name: String, version: String, architecture: String)]) -> String {
         entries.map { entry in
             """
             Package: \(entry.name)
@@ -114,7 +114,7 @@ public enum Fixtures {
     }
 
     /// An `InRelease` file, clear-signed as the archive publishes it.
-    public static func inRelease(
+    package static func inRelease(
         suite: String, codename: String, notAutomatic: Bool = false,
         butAutomaticUpgrades: Bool = false
     ) -> String {
@@ -146,7 +146,7 @@ public enum Fixtures {
 
     /// Runs a program and returns its standard output and exit status.
     @discardableResult
-    public static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], input: Data? = nil,
         environment: [String: String]? = nil
     ) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -175,7 +175,7 @@ public enum Fixtures {
 
     /// `run` on a thread of its own: for long subprocesses in async tests, which would otherwise
     /// hold one of the runner's few cooperative threads for their whole run.
-    public static func runDetached(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
+    package static func runDetached(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
         -> (status: Int32, stdout: String, stderr: String)
     {
         try await withCheckedThrowingContinuation { continuation in
@@ -184,7 +184,7 @@ public enum Fixtures {
     }
 
     /// The first of `candidates` that exists and is executable.
-    public static func tool(_ candidates: String...) -> String? {
+    package static func tool(_ candidates: String...) -> String? {
         candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
@@ -192,7 +192,7 @@ public enum Fixtures {
 extension Fixtures {
     /// Starts `executable` and kills it with SIGKILL after a random delay in `window` (nanoseconds):
     /// how crash-safety tests interrupt writers at arbitrary points.
-    public static func runAndKill(_ executable: String, _ arguments: [String], window: ClosedRange<UInt64>) async throws {
+    package static func runAndKill(_ executable: String, _ arguments: [String], window: ClosedRange<UInt64>) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -208,7 +208,7 @@ extension Fixtures {
 extension Fixtures {
     /// The path of a built executable of this package (`posture`, `posture-collector` …): found next
     /// to the test bundle, else in `.build/debug`.
-    public static func product(_ name: String) -> String {
+    package static func product(_ name: String) -> String {
         let fm = FileManager.default
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
@@ -226,7 +226,7 @@ extension Fixtures {
     /// order. Blocking calls (a subprocess, a synchronous HTTP request) belong here rather than in a
     /// task group: on the test process's cooperative pool (one thread per core) they stall every
     /// other test's async work, and a PostgreSQL row lock held by a stalled task then stalls the rest.
-    public static func onThreads<Item: Sendable, Output: Sendable>(
+    package static func onThreads<Item: Sendable, Output: Sendable>(
         _ items: [Item], width: Int,
         _ work: @escaping @Sendable (Item) throws -> Output
     ) -> [Result<Output, any Error>] {

@@ -1,19 +1,19 @@
-public import Foundation
-public import PostureModel
+package import Foundation
+package import PostureModel
 
 /// System-file integrity: package files against the package database (as `dpkg --verify`),
 /// plus the tampering the package database cannot see, browsers' certificate stores included.
-public struct IntegrityProbe: Sendable {
-    public var stateDirectory: String?
-    public var forceFull: Bool
+package struct IntegrityProbe: Sendable {
+    package var stateDirectory: String?
+    package var forceFull: Bool
 
-    public init(stateDirectory: String?, forceFull: Bool) {
+    package init(stateDirectory: String?, forceFull: Bool) {
         self.stateDirectory = stateDirectory
         self.forceFull = forceFull
     }
 
     /// - Parameter homes: the users' homes (for their browsers' certificate stores); nil reads them from the root.
-    public func collect(root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil) async throws(ProbeError) -> IntegrityEvidence {
+    package func collect(root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil) async throws(ProbeError) -> IntegrityEvidence {
         var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
         let result = try await verifier.verify(database: database, now: now)
@@ -38,11 +38,11 @@ public struct IntegrityProbe: Sendable {
 }
 
 extension IntegrityProbe: Probe {
-    public var name: ProbeName { .integrity }
-    public var reads: String { "every file the package database lists, system directories, hosts, trust stores and browsers' NSS databases" }
+    package var name: ProbeName { .integrity }
+    package var reads: String { "every file the package database lists, system directories, hosts, trust stores and browsers' NSS databases" }
     /// Hashing every package file takes minutes on a first scan of a slow disk.
-    public var deadline: Int { 1800 }
-    public func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
+    package var deadline: Int { 1800 }
+    package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
         let integrity = try await collect(root: context.root, database: try context.database.get(), now: context.now, homes: context.homes)
         return ProbeOutput { $0.integrity = integrity }
     }

@@ -50,13 +50,26 @@ extension ChunkWorker {
             result.unreadable.append(requests[request].check.path)
             digests.append((requests[request].index, nil))
         }
+        /// Files opened ahead of their lane, the kernel already reading them (nil: would not open).
+        var opened: [Int: (fd: Int32, status: Platform.FileStatus)?] = [:]
+        func openAhead(through last: Int) {
+            for request in next...min(last, requests.count - 1) where opened[request] == nil {
+                guard case .success(let file) = root.openFile(requests[request].check.path) else {
+                    opened[request] = .some(nil)
+                    continue
+                }
+                Platform.prefetch(file.fd)
+                opened[request] = file
+            }
+        }
         /// Gives `lane` the next file that opens; leaves it empty when none is left.
         func startNext(_ lane: Int) {
             lanes[lane] = nil
             while next < requests.count {
+                openAhead(through: next + lanes.count + Self.lookahead)
                 let request = next
                 next += 1
-                guard case .success(let file) = root.openFile(requests[request].check.path) else {
+                guard let file = opened.removeValue(forKey: request) ?? nil else {
                     unreadable(request)
                     continue
                 }

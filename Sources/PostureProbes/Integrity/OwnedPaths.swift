@@ -6,7 +6,7 @@ import Synchronization
 /// a system's ~150,000 owned paths take 2.4 MiB instead of the ~30 MiB of a set of strings.
 /// The digest is truncated SHA-256, not a checksum, so nobody can name an unowned executable
 /// whose digest matches an owned path's.
-public struct OwnedPaths: Sendable {
+package struct OwnedPaths: Sendable {
     struct Digest: Hashable, Comparable, Sendable {
         var high: UInt64
         var low: UInt64
@@ -18,14 +18,14 @@ public struct OwnedPaths: Sendable {
     /// Canonical form of each directory seen while inserting (a few thousand entries).
     private var directories: [Substring: String] = [:]
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { digests.count }
+    package var count: Int { digests.count }
 
-    public mutating func reserveCapacity(_ count: Int) { digests.reserveCapacity(count) }
+    package mutating func reserveCapacity(_ count: Int) { digests.reserveCapacity(count) }
 
     /// Adds a listed path (absolute inside `root`), resolving its directory once per directory.
-    public mutating func insert(_ path: String, in root: ScanRoot) {
+    package mutating func insert(_ path: String, in root: ScanRoot) {
         guard let slash = path.lastIndex(of: "/") else { return }
         let parent = path[..<slash]
         let resolved: String
@@ -39,12 +39,12 @@ public struct OwnedPaths: Sendable {
         sorted = false
     }
 
-    public mutating func insert(contentsOf paths: some Sequence<String>, in root: ScanRoot) {
+    package mutating func insert(contentsOf paths: some Sequence<String>, in root: ScanRoot) {
         for path in paths { insert(path, in: root) }
     }
 
     /// Sorts the digests and drops the directory cache: call once, after the last insert.
-    public mutating func seal() {
+    package mutating func seal() {
         digests.sort()
         var kept = 0
         for index in digests.indices where kept == 0 || digests[kept - 1] != digests[index] {
@@ -58,7 +58,7 @@ public struct OwnedPaths: Sendable {
 
     /// Whether a package lists `path`, whose directory part is already canonical (as a walk that
     /// does not follow links produces it).
-    public func contains(canonical path: String) -> Bool {
+    package func contains(canonical path: String) -> Bool {
         let target = Self.digest(path)
         guard sorted else { return digests.contains(target) }
         var low = 0, high = digests.count
@@ -70,7 +70,7 @@ public struct OwnedPaths: Sendable {
     }
 
     /// Whether a package lists `path` (absolute inside `root`), resolving its directory first.
-    public func contains(_ path: String, in root: ScanRoot) -> Bool {
+    package func contains(_ path: String, in root: ScanRoot) -> Bool {
         guard let slash = path.lastIndex(of: "/") else { return false }
         let parent = path[..<slash]
         let resolved = parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))

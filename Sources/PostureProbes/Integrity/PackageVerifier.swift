@@ -1,47 +1,47 @@
 import Crypto
-public import Foundation
-public import PostureModel
+package import Foundation
+package import PostureModel
 import Synchronization
 
 /// Verifies installed package files against the package database, as `dpkg --verify` does,
 /// but hashing on every core with the kernel reading ahead, and skipping files a sealed cache
 /// proves unchanged.
-public struct PackageVerifier: Sendable {
+package struct PackageVerifier: Sendable {
     /// What a verification found.
-    public struct Result: Sendable {
-        public var checked = 0
+    package struct Result: Sendable {
+        package var checked = 0
         /// Files whose digest came from the cache instead of being read.
-        public var fromCache = 0
-        public var modified: [IntegrityEvidence.ModifiedFile] = []
-        public var missing: [IntegrityEvidence.MissingFile] = []
+        package var fromCache = 0
+        package var modified: [IntegrityEvidence.ModifiedFile] = []
+        package var missing: [IntegrityEvidence.MissingFile] = []
         /// Files that exist but could not be read (permission), so were not verified.
-        public var unreadable: [String] = []
-        public var unverifiablePackages: [String] = []
+        package var unreadable: [String] = []
+        package var unverifiablePackages: [String] = []
         /// Whether every file was hashed (no cache used).
-        public var full = true
+        package var full = true
         /// Why the cache was not used, when it existed but was rejected.
-        public var cacheNote: String?
+        package var cacheNote: String?
         /// Every path the package database lists (when asked for), for finding files no package owns.
-        public var owned = OwnedPaths()
+        package var owned = OwnedPaths()
     }
 
-    public var root: ScanRoot
+    package var root: ScanRoot
     /// Where the cache lives; nil disables it.
-    public var stateDirectory: String?
+    package var stateDirectory: String?
     /// Hash everything even when the cache is valid.
-    public var forceFull: Bool
+    package var forceFull: Bool
     /// A full re-hash runs when the last one is older than this.
-    public var fullInterval: TimeInterval
+    package var fullInterval: TimeInterval
     /// Evict each file from the page cache after hashing it (cold-cache benchmarks only).
-    public var evictAfterReading: Bool
-    public var concurrency: Int
+    package var evictAfterReading: Bool
+    package var concurrency: Int
     /// Also return every listed path in `Result.owned`.
-    public var collectOwned = false
+    package var collectOwned = false
     /// Hash several files at once in SIMD lanes when the CPU can (`MultiMD5`); off, one MD5
     /// stream per task.
-    public var multiBuffer = true
+    package var multiBuffer = true
 
-    public init(
+    package init(
         root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
         evictAfterReading: Bool = false, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
@@ -58,13 +58,13 @@ public struct PackageVerifier: Sendable {
     static let storedRunSize = 2048
 
     /// Reads the package database of the root and verifies against it, reading the cache meanwhile.
-    public func verify(now: Date = Date()) async throws(ProbeError) -> Result {
+    package func verify(now: Date = Date()) async throws(ProbeError) -> Result {
         async let loaded = loadCache()
         let database = try DpkgDatabase.read(root: root)
         return try await verify(database: database, loaded: await loaded, now: now)
     }
 
-    public func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
+    package func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
         try await verify(database: database, loaded: loadCache(), now: now)
     }
 
