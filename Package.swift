@@ -57,7 +57,18 @@ let package = Package(
         .target(
             name: "PostureProbes",
             dependencies: [
-                "PostureModel", "PostureReference", "MultiMD5",
+                "PostureModel", "PostureReference",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift")
+            ],
+            swiftSettings: libcSettings
+        ),
+        // Package-file integrity as dpkg --verify checks it, on every core with multi-buffer MD5 and a
+        // sealed cache of what was proven unchanged; unowned executables and certificate stores.
+        .target(
+            name: "PostureIntegrity",
+            dependencies: [
+                "PostureModel", "PostureProbes", "MultiMD5",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -96,7 +107,9 @@ let package = Package(
         // Orchestration: run probes, evaluate profiles, build the report.
         .target(
             name: "PostureAgent",
-            dependencies: ["PostureModel", "PostureReference", "PostureProbes", "PosturePolicy", "PostureEvidence", "PostureTransport"],
+            dependencies: [
+                "PostureModel", "PostureReference", "PostureProbes", "PostureIntegrity", "PosturePolicy", "PostureEvidence", "PostureTransport"
+            ],
             swiftSettings: strictSettings
         ),
         // What both executables' verbs share: one error-to-exit-status path, output files, and the
@@ -113,8 +126,8 @@ let package = Package(
         .target(
             name: "PostureCLI",
             dependencies: [
-                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureTransport",
-                "PostureAssessment", "PostureCommandLine",
+                "PostureModel", "PostureReference", "PosturePolicy", "PostureAgent", "PostureEvidence", "PostureProbes", "PostureIntegrity",
+                "PostureTransport", "PostureAssessment", "PostureCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto")
             ],
@@ -187,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureProbesTests",
-            dependencies: ["PostureProbes", "PostureReference", "PostureTestSupport"],
+            dependencies: ["PostureProbes", "PostureIntegrity", "PostureReference", "PostureTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

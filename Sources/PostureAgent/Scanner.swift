@@ -1,4 +1,5 @@
 package import Foundation
+import PostureIntegrity
 package import PostureModel
 package import PosturePolicy
 package import PostureProbes

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PostureCommandLine
 import PostureEvidence
+import PostureIntegrity
 import PostureModel
 import PostureProbes
 

@@ -6,7 +6,7 @@ package import PostureModel
 /// decrypting anything: only the browser, the profile path and the site's origin are kept.
 package struct CredentialsProbe: Sendable {
     /// Firefox-family profile folders (each holds profile directories with `logins.json`), relative to a home.
-    static let firefoxRoots = [
+    package static let firefoxRoots = [
         ".mozilla/firefox", "snap/firefox/common/.mozilla/firefox",
         ".var/app/org.mozilla.firefox/.mozilla/firefox"
     ]

@@ -4,7 +4,7 @@ import Foundation
 /// below it no symlink is followed: each entry's status is that of the entry itself, and each
 /// directory is opened inside its parent's handle, so nothing swapped in during the walk leads
 /// elsewhere.
-enum FileWalk {
+package enum FileWalk {
     /// Calls `body` with each path (relative to the root, the start included) and its status, in
     /// sorted order, depth first, at most `maxEntries` times; directories deeper than `maxDepth`
     /// below the start are not entered.
@@ -13,7 +13,7 @@ enum FileWalk {
     ///   open or list, the entry cap reached); empty when it saw it all, or when the start does
     ///   not exist (there is nothing to see).
     @discardableResult
-    static func visit(
+    package static func visit(
         root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
         _ body: (String, Platform.FileStatus) -> Void
     ) -> [String] {

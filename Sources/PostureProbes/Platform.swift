@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #elseif canImport(Musl)
-    import Musl
+    package import Musl
 #elseif canImport(Darwin)
     import Darwin
 #endif
@@ -11,18 +11,18 @@ import Foundation
 // The thin seam over the C library that the probes use: every `#if canImport` lives here.
 
 /// An errno with its text, or a refusal of ours with its reason.
-struct FileError: Error, CustomStringConvertible {
-    var code: Int32
+package struct FileError: Error, CustomStringConvertible {
+    package var code: Int32
     /// Set when the reason is ours rather than the system's (for example "a FIFO, not a regular file").
-    var reason: String?
+    package var reason: String?
 
-    init(code: Int32, reason: String? = nil) {
+    package init(code: Int32, reason: String? = nil) {
         self.code = code
         self.reason = reason
     }
 
-    var description: String { reason ?? String(cString: strerror(code)) }
-    var isNotFound: Bool { code == ENOENT || code == ENOTDIR }
+    package var description: String { reason ?? String(cString: strerror(code)) }
+    package var isNotFound: Bool { code == ENOENT || code == ENOTDIR }
 }
 
 /// Which file, in which state: equal identities mean the same inode, unchanged since.
@@ -32,26 +32,34 @@ package struct FileIdentity: Hashable, Sendable {
     package var size: Int64
     package var modifiedNanoseconds: Int64
     package var changedNanoseconds: Int64
+
+    package init(device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
+    }
 }
 
-enum Platform {
-    struct FileStatus {
-        var isDirectory: Bool
-        var isSymlink: Bool
-        var isRegular: Bool
-        var size: Int64
+package enum Platform {
+    package struct FileStatus {
+        package var isDirectory: Bool
+        package var isSymlink: Bool
+        package var isRegular: Bool
+        package var size: Int64
         var modified: Date
         var mode: UInt32 = 0
         /// The owner's uid.
         var owner: UInt32 = 0
         /// Identity and change stamps, for caches keyed on "this exact file, unchanged".
-        var identity = FileIdentity(device: 0, inode: 0, size: 0, modifiedNanoseconds: 0, changedNanoseconds: 0)
+        package var identity = FileIdentity(device: 0, inode: 0, size: 0, modifiedNanoseconds: 0, changedNanoseconds: 0)
 
-        var isExecutable: Bool { mode & 0o111 != 0 }
-        var isSetID: Bool { mode & 0o6000 != 0 }
+        package var isExecutable: Bool { mode & 0o111 != 0 }
+        package var isSetID: Bool { mode & 0o6000 != 0 }
     }
 
-    static func lstatus(_ path: String) -> FileStatus? {
+    package static func lstatus(_ path: String) -> FileStatus? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
         return status(st)
@@ -87,12 +95,12 @@ enum Platform {
     }
 
     /// Opens a file for reading (following symlinks), or returns the errno.
-    static func openForReading(_ path: String) -> Result<Int32, FileError> {
+    package static func openForReading(_ path: String) -> Result<Int32, FileError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
     }
 
-    static func closeFile(_ fd: Int32) { close(fd) }
+    package static func closeFile(_ fd: Int32) { close(fd) }
 
     /// A handle on the host directory `path` (a scan root given by the user), symlinks followed.
     static func openDirectory(_ path: String) -> Result<Int32, FileError> {
@@ -210,42 +218,42 @@ enum Platform {
     }
 
     /// Status of `name` inside an open directory: of a final symlink itself unless `follow`.
-    static func statAt(_ directory: Int32, _ name: UnsafePointer<CChar>, follow: Bool) -> Result<FileStatus, FileError> {
+    package static func statAt(_ directory: Int32, _ name: UnsafePointer<CChar>, follow: Bool) -> Result<FileStatus, FileError> {
         var st = stat()
         guard fstatat(directory, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return .failure(FileError(code: errno)) }
         return .success(status(st))
     }
 
     /// Status of an open file.
-    static func status(fd: Int32) -> FileStatus? {
+    package static func status(fd: Int32) -> FileStatus? {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
         return status(st)
     }
 
     /// Asks the kernel to start reading the whole file now (readahead), so I/O overlaps hashing.
-    static func prefetch(_ fd: Int32) {
+    package static func prefetch(_ fd: Int32) {
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_WILLNEED))
         #endif
     }
 
     /// Tells the kernel the file will be read once, front to back.
-    static func adviseSequential(_ fd: Int32) {
+    package static func adviseSequential(_ fd: Int32) {
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
     }
 
     /// Drops the file's pages from the page cache (for cold-cache benchmarks).
-    static func evictFromCache(_ fd: Int32) {
+    package static func evictFromCache(_ fd: Int32) {
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
         #endif
     }
 
     /// Reads up to `count` bytes; retries on EINTR.
-    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Result<Int, FileError> {
+    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Result<Int, FileError> {
         while true {
             #if canImport(Glibc)
                 let n = Glibc.read(fd, buffer, count)
@@ -260,7 +268,7 @@ enum Platform {
     }
 
     /// Reads up to `count` bytes at `offset` (the file position is not used); retries on EINTR.
-    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Result<Int, FileError> {
+    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Result<Int, FileError> {
         while true {
             let n = pread(fd, buffer, count, off_t(offset))
             if n >= 0 { return .success(n) }
@@ -269,12 +277,12 @@ enum Platform {
     }
 
     /// Creates (or truncates) a file for writing with `mode`.
-    static func createFile(_ path: String, mode: mode_t) -> Result<Int32, FileError> {
+    package static func createFile(_ path: String, mode: mode_t) -> Result<Int32, FileError> {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Result<Void, FileError> {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Result<Void, FileError> {
         bytes.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count {
@@ -289,14 +297,14 @@ enum Platform {
         }
     }
 
-    static func syncAndClose(_ fd: Int32) -> Result<Void, FileError> {
+    package static func syncAndClose(_ fd: Int32) -> Result<Void, FileError> {
         let synced = fsync(fd) == 0 ? nil : FileError(code: errno)
         let closed = close(fd) == 0 ? nil : FileError(code: errno)
         if let error = synced ?? closed { return .failure(error) }
         return .success(())
     }
 
-    static func rename(_ from: String, to: String) -> Result<Void, FileError> {
+    package static func rename(_ from: String, to: String) -> Result<Void, FileError> {
         #if canImport(Glibc)
             let status = Glibc.rename(from, to)
         #elseif canImport(Musl)
@@ -307,7 +315,7 @@ enum Platform {
         return status == 0 ? .success(()) : .failure(FileError(code: errno))
     }
 
-    static func remove(_ path: String) { unlink(path) }
+    package static func remove(_ path: String) { unlink(path) }
 
     static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
@@ -318,7 +326,7 @@ enum Platform {
     /// Reads a whole regular file of at most `limit` bytes; the error text names the system's
     /// reason (for example "Permission denied"). A FIFO, device or terminal where a file is
     /// expected (a link to `/dev/zero` in a home, say) is refused: it could block or never end.
-    static func readFile(_ path: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
+    package static func readFile(_ path: String, limit: Int = .max) throws(ProbeError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { throw ProbeError.unreadable(path: path, reason: lastErrorText()) }
         defer { close(fd) }
@@ -361,7 +369,7 @@ enum Platform {
         bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 
-    static func lastErrorText() -> String { String(cString: strerror(errno)) }
+    package static func lastErrorText() -> String { String(cString: strerror(errno)) }
 
     /// The kernel's NTP state: true when synchronised, false when the kernel says unsynchronised,
     /// nil where it cannot be asked.
@@ -388,7 +396,7 @@ enum Platform {
     static var effectiveUserID: UInt32 { UInt32(geteuid()) }
 
     /// Whether a process with this id exists (it may belong to someone else).
-    static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+    package static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+package import GRDB
 import PostureModel
 
 /// Reads an SQLite database found in a user's home, which its owner may have crafted: from a
@@ -18,7 +18,7 @@ package enum SQLiteSnapshot {
     ///   - tables: the tables `body` reads; each must exist as a plain table.
     /// - Throws: `ProbeError.unreadable` when the file cannot be copied, `.malformed` when the copy
     ///   cannot be opened, holds anything but plain tables, or `body` fails or runs out of time.
-    static func read<T>(
+    package static func read<T>(
         root: ScanRoot, file: String, kind: String, tables: [String],
         _ body: (Database) throws -> T
     ) throws(ProbeError) -> T {

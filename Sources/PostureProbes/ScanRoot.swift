@@ -110,7 +110,7 @@ package struct ScanRoot: Sendable, Hashable {
 
     /// The status of `relative`, asked of the path itself when `followLast` is false (a symlink is
     /// then reported as a symlink, not as what it points to).
-    func status(_ relative: String, followLast: Bool = true) -> Result<Platform.FileStatus, FileError> {
+    package func status(_ relative: String, followLast: Bool = true) -> Result<Platform.FileStatus, FileError> {
         lookup(relative, followLast: followLast).flatMap { fd in
             defer { Platform.closeFile(fd) }
             guard let status = Platform.status(fd: fd) else { return .failure(FileError(code: errno)) }
@@ -121,7 +121,7 @@ package struct ScanRoot: Sendable, Hashable {
     /// A regular file opened for reading (a final symlink followed inside the root), and its status
     /// when it was opened. Anything else is refused before it is opened: a directory (`EISDIR`), a
     /// FIFO, device or socket (`EINVAL`, "not a regular file"). The caller closes the descriptor.
-    func openFile(_ relative: String) -> Result<(fd: Int32, status: Platform.FileStatus), FileError> {
+    package func openFile(_ relative: String) -> Result<(fd: Int32, status: Platform.FileStatus), FileError> {
         let handle: Int32
         switch lookup(relative, followLast: true) {
         case .success(let fd): handle = fd
@@ -157,7 +157,7 @@ package struct ScanRoot: Sendable, Hashable {
     /// A handle on the directory `relative` (symlinks followed inside the root) for `Platform.statAt`,
     /// `Platform.openEntry` and `Platform.directoryEntries`; `ENOTDIR` when it is something else.
     /// The caller closes it.
-    func openDirectory(_ relative: String) -> Result<Int32, FileError> {
+    package func openDirectory(_ relative: String) -> Result<Int32, FileError> {
         lookup(relative, followLast: true).flatMap { fd in
             guard let status = Platform.status(fd: fd), status.isDirectory else {
                 Platform.closeFile(fd)
@@ -170,7 +170,7 @@ package struct ScanRoot: Sendable, Hashable {
     /// A handle on the directory `name` (one name) inside the open directory `parent`, for walking
     /// down a path name by name: when `name` is a symlink, `.` or `..`, the whole path to it,
     /// `path()`, is resolved from the root instead, so the walk never leaves the root.
-    func openDirectory(named name: UnsafePointer<CChar>, in parent: Int32, path: () -> String) -> Result<Int32, FileError> {
+    package func openDirectory(named name: UnsafePointer<CChar>, in parent: Int32, path: () -> String) -> Result<Int32, FileError> {
         let dots = name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))
         if !dots {
             switch Platform.openEntry(parent, name, directoryOnly: true) {

@@ -3,6 +3,7 @@ import PostureModel
 import PostureTestSupport
 import Testing
 
+@testable import PostureIntegrity
 @testable import PostureProbes
 
 /// The cached debootstrap root, when one can be made here.

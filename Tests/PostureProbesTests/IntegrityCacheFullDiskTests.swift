@@ -2,6 +2,7 @@ import Foundation
 import PostureTestSupport
 import Testing
 
+@testable import PostureIntegrity
 @testable import PostureProbes
 
 /// The integrity cache in a state directory on a real full file system (a filled tmpfs).

@@ -2,6 +2,7 @@ import Foundation
 import PostureTestSupport
 import Testing
 
+@testable import PostureIntegrity
 @testable import PostureProbes
 
 /// The integrity cache's file format, read back the way a rescan reads it: streamed in windows.

@@ -2,6 +2,7 @@ import Foundation
 import PostureTestSupport
 import Testing
 
+@testable import PostureIntegrity
 @testable import PostureProbes
 
 /// Owned paths are compared by canonical path, so a package listing `/bin/ls` owns `/usr/bin/ls`

@@ -3,6 +3,7 @@ import PostureModel
 import PostureTestSupport
 import Testing
 
+@testable import PostureIntegrity
 @testable import PostureProbes
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 package import Foundation
 package import PostureModel
+package import PostureProbes
 
 /// System-file integrity: package files against the package database (as `dpkg --verify`),
 /// plus the tampering the package database cannot see, browsers' certificate stores included.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureModel
+import PostureProbes
 
 /// One file the package database says should be on disk, with the MD5 it should have.
 struct FileCheck: Sendable {

@@ -1,5 +1,6 @@
 import MultiMD5
 import PostureModel
+import PostureProbes
 import Synchronization
 
 /// Multi-buffer MD5 hashers shared by the hashing tasks, as `BufferPool` shares read buffers:
@@ -26,8 +27,8 @@ final class HasherPool: Sendable {
 }
 
 extension ChunkWorker {
-    /// Bytes each lane buffers; a read fills up to half of it.
-    static let laneCapacity = 1 << 16
+    /// Bytes each lane buffers (eight lanes: 256 KiB, the single stream's read buffer); a read fills up to half of it.
+    static let laneCapacity = 1 << 15
 
     /// Hashes the files several at once, one per SIMD lane: each lane reads its file as the
     /// kernel consumes it, and takes the next file the moment its own ends, so short files never

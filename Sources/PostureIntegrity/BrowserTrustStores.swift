@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import PostureModel
+import PostureProbes
 import SwiftASN1
 import X509
 

@@ -1,4 +1,5 @@
 import Crypto
+package import PostureProbes
 import Synchronization
 
 /// Every path the package database lists, in canonical form (its directory resolved inside the

@@ -1,4 +1,5 @@
 import Foundation
+import PostureProbes
 
 /// `lstat` of the paths packages list, through a stack of open directories: consecutive paths
 /// share their open parents (dpkg's lists are in directory order), so checking a path costs one

@@ -1,5 +1,6 @@
 import Foundation
 import PostureModel
+import PostureProbes
 
 /// Whether the sealed cache of the last run may stand in for reading files: not when a full
 /// re-hash is due, when the diversions changed what every package's paths mean, or when the

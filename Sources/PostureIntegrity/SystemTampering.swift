@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureModel
+import PostureProbes
 import SwiftASN1
 import X509
 

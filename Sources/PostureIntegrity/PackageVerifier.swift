@@ -1,6 +1,7 @@
 import Crypto
 package import Foundation
 package import PostureModel
+package import PostureProbes
 import Synchronization
 
 /// Verifies installed package files against the package database, as `dpkg --verify` does,

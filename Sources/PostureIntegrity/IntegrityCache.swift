@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureModel
+import PostureProbes
 
 /// What a verification recorded about one listed path, so the next run can check it from the
 /// cache: the expected MD5, and the digest the file had in a given state (device, inode, size,
