@@ -37,11 +37,3 @@ package struct SignedScan: Sendable {
         return Outcome(report: signed.report, envelope: signed.envelope, journal: journal, createdKey: created ? key : nil)
     }
 }
-
-extension Journal {
-    /// The declarations recorded with `posture attest` that count at `now` (until they expire);
-    /// every report made then carries them.
-    package func attestationsInForce(at now: Date) throws -> [Attestation] {
-        try attestations(activeFrom: now, to: now).map(\.attestation)
-    }
-}

@@ -270,6 +270,12 @@ package final class Journal: Sendable {
         return SignedAttestation(attestation: stored, envelope: envelope)
     }
 
+    /// The declarations recorded with `posture attest` that count at `now` (until they expire);
+    /// every report made then carries them.
+    package func attestationsInForce(at now: Date) throws -> [Attestation] {
+        try attestations(activeFrom: now, to: now).map(\.attestation)
+    }
+
     /// Attestations recorded up to `to` that are still valid at `from` (either bound optional), oldest first.
     package func attestations(activeFrom from: Date? = nil, to: Date? = nil) throws -> [SignedAttestation] {
         try read("read attestations from") { db in

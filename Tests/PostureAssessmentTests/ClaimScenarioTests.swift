@@ -93,7 +93,7 @@ struct PlantedHistory {
             hours += 12
             var evidence = Self.clean(at: now)
             plant(now, &evidence)
-            let attestations = try journal.attestations(activeFrom: now, to: now).map(\.attestation)
+            let attestations = try journal.attestationsInForce(at: now)
             let findings = PolicyEngine.evaluate(
                 profile, evidence: evidence,
                 context: EvaluationContext(collectedAt: now, attestations: attestations))
