@@ -73,23 +73,6 @@ package struct CheckParameters: Sendable, Hashable {
         return nil
     }
 
-    /// A whole-number parameter its check declares with a default (so validation filled it in):
-    /// the default lives in the check's definition only.
-    package func count(_ name: String) -> Int {
-        guard case .int(let value)? = values[name] else { preconditionFailure("parameter '\(name)' is not declared with a default") }
-        return value
-    }
-
-    package func bool(_ name: String) -> Bool {
-        if case .bool(let value)? = values[name] { return value }
-        return false
-    }
-
-    package func string(_ name: String) -> String? {
-        if case .string(let value)? = values[name] { return value }
-        return nil
-    }
-
     package func strings(_ name: String) -> [String] {
         if case .strings(let value)? = values[name] { return value }
         return []

@@ -41,7 +41,7 @@ import Testing
         #expect(profile.data["order_delay_threshold"] == "5m")
         #expect(profile.requirements.map(\.id) == ["software-updated", "os-supported", "token-custody"])
         #expect(profile.requirements[0].parameters.int("max_index_age_days") == 3)
-        #expect(profile.requirements[0].parameters.bool("security_only") == false)
+        #expect(profile.requirements[0].parameters.values["security_only"] == .bool(false))
         #expect(profile.requirements[1].consequence == .reduction)
     }
 

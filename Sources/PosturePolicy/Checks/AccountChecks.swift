@@ -4,26 +4,33 @@ import PostureModel
 extension CheckRegistry {
     /// Passwords changed in time and not saved on the PC: the `accounts` and `credentials` probes.
     static let accounts: [CheckDefinition] = [
-        CheckDefinition(
-            .accountsPasswordAge, probe: .accounts,
-            parameters: [
-                .init("max_days", .int(minimum: 1), default: .int(90)),
-                .init("include_root", .bool, default: .bool(false))
-            ]
-        ) {
-            Verdicts.passwordAge($0.evidence, $0.parameters, $0.today)
+        CheckDefinition(.accountsPasswordAge, probe: .accounts, parameters: PasswordAgeParameters.self) {
+            Verdicts.passwordAge($0.evidence, $1, $0.today)
         },
-        CheckDefinition(.credentialsNoSavedBankLogins, probe: .credentials, parameters: [.init("domains", .strings, required: true)]) {
-            Verdicts.savedLogins($0.evidence, $0.parameters)
+        CheckDefinition(.credentialsNoSavedBankLogins, probe: .credentials, parameters: SavedLoginsParameters.self) {
+            Verdicts.savedLogins($0.evidence, $1)
         }
     ]
 }
 
+/// `accounts.password_age`: the longest a password may go unchanged, and whether root counts.
+struct PasswordAgeParameters: CheckParameterSet {
+    var maxDays = 90
+    var includeRoot = false
+    static let fields: [ParameterField<Self>] = [.field("max_days", \.maxDays, minimum: 1), .field("include_root", \.includeRoot)]
+}
+
+/// `credentials.no_saved_bank_logins`: the bank's domains a saved login must not be for.
+struct SavedLoginsParameters: CheckParameterSet {
+    var domains: [String] = []
+    static let fields: [ParameterField<Self>] = [.field("domains", \.domains, required: true)]
+}
+
 extension Verdicts {
-    static func passwordAge(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
+    static func passwordAge(_ evidence: Evidence, _ p: PasswordAgeParameters, _ today: Day) -> Verdict {
         guard let accounts = evidence.accounts else { return .notCollected(.accounts, evidence) }
-        let maxDays = p.count("max_days")
-        let relevant = accounts.filter { !$0.locked && ($0.uid != 0 || p.bool("include_root")) }
+        let maxDays = p.maxDays
+        let relevant = accounts.filter { !$0.locked && ($0.uid != 0 || p.includeRoot) }
         guard !relevant.isEmpty else {
             return Verdict(
                 status: .notApplicable,
@@ -60,9 +67,9 @@ extension Verdicts {
             "\(relevant.count) 件のアカウントのパスワードは \(maxDays) 日以内に変更されています")
     }
 
-    static func savedLogins(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+    static func savedLogins(_ evidence: Evidence, _ p: SavedLoginsParameters) -> Verdict {
         guard let credentials = evidence.credentials else { return .notCollected(.credentials, evidence) }
-        let domains = p.strings("domains").map { $0.lowercased() }
+        let domains = p.domains.map { $0.lowercased() }
         let matches = credentials.savedLogins.filter { login in
             let host = hostName(of: login.origin)
             return domains.contains { Self.host(host, isIn: $0) }

@@ -4,20 +4,32 @@ import PostureModel
 extension CheckRegistry {
     /// Browsers on a supported release line and at the newest version: the `browsers` probe.
     static let browsers: [CheckDefinition] = [
-        CheckDefinition(
-            .browserSupported, probe: .browsers,
-            parameters: [
-                .init("reference_max_age_days", .int(minimum: 1), default: .int(180)),
-                .init("distribution_lag_lines", .int(minimum: 0), default: .int(2)),
-                .init("max_index_age_days", .int(minimum: 1), default: .int(7))
-            ]
-        ) {
-            Verdicts.browserSupported($0.evidence, $0.parameters, $0.today, $0.now)
+        CheckDefinition(.browserSupported, probe: .browsers, parameters: BrowserSupportedParameters.self) {
+            Verdicts.browserSupported($0.evidence, $1, $0.today, $0.now)
         },
-        CheckDefinition(.browserUpdated, probe: .browsers, parameters: [.init("max_index_age_days", .int(minimum: 1), default: .int(7))]) {
-            Verdicts.browserUpdated($0.evidence, $0.parameters, $0.now)
+        CheckDefinition(.browserUpdated, probe: .browsers, parameters: IndexAgeParameters.self) {
+            Verdicts.browserUpdated($0.evidence, $1.maxIndexAgeDays, $0.now)
         }
     ]
+}
+
+/// `browser.supported`: how old the vendors' release data and the package index may be, and how
+/// many release lines a distribution may trail the vendor.
+struct BrowserSupportedParameters: CheckParameterSet {
+    var referenceMaxAgeDays = 180
+    var distributionLagLines = 2
+    var maxIndexAgeDays = 7
+    static let fields: [ParameterField<Self>] = [
+        .field("reference_max_age_days", \.referenceMaxAgeDays, minimum: 1),
+        .field("distribution_lag_lines", \.distributionLagLines, minimum: 0),
+        .field("max_index_age_days", \.maxIndexAgeDays, minimum: 1)
+    ]
+}
+
+/// `browser.updated`: how old the package index may be for "nothing newer" to count.
+struct IndexAgeParameters: CheckParameterSet {
+    var maxIndexAgeDays = 7
+    static let fields: [ParameterField<Self>] = [.field("max_index_age_days", \.maxIndexAgeDays, minimum: 1)]
 }
 
 extension Verdicts {
@@ -26,20 +38,20 @@ extension Verdicts {
     /// supported lines: its distribution (or the vendor's own repository) still ships it, a few
     /// days behind the vendor, and the customer has nothing newer to install. Further behind, the
     /// source has stopped following the vendor, and the browser is unsupported.
-    static func heldBySource(_ browser: BrowserEvidence, _ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
+    static func heldBySource(_ browser: BrowserEvidence, _ evidence: Evidence, _ p: BrowserSupportedParameters, _ now: Date) -> Bool {
         guard browser.source.hasPrefix("dpkg:"), browser.eol == nil, let candidate = browser.candidate, candidate == browser.version,
-            let past = browser.linesPastSupport, past <= p.count("distribution_lag_lines")
+            let past = browser.linesPastSupport, past <= p.distributionLagLines
         else { return false }
-        return indexIsFresh(evidence, p, now)
+        return indexIsFresh(evidence, maxAgeDays: p.maxIndexAgeDays, now)
     }
 
     /// Whether the package index was fetched within the profile's `max_index_age_days` (default 7).
-    static func indexIsFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Bool {
+    static func indexIsFresh(_ evidence: Evidence, maxAgeDays: Int, _ now: Date) -> Bool {
         guard let fetched = evidence.packages?.indexUpdatedAt else { return false }
-        return Int(now.timeIntervalSince(fetched) / 86400) <= p.count("max_index_age_days")
+        return Int(now.timeIntervalSince(fetched) / 86400) <= maxAgeDays
     }
 
-    static func browserSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day, _ now: Date) -> Verdict {
+    static func browserSupported(_ evidence: Evidence, _ p: BrowserSupportedParameters, _ today: Day, _ now: Date) -> Verdict {
         guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
         guard !browsers.isEmpty else {
             return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした")
@@ -67,7 +79,7 @@ extension Verdicts {
             let namesList = unknown.map { "\($0.name) \($0.version) [\($0.source)]" }
             return .unknown("Support status unknown for: \(abbreviated(namesList))", "サポート状況が不明なブラウザ: \(abbreviated(namesList, ja: true))")
         }
-        let maxAge = p.count("reference_max_age_days")
+        let maxAge = p.referenceMaxAgeDays
         if let stale = browsers.compactMap(\.catalogAsOf).min(), stale.days(until: today) > maxAge {
             return .unknown(
                 "Browser release data is from \(stale), older than \(maxAge) days: update posture's catalogs",
@@ -90,7 +102,7 @@ extension Verdicts {
         return .pass("Supported browsers: \(abbreviated(namesList))\(heldEN)", "サポート中のブラウザ: \(abbreviated(namesList, ja: true))\(heldJA)")
     }
 
-    static func browserUpdated(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+    static func browserUpdated(_ evidence: Evidence, _ maxIndexAgeDays: Int, _ now: Date) -> Verdict {
         guard let browsers = evidence.browsers else { return .notCollected(.browsers, evidence) }
         guard !browsers.isEmpty else { return .unknown("No web browser was found on this system", "ブラウザが見つかりませんでした") }
         let outdated = browsers.filter { $0.candidate != nil && $0.candidate != $0.version }
@@ -112,8 +124,8 @@ extension Verdicts {
                     en: "Keep these browsers on automatic updates (snap refresh, flatpak update, the browser's own updater).",
                     ja: "これらのブラウザの自動更新を有効にしてください(snap refresh、flatpak update、ブラウザ自身の更新機能)。"))
         }
-        let maxAge = p.count("max_index_age_days")
-        if indexIsFresh(evidence, p, now) {
+        let maxAge = maxIndexAgeDays
+        if indexIsFresh(evidence, maxAgeDays: maxAge, now) {
             let namesList = browsers.map { "\($0.name) \($0.version)" }
             return .pass(
                 "Browsers are at the newest version the package index offers: \(abbreviated(namesList))",

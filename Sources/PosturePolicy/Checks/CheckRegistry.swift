@@ -23,11 +23,19 @@ struct CheckDefinition: Sendable {
     var parameters: [ParameterSpec]
     var judge: @Sendable (CheckInput) -> Verdict
 
-    init(_ check: Check, probe: ProbeName?, parameters: [ParameterSpec] = [], judge: @escaping @Sendable (CheckInput) -> Verdict) {
+    /// A check whose judge reads the typed parameter set `Parameters`.
+    init<Parameters: CheckParameterSet>(
+        _ check: Check, probe: ProbeName?, parameters: Parameters.Type, judge: @escaping @Sendable (CheckInput, Parameters) -> Verdict
+    ) {
         self.check = check
         self.probe = probe
-        self.parameters = parameters
-        self.judge = judge
+        self.parameters = Parameters.fields.map(\.spec)
+        self.judge = { input in judge(input, Parameters(input.parameters)) }
+    }
+
+    /// A check that takes no parameters.
+    init(_ check: Check, probe: ProbeName?, judge: @escaping @Sendable (CheckInput) -> Verdict) {
+        self.init(check, probe: probe, parameters: NoParameters.self) { input, _ in judge(input) }
     }
 }
 

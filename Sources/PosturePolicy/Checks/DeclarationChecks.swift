@@ -4,16 +4,22 @@ import PostureModel
 extension CheckRegistry {
     /// What no probe can see: attestations, and the claim deadline judged at assessment.
     static let declarations: [CheckDefinition] = [
-        CheckDefinition(.attestation, probe: nil, parameters: [.init("valid_days", .int(minimum: 1))]) {
-            Verdicts.attestation($0.requirement, $0.profile, $0.parameters, $0.context)
+        CheckDefinition(.attestation, probe: nil, parameters: AttestationParameters.self) {
+            Verdicts.attestation($0.requirement, $0.profile, $1, $0.context)
         },
         CheckDefinition(.claimDeadline, probe: nil) { Verdicts.claimDeadline($0.profile, $0.context) }
     ]
 }
 
+/// `attestation`: how many days a signed statement stays in force (none: until revoked).
+struct AttestationParameters: CheckParameterSet {
+    var validDays: Int?
+    static let fields: [ParameterField<Self>] = [.field("valid_days", \.validDays, minimum: 1)]
+}
+
 extension Verdicts {
     static func attestation(
-        _ requirement: Requirement, _ profile: Profile, _ p: CheckParameters,
+        _ requirement: Requirement, _ profile: Profile, _ p: AttestationParameters,
         _ context: EvaluationContext
     ) -> Verdict {
         let command = "posture attest \(requirement.id) --profile \(profile.id) --note \"…\""
@@ -31,7 +37,7 @@ extension Verdicts {
         let elapsed = context.collectedAt.timeIntervalSince(latest.recordedAt)
         let age = Int(elapsed / 86400)
         var validity = (en: "", ja: "")
-        if let valid = p.int("valid_days") {
+        if let valid = p.validDays {
             let until = AssessmentTime.local(latest.recordedAt.addingTimeInterval(Double(valid) * 86400), profile.claim.timezone)
             if elapsed > Double(valid) * 86400 {
                 return .unknown(

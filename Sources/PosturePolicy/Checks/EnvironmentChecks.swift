@@ -5,26 +5,40 @@ import PostureModel
 extension CheckRegistry {
     /// The bank's recommended environment and tools a rule demands that Linux does not have.
     static let environment: [CheckDefinition] = [
-        CheckDefinition(
-            .environmentRecommended, probe: .os,
-            parameters: [.init("os", .strings), .init("browsers", .strings), .init("as_of", .string), .init("source", .string)]
-        ) {
-            Verdicts.recommendedEnvironment($0.requirement, $0.evidence, $0.parameters)
+        CheckDefinition(.environmentRecommended, probe: .os, parameters: RecommendedEnvironmentParameters.self) {
+            Verdicts.recommendedEnvironment($0.requirement, $0.evidence, $1)
         },
-        CheckDefinition(.toolUnavailableOnLinux, probe: nil, parameters: [.init("tool", .string, required: true)]) {
-            Verdicts.unavailableOnLinux($0.evidence, $0.parameters)
+        CheckDefinition(.toolUnavailableOnLinux, probe: nil, parameters: UnavailableToolParameters.self) {
+            Verdicts.unavailableOnLinux($0.evidence, $1.tool)
         }
     ]
+}
+
+/// `environment.recommended`: the bank's published list, as of a date, from an address.
+struct RecommendedEnvironmentParameters: CheckParameterSet {
+    var os: [String]?
+    var browsers: [String]?
+    var asOf: String?
+    var source: String?
+    static let fields: [ParameterField<Self>] = [
+        .field("os", \.os), .field("browsers", \.browsers), .field("as_of", \.asOf), .field("source", \.source)
+    ]
+}
+
+/// `tool.unavailable_on_linux`: the tool the rule names.
+struct UnavailableToolParameters: CheckParameterSet {
+    var tool = ""
+    static let fields: [ParameterField<Self>] = [.field("tool", \.tool, required: true)]
 }
 
 extension Verdicts {
     /// `environment.recommended`: the OS and browsers against the list the bank publishes, kept in
     /// the profile (`os`, `browsers`, `as_of`, `source`). OS entries are `ID` or `ID VERSION` as in
     /// os-release (`debian`, `ubuntu 24.04`); browsers are names as the browser probe reports them.
-    static func recommendedEnvironment(_ requirement: Requirement, _ evidence: Evidence, _ p: CheckParameters) -> Verdict {
-        let listed = p.strings("os")
-        let browsersListed = p.strings("browsers")
-        let source = p.string("source").map { " (\($0)" + (p.string("as_of").map { ", as of \($0))" } ?? ")") } ?? ""
+    static func recommendedEnvironment(_ requirement: Requirement, _ evidence: Evidence, _ p: RecommendedEnvironmentParameters) -> Verdict {
+        let listed = p.os ?? []
+        let browsersListed = p.browsers ?? []
+        let source = p.source.map { " (\($0)" + (p.asOf.map { ", as of \($0))" } ?? ")") } ?? ""
         guard !listed.isEmpty || !browsersListed.isEmpty else {
             let remedy = LocalizedText(
                 en:
@@ -75,8 +89,7 @@ extension Verdicts {
     /// `tool.unavailable_on_linux`: a tool the rule requires that is not made for Linux. posture
     /// runs only on Linux, so the requirement is not met; saying so is the honest answer, never an
     /// invitation to attest it.
-    static func unavailableOnLinux(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
-        let tool = p.string("tool") ?? "?"
+    static func unavailableOnLinux(_ evidence: Evidence, _ tool: String) -> Verdict {
         let name = evidence.os.map { $0.prettyName ?? $0.id } ?? "Linux"
         return .fail(
             "The rule requires \(tool), which is not available for Linux; this PC runs \(name), so the requirement cannot be met on it",

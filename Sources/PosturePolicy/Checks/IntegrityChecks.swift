@@ -4,20 +4,27 @@ import PostureModel
 extension CheckRegistry {
     /// Unmodified system files, no unowned executables, no interception: the `integrity` probe.
     static let integrity: [CheckDefinition] = [
-        CheckDefinition(
-            .integrityNoModifiedSystemFiles, probe: .integrity,
-            parameters: [
-                .init("include_conffiles", .bool, default: .bool(false)),
-                .init("include_missing", .bool, default: .bool(true))
-            ]
-        ) {
-            Verdicts.modifiedFiles($0.evidence, $0.parameters)
+        CheckDefinition(.integrityNoModifiedSystemFiles, probe: .integrity, parameters: ModifiedFilesParameters.self) {
+            Verdicts.modifiedFiles($0.evidence, $1)
         },
         CheckDefinition(.integrityNoUnownedExecutables, probe: .integrity) { Verdicts.unownedExecutables($0.evidence) },
-        CheckDefinition(.integrityNoInterception, probe: .integrity, parameters: [.init("domains", .strings, default: .strings([]))]) {
-            Verdicts.interception($0.evidence, $0.parameters)
+        CheckDefinition(.integrityNoInterception, probe: .integrity, parameters: InterceptionParameters.self) {
+            Verdicts.interception($0.evidence, $1.domains)
         }
     ]
+}
+
+/// `integrity.no_modified_system_files`: whether changed configuration files and missing files count.
+struct ModifiedFilesParameters: CheckParameterSet {
+    var includeConffiles = false
+    var includeMissing = true
+    static let fields: [ParameterField<Self>] = [.field("include_conffiles", \.includeConffiles), .field("include_missing", \.includeMissing)]
+}
+
+/// `integrity.no_interception`: the bank's domains a proxy or hosts entry must not redirect.
+struct InterceptionParameters: CheckParameterSet {
+    var domains: [String] = []
+    static let fields: [ParameterField<Self>] = [.field("domains", \.domains)]
 }
 
 extension Verdicts {
@@ -25,11 +32,11 @@ extension Verdicts {
         en: "Reinstall the affected packages (`sudo apt-get install --reinstall PACKAGE`) and find out who changed them.",
         ja: "該当パッケージを再インストールし(`sudo apt-get install --reinstall パッケージ`)、変更した者を調査してください。")
 
-    static func modifiedFiles(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+    static func modifiedFiles(_ evidence: Evidence, _ p: ModifiedFilesParameters) -> Verdict {
         guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
-        let includeConffiles = p.bool("include_conffiles")
+        let includeConffiles = p.includeConffiles
         var problems = integrity.modified.filter { $0.kind == "file" || includeConffiles }.map { "\($0.path) (\($0.package))" }
-        if p.bool("include_missing") {
+        if p.includeMissing {
             problems += integrity.missing.filter { $0.kind == "file" || includeConffiles }.map { "missing \($0.path) (\($0.package))" }
         }
         if !problems.isEmpty {
@@ -77,9 +84,9 @@ extension Verdicts {
         return .pass("No unowned executables in system directories", "所有者不明の実行ファイルはありません")
     }
 
-    static func interception(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+    static func interception(_ evidence: Evidence, _ domains: [String]) -> Verdict {
         guard let integrity = evidence.integrity else { return .notCollected(.integrity, evidence) }
-        let domains = p.strings("domains").map { $0.lowercased() }
+        let domains = domains.map { $0.lowercased() }
         var problems: [String] = integrity.ldSoPreload.map { "ld.so.preload: \($0)" }
         let overrides = integrity.hostsOverrides.filter { entry in
             domains.isEmpty || domains.contains { host(entry.name.lowercased(), isIn: $0) }

@@ -4,33 +4,39 @@ import PostureModel
 extension CheckRegistry {
     /// OS support and pending updates: the `os` and `packages` probes.
     static let osAndUpdates: [CheckDefinition] = [
-        CheckDefinition(
-            .osSupported, probe: .os,
-            parameters: [.init("phase", .string), .init("min_days_left", .int(minimum: 0), default: .int(0))]
-        ) {
-            Verdicts.osSupported($0.evidence, $0.parameters, $0.today)
+        CheckDefinition(.osSupported, probe: .os, parameters: OSSupportedParameters.self) {
+            Verdicts.osSupported($0.evidence, $1, $0.today)
         },
-        CheckDefinition(
-            .updatesNonePending, probe: .packages,
-            parameters: [
-                .init("max_index_age_days", .int(minimum: 1), default: .int(7)),
-                .init("security_only", .bool, default: .bool(false))
-            ]
-        ) {
-            Verdicts.updatesNonePending($0.evidence, $0.parameters, $0.now)
+        CheckDefinition(.updatesNonePending, probe: .packages, parameters: PendingUpdatesParameters.self) {
+            Verdicts.updatesNonePending($0.evidence, $1, $0.now)
         }
     ]
 }
 
+/// `os.supported`: which support phase counts (none: the latest the vendor publishes) and how
+/// many days of it must be left.
+struct OSSupportedParameters: CheckParameterSet {
+    var phase: String?
+    var minDaysLeft = 0
+    static let fields: [ParameterField<Self>] = [.field("phase", \.phase), .field("min_days_left", \.minDaysLeft, minimum: 0)]
+}
+
+/// `updates.none_pending`: how old the package index may be, and whether only security updates count.
+struct PendingUpdatesParameters: CheckParameterSet {
+    var maxIndexAgeDays = 7
+    var securityOnly = false
+    static let fields: [ParameterField<Self>] = [.field("max_index_age_days", \.maxIndexAgeDays, minimum: 1), .field("security_only", \.securityOnly)]
+}
+
 extension Verdicts {
-    static func osSupported(_ evidence: Evidence, _ p: CheckParameters, _ today: Day) -> Verdict {
+    static func osSupported(_ evidence: Evidence, _ p: OSSupportedParameters, _ today: Day) -> Verdict {
         guard let os = evidence.os else { return .notCollected(.os, evidence) }
         let name = os.prettyName ?? "\(os.id) \(os.versionId ?? "")"
         let remedy = LocalizedText(
             en: "Upgrade to a release of \(os.id) that its vendor still supports.",
             ja: "ベンダーのサポートが続いている \(os.id) のリリースへアップグレードしてください。")
         let limit: Day?
-        if let phase = p.string("phase") {
+        if let phase = p.phase {
             guard let date = os.supportEnd(phase) else {
                 return .unknown(
                     "No '\(phase)' support date is known for \(name) (known phases: \(os.support.keys.sorted().joined(separator: ", ")))",
@@ -51,7 +57,7 @@ extension Verdicts {
                 "\(name) reached end of support on \(limit) (\(-left) days ago)",
                 "\(name) は \(limit) にサポートが終了しています(\(-left) 日前)", remedy: remedy)
         }
-        let minimum = p.count("min_days_left")
+        let minimum = p.minDaysLeft
         if left < minimum {
             return .fail(
                 "\(name) support ends on \(limit), in \(left) days (the profile asks for \(minimum))",
@@ -61,12 +67,12 @@ extension Verdicts {
         return .pass("\(name) is supported until \(limit)\(source)", "\(name) は \(limit) までサポートされます\(source)")
     }
 
-    static func updatesNonePending(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+    static func updatesNonePending(_ evidence: Evidence, _ p: PendingUpdatesParameters, _ now: Date) -> Verdict {
         guard let packages = evidence.packages else { return .notCollected(.packages, evidence) }
         let remedy = LocalizedText(
             en: "Run `sudo apt-get update && sudo apt-get upgrade`, then scan again.",
             ja: "`sudo apt-get update && sudo apt-get upgrade` を実行してから再度スキャンしてください。")
-        let securityOnly = p.bool("security_only")
+        let securityOnly = p.securityOnly
         // A phased update apt holds back on this machine is not pending: `apt-get upgrade` will not install it yet.
         let phased = packages.pendingUpdates?.filter(\.phased) ?? []
         if let pending = packages.pendingUpdates?.filter({ !$0.phased }) {
@@ -87,7 +93,7 @@ extension Verdicts {
                 "The package index has never been fetched, so pending updates cannot be known",
                 "パッケージ索引が一度も取得されていないため、未適用の更新が分かりません", remedy: refresh)
         }
-        let maxAge = p.count("max_index_age_days")
+        let maxAge = p.maxIndexAgeDays
         let age = Int(now.timeIntervalSince(fetched) / 86400)
         if age > maxAge {
             return .unknown(

@@ -4,28 +4,30 @@ import PostureModel
 extension CheckRegistry {
     /// Antivirus and EDR products installed, running and current: the `security_software` probe.
     static let securitySoftware: [CheckDefinition] = [
-        CheckDefinition(
-            .securitySoftwareInstalled, probe: .securitySoftware,
-            parameters: [.init("commercial_only", .bool, default: .bool(false))]
-        ) {
-            Verdicts.securityInstalled($0.evidence, $0.parameters)
+        CheckDefinition(.securitySoftwareInstalled, probe: .securitySoftware, parameters: SecurityProductParameters.self) {
+            Verdicts.securityInstalled($0.evidence, commercialOnly: $1.commercialOnly)
         },
-        CheckDefinition(
-            .securitySoftwareRunning, probe: .securitySoftware,
-            parameters: [.init("commercial_only", .bool, default: .bool(false))]
-        ) {
-            Verdicts.securityRunning($0.evidence, $0.parameters)
+        CheckDefinition(.securitySoftwareRunning, probe: .securitySoftware, parameters: SecurityProductParameters.self) {
+            Verdicts.securityRunning($0.evidence, commercialOnly: $1.commercialOnly)
         },
-        CheckDefinition(
-            .securitySoftwareSignaturesFresh, probe: .securitySoftware,
-            parameters: [
-                .init("max_age_days", .int(minimum: 1), default: .int(7)),
-                .init("commercial_only", .bool, default: .bool(false))
-            ]
-        ) {
-            Verdicts.signaturesFresh($0.evidence, $0.parameters, $0.now)
+        CheckDefinition(.securitySoftwareSignaturesFresh, probe: .securitySoftware, parameters: SignatureAgeParameters.self) {
+            Verdicts.signaturesFresh($0.evidence, $1, $0.now)
         }
     ]
+}
+
+/// `security_software.installed` and `.running`: whether only commercial products count.
+struct SecurityProductParameters: CheckParameterSet {
+    var commercialOnly = false
+    static let fields: [ParameterField<Self>] = [.field("commercial_only", \.commercialOnly)]
+}
+
+/// `security_software.signatures_fresh`: how old the newest signatures may be, and whether only
+/// commercial products count.
+struct SignatureAgeParameters: CheckParameterSet {
+    var maxAgeDays = 7
+    var commercialOnly = false
+    static let fields: [ParameterField<Self>] = [.field("max_age_days", \.maxAgeDays, minimum: 1), .field("commercial_only", \.commercialOnly)]
 }
 
 extension Verdicts {
@@ -39,9 +41,9 @@ extension Verdicts {
     /// does not say which products are commercial.
     enum Counted { case products([SecuritySoftwareEvidence]), verdict(Verdict) }
 
-    static func countedProducts(_ products: [SecuritySoftwareEvidence], _ p: CheckParameters) -> Counted {
+    static func countedProducts(_ products: [SecuritySoftwareEvidence], commercialOnly: Bool) -> Counted {
         let installed = products.filter(\.installed)
-        guard p.bool("commercial_only") else {
+        guard commercialOnly else {
             return installed.isEmpty
                 ? .verdict(
                     .absent(
@@ -75,20 +77,20 @@ extension Verdicts {
                     ja: "市販のウイルス対策ソフト(EDR を含む)を導入し、常に稼働・最新の状態にしてください。")))
     }
 
-    static func securityInstalled(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+    static func securityInstalled(_ evidence: Evidence, commercialOnly: Bool) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed: [String]
-        switch countedProducts(products, p) {
+        switch countedProducts(products, commercialOnly: commercialOnly) {
         case .products(let counted): installed = counted.map(\.product)
         case .verdict(let verdict): return verdict
         }
         return .pass("Installed: \(installed.joined(separator: ", "))", "導入済み: \(installed.joined(separator: ", "))")
     }
 
-    static func securityRunning(_ evidence: Evidence, _ p: CheckParameters) -> Verdict {
+    static func securityRunning(_ evidence: Evidence, commercialOnly: Bool) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed: [SecuritySoftwareEvidence]
-        switch countedProducts(products, p) {
+        switch countedProducts(products, commercialOnly: commercialOnly) {
         case .products(let counted): installed = counted
         case .verdict(let verdict): return verdict
         }
@@ -108,14 +110,14 @@ extension Verdicts {
             "ウイルス対策ソフトの稼働状況を確認できません(オフラインのディスクイメージ、または /proc に権限なし)")
     }
 
-    static func signaturesFresh(_ evidence: Evidence, _ p: CheckParameters, _ now: Date) -> Verdict {
+    static func signaturesFresh(_ evidence: Evidence, _ p: SignatureAgeParameters, _ now: Date) -> Verdict {
         guard let products = evidence.securitySoftware else { return .notCollected(.securitySoftware, evidence) }
         let installed: [SecuritySoftwareEvidence]
-        switch countedProducts(products, p) {
+        switch countedProducts(products, commercialOnly: p.commercialOnly) {
         case .products(let counted): installed = counted
         case .verdict(let verdict): return verdict
         }
-        let maxAge = p.count("max_age_days")
+        let maxAge = p.maxAgeDays
         let dated = installed.compactMap { product in product.signaturesUpdatedAt.map { (product.product, $0) } }
         // A date after the scan is a wrong clock on one side or a forged file: it proves nothing.
         let (future, past) = (dated.filter { $0.1 > now }, dated.filter { $0.1 <= now })
