@@ -15,7 +15,7 @@ TEST_APT_PACKAGES := postgresql libnss3-tools debootstrap apt-utils dpkg-dev ipr
 DEB_APT_PACKAGES := dpkg-dev binutils lintian debootstrap systemd-container mandoc
 NEWEST_DEB = $$(ls -t .build-deb/posture_*.deb | head -n 1)
 
-.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench bench-scan bench-integrity bench-collector clean deb-deps deb lint-deb test-deb format format-check
+.PHONY: help man deps test-deps python-test-deps apt-install build release release-static test scan bench bench-scan bench-integrity bench-collector bench-console clean deb-deps deb lint-deb test-deb format format-check
 
 help:
 	@echo "make scan        install what posture needs, build it, scan this machine with the bundled profiles"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-scan  time and peak memory of the .deb's posture scan against apt list --upgradable and dpkg --verify"
 	@echo "make bench-integrity  time integrity verification against dpkg --verify and debsums"
 	@echo "make bench-collector  load the collector: 500 devices, 64 connections, SQLite and PostgreSQL"
+	@echo "make bench-console    the web console: 10,000 devices with a month of reports, page latency, SQLite and PostgreSQL"
 	@echo "make man         build the man page and shell completions into .build/man (checked with mandoc)"
 	@echo "make format      format Sources, Tests and Package.swift with swift-format (.swift-format)"
 	@echo "make format-check  fail on any formatting difference (CI runs it)"
@@ -114,3 +115,6 @@ bench-integrity: release-static
 
 bench-collector: release
 	scripts/bench-collector
+
+bench-console: release
+	scripts/bench-console

@@ -37,7 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0")
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1")
     ],
     targets: [
         // Report, evidence and finding models shared by every layer.
@@ -141,7 +142,7 @@ let package = Package(
         .target(
             name: "PostureCollector",
             dependencies: [
-                "PostureModel", "PostureReference", "PostureEvidence",
+                "PostureModel", "PostureReference", "PostureEvidence", "PosturePolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -152,12 +153,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The collector's HTTP API over Hummingbird: routes, limits, TLS, timeouts, graceful shutdown.
+        // The collector's HTTP API over Hummingbird (routes, limits, TLS, timeouts, graceful shutdown) and the web console under /console/.
         .target(
             name: "PostureCollectorServer",
             dependencies: [
-                "PostureCollector", "PostureEvidence",
+                "PostureCollector", "PostureEvidence", "PostureModel", "PosturePolicy", "PostureAssessment", "PostureReference",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

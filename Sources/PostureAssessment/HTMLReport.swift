@@ -193,7 +193,8 @@ package enum HTMLReport {
     }
 
     /// Text escaped for HTML, its `backticked` spans (commands, paths) shown as code.
-    static func withCode(_ text: String) -> String {
+    /// Escaped text with `backticked` spans as `<code>`.
+    package static func withCode(_ text: String) -> String {
         let parts = text.split(separator: "`", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 3, parts.count % 2 == 1 else { return escape(text) }
         return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\(escape($0.element))</code>" : escape($0.element) }.joined()

@@ -1,5 +1,6 @@
 package import Crypto
 package import Foundation
+package import Logging
 package import PostureEvidence
 import PostureModel
 import Synchronization
@@ -14,6 +15,8 @@ package enum RequestError: Error, Equatable, CustomStringConvertible {
     case tooLarge(limit: Int)
     case rateLimited(retryAfter: Int, reason: String)
     case unauthorized(String)
+    /// Signed in, but the request lacks what proves it came from this console's own form (CSRF).
+    case forbidden(String)
     case notFound(String)
     case timedOut(seconds: Int)
     case busy(retryAfter: Int)
@@ -22,6 +25,7 @@ package enum RequestError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .malformed: return 400
         case .notEnrolled, .tokenRefused, .unauthorized: return 401
+        case .forbidden: return 403
         case .notFound: return 404
         case .timedOut: return 408
         case .alreadyEnrolled: return 409
@@ -50,6 +54,7 @@ package enum RequestError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(let limit): return "body larger than the limit of \(limit) bytes"
         case .rateLimited(let seconds, let reason): return "\(reason) \(seconds)s"
         case .unauthorized(let reason): return reason
+        case .forbidden(let reason): return reason
         case .notFound(let what): return what
         case .timedOut(let seconds): return "the request body did not arrive within \(seconds)s"
         case .busy(let seconds): return "the collector is busy; retry in \(seconds)s"
@@ -76,11 +81,20 @@ package final class Collector: Sendable {
     let keys = LockedDictionary<String, Curve25519.Signing.PublicKey>()
     let rate: RateLimiter
 
-    package init(storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared) {
+    /// Judges each stored report for the console; nil keeps no verdicts.
+    package let verdictKeeper: VerdictKeeper?
+    let logger: Logger
+
+    package init(
+        storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared,
+        verdictKeeper: VerdictKeeper? = nil, logger: Logger = Logger(label: "posture-collector")
+    ) {
         self.storage = storage
         self.receiptKey = receiptKey
         self.limits = limits
         self.checks = checks
+        self.verdictKeeper = verdictKeeper
+        self.logger = logger
         nonces = NonceIssuer(receiptKey: receiptKey)
         rate = RateLimiter(perMinute: limits.perDevicePerMinute)
     }
@@ -207,9 +221,10 @@ package final class Collector: Sendable {
         // After the signature, so forgeries under a device's key id cannot spend its allowance;
         // a repeat gives its share back, so replays of a captured envelope cannot either.
         if let seconds = rate.admit(keyID, now: now) { throw RequestError.deviceRate(seconds) }
-        let submission = Submission(
+        var submission = Submission(
             keyID: keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
             envelopeSha256: sha256Hex(body), collectedAt: report.collectedAt, envelope: body)
+        submission.verdicts = await verdicts(payload: envelope.body, keyID: keyID)
         let receiptKey = self.receiptKey
         let outcome: IngestOutcome
         do {
@@ -231,6 +246,22 @@ package final class Collector: Sendable {
         case .repeated(let receipt):
             rate.refund(keyID, now: now)
             return Accepted(status: 200, receipt: receipt, chain: nil, keyID: keyID, reportID: report.id)
+        }
+    }
+
+    /// The console's verdicts of a verified report, stored with it. A report the policy cannot
+    /// judge is stored all the same (evidence is never refused for the console's sake): the
+    /// failure is logged, and the console shows the device's previous verdict.
+    func verdicts(payload: Data?, keyID: String) async -> [DeviceVerdict] {
+        guard let keeper = verdictKeeper, let payload, !keeper.profiles.isEmpty else { return [] }
+        do {
+            return try await checks.run { () throws -> [DeviceVerdict] in
+                let report = try PostureJSON.decoder().decode(Report.self, from: payload)
+                return try keeper.verdicts(of: report, keyID: keyID)
+            }
+        } catch {
+            logger.warning("verdict not kept", metadata: ["key_id": "\(keyID)", "error": "\(Self.reason(error))"])
+            return []
         }
     }
 

@@ -41,6 +41,16 @@ package struct CollectorConfig: Sendable {
     package var limits = Limits()
     package var timeouts = Timeouts()
     package var logLevel = "info"
+    package var console = Console()
+
+    /// The web console (`/console/`, on when `staff_tokens_file` is set): the profiles whose
+    /// verdicts are kept at ingest and shown, and how long a sign-in lasts.
+    package struct Console: Sendable, Equatable {
+        /// Profile ids; empty: every profile on the search path.
+        package var profiles: [String] = []
+        package var session: TimeInterval = 8 * 3600
+        package init() {}
+    }
 
     package init() {}
 
@@ -51,7 +61,9 @@ package struct CollectorConfig: Sendable {
 
     package static func parse(path: String) throws -> CollectorConfig {
         let root = try YAMLNode.load(path: path).mapping("the collector config")
-        try root.rejectUnknownKeys(allowed: ["listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level"])
+        try root.rejectUnknownKeys(allowed: [
+            "listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level", "console"
+        ])
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : "\(directory)/\(file)" }
         var config = CollectorConfig()
@@ -120,6 +132,16 @@ package struct CollectorConfig: Sendable {
             config.logLevel = try node.string("log_level")
             guard ["debug", "info", "warning", "error"].contains(config.logLevel) else {
                 throw node.error("log_level must be debug, info, warning or error")
+            }
+        }
+        if let node = root.optional("console") {
+            let map = try node.mapping("console")
+            try map.rejectUnknownKeys(allowed: ["profiles", "session"])
+            if let profiles = map.optional("profiles") { config.console.profiles = try profiles.strings("console.profiles") }
+            if let session = map.optional("session") {
+                let seconds = try session.duration("console.session")
+                guard seconds >= 60 else { throw session.error("console.session must be at least 1m") }
+                config.console.session = TimeInterval(seconds)
             }
         }
         return config

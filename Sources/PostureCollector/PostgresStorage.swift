@@ -47,7 +47,9 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 // the index exists, and one transaction holding those locks while other collectors
                 // ingest (row locks on devices, inserts into reports) is a deadlock cycle.
                 // A schema already complete is left alone: no DDL, so no table lock at all.
-                let statements = StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
+                let statements =
+                    StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
+                    + StorageSchema.consoleStatements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
                 let names = statements.compactMap(StorageSchema.createdName)
                 var existing = 0
                 for try await (count) in try await setup.query(
@@ -198,6 +200,7 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                         """, logger: logger)
                 }
                 if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
+                for verdict in submission.verdicts { try await Self.keepVerdict(connection, logger, verdict, receivedAt: now) }
                 return .stored(receipt: receipt, chain: chain)
             }
         }
@@ -256,6 +259,140 @@ package final class PostgresStorage: CollectorStorage, Sendable {
             }
             return events
         }
+    }
+
+    // MARK: Console
+
+    package func fleet(profile: String, contract: String?) async throws -> [FleetEntry] {
+        try await bounded { [self] in
+            var entries: [FleetEntry] = []
+            for try await (keyID, owner, hostname, collectedAt, failing, unknown) in try await client.query(
+                """
+                SELECT d.key_id, d.contract, d.hostname, v.collected_at, v.failing, v.unknown
+                FROM devices d LEFT JOIN device_verdicts v ON v.key_id = d.key_id AND v.profile = \(profile)
+                WHERE \(contract)::TEXT IS NULL OR d.contract = \(contract)
+                """, logger: logger
+            ).decode((String, String, String?, Double?, Int?, Int?).self) {
+                entries.append(
+                    FleetEntry(
+                        keyID: keyID, contract: owner, hostname: hostname, collectedAt: collectedAt.map(Date.init(timeIntervalSince1970:)),
+                        failing: failing ?? 0, unknown: unknown ?? 0))
+            }
+            return entries
+        }
+    }
+
+    /// Keeps a verdict unless a newer report's is already kept for its device and profile.
+    static func keepVerdict(_ connection: PostgresConnection, _ logger: Logger, _ verdict: DeviceVerdict, receivedAt: Date) async throws {
+        try await connection.query(
+            """
+            INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings)
+            VALUES (\(verdict.keyID), \(verdict.profile), \(verdict.reportID), \(verdict.collectedAt.timeIntervalSince1970),
+                    \(receivedAt.timeIntervalSince1970), \(verdict.failing), \(verdict.unknown), \(verdict.findings))
+            ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
+            received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings
+            WHERE excluded.collected_at >= device_verdicts.collected_at
+            """, logger: logger)
+    }
+
+    package func verdicts(keyID: String) async throws -> [DeviceVerdict] {
+        try await bounded { [self] in
+            try await verdicts(
+                query: """
+                    SELECT key_id, profile, report_id, collected_at, received_at, failing, unknown, findings
+                    FROM device_verdicts WHERE key_id = \(keyID) ORDER BY profile
+                    """)
+        }
+    }
+
+    func verdicts(query: PostgresQuery) async throws -> [DeviceVerdict] {
+        var verdicts: [DeviceVerdict] = []
+        for try await (keyID, profile, reportID, collectedAt, receivedAt, failing, unknown, findings) in try await client.query(query, logger: logger)
+            .decode((String, String, String, Double, Double, Int, Int, Data).self)
+        {
+            verdicts.append(
+                DeviceVerdict(
+                    keyID: keyID, profile: profile, reportID: reportID, collectedAt: Date(timeIntervalSince1970: collectedAt),
+                    receivedAt: Date(timeIntervalSince1970: receivedAt), failing: failing, unknown: unknown, findings: findings))
+        }
+        return verdicts
+    }
+
+    package func eventCounts(contract: String?) async throws -> [String: Int] {
+        try await bounded { [self] in
+            var counts: [String: Int] = [:]
+            for try await (keyID, count) in try await client.query(
+                """
+                SELECT e.key_id, COUNT(*)::BIGINT FROM chain_events e JOIN devices d ON d.key_id = e.key_id
+                WHERE \(contract)::TEXT IS NULL OR d.contract = \(contract) GROUP BY e.key_id
+                """, logger: logger
+            ).decode((String, Int).self) { counts[keyID] = count }
+            return counts
+        }
+    }
+
+    package func keep(_ assessment: KeptAssessment) async throws -> Int64 {
+        try await bounded { [self] in
+            let rows = try await client.query(
+                """
+                INSERT INTO console_assessments (contract, key_id, profile, staff, at, inputs, assessment, html)
+                VALUES (\(assessment.contract), \(assessment.keyID), \(assessment.profile), \(assessment.staff), \(assessment.at.timeIntervalSince1970),
+                        \(assessment.inputs), \(assessment.assessment), \(assessment.html)) RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(Int64.self) { return id }
+            throw StorageError(description: "PostgreSQL kept the assessment but returned no id")
+        }
+    }
+
+    package func keptAssessment(id: Int64) async throws -> KeptAssessment? {
+        try await bounded { [self] in
+            try await kept(
+                query: """
+                    SELECT id, contract, key_id, profile, staff, at, inputs, assessment, html FROM console_assessments WHERE id = \(id)
+                    """
+            ).first
+        }
+    }
+
+    package func keptAssessments(keyID: String) async throws -> [KeptAssessment] {
+        try await bounded { [self] in
+            try await kept(
+                query: """
+                    SELECT id, contract, key_id, profile, staff, at, inputs, ''::bytea, ''::bytea FROM console_assessments
+                    WHERE key_id = \(keyID) ORDER BY id DESC
+                    """)
+        }
+    }
+
+    package func reports(keyID: String, limit: Int) async throws -> [StoredReport] {
+        try await bounded { [self] in
+            var reports: [StoredReport] = []
+            for try await (reportID, sequence, collectedAt, receivedAt, chain, receipt) in try await client.query(
+                """
+                SELECT report_id, sequence, collected_at, received_at, chain, receipt FROM reports WHERE key_id = \(keyID)
+                ORDER BY arrival DESC LIMIT \(limit)
+                """, logger: logger
+            ).decode((String, Int, Double, Double, String, Data).self) {
+                reports.append(
+                    StoredReport(
+                        reportID: reportID, sequence: sequence, collectedAt: Date(timeIntervalSince1970: collectedAt),
+                        receivedAt: Date(timeIntervalSince1970: receivedAt), chain: chain, receipt: receipt))
+            }
+            return reports
+        }
+    }
+
+    func kept(query: PostgresQuery) async throws -> [KeptAssessment] {
+        var kept: [KeptAssessment] = []
+        for try await (id, contract, keyID, profile, staff, at, inputs, assessment, html) in try await client.query(query, logger: logger)
+            .decode((Int64, String, String, String, String, Double, Data, Data, Data).self)
+        {
+            kept.append(
+                KeptAssessment(
+                    id: id, contract: contract, keyID: keyID, profile: profile, staff: staff, at: Date(timeIntervalSince1970: at),
+                    inputs: inputs, assessment: assessment, html: html))
+        }
+        return kept
     }
 
     package func close() async throws {

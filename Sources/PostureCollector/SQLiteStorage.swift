@@ -28,6 +28,11 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 try db.execute(sql: statement)
             }
         }
+        migrator.registerMigration("console") { db in
+            for statement in StorageSchema.consoleStatements(blob: "BLOB", autoincrement: "INTEGER PRIMARY KEY AUTOINCREMENT", real: "REAL") {
+                try db.execute(sql: statement)
+            }
+        }
         try migrator.migrate(pool)
         committer = GroupCommitter(pool: pool)
     }
@@ -129,6 +134,7 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                     arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
             }
             if let detail { try Self.record(db, submission, kind: chain.rawValue, detail: detail, at: now) }
+            for verdict in submission.verdicts { try Self.keepVerdict(db, verdict, receivedAt: now) }
             return .stored(receipt: receipt, chain: chain)
         }
     }
@@ -187,6 +193,125 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
 
     package func close() async throws {
         try pool.close()
+    }
+
+    // MARK: Console
+
+    /// Columns by position, not name: the overview reads every device per page. The verdicts come
+    /// from their covering index: a table row holds a report's findings, pages of them per device.
+    package func fleet(profile: String, contract: String?) async throws -> [FleetEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.key_id, d.contract, d.hostname, v.collected_at, v.failing, v.unknown
+                    FROM devices d LEFT JOIN device_verdicts v INDEXED BY device_verdicts_profile ON v.key_id = d.key_id AND v.profile = ?
+                    WHERE ? IS NULL OR d.contract = ?
+                    """, arguments: [profile, contract, contract]
+            ).map { row in
+                FleetEntry(
+                    keyID: row[0], contract: row[1], hostname: row[2], collectedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    failing: row[4] ?? 0, unknown: row[5] ?? 0)
+            }
+        }
+    }
+
+    /// Keeps a verdict unless a newer report's is already kept for its device and profile.
+    static func keepVerdict(_ db: Database, _ verdict: DeviceVerdict, receivedAt: Date) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
+                received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings
+                WHERE excluded.collected_at >= device_verdicts.collected_at
+                """,
+            arguments: [
+                verdict.keyID, verdict.profile, verdict.reportID, verdict.collectedAt.timeIntervalSince1970,
+                receivedAt.timeIntervalSince1970, verdict.failing, verdict.unknown, verdict.findings
+            ])
+    }
+
+    package func verdicts(keyID: String) async throws -> [DeviceVerdict] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_verdicts WHERE key_id = ? ORDER BY profile", arguments: [keyID]).map(Self.verdict)
+        }
+    }
+
+    static func verdict(_ row: Row) -> DeviceVerdict {
+        DeviceVerdict(
+            keyID: row["key_id"], profile: row["profile"], reportID: row["report_id"], collectedAt: Date(timeIntervalSince1970: row["collected_at"]),
+            receivedAt: Date(timeIntervalSince1970: row["received_at"]), failing: row["failing"], unknown: row["unknown"], findings: row["findings"])
+    }
+
+    package func eventCounts(contract: String?) async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.key_id, COUNT(*) AS n FROM chain_events e JOIN devices d ON d.key_id = e.key_id
+                    WHERE ? IS NULL OR d.contract = ? GROUP BY e.key_id
+                    """, arguments: [contract, contract])
+            {
+                counts[row["key_id"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    package func keep(_ assessment: KeptAssessment) async throws -> Int64 {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO console_assessments (contract, key_id, profile, staff, at, inputs, assessment, html) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    assessment.contract, assessment.keyID, assessment.profile, assessment.staff, assessment.at.timeIntervalSince1970,
+                    assessment.inputs, assessment.assessment, assessment.html
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    package func keptAssessment(id: Int64) async throws -> KeptAssessment? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM console_assessments WHERE id = ?", arguments: [id]).map(Self.kept)
+        }
+    }
+
+    package func keptAssessments(keyID: String) async throws -> [KeptAssessment] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, contract, key_id, profile, staff, at, inputs, x'' AS assessment, x'' AS html FROM console_assessments
+                    WHERE key_id = ? ORDER BY id DESC
+                    """, arguments: [keyID]
+            ).map(Self.kept)
+        }
+    }
+
+    package func reports(keyID: String, limit: Int) async throws -> [StoredReport] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT report_id, sequence, collected_at, received_at, chain, receipt FROM reports WHERE key_id = ?
+                    ORDER BY arrival DESC LIMIT ?
+                    """, arguments: [keyID, limit]
+            ).map { row in
+                StoredReport(
+                    reportID: row["report_id"], sequence: row["sequence"], collectedAt: Date(timeIntervalSince1970: row["collected_at"]),
+                    receivedAt: Date(timeIntervalSince1970: row["received_at"]), chain: row["chain"], receipt: row["receipt"])
+            }
+        }
+    }
+
+    static func kept(_ row: Row) -> KeptAssessment {
+        KeptAssessment(
+            id: row["id"], contract: row["contract"], keyID: row["key_id"], profile: row["profile"], staff: row["staff"],
+            at: Date(timeIntervalSince1970: row["at"]), inputs: row["inputs"], assessment: row["assessment"], html: row["html"])
     }
 }
 

@@ -23,6 +23,13 @@ package struct StaffToken: Sendable, Equatable {
             self = .contract(String(text.dropFirst("contract:".count)))
         }
 
+        package func allows(contract: String) -> Bool {
+            switch self {
+            case .bank: return true
+            case .contract(let id): return id == contract
+            }
+        }
+
         package var description: String {
             switch self {
             case .bank: return "bank"
@@ -39,12 +46,7 @@ package struct StaffToken: Sendable, Equatable {
     /// The short id `token revoke` and `token list` name a token by.
     package var id: String { String(sha256.prefix(12)) }
 
-    package func allows(contract: String) -> Bool {
-        switch scope {
-        case .bank: return true
-        case .contract(let id): return id == contract
-        }
-    }
+    package func allows(contract: String) -> Bool { scope.allows(contract: contract) }
 
     package var line: String {
         "sha256:\(sha256) scope=\(scope) expires=\(RFC3339.string(from: expires))" + (name.map { " name=\($0)" } ?? "")
@@ -131,6 +133,12 @@ package final class StaffTokens: Sendable {
         }
         guard found.expires > now else { throw RequestError.unauthorized("the staff token \(found.id) expired at \(RFC3339.string(from: found.expires))") }
         return found
+    }
+
+    /// The token with this digest while it is still in the file and unexpired: a console session
+    /// ends when its token is revoked or expires.
+    package func current(sha256: String, now: Date = Date()) -> StaffToken? {
+        current().first { $0.sha256 == sha256 && $0.expires > now }
     }
 
     /// The tokens as the file says now; a file that became unreadable or malformed keeps none.

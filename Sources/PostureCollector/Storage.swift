@@ -32,6 +32,9 @@ package struct Submission: Sendable {
     package var collectedAt: Date
     /// The envelope exactly as received.
     package var envelope: Data
+    /// The report's verdicts for the console, kept in the same transaction (their receipt time is
+    /// the store's); empty when the console is off.
+    package var verdicts: [DeviceVerdict] = []
 
     package init(keyID: String, reportID: String, sequence: Int, previous: String?, envelopeSha256: String, collectedAt: Date, envelope: Data) {
         self.keyID = keyID
@@ -98,13 +101,33 @@ package struct StoredEnvelope: Sendable {
     package var envelope: Data
 }
 
+/// One stored report's place and receipt, as the console's device page lists them.
+package struct StoredReport: Sendable, Hashable {
+    package var reportID: String
+    package var sequence: Int
+    package var collectedAt: Date
+    package var receivedAt: Date
+    package var chain: String
+    package var receipt: Data
+
+    package init(reportID: String, sequence: Int, collectedAt: Date, receivedAt: Date, chain: String, receipt: Data) {
+        self.reportID = reportID
+        self.sequence = sequence
+        self.collectedAt = collectedAt
+        self.receivedAt = receivedAt
+        self.chain = chain
+        self.receipt = receipt
+    }
+}
+
 /// Signs the receipt for a submission once storage has decided its chain status and receipt time.
 package typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
 
 /// The collector's store: SQLite (embedded default) or PostgreSQL, with the same behaviour.
 ///
-/// `ingest` is atomic per device: the chain check, the envelope, the receipt and any chain event are
-/// written together, and concurrent submissions of one device are serialised.
+/// `ingest` is atomic per device: the chain check, the envelope, the receipt, any chain event and
+/// the report's verdicts (each kept unless a newer report's is already kept for its device and
+/// profile) are written together, and concurrent submissions of one device are serialised.
 package protocol CollectorStorage: Sendable {
     func issueToken(sha256: String, contract: String, issuedAt: Date, expiresAt: Date) async throws
     /// Uses the token once and binds the device to its contract, in one transaction.
@@ -119,6 +142,21 @@ package protocol CollectorStorage: Sendable {
     func envelopePage(keyID: String, from: Date?, to: Date?, after cursor: ReadCursor?, limit: Int, withEnvelopes: Bool) async throws -> [StoredEnvelope]
     func events(keyID: String) async throws -> [ChainEvent]
     func close() async throws
+
+    // The console's reads and records.
+    /// Every enrolled device (or those of one contract) with its kept verdict against `profile`.
+    func fleet(profile: String, contract: String?) async throws -> [FleetEntry]
+    /// The kept verdicts of one device, with their findings.
+    func verdicts(keyID: String) async throws -> [DeviceVerdict]
+    /// How many chain events (gaps, forks, replays, conflicts) each device has, by key id.
+    func eventCounts(contract: String?) async throws -> [String: Int]
+    /// Keeps an assessment run from the console; returns its id.
+    func keep(_ assessment: KeptAssessment) async throws -> Int64
+    func keptAssessment(id: Int64) async throws -> KeptAssessment?
+    /// A device's kept assessments, newest first, without their bodies.
+    func keptAssessments(keyID: String) async throws -> [KeptAssessment]
+    /// A device's newest `limit` stored reports (by arrival) with their receipts.
+    func reports(keyID: String, limit: Int) async throws -> [StoredReport]
 }
 
 /// The chain decision shared by both stores, from the device's newest stored position and what is
@@ -192,6 +230,31 @@ enum StorageSchema {
                 detail TEXT NOT NULL, at \(real) NOT NULL)
             """,
             "CREATE INDEX IF NOT EXISTS chain_events_key ON chain_events(key_id, id)"
+        ]
+    }
+
+    /// The console's tables (a second migration in SQLite): the newest verdict per device and
+    /// profile, and the assessments run from the console.
+    static func consoleStatements(blob: String, autoincrement: String, real: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS device_verdicts (
+                key_id TEXT NOT NULL REFERENCES devices(key_id), profile TEXT NOT NULL, report_id TEXT NOT NULL,
+                collected_at \(real) NOT NULL, received_at \(real) NOT NULL, failing BIGINT NOT NULL, unknown BIGINT NOT NULL,
+                findings \(blob) NOT NULL, PRIMARY KEY (key_id, profile))
+            """,
+            // Covers the overview's query: its rows are read from the index, never from the table,
+            // whose rows each hold a report's findings.
+            """
+            CREATE INDEX IF NOT EXISTS device_verdicts_profile
+            ON device_verdicts(profile, key_id, report_id, collected_at, received_at, failing, unknown)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS console_assessments (
+                id \(autoincrement), contract TEXT NOT NULL, key_id TEXT NOT NULL, profile TEXT NOT NULL, staff TEXT NOT NULL,
+                at \(real) NOT NULL, inputs \(blob) NOT NULL, assessment \(blob) NOT NULL, html \(blob) NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS console_assessments_key ON console_assessments(key_id, id)"
         ]
     }
 }

@@ -9,6 +9,8 @@ import NIOSSL
 package import PostureCollector
 import PostureEvidence
 import PostureModel
+package import PosturePolicy
+package import PostureReference
 
 /// The collector's HTTP API (DESIGN.md "Collector"): HTTPS, or plain HTTP on loopback behind a
 /// reverse proxy. Every refusal is a 4xx with `{"error": reason}`; a store that fails answers 503
@@ -21,13 +23,27 @@ package struct CollectorServer: Sendable {
     package let staffTokens: StaffTokens?
     package let logger: Logger
     package let admission: Admission
+    /// The web console; nil without staff tokens (nobody could sign in).
+    let console: Console?
 
-    package init(config: CollectorConfig, collector: Collector, staffTokens: StaffTokens?, logger: Logger) {
+    /// - Parameter profiles: the profiles the console shows verdicts for (those the collector's
+    ///   `VerdictKeeper` judges), and offers for claims.
+    package init(
+        config: CollectorConfig, collector: Collector, staffTokens: StaffTokens?, logger: Logger, profiles: [Profile] = [],
+        reference: ReferencePaths = .standard()
+    ) {
         self.config = config
         self.collector = collector
         self.staffTokens = staffTokens
         self.logger = logger
-        admission = Admission(refusalsPerMinute: config.limits.perAddressRefusalsPerMinute, maxInFlight: config.limits.maxInFlight)
+        let admission = Admission(refusalsPerMinute: config.limits.perAddressRefusalsPerMinute, maxInFlight: config.limits.maxInFlight)
+        self.admission = admission
+        console = staffTokens.map { tokens in
+            Console(
+                collector: collector, staffTokens: tokens, profiles: profiles, reference: reference,
+                sessions: ConsoleSessions(lifetime: config.console.session), secureCookies: config.tlsCertificate != nil,
+                admission: admission, logger: logger)
+        }
     }
 
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
@@ -164,6 +180,7 @@ package struct CollectorServer: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: collector.receiptKey.publicLine + "\n")))
             }
         }
+        console?.register(on: router)
         return router
     }
 

@@ -6,6 +6,7 @@ import PostureCollectorServer
 import PostureCommandLine
 import PostureEvidence
 import PostureModel
+import PosturePolicy
 import PostureReference
 
 /// `posture-collector`: the bank's side. Receives, verifies and keeps the evidence agents upload.
@@ -50,9 +51,13 @@ struct ServeCommand: AsyncParsableCommand {
             let staffTokens = try config.staffTokensFile.map { try StaffTokens(file: $0) }
             let (receiptKey, created) = try DeviceKey.loadOrCreate(file: config.receiptKey)
             if created { logger.notice("created the receipt key", metadata: ["path": "\(config.receiptKey)", "key_id": "\(receiptKey.keyID)"]) }
+            let repository = ProfileRepository(paths: .standard())
+            let profiles = try config.console.profiles.isEmpty ? repository.loadAll() : repository.chosen(config.console.profiles)
             let storage = try await openStorage(config, logger: logger)
-            let collector = Collector(storage: storage, receiptKey: receiptKey, limits: config.limits)
-            let server = CollectorServer(config: config, collector: collector, staffTokens: staffTokens, logger: logger)
+            let collector = Collector(
+                storage: storage, receiptKey: receiptKey, limits: config.limits,
+                verdictKeeper: staffTokens == nil ? nil : VerdictKeeper(profiles: profiles), logger: logger)
+            let server = CollectorServer(config: config, collector: collector, staffTokens: staffTokens, logger: logger, profiles: profiles)
             let scheme = config.tlsCertificate == nil ? "http" : "https"
             let host = config.host
             do {

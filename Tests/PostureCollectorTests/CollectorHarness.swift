@@ -15,6 +15,9 @@ enum StoreKind: String, Sendable, CustomStringConvertible {
 
     var description: String { rawValue }
 
+    /// SQLite, and PostgreSQL when the test server is set.
+    static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
     func storageURL(in root: TemporaryRoot) -> String {
         switch self {
         case .sqlite: return "sqlite://\(root.url("collector.db").path)"
@@ -133,12 +136,12 @@ final class CollectorProcess: @unchecked Sendable {
 
     /// Enrolls `key` with `token` as `posture enroll` does: a nonce from the challenge, signed by
     /// `signer` (the key itself unless a test says otherwise).
-    func enroll(_ key: DeviceKey, token: String, signer: DeviceKey? = nil) throws -> HTTPResponse {
+    func enroll(_ key: DeviceKey, token: String, signer: DeviceKey? = nil, hostname: String = "pc-1") throws -> HTTPResponse {
         let challenge = try JSONSerialization.jsonObject(with: try send("/v1/enroll/challenge", method: "GET").body) as? [String: Any]
         let nonce = challenge?["nonce"] as? String ?? ""
         let signature = try (signer ?? key).privateKey.signature(for: EnrollmentProof.message(token: token, publicKey: key.publicLine, nonce: nonce))
         let body = try JSONSerialization.data(withJSONObject: [
-            "token": token, "public_key": key.publicLine, "hostname": "pc-1",
+            "token": token, "public_key": key.publicLine, "hostname": hostname,
             "nonce": nonce, "signature": signature.base64EncodedString()
         ])
         return try send("/v1/enroll", headers: [("Content-Type", "application/json")], body: body)

@@ -37,6 +37,13 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     }
     func events(keyID: String) async throws -> [ChainEvent] { try await inner.events(keyID: keyID) }
     func close() async throws { try await inner.close() }
+    func fleet(profile: String, contract: String?) async throws -> [FleetEntry] { try await inner.fleet(profile: profile, contract: contract) }
+    func verdicts(keyID: String) async throws -> [DeviceVerdict] { try await inner.verdicts(keyID: keyID) }
+    func eventCounts(contract: String?) async throws -> [String: Int] { try await inner.eventCounts(contract: contract) }
+    func keep(_ assessment: KeptAssessment) async throws -> Int64 { try await inner.keep(assessment) }
+    func keptAssessment(id: Int64) async throws -> KeptAssessment? { try await inner.keptAssessment(id: id) }
+    func keptAssessments(keyID: String) async throws -> [KeptAssessment] { try await inner.keptAssessments(keyID: keyID) }
+    func reports(keyID: String, limit: Int) async throws -> [StoredReport] { try await inner.reports(keyID: keyID, limit: limit) }
 }
 
 @Suite struct BoundedWorkTests {

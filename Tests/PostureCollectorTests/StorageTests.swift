@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostureCollector
 import PostureEvidence
+import PostureModel
 import PostureReference
 import PostureTestSupport
 import PostureTransport

@@ -1,0 +1,262 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PostureCollector
+import PostureCollectorServer
+import PostureEvidence
+import PostureModel
+import PosturePolicy
+import PostureTestSupport
+import Testing
+
+/// The web console in process (Hummingbird's test client over the collector's own router): the
+/// verdicts kept at ingest against the planted fleet's known facts, sign-in and its cookie,
+/// CSRF, scope, and a session that ends when its token is revoked. `ConsoleBrowserTests` drives
+/// the real binary in Chromium.
+@Suite struct ConsoleTests {
+    struct Fixture {
+        let root: TemporaryRoot
+        let collector: Collector
+        let router: Router<CollectorRequestContext>
+        let staffFile: String
+        let bankToken: String
+        let contractToken: String
+        let fleet = ConsoleFleet()
+        /// PostgreSQL runs get a database of their own, so counts over every contract are the fleet's.
+        let scratch: ScratchDatabase?
+
+        init(store: StoreKind = .sqlite) async throws {
+            root = try TemporaryRoot()
+            let profiles = try ConsoleFleet.profiles()
+            var limits = CollectorConfig.Limits()
+            limits.perDevicePerMinute = 10_000
+            let storage: any CollectorStorage
+            switch store {
+            case .sqlite:
+                scratch = nil
+                storage = try SQLiteStorage(path: root.url("collector.db").path)
+            case .postgres:
+                let database = try ScratchDatabase()
+                scratch = database
+                storage = try await PostgresStorage(url: database.url, logger: Logger(label: "test"))
+            }
+            collector = Collector(
+                storage: storage, receiptKey: DeviceKey(privateKey: .init()), limits: limits, verdictKeeper: VerdictKeeper(profiles: profiles))
+            staffFile = root.url("staff-tokens").path
+            bankToken = try StaffTokens.issue(file: staffFile, scope: .bank, lifetime: 3600, name: "desk").token
+            contractToken = try StaffTokens.issue(file: staffFile, scope: .contract("C-A"), lifetime: 3600, name: "it-a").token
+            var config = CollectorConfig()
+            config.tlsCertificate = "served-over-tls.pem"
+            router = CollectorServer(
+                config: config, collector: collector, staffTokens: try StaffTokens(file: staffFile), logger: Logger(label: "test"),
+                profiles: profiles
+            ).router()
+            try await fleet.plant(into: collector)
+        }
+    }
+
+    /// The overview's counts are the planted facts, from verdicts kept at ingest, in both stores.
+    @Test(arguments: StoreKind.available)
+    func keptVerdictsGiveThePlantedCounts(store: StoreKind) async throws {
+        let fixture = try await Fixture(store: store)
+        let storage = fixture.collector.storage
+        let profile = try #require(try ConsoleFleet.profiles().first { $0.id == ConsoleFleet.profile })
+        let overview = FleetOverview(
+            entries: try await storage.fleet(profile: profile.id, contract: nil), events: try await storage.eventCounts(contract: nil),
+            profile: profile, now: Date())
+        let tallies = overview.tallies
+        let a = try #require(tallies.first { $0.contract == "C-A" })
+        #expect((a.devices, a.failing, a.unknown, a.silent, a.withEvents) == (4, 1, 2, 1, 1))
+        let b = try #require(tallies.first { $0.contract == "C-B" })
+        #expect((b.devices, b.failing, b.unknown, b.silent, b.withEvents) == (1, 0, 1, 0, 0))
+        // Scoped reads see one contract only.
+        #expect(try await storage.fleet(profile: profile.id, contract: "C-B").map(\.hostname) == ["pc-b"])
+        #expect(try await storage.fleet(profile: "no-such-profile", contract: "C-B").map(\.collectedAt) == [nil], "a device never judged is listed")
+        #expect(overview.rows.first { $0.entry.hostname == "pc-silent" }?.standing == .silent)
+        let failing = try await storage.verdicts(keyID: fixture.fleet.pc("pc-fail").device.keyID)
+        let findings = try #require(failing.first { $0.profile == ConsoleFleet.profile }).decodedFindings()
+        #expect(findings.contains { $0.check == "security_software.installed" && $0.status == .fail && $0.remedy != nil })
+        // An older report arriving late does not replace the newer verdict.
+        let fork = fixture.fleet.pc("pc-fork")
+        let kept = try await storage.verdicts(keyID: fork.device.keyID)
+        #expect(kept.allSatisfy { abs($0.collectedAt.timeIntervalSince(fixture.fleet.now.addingTimeInterval(-4 * 3600))) < 1 })
+        try await storage.close()
+        try fixture.scratch?.drop()
+    }
+
+    static func csrf(_ page: String) -> String? {
+        guard let range = page.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression) else { return nil }
+        return String(page[range].split(separator: "\"")[3])
+    }
+
+    static func cookie(_ response: TestResponse, _ name: String) -> String? {
+        response.headers[values: .setCookie].first { $0.hasPrefix("\(name)=") }
+    }
+
+    static func value(_ setCookie: String?) -> String {
+        String(setCookie?.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last ?? "")
+    }
+
+    /// Signs in with `token`; returns the session cookie's value (empty when refused) and the response.
+    static func signIn(_ client: some TestClientProtocol, token: String) async throws -> (session: String, status: HTTPResponse.Status) {
+        let (preCookie, csrf) = try await client.execute(uri: "/console/sign-in", method: .get) { response in
+            (Self.value(Self.cookie(response, "posture_signin")), Self.csrf(String(buffer: response.body)) ?? "")
+        }
+        let body = "csrf=\(csrf)&token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+        return try await client.execute(
+            uri: "/console/sign-in", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "posture_signin=\(preCookie)"], body: ByteBuffer(string: body)
+        ) { response in (value(cookie(response, "posture_session")), response.status) }
+    }
+
+    @Test func signInCookieCSRFAndSignOut() async throws {
+        let fixture = try await Fixture()
+        let bankToken = fixture.bankToken
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/console/overview", method: .get) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/console/sign-in")
+            }
+            // The sign-in form's own CSRF token is required.
+            try await client.execute(
+                uri: "/console/sign-in", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "token=\(bankToken)")
+            ) { response in
+                #expect(response.status == .forbidden)
+                #expect(Self.cookie(response, "posture_session") == nil)
+            }
+            let wrong = try await Self.signIn(client, token: "pst_staff_wrong")
+            #expect(wrong.status == .unauthorized && wrong.session.isEmpty)
+
+            let (preCookie, csrf) = try await client.execute(uri: "/console/sign-in", method: .get) { response in
+                #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+                return (Self.value(Self.cookie(response, "posture_signin")), Self.csrf(String(buffer: response.body)) ?? "")
+            }
+            let session = try await client.execute(
+                uri: "/console/sign-in", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "posture_signin=\(preCookie)"],
+                body: ByteBuffer(string: "csrf=\(csrf)&token=\(bankToken)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                let cookie = try #require(Self.cookie(response, "posture_session"))
+                for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age="] {
+                    #expect(cookie.contains(flag), "the session cookie has \(flag): \(cookie)")
+                }
+                return Self.value(cookie)
+            }
+            let signedIn: HTTPFields = [.cookie: "posture_session=\(session)"]
+            let page = try await client.execute(uri: "/console/overview", method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentSecurityPolicy]?.contains("style-src 'self'") == true)
+                return String(buffer: response.body)
+            }
+            #expect(page.contains("data-contract=\"C-A\"") && page.contains("data-contract=\"C-B\""))
+            let sessionCSRF = try #require(Self.csrf(page))
+            var form: HTTPFields = signedIn
+            form[.contentType] = "application/x-www-form-urlencoded"
+            try await client.execute(uri: "/console/sign-out", method: .post, headers: form, body: ByteBuffer(string: "csrf=wrong")) { response in
+                #expect(response.status == .forbidden, "a form without the session's CSRF token is refused")
+            }
+            try await client.execute(uri: "/console/overview", method: .get, headers: signedIn) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/console/sign-out", method: .post, headers: form, body: ByteBuffer(string: "csrf=\(sessionCSRF)")) {
+                response in
+                #expect(response.status == .seeOther)
+                #expect(Self.cookie(response, "posture_session")?.contains("Max-Age=0") == true)
+            }
+            try await client.execute(uri: "/console/overview", method: .get, headers: signedIn) { response in
+                #expect(response.status == .seeOther, "the session ended at sign-out")
+            }
+        }
+    }
+
+    @Test func aContractSessionSeesItsOwnContractOnly() async throws {
+        let fixture = try await Fixture()
+        let own = fixture.fleet.pc("pc-fail").device.keyID, other = fixture.fleet.pc("pc-b").device.keyID
+        let contractToken = fixture.contractToken, staffFile = fixture.staffFile
+        try await Application(router: fixture.router).test(.router) { client in
+            let session = try await Self.signIn(client, token: contractToken).session
+            let signedIn: HTTPFields = [.cookie: "posture_session=\(session)"]
+            try await client.execute(uri: "/console/overview?contract=C-B", method: .get, headers: signedIn) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains("data-contract=\"C-A\"") && !page.contains("C-B"), "the contract filter cannot widen the scope")
+            }
+            try await client.execute(uri: "/console/devices/\(own)", method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("security_software") || String(buffer: response.body).contains("pc-fail"))
+            }
+            for path in ["/console/devices/\(other)", "/console/devices/\(other)/claim", "/console/devices/\(other)/envelopes.ndjson"] {
+                try await client.execute(uri: path, method: .get, headers: signedIn) { response in
+                    #expect(response.status == .notFound, "\(path) of contract C-B is answered as if it did not exist")
+                }
+            }
+            // Revoking the token ends the session at its next request.
+            _ = try StaffTokens.revoke(file: staffFile, id: String(sha256Hex(Data(contractToken.utf8)).prefix(12)))
+            try await client.execute(uri: "/console/overview", method: .get, headers: signedIn) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/console/sign-in")
+            }
+        }
+    }
+
+    /// A claim from the form: refused without the session's CSRF token, a malformed transfer shown
+    /// back as an error, and a kept assessment shown again byte for byte, with who ran it.
+    @Test func aClaimIsAssessedKeptAndShownAgainUnchanged() async throws {
+        let fixture = try await Fixture()
+        let key = fixture.fleet.pc("pc-fail").device.keyID
+        let bankToken = fixture.bankToken
+        let transfer = RFC3339.string(from: fixture.fleet.now.addingTimeInterval(-3600))
+        let receiptKey = fixture.collector.receiptKey.publicKey
+        try await Application(router: fixture.router).test(.router) { client in
+            let session = try await Self.signIn(client, token: bankToken).session
+            let signedIn: HTTPFields = [.cookie: "posture_session=\(session)"]
+            let csrf = try await client.execute(uri: "/console/devices/\(key)/claim", method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+                return Self.csrf(String(buffer: response.body)) ?? ""
+            }
+            var form = signedIn
+            form[.contentType] = "application/x-www-form-urlencoded"
+            let fields = "profile=\(ConsoleFleet.profile)&incidents=\(transfer.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+            try await client.execute(uri: "/console/devices/\(key)/claim", method: .post, headers: form, body: ByteBuffer(string: fields)) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(
+                uri: "/console/devices/\(key)/claim", method: .post, headers: form,
+                body: ByteBuffer(string: "csrf=\(csrf)&profile=\(ConsoleFleet.profile)&incidents=yesterday")
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("yesterday"))
+            }
+            let location = try await client.execute(
+                uri: "/console/devices/\(key)/claim", method: .post, headers: form, body: ByteBuffer(string: "csrf=\(csrf)&\(fields)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                return response.headers[.location] ?? ""
+            }
+            #expect(location.hasPrefix("/console/assessments/"))
+            let first = try await client.execute(uri: location, method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentSecurityPolicy]?.contains("'sha256-") == true, "the page's own style is allowed by its hash")
+                return String(buffer: response.body)
+            }
+            let again = try await client.execute(uri: location, method: .get, headers: signedIn) { String(buffer: $0.body) }
+            #expect(first == again && first.contains("iyogin-internet-eb"))
+            try await client.execute(uri: location + "/assessment.json", method: .get, headers: signedIn) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                #expect((json?["outcome"] as? [String: Any])?["verdict"] != nil)
+            }
+            let receiptLink = try await client.execute(uri: "/console/devices/\(key)", method: .get, headers: signedIn) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains("(desk)"), "the device page lists who ran the kept assessment")
+                let range = page.range(of: #"/console/devices/[0-9a-f]+/receipts/[0-9a-f-]+"#, options: .regularExpression)
+                return range.map { String(page[$0]) } ?? ""
+            }
+            let reportID = String(receiptLink.split(separator: "/").last ?? "")
+            try await client.execute(uri: receiptLink, method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+                let receipt = try CheckedReceipt(Data(response.body.readableBytesView), key: receiptKey)
+                #expect(receipt.reportID == reportID && receipt.keyID == key, "the receipt listed is the collector's, signed, for that report")
+            }
+        }
+    }
+}
