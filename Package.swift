@@ -153,6 +153,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The transparency log's algorithms (issue 21): RFC 6962/9162 Merkle trees over stored complete
+        // subtrees, inclusion and consistency proofs, C2SP signed notes, checkpoints and cosignatures.
+        .target(
+            name: "PostureTransparency",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // The collector's HTTP API over Hummingbird (routes, limits, TLS, timeouts, graceful shutdown) and the web console under /console/.
         .target(
             name: "PostureCollectorServer",
@@ -199,6 +206,11 @@ let package = Package(
             name: "PostureTestSupport",
             dependencies: ["PostureModel"],
             path: "Tests/PostureTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostureTransparencyTests",
+            dependencies: ["PostureTransparency", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

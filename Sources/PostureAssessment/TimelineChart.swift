@@ -1,9 +1,9 @@
 import Foundation
-import PostureModel
+package import PostureModel
 
 /// The window as an inline SVG: one row per requirement, coloured by status over time, with the
 /// incident, the notification, gaps and each report marked.
-struct TimelineChart {
+package struct TimelineChart {
     var assessment: Assessment
     var language: Language
 
@@ -12,7 +12,8 @@ struct TimelineChart {
     let rowHeight = 13.0
     let top = 18.0
 
-    static func colour(_ status: FindingStatus) -> String {
+    /// The colour of a status, in the assessment's timeline and the console's.
+    package static func colour(_ status: FindingStatus) -> String {
         switch status {
         case .pass, .attested: return "#4caf50"
         case .fail: return "#d32f2f"

@@ -18,10 +18,13 @@ package struct DeviceVerdict: Sendable, Hashable {
     /// Requirements that could not be judged (not counting the claim deadline, which only a claim decides).
     package var unknown: Int
     package var findings: Data
+    /// Each requirement's status, one `requirement=status` line each in the profile's order: what
+    /// the device page's timeline records when it changes.
+    package var statuses: String
 
     package init(
         keyID: String, profile: String, reportID: String, collectedAt: Date, receivedAt: Date, failing: Int, unknown: Int,
-        findings: Data
+        findings: Data, statuses: String = ""
     ) {
         self.keyID = keyID
         self.profile = profile
@@ -31,12 +34,34 @@ package struct DeviceVerdict: Sendable, Hashable {
         self.failing = failing
         self.unknown = unknown
         self.findings = findings
+        self.statuses = statuses
     }
 
     /// The findings, decoded (empty for a summary).
     package func decodedFindings() -> [Finding] {
         guard !findings.isEmpty else { return [] }
         return (try? PostureJSON.decoder().decode([Finding].self, from: findings)) ?? []
+    }
+}
+
+/// A point where a device's statuses against a profile changed: the report that first showed them.
+package struct VerdictChange: Sendable, Hashable {
+    package var collectedAt: Date
+    package var statuses: String
+
+    package init(collectedAt: Date, statuses: String) {
+        self.collectedAt = collectedAt
+        self.statuses = statuses
+    }
+
+    /// requirement id → status.
+    package var byRequirement: [String: String] {
+        var out: [String: String] = [:]
+        for line in statuses.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
+        }
+        return out
     }
 }
 
@@ -88,7 +113,8 @@ package struct VerdictKeeper: Sendable {
                 keyID: keyID, profile: profile.id, reportID: report.id, collectedAt: report.collectedAt, receivedAt: report.collectedAt,
                 failing: findings.count { $0.status == .fail },
                 unknown: findings.count { $0.status == .unknown && $0.check != Check.claimDeadline.rawValue },
-                findings: try PostureJSON.encoder().encode(findings))
+                findings: try PostureJSON.encoder().encode(findings),
+                statuses: findings.map { "\($0.requirement)=\($0.status.rawValue)" }.joined(separator: "\n"))
         }
     }
 }

@@ -50,6 +50,7 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 let statements =
                     StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
                     + StorageSchema.consoleStatements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
+                    + StorageSchema.timelineStatements(real: "DOUBLE PRECISION")
                 let names = statements.compactMap(StorageSchema.createdName)
                 var existing = 0
                 for try await (count) in try await setup.query(
@@ -293,6 +294,31 @@ package final class PostgresStorage: CollectorStorage, Sendable {
             received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings
             WHERE excluded.collected_at >= device_verdicts.collected_at
             """, logger: logger)
+        // A change point when the statuses differ from those in force at the report's time.
+        try await connection.query(
+            """
+            INSERT INTO verdict_changes (key_id, profile, collected_at, statuses)
+            SELECT \(verdict.keyID), \(verdict.profile), \(verdict.collectedAt.timeIntervalSince1970), \(verdict.statuses)
+            WHERE COALESCE((SELECT statuses FROM verdict_changes WHERE key_id = \(verdict.keyID) AND profile = \(verdict.profile)
+                            AND collected_at <= \(verdict.collectedAt.timeIntervalSince1970) ORDER BY collected_at DESC LIMIT 1), '')
+                  <> \(verdict.statuses)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    package func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange] {
+        try await bounded { [self] in
+            var changes: [VerdictChange] = []
+            for try await (collectedAt, statuses) in try await client.query(
+                """
+                SELECT collected_at, statuses FROM verdict_changes WHERE key_id = \(keyID) AND profile = \(profile) AND collected_at >= COALESCE(
+                    (SELECT MAX(collected_at) FROM verdict_changes WHERE key_id = \(keyID) AND profile = \(profile)
+                     AND collected_at < \(from.timeIntervalSince1970)), \(from.timeIntervalSince1970))
+                ORDER BY collected_at
+                """, logger: logger
+            ).decode((Double, String).self) { changes.append(VerdictChange(collectedAt: Date(timeIntervalSince1970: collectedAt), statuses: statuses)) }
+            return changes
+        }
     }
 
     package func verdicts(keyID: String) async throws -> [DeviceVerdict] {

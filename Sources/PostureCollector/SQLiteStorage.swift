@@ -33,6 +33,9 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 try db.execute(sql: statement)
             }
         }
+        migrator.registerMigration("console-timeline") { db in
+            for statement in StorageSchema.timelineStatements(real: "REAL") { try db.execute(sql: statement) }
+        }
         try migrator.migrate(pool)
         committer = GroupCommitter(pool: pool)
     }
@@ -230,6 +233,31 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 verdict.keyID, verdict.profile, verdict.reportID, verdict.collectedAt.timeIntervalSince1970,
                 receivedAt.timeIntervalSince1970, verdict.failing, verdict.unknown, verdict.findings
             ])
+        // A change point when the statuses differ from those in force at the report's time.
+        try db.execute(
+            sql: """
+                INSERT INTO verdict_changes (key_id, profile, collected_at, statuses) SELECT ?, ?, ?, ?
+                WHERE COALESCE((SELECT statuses FROM verdict_changes WHERE key_id = ? AND profile = ? AND collected_at <= ?
+                                ORDER BY collected_at DESC LIMIT 1), '') <> ?
+                ON CONFLICT DO NOTHING
+                """,
+            arguments: [
+                verdict.keyID, verdict.profile, verdict.collectedAt.timeIntervalSince1970, verdict.statuses, verdict.keyID, verdict.profile,
+                verdict.collectedAt.timeIntervalSince1970, verdict.statuses
+            ])
+    }
+
+    package func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT collected_at, statuses FROM verdict_changes WHERE key_id = ? AND profile = ? AND collected_at >= COALESCE(
+                        (SELECT MAX(collected_at) FROM verdict_changes WHERE key_id = ? AND profile = ? AND collected_at < ?), ?)
+                    ORDER BY collected_at
+                    """, arguments: [keyID, profile, keyID, profile, from.timeIntervalSince1970, from.timeIntervalSince1970]
+            ).map { VerdictChange(collectedAt: Date(timeIntervalSince1970: $0[0]), statuses: $0[1]) }
+        }
     }
 
     package func verdicts(keyID: String) async throws -> [DeviceVerdict] {

@@ -155,6 +155,9 @@ package protocol CollectorStorage: Sendable {
     func keptAssessment(id: Int64) async throws -> KeptAssessment?
     /// A device's kept assessments, newest first, without their bodies.
     func keptAssessments(keyID: String) async throws -> [KeptAssessment]
+    /// The points since `from` where the device's statuses against `profile` changed, in time
+    /// order, with the last one before `from` (the state the window opens in).
+    func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange]
     /// A device's newest `limit` stored reports (by arrival) with their receipts.
     func reports(keyID: String, limit: Int) async throws -> [StoredReport]
 }
@@ -255,6 +258,18 @@ enum StorageSchema {
                 at \(real) NOT NULL, inputs \(blob) NOT NULL, assessment \(blob) NOT NULL, html \(blob) NOT NULL)
             """,
             "CREATE INDEX IF NOT EXISTS console_assessments_key ON console_assessments(key_id, id)"
+        ]
+    }
+
+    /// The device page's timeline: a row only where a device's statuses against a profile change
+    /// (a third migration in SQLite).
+    static func timelineStatements(real: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS verdict_changes (
+                key_id TEXT NOT NULL REFERENCES devices(key_id), profile TEXT NOT NULL, collected_at \(real) NOT NULL,
+                statuses TEXT NOT NULL, PRIMARY KEY (key_id, profile, collected_at))
+            """
         ]
     }
 }

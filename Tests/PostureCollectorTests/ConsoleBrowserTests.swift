@@ -75,6 +75,7 @@ import Testing
         #expect(
             (seen["device_failing_findings"] as? [String])?.contains { $0.contains("Security software installed") && $0.contains("apt-get install clamav") }
                 == true, "the failing requirement is shown with its remedy")
+        #expect((seen["device_timeline_spans"] as? Int ?? 0) > 10, "the profile's timeline has a span per requirement")
 
         // The claim from the form is the assessment `posture-collector assess` makes of the same envelopes.
         let cli = try Fixtures.run(

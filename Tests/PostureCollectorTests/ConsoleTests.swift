@@ -83,6 +83,12 @@ import Testing
         let fork = fixture.fleet.pc("pc-fork")
         let kept = try await storage.verdicts(keyID: fork.device.keyID)
         #expect(kept.allSatisfy { abs($0.collectedAt.timeIntervalSince(fixture.fleet.now.addingTimeInterval(-4 * 3600))) < 1 })
+        // The timeline keeps change points only: pc-fork's three reports say the same.
+        let changes = try await storage.verdictChanges(keyID: fork.device.keyID, profile: profile.id, from: .distantPast)
+        #expect(changes.count == 1)
+        let failingChanges = try await storage.verdictChanges(keyID: fixture.fleet.pc("pc-fail").device.keyID, profile: profile.id, from: Date())
+        #expect(failingChanges.count == 1, "the state a window opens in is the last change before it")
+        #expect(failingChanges.first?.byRequirement.values.contains("fail") == true)
         try await storage.close()
         try fixture.scratch?.drop()
     }
@@ -248,6 +254,7 @@ import Testing
             let receiptLink = try await client.execute(uri: "/console/devices/\(key)", method: .get, headers: signedIn) { response in
                 let page = String(buffer: response.body)
                 #expect(page.contains("(desk)"), "the device page lists who ran the kept assessment")
+                #expect(page.contains("<svg class=\"timeline\"") && page.contains("fill=\"#d32f2f\"><title>fail</title>"), "a timeline shows the failing span")
                 let range = page.range(of: #"/console/devices/[0-9a-f]+/receipts/[0-9a-f-]+"#, options: .regularExpression)
                 return range.map { String(page[$0]) } ?? ""
             }

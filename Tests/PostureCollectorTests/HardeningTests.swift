@@ -44,6 +44,9 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     func keptAssessment(id: Int64) async throws -> KeptAssessment? { try await inner.keptAssessment(id: id) }
     func keptAssessments(keyID: String) async throws -> [KeptAssessment] { try await inner.keptAssessments(keyID: keyID) }
     func reports(keyID: String, limit: Int) async throws -> [StoredReport] { try await inner.reports(keyID: keyID, limit: limit) }
+    func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange] {
+        try await inner.verdictChanges(keyID: keyID, profile: profile, from: from)
+    }
 }
 
 @Suite struct BoundedWorkTests {

@@ -102,7 +102,9 @@ def main():
         click(settings["failing_host"], By.LINK_TEXT)
         seen["device_title"] = driver.find_element(By.TAG_NAME, "h1").text
         seen["device_failing_findings"] = [row.text for row in driver.find_elements(
-            By.CSS_SELECTOR, "#profile-%s + p + table tr.fail" % settings["profile"])]
+            By.XPATH, "//h2[@id='profile-%s']/following-sibling::table[1]//tr[contains(@class, 'fail')]" % settings["profile"])]
+        seen["device_timeline_spans"] = len(driver.find_elements(
+            By.XPATH, "//div[@id='timeline-%s']//*[local-name()='rect']" % settings["profile"]))
         shot("device")
 
         click("claim")

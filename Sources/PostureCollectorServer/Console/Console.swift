@@ -233,10 +233,21 @@ struct Console: Sendable {
         let verdicts = try await verdictList, events = try await eventList, kept = try await keptList, reports = try await reportList
         let now = Date()
         let ja = language == .ja
+        let days = request.uri.queryParameters.get("days") == "90" ? 90 : 30
+        let windowStart = now.addingTimeInterval(-Double(days) * 86400)
+        var timelines: [String: String] = [:]
+        for verdict in verdicts {
+            let changes = try await storage.verdictChanges(keyID: keyID, profile: verdict.profile, from: windowStart)
+            timelines[verdict.profile] =
+                ConsoleTimeline(
+                    findings: verdict.decodedFindings(), changes: changes, lastReport: verdict.collectedAt, from: windowStart, to: now,
+                    timezone: profiles.first { $0.id == verdict.profile }?.claim.timezone ?? "Asia/Tokyo", language: language
+                ).svg()
+        }
         let context: [String: Any] = [
             "t": t, "hostname": device.hostname ?? "—", "keyID": device.keyID, "contract": device.contract,
             "enrolled": local(device.enrolledAt), "lastReport": verdicts.map(\.collectedAt).max().map(local) ?? "—",
-            "hasEvents": !events.isEmpty,
+            "hasEvents": !events.isEmpty, "days": days, "otherDays": days == 30 ? 90 : 30,
             "events": events.map { ["at": local($0.at), "kind": $0.kind, "detail": $0.detail] },
             "profiles": profiles.compactMap { profile -> [String: Any]? in
                 guard let verdict = verdicts.first(where: { $0.profile == profile.id }) else { return nil }
@@ -245,6 +256,7 @@ struct Console: Sendable {
                 return [
                     "id": profile.id, "name": profile.name.text(for: language), "standing": own.rawValue,
                     "standingLabel": t[own.rawValue] ?? own.rawValue, "collected": local(verdict.collectedAt),
+                    "timeline": timelines[profile.id] ?? "",
                     "findings": verdict.decodedFindings().map { finding -> [String: Any] in
                         var row: [String: Any] = [
                             "title": ja ? finding.ja.title : finding.title, "clause": ja ? finding.clause : (finding.clauseEn ?? finding.clause),

@@ -27,7 +27,7 @@ enum ConsoleTemplates {
         td.failing, td.fail, span.failing { color: #b00000; font-weight: bold; } td.unknown, span.unknown { color: #8a5a00; font-weight: bold; }
         td.silent, span.silent { color: #555; font-weight: bold; } td.ok, td.pass, td.attested, span.ok { color: #116611; font-weight: bold; }
         td.flagged, td.events-kind { color: #b00000; font-weight: bold; } form.filter label { margin-right: 0.8em; }
-        .remedy { color: #333; } code { background: #f2f2f2; } .pages a { margin-right: 1em; }
+        div.timeline svg { width: 100%; max-width: 900px; height: auto; } .remedy { color: #333; } code { background: #f2f2f2; } .pages a { margin-right: 1em; }
         @media print { header form, form.filter, .pages { display: none; } }
         """
 
@@ -114,6 +114,8 @@ enum ConsoleTemplates {
         {{/events}}</tbody></table>{{/hasEvents}}
         {{#profiles}}<h2 id="profile-{{id}}">{{name}} <small>({{id}}) — <span class="{{standing}}">{{standingLabel}}</span></small></h2>
         <p>{{t.reportOf}} {{collected}}</p>
+        <div class="timeline" id="timeline-{{id}}">{{{timeline}}}</div>
+        <p class="days">{{t.timelineOf}} {{days}} {{t.daysUnit}} — <a href="?days={{otherDays}}">{{otherDays}} {{t.daysUnit}}</a></p>
         <table class="findings"><thead><tr><th>{{t.requirement}}</th><th>{{t.clause}}</th><th>{{t.status}}</th><th>{{t.finding}}</th></tr></thead><tbody>
         {{#findings}}<tr class="{{status}}"><td>{{title}}</td><td>{{clause}}</td><td class="status {{status}}">{{statusLabel}}</td><td>{{{summaryHTML}}}{{#remedyHTML}}<div class="remedy">{{t.remedy}}: {{{remedyHTML}}}</div>{{/remedyHTML}}</td></tr>
         {{/findings}}</tbody></table>
@@ -185,6 +187,7 @@ enum ConsoleTemplates {
         "remedy": ("What to do", "対処"), "noVerdict": ("No report judged yet.", "判定済みの報告はまだありません。"),
         "download": ("Download evidence", "証跡のダウンロード"), "from": ("From", "開始日"), "to": ("To", "終了日"),
         "downloadButton": ("Download envelopes (NDJSON)", "エンベロープをダウンロード (NDJSON)"),
+        "timelineOf": ("Each requirement over the last", "各要件の推移: 直近"), "daysUnit": ("days", "日"),
         "keptAssessments": ("Assessments", "判定履歴"), "ranBy": ("Run by", "実行者"),
         "reports": ("Reports and receipts", "報告と受領証"),
         "reportsHelp": (
