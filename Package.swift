@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "PostureCollector",
             dependencies: [
-                "PostureModel", "PostureReference", "PostureEvidence", "PosturePolicy",
+                "PostureModel", "PostureReference", "PostureEvidence", "PosturePolicy", "PostureTransparency",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -165,6 +165,7 @@ let package = Package(
             name: "PostureCollectorServer",
             dependencies: [
                 "PostureCollector", "PostureEvidence", "PostureModel", "PosturePolicy", "PostureAssessment", "PostureReference",
+                "PostureTransparency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -3,6 +3,7 @@ package import Foundation
 package import Logging
 package import PostureEvidence
 import PostureModel
+package import PostureTransparency
 import Synchronization
 
 /// Why the collector refused a request: each case is a 4xx (503 for `busy`) with a reason the client can act on.
@@ -230,10 +231,10 @@ package final class Collector: Sendable {
         do {
             outcome = try await storage.ingest(
                 submission, now: now,
-                sign: { submission, chain, receivedAt in
+                sign: { submission, chain, receivedAt, logIndex in
                     let receipt = Receipt(
                         reportId: submission.reportID, keyId: submission.keyID, envelopeSha256: submission.envelopeSha256,
-                        receivedAt: receivedAt, chain: chain, sequence: submission.sequence)
+                        receivedAt: receivedAt, chain: chain, sequence: submission.sequence, logIndex: logIndex)
                     return try Envelope.sign(body: try PostureJSON.encoder().encode(receipt), type: Receipt.payloadType, key: receiptKey).encoded()
                 })
         } catch {
@@ -287,6 +288,45 @@ package final class Collector: Sendable {
             return "\(context.debugDescription) at '\(path(context))'"
         @unknown default: return "\(error)"
         }
+    }
+
+    // MARK: The audit log
+
+    /// The log's name in its checkpoints (C2SP tlog-checkpoint origin): this collector's receipt key.
+    package var logOrigin: String { "posture-collector/\(receiptKey.keyID.prefix(16))" }
+
+    /// `GET /v1/log/checkpoint`: the log's size and root as a C2SP checkpoint, a signed note by the
+    /// receipt key under `logOrigin` (the verifier key is `logVerifierKey`).
+    package func checkpoint() async throws -> String {
+        let size = try await storage.logSize()
+        let root = try MerkleTree.root(treeSize: size, nodes: try await storage.logNodes(try MerkleTree.nodesForRoot(treeSize: size)))
+        let signer = try NoteSigner(name: logOrigin, privateKey: receiptKey.privateKey)
+        return try signer.sign(try Checkpoint(origin: logOrigin, size: size, root: root)).serialized
+    }
+
+    /// The note verifier key of the log's checkpoints: `NAME+KEYHASH+BASE64`.
+    package var logVerifierKey: String {
+        (try? NoteVerifier(name: logOrigin, publicKey: receiptKey.publicKey).verifierKey) ?? ""
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves (at most the log's size).
+    package func inclusionProof(index: Int, size: Int) async throws -> [Hash] {
+        let current = try await storage.logSize()
+        guard size >= 1, size <= current, index >= 0, index < size else {
+            throw RequestError.malformed("'index' must be below 'size', and 'size' from 1 to the log's size (\(current))")
+        }
+        return try MerkleTree.inclusionProof(
+            index: index, treeSize: size, nodes: try await storage.logNodes(try MerkleTree.nodesForInclusionProof(index: index, treeSize: size)))
+    }
+
+    /// The consistency proof from the tree of `from` leaves to the tree of `to` leaves.
+    package func consistencyProof(from: Int, to: Int) async throws -> [Hash] {
+        let current = try await storage.logSize()
+        guard from >= 1, from <= to, to <= current else {
+            throw RequestError.malformed("'from' must be from 1 to 'to', and 'to' at most the log's size (\(current))")
+        }
+        return try MerkleTree.consistencyProof(
+            oldSize: from, newSize: to, nodes: try await storage.logNodes(try MerkleTree.nodesForConsistencyProof(oldSize: from, newSize: to)))
     }
 
     // MARK: Reading

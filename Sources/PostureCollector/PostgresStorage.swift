@@ -4,6 +4,7 @@ import NIOSSL
 import PostgresNIO
 import PostureEvidence
 import PostureModel
+package import PostureTransparency
 
 /// The store for banks that outgrow one machine: PostgreSQL through a connection pool. Each ingest
 /// is one transaction that locks its device's row, so one device's submissions are serialised while
@@ -50,7 +51,7 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 let statements =
                     StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
                     + StorageSchema.consoleStatements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
-                    + StorageSchema.timelineStatements(real: "DOUBLE PRECISION")
+                    + StorageSchema.timelineStatements(real: "DOUBLE PRECISION") + StorageSchema.logStatements(blob: "BYTEA")
                 let names = statements.compactMap(StorageSchema.createdName)
                 var existing = 0
                 for try await (count) in try await setup.query(
@@ -187,7 +188,8 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                     """, logger: logger
                 ).decode(String.self) { predecessors.append(sha256) }
                 let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
-                let receipt = try sign(submission, chain, now)
+                let logIndex = try await Self.appendToLog(connection, logger, submission)
+                let receipt = try sign(submission, chain, now, logIndex)
                 try await connection.query(
                     """
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
@@ -204,6 +206,61 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 for verdict in submission.verdicts { try await Self.keepVerdict(connection, logger, verdict, receivedAt: now) }
                 return .stored(receipt: receipt, chain: chain)
             }
+        }
+    }
+
+    /// Appends the envelope as the log's next leaf, with the complete subtrees it finishes; its
+    /// index. A transaction-scoped advisory lock makes appends from every connection and every
+    /// collector instance take turns, so the log grows in receipt order; it is held to the commit.
+    static func appendToLog(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission) async throws -> Int {
+        try await connection.query("SELECT pg_advisory_xact_lock(7418527)", logger: logger)
+        var index = 0
+        for try await size in try await connection.query("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM log_leaves", logger: logger).decode(Int.self) {
+            index = size
+        }
+        let frontier = try await nodes(connection, logger, MerkleTree.nodesToReadForAppending(atIndex: index))
+        let created = try MerkleTree.nodesToStore(appendingLeaf: .leaf(Array(submission.envelope)), atIndex: index) { (id) throws(StorageError) -> Hash in
+            guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
+            return hash
+        }
+        for (id, hash) in created {
+            try await connection.query("INSERT INTO log_nodes (level, idx, hash) VALUES (\(id.level), \(id.index), \(Data(hash.bytes)))", logger: logger)
+        }
+        try await connection.query(
+            "INSERT INTO log_leaves (idx, key_id, report_id) VALUES (\(index), \(submission.keyID), \(submission.reportID))", logger: logger)
+        return index
+    }
+
+    /// The stored nodes among `ids`, in one query.
+    static func nodes(_ connection: PostgresConnection, _ logger: Logger, _ ids: Set<NodeID>) async throws -> [NodeID: Hash] {
+        guard !ids.isEmpty else { return [:] }
+        let sorted = ids.sorted()
+        let levels = sorted.map { Int64($0.level) }, indices = sorted.map { Int64($0.index) }
+        var found: [NodeID: Hash] = [:]
+        for try await (level, index, hash) in try await connection.query(
+            """
+            SELECT n.level, n.idx, n.hash FROM log_nodes n JOIN unnest(\(levels)::BIGINT[], \(indices)::BIGINT[]) AS k(level, idx)
+            ON n.level = k.level AND n.idx = k.idx
+            """, logger: logger
+        ).decode((Int, Int, Data).self) {
+            found[NodeID(level: level, index: index)] = try Hash(bytes: [UInt8](hash))
+        }
+        return found
+    }
+
+    package func logSize() async throws -> Int {
+        try await bounded { [self] in
+            var size = 0
+            for try await count in try await client.query("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM log_leaves", logger: logger).decode(Int.self) {
+                size = count
+            }
+            return size
+        }
+    }
+
+    package func logNodes(_ ids: Set<NodeID>) async throws -> [NodeID: Hash] {
+        try await bounded { [self] in
+            try await client.withConnection { connection in try await Self.nodes(connection, logger, ids) }
         }
     }
 

@@ -1,6 +1,7 @@
 package import Foundation
 import GRDB
 import PostureEvidence
+package import PostureTransparency
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, because a receipt
 /// promises that the evidence is on disk. Throughput comes from group commit instead of a weaker
@@ -32,6 +33,9 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
             for statement in StorageSchema.consoleStatements(blob: "BLOB", autoincrement: "INTEGER PRIMARY KEY AUTOINCREMENT", real: "REAL") {
                 try db.execute(sql: statement)
             }
+        }
+        migrator.registerMigration("log") { db in
+            for statement in StorageSchema.logStatements(blob: "BLOB") { try db.execute(sql: statement) }
         }
         migrator.registerMigration("console-timeline") { db in
             for statement in StorageSchema.timelineStatements(real: "REAL") { try db.execute(sql: statement) }
@@ -120,7 +124,8 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 db, sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?",
                 arguments: [submission.keyID, submission.sequence - 1])
             let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
-            let receipt = try sign(submission, chain, now)
+            let logIndex = try Self.appendToLog(db, submission)
+            let receipt = try sign(submission, chain, now, logIndex)
             try db.execute(
                 sql: """
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
@@ -140,6 +145,46 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
             for verdict in submission.verdicts { try Self.keepVerdict(db, verdict, receivedAt: now) }
             return .stored(receipt: receipt, chain: chain)
         }
+    }
+
+    /// Appends the envelope as the log's next leaf, with the complete subtrees it finishes; its index.
+    /// Writes are serialised (one SQLite writer), so the log grows in receipt order.
+    static func appendToLog(_ db: Database, _ submission: Submission) throws -> Int {
+        let index = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves") ?? 0
+        let frontier = try nodes(db, MerkleTree.nodesToReadForAppending(atIndex: index))
+        let created = try MerkleTree.nodesToStore(appendingLeaf: .leaf(Array(submission.envelope)), atIndex: index) { (id) throws(StorageError) -> Hash in
+            guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
+            return hash
+        }
+        for (id, hash) in created {
+            try db.execute(sql: "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", arguments: [id.level, id.index, Data(hash.bytes)])
+        }
+        try db.execute(
+            sql: "INSERT INTO log_leaves (idx, key_id, report_id) VALUES (?, ?, ?)", arguments: [index, submission.keyID, submission.reportID])
+        return index
+    }
+
+    /// The stored nodes among `ids`, in one query.
+    static func nodes(_ db: Database, _ ids: Set<NodeID>) throws -> [NodeID: Hash] {
+        guard !ids.isEmpty else { return [:] }
+        let sorted = ids.sorted()
+        var found: [NodeID: Hash] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: "SELECT level, idx, hash FROM log_nodes WHERE " + Array(repeating: "(level = ? AND idx = ?)", count: sorted.count).joined(separator: " OR "),
+            arguments: StatementArguments(sorted.flatMap { [$0.level, $0.index] }))
+        {
+            found[NodeID(level: row[0], index: row[1])] = try Hash(bytes: [UInt8](row[2] as Data))
+        }
+        return found
+    }
+
+    package func logSize() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves") ?? 0 }
+    }
+
+    package func logNodes(_ ids: Set<NodeID>) async throws -> [NodeID: Hash] {
+        try await pool.read { db in try Self.nodes(db, ids) }
     }
 
     static func record(_ db: Database, _ submission: Submission, kind: String, detail: String, at: Date) throws {

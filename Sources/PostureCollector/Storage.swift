@@ -1,5 +1,6 @@
 package import Foundation
 package import PostureEvidence
+package import PostureTransparency
 
 /// An enrolled device: its key bound to a customer contract.
 package struct Device: Sendable, Hashable {
@@ -121,11 +122,12 @@ package struct StoredReport: Sendable, Hashable {
 }
 
 /// Signs the receipt for a submission once storage has decided its chain status and receipt time.
-package typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date) throws -> Data
+package typealias ReceiptSigner = @Sendable (_ submission: Submission, _ chain: ChainStatus, _ receivedAt: Date, _ logIndex: Int) throws -> Data
 
 /// The collector's store: SQLite (embedded default) or PostgreSQL, with the same behaviour.
 ///
-/// `ingest` is atomic per device: the chain check, the envelope, the receipt, any chain event and
+/// `ingest` is atomic per device: the chain check, the envelope, its leaf in the audit log (appended
+/// in receipt order; forks and replays too, they are evidence), the receipt, any chain event and
 /// the report's verdicts (each kept unless a newer report's is already kept for its device and
 /// profile) are written together, and concurrent submissions of one device are serialised.
 package protocol CollectorStorage: Sendable {
@@ -158,6 +160,10 @@ package protocol CollectorStorage: Sendable {
     /// The points since `from` where the device's statuses against `profile` changed, in time
     /// order, with the last one before `from` (the state the window opens in).
     func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange]
+    /// How many envelopes the audit log holds.
+    func logSize() async throws -> Int
+    /// Stored hashes of complete subtrees of the audit log; a node not stored is left out.
+    func logNodes(_ ids: Set<NodeID>) async throws -> [NodeID: Hash]
     /// A device's newest `limit` stored reports (by arrival) with their receipts.
     func reports(keyID: String, limit: Int) async throws -> [StoredReport]
 }
@@ -258,6 +264,14 @@ enum StorageSchema {
                 at \(real) NOT NULL, inputs \(blob) NOT NULL, assessment \(blob) NOT NULL, html \(blob) NOT NULL)
             """,
             "CREATE INDEX IF NOT EXISTS console_assessments_key ON console_assessments(key_id, id)"
+        ]
+    }
+
+    /// The audit log (RFC 6962): the hash of every complete subtree, and which report each leaf is.
+    static func logStatements(blob: String) -> [String] {
+        [
+            "CREATE TABLE IF NOT EXISTS log_nodes (level BIGINT NOT NULL, idx BIGINT NOT NULL, hash \(blob) NOT NULL, PRIMARY KEY (level, idx))",
+            "CREATE TABLE IF NOT EXISTS log_leaves (idx BIGINT PRIMARY KEY, key_id TEXT NOT NULL, report_id TEXT NOT NULL)"
         ]
     }
 

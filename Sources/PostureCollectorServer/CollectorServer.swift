@@ -11,6 +11,7 @@ import PostureEvidence
 import PostureModel
 package import PosturePolicy
 package import PostureReference
+import PostureTransparency
 
 /// The collector's HTTP API (DESIGN.md "Collector"): HTTPS, or plain HTTP on loopback behind a
 /// reverse proxy. Every refusal is a 4xx with `{"error": reason}`; a store that fails answers 503
@@ -173,6 +174,36 @@ package struct CollectorServer: Sendable {
             }
         }
 
+        router.get("/v1/log/checkpoint") { request, _ in
+            await Self.answer(logger, request) {
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(string: try await collector.checkpoint())))
+            }
+        }
+        router.get("/v1/log/inclusion") { request, _ in
+            await Self.answer(logger, request) {
+                let query = request.uri.queryParameters
+                let index = try Self.count(query.get("index"), "index"), size = try Self.count(query.get("size"), "size")
+                let proof = try await collector.inclusionProof(index: index, size: size)
+                return Self.proof(["index": index, "size": size], proof)
+            }
+        }
+        router.get("/v1/log/consistency") { request, _ in
+            await Self.answer(logger, request) {
+                let query = request.uri.queryParameters
+                let from = try Self.count(query.get("from"), "from"), to = try Self.count(query.get("to"), "to")
+                let proof = try await collector.consistencyProof(from: from, to: to)
+                return Self.proof(["from": from, "to": to], proof)
+            }
+        }
+        router.get("/v1/log/key") { request, _ in
+            await Self.answer(logger, request) {
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: collector.logVerifierKey + "\n")))
+            }
+        }
+
         router.get("/v1/receipt-key") { request, _ in
             await Self.answer(logger, request) {
                 Response(
@@ -262,6 +293,22 @@ package struct CollectorServer: Sendable {
     }
 
     static let nextCursor = HTTPField.Name("Next-Cursor")!
+
+    /// A whole, non-negative number from the query.
+    static func count(_ text: String?, _ name: String) throws -> Int {
+        guard let text, let value = Int(text), value >= 0, text.utf8.count <= 19 else {
+            throw RequestError.malformed("'\(name)' must be a whole number, not '\(text ?? "")'")
+        }
+        return value
+    }
+
+    /// A proof as JSON: the fields naming it and `proof`, the hashes in base64, in RFC 9162 order.
+    static func proof(_ fields: [String: Int], _ hashes: [Hash]) -> Response {
+        var object: [String: Any] = fields
+        object["proof"] = hashes.map(\.base64)
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
 
     static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -27,14 +27,20 @@ package struct Receipt: Codable, Sendable, Equatable {
     package var chain: ChainStatus
     /// The report's `chain.sequence` on its device.
     package var sequence: Int
+    /// The envelope's leaf in the collector's audit log (RFC 6962: SHA-256(0x00 ‖ envelope bytes));
+    /// nil from collectors without the log.
+    package var logIndex: Int?
 
-    package init(reportId: String, keyId: String, envelopeSha256: String, receivedAt: Date, chain: ChainStatus, sequence: Int) {
+    package init(
+        reportId: String, keyId: String, envelopeSha256: String, receivedAt: Date, chain: ChainStatus, sequence: Int, logIndex: Int? = nil
+    ) {
         self.reportId = reportId
         self.keyId = keyId
         self.envelopeSha256 = envelopeSha256
         self.receivedAt = receivedAt
         self.chain = chain
         self.sequence = sequence
+        self.logIndex = logIndex
     }
 }
 

@@ -26,12 +26,15 @@ import Testing
         return nil
     }
 
-    @Test func signInOverviewDeviceClaimPrintAndScope() async throws {
+    @Test(arguments: StoreKind.available)
+    func signInOverviewDeviceClaimPrintAndScope(store: StoreKind) async throws {
         if let reason = Self.unavailable {
             if DebianSystemRoot.required { Issue.record("\(reason)") }
             return
         }
-        let server = try CollectorProcess(store: .sqlite, limits: "{per_device_per_minute: 1000}", tls: false)
+        let scratch = store == .postgres ? try ScratchDatabase() : nil
+        defer { try? scratch?.drop() }
+        let server = try CollectorProcess(store: store, limits: "{per_device_per_minute: 1000}", tls: false, storageURL: scratch?.url)
         let fleet = ConsoleFleet()
         for pc in fleet.pcs {
             let enrolled = try server.enroll(pc.device.key, token: try server.issueToken(contract: pc.contract), hostname: pc.hostname)
@@ -44,7 +47,7 @@ import Testing
         let transfer = RFC3339.string(from: fleet.now.addingTimeInterval(-3600))
         let notified = Day(fleet.now, in: zone).description
         let failing = fleet.pc("pc-fail")
-        let output = "\(Self.repository)/.build/test-artifacts/console"
+        let output = "\(Self.repository)/.build/test-artifacts/console/\(store)"
         let settings = try server.root.write(
             "browser.json",
             String(

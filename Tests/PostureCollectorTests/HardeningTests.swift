@@ -5,6 +5,7 @@ import PostureCollector
 import PostureEvidence
 import PostureReference
 import PostureTestSupport
+import PostureTransparency
 import PostureTransport
 import Testing
 
@@ -44,6 +45,8 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     func keptAssessment(id: Int64) async throws -> KeptAssessment? { try await inner.keptAssessment(id: id) }
     func keptAssessments(keyID: String) async throws -> [KeptAssessment] { try await inner.keptAssessments(keyID: keyID) }
     func reports(keyID: String, limit: Int) async throws -> [StoredReport] { try await inner.reports(keyID: keyID, limit: limit) }
+    func logSize() async throws -> Int { try await inner.logSize() }
+    func logNodes(_ ids: Set<NodeID>) async throws -> [NodeID: Hash] { try await inner.logNodes(ids) }
     func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange] {
         try await inner.verdictChanges(keyID: keyID, profile: profile, from: from)
     }
