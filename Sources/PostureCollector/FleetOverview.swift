@@ -61,6 +61,7 @@ package struct FleetOverview: Sendable {
 
     package var profile: String
     package var rows: [DeviceRow]
+    /// Contracts that need attention first: most failing, then silent, unknown, with chain events.
     package var tallies: [Tally]
 
     package init(entries: [FleetEntry], events: [String: Int], profile: Profile, now: Date) {
@@ -81,6 +82,8 @@ package struct FleetOverview: Sendable {
             tallies[entry.contract] = tally
             return DeviceRow(entry: entry, events: events, standing: standing)
         }
-        self.tallies = tallies.values.sorted { $0.contract < $1.contract }
+        self.tallies = tallies.values.sorted { a, b in
+            (-a.failing, -a.silent, -a.unknown, -a.withEvents, a.contract) < (-b.failing, -b.silent, -b.unknown, -b.withEvents, b.contract)
+        }
     }
 }

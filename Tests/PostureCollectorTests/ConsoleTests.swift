@@ -25,24 +25,13 @@ import Testing
         let bankToken: String
         let contractToken: String
         let fleet = ConsoleFleet()
-        /// PostgreSQL runs get a database of their own, so counts over every contract are the fleet's.
-        let scratch: ScratchDatabase?
 
-        init(store: StoreKind = .sqlite) async throws {
+        init() async throws {
             root = try TemporaryRoot()
             let profiles = try ConsoleFleet.profiles()
             var limits = CollectorConfig.Limits()
             limits.perDevicePerMinute = 10_000
-            let storage: any CollectorStorage
-            switch store {
-            case .sqlite:
-                scratch = nil
-                storage = try SQLiteStorage(path: root.url("collector.db").path)
-            case .postgres:
-                let database = try ScratchDatabase()
-                scratch = database
-                storage = try await PostgresStorage(url: database.url, logger: Logger(label: "test"))
-            }
+            let storage = try SQLiteStorage(path: root.url("collector.db").path)
             collector = Collector(
                 storage: storage, receiptKey: DeviceKey(privateKey: .init()), limits: limits, verdictKeeper: VerdictKeeper(profiles: profiles))
             staffFile = root.url("staff-tokens").path
@@ -62,7 +51,7 @@ import Testing
     /// SQLite; PostgreSQL is driven through the real server in `ConsoleBrowserTests`, so its
     /// client never waits on the test runner's threads.
     @Test func keptVerdictsGiveThePlantedCounts() async throws {
-        let fixture = try await Fixture(store: .sqlite)
+        let fixture = try await Fixture()
         let storage = fixture.collector.storage
         let profile = try #require(try ConsoleFleet.profiles().first { $0.id == ConsoleFleet.profile })
         let overview = FleetOverview(
@@ -91,7 +80,6 @@ import Testing
         #expect(failingChanges.count == 1, "the state a window opens in is the last change before it")
         #expect(failingChanges.first?.byRequirement.values.contains("fail") == true)
         try await storage.close()
-        try fixture.scratch?.drop()
     }
 
     static func csrf(_ page: String) -> String? {

@@ -28,7 +28,7 @@ def main():
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.print_page_options import PrintOptions
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import Select, WebDriverWait
     except ImportError as error:
         print(f"selenium is not installed: {error}", file=sys.stderr)
@@ -48,7 +48,19 @@ def main():
         """Clicks what leads to another page, and waits until the old page is gone."""
         old = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(by or By.ID, element_id).click()
-        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+
+        def gone(_):
+            # While Chromium swaps documents, asking about the old node can fail with an inspector
+            # error ("Node with given id does not belong to the document") instead of a stale
+            # element: either way the old page is gone.
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(driver, 20).until(gone)
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def shot(name):
         driver.save_screenshot(os.path.join(out, name + ".png"))

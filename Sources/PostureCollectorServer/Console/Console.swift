@@ -192,9 +192,7 @@ struct Console: Sendable {
                 "unknown": fleet.tallies.reduce(0) { $0 + $1.unknown }, "silent": fleet.tallies.reduce(0) { $0 + $1.silent },
                 "withEvents": fleet.tallies.reduce(0) { $0 + $1.withEvents }
             ],
-            "tallies": fleet.tallies.sorted { a, b in
-                (-a.failing, -a.silent, -a.unknown, -a.withEvents, a.contract) < (-b.failing, -b.silent, -b.unknown, -b.withEvents, b.contract)
-            }.prefix(Self.contractsShown).map { tally in
+            "tallies": fleet.tallies.prefix(Self.contractsShown).map { tally in
                 [
                     "contract": tally.contract, "profile": profile.id, "devices": tally.devices, "failing": tally.failing,
                     "unknown": tally.unknown, "silent": tally.silent, "withEvents": tally.withEvents, "flagged": tally.withEvents > 0
@@ -272,7 +270,7 @@ struct Console: Sendable {
                 [
                     "sequence": report.sequence, "reportID": report.reportID, "collected": local(report.collectedAt),
                     "received": local(report.receivedAt), "chain": report.chain, "irregular": report.chain != "ok",
-                    "receiptSha256": ConsoleSessions.digest(String(decoding: report.receipt, as: UTF8.self)).prefix(16)
+                    "receiptSha256": sha256Hex(report.receipt).prefix(16)
                 ]
             },
             "reportsShown": Self.reportsShown,

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PostureCollector
+import PostureEvidence
 import PostureModel
 import Synchronization
 
@@ -67,9 +68,7 @@ final class ConsoleSessions: Sendable {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func digest(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func digest(_ text: String) -> String { sha256Hex(Data(text.utf8)) }
 
     /// Compares two secrets in time that does not depend on where they differ.
     static func same(_ a: String, _ b: String) -> Bool {
