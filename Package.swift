@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "PostureEvidence",
             dependencies: [
-                "PostureModel",
+                "PostureModel", "PostureTransparency",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift")
             ],
@@ -109,7 +109,8 @@ let package = Package(
         .target(
             name: "PostureAgent",
             dependencies: [
-                "PostureModel", "PostureReference", "PostureProbes", "PostureIntegrity", "PosturePolicy", "PostureEvidence", "PostureTransport"
+                "PostureModel", "PostureReference", "PostureProbes", "PostureIntegrity", "PosturePolicy", "PostureEvidence", "PostureTransport",
+                "PostureTransparency"
             ],
             swiftSettings: strictSettings
         ),
@@ -182,7 +183,7 @@ let package = Package(
             name: "posture-collector",
             dependencies: [
                 "PostureCollector", "PostureCollectorServer", "PostureReference", "PosturePolicy", "PostureAssessment", "PostureModel",
-                "PostureCommandLine",
+                "PostureCommandLine", "PostureEvidence", "PostureTransparency", "PostureTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log")
             ],
@@ -226,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostureEvidenceTests",
-            dependencies: ["PostureEvidence", "PostureTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PostureEvidence", "PostureTestSupport", "PostureTransparency", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

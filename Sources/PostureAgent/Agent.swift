@@ -1,5 +1,5 @@
 package import Foundation
-import PostureEvidence
+package import PostureEvidence
 package import PostureModel
 package import PosturePolicy
 package import PostureProbes
@@ -97,7 +97,30 @@ package struct AgentCycle: Sendable {
         guard let upload = config.upload else { return Outcome(report: report, delivery: nil) }
         let summary = try await Deliverer(journal: journal, upload: upload).run()
         logDelivery(summary)
+        await monitorLog(journal: journal, upload: upload)
         return Outcome(report: report, delivery: summary)
+    }
+
+    /// Checks the collector's audit log (`LogMonitor`) and logs what it found: an alarm is an error.
+    /// A journal that cannot be read here is a warning, not the end of the cycle.
+    @discardableResult
+    package func monitorLog(journal: Journal, upload: AgentConfig.Upload) async -> LogMonitor.Summary? {
+        do {
+            let summary = try await LogMonitor(journal: journal, upload: upload).run()
+            var fields = [("proven", "\(summary.proven)"), ("waiting", "\(summary.waiting)")]
+            if let size = summary.checkpointSize { fields.append(("checkpoint_size", "\(size)")) }
+            if let alarm = summary.alarm {
+                log.log("error", "log.alarm", alarm, fields)
+            } else if let error = summary.error {
+                log.log("warning", "log.check", "could not check the collector's log", fields + [("error", error)])
+            } else if summary.checkpointSize != nil {
+                log.log("info", "log.check", "the collector's log extends the last checkpoint", fields)
+            }
+            return summary
+        } catch {
+            log.log("warning", "log.check", "could not check the collector's log", [("error", "\(error)")])
+            return nil
+        }
     }
 
     package func logDelivery(_ summary: Deliverer.Summary) {

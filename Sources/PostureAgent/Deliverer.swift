@@ -56,20 +56,19 @@ package struct Deliverer: Sendable {
                     ("Content-Type", "application/json"),
                     ("Idempotency-Key", pending.reportID)
                 ], body: pending.envelope)
-            let outcome: Result<HTTPResponse, TransportError> = await Task.detached {
-                do throws(TransportError) { return .success(try transport.send(request)) } catch { return .failure(error) }
-            }.value
+            let outcome = await transport.exchange(request)
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
+                var logIndex: Int?
                 if let pinned {
                     do throws(Receipt.Invalid) {
-                        _ = try Receipt.verified(response.body, key: pinned, reportID: pending.reportID, envelope: pending.envelope)
+                        logIndex = try Receipt.verified(response.body, key: pinned, reportID: pending.reportID, envelope: pending.envelope).logIndex
                     } catch {
                         let error = "HTTP \(response.status) from \(upload.url), but not delivered: \(error)"
                         return try retry(pending, error: error, retryAfter: nil, now: now, summary: &summary)
                     }
                 }
-                try journal.markDelivered(pending.id, receipt: response.body.isEmpty ? nil : response.body, at: now())
+                try journal.markDelivered(pending.id, receipt: response.body.isEmpty ? nil : response.body, logIndex: logIndex, at: now())
                 summary.delivered += 1
             case .success(let response) where response.status == 413:
                 let error = "refused as too large (HTTP 413, \(pending.envelope.count) bytes) by \(upload.url)"

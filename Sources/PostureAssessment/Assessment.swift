@@ -1,4 +1,5 @@
 package import Foundation
+package import PostureEvidence
 package import PostureModel
 package import PosturePolicy
 
@@ -160,6 +161,9 @@ package struct Assessment: Codable, Sendable {
         package var envelopes: Int
         package var attestations: Int
         package var problems: [String]
+        /// Whether the collector's audit log includes every report, from the proofs a claim bundle
+        /// carries (checked offline); nil when the evidence carries none.
+        package var log: LogInclusion?
     }
 
     /// A stretch of time over which a requirement kept one status.

@@ -1,4 +1,5 @@
 import Foundation
+import PostureEvidence
 package import PostureModel
 import PosturePolicy
 
@@ -71,6 +72,10 @@ package struct AssessmentText {
         } else {
             out += (ja ? "証跡の検証に失敗しました:\n" : "evidence FAILED verification:\n")
             for problem in a.verification.problems { out += "  \(ControlCharacters.escaped(problem))\n" }
+        }
+        if let log = a.verification.log {
+            out += ControlCharacters.escaped(log.summary(in: language)) + "\n"
+            for problem in log.problems { out += "  \(ControlCharacters.escaped(problem))\n" }
         }
         if let last = a.lastReportBeforeIncident {
             let hours = Int(a.claim.incidentStart.timeIntervalSince(last.collectedAt) / 3600)

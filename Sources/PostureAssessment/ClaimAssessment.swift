@@ -28,14 +28,16 @@ package enum ClaimAssessment {
     /// malformed bank calendar.
     package static func assess(
         profile: Profile, incidents: [String], notified: String?, key: Key,
-        reports: [ChainVerifier.Item], attestations: [Data], reference: ReferencePaths,
+        reports: [ChainVerifier.Item], attestations: [Data], reference: ReferencePaths, log: LogInclusion? = nil,
         now: Date = Date()
     ) throws -> Assessment {
         let calendar = try profile.claim.counting?.until.flatMap { until in
             try reference.catalogFile("\(until.calendar).yaml").map(BankCalendar.load(path:))
         }
         let request = Assessor.Request(profile: profile, incidents: incidents, notified: notified, calendar: calendar, now: now)
-        return try Assessor(key: key.key, pinned: key.pinned, keySource: key.source)
+        var assessment = try Assessor(key: key.key, pinned: key.pinned, keySource: key.source)
             .assess(reports: reports, attestations: attestations, request: request)
+        assessment.verification.log = log
+        return assessment
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostureEvidence
 package import PostureModel
 package import PosturePolicy
 
@@ -91,6 +92,11 @@ package enum HTMLReport {
             body += "<li>\(ja ? "判定できない要件" : "Not assessable"): \(escape(a.outcome.unassessed.joined(separator: ", ")))</li>"
         }
         body += "</ul></div>\n"
+        if let log = a.verification.log {
+            body += "<p class=\"log\">\(escape(log.summary(in: language)))</p>"
+            if !log.problems.isEmpty { body += "<ul>" + log.problems.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
+            body += "\n"
+        }
         if !a.verification.ok {
             body += "<h3>\(ja ? "検証の失敗" : "Verification failures")</h3><ul>"
             body += a.verification.problems.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"

@@ -103,7 +103,7 @@ struct UploadCommand: AsyncParsableCommand {
         commandName: "upload",
         abstract: "Deliver the queued reports now and say what happened.",
         discussion:
-            "Exit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued, 65 when the collector refused a report as too large (HTTP 413: it moves to the dead letters, which are not in the queue)."
+            "Then checks the collector's audit log: its checkpoint must be signed by the receipt key pinned at enrollment and extend the last one verified, and each delivered report is proven included (the proofs go into claim bundles).\n\nExit status: 0 when the queue is empty afterwards (or no upload target is set), 75 when reports remain queued, 65 when the collector refused a report as too large (HTTP 413: it moves to the dead letters, which are not in the queue) or its log is not consistent with what it showed before (an alarm, kept in the journal and shown by posture status)."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -120,6 +120,13 @@ struct UploadCommand: AsyncParsableCommand {
             print(
                 "delivered \(summary.delivered), dead letters \(summary.deadLettered), still queued \(summary.remaining)"
                     + (summary.lastError.map { "; last error: \($0)" } ?? ""))
+            let log = try await LogMonitor(journal: journal, upload: upload).run()
+            if let alarm = log.alarm {
+                printError("ALARM: \(ControlCharacters.escaped(alarm))")
+                throw ExitCode(ExitStatus.dataError)
+            } else if let size = log.checkpointSize {
+                print("collector log: checkpoint of \(size) entries verified; \(log.proven) report(s) proven included, \(log.waiting) awaiting proof")
+            }
             if summary.tooLarge > 0 {
                 printError("\(summary.tooLarge) report(s) refused as too large by the collector: moved to the dead letters (posture status)")
                 throw ExitCode(ExitStatus.dataError)
@@ -151,6 +158,9 @@ struct StatusCommand: AsyncParsableCommand {
             let counts = try journal.deliveryCounts()
             let meta = try journal.meta()
             let keyID = try? DeviceKey.load(stateDirectory: state).keyID
+            let checkpoint = try journal.newestCheckpoint()
+            let waiting = try journal.unprovenCount()
+            let alarms = try journal.logAlarms()
             func time(_ key: String) -> String? {
                 meta[key].flatMap(Double.init).map { RFC3339.string(from: Date(timeIntervalSince1970: $0)) }
             }
@@ -162,7 +172,11 @@ struct StatusCommand: AsyncParsableCommand {
                 "last_delivery": ["at": time("last_delivery_at"), "result": meta["last_delivery_result"], "error": meta["last_delivery_error"]],
                 "key_id": keyID,
                 "config": config.path,
-                "upload_url": config.upload?.url
+                "upload_url": config.upload?.url,
+                "collector_log": [
+                    "checkpoint_size": checkpoint?.size, "awaiting_proof": waiting, "alarms": alarms.count,
+                    "last_alarm": alarms.last.map { ["at": RFC3339.string(from: $0.at), "message": $0.message] as [String: Any?] }
+                ] as [String: Any?]
             ]
             switch format {
             case .json:
@@ -176,6 +190,7 @@ struct StatusCommand: AsyncParsableCommand {
                     queue:          \(counts["queued"] ?? 0) report(s)\(config.upload == nil ? " (no upload target: reports stay in the journal)" : "")
                     last delivery:  \(time("last_delivery_at").map { "\($0) \(meta["last_delivery_result"] ?? "")" } ?? "never")\(meta["last_delivery_error"].map { "\n  error:        \($0)" } ?? "")
                     dead letters:   \(counts["dead"] ?? 0)
+                    collector log:  \(checkpoint.map { "checkpoint of \($0.size) entries verified" } ?? "no checkpoint verified yet"); \(waiting) report(s) awaiting proof of inclusion\(alarms.last.map { "\n  ALARM:        \(RFC3339.string(from: $0.at)) \(ControlCharacters.escaped($0.message))\(alarms.count > 1 ? " (\(alarms.count) alarms)" : "")" } ?? "")
                     key id:         \(keyID ?? "none (created at the first signed scan)")
                     config:         \(config.path ?? "none (built-in defaults)")
                     state dir:      \(state)

@@ -123,12 +123,16 @@ struct ClaimCommand: AsyncParsableCommand {
             let bundle = ClaimBundle(
                 createdAt: now, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
                 incident: claim.incidents.joined(separator: ", "), notified: claim.notified, window: .init(from: from, to: now), key: key,
-                reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations)
+                reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations,
+                log: try journal.meta()[Deliverer.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)).map { receiptKey in
+                    try journal.logSection(reportIDs: entries.map(\.reportID), receiptKey: receiptKey)
+                })
             try emit(try bundle.encoded(), to: output)
             let before = entries.last { $0.collectedAt < incidentStart }
             var summary = "wrote \(output): \(entries.count) signed report(s)"
             if let first = entries.first, let last = entries.last { summary += " (sequence \(first.sequence)–\(last.sequence))" }
             summary += ", \(attestations.count) attestation(s), key id \(keyID)"
+            if let log = bundle.log { summary += ", \(log.inclusions.count) with a proof of inclusion in the collector's log" }
             printError(summary)
             if let before {
                 let hours = Int(incidentStart.timeIntervalSince(before.collectedAt) / 3600)
@@ -225,7 +229,7 @@ struct AssessCommand: AsyncParsableCommand {
             }
             try claim.assess(
                 profile, key: signingKey, reports: evidence.reports, attestations: evidence.attestations,
-                reference: reference, format: format, output: output)
+                reference: reference, format: format, output: output, log: evidence.log)
         }
     }
 }
@@ -236,6 +240,8 @@ struct EvidenceFiles {
     var attestations: [Data] = []
     /// The key a bundle names for itself: used only when no key is pinned.
     var bundleKey: Curve25519.Signing.PublicKey?
+    /// The collector's log as the bundles prove it (nil: no bundle carries proofs).
+    var log: LogInclusion?
 
     static func load(_ files: [String]) throws -> EvidenceFiles {
         var evidence = EvidenceFiles()
@@ -259,6 +265,10 @@ struct EvidenceFiles {
             evidence.bundleKey = bundle.key
             evidence.reports += bundle.reportItems(source: file)
             evidence.attestations += bundle.attestationEnvelopes
+            if let section = bundle.log {
+                let checked = section.verify(reports: bundle.reportEnvelopes)
+                evidence.log = evidence.log.map { $0.merged(with: checked) } ?? checked
+            }
         }
         return evidence
     }

@@ -151,7 +151,13 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             for problem in outcome.chainProblems { print("chain: \(problem)") }
-            let ok = outcome.ok && attestationsOK
+            // The log part of a bundle is the collector's signed word, checked offline: a proof
+            // that does not verify fails the bundle as an altered envelope would.
+            if let log = evidence.log {
+                print(ControlCharacters.escaped(log.summary(in: .en)))
+                for problem in log.problems { print("collector log: FAILED: \(ControlCharacters.escaped(problem))") }
+            }
+            let ok = outcome.ok && attestationsOK && evidence.log?.problems.isEmpty != false
             print(
                 ok
                     ? "verified: \(evidence.reports.count) envelope(s), \(evidence.attestations.count) attestation(s), key \(DeviceKey.keyID(of: publicKey))"

@@ -16,7 +16,7 @@ package enum RequestError: Error, Equatable, CustomStringConvertible {
     case tooLarge(limit: Int)
     case rateLimited(retryAfter: Int, reason: String)
     case unauthorized(String)
-    /// Signed in, but the request lacks what proves it came from this console's own form (CSRF).
+    /// Refused whoever asks: a console form without its CSRF proof, a cosignature by no known witness.
     case forbidden(String)
     case notFound(String)
     case timedOut(seconds: Int)
@@ -84,12 +84,15 @@ package final class Collector: Sendable {
 
     /// Judges each stored report for the console; nil keeps no verdicts.
     package let verdictKeeper: VerdictKeeper?
+    /// The witnesses whose cosignatures of the log's checkpoints are kept and served.
+    package let witnesses: [CosignatureVerifier]
     let logger: Logger
 
     package init(
         storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared,
-        verdictKeeper: VerdictKeeper? = nil, logger: Logger = Logger(label: "posture-collector")
+        verdictKeeper: VerdictKeeper? = nil, witnesses: [CosignatureVerifier] = [], logger: Logger = Logger(label: "posture-collector")
     ) {
+        self.witnesses = witnesses
         self.storage = storage
         self.receiptKey = receiptKey
         self.limits = limits
@@ -293,20 +296,61 @@ package final class Collector: Sendable {
     // MARK: The audit log
 
     /// The log's name in its checkpoints (C2SP tlog-checkpoint origin): this collector's receipt key.
-    package var logOrigin: String { "posture-collector/\(receiptKey.keyID.prefix(16))" }
+    package var logOrigin: String { CollectorLog.origin(receiptKeyID: receiptKey.keyID) }
 
     /// `GET /v1/log/checkpoint`: the log's size and root as a C2SP checkpoint, a signed note by the
     /// receipt key under `logOrigin` (the verifier key is `logVerifierKey`).
     package func checkpoint() async throws -> String {
-        let size = try await storage.logSize()
-        let root = try MerkleTree.root(treeSize: size, nodes: try await storage.logNodes(try MerkleTree.nodesForRoot(treeSize: size)))
-        let signer = try NoteSigner(name: logOrigin, privateKey: receiptKey.privateKey)
-        return try signer.sign(try Checkpoint(origin: logOrigin, size: size, root: root)).serialized
+        try await checkpoint(size: try await storage.logSize()).serialized
     }
 
     /// The note verifier key of the log's checkpoints: `NAME+KEYHASH+BASE64`.
     package var logVerifierKey: String {
-        (try? NoteVerifier(name: logOrigin, publicKey: receiptKey.publicKey).verifierKey) ?? ""
+        CollectorLog(receiptKey: receiptKey.publicKey).verifier.verifierKey
+    }
+
+    /// The log's checkpoint of `size` leaves, signed now (`size` at most the log's).
+    func checkpoint(size: Int) async throws -> SignedNote {
+        let root = try MerkleTree.root(treeSize: size, nodes: try await storage.logNodes(try MerkleTree.nodesForRoot(treeSize: size)))
+        return try NoteSigner(name: logOrigin, privateKey: receiptKey.privateKey).sign(try Checkpoint(origin: logOrigin, size: size, root: root))
+    }
+
+    /// `POST /v1/log/cosignature`: a checkpoint of this log cosigned by a configured witness. The
+    /// log's own signature and root must be this log's (a checkpoint it could have served), and at
+    /// least one `cosignature/v1` line must verify against a configured witness key; those are
+    /// kept. Returns the names of the witnesses whose cosignatures were kept.
+    package func acceptCosignature(_ body: Data, now: Date = Date()) async throws -> [String] {
+        guard !witnesses.isEmpty else { throw RequestError.forbidden("this collector has no witnesses configured (witnesses: in its config)") }
+        guard body.count <= 16 << 10, let text = String(data: body, encoding: .utf8), let note = try? SignedNote(parsing: text) else {
+            throw RequestError.malformed("the body must be a signed note (a cosigned checkpoint), at most 16 KiB")
+        }
+        let offered: Checkpoint
+        do {
+            offered = try Checkpoint.open(note, logVerifier: CollectorLog(receiptKey: receiptKey.publicKey).verifier, expectedOrigin: logOrigin)
+        } catch {
+            throw RequestError.malformed("not a checkpoint of this log: \(error)")
+        }
+        let size = try await storage.logSize()
+        guard offered.size <= size, try await checkpoint(size: offered.size).text == note.text else {
+            throw RequestError.malformed("this log never had root \(offered.root.hex) at size \(offered.size)")
+        }
+        var kept: [String] = []
+        for witness in witnesses {
+            guard (try? witness.verifyCosignature(in: note)) != nil,
+                let signature = note.signatures.first(where: { $0.name == witness.name && $0.keyHash == witness.keyHash })
+            else { continue }
+            try await storage.keepCosignature(witness: witness.name, size: offered.size, signature: signature.line, at: now)
+            kept.append(witness.name)
+        }
+        guard !kept.isEmpty else { throw RequestError.forbidden("no cosignature in the note verifies against a witness this collector knows") }
+        return kept
+    }
+
+    /// `GET /v1/log/checkpoint/cosigned`: the largest checkpoint witnesses cosigned, signed by the
+    /// log with every kept cosignature of it; nil before any.
+    package func cosignedCheckpoint() async throws -> String? {
+        guard let (size, signatures) = try await storage.newestCosignatures() else { return nil }
+        return try await checkpoint(size: size).serialized + signatures.joined()
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves (at most the log's size).

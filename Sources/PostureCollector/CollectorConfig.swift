@@ -1,5 +1,6 @@
 package import Foundation
 import PostureReference
+import PostureTransparency
 
 /// `posture-collector`'s YAML config. Unknown keys are errors with file and line, as in the agent's
 /// config; relative paths are taken from the config file's directory.
@@ -42,6 +43,9 @@ package struct CollectorConfig: Sendable {
     package var timeouts = Timeouts()
     package var logLevel = "info"
     package var console = Console()
+    /// Note verifier keys (`cosignature/v1`, `NAME+KEYHASH+BASE64`) of the witnesses whose
+    /// cosignatures of the audit log's checkpoints this collector keeps and serves.
+    package var witnesses: [String] = []
 
     /// The web console (`/console/`, on when `staff_tokens_file` is set): the profiles whose
     /// verdicts are kept at ingest and shown, and how long a sign-in lasts.
@@ -62,7 +66,7 @@ package struct CollectorConfig: Sendable {
     package static func parse(path: String) throws -> CollectorConfig {
         let root = try YAMLNode.load(path: path).mapping("the collector config")
         try root.rejectUnknownKeys(allowed: [
-            "listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level", "console"
+            "listen", "tls", "storage", "receipt_key", "staff_tokens_file", "limits", "timeouts", "log_level", "console", "witnesses"
         ])
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : "\(directory)/\(file)" }
@@ -132,6 +136,12 @@ package struct CollectorConfig: Sendable {
             config.logLevel = try node.string("log_level")
             guard ["debug", "info", "warning", "error"].contains(config.logLevel) else {
                 throw node.error("log_level must be debug, info, warning or error")
+            }
+        }
+        if let node = root.optional("witnesses") {
+            config.witnesses = try node.strings("witnesses")
+            for (index, key) in config.witnesses.enumerated() where (try? CosignatureVerifier(verifierKey: key)) == nil {
+                throw node.error("witnesses[\(index)] is not a witness's verifier key (NAME+KEYHASH+BASE64, from posture-collector witness key)")
             }
         }
         if let node = root.optional("console") {

@@ -37,6 +37,21 @@ package struct DeviceVerdict: Sendable, Hashable {
         self.statuses = statuses
     }
 
+    /// The `requirement=status` lines of the requirements that fail or could not be judged, each
+    /// between newlines, so a store finds one requirement's line as a substring (the overview's
+    /// per-requirement filter) without decoding findings.
+    package var problems: String {
+        let lines = statuses.split(separator: "\n").filter {
+            $0.hasSuffix("=\(FindingStatus.fail.rawValue)") || $0.hasSuffix("=\(FindingStatus.unknown.rawValue)")
+        }
+        return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n") + "\n"
+    }
+
+    /// How `problems` writes one requirement's status.
+    package static func problemLine(_ requirement: String, status: FindingStatus) -> String {
+        "\n\(requirement)=\(status.rawValue)\n"
+    }
+
     /// The findings, decoded (empty for a summary).
     package func decodedFindings() -> [Finding] {
         guard !findings.isEmpty else { return [] }

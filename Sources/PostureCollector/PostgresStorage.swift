@@ -47,18 +47,22 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 // statement commits on its own: `CREATE INDEX IF NOT EXISTS` locks its table even when
                 // the index exists, and one transaction holding those locks while other collectors
                 // ingest (row locks on devices, inserts into reports) is a deadlock cycle.
-                // A schema already complete is left alone: no DDL, so no table lock at all.
+                // A schema already complete (every table and index named) is left alone: no DDL, so
+                // no table lock at all. A statement naming nothing (adding a column) comes before an
+                // index that stands for it.
                 let statements =
                     StorageSchema.statements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
                     + StorageSchema.consoleStatements(blob: "BYTEA", autoincrement: "BIGSERIAL PRIMARY KEY", real: "DOUBLE PRECISION")
                     + StorageSchema.timelineStatements(real: "DOUBLE PRECISION") + StorageSchema.logStatements(blob: "BYTEA")
+                    + StorageSchema.overviewStatements(addColumn: "ADD COLUMN IF NOT EXISTS")
+                    + StorageSchema.witnessStatements(real: "DOUBLE PRECISION")
                 let names = statements.compactMap(StorageSchema.createdName)
                 var existing = 0
                 for try await (count) in try await setup.query(
                     "SELECT count(*)::BIGINT FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(\(names))",
                     logger: logger
                 ).decode(Int64.self) { existing = Int(count) }
-                if names.count != statements.count || existing < names.count {
+                if existing < names.count {
                     try await setup.query("SELECT pg_advisory_lock(7418526)", logger: logger)
                     for statement in statements {
                         try await setup.query(PostgresQuery(unsafeSQL: statement), logger: logger)
@@ -188,13 +192,13 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                     """, logger: logger
                 ).decode(String.self) { predecessors.append(sha256) }
                 let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
-                let logIndex = try await Self.appendToLog(connection, logger, submission)
-                let receipt = try sign(submission, chain, now, logIndex)
+                // The report goes in first and its receipt last: the log's lock is then held only
+                // for the append, the receipt and the commit, not for the envelope's write.
                 try await connection.query(
                     """
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
                     VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
-                            \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), \(receipt))
+                            \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), ''::BYTEA)
                     """, logger: logger)
                 if submission.sequence > head.sequence {
                     try await connection.query(
@@ -204,6 +208,10 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 }
                 if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
                 for verdict in submission.verdicts { try await Self.keepVerdict(connection, logger, verdict, receivedAt: now) }
+                let logIndex = try await Self.appendToLog(connection, logger, submission)
+                let receipt = try sign(submission, chain, now, logIndex)
+                try await connection.query(
+                    "UPDATE reports SET receipt = \(receipt) WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)", logger: logger)
                 return .stored(receipt: receipt, chain: chain)
             }
         }
@@ -213,21 +221,25 @@ package final class PostgresStorage: CollectorStorage, Sendable {
     /// index. A transaction-scoped advisory lock makes appends from every connection and every
     /// collector instance take turns, so the log grows in receipt order; it is held to the commit.
     static func appendToLog(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission) async throws -> Int {
+        let leaf = Hash.leaf(Array(submission.envelope))
         try await connection.query("SELECT pg_advisory_xact_lock(7418527)", logger: logger)
         var index = 0
         for try await size in try await connection.query("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM log_leaves", logger: logger).decode(Int.self) {
             index = size
         }
         let frontier = try await nodes(connection, logger, MerkleTree.nodesToReadForAppending(atIndex: index))
-        let created = try MerkleTree.nodesToStore(appendingLeaf: .leaf(Array(submission.envelope)), atIndex: index) { (id) throws(StorageError) -> Hash in
+        let created = try MerkleTree.nodesToStore(appendingLeaf: leaf, atIndex: index) { (id) throws(StorageError) -> Hash in
             guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
             return hash
         }
-        for (id, hash) in created {
-            try await connection.query("INSERT INTO log_nodes (level, idx, hash) VALUES (\(id.level), \(id.index), \(Data(hash.bytes)))", logger: logger)
-        }
+        // One statement for the nodes and the leaf: each round trip here is time the lock is held.
+        let levels = created.map { Int64($0.key.level) }, indices = created.map { Int64($0.key.index) }, hashes = created.map { $0.value.hex }
         try await connection.query(
-            "INSERT INTO log_leaves (idx, key_id, report_id) VALUES (\(index), \(submission.keyID), \(submission.reportID))", logger: logger)
+            """
+            WITH nodes AS (INSERT INTO log_nodes (level, idx, hash)
+                           SELECT l, i, decode(h, 'hex') FROM unnest(\(levels)::BIGINT[], \(indices)::BIGINT[], \(hashes)::TEXT[]) AS t(l, i, h))
+            INSERT INTO log_leaves (idx, key_id, report_id) VALUES (\(index), \(submission.keyID), \(submission.reportID))
+            """, logger: logger)
         return index
     }
 
@@ -255,6 +267,32 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                 size = count
             }
             return size
+        }
+    }
+
+    package func keepCosignature(witness: String, size: Int, signature: String, at: Date) async throws {
+        try await bounded { [self] in
+            try await client.query(
+                """
+                INSERT INTO log_cosignatures (witness, size, signature, received_at)
+                VALUES (\(witness), \(size), \(signature), \(at.timeIntervalSince1970)) ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    package func newestCosignatures() async throws -> (size: Int, signatures: [String])? {
+        try await bounded { [self] in
+            var size: Int?
+            var signatures: [String] = []
+            for try await (rowSize, signature) in try await client.query(
+                """
+                SELECT size, signature FROM log_cosignatures WHERE size = (SELECT MAX(size) FROM log_cosignatures) ORDER BY witness
+                """, logger: logger
+            ).decode((Int, String).self) {
+                size = rowSize
+                signatures.append(signature)
+            }
+            return size.map { ($0, signatures) }
         }
     }
 
@@ -321,22 +359,37 @@ package final class PostgresStorage: CollectorStorage, Sendable {
 
     // MARK: Console
 
-    package func fleet(profile: String, contract: String?) async throws -> [FleetEntry] {
-        try await bounded { [self] in
-            var entries: [FleetEntry] = []
-            for try await (keyID, owner, hostname, collectedAt, failing, unknown) in try await client.query(
-                """
-                SELECT d.key_id, d.contract, d.hostname, v.collected_at, v.failing, v.unknown
-                FROM devices d LEFT JOIN device_verdicts v ON v.key_id = d.key_id AND v.profile = \(profile)
-                WHERE \(contract)::TEXT IS NULL OR d.contract = \(contract)
-                """, logger: logger
-            ).decode((String, String, String?, Double?, Int?, Int?).self) {
-                entries.append(
-                    FleetEntry(
-                        keyID: keyID, contract: owner, hostname: hostname, collectedAt: collectedAt.map(Date.init(timeIntervalSince1970:)),
-                        failing: failing ?? 0, unknown: unknown ?? 0))
+    package func fleetPage(_ query: FleetQuery) async throws -> FleetPage {
+        let statements = FleetSQL.postgres.statements(query)
+        @Sendable func postgres(_ statement: FleetSQL.Statement) -> PostgresQuery {
+            var bindings = PostgresBindings()
+            for value in statement.values {
+                switch value {
+                case .text(let text): bindings.append(text)
+                case .real(let real): bindings.append(real)
+                case .integer(let integer): bindings.append(integer)
+                }
             }
-            return entries
+            return PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
+        }
+        return try await bounded { [self] in
+            var page = FleetPage()
+            var counter = FleetPage.Counter()
+            for try await (contract, standing, withEvents, matches) in try await client.query(postgres(statements.standings), logger: logger)
+                .decode((String, Int, Int, Int).self)
+            {
+                counter.add(contract: contract, standing: standing, withEvents: withEvents != 0, matches: matches != 0)
+            }
+            counter.finish(into: &page, shown: query.contractsShown)
+            for try await (keyID, contract, hostname, collectedAt, failing, unknown, events, standing) in try await client.query(
+                postgres(statements.rows), logger: logger
+            ).decode((String, String, String?, Double?, Int, Int, Int, Int).self) {
+                page.rows.append(
+                    FleetPage.Row(
+                        keyID: keyID, contract: contract, hostname: hostname, collectedAt: collectedAt.map(Date.init(timeIntervalSince1970:)),
+                        failing: failing, unknown: unknown, events: events, standing: DeviceStanding.allCases[standing]))
+            }
+            return page
         }
     }
 
@@ -344,11 +397,12 @@ package final class PostgresStorage: CollectorStorage, Sendable {
     static func keepVerdict(_ connection: PostgresConnection, _ logger: Logger, _ verdict: DeviceVerdict, receivedAt: Date) async throws {
         try await connection.query(
             """
-            INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings)
+            INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings, problems)
             VALUES (\(verdict.keyID), \(verdict.profile), \(verdict.reportID), \(verdict.collectedAt.timeIntervalSince1970),
-                    \(receivedAt.timeIntervalSince1970), \(verdict.failing), \(verdict.unknown), \(verdict.findings))
+                    \(receivedAt.timeIntervalSince1970), \(verdict.failing), \(verdict.unknown), \(verdict.findings), \(verdict.problems))
             ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
-            received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings
+            received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings,
+            problems = excluded.problems
             WHERE excluded.collected_at >= device_verdicts.collected_at
             """, logger: logger)
         // A change point when the statuses differ from those in force at the report's time.
@@ -399,19 +453,6 @@ package final class PostgresStorage: CollectorStorage, Sendable {
                     receivedAt: Date(timeIntervalSince1970: receivedAt), failing: failing, unknown: unknown, findings: findings))
         }
         return verdicts
-    }
-
-    package func eventCounts(contract: String?) async throws -> [String: Int] {
-        try await bounded { [self] in
-            var counts: [String: Int] = [:]
-            for try await (keyID, count) in try await client.query(
-                """
-                SELECT e.key_id, COUNT(*)::BIGINT FROM chain_events e JOIN devices d ON d.key_id = e.key_id
-                WHERE \(contract)::TEXT IS NULL OR d.contract = \(contract) GROUP BY e.key_id
-                """, logger: logger
-            ).decode((String, Int).self) { counts[keyID] = count }
-            return counts
-        }
     }
 
     package func keep(_ assessment: KeptAssessment) async throws -> Int64 {

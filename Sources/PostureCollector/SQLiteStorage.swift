@@ -40,6 +40,12 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
         migrator.registerMigration("console-timeline") { db in
             for statement in StorageSchema.timelineStatements(real: "REAL") { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("log-witness") { db in
+            for statement in StorageSchema.witnessStatements(real: "REAL") { try db.execute(sql: statement) }
+        }
+        migrator.registerMigration("console-overview") { db in
+            for statement in StorageSchema.overviewStatements(addColumn: "ADD COLUMN") { try db.execute(sql: statement) }
+        }
         try migrator.migrate(pool)
         committer = GroupCommitter(pool: pool)
     }
@@ -187,6 +193,21 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
         try await pool.read { db in try Self.nodes(db, ids) }
     }
 
+    package func keepCosignature(witness: String, size: Int, signature: String, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO log_cosignatures (witness, size, signature, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [witness, size, signature, at.timeIntervalSince1970])
+        }
+    }
+
+    package func newestCosignatures() async throws -> (size: Int, signatures: [String])? {
+        try await pool.read { db in
+            guard let size = try Int.fetchOne(db, sql: "SELECT MAX(size) FROM log_cosignatures") else { return nil }
+            return (size, try String.fetchAll(db, sql: "SELECT signature FROM log_cosignatures WHERE size = ? ORDER BY witness", arguments: [size]))
+        }
+    }
+
     static func record(_ db: Database, _ submission: Submission, kind: String, detail: String, at: Date) throws {
         try db.execute(
             sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
@@ -245,22 +266,32 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
 
     // MARK: Console
 
-    /// Columns by position, not name: the overview reads every device per page. The verdicts come
-    /// from their covering index: a table row holds a report's findings, pages of them per device.
-    package func fleet(profile: String, contract: String?) async throws -> [FleetEntry] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.key_id, d.contract, d.hostname, v.collected_at, v.failing, v.unknown
-                    FROM devices d LEFT JOIN device_verdicts v INDEXED BY device_verdicts_profile ON v.key_id = d.key_id AND v.profile = ?
-                    WHERE ? IS NULL OR d.contract = ?
-                    """, arguments: [profile, contract, contract]
-            ).map { row in
-                FleetEntry(
-                    keyID: row[0], contract: row[1], hostname: row[2], collectedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    failing: row[4] ?? 0, unknown: row[5] ?? 0)
+    package func fleetPage(_ query: FleetQuery) async throws -> FleetPage {
+        let statements = FleetSQL.sqlite.statements(query)
+        @Sendable func arguments(_ statement: FleetSQL.Statement) -> StatementArguments {
+            StatementArguments(
+                statement.values.map { value -> (any DatabaseValueConvertible) in
+                    switch value {
+                    case .text(let text): text
+                    case .real(let real): real
+                    case .integer(let integer): integer
+                    }
+                })
+        }
+        return try await pool.read { db in
+            var page = FleetPage()
+            var counter = FleetPage.Counter()
+            let standings = try Row.fetchCursor(db, sql: statements.standings.sql, arguments: arguments(statements.standings))
+            while let row = try standings.next() {
+                counter.add(contract: row[0], standing: row[1], withEvents: row[2] as Int != 0, matches: row[3] as Int != 0)
             }
+            counter.finish(into: &page, shown: query.contractsShown)
+            page.rows = try Row.fetchAll(db, sql: statements.rows.sql, arguments: arguments(statements.rows)).map { row in
+                FleetPage.Row(
+                    keyID: row[0], contract: row[1], hostname: row[2], collectedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    failing: row[4], unknown: row[5], events: row[6], standing: DeviceStanding.allCases[row[7]])
+            }
+            return page
         }
     }
 
@@ -268,15 +299,16 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
     static func keepVerdict(_ db: Database, _ verdict: DeviceVerdict, receivedAt: Date) throws {
         try db.execute(
             sql: """
-                INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings, problems)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
-                received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings
+                received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings,
+                problems = excluded.problems
                 WHERE excluded.collected_at >= device_verdicts.collected_at
                 """,
             arguments: [
                 verdict.keyID, verdict.profile, verdict.reportID, verdict.collectedAt.timeIntervalSince1970,
-                receivedAt.timeIntervalSince1970, verdict.failing, verdict.unknown, verdict.findings
+                receivedAt.timeIntervalSince1970, verdict.failing, verdict.unknown, verdict.findings, verdict.problems
             ])
         // A change point when the statuses differ from those in force at the report's time.
         try db.execute(
@@ -315,22 +347,6 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
         DeviceVerdict(
             keyID: row["key_id"], profile: row["profile"], reportID: row["report_id"], collectedAt: Date(timeIntervalSince1970: row["collected_at"]),
             receivedAt: Date(timeIntervalSince1970: row["received_at"]), failing: row["failing"], unknown: row["unknown"], findings: row["findings"])
-    }
-
-    package func eventCounts(contract: String?) async throws -> [String: Int] {
-        try await pool.read { db in
-            var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT e.key_id, COUNT(*) AS n FROM chain_events e JOIN devices d ON d.key_id = e.key_id
-                    WHERE ? IS NULL OR d.contract = ? GROUP BY e.key_id
-                    """, arguments: [contract, contract])
-            {
-                counts[row["key_id"]] = row["n"]
-            }
-            return counts
-        }
     }
 
     package func keep(_ assessment: KeptAssessment) async throws -> Int64 {

@@ -146,12 +146,11 @@ package protocol CollectorStorage: Sendable {
     func close() async throws
 
     // The console's reads and records.
-    /// Every enrolled device (or those of one contract) with its kept verdict against `profile`.
-    func fleet(profile: String, contract: String?) async throws -> [FleetEntry]
+    /// One page of the overview: the devices in the query's scope with their kept verdicts against
+    /// its profile, counted, filtered, sorted and paged by the store.
+    func fleetPage(_ query: FleetQuery) async throws -> FleetPage
     /// The kept verdicts of one device, with their findings.
     func verdicts(keyID: String) async throws -> [DeviceVerdict]
-    /// How many chain events (gaps, forks, replays, conflicts) each device has, by key id.
-    func eventCounts(contract: String?) async throws -> [String: Int]
     /// Keeps an assessment run from the console; returns its id.
     func keep(_ assessment: KeptAssessment) async throws -> Int64
     func keptAssessment(id: Int64) async throws -> KeptAssessment?
@@ -162,6 +161,11 @@ package protocol CollectorStorage: Sendable {
     func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange]
     /// How many envelopes the audit log holds.
     func logSize() async throws -> Int
+    /// Keeps a witness's cosignature (a note signature line) of the checkpoint of `size`; a second
+    /// one by the same witness for the same size is ignored.
+    func keepCosignature(witness: String, size: Int, signature: String, at: Date) async throws
+    /// The largest size any witness cosigned, with every cosignature of it, by witness name.
+    func newestCosignatures() async throws -> (size: Int, signatures: [String])?
     /// Stored hashes of complete subtrees of the audit log; a node not stored is left out.
     func logNodes(_ ids: Set<NodeID>) async throws -> [NodeID: Hash]
     /// A device's newest `limit` stored reports (by arrival) with their receipts.
@@ -252,12 +256,6 @@ enum StorageSchema {
                 collected_at \(real) NOT NULL, received_at \(real) NOT NULL, failing BIGINT NOT NULL, unknown BIGINT NOT NULL,
                 findings \(blob) NOT NULL, PRIMARY KEY (key_id, profile))
             """,
-            // Covers the overview's query: its rows are read from the index, never from the table,
-            // whose rows each hold a report's findings.
-            """
-            CREATE INDEX IF NOT EXISTS device_verdicts_profile
-            ON device_verdicts(profile, key_id, report_id, collected_at, received_at, failing, unknown)
-            """,
             """
             CREATE TABLE IF NOT EXISTS console_assessments (
                 id \(autoincrement), contract TEXT NOT NULL, key_id TEXT NOT NULL, profile TEXT NOT NULL, staff TEXT NOT NULL,
@@ -267,11 +265,38 @@ enum StorageSchema {
         ]
     }
 
+    /// The overview's filters in SQL (a fifth migration in SQLite): each kept verdict's failing and
+    /// unknown requirements (`DeviceVerdict.problems`), and an index covering the overview's query,
+    /// so its rows are read from the index, never from the table, whose rows each hold a report's
+    /// findings. The index stands for the column: a schema with it needs none of these statements.
+    static func overviewStatements(addColumn: String) -> [String] {
+        [
+            "ALTER TABLE device_verdicts \(addColumn) problems TEXT NOT NULL DEFAULT ''",
+            "DROP INDEX IF EXISTS device_verdicts_profile",
+            """
+            CREATE INDEX IF NOT EXISTS device_verdicts_overview
+            ON device_verdicts(profile, key_id, collected_at, failing, unknown, problems)
+            """
+        ]
+    }
+
     /// The audit log (RFC 6962): the hash of every complete subtree, and which report each leaf is.
     static func logStatements(blob: String) -> [String] {
         [
             "CREATE TABLE IF NOT EXISTS log_nodes (level BIGINT NOT NULL, idx BIGINT NOT NULL, hash \(blob) NOT NULL, PRIMARY KEY (level, idx))",
             "CREATE TABLE IF NOT EXISTS log_leaves (idx BIGINT PRIMARY KEY, key_id TEXT NOT NULL, report_id TEXT NOT NULL)"
+        ]
+    }
+
+    /// Witnesses' cosignatures of the log's checkpoints (a sixth migration in SQLite): one signature
+    /// line per witness and tree size, kept as evidence.
+    static func witnessStatements(real: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS log_cosignatures (
+                witness TEXT NOT NULL, size BIGINT NOT NULL, signature TEXT NOT NULL, received_at \(real) NOT NULL,
+                PRIMARY KEY (size, witness))
+            """
         ]
     }
 

@@ -197,6 +197,24 @@ package struct CollectorServer: Sendable {
                 return Self.proof(["from": from, "to": to], proof)
             }
         }
+        router.get("/v1/log/checkpoint/cosigned") { request, _ in
+            await Self.answer(logger, request) {
+                guard let note = try await collector.cosignedCheckpoint() else { throw RequestError.notFound("no witness has cosigned a checkpoint yet") }
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(string: note)))
+            }
+        }
+        router.post("/v1/log/cosignature") { request, context in
+            await Self.answer(logger, request) {
+                try await Self.admitted(admission, context.address) {
+                    let body = try await Self.collect(request, limit: 16 << 10, timeout: requestTimeout)
+                    let witnesses = try await collector.acceptCosignature(body)
+                    logger.info("checkpoint cosigned", metadata: ["witnesses": "\(witnesses.joined(separator: ","))"])
+                    return (Self.json(.ok, ["kept": witnesses.joined(separator: ",")]), false)
+                }
+            }
+        }
         router.get("/v1/log/key") { request, _ in
             await Self.answer(logger, request) {
                 Response(

@@ -70,11 +70,11 @@ package struct ClaimOptions: ParsableArguments {
     /// when nil); ends with the assessment's exit status. Both `assess` verbs finish here.
     package func assess(
         _ profile: Profile, key: ClaimAssessment.Key, reports: [ChainVerifier.Item], attestations: [Data],
-        reference: ReferenceOptions, format: AssessmentFormat, output: String?
+        reference: ReferenceOptions, format: AssessmentFormat, output: String?, log: LogInclusion? = nil
     ) throws {
         let assessment = try ClaimAssessment.assess(
             profile: profile, incidents: incidents, notified: notified, key: key,
-            reports: reports, attestations: attestations, reference: reference.paths)
+            reports: reports, attestations: attestations, reference: reference.paths, log: log)
         try emit(try format.render(assessment, language: reference.language), to: output)
         if assessment.exitStatus != 0 { throw ExitCode(assessment.exitStatus) }
     }

@@ -54,11 +54,15 @@ package struct ClaimBundle: Codable, Sendable {
     package var reports: [String]
     /// Attestation envelopes, exact bytes, oldest first.
     package var attestations: [String]
+    /// The collector's audit log as the agent checked it: each report's inclusion proof and the
+    /// signed checkpoints they are against. Absent when the agent never delivered to a collector
+    /// with a log. Not in the manifest: it is evidence about the collector, which it signed itself.
+    package var log: LogSection?
 
     package init(
         createdAt: Date, agent: AgentInfo, profile: String, incident: String, notified: String?, window: Window,
         key: Curve25519.Signing.PublicKey, reports: [(id: String, sequence: Int, envelope: Data)],
-        attestations: [(id: String, envelope: Data)]
+        attestations: [(id: String, envelope: Data)], log: LogSection? = nil
     ) {
         schema = Self.schemaIdentifier
         self.createdAt = createdAt
@@ -74,6 +78,7 @@ package struct ClaimBundle: Codable, Sendable {
             + attestations.map { ManifestEntry(kind: .attestation, id: $0.id, sequence: nil, sha256: sha256Hex($0.envelope), size: $0.envelope.count) }
         self.reports = reports.map { String(decoding: $0.envelope, as: UTF8.self) }
         self.attestations = attestations.map { String(decoding: $0.envelope, as: UTF8.self) }
+        self.log = log
     }
 
     package func encoded() throws -> Data { try PostureJSON.encoder(pretty: true).encode(self) + Data("\n".utf8) }
@@ -123,6 +128,11 @@ package struct ClaimBundle: Codable, Sendable {
     }
 
     package var attestationEnvelopes: [Data] { attestations.map { Data($0.utf8) } }
+
+    /// Report ids with their exact envelopes, for the log's inclusion check.
+    package var reportEnvelopes: [(id: String, envelope: Data)] {
+        zip(reports, manifest.filter { $0.kind == .report }).map { text, entry in (entry.id, Data(text.utf8)) }
+    }
 }
 
 extension BundleError: ExitStatusError {

@@ -1,3 +1,4 @@
+package import Crypto
 package import Foundation
 import GRDB
 import GRDBSQLite
@@ -164,6 +165,19 @@ package final class Journal: Sendable {
                     CREATE INDEX attestations_time ON attestations(recorded_at);
                     """)
         }
+        // The collector's audit log as the agent checks it: each delivered report's leaf index (from
+        // its receipt) and, once proven, the inclusion proof against a kept checkpoint.
+        migrator.registerMigration("v4-log") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE envelopes ADD COLUMN log_index INTEGER;
+                    ALTER TABLE envelopes ADD COLUMN log_size INTEGER;
+                    ALTER TABLE envelopes ADD COLUMN log_proof BLOB;
+                    CREATE INDEX envelopes_unproven ON envelopes(id) WHERE log_index IS NOT NULL AND log_size IS NULL;
+                    CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, verified_at REAL NOT NULL);
+                    CREATE TABLE log_alarms (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, message TEXT NOT NULL, note TEXT);
+                    """)
+        }
         return migrator
     }
 
@@ -326,11 +340,12 @@ package final class Journal: Sendable {
         }
     }
 
-    package func markDelivered(_ id: Int64, receipt: Data?, at date: Date) throws {
+    /// - Parameter logIndex: the report's leaf in the collector's audit log, from its receipt.
+    package func markDelivered(_ id: Int64, receipt: Data?, logIndex: Int? = nil, at date: Date) throws {
         try write("record the delivery in") { db in
             try db.execute(
-                sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
-                arguments: [receipt, date.timeIntervalSince1970, id])
+                sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL, log_index = ? WHERE id = ?",
+                arguments: [receipt, date.timeIntervalSince1970, logIndex, id])
             try Self.setMeta(
                 db,
                 [
@@ -403,6 +418,112 @@ package final class Journal: Sendable {
         }
     }
 
+    // MARK: The collector's audit log
+
+    /// A delivered report whose inclusion in the collector's log is not yet proven.
+    package struct Unproven: Sendable {
+        package var id: Int64
+        package var reportID: String
+        package var envelope: Data
+        package var logIndex: Int
+    }
+
+    /// Up to `limit` delivered reports not yet proven whose leaves a log of `size` holds, oldest first.
+    package func unproven(below size: Int, limit: Int) throws -> [Unproven] {
+        try read("read the reports to prove from") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, report_id, envelope, log_index FROM envelopes INDEXED BY envelopes_unproven
+                    WHERE log_index IS NOT NULL AND log_size IS NULL AND log_index < ? ORDER BY id LIMIT ?
+                    """, arguments: [size, limit]
+            ).map { Unproven(id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], logIndex: $0["log_index"]) }
+        }
+    }
+
+    /// Delivered reports with a log index whose inclusion is not yet proven.
+    package func unprovenCount() throws -> Int {
+        try read("count the reports to prove in") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM envelopes INDEXED BY envelopes_unproven WHERE log_index IS NOT NULL AND log_size IS NULL")
+                ?? 0
+        }
+    }
+
+    /// Keeps a report's inclusion proof against the kept checkpoint of `size`.
+    package func recordInclusion(_ id: Int64, size: Int, proof: Data) throws {
+        try write("record an inclusion proof in") { db in
+            try db.execute(sql: "UPDATE envelopes SET log_size = ?, log_proof = ? WHERE id = ?", arguments: [size, proof, id])
+        }
+    }
+
+    /// The largest checkpoint verified so far (its signed note), if any.
+    package func newestCheckpoint() throws -> (size: Int, note: String)? {
+        try read("read the collector's checkpoint from") { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+        }
+    }
+
+    package func keepCheckpoint(size: Int, note: String, at date: Date) throws {
+        try write("keep the collector's checkpoint in") { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO log_checkpoints (size, note, verified_at) VALUES (?, ?, ?)",
+                arguments: [size, note, date.timeIntervalSince1970])
+        }
+    }
+
+    /// Keeps an alarm about the collector's log as evidence, with the note that raised it.
+    package func recordLogAlarm(_ message: String, note: String?, at date: Date) throws {
+        try write("record an alarm about the collector's log in") { db in
+            try db.execute(sql: "INSERT INTO log_alarms (at, message, note) VALUES (?, ?, ?)", arguments: [date.timeIntervalSince1970, message, note])
+        }
+    }
+
+    /// Alarms about the collector's log, oldest first.
+    package func logAlarms() throws -> [(at: Date, message: String)] {
+        try read("read the alarms about the collector's log from") { db in
+            try Row.fetchAll(db, sql: "SELECT at, message FROM log_alarms ORDER BY id").map {
+                (Date(timeIntervalSince1970: $0["at"]), $0["message"])
+            }
+        }
+    }
+
+    /// The inclusion proofs of `reportIDs` that are proven, and the checkpoints they are against.
+    package func inclusions(reportIDs: [String]) throws -> (checkpoints: [Int: String], proofs: [String: (index: Int, size: Int, proof: Data)]) {
+        try read("read inclusion proofs from") { db in
+            var proofs: [String: (index: Int, size: Int, proof: Data)] = [:]
+            for chunk in stride(from: 0, to: reportIDs.count, by: 500).map({ Array(reportIDs[$0..<min($0 + 500, reportIDs.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(
+                    db,
+                    sql: "SELECT report_id, log_index, log_size, log_proof FROM envelopes WHERE log_size IS NOT NULL AND report_id IN (\(marks))",
+                    arguments: StatementArguments(chunk))
+                {
+                    proofs[row["report_id"]] = (row["log_index"], row["log_size"], row["log_proof"])
+                }
+            }
+            var checkpoints: [Int: String] = [:]
+            for size in Set(proofs.values.map(\.size)) {
+                if let note = try String.fetchOne(db, sql: "SELECT note FROM log_checkpoints WHERE size = ?", arguments: [size]) {
+                    checkpoints[size] = note
+                }
+            }
+            return (checkpoints, proofs)
+        }
+    }
+
+    /// The log part of a claim bundle for `reportIDs`: their proofs and the checkpoints they are
+    /// against (smallest first), signed by `receiptKey`.
+    package func logSection(reportIDs: [String], receiptKey: Curve25519.Signing.PublicKey) throws -> LogSection {
+        let (notes, proofs) = try inclusions(reportIDs: reportIDs)
+        let sizes = notes.keys.sorted()
+        let position = Dictionary(uniqueKeysWithValues: sizes.enumerated().map { ($1, $0) })
+        let inclusions = reportIDs.compactMap { id -> LogSection.Inclusion? in
+            guard let found = proofs[id], let checkpoint = position[found.size], let hashes = CollectorLog.unpacked(found.proof) else { return nil }
+            return LogSection.Inclusion(reportId: id, index: found.index, checkpoint: checkpoint, proof: hashes.map(\.base64))
+        }
+        return LogSection(receiptKey: receiptKey, checkpoints: sizes.map { notes[$0]! }, inclusions: inclusions)
+    }
+
     /// Deletes reports older than `retentionDays`, then the oldest until the stored envelopes fit
     /// in `maxBytes`. The chain heads stay, so the next report still links to the last one made.
     package func prune(retentionDays: Int = 400, maxBytes: Int = 512 << 20, now: Date = Date()) throws {
@@ -418,6 +539,11 @@ package final class Journal: Sendable {
                 try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [oldest["id"] as Int64])
                 total -= oldest["size"] as Int
             }
+            try db.execute(
+                sql: """
+                    DELETE FROM log_checkpoints WHERE size NOT IN (SELECT log_size FROM envelopes WHERE log_size IS NOT NULL)
+                    AND size < (SELECT MAX(size) FROM log_checkpoints)
+                    """)
         }
     }
 }

@@ -107,6 +107,14 @@ package struct CurlTransport: Sendable {
         init(limit: Int) { self.limit = limit }
     }
 
+    /// `send` on a thread of its own (a transfer blocks in libcurl), as a result: what an async
+    /// caller awaits without holding a cooperative thread.
+    package func exchange(_ request: HTTPRequest) async -> Result<HTTPResponse, TransportError> {
+        await Task.detached { [self] in
+            do throws(TransportError) { return .success(try send(request)) } catch { return .failure(error) }
+        }.value
+    }
+
     /// Performs the request, blocking the calling thread until it completes or times out.
     package func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         try Self.loadLibrary()

@@ -8,6 +8,7 @@ import PostureEvidence
 import PostureModel
 import PosturePolicy
 import PostureReference
+import PostureTransparency
 
 /// `posture-collector`: the bank's side. Receives, verifies and keeps the evidence agents upload.
 @main
@@ -16,7 +17,7 @@ struct CollectorCommand: AsyncParsableCommand {
         commandName: "posture-collector",
         abstract: "Receive, verify and keep the signed posture reports that agents upload.",
         discussion: "Exit status: 0 ok, 64 usage, 65 bad config, 66 missing file, 69 storage unavailable, 77 permission, 70 internal error.",
-        subcommands: [ServeCommand.self, TokenCommand.self, AssessCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, AssessCommand.self, WitnessCommand.self]
     )
 }
 
@@ -56,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             let storage = try await openStorage(config, logger: logger)
             let collector = Collector(
                 storage: storage, receiptKey: receiptKey, limits: config.limits,
-                verdictKeeper: staffTokens == nil ? nil : VerdictKeeper(profiles: profiles), logger: logger)
+                verdictKeeper: staffTokens == nil ? nil : VerdictKeeper(profiles: profiles),
+                witnesses: try config.witnesses.map { try CosignatureVerifier(verifierKey: $0) }, logger: logger)
             let server = CollectorServer(config: config, collector: collector, staffTokens: staffTokens, logger: logger, profiles: profiles)
             let scheme = config.tlsCertificate == nil ? "http" : "https"
             let host = config.host

@@ -73,4 +73,68 @@ import Testing
         }
         #expect(server.stop() == 0)
     }
+
+    /// `posture-collector witness` cosigns a checkpoint only when it extends the last one it
+    /// cosigned; the collector keeps cosignatures by the witnesses it lists and serves them. A
+    /// second log under the same receipt key with other entries of the same size is refused (split
+    /// view) and leaves the witness's state as it was.
+    @Test(arguments: StoreKind.available)
+    func aWitnessCosignsOnlyExtensions(store: StoreKind) async throws {
+        let scratch = store == .postgres ? try ScratchDatabase() : nil
+        defer { try? scratch?.drop() }
+        let root = try TemporaryRoot("witness")
+        let keyFile = root.url("witness.key").path, stateFile = root.url("witness.state").path
+        let made = try Fixtures.run(CollectorProcess.binary, ["witness", "key", "--key", keyFile, "--name", "witness.test"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let witnessKey = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let cosignatures = try CosignatureVerifier(verifierKey: witnessKey)
+        let server = try CollectorProcess(store: store, storageURL: scratch?.url, extraConfig: "witnesses: [\"\(witnessKey)\"]")
+        let logKey = String(decoding: try server.send("/v1/log/key", method: "GET").body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let verifier = try NoteVerifier(verifierKey: logKey)
+        #expect(try server.send("/v1/log/checkpoint/cosigned", method: "GET").status == 404, "nothing cosigned yet")
+        func witness(_ collector: CollectorProcess) throws -> (status: Int32, stdout: String, stderr: String) {
+            try Fixtures.run(
+                CollectorProcess.binary,
+                [
+                    "witness", "run", "--once", "--url", collector.base, "--log-key", logKey, "--key", keyFile, "--name", "witness.test",
+                    "--state", stateFile, "--ca", collector.pki.caCertificate
+                ])
+        }
+        let device = TestDevice()
+        #expect(try server.enroll(device.key).status == 201)
+        let chain = try device.chain(4)
+        for size in [2, 4] {
+            for report in chain[(size - 2)..<size] { #expect(try server.upload(report.bytes, id: report.id).status == 201) }
+            let round = try witness(server)
+            #expect(round.status == 0 && round.stderr.contains("cosigned the checkpoint of \(size) entries"), "\(round.stderr)")
+            let note = try SignedNote(parsing: String(decoding: try server.send("/v1/log/checkpoint/cosigned", method: "GET").body, as: UTF8.self))
+            let checkpoint = try Checkpoint.open(note, logVerifier: verifier)
+            #expect(checkpoint.size == size)
+            #expect(try cosignatures.verifyCosignature(in: note) > 0, "the served note carries the witness's cosignature")
+        }
+        let saved = try String(contentsOfFile: stateFile, encoding: .utf8)
+        #expect(saved.contains("\"size\":4"), "\(saved)")
+
+        // A cosignature by a witness the collector does not list, and one of a root it never had.
+        let stranger = try CosignatureSigner(name: "stranger.test", privateKey: .init())
+        let current = try SignedNote(parsing: String(decoding: try server.send("/v1/log/checkpoint", method: "GET").body, as: UTF8.self))
+        let foreign = try stranger.cosign(current, timestamp: 1)
+        #expect(try server.send("/v1/log/cosignature", body: Data(foreign.serialized.utf8)).status == 403)
+        #expect(try server.send("/v1/log/cosignature", body: Data("not a note".utf8)).status == 400)
+        let otherLog = try NoteSigner(name: verifier.name, privateKey: .init())
+        let forged = try otherLog.sign(try Checkpoint(origin: verifier.name, size: 4, root: .emptyTree))
+        #expect(try server.send("/v1/log/cosignature", body: Data(forged.serialized.utf8)).status == 400)
+
+        // The same key, another history of the same size: refused, the state kept.
+        let split = try CollectorProcess(store: .sqlite, receiptKey: server.root.url("receipt.key"), extraConfig: "witnesses: [\"\(witnessKey)\"]")
+        #expect(server.stop() == 0)
+        let other = TestDevice()
+        #expect(try split.enroll(other.key).status == 201)
+        for report in try other.chain(4) { #expect(try split.upload(report.bytes, id: report.id).status == 201) }
+        let refused = try witness(split)
+        #expect(refused.status == 65 && refused.stderr.contains("split view"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: stateFile, encoding: .utf8) == saved, "a refusal leaves the state as it was")
+        #expect(try split.send("/v1/log/checkpoint/cosigned", method: "GET").status == 404)
+        #expect(split.stop() == 0)
+    }
 }

@@ -71,12 +71,18 @@ final class CollectorProcess: @unchecked Sendable {
     var pki: TestPKI { (try? Self.pki.get())! }
 
     /// - Parameter storageURL: the store's URL instead of `store`'s (a scratch PostgreSQL database).
+    /// - Parameter receiptKey: another collector's receipt key file to sign with (one key, two logs).
+    /// - Parameter extraConfig: more lines of the config file.
     init(
         store: StoreKind, limits: String = "{max_body: 64KiB, per_device_per_minute: 1000}", idle: String = "2s", tls: Bool = true,
-        storageURL: String? = nil
+        storageURL: String? = nil, receiptKey: URL? = nil, extraConfig: String = ""
     ) throws {
         let pki = try Self.pki.get()
         root = try TemporaryRoot("collector")
+        if let receiptKey {
+            try FileManager.default.copyItem(at: receiptKey, to: root.url("receipt.key"))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root.url("receipt.key").path)
+        }
         scheme = tls ? "https" : "http"
         staffToken = try StaffTokens.issue(file: root.url("staff-tokens").path, scope: .bank, lifetime: 3600, name: "test").token
         config = try root.write(
@@ -90,6 +96,7 @@ final class CollectorProcess: @unchecked Sendable {
             limits: \(limits)
             timeouts: {idle: \(idle), request: 5s}
             log_level: debug
+            \(extraConfig)
             """
         ).path
         errors = root.url("stderr.log")

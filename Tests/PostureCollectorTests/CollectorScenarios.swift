@@ -119,6 +119,101 @@ enum CollectorScenarios {
         #expect(collector.log.contains("report stored"))
     }
 
+    /// The agent monitors the collector's audit log: each cycle it verifies the checkpoint against
+    /// the pinned receipt key and the last one it kept, and proves its delivered reports included;
+    /// `posture claim` carries the proofs, and `posture verify` and `posture assess` check them with
+    /// no network. A second log signed by the same key that shows another root for the same size
+    /// (a split view), or a smaller log, raises an alarm kept in the journal and shown by `status`.
+    static func agentMonitorsTheLog(_ store: StoreKind) throws {
+        // A database of its own: the sizes below are this test's leaves only.
+        let scratch = store == .postgres ? try ScratchDatabase() : nil
+        defer { try? scratch?.drop() }
+        let collector = try CollectorProcess(store: store, storageURL: scratch?.url)
+        let root = try Fixtures.debianRoot(pending: false)
+        let state = root.url("state").path
+        func configure(_ base: String) throws -> String {
+            try root.write(
+                "agent.yaml",
+                """
+                state_dir: \(state)
+                profiles: [test-bank]
+                schedule: {interval: 1h, jitter: 0s}
+                upload:
+                  url: \(base)/v1/reports
+                  ca_file: \(collector.pki.caCertificate)
+                  timeout: 10s
+                """
+            ).path
+        }
+        let agentConfig = try configure(collector.base)
+        let token = try collector.issueToken(contract: "C-LOG")
+        #expect(try posture(["enroll", "--url", "\(collector.base)/v1/enroll", "--token", token, "--config", agentConfig]).status == 0)
+        // Another device's reports interleave, so the agent's leaves are not the whole log.
+        let other = TestDevice()
+        #expect(try collector.enroll(other.key, contract: "C-OTHER").status == 201)
+        let others = try other.chain(3)
+        for cycle in 0..<3 {
+            #expect(try collector.upload(others[cycle].bytes, id: others[cycle].id).status == 201)
+            let agent = try posture(["agent", "--once", "--config", agentConfig, "--root", root.path, "--profiles", root.url("profiles").path])
+            #expect(agent.status == 0, "\(agent.stderr)")
+            #expect(agent.stderr.contains("log.check"), "\(agent.stderr)")
+        }
+        func status() throws -> [String: Any] {
+            let result = try posture(["status", "--config", agentConfig, "--format", "json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return try #require(object["collector_log"] as? [String: Any])
+        }
+        let healthy = try status()
+        #expect(healthy["checkpoint_size"] as? Int == 6, "\(healthy)")
+        #expect(healthy["awaiting_proof"] as? Int == 0 && healthy["alarms"] as? Int == 0, "\(healthy)")
+
+        // The claim bundle carries a proof per report; verify and assess check them offline.
+        let incident = Day(Date().addingTimeInterval(86400), in: TimeZone(identifier: "Asia/Tokyo")!).description
+        let profile = root.url("profiles/test-bank.yaml").path
+        let bundle = root.url("claim.json").path
+        let claim = try posture(["claim", "--profile", profile, "--incident", incident, "--config", agentConfig, "--output", bundle])
+        #expect(claim.status == 0 && claim.stderr.contains("3 with a proof of inclusion"), "\(claim.stderr)")
+        let verified = try posture(["verify", bundle])
+        #expect(verified.status == 0 && verified.stdout.contains("all 3 report(s) proven included"), "\(verified.stdout)")
+        let assessed = try posture(["assess", bundle, "--profile", profile, "--incident", incident, "--key", "\(state)/device.pub", "--format", "json"])
+        let assessment = try #require(try JSONSerialization.jsonObject(with: Data(assessed.stdout.utf8)) as? [String: Any])
+        let log = try #require((assessment["verification"] as? [String: Any])?["log"] as? [String: Any], "\(assessed.stdout)")
+        #expect(log["included"] as? Int == 3 && log["reports"] as? Int == 3 && (log["problems"] as? [Any])?.isEmpty == true, "\(log)")
+        // An altered proof fails the bundle.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundle))) as? [String: Any])
+        var section = try #require(object["log"] as? [String: Any])
+        var inclusions = try #require(section["inclusions"] as? [[String: Any]])
+        inclusions[1]["index"] = (inclusions[1]["index"] as? Int ?? 0) + 1
+        section["inclusions"] = inclusions
+        object["log"] = section
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: bundle))
+        let altered = try posture(["verify", bundle])
+        #expect(altered.status == 65 && altered.stdout.contains("collector log: FAILED"), "\(altered.stdout)")
+
+        // A second log under the same receipt key with other entries of the same size: a split view.
+        let split = try CollectorProcess(store: .sqlite, receiptKey: collector.root.url("receipt.key"))
+        #expect(collector.stop() == 0)
+        let stranger = TestDevice()
+        #expect(try split.enroll(stranger.key, contract: "C-SPLIT").status == 201)
+        for report in try stranger.chain(6) { #expect(try split.upload(report.bytes, id: report.id).status == 201) }
+        _ = try configure(split.base)
+        let upload = try posture(["upload", "--config", agentConfig])
+        #expect(upload.status == 65, "an alarm fails the command")
+        #expect(upload.stderr.contains("ALARM: the collector's log shows two roots for size 6: a split view"), "\(upload.stderr)")
+        let alarmed = try status()
+        #expect(alarmed["alarms"] as? Int == 1 && alarmed["checkpoint_size"] as? Int == 6, "the unverified checkpoint is not kept: \(alarmed)")
+        let text = try posture(["status", "--config", agentConfig])
+        #expect(text.stdout.contains("ALARM:") && text.stdout.contains("split view"), "\(text.stdout)")
+        // One fewer entry: the log shrank.
+        #expect(split.stop() == 0)
+        let smaller = try CollectorProcess(store: .sqlite, receiptKey: collector.root.url("receipt.key"))
+        _ = try configure(smaller.base)
+        let shrunk = try posture(["upload", "--config", agentConfig])
+        #expect(shrunk.stderr.contains("the collector's log shrank from 6 to 0 entries"), "\(shrunk.stderr)")
+        #expect(try status()["alarms"] as? Int == 2)
+        #expect(smaller.stop() == 0)
+    }
+
     /// Unenrolled keys, forged signatures and malformed bodies are refused with their status and a
     /// reason, and leave nothing behind.
     static func refusesBadInput(_ store: StoreKind) throws {
@@ -370,10 +465,18 @@ enum CollectorScenarios {
         check(path, "get", try collector.send("/v1/devices/00/reports", method: "GET", headers: bearer))
         check("/v1/receipt-key", "get", try collector.send("/v1/receipt-key", method: "GET"))
         check("/v1/enroll/challenge", "get", try collector.send("/v1/enroll/challenge", method: "GET"))
+        check("/v1/log/checkpoint", "get", try collector.send("/v1/log/checkpoint", method: "GET"))
+        check("/v1/log/key", "get", try collector.send("/v1/log/key", method: "GET"))
+        check("/v1/log/inclusion", "get", try collector.send("/v1/log/inclusion?index=0&size=2", method: "GET"))
+        check("/v1/log/inclusion", "get", try collector.send("/v1/log/inclusion?index=2&size=2", method: "GET"))
+        check("/v1/log/consistency", "get", try collector.send("/v1/log/consistency?from=1&to=2", method: "GET"))
+        check("/v1/log/consistency", "get", try collector.send("/v1/log/consistency?from=3&to=2", method: "GET"))
+        check("/v1/log/checkpoint/cosigned", "get", try collector.send("/v1/log/checkpoint/cosigned", method: "GET"))
+        check("/v1/log/cosignature", "post", try collector.send("/v1/log/cosignature", body: Data("x".utf8)))
         for (path, method, status) in seen {
             #expect(try documented(path, method).contains(status), "\(method) \(path) answered \(status), not in docs/openapi.yaml")
         }
-        #expect(Set(seen.map(\.2)) == [200, 201, 400, 401, 404, 409, 413, 429], "the walk reaches every kind of answer")
+        #expect(Set(seen.map(\.2)) == [200, 201, 400, 401, 403, 404, 409, 413, 429], "the walk reaches every kind of answer")
         #expect(Set(paths.keys) == Set(seen.map(\.0)), "every documented path exists and was called")
     }
 
@@ -389,6 +492,7 @@ enum CollectorScenarios {
     }
 
     @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.sqlite) }
+    @Test func agentMonitorsTheLog() throws { try CollectorScenarios.agentMonitorsTheLog(.sqlite) }
     @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.sqlite) }
     @Test func keepsTheChainHonest() throws { try CollectorScenarios.keepsTheChainHonest(.sqlite) }
     @Test func enrollmentAndLimits() async throws { try await CollectorScenarios.enrollmentAndLimits(.sqlite) }
@@ -402,6 +506,7 @@ enum CollectorScenarios {
         "POSTURE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (make test starts a server when PostgreSQL is installed)"))
 struct PostgresCollectorTests {
     @Test func agentEnrollsAndDelivers() throws { try CollectorScenarios.agentEnrollsAndDelivers(.postgres) }
+    @Test func agentMonitorsTheLog() throws { try CollectorScenarios.agentMonitorsTheLog(.postgres) }
     @Test func refusesBadInput() throws { try CollectorScenarios.refusesBadInput(.postgres) }
     @Test func keepsTheChainHonest() throws { try CollectorScenarios.keepsTheChainHonest(.postgres) }
     @Test func enrollmentAndLimits() async throws { try await CollectorScenarios.enrollmentAndLimits(.postgres) }

@@ -47,13 +47,15 @@ import Testing
         let transfer = RFC3339.string(from: fleet.now.addingTimeInterval(-3600))
         let notified = Day(fleet.now, in: zone).description
         let failing = fleet.pc("pc-fail")
+        let securitySoftware = try #require(profile.requirements.first { $0.check == .securitySoftwareInstalled }).id
         let output = "\(Self.repository)/.build/test-artifacts/console/\(store)"
         let settings = try server.root.write(
             "browser.json",
             String(
                 decoding: try JSONSerialization.data(withJSONObject: [
                     "base": server.base, "bank_token": server.staffToken, "contract_token": contractToken, "profile": ConsoleFleet.profile,
-                    "failing_host": "pc-fail", "other_key": fleet.pc("pc-b").device.keyID, "incidents": [transfer], "notified": notified,
+                    "failing_host": "pc-fail", "failing_requirement": securitySoftware, "other_key": fleet.pc("pc-b").device.keyID, "incidents": [transfer],
+                    "notified": notified,
                     "output": output
                 ]), as: UTF8.self))
         let run = try await Fixtures.runDetached(
@@ -74,6 +76,7 @@ import Testing
         #expect(seen["failing_hosts"] as? [String] == ["pc-fail"])
         #expect(seen["silent_hosts"] as? [String] == ["pc-silent"])
         #expect(seen["event_hosts"] as? [String] == ["pc-fork"])
+        #expect(seen["requirement_hosts"] as? [String] == ["pc-fail"], "failing the security-software requirement")
         #expect(seen["device_title"] as? String == "pc-fail")
         #expect(
             (seen["device_failing_findings"] as? [String])?.contains { $0.contains("Security software installed") && $0.contains("apt-get install clamav") }

@@ -54,18 +54,22 @@ import Testing
         let fixture = try await Fixture()
         let storage = fixture.collector.storage
         let profile = try #require(try ConsoleFleet.profiles().first { $0.id == ConsoleFleet.profile })
-        let overview = FleetOverview(
-            entries: try await storage.fleet(profile: profile.id, contract: nil), events: try await storage.eventCounts(contract: nil),
-            profile: profile, now: Date())
-        let tallies = overview.tallies
-        let a = try #require(tallies.first { $0.contract == "C-A" })
+        let page = try await storage.fleetPage(FleetQuery(profile: profile, contract: nil, now: Date()))
+        let a = try #require(page.tallies.first { $0.contract == "C-A" })
         #expect((a.devices, a.failing, a.unknown, a.silent, a.withEvents) == (4, 1, 2, 1, 1))
-        let b = try #require(tallies.first { $0.contract == "C-B" })
+        let b = try #require(page.tallies.first { $0.contract == "C-B" })
         #expect((b.devices, b.failing, b.unknown, b.silent, b.withEvents) == (1, 0, 1, 0, 0))
+        #expect(page.tallies.map(\.contract) == ["C-A", "C-B"], "the contract needing attention first")
+        #expect((page.totals.devices, page.totals.failing, page.totals.unknown, page.totals.silent, page.totals.withEvents) == (5, 1, 3, 1, 1))
+        #expect((page.contracts, page.matching) == (2, 5))
         // Scoped reads see one contract only.
-        #expect(try await storage.fleet(profile: profile.id, contract: "C-B").map(\.hostname) == ["pc-b"])
-        #expect(try await storage.fleet(profile: "no-such-profile", contract: "C-B").map(\.collectedAt) == [nil], "a device never judged is listed")
-        #expect(overview.rows.first { $0.entry.hostname == "pc-silent" }?.standing == .silent)
+        #expect(try await storage.fleetPage(FleetQuery(profile: profile, contract: "C-B", now: Date())).rows.map(\.hostname) == ["pc-b"])
+        var other = profile
+        other.id = "no-such-profile"
+        #expect(
+            try await storage.fleetPage(FleetQuery(profile: other, contract: "C-B", now: Date())).rows.map(\.collectedAt) == [nil],
+            "a device never judged is listed")
+        #expect(page.rows.first { $0.hostname == "pc-silent" }?.standing == .silent)
         let failing = try await storage.verdicts(keyID: fixture.fleet.pc("pc-fail").device.keyID)
         let findings = try #require(failing.first { $0.profile == ConsoleFleet.profile }).decodedFindings()
         #expect(findings.contains { $0.check == "security_software.installed" && $0.status == .fail && $0.remedy != nil })
@@ -105,6 +109,57 @@ import Testing
             uri: "/console/sign-in", method: .post,
             headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "posture_signin=\(preCookie)"], body: ByteBuffer(string: body)
         ) { response in (value(cookie(response, "posture_session")), response.status) }
+    }
+
+    /// One overview query and the hostnames it must list, in order, from the planted facts.
+    struct ListCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var filter = FleetQuery.Filter.all
+        var fails = false
+        var search = ""
+        var keyPrefixOf: String?
+        var sort = FleetQuery.Sort.standing
+        var offset = 0
+        var limit = 50
+        var hosts: [String]
+        var testDescription: String { name }
+    }
+
+    static let listCases: [ListCase] = [
+        ListCase(name: "by standing", hosts: ["pc-silent", "pc-fail", "pc-b", "pc-fork", "pc-unknown"]),
+        ListCase(name: "failing", filter: .failing, hosts: ["pc-fail"]),
+        ListCase(name: "silent", filter: .silent, hosts: ["pc-silent"]),
+        ListCase(name: "unknown", filter: .unknown, hosts: ["pc-b", "pc-fork", "pc-unknown"]),
+        ListCase(name: "ok", filter: .ok, hosts: []),
+        ListCase(name: "chain events", filter: .events, hosts: ["pc-fork"]),
+        ListCase(name: "fails the security-software requirement", fails: true, hosts: ["pc-fail"]),
+        ListCase(name: "fails it and unknown", filter: .unknown, fails: true, hosts: []),
+        ListCase(name: "hostname, any case", search: "PC-F", hosts: ["pc-fail", "pc-fork"]),
+        ListCase(name: "key id prefix", keyPrefixOf: "pc-b", hosts: ["pc-b"]),
+        ListCase(name: "a search matching nothing", search: "%", hosts: []),
+        ListCase(name: "oldest report first", sort: .last, hosts: ["pc-silent", "pc-fork", "pc-unknown", "pc-fail", "pc-b"]),
+        ListCase(name: "by contract", sort: .contract, hosts: ["pc-fail", "pc-fork", "pc-silent", "pc-unknown", "pc-b"]),
+        ListCase(name: "second page of two", sort: .host, offset: 2, limit: 2, hosts: ["pc-fork", "pc-silent"]),
+        ListCase(name: "past the last page", sort: .host, offset: 50, limit: 50, hosts: [])
+    ]
+
+    /// The store filters, sorts and pages the overview's list; tallies and totals ignore the filters.
+    @Test(arguments: listCases) func theStoreListsWhatTheFiltersSelect(_ list: ListCase) async throws {
+        let fixture = try await Fixture()
+        let profile = try #require(try ConsoleFleet.profiles().first { $0.id == ConsoleFleet.profile })
+        var query = FleetQuery(profile: profile, contract: nil, now: Date())
+        query.filter = list.filter
+        query.sort = list.sort
+        query.offset = list.offset
+        query.limit = list.limit
+        query.search = list.keyPrefixOf.map { String(fixture.fleet.pc($0).device.keyID.prefix(10)) } ?? list.search
+        if list.fails {
+            query.failingRequirement = try #require(profile.requirements.first { $0.check == .securitySoftwareInstalled }).id
+        }
+        let page = try await fixture.collector.storage.fleetPage(query)
+        #expect(page.rows.map(\.hostname) == list.hosts)
+        if list.offset == 0 { #expect(page.matching == list.hosts.count) }
+        #expect(page.totals.devices == 5)
     }
 
     @Test func signInCookieCSRFAndSignOut() async throws {

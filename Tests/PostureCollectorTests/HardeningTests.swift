@@ -38,9 +38,12 @@ final class CountingStorage: CollectorStorage, @unchecked Sendable {
     }
     func events(keyID: String) async throws -> [ChainEvent] { try await inner.events(keyID: keyID) }
     func close() async throws { try await inner.close() }
-    func fleet(profile: String, contract: String?) async throws -> [FleetEntry] { try await inner.fleet(profile: profile, contract: contract) }
+    func fleetPage(_ query: FleetQuery) async throws -> FleetPage { try await inner.fleetPage(query) }
+    func keepCosignature(witness: String, size: Int, signature: String, at: Date) async throws {
+        try await inner.keepCosignature(witness: witness, size: size, signature: signature, at: at)
+    }
+    func newestCosignatures() async throws -> (size: Int, signatures: [String])? { try await inner.newestCosignatures() }
     func verdicts(keyID: String) async throws -> [DeviceVerdict] { try await inner.verdicts(keyID: keyID) }
-    func eventCounts(contract: String?) async throws -> [String: Int] { try await inner.eventCounts(contract: contract) }
     func keep(_ assessment: KeptAssessment) async throws -> Int64 { try await inner.keep(assessment) }
     func keptAssessment(id: Int64) async throws -> KeptAssessment? { try await inner.keptAssessment(id: id) }
     func keptAssessments(keyID: String) async throws -> [KeptAssessment] { try await inner.keptAssessments(keyID: keyID) }

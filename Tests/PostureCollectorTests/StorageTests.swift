@@ -11,19 +11,6 @@ import Testing
 
 /// The store's guarantees under concurrency, for each store.
 enum StorageScenarios {
-    static func open(_ store: StoreKind, _ root: TemporaryRoot) async throws -> any CollectorStorage {
-        switch store {
-        case .sqlite: return try SQLiteStorage(path: root.url("collector.db").path)
-        case .postgres: return try await PostgresStorage(url: StoreKind.postgresURL ?? "", logger: Logger(label: "test"))
-        }
-    }
-
-    static func collector(_ store: StoreKind, _ root: TemporaryRoot) async throws -> Collector {
-        var limits = CollectorConfig.Limits()
-        limits.perDevicePerMinute = 10_000
-        return Collector(storage: try await open(store, root), receiptKey: DeviceKey(privateKey: .init()), limits: limits)
-    }
-
     static func enroll(_ collector: Collector, _ device: TestDevice, contract: String = "C-\(UUID().uuidString)") async throws {
         let token = try await collector.issueToken(contract: contract, lifetime: 3600)
         _ = try await collector.enroll(body: enrollment(collector, token: token, key: device.key))
@@ -64,36 +51,37 @@ enum StorageScenarios {
         }
         let receipts = try results.map { try CheckedReceipt($0.receipt, key: key) }
         #expect(receipts.allSatisfy { $0.keyID == device.keyID })
-        #expect(try server.stored(device.keyID) == chain.map(\.bytes), "chain order whatever the arrival order")
+        let stored = try server.stored(device.keyID)
+        #expect(stored == chain.map(\.bytes), "chain order whatever the arrival order")
         #expect(server.stop() == 0)
 
-        let storage = try await open(store, server.root)
+        // Read back with the stores' own command-line clients: under the whole suite the test
+        // runner's threads are busy, and an in-process PostgreSQL client can starve past its bound.
         let irregular = Set(zip(results, receipts).filter { $0.0.status == 201 && $0.1.chain != "ok" }.map(\.0.id)).count
-        #expect(try await storage.events(keyID: device.keyID).count == irregular)
-        let evidence = try await Collector(storage: storage, receiptKey: DeviceKey(privateKey: .init()), limits: .init()).evidence(contract: contract)
-        #expect(evidence.map(\.device.keyID) == [device.keyID])
-        let verified = ChainVerifier(key: try #require(evidence.first?.key)).verify(try #require(evidence.first?.items))
+        let query = "SELECT COUNT(*) FROM chain_events WHERE key_id = '\(device.keyID)'"
+        let events =
+            switch store {
+            case .sqlite: try Fixtures.run("/usr/bin/sqlite3", [server.root.url("collector.db").path, query])
+            case .postgres: try Fixtures.run("/usr/bin/psql", ["-X", "-A", "-t", "-d", StoreKind.postgresURL ?? "", "-c", query])
+            }
+        #expect(Int(events.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == irregular, "\(events.stderr)")
+        let verified = ChainVerifier(key: device.key.publicKey).verify(
+            stored.enumerated().map { ChainVerifier.Item(source: "#\($0.offset + 1)", bytes: $0.element) })
         #expect(verified.ok, "the stored evidence verifies as one unbroken chain: \(verified.chainProblems)")
         #expect(verified.reports.map(\.id) == chain.map(\.id))
-        try await storage.close()
     }
 
-    /// One token, many concurrent enrollments: exactly one device gets it.
+    /// One token, many concurrent enrollments: exactly one device gets it. Through the real
+    /// server, so PostgreSQL's client never waits on the test runner's busy threads.
     static func tokenWorksOnceUnderConcurrency(_ store: StoreKind) async throws {
-        let root = try TemporaryRoot("storage")
-        let collector = try await collector(store, root)
-        let token = try await collector.issueToken(contract: "C-9", lifetime: 3600)
-        let outcomes = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<12 {
-                group.addTask {
-                    let body = try? enrollment(collector, token: token, key: TestDevice().key)
-                    return (try? await collector.enroll(body: body ?? Data())) != nil
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(outcomes.filter { $0 }.count == 1)
-        try await collector.storage.close()
+        let server = try CollectorProcess(store: store)
+        let token = try server.issueToken(contract: "C-9")
+        let statuses = try Fixtures.onThreads(Array(0..<12), width: 12) { _ in
+            try server.enroll(TestDevice().key, token: token).status
+        }.map { try $0.get() }
+        #expect(statuses.filter { $0 == 201 }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 401 }.count == 11, "\(statuses)")
+        #expect(server.stop() == 0)
     }
 }
 
@@ -152,7 +140,13 @@ struct PostgresStorageTests {
         ("storage: postgres://localhost/db\n", "needs a user"),
         ("limits: {max_body: 1GB}\n", "limits.max_body must be a size"),
         ("limits: {per_device_per_minute: 0}\n", "at least 1"),
-        ("timeouts: {idle: forever}\n", "timeouts.idle must be a duration")
+        ("timeouts: {idle: forever}\n", "timeouts.idle must be a duration"),
+        ("console: {session: 10s}\n", "console.session must be at least 1m"),
+        ("console: {session: soon}\n", "console.session must be a duration"),
+        ("console: {profiles: akishin-ib}\n", "console.profiles must be a list"),
+        ("console: {profiles: [[akishin-ib]]}\n", "console.profiles"),
+        ("console: {colour: blue}\n", "unknown key 'colour'"),
+        ("console: [profiles]\n", "console must be a mapping")
     ])
     func badConfigNamesFileAndLine(_ row: (String, String)) throws {
         let root = try TemporaryRoot("config")
@@ -166,6 +160,20 @@ struct PostgresStorageTests {
         }
         let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
         #expect(result.status == 65, "\(result.stderr)")
+    }
+
+    /// A console profile that does not exist stops `serve` with the searched places named.
+    @Test func unknownConsoleProfileIsNamed() throws {
+        let root = try TemporaryRoot("config")
+        _ = try StaffTokens.issue(file: root.url("staff-tokens").path, scope: .bank, lifetime: 3600, name: "test")
+        let path = try root.write(
+            "collector.yaml",
+            "listen: 127.0.0.1:0\nstorage: sqlite://\(root.url("c.db").path)\nreceipt_key: r.key\nstaff_tokens_file: staff-tokens\n"
+                + "console: {profiles: [no-such-profile]}\n"
+        ).path
+        let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
+        #expect(result.status == 66, "\(result.stderr)")
+        #expect(result.stderr.contains("no profile 'no-such-profile'") && result.stderr.contains("posture profiles list"), "\(result.stderr)")
     }
 
     /// An unreachable PostgreSQL server is reported at once (exit 69), not retried forever.
@@ -210,5 +218,50 @@ struct PostgresStorageTests {
         #expect(try Self.modules(in: Fixtures.product("posture")).isEmpty)
         #expect(try Self.modules(in: Fixtures.product("posture-agentd")).isEmpty)
         #expect(try Self.modules(in: CollectorProcess.binary) == ["Hummingbird", "PostgresNIO", "NIOPosix", "NIOSSL"], "the check can see them")
+    }
+}
+
+/// A store made before the overview filtered in SQL (no `problems` column; the older covering
+/// index) is upgraded in place by the next collector to start, its rows kept.
+@Suite struct SchemaUpgradeTests {
+    @Test(arguments: StoreKind.available)
+    func aStoreFromBeforeTheOverviewColumnIsUpgraded(_ store: StoreKind) throws {
+        let root = try TemporaryRoot()
+        let scratch = store == .postgres ? try ScratchDatabase() : nil
+        defer { try? scratch?.drop() }
+        let url = scratch?.url ?? store.storageURL(in: root)
+        func sql(_ text: String) throws -> String {
+            let result =
+                if let scratch {
+                    try Fixtures.run("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", scratch.url, "-c", text])
+                } else {
+                    try Fixtures.run("/usr/bin/sqlite3", ["-bail", root.url("collector.db").path, text])
+                }
+            guard result.status == 0 else { throw NSError(domain: "sql", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(text): \(result.stderr)"]) }
+            return result.stdout
+        }
+        let device = TestDevice()
+        let first = try CollectorProcess(store: store, storageURL: url)
+        #expect(try first.enroll(device.key, contract: "C-1").status == 201)
+        #expect(first.stop() == 0)
+        // The schema as the collector made it before: the older index, no column, no migration.
+        _ = try sql(
+            """
+            DROP INDEX device_verdicts_overview; ALTER TABLE device_verdicts DROP COLUMN problems;
+            CREATE INDEX device_verdicts_profile ON device_verdicts(profile, key_id, report_id, collected_at, received_at, failing, unknown);
+            """ + (scratch == nil ? " DELETE FROM grdb_migrations WHERE identifier = 'console-overview';" : ""))
+        let second = try CollectorProcess(store: store, storageURL: url)
+        let report = try device.chain(1)[0]
+        #expect(try second.upload(report.bytes, id: report.id).status == 201)
+        #expect(try second.stored(device.keyID).count == 1)
+        #expect(second.stop() == 0)
+        let problems = try sql("SELECT problems FROM device_verdicts WHERE key_id = '\(device.keyID)' ORDER BY profile")
+        #expect(problems.contains("=unknown\n"), "the verdict's problems are kept: \(problems)")
+        let indexes =
+            try sql(
+                scratch == nil
+                    ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'device_verdicts'"
+                    : "SELECT indexname FROM pg_indexes WHERE tablename = 'device_verdicts'")
+        #expect(indexes.contains("device_verdicts_overview") && !indexes.contains("device_verdicts_profile"), "\(indexes)")
     }
 }

@@ -109,6 +109,11 @@ def main():
         seen["event_hosts"] = [row.find_element(By.CSS_SELECTOR, "td a").text
                                for row in driver.find_elements(By.CSS_SELECTOR, "#devices tr.device")]
         shot("overview-events")
+        Select(driver.find_element(By.ID, "filter-standing")).select_by_value("all")
+        Select(driver.find_element(By.ID, "filter-fails")).select_by_value(settings["failing_requirement"])
+        click("filter")
+        seen["requirement_hosts"] = [row.find_element(By.CSS_SELECTOR, "td a").text
+                                     for row in driver.find_elements(By.CSS_SELECTOR, "#devices tr.device")]
 
         driver.get(base + "/console/overview?standing=failing&profile=" + settings["profile"])
         click(settings["failing_host"], By.LINK_TEXT)

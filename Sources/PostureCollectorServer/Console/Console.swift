@@ -145,76 +145,68 @@ struct Console: Sendable {
         guard let profile = query.get("profile").flatMap({ id in profiles.first { $0.id == id } }) ?? profiles.first else {
             throw Outcome.badRequest("the console watches no profile: set console.profiles in the collector's config")
         }
-        let storage = collector.storage
-        async let entries = storage.fleet(profile: profile.id, contract: scope)
-        async let events = storage.eventCounts(contract: scope)
-        let fleet = FleetOverview(entries: try await entries, events: try await events, profile: profile, now: Date())
-        let standing = query.get("standing") ?? "all"
-        let search = (query.get("q") ?? "").lowercased()
-        let sort = query.get("sort") ?? "standing"
-        let order: [FleetOverview.Standing] = [.silent, .failing, .unknown, .ok]
-        var rows = fleet.rows.filter { row in
-            switch standing {
-            case "events": if row.events == 0 { return false }
-            case "all": break
-            default: if row.standing.rawValue != standing { return false }
-            }
-            return search.isEmpty || (row.entry.hostname ?? "").lowercased().contains(search) || row.entry.keyID.hasPrefix(search)
-        }
-        // One sort key per row (a number, then text), computed once rather than per comparison.
-        let keyed = rows.map { row -> (number: Double, text: String, row: FleetOverview.DeviceRow) in
-            let host = (row.entry.hostname ?? row.entry.keyID) + "\u{0}" + row.entry.keyID
-            switch sort {
-            case "last": return ((row.entry.collectedAt ?? .distantPast).timeIntervalSince1970, host, row)
-            case "host": return (0, host, row)
-            case "contract": return (0, row.entry.contract + "\u{0}" + host, row)
-            default: return (Double(order.firstIndex(of: row.standing) ?? 0), host, row)
-            }
-        }
-        rows = keyed.sorted { ($0.number, $0.text) < ($1.number, $1.text) }.map(\.row)
-        let pageNumber = max(1, Int(query.get("page") ?? "1") ?? 1)
-        let shown = rows.dropFirst((pageNumber - 1) * Self.pageSize).prefix(Self.pageSize)
+        var fleet = FleetQuery(profile: profile, contract: scope, now: Date())
+        fleet.filter = query.get("standing").flatMap(FleetQuery.Filter.init(rawValue:)) ?? .all
+        fleet.sort = query.get("sort").flatMap(FleetQuery.Sort.init(rawValue:)) ?? .standing
+        fleet.search = query.get("q") ?? ""
+        // Only a requirement of the profile: any other text would match nothing.
+        fleet.failingRequirement = query.get("fails").flatMap { id in profile.requirements.first { $0.id == id }?.id }
+        fleet.contractsShown = Self.contractsShown
+        fleet.limit = Self.pageSize
+        let pageNumber = min(max(1, Int(query.get("page") ?? "1") ?? 1), Int.max / Self.pageSize)
+        fleet.offset = (pageNumber - 1) * Self.pageSize
+        let page = try await collector.storage.fleetPage(fleet)
         func link(page: Int) -> String {
-            var items = [URLQueryItem(name: "profile", value: profile.id), URLQueryItem(name: "standing", value: standing)]
+            var items = [URLQueryItem(name: "profile", value: profile.id), URLQueryItem(name: "standing", value: fleet.filter.rawValue)]
             if case .bank = session.scope { items.append(URLQueryItem(name: "contract", value: scope ?? "")) }
-            items += [URLQueryItem(name: "q", value: search), URLQueryItem(name: "sort", value: sort), URLQueryItem(name: "page", value: "\(page)")]
+            items += [
+                URLQueryItem(name: "fails", value: fleet.failingRequirement ?? ""), URLQueryItem(name: "q", value: fleet.search),
+                URLQueryItem(name: "sort", value: fleet.sort.rawValue), URLQueryItem(name: "page", value: "\(page)")
+            ]
             var components = URLComponents()
             components.path = "/console/overview"
             components.queryItems = items
             return components.string ?? "/console/overview"
         }
+        func counts(_ tally: FleetPage.Tally) -> [String: Any] {
+            [
+                "contract": tally.contract, "profile": profile.id, "devices": tally.devices, "failing": tally.failing,
+                "unknown": tally.unknown, "silent": tally.silent, "withEvents": tally.withEvents, "flagged": tally.withEvents > 0
+            ]
+        }
         let bank: Bool = if case .bank = session.scope { true } else { false }
+        let ja = language == .ja
         let context: [String: Any] = [
-            "t": t, "bank": bank, "contract": scope ?? "", "q": search, "profile": profile.id, "total": rows.count,
-            "contractsShown": min(fleet.tallies.count, Self.contractsShown), "contractsTotal": fleet.tallies.count,
-            "totals": [
-                "devices": fleet.rows.count, "failing": fleet.tallies.reduce(0) { $0 + $1.failing },
-                "unknown": fleet.tallies.reduce(0) { $0 + $1.unknown }, "silent": fleet.tallies.reduce(0) { $0 + $1.silent },
-                "withEvents": fleet.tallies.reduce(0) { $0 + $1.withEvents }
-            ],
-            "tallies": fleet.tallies.prefix(Self.contractsShown).map { tally in
+            "t": t, "bank": bank, "contract": scope ?? "", "q": fleet.search, "profile": profile.id, "total": page.matching,
+            "contractsShown": page.tallies.count, "contractsTotal": page.contracts, "totals": counts(page.totals),
+            "tallies": page.tallies.map(counts),
+            "profiles": profiles.map { ["id": $0.id, "selected": $0.id == profile.id] as [String: Any] },
+            "standings": FleetQuery.Filter.allCases.map { value in
                 [
-                    "contract": tally.contract, "profile": profile.id, "devices": tally.devices, "failing": tally.failing,
-                    "unknown": tally.unknown, "silent": tally.silent, "withEvents": tally.withEvents, "flagged": tally.withEvents > 0
+                    "value": value.rawValue, "label": t[value == .events ? "chainEvents" : value.rawValue] ?? value.rawValue,
+                    "selected": value == fleet.filter
                 ] as [String: Any]
             },
-            "profiles": profiles.map { ["id": $0.id, "selected": $0.id == profile.id] as [String: Any] },
-            "standings": (["all"] + order.map(\.rawValue) + ["events"]).map { value in
-                ["value": value, "label": t[value == "events" ? "chainEvents" : value] ?? value, "selected": value == standing] as [String: Any]
-            },
-            "sorts": [("standing", "sortStanding"), ("last", "sortLast"), ("host", "sortHost"), ("contract", "sortContract")].map { value, label in
-                ["value": value, "label": t[label] ?? value, "selected": value == sort] as [String: Any]
-            },
-            "rows": shown.map { row -> [String: Any] in
+            "requirements": profile.requirements.map { requirement in
                 [
-                    "keyID": row.entry.keyID, "hostname": row.entry.hostname ?? row.entry.keyID.prefix(16) + "…",
-                    "contract": row.entry.contract, "lastReport": row.entry.collectedAt.map(local) ?? "—",
+                    "id": requirement.id, "selected": requirement.id == fleet.failingRequirement,
+                    "label": (ja ? requirement.clause : (requirement.clauseEn ?? requirement.clause)) + ": " + requirement.title.text(for: language)
+                ] as [String: Any]
+            },
+            "sorts": FleetQuery.Sort.allCases.map { value in
+                let label = ["standing": "sortStanding", "last": "sortLast", "host": "sortHost", "contract": "sortContract"][value.rawValue]!
+                return ["value": value.rawValue, "label": t[label] ?? value.rawValue, "selected": value == fleet.sort] as [String: Any]
+            },
+            "rows": page.rows.map { row -> [String: Any] in
+                [
+                    "keyID": row.keyID, "hostname": row.hostname ?? row.keyID.prefix(16) + "…",
+                    "contract": row.contract, "lastReport": row.collectedAt.map(local) ?? "—",
                     "standing": row.standing.rawValue, "standingLabel": t[row.standing.rawValue] ?? row.standing.rawValue,
-                    "failing": row.entry.failing, "unknown": row.entry.unknown, "events": row.events, "flagged": row.events > 0
+                    "failing": row.failing, "unknown": row.unknown, "events": row.events, "flagged": row.events > 0
                 ]
             },
             "previous": pageNumber > 1 ? link(page: pageNumber - 1) : false,
-            "next": pageNumber * Self.pageSize < rows.count ? link(page: pageNumber + 1) : false
+            "next": fleet.offset + Self.pageSize < page.matching ? link(page: pageNumber + 1) : false
         ]
         return html(.ok, title: t["overview"]!, template: "overview", context, session: session, language: language)
     }
@@ -249,7 +241,7 @@ struct Console: Sendable {
             "events": events.map { ["at": local($0.at), "kind": $0.kind, "detail": $0.detail] },
             "profiles": profiles.compactMap { profile -> [String: Any]? in
                 guard let verdict = verdicts.first(where: { $0.profile == profile.id }) else { return nil }
-                let own = FleetOverview.Standing(
+                let own = DeviceStanding(
                     collectedAt: verdict.collectedAt, failing: verdict.failing, unknown: verdict.unknown, profile: profile, now: now)
                 return [
                     "id": profile.id, "name": profile.name.text(for: language), "standing": own.rawValue,

@@ -82,6 +82,7 @@ enum ConsoleTemplates {
         <form class="filter" method="get" action="/console/overview">
         <label>{{t.profile}} <select name="profile" id="filter-profile">{{#profiles}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{id}}</option>{{/profiles}}</select></label>
         <label>{{t.standing}} <select name="standing" id="filter-standing">{{#standings}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/standings}}</select></label>
+        <label>{{t.failsRequirement}} <select name="fails" id="filter-fails"><option value="">—</option>{{#requirements}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/requirements}}</select></label>
         {{#bank}}<label>{{t.contract}} <input name="contract" id="filter-contract" value="{{contract}}" size="12"></label>{{/bank}}
         <label>{{t.hostname}} <input name="q" id="filter-q" value="{{q}}" size="16"></label>
         <label>{{t.sort}} <select name="sort" id="filter-sort">{{#sorts}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
@@ -206,6 +207,6 @@ enum ConsoleTemplates {
         "assess": ("Assess", "判定する"), "notFound": ("Not found", "見つかりません"),
         "pass": ("Pass", "適合"), "fail": ("Fail", "不適合"), "attested": ("Attested", "申告"), "not_applicable": ("Not applicable", "対象外"),
         "sortStanding": ("Standing", "状態"), "sortLast": ("Last report (oldest first)", "最終報告 (古い順)"),
-        "sortHost": ("Host", "ホスト名"), "sortContract": ("Contract", "契約")
+        "sortHost": ("Host", "ホスト名"), "sortContract": ("Contract", "契約"), "failsRequirement": ("Fails requirement", "満たさない要件")
     ]
 }
