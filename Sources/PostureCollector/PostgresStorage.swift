@@ -12,6 +12,7 @@ package import PostureTransparency
 package final class PostgresStorage: CollectorStorage, Sendable {
     let client: PostgresClient
     let runner: Task<Void, Never>
+    let batcher: PostgresBatcher
     let logger: Logger
     package let url: PostgresURL
 
@@ -82,6 +83,7 @@ package final class PostgresStorage: CollectorStorage, Sendable {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
+        batcher = PostgresBatcher(client: client, url: "\(url)", logger: logger)
     }
 
     /// Runs one store operation with a bound, so a server that went away makes requests fail (503) instead of hang.
@@ -158,89 +160,93 @@ package final class PostgresStorage: CollectorStorage, Sendable {
     }
 
     package func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
-        try await bounded { [self] in
-            let logger = self.logger
-            return try await client.withTransaction(logger: logger) { connection in
-                let heads = try await connection.query(
-                    """
-                    SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
-                    """, logger: logger)
-                var head = ChainRule.Head(sequence: 0, sha256: nil)
-                for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
-                let stored = try await connection.query(
-                    """
-                    SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
-                    """, logger: logger)
-                for try await (sha256, receipt) in stored.decode((String, Data).self) {
-                    if sha256 != submission.envelopeSha256 {
-                        try await Self.record(
-                            connection, logger, submission, kind: "conflict",
-                            detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
-                    }
-                    return .repeated(receipt: receipt)
-                }
-                let occupied =
-                    try await connection.query(
-                        """
-                        SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
-                        """, logger: logger
-                    ).decode(Int32.self).first(where: { _ in true }) != nil
-                var predecessors: [String] = []
-                for try await sha256 in try await connection.query(
-                    """
-                    SELECT envelope_sha256 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence - 1)
-                    """, logger: logger
-                ).decode(String.self) { predecessors.append(sha256) }
-                let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
-                // The report goes in first and its receipt last: the log's lock is then held only
-                // for the append, the receipt and the commit, not for the envelope's write.
-                try await connection.query(
-                    """
-                    INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
-                    VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
-                            \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), ''::BYTEA)
-                    """, logger: logger)
-                if submission.sequence > head.sequence {
-                    try await connection.query(
-                        """
-                        UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
-                        """, logger: logger)
-                }
-                if let detail { try await Self.record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
-                for verdict in submission.verdicts { try await Self.keepVerdict(connection, logger, verdict, receivedAt: now) }
-                let logIndex = try await Self.appendToLog(connection, logger, submission)
-                let receipt = try sign(submission, chain, now, logIndex)
-                try await connection.query(
-                    "UPDATE reports SET receipt = \(receipt) WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)", logger: logger)
-                return .stored(receipt: receipt, chain: chain)
-            }
-        }
+        try await batcher.submit(submission, now: now, sign: sign)
     }
 
-    /// Appends the envelope as the log's next leaf, with the complete subtrees it finishes; its
-    /// index. A transaction-scoped advisory lock makes appends from every connection and every
-    /// collector instance take turns, so the log grows in receipt order; it is held to the commit.
-    static func appendToLog(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission) async throws -> Int {
-        let leaf = Hash.leaf(Array(submission.envelope))
-        try await connection.query("SELECT pg_advisory_xact_lock(7418527)", logger: logger)
-        var index = 0
-        for try await size in try await connection.query("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM log_leaves", logger: logger).decode(Int.self) {
-            index = size
+    /// A submission written but not yet in the log: its receipt waits for its leaf index.
+    enum Staged: Sendable {
+        case repeated(receipt: Data)
+        case stored(chain: ChainStatus)
+    }
+
+    /// Writes one submission (chain check, report with an empty receipt, head, events, verdicts)
+    /// inside the batch's transaction.
+    static func stage(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission, now: Date) async throws -> Staged {
+        let heads = try await connection.query(
+            """
+            SELECT head_sequence, head_sha256 FROM devices WHERE key_id = \(submission.keyID) FOR UPDATE
+            """, logger: logger)
+        var head = ChainRule.Head(sequence: 0, sha256: nil)
+        for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
+        let stored = try await connection.query(
+            """
+            SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
+            """, logger: logger)
+        for try await (sha256, receipt) in stored.decode((String, Data).self) {
+            if sha256 != submission.envelopeSha256 {
+                try await record(
+                    connection, logger, submission, kind: "conflict",
+                    detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
+            }
+            return .repeated(receipt: receipt)
         }
-        let frontier = try await nodes(connection, logger, MerkleTree.nodesToReadForAppending(atIndex: index))
-        let created = try MerkleTree.nodesToStore(appendingLeaf: leaf, atIndex: index) { (id) throws(StorageError) -> Hash in
-            guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
+        let occupied =
+            try await connection.query(
+                """
+                SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
+                """, logger: logger
+            ).decode(Int32.self).first(where: { _ in true }) != nil
+        var predecessors: [String] = []
+        for try await sha256 in try await connection.query(
+            """
+            SELECT envelope_sha256 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence - 1)
+            """, logger: logger
+        ).decode(String.self) { predecessors.append(sha256) }
+        let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
+        try await connection.query(
+            """
+            INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+            VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
+                    \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), ''::BYTEA)
+            """, logger: logger)
+        if submission.sequence > head.sequence {
+            try await connection.query(
+                """
+                UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
+                """, logger: logger)
+        }
+        if let detail { try await record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
+        for verdict in submission.verdicts { try await keepVerdict(connection, logger, verdict, receivedAt: now) }
+        return .stored(chain: chain)
+    }
+
+    /// Appends the envelopes as the log's next leaves, in order, with the complete subtrees they
+    /// finish; the first one's index. A transaction-scoped advisory lock makes appends from every
+    /// connection and every collector instance take turns, so the log grows in receipt order; it
+    /// is held to the commit, and taken last in the transaction so it is held the least.
+    static func appendToLog(_ connection: PostgresConnection, _ logger: Logger, _ submissions: [Submission]) async throws -> Int {
+        let leaves = submissions.map(\.leafHash)
+        try await connection.query("SELECT pg_advisory_xact_lock(7418527)", logger: logger)
+        var start = 0
+        for try await size in try await connection.query("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM log_leaves", logger: logger).decode(Int.self) {
+            start = size
+        }
+        let frontier = try await nodes(connection, logger, MerkleTree.nodesToReadForAppending(atIndex: start))
+        let created = try MerkleTree.nodesToStore(appendingLeaves: leaves, startingAt: start) { (id) throws(StorageError) -> Hash in
+            guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(start)") }
             return hash
         }
-        // One statement for the nodes and the leaf: each round trip here is time the lock is held.
+        // One statement for the nodes and the leaves: each round trip here is time the lock is held.
         let levels = created.map { Int64($0.key.level) }, indices = created.map { Int64($0.key.index) }, hashes = created.map { $0.value.hex }
+        let leafIndices = submissions.indices.map { Int64(start + $0) }
         try await connection.query(
             """
             WITH nodes AS (INSERT INTO log_nodes (level, idx, hash)
                            SELECT l, i, decode(h, 'hex') FROM unnest(\(levels)::BIGINT[], \(indices)::BIGINT[], \(hashes)::TEXT[]) AS t(l, i, h))
-            INSERT INTO log_leaves (idx, key_id, report_id) VALUES (\(index), \(submission.keyID), \(submission.reportID))
+            INSERT INTO log_leaves (idx, key_id, report_id)
+            SELECT * FROM unnest(\(leafIndices)::BIGINT[], \(submissions.map(\.keyID))::TEXT[], \(submissions.map(\.reportID))::TEXT[])
             """, logger: logger)
-        return index
+        return start
     }
 
     /// The stored nodes among `ids`, in one query.
@@ -532,4 +538,113 @@ package struct StorageError: Error, CustomStringConvertible {
 
 extension StorageError: ExitStatusError {
     package var exitStatus: Int32 { ExitStatus.noInput }
+}
+
+/// Group commit for PostgreSQL, as `GroupCommitter` is for SQLite: submissions that arrive while a
+/// batch is being written wait and go into the next one together, in one transaction with a
+/// savepoint each (one that fails is rolled back alone), the log's lock taken once, every leaf
+/// appended in one statement and one commit's flush for all their receipts. Within a batch the
+/// submissions are ordered by key id (arrival order kept per device), so two collector instances
+/// lock device rows in the same order and cannot deadlock.
+actor PostgresBatcher {
+    private struct Job: Sendable {
+        var submission: Submission
+        var now: Date
+        var sign: ReceiptSigner
+        var continuation: CheckedContinuation<IngestOutcome, any Error>
+    }
+
+    /// Submissions per transaction at most: a batch holds its devices' rows until it commits.
+    static let maximumBatch = 64
+
+    private let client: PostgresClient
+    /// For messages (the password is never part of it).
+    private let url: String
+    private let logger: Logger
+    private var pending: [Job] = []
+    private var draining = false
+
+    init(client: PostgresClient, url: String, logger: Logger) {
+        self.client = client
+        self.url = url
+        self.logger = logger
+    }
+
+    func submit(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append(Job(submission: submission, now: now, sign: sign, continuation: continuation))
+            if !draining {
+                draining = true
+                Task { await drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(Self.maximumBatch))
+            pending.removeFirst(batch.count)
+            let ordered = batch.enumerated().sorted { ($0.element.submission.keyID, $0.offset) < ($1.element.submission.keyID, $1.offset) }.map(\.element)
+            do {
+                // Bounded as every store operation is: a server that went away fails the batch (503).
+                let url = self.url
+                let results = try await withDeadline(15, timeout: { StorageError(description: "PostgreSQL at \(url) did not answer within 15s") }) {
+                    try await self.write(ordered)
+                }
+                for (job, result) in zip(ordered, results) { job.continuation.resume(with: result) }
+            } catch {
+                for job in ordered { job.continuation.resume(throwing: error) }
+            }
+        }
+        draining = false
+    }
+
+    private func write(_ jobs: [Job]) async throws -> [Result<IngestOutcome, any Error>] {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var staged: [Result<PostgresStorage.Staged, any Error>] = []
+            for job in jobs {
+                try await connection.query("SAVEPOINT submission", logger: logger)
+                do {
+                    staged.append(.success(try await PostgresStorage.stage(connection, logger, job.submission, now: job.now)))
+                    try await connection.query("RELEASE SAVEPOINT submission", logger: logger)
+                } catch {
+                    try await connection.query("ROLLBACK TO SAVEPOINT submission", logger: logger)
+                    staged.append(.failure(error))
+                }
+            }
+            let stored = zip(jobs, staged).compactMap { job, result -> (Job, ChainStatus)? in
+                if case .success(.stored(let chain)) = result { return (job, chain) }
+                return nil
+            }
+            var receipts: [String: Data] = [:]
+            if !stored.isEmpty {
+                let first = try await PostgresStorage.appendToLog(connection, logger, stored.map(\.0.submission))
+                var keys: [String] = [], ids: [String] = [], signed: [String] = []
+                for (offset, (job, chain)) in stored.enumerated() {
+                    let receipt = try job.sign(job.submission, chain, job.now, first + offset)
+                    receipts[job.submission.keyID + "\u{0}" + job.submission.reportID] = receipt
+                    keys.append(job.submission.keyID)
+                    ids.append(job.submission.reportID)
+                    signed.append(receipt.base64EncodedString())
+                }
+                try await connection.query(
+                    """
+                    UPDATE reports r SET receipt = decode(t.receipt, 'base64')
+                    FROM unnest(\(keys)::TEXT[], \(ids)::TEXT[], \(signed)::TEXT[]) AS t(key_id, report_id, receipt)
+                    WHERE r.key_id = t.key_id AND r.report_id = t.report_id
+                    """, logger: logger)
+            }
+            return zip(jobs, staged).map { job, result in
+                result.map { staged in
+                    switch staged {
+                    // A repeat of a report stored earlier in this batch finds its receipt not yet written.
+                    case .repeated(let receipt):
+                        .repeated(receipt: receipt.isEmpty ? receipts[job.submission.keyID + "\u{0}" + job.submission.reportID] ?? receipt : receipt)
+                    case .stored(let chain): .stored(receipt: receipts[job.submission.keyID + "\u{0}" + job.submission.reportID] ?? Data(), chain: chain)
+                    }
+                }
+            }
+        }
+    }
 }

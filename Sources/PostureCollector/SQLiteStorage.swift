@@ -158,15 +158,15 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
     static func appendToLog(_ db: Database, _ submission: Submission) throws -> Int {
         let index = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves") ?? 0
         let frontier = try nodes(db, MerkleTree.nodesToReadForAppending(atIndex: index))
-        let created = try MerkleTree.nodesToStore(appendingLeaf: .leaf(Array(submission.envelope)), atIndex: index) { (id) throws(StorageError) -> Hash in
+        let created = try MerkleTree.nodesToStore(appendingLeaf: submission.leafHash, atIndex: index) { (id) throws(StorageError) -> Hash in
             guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
             return hash
         }
-        for (id, hash) in created {
-            try db.execute(sql: "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", arguments: [id.level, id.index, Data(hash.bytes)])
-        }
-        try db.execute(
-            sql: "INSERT INTO log_leaves (idx, key_id, report_id) VALUES (?, ?, ?)", arguments: [index, submission.keyID, submission.reportID])
+        // Prepared once per connection: every append runs these in the one writer.
+        let insertNode = try db.cachedStatement(sql: "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)")
+        for (id, hash) in created { try insertNode.execute(arguments: [id.level, id.index, Data(hash.bytes)]) }
+        try db.cachedStatement(sql: "INSERT INTO log_leaves (idx, key_id, report_id) VALUES (?, ?, ?)")
+            .execute(arguments: [index, submission.keyID, submission.reportID])
         return index
     }
 
@@ -175,11 +175,10 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
         guard !ids.isEmpty else { return [:] }
         let sorted = ids.sorted()
         var found: [NodeID: Hash] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: "SELECT level, idx, hash FROM log_nodes WHERE " + Array(repeating: "(level = ? AND idx = ?)", count: sorted.count).joined(separator: " OR "),
-            arguments: StatementArguments(sorted.flatMap { [$0.level, $0.index] }))
-        {
+        // One text per count of nodes (a few dozen at most), so each is prepared once per connection.
+        let statement = try db.cachedStatement(
+            sql: "SELECT level, idx, hash FROM log_nodes WHERE " + Array(repeating: "(level = ? AND idx = ?)", count: sorted.count).joined(separator: " OR "))
+        for row in try Row.fetchAll(statement, arguments: StatementArguments(sorted.flatMap { [$0.level, $0.index] })) {
             found[NodeID(level: row[0], index: row[1])] = try Hash(bytes: [UInt8](row[2] as Data))
         }
         return found

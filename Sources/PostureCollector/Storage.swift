@@ -33,6 +33,9 @@ package struct Submission: Sendable {
     package var collectedAt: Date
     /// The envelope exactly as received.
     package var envelope: Data
+    /// Its leaf in the audit log, SHA-256(0x00 ‖ envelope): hashed by the request's own task, not
+    /// by the one writer every submission waits for.
+    package let leafHash: Hash
     /// The report's verdicts for the console, kept in the same transaction (their receipt time is
     /// the store's); empty when the console is off.
     package var verdicts: [DeviceVerdict] = []
@@ -45,6 +48,7 @@ package struct Submission: Sendable {
         self.envelopeSha256 = envelopeSha256
         self.collectedAt = collectedAt
         self.envelope = envelope
+        leafHash = .leaf(Array(envelope))
     }
 }
 
