@@ -543,9 +543,12 @@ extension StorageError: ExitStatusError {
 /// Group commit for PostgreSQL, as `GroupCommitter` is for SQLite: submissions that arrive while a
 /// batch is being written wait and go into the next one together, in one transaction with a
 /// savepoint each (one that fails is rolled back alone), the log's lock taken once, every leaf
-/// appended in one statement and one commit's flush for all their receipts. Within a batch the
-/// submissions are ordered by key id (arrival order kept per device), so two collector instances
-/// lock device rows in the same order and cannot deadlock.
+/// appended in one statement and one commit's flush for all their receipts. A few batches are
+/// written at once on their own connections (`lanes`): each stages its submissions in parallel with
+/// the others and takes the log's lock only for the append and the commit. Within a batch the
+/// submissions are ordered by key id (arrival order kept per device), so batches (of this instance
+/// or another) lock device rows in one order, and the lock's holder already has all its rows: no
+/// deadlock.
 actor PostgresBatcher {
     private struct Job: Sendable {
         var submission: Submission
@@ -556,13 +559,15 @@ actor PostgresBatcher {
 
     /// Submissions per transaction at most: a batch holds its devices' rows until it commits.
     static let maximumBatch = 64
+    /// Batches written at once.
+    static let lanes = 4
 
     private let client: PostgresClient
     /// For messages (the password is never part of it).
     private let url: String
     private let logger: Logger
     private var pending: [Job] = []
-    private var draining = false
+    private var running = 0
 
     init(client: PostgresClient, url: String, logger: Logger) {
         self.client = client
@@ -573,8 +578,8 @@ actor PostgresBatcher {
     func submit(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
         try await withCheckedThrowingContinuation { continuation in
             pending.append(Job(submission: submission, now: now, sign: sign, continuation: continuation))
-            if !draining {
-                draining = true
+            if running < Self.lanes {
+                running += 1
                 Task { await drain() }
             }
         }
@@ -596,7 +601,7 @@ actor PostgresBatcher {
                 for job in ordered { job.continuation.resume(throwing: error) }
             }
         }
-        draining = false
+        running -= 1
     }
 
     private func write(_ jobs: [Job]) async throws -> [Result<IngestOutcome, any Error>] {
