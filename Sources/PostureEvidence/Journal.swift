@@ -456,10 +456,13 @@ package final class Journal: Sendable {
         }
     }
 
-    /// The largest checkpoint verified so far (its signed note), if any.
+    /// The checkpoint verified last (its signed note), if any: the largest of the collector the
+    /// agent reports to, even after it enrolled with another whose log is smaller.
     package func newestCheckpoint() throws -> (size: Int, note: String)? {
         try read("read the collector's checkpoint from") { db in
-            try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+            try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoints ORDER BY verified_at DESC, size DESC LIMIT 1").map {
+                ($0["size"], $0["note"])
+            }
         }
     }
 
@@ -471,9 +474,12 @@ package final class Journal: Sendable {
         }
     }
 
-    /// Keeps an alarm about the collector's log as evidence, with the note that raised it.
+    /// Keeps an alarm about the collector's log as evidence, with the note that raised it; the
+    /// same alarm as the last one (a collector that keeps misbehaving) is not repeated.
     package func recordLogAlarm(_ message: String, note: String?, at date: Date) throws {
         try write("record an alarm about the collector's log in") { db in
+            let last = try Row.fetchOne(db, sql: "SELECT message, note FROM log_alarms ORDER BY id DESC LIMIT 1")
+            if let last, last["message"] as String == message, last["note"] as String? == note { return }
             try db.execute(sql: "INSERT INTO log_alarms (at, message, note) VALUES (?, ?, ?)", arguments: [date.timeIntervalSince1970, message, note])
         }
     }

@@ -204,6 +204,8 @@ enum CollectorScenarios {
         #expect(alarmed["alarms"] as? Int == 1 && alarmed["checkpoint_size"] as? Int == 6, "the unverified checkpoint is not kept: \(alarmed)")
         let text = try posture(["status", "--config", agentConfig])
         #expect(text.stdout.contains("ALARM:") && text.stdout.contains("split view"), "\(text.stdout)")
+        #expect(try posture(["upload", "--config", agentConfig]).status == 65, "the log still misbehaves")
+        #expect(try status()["alarms"] as? Int == 1, "the same alarm again is not repeated")
         // One fewer entry: the log shrank.
         #expect(split.stop() == 0)
         let smaller = try CollectorProcess(store: .sqlite, receiptKey: collector.root.url("receipt.key"))
