@@ -74,25 +74,20 @@ package struct LogMonitor: Sendable {
         } catch {
             return try alarm(error.description, note: note)
         }
+        // The agent holds the log to a witness's rule: the new checkpoint must extend the last one.
         if let kept, let old = try? log.open(kept.note) {
-            if checkpoint.size < old.size {
-                return try alarm("the collector's log shrank from \(old.size) to \(checkpoint.size) entries since the checkpoint of \(old.size)", note: note)
-            }
-            if checkpoint.size == old.size, checkpoint.root != old.root {
-                return try alarm("the collector's log shows two roots for size \(old.size): a split view", note: note)
-            }
+            var proof: [Hash] = []
             if checkpoint.size > old.size {
                 guard let data = await fetch("/v1/log/consistency?from=\(old.size)&to=\(checkpoint.size)") else {
                     summary.waiting = try journal.unprovenCount()
                     return summary
                 }
-                do throws(LogProblem) {
-                    try Self.verifyConsistency(
-                        oldSize: old.size, newSize: checkpoint.size, oldRoot: old.root, newRoot: checkpoint.root, proof: try CollectorLog.proof(answer: data))
-                } catch {
-                    return try alarm(
-                        "the collector's log is not consistent with the checkpoint of \(old.size) entries: \(error)", note: note)
+                do throws(LogProblem) { proof = try CollectorLog.proof(answer: data) } catch {
+                    return try alarm("the collector's log is not consistent with the checkpoint of \(old.size) entries: \(error)", note: note)
                 }
+            }
+            if case .refuse(let refusal) = WitnessState(origin: old.origin, size: old.size, root: old.root).decide(checkpoint, consistencyProof: proof) {
+                return try alarm(Self.alarm(refusal, since: old.size), note: note)
             }
         }
         try journal.keepCheckpoint(size: checkpoint.size, note: note, at: now())
@@ -100,9 +95,9 @@ package struct LogMonitor: Sendable {
         for report in try journal.unproven(below: checkpoint.size, limit: batch) {
             guard let data = await fetch("/v1/log/inclusion?index=\(report.logIndex)&size=\(checkpoint.size)") else { break }
             let proof: [Hash]
-            do throws(LogProblem) {
+            do {
                 proof = try CollectorLog.proof(answer: data)
-                try Self.verifyInclusion(
+                try MerkleTree.verifyInclusion(
                     leafHash: CollectorLog.leaf(report.envelope), index: report.logIndex, treeSize: checkpoint.size, proof: proof,
                     root: checkpoint.root)
             } catch {
@@ -129,20 +124,13 @@ package struct LogMonitor: Sendable {
 }
 
 extension LogMonitor {
-    /// Proof checks whose failure is a `LogProblem`.
-    static func verifyConsistency(oldSize: Int, newSize: Int, oldRoot: Hash, newRoot: Hash, proof: [Hash]) throws(LogProblem) {
-        do throws(ProofVerificationError) {
-            try MerkleTree.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
-        } catch {
-            throw LogProblem(error.description)
-        }
-    }
-
-    static func verifyInclusion(leafHash: Hash, index: Int, treeSize: Int, proof: [Hash], root: Hash) throws(LogProblem) {
-        do throws(ProofVerificationError) {
-            try MerkleTree.verifyInclusion(leafHash: leafHash, index: index, treeSize: treeSize, proof: proof, root: root)
-        } catch {
-            throw LogProblem(error.description)
+    /// The alarm for a checkpoint that does not extend the one verified last, of `size` entries.
+    static func alarm(_ refusal: WitnessRefusal, since size: Int) -> String {
+        switch refusal {
+        case .treeShrinks(_, let offered): "the collector's log shrank from \(size) to \(offered) entries since the checkpoint of \(size)"
+        case .splitView: "the collector's log shows two roots for size \(size): a split view"
+        case .inconsistent(let error): "the collector's log is not consistent with the checkpoint of \(size) entries: \(error)"
+        case .originMismatch, .invalidCheckpoint: "the collector's checkpoint is not of the log verified before: \(refusal)"
         }
     }
 }

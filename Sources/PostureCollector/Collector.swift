@@ -301,7 +301,7 @@ package final class Collector: Sendable {
     /// `GET /v1/log/checkpoint`: the log's size and root as a C2SP checkpoint, a signed note by the
     /// receipt key under `logOrigin` (the verifier key is `logVerifierKey`).
     package func checkpoint() async throws -> String {
-        try await checkpoint(size: try await storage.logSize()).serialized
+        try await signed(try await checkpoint(size: try await storage.logSize())).serialized
     }
 
     /// The note verifier key of the log's checkpoints: `NAME+KEYHASH+BASE64`.
@@ -309,10 +309,15 @@ package final class Collector: Sendable {
         CollectorLog(receiptKey: receiptKey.publicKey).verifier.verifierKey
     }
 
-    /// The log's checkpoint of `size` leaves, signed now (`size` at most the log's).
-    func checkpoint(size: Int) async throws -> SignedNote {
+    /// The log's checkpoint of `size` leaves (`size` at most the log's).
+    func checkpoint(size: Int) async throws -> Checkpoint {
         let root = try MerkleTree.root(treeSize: size, nodes: try await storage.logNodes(try MerkleTree.nodesForRoot(treeSize: size)))
-        return try NoteSigner(name: logOrigin, privateKey: receiptKey.privateKey).sign(try Checkpoint(origin: logOrigin, size: size, root: root))
+        return try Checkpoint(origin: logOrigin, size: size, root: root)
+    }
+
+    /// `checkpoint` signed by the receipt key, now.
+    func signed(_ checkpoint: Checkpoint) throws -> SignedNote {
+        try NoteSigner(name: logOrigin, privateKey: receiptKey.privateKey).sign(checkpoint)
     }
 
     /// `POST /v1/log/cosignature`: a checkpoint of this log cosigned by a configured witness. The
@@ -331,7 +336,7 @@ package final class Collector: Sendable {
             throw RequestError.malformed("not a checkpoint of this log: \(error)")
         }
         let size = try await storage.logSize()
-        guard offered.size <= size, try await checkpoint(size: offered.size).text == note.text else {
+        guard offered.size <= size, try await checkpoint(size: offered.size).body == note.text else {
             throw RequestError.malformed("this log never had root \(offered.root.hex) at size \(offered.size)")
         }
         var kept: [String] = []
@@ -350,7 +355,7 @@ package final class Collector: Sendable {
     /// log with every kept cosignature of it; nil before any.
     package func cosignedCheckpoint() async throws -> String? {
         guard let (size, signatures) = try await storage.newestCosignatures() else { return nil }
-        return try await checkpoint(size: size).serialized + signatures.joined()
+        return try signed(try await checkpoint(size: size)).serialized + signatures.joined()
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves (at most the log's size).
