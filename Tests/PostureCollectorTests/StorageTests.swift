@@ -1,11 +1,11 @@
 import Crypto
 import Foundation
-import Logging
 import PostureCollector
 import PostureEvidence
 import PostureModel
 import PostureReference
 import PostureTestSupport
+import PostureTransparency
 import PostureTransport
 import Testing
 
@@ -146,7 +146,9 @@ struct PostgresStorageTests {
         ("console: {profiles: akishin-ib}\n", "console.profiles must be a list"),
         ("console: {profiles: [[akishin-ib]]}\n", "console.profiles"),
         ("console: {colour: blue}\n", "unknown key 'colour'"),
-        ("console: [profiles]\n", "console must be a mapping")
+        ("console: [profiles]\n", "console must be a mapping"),
+        ("witnesses: [nope]\n", "witnesses[0] is not a witness's verifier key"),
+        ("witnesses: nope\n", "witnesses")
     ])
     func badConfigNamesFileAndLine(_ row: (String, String)) throws {
         let root = try TemporaryRoot("config")
@@ -174,6 +176,20 @@ struct PostgresStorageTests {
         let result = try Fixtures.run(CollectorProcess.binary, ["serve", "--config", path])
         #expect(result.status == 66, "\(result.stderr)")
         #expect(result.stderr.contains("no profile 'no-such-profile'") && result.stderr.contains("posture profiles list"), "\(result.stderr)")
+    }
+
+    /// A witness whose state file is damaged stops before asking the log anything (exit 65), and
+    /// leaves the file for a person to look at.
+    @Test func aDamagedWitnessStateStops() throws {
+        let root = try TemporaryRoot("witness")
+        let key = root.url("w.key").path, state = try root.write("w.state", "{\"origin\": 1").path
+        #expect(try Fixtures.run(CollectorProcess.binary, ["witness", "key", "--key", key, "--name", "w.test"]).status == 0)
+        let log = try NoteVerifier(name: "posture-collector/0011223344556677", publicKey: Curve25519.Signing.PrivateKey().publicKey).verifierKey
+        let result = try Fixtures.run(
+            CollectorProcess.binary,
+            ["witness", "run", "--once", "--url", "https://127.0.0.1:1", "--log-key", log, "--key", key, "--name", "w.test", "--state", state])
+        #expect(result.status == 65 && result.stderr.contains("is not a witness state file"), "\(result.stderr)")
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "{\"origin\": 1")
     }
 
     /// An unreachable PostgreSQL server is reported at once (exit 69), not retried forever.

@@ -97,4 +97,20 @@ import Testing
         let result = try fixture.section(size: 4).verify(reports: fixture.reports)
         #expect(result.problems.isEmpty && result.included == 2 && result.notProven == ["r5"], "\(result)")
     }
+
+    /// What a collector answers for a proof is read defensively: anything but a list of at most
+    /// 128 base64 hashes of 32 bytes is a problem, never a crash or a partial proof.
+    @Test(arguments: [
+        "", "{", "[]", "{\"proof\": \"x\"}", "{\"proof\": [\"%%\"]}", "{\"proof\": [\"AAAA\"]}",
+        "{\"proof\": [" + Array(repeating: "\"" + Hash.emptyTree.base64 + "\"", count: 129).joined(separator: ",") + "]}",
+        "{\"proof\": [\"" + Hash.emptyTree.base64
+    ])
+    func proofAnswersThatAreNotProofs(_ answer: String) {
+        #expect(throws: LogProblem.self) { try CollectorLog.proof(answer: Data(answer.utf8)) }
+    }
+
+    @Test func aProofAnswerIsRead() throws {
+        let answer = "{\"index\": 1, \"proof\": [\"" + Hash.emptyTree.base64 + "\"], \"size\": 2}"
+        #expect(try CollectorLog.proof(answer: Data(answer.utf8)) == [Hash.emptyTree])
+    }
 }
