@@ -26,9 +26,6 @@ package struct Deliverer: Sendable {
     package var pace: TimeInterval
     package var maxBackoff: TimeInterval
 
-    /// Journal meta key of the collector's receipt key (base64), fetched and pinned by `posture enroll`.
-    package static let receiptKeyMeta = "collector_receipt_key"
-
     package init(journal: Journal, upload: AgentConfig.Upload, pace: TimeInterval = 0.2, maxBackoff: TimeInterval = 3600) {
         self.journal = journal
         self.upload = upload
@@ -41,7 +38,8 @@ package struct Deliverer: Sendable {
     package func run(ignoreSchedule: Bool = false, now: () -> Date = Date.init) async throws -> Summary {
         var summary = Summary()
         let transport = CurlTransport(options: upload.transport)
-        let pinned = try journal.meta()[Self.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:))
+        let pinned = try journal.meta()[Journal.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:))
+        let origin = pinned.map { CollectorLog(receiptKey: $0).origin }
         var first = true
         while let pending = try journal.nextQueued() {
             if !ignoreSchedule, pending.nextAttemptAt > now() {
@@ -59,10 +57,11 @@ package struct Deliverer: Sendable {
             let outcome = await transport.exchange(request)
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
-                var logIndex: Int?
-                if let pinned {
+                var logIndex: (origin: String, index: Int)?
+                if let pinned, let origin {
                     do throws(Receipt.Invalid) {
                         logIndex = try Receipt.verified(response.body, key: pinned, reportID: pending.reportID, envelope: pending.envelope).logIndex
+                            .map { (origin, $0) }
                     } catch {
                         let error = "HTTP \(response.status) from \(upload.url), but not delivered: \(error)"
                         return try retry(pending, error: error, retryAfter: nil, now: now, summary: &summary)

@@ -38,7 +38,7 @@ package struct LogMonitor: Sendable {
 
     package func run(now: () -> Date = Date.init) async throws -> Summary {
         var summary = Summary()
-        guard let key = try journal.meta()[Deliverer.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)) else { return summary }
+        guard let key = try journal.meta()[Journal.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)) else { return summary }
         let log = CollectorLog(receiptKey: key)
         let transport = CurlTransport(options: upload.transport)
         func get(_ path: String) async -> Result<HTTPResponse, TransportError> {
@@ -57,14 +57,14 @@ package struct LogMonitor: Sendable {
         func alarm(_ message: String, note: String?) throws -> Summary {
             try journal.recordLogAlarm(message, note: note, at: now())
             summary.alarm = message
-            summary.waiting = try journal.unprovenCount()
+            summary.waiting = try journal.unprovenCount(origin: log.origin)
             return summary
         }
 
-        let kept = try journal.newestCheckpoint()
+        let kept = try journal.newestCheckpoint(origin: log.origin)
         summary.checkpointSize = kept?.size
         guard let body = await fetch("/v1/log/checkpoint") else {
-            summary.waiting = try journal.unprovenCount()
+            summary.waiting = try journal.unprovenCount(origin: log.origin)
             return summary
         }
         let note = String(decoding: body.prefix(64 << 10), as: UTF8.self)
@@ -79,7 +79,7 @@ package struct LogMonitor: Sendable {
             var proof: [Hash] = []
             if checkpoint.size > old.size {
                 guard let data = await fetch("/v1/log/consistency?from=\(old.size)&to=\(checkpoint.size)") else {
-                    summary.waiting = try journal.unprovenCount()
+                    summary.waiting = try journal.unprovenCount(origin: log.origin)
                     return summary
                 }
                 do throws(LogProblem) { proof = try CollectorLog.proof(answer: data) } catch {
@@ -90,9 +90,9 @@ package struct LogMonitor: Sendable {
                 return try alarm(Self.alarm(refusal, since: old.size), note: note)
             }
         }
-        try journal.keepCheckpoint(size: checkpoint.size, note: note, at: now())
+        try journal.keepCheckpoint(origin: log.origin, size: checkpoint.size, note: note, at: now())
         summary.checkpointSize = checkpoint.size
-        for report in try journal.unproven(below: checkpoint.size, limit: batch) {
+        for report in try journal.unproven(origin: log.origin, below: checkpoint.size, limit: batch) {
             guard let data = await fetch("/v1/log/inclusion?index=\(report.logIndex)&size=\(checkpoint.size)") else { break }
             let proof: [Hash]
             do {
@@ -108,7 +108,7 @@ package struct LogMonitor: Sendable {
             try journal.recordInclusion(report.id, size: checkpoint.size, proof: CollectorLog.packed(proof))
             summary.proven += 1
         }
-        summary.waiting = try journal.unprovenCount()
+        summary.waiting = try journal.unprovenCount(origin: log.origin)
         return summary
     }
 

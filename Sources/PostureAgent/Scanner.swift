@@ -17,9 +17,9 @@ package enum PostureVersion {
 package struct Scanner: Sendable {
     package var root: ScanRoot
     package var paths: ReferencePaths
-    /// Agent state (integrity cache); nil scans without a cache.
+    /// Agent state (the integrity and scan caches); nil scans without a cache.
     package var stateDirectory: String?
-    /// Re-hash every system file instead of trusting the integrity cache.
+    /// Re-hash every system file and re-read every package list instead of trusting the caches.
     package var fullIntegrity: Bool
     /// The expensive probes to run (today: integrity); nil runs all. The cheap probes always run.
     /// A skipped probe is `unavailable` with the reason.
@@ -69,7 +69,11 @@ package struct Scanner: Sendable {
         var evidence = Evidence()
         SQLiteSnapshot.removeLeftovers()
         let catalogs = loadCatalogs()
-        await ProbeRunner.run(registry(catalogs), context: ProbeContext(root: root, now: now), into: &evidence)
+        var context = ProbeContext(root: root, now: now)
+        context.cache = stateDirectory.map { ScanCache(directory: $0, root: root, reuse: !fullIntegrity) }
+        await ProbeRunner.run(registry(catalogs), context: context, into: &evidence)
+        // A cache that cannot be written costs the next scan time, never evidence.
+        try? context.cache?.save()
         var loaded: [String: String] = [:]
         loaded[OSLifecycleCatalog.fileName] = (try? catalogs.os.get())?.asOf.description
         loaded[BrowserCatalog.fileName] = (try? catalogs.browsers.get())?.asOf.description

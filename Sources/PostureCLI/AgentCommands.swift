@@ -158,8 +158,9 @@ struct StatusCommand: AsyncParsableCommand {
             let counts = try journal.deliveryCounts()
             let meta = try journal.meta()
             let keyID = try? DeviceKey.load(stateDirectory: state).keyID
-            let checkpoint = try journal.newestCheckpoint()
-            let waiting = try journal.unprovenCount()
+            let origin = meta[Journal.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)).map { CollectorLog(receiptKey: $0).origin }
+            let checkpoint = try origin.flatMap { try journal.newestCheckpoint(origin: $0) }
+            let waiting = try origin.map { try journal.unprovenCount(origin: $0) } ?? 0
             let alarms = try journal.logAlarms()
             func time(_ key: String) -> String? {
                 meta[key].flatMap(Double.init).map { RFC3339.string(from: Date(timeIntervalSince1970: $0)) }
@@ -310,7 +311,7 @@ struct EnrollCommand: AsyncParsableCommand {
             try Journal(stateDirectory: state).setMeta([
                 "enrolled_url": url, "enrolled_contract": contract,
                 "enrolled_at": "\(Date().timeIntervalSince1970)",
-                Deliverer.receiptKeyMeta: receiptKey.rawRepresentation.base64EncodedString()
+                Journal.receiptKeyMeta: receiptKey.rawRepresentation.base64EncodedString()
             ])
             print("enrolled: key \(key.keyID) bound to contract \(ControlCharacters.escaped(contract)) at \(url)")
             print("receipts pinned to the collector key \(DeviceKey.keyID(of: receiptKey))")

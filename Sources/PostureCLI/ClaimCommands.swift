@@ -124,7 +124,7 @@ struct ClaimCommand: AsyncParsableCommand {
                 createdAt: now, agent: AgentInfo(version: PostureVersion.current), profile: profile.id,
                 incident: claim.incidents.joined(separator: ", "), notified: claim.notified, window: .init(from: from, to: now), key: key,
                 reports: entries.map { ($0.reportID, $0.sequence, $0.envelope) }, attestations: attestations,
-                log: try journal.meta()[Deliverer.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)).map { receiptKey in
+                log: try journal.meta()[Journal.receiptKeyMeta].flatMap(DeviceKey.publicKey(base64:)).map { receiptKey in
                     try journal.logSection(reportIDs: entries.map(\.reportID), receiptKey: receiptKey)
                 })
             try emit(try bundle.encoded(), to: output)

@@ -87,6 +87,9 @@ package final class Collector: Sendable {
     /// The witnesses whose cosignatures of the log's checkpoints are kept and served.
     package let witnesses: [CosignatureVerifier]
     let logger: Logger
+    /// The largest log size this instance has read from the store: the log never shrinks, so a
+    /// proof within it needs no query for the size.
+    private let knownLogSize = Mutex(0)
 
     package init(
         storage: any CollectorStorage, receiptKey: DeviceKey, limits: CollectorConfig.Limits, checks: CheckPool = .shared,
@@ -301,7 +304,18 @@ package final class Collector: Sendable {
     /// `GET /v1/log/checkpoint`: the log's size and root as a C2SP checkpoint, a signed note by the
     /// receipt key under `logOrigin` (the verifier key is `logVerifierKey`).
     package func checkpoint() async throws -> String {
-        try await signed(try await checkpoint(size: try await storage.logSize())).serialized
+        try await signed(try await checkpoint(size: try await logSize(atLeast: .max))).serialized
+    }
+
+    /// The log's size when it may be below `size`; otherwise the size known to be reached.
+    func logSize(atLeast size: Int) async throws -> Int {
+        let known = knownLogSize.withLock { $0 }
+        guard size > known else { return known }
+        let current = try await storage.logSize()
+        return knownLogSize.withLock { known in
+            known = max(known, current)
+            return current
+        }
     }
 
     /// The note verifier key of the log's checkpoints: `NAME+KEYHASH+BASE64`.
@@ -335,7 +349,7 @@ package final class Collector: Sendable {
         } catch {
             throw RequestError.malformed("not a checkpoint of this log: \(error)")
         }
-        let size = try await storage.logSize()
+        let size = try await logSize(atLeast: offered.size)
         guard offered.size <= size, try await checkpoint(size: offered.size).body == note.text else {
             throw RequestError.malformed("this log never had root \(offered.root.hex) at size \(offered.size)")
         }
@@ -360,7 +374,7 @@ package final class Collector: Sendable {
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves (at most the log's size).
     package func inclusionProof(index: Int, size: Int) async throws -> [Hash] {
-        let current = try await storage.logSize()
+        let current = try await logSize(atLeast: size)
         guard size >= 1, size <= current, index >= 0, index < size else {
             throw RequestError.malformed("'index' must be below 'size', and 'size' from 1 to the log's size (\(current))")
         }
@@ -370,7 +384,7 @@ package final class Collector: Sendable {
 
     /// The consistency proof from the tree of `from` leaves to the tree of `to` leaves.
     package func consistencyProof(from: Int, to: Int) async throws -> [Hash] {
-        let current = try await storage.logSize()
+        let current = try await logSize(atLeast: to)
         guard from >= 1, from <= to, to <= current else {
             throw RequestError.malformed("'from' must be from 1 to 'to', and 'to' at most the log's size (\(current))")
         }

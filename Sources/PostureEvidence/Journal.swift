@@ -34,6 +34,8 @@ package enum JournalError: Error, CustomStringConvertible {
 /// reports never loses it.
 package final class Journal: Sendable {
     package static let fileName = "journal.sqlite"
+    /// Meta key of the collector's receipt key (base64), fetched and pinned by `posture enroll`.
+    package static let receiptKeyMeta = "collector_receipt_key"
 
     let queue: DatabaseQueue
     package let path: String
@@ -177,6 +179,30 @@ package final class Journal: Sendable {
                     CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, verified_at REAL NOT NULL);
                     CREATE TABLE log_alarms (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, message TEXT NOT NULL, note TEXT);
                     """)
+        }
+        // Checkpoints and leaf indexes belong to one log, named by its origin: after enrolling with
+        // another collector, a size the old log also reached must not name the old log's note. A
+        // leaf index recorded before is of the log whose receipt key is pinned now.
+        migrator.registerMigration("v5-log-origin") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE log_checkpoints_by_origin (
+                        origin TEXT NOT NULL, size INTEGER NOT NULL, note TEXT NOT NULL, verified_at REAL NOT NULL,
+                        PRIMARY KEY (origin, size));
+                    INSERT INTO log_checkpoints_by_origin
+                        SELECT substr(note, 1, instr(note, char(10)) - 1), size, note, verified_at FROM log_checkpoints;
+                    DROP TABLE log_checkpoints;
+                    ALTER TABLE log_checkpoints_by_origin RENAME TO log_checkpoints;
+                    ALTER TABLE envelopes ADD COLUMN log_origin TEXT;
+                    UPDATE envelopes SET log_origin = (SELECT origin FROM log_checkpoints c WHERE c.size = envelopes.log_size)
+                        WHERE log_size IS NOT NULL;
+                    """)
+            let pinned = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.receiptKeyMeta])
+            if let key = pinned.flatMap(DeviceKey.publicKey(base64:)) {
+                try db.execute(
+                    sql: "UPDATE envelopes SET log_origin = ? WHERE log_index IS NOT NULL AND log_origin IS NULL",
+                    arguments: [CollectorLog(receiptKey: key).origin])
+            }
         }
         return migrator
     }
@@ -340,12 +366,16 @@ package final class Journal: Sendable {
         }
     }
 
-    /// - Parameter logIndex: the report's leaf in the collector's audit log, from its receipt.
-    package func markDelivered(_ id: Int64, receipt: Data?, logIndex: Int? = nil, at date: Date) throws {
+    /// - Parameter logIndex: the report's leaf in the collector's audit log, from its receipt, and
+    ///   that log's origin.
+    package func markDelivered(_ id: Int64, receipt: Data?, logIndex: (origin: String, index: Int)? = nil, at date: Date) throws {
         try write("record the delivery in") { db in
             try db.execute(
-                sql: "UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL, log_index = ? WHERE id = ?",
-                arguments: [receipt, date.timeIntervalSince1970, logIndex, id])
+                sql: """
+                    UPDATE envelopes SET delivery = 'delivered', receipt = ?, delivered_at = ?, last_error = NULL, log_origin = ?, log_index = ?
+                    WHERE id = ?
+                    """,
+                arguments: [receipt, date.timeIntervalSince1970, logIndex?.origin, logIndex?.index, id])
             try Self.setMeta(
                 db,
                 [
@@ -428,49 +458,56 @@ package final class Journal: Sendable {
         package var logIndex: Int
     }
 
-    /// Up to `limit` delivered reports not yet proven whose leaves a log of `size` holds, oldest first.
-    package func unproven(below size: Int, limit: Int) throws -> [Unproven] {
+    /// Up to `limit` delivered reports not yet proven whose leaves the log `origin` of `size`
+    /// holds, oldest first.
+    package func unproven(origin: String, below size: Int, limit: Int) throws -> [Unproven] {
         try read("read the reports to prove from") { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, report_id, envelope, log_index FROM envelopes INDEXED BY envelopes_unproven
-                    WHERE log_index IS NOT NULL AND log_size IS NULL AND log_index < ? ORDER BY id LIMIT ?
-                    """, arguments: [size, limit]
+                    WHERE log_index IS NOT NULL AND log_size IS NULL AND log_origin = ? AND log_index < ? ORDER BY id LIMIT ?
+                    """, arguments: [origin, size, limit]
             ).map { Unproven(id: $0["id"], reportID: $0["report_id"], envelope: $0["envelope"], logIndex: $0["log_index"]) }
         }
     }
 
-    /// Delivered reports with a log index whose inclusion is not yet proven.
-    package func unprovenCount() throws -> Int {
+    /// Reports delivered to the log `origin` whose inclusion is not yet proven.
+    package func unprovenCount(origin: String) throws -> Int {
         try read("count the reports to prove in") { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM envelopes INDEXED BY envelopes_unproven WHERE log_index IS NOT NULL AND log_size IS NULL")
-                ?? 0
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM envelopes INDEXED BY envelopes_unproven
+                    WHERE log_index IS NOT NULL AND log_size IS NULL AND log_origin = ?
+                    """, arguments: [origin]) ?? 0
         }
     }
 
-    /// Keeps a report's inclusion proof against the kept checkpoint of `size`.
+    /// Keeps a report's inclusion proof against the kept checkpoint of `size` (of the log that
+    /// holds the report's leaf).
     package func recordInclusion(_ id: Int64, size: Int, proof: Data) throws {
         try write("record an inclusion proof in") { db in
             try db.execute(sql: "UPDATE envelopes SET log_size = ?, log_proof = ? WHERE id = ?", arguments: [size, proof, id])
         }
     }
 
-    /// The checkpoint verified last (its signed note), if any: the largest of the collector the
-    /// agent reports to, even after it enrolled with another whose log is smaller.
-    package func newestCheckpoint() throws -> (size: Int, note: String)? {
+    /// The checkpoint of the log `origin` verified last (its signed note), if any: the largest
+    /// of that log, even after the agent reported to another collector for a while.
+    package func newestCheckpoint(origin: String) throws -> (size: Int, note: String)? {
         try read("read the collector's checkpoint from") { db in
-            try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoints ORDER BY verified_at DESC, size DESC LIMIT 1").map {
-                ($0["size"], $0["note"])
-            }
+            try Row.fetchOne(
+                db, sql: "SELECT size, note FROM log_checkpoints WHERE origin = ? ORDER BY verified_at DESC, size DESC LIMIT 1",
+                arguments: [origin]
+            ).map { ($0["size"], $0["note"]) }
         }
     }
 
-    package func keepCheckpoint(size: Int, note: String, at date: Date) throws {
+    package func keepCheckpoint(origin: String, size: Int, note: String, at date: Date) throws {
         try write("keep the collector's checkpoint in") { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO log_checkpoints (size, note, verified_at) VALUES (?, ?, ?)",
-                arguments: [size, note, date.timeIntervalSince1970])
+                sql: "INSERT OR IGNORE INTO log_checkpoints (origin, size, note, verified_at) VALUES (?, ?, ?, ?)",
+                arguments: [origin, size, note, date.timeIntervalSince1970])
         }
     }
 
@@ -493,23 +530,31 @@ package final class Journal: Sendable {
         }
     }
 
-    /// The inclusion proofs of `reportIDs` that are proven, and the checkpoints they are against.
-    package func inclusions(reportIDs: [String]) throws -> (checkpoints: [Int: String], proofs: [String: (index: Int, size: Int, proof: Data)]) {
+    /// The inclusion proofs of `reportIDs` in the log `origin` that are proven, and the
+    /// checkpoints of that log they are against.
+    package func inclusions(
+        reportIDs: [String], origin: String
+    ) throws -> (checkpoints: [Int: String], proofs: [String: (index: Int, size: Int, proof: Data)]) {
         try read("read inclusion proofs from") { db in
             var proofs: [String: (index: Int, size: Int, proof: Data)] = [:]
             for chunk in stride(from: 0, to: reportIDs.count, by: 500).map({ Array(reportIDs[$0..<min($0 + 500, reportIDs.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 for row in try Row.fetchAll(
                     db,
-                    sql: "SELECT report_id, log_index, log_size, log_proof FROM envelopes WHERE log_size IS NOT NULL AND report_id IN (\(marks))",
-                    arguments: StatementArguments(chunk))
+                    sql: """
+                        SELECT report_id, log_index, log_size, log_proof FROM envelopes
+                        WHERE log_size IS NOT NULL AND log_origin = ? AND report_id IN (\(marks))
+                        """,
+                    arguments: StatementArguments([origin] + chunk))
                 {
                     proofs[row["report_id"]] = (row["log_index"], row["log_size"], row["log_proof"])
                 }
             }
             var checkpoints: [Int: String] = [:]
             for size in Set(proofs.values.map(\.size)) {
-                if let note = try String.fetchOne(db, sql: "SELECT note FROM log_checkpoints WHERE size = ?", arguments: [size]) {
+                if let note = try String.fetchOne(
+                    db, sql: "SELECT note FROM log_checkpoints WHERE origin = ? AND size = ?", arguments: [origin, size])
+                {
                     checkpoints[size] = note
                 }
             }
@@ -520,7 +565,7 @@ package final class Journal: Sendable {
     /// The log part of a claim bundle for `reportIDs`: their proofs and the checkpoints they are
     /// against (smallest first), signed by `receiptKey`.
     package func logSection(reportIDs: [String], receiptKey: Curve25519.Signing.PublicKey) throws -> LogSection {
-        let (notes, proofs) = try inclusions(reportIDs: reportIDs)
+        let (notes, proofs) = try inclusions(reportIDs: reportIDs, origin: CollectorLog(receiptKey: receiptKey).origin)
         let sizes = notes.keys.sorted()
         let position = Dictionary(uniqueKeysWithValues: sizes.enumerated().map { ($1, $0) })
         let inclusions = reportIDs.compactMap { id -> LogSection.Inclusion? in
@@ -547,8 +592,9 @@ package final class Journal: Sendable {
             }
             try db.execute(
                 sql: """
-                    DELETE FROM log_checkpoints WHERE size NOT IN (SELECT log_size FROM envelopes WHERE log_size IS NOT NULL)
-                    AND size < (SELECT MAX(size) FROM log_checkpoints)
+                    DELETE FROM log_checkpoints
+                    WHERE NOT EXISTS (SELECT 1 FROM envelopes e WHERE e.log_origin = log_checkpoints.origin AND e.log_size = log_checkpoints.size)
+                    AND size < (SELECT MAX(size) FROM log_checkpoints newest WHERE newest.origin = log_checkpoints.origin)
                     """)
         }
     }

@@ -9,11 +9,19 @@ import PostureProbes
 /// Each directory is opened inside its parent without following a symlink; a symlink (`bin` on a
 /// merged-/usr system), `.` or `..` is resolved from the root instead (`ScanRoot.openDirectory`),
 /// so no path leads out of the root. Paths are absolute inside the root and NUL-terminated.
+///
+/// The stack also knows each open directory's canonical path (a name opened in its parent is
+/// not a symlink; one resolved from the root is resolved once), which is what owned paths are
+/// compared by.
 struct DirectoryStack {
     let root: ScanRoot
     /// `names[i]` is the directory open at depth `i + 1`; `fds[0]` is the root.
     private var names: [[CChar]] = []
     private var fds: [Int32] = []
+    /// `canonical[i]` is the canonical path of `fds[i]` ("" for the root).
+    private var canonical: [String] = []
+    /// The depth `descend` reached last.
+    private var depth = 0
     private var scratch: [CChar] = []
 
     init(root: ScanRoot) { self.root = root }
@@ -44,11 +52,24 @@ struct DirectoryStack {
         return false
     }
 
+    /// The path of `length` bytes with its directory in canonical form (as `ScanRoot.canonical`
+    /// gives it), or nil when the directory cannot be opened.
+    mutating func canonicalPath(_ path: UnsafePointer<CChar>, _ length: Int) -> String? {
+        var slash = length - 1
+        while slash >= 0, path[slash] != 0x2F { slash -= 1 }
+        guard slash >= 0 else { return nil }
+        guard slash > 0 else { return String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self) }
+        guard case .success = descend(path, slash) else { return nil }
+        return canonical[depth] + String(decoding: UnsafeRawBufferPointer(start: path + slash, count: length - slash), as: UTF8.self)
+    }
+
     /// Opens the directories of the first `length` bytes of `path`, keeping those already open.
     private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int32, FileError> {
         if fds.isEmpty {
             switch root.openDirectory("") {
-            case .success(let fd): fds.append(fd)
+            case .success(let fd):
+                fds.append(fd)
+                canonical.append("")
             case .failure(let error): return .failure(error)
             }
         }
@@ -70,22 +91,26 @@ struct DirectoryStack {
             while fds.count > depth {
                 Platform.closeFile(fds.removeLast())
                 names.removeLast()
+                canonical.removeLast()
             }
             scratch.removeAll(keepingCapacity: true)
             scratch.append(contentsOf: component)
             scratch.append(0)
-            let opened = root.openDirectory(named: scratch, in: fds[depth - 1]) {
-                String(decoding: UnsafeRawBufferPointer(start: path, count: end), as: UTF8.self)
-            }
-            switch opened {
-            case .success(let fd):
-                fds.append(fd)
+            let whole = { String(decoding: UnsafeRawBufferPointer(start: path, count: end), as: UTF8.self) }
+            switch root.openDirectory(named: scratch, in: fds[depth - 1], path: whole) {
+            case .success(let opened):
+                fds.append(opened.fd)
                 names.append(Array(component))
+                canonical.append(
+                    opened.fromRoot
+                        ? root.canonical(whole()) ?? whole()
+                        : canonical[depth - 1] + "/" + String(decoding: UnsafeRawBufferPointer(start: path + start, count: end - start), as: UTF8.self))
             case .failure(let error):
                 return .failure(error)
             }
             start = end
         }
+        self.depth = depth
         return .success(fds[depth])
     }
 
@@ -94,6 +119,7 @@ struct DirectoryStack {
         for fd in fds { Platform.closeFile(fd) }
         fds.removeAll()
         names.removeAll()
+        canonical.removeAll()
     }
 
     /// Whether `child` (of `childLength` bytes) lies inside the directory `parent`.

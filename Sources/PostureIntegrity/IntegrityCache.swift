@@ -35,7 +35,6 @@ struct CachedDigest: Sendable, Equatable {
 /// was hashed.
 struct IntegrityCache: Sendable {
     static let fileName = "integrity-cache.bin"
-    static let keyName = "integrity-cache.key"
     static let magic = Array("POSTURE-IC4\n".utf8)
     static let headerSize = magic.count + 8 + 32 + 8
     static let sealSize = 32
@@ -112,7 +111,7 @@ struct IntegrityCache: Sendable {
     static func load(directory: String, root: ScanRoot) -> LoadOutcome {
         let path = "\(directory)/\(fileName)"
         guard Platform.lstatus(path) != nil else { return .absent }
-        guard let key = try? loadKey(directory: directory, create: false) else { return .rejected("its key is missing") }
+        guard let key = try? CacheKey.load(directory: directory, create: false) else { return .rejected("its key is missing") }
         guard let file = CacheFile(path: path) else { return .rejected("it cannot be read: \(Platform.lastErrorText())") }
         guard file.size >= headerSize + sealSize else { return .rejected("it is truncated") }
         // The file streams past a megabyte at a time, sealed and indexed as it goes, so memory
@@ -160,19 +159,6 @@ struct IntegrityCache: Sendable {
         return bytes
     }
 
-    /// The cache's HMAC key (32 random bytes, mode 0600), made on first use.
-    static func loadKey(directory: String, create: Bool) throws(ProbeError) -> SymmetricKey {
-        let path = "\(directory)/\(keyName)"
-        if let data = try? Platform.readFile(path), data.count == 32 { return SymmetricKey(data: data) }
-        guard create else { throw ProbeError.missing(path: path) }
-        let key = SymmetricKey(size: .bits256)
-        do throws(FileWriteError) {
-            try AtomicFile.write(key.withUnsafeBytes { Data($0) }, to: path, mode: 0o600)
-        } catch {
-            throw ProbeError.unreadable(path: path, reason: "cannot write: \(error)")
-        }
-        return key
-    }
 }
 
 /// The cache file, open for reading pieces of it. posture replaces the file by renaming a new
@@ -498,10 +484,6 @@ struct ByteReader {
 }
 
 extension [UInt8] {
-    mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-
     mutating func append(_ digest: MD5Digest) {
         appendLE(digest.high)
         appendLE(digest.low)
@@ -526,7 +508,7 @@ struct IntegrityCacheWriter {
     private var failure: FileError?
 
     init(directory: String, root: ScanRoot, lastFullRun: Date, diversionsDigest: [UInt8]) throws(ProbeError) {
-        let key = try IntegrityCache.loadKey(directory: directory, create: true)
+        let key = try CacheKey.load(directory: directory, create: true)
         destination = "\(directory)/\(IntegrityCache.fileName)"
         temporary = destination + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
         // A run killed while writing left its temporary file: remove those whose process is gone.

@@ -17,10 +17,12 @@ package struct IntegrityProbe: Sendable {
     package func collect(root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil) async throws(ProbeError) -> IntegrityEvidence {
         var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
-        let result = try await verifier.verify(database: database, now: now)
         let tampering = SystemTampering(root: root)
+        // The walk of system directories needs no ownership: it runs while package files are verified.
+        async let candidates = tampering.executableCandidates()
+        let result = try await verifier.verify(database: database, now: now)
         let browsers = BrowserTrustStores(root: root).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
-        let unowned = tampering.unownedExecutables(owned: result.owned)
+        let unowned = tampering.unowned(among: await candidates, owned: result.owned)
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,
             unownedExecutables: unowned.found,

@@ -33,11 +33,23 @@ package struct OwnedPaths: Sendable {
         if let known = directories[parent] {
             resolved = known
         } else {
-            resolved = parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
+            resolved = Self.canonicalDirectory(parent, in: root)
             directories[parent] = resolved
         }
         digests.append(Self.digest(resolved + path[slash...]))
         sorted = false
+    }
+
+    /// Adds digests of paths already in canonical form.
+    mutating func append(_ more: [Digest]) {
+        digests += more
+        sorted = false
+    }
+
+    /// A listed path's directory as it is compared: resolved inside `root`, or as listed when it
+    /// cannot be resolved.
+    static func canonicalDirectory(_ parent: Substring, in root: ScanRoot) -> String {
+        parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
     }
 
     package mutating func insert(contentsOf paths: some Sequence<String>, in root: ScanRoot) {
@@ -73,9 +85,7 @@ package struct OwnedPaths: Sendable {
     /// Whether a package lists `path` (absolute inside `root`), resolving its directory first.
     package func contains(_ path: String, in root: ScanRoot) -> Bool {
         guard let slash = path.lastIndex(of: "/") else { return false }
-        let parent = path[..<slash]
-        let resolved = parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
-        return contains(canonical: resolved + path[slash...])
+        return contains(canonical: Self.canonicalDirectory(path[..<slash], in: root) + path[slash...])
     }
 
     static func digest(_ path: String) -> Digest {
@@ -88,9 +98,13 @@ package struct OwnedPaths: Sendable {
 }
 
 /// Owned paths gathered from the verifier's concurrent tasks as they are read: each batch a task
-/// hands over becomes digests at once, so the paths of a large package are never all held as strings.
+/// hands over becomes digests at once, so the paths of a large package are never all held as
+/// strings. Directories are resolved and paths digested by the task handing them over; the lock
+/// is held only to append the digests.
 final class OwnedPathsCollector: Sendable {
     private let paths: Mutex<OwnedPaths>
+    /// Canonical form of each directory resolved so far, shared by the tasks.
+    private let directories = Mutex<[String: String]>([:])
     private let root: ScanRoot
 
     /// `expected`: how many paths will come, when known, so the digests are allocated once.
@@ -101,9 +115,36 @@ final class OwnedPathsCollector: Sendable {
         paths = Mutex(owned)
     }
 
+    /// Adds listed paths (absolute inside the root), resolving their directories.
     func insert(contentsOf batch: [String]) {
         guard !batch.isEmpty else { return }
-        paths.withLock { $0.insert(contentsOf: batch, in: root) }
+        var resolved: [String] = []
+        resolved.reserveCapacity(batch.count)
+        var last: (parent: Substring, directory: String)?
+        for path in batch {
+            guard let slash = path.lastIndex(of: "/") else { continue }
+            let parent = path[..<slash]
+            if last?.parent != parent {
+                let key = String(parent)
+                let directory =
+                    directories.withLock { $0[key] }
+                    ?? {
+                        let found = OwnedPaths.canonicalDirectory(parent, in: root)
+                        directories.withLock { $0[key] = found }
+                        return found
+                    }()
+                last = (parent, directory)
+            }
+            resolved.append(last!.directory + path[slash...])
+        }
+        insert(canonical: resolved)
+    }
+
+    /// Adds paths whose directories are already in canonical form.
+    func insert(canonical batch: [String]) {
+        guard !batch.isEmpty else { return }
+        let digests = batch.map(OwnedPaths.digest)
+        paths.withLock { $0.append(digests) }
     }
 
     /// The paths, sorted and unique; call once, after the last insert.

@@ -234,7 +234,10 @@ extension PackageVerifier {
             malformed = malformed || found.malformed
             outcome.files.merge(found.files)
             outcome.diverted += found.diverted
-            if !found.malformed { owned?.insert(contentsOf: found.owned) }
+            if !found.malformed {
+                owned?.insert(canonical: found.owned)
+                owned?.insert(contentsOf: found.ownedUnresolved)
+            }
         }
         if runs.count <= 1 {
             absorb(worker.verifyStored(runs.first ?? [], package: package, cache: cache, collectOwned: owned != nil))
@@ -350,8 +353,11 @@ final class BufferPool: Sendable {
 struct StoredOutcome: Sendable {
     var files = ChunkResult()
     var diverted: [FileCheck] = []
-    /// The run's listed paths (at most `storedRunSize`), handed to the collector when the run decoded.
+    /// The run's listed paths (at most `storedRunSize`) with their directories in canonical form,
+    /// handed to the collector when the run decoded.
     var owned: [String] = []
+    /// Listed paths whose directory could not be opened, to resolve as listed.
+    var ownedUnresolved: [String] = []
     /// The stored entries did not decode: the package must be verified from its lists.
     var malformed = false
 }
@@ -509,7 +515,13 @@ struct ChunkWorker: Sendable {
                 let path = base + entry.path.lowerBound
                 let length = entry.path.count
                 let conffile = entry.flags.contains(.conffile)
-                if collectOwned { outcome.owned.append(entry.pathString(raw)) }
+                if collectOwned {
+                    if let canonical = directories.canonicalPath(path, length) {
+                        outcome.owned.append(canonical)
+                    } else {
+                        outcome.ownedUnresolved.append(entry.pathString(raw))
+                    }
+                }
                 if entry.flags.contains(.diverted) {
                     outcome.diverted.append(
                         FileCheck(

@@ -16,11 +16,31 @@ struct SystemTampering {
     /// Extra places where a set-id program no package owns is reported.
     static let setidDirectories = ["usr/local/bin", "usr/local/sbin", "opt"]
 
-    /// Regular files in system directories that are executable, set-id, shared objects or kernel
-    /// modules and that no package lists (compared by canonical path, so `/bin/ls` owns `/usr/bin/ls`).
+    /// A regular file the search for unowned executables considers, before ownership is known.
+    struct Candidate: Sendable {
+        /// Relative to the root.
+        var path: String
+        /// As reported (absolute inside the root), and compared with owned paths.
+        var display: String
+        var setid: Bool
+    }
+
+    /// The regular files of `candidates` no package lists (compared by canonical path, so
+    /// `/bin/ls` owns `/usr/bin/ls`), with their SHA-256.
     /// - Returns: what was found, and why the search did not see everything (so finding nothing
     ///   proves nothing).
-    func unownedExecutables(owned: OwnedPaths) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
+    func unowned(
+        among candidates: (found: [Candidate], incomplete: [String]), owned: OwnedPaths
+    ) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
+        let found = candidates.found.filter { !owned.contains(canonical: $0.display) }.map {
+            IntegrityEvidence.UnownedExecutable(path: $0.display, sha256: sha256($0.path) ?? "unreadable", setid: $0.setid)
+        }
+        return (found.sorted { $0.path < $1.path }, candidates.incomplete)
+    }
+
+    /// Regular files in system directories that are executable, set-id, shared objects or kernel
+    /// modules, found by a walk that needs no ownership (so it runs while package files are verified).
+    func executableCandidates() -> (found: [Candidate], incomplete: [String]) {
         var directories = Self.systemDirectories
         var incomplete: [String] = []
         for top in ["", "usr/"] {
@@ -31,17 +51,17 @@ struct SystemTampering {
                 incomplete.append("\(error)")
             }
         }
-        var found: [IntegrityEvidence.UnownedExecutable] = []
+        var found: [Candidate] = []
         var seen = Set<String>()
         func consider(_ path: String, _ status: Platform.FileStatus, setidOnly: Bool) {
             guard status.isRegular else { return }
-            let name = path[(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)...]
-            let isLibrary = name.hasSuffix(".so") || name.contains(".so.")
-            let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.hasSuffix($0) }
+            let name = path.utf8[(path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path.utf8.index(after: $0) } ?? path.utf8.startIndex)...]
+            let isLibrary = name.ends(with: ".so".utf8) || name.containsSharedObjectVersion
+            let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.ends(with: $0.utf8) }
             guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
             let display = root.display(path)
-            guard !owned.contains(canonical: display), seen.insert(display).inserted else { return }
-            found.append(.init(path: display, sha256: sha256(path) ?? "unreadable", setid: status.isSetID))
+            guard seen.insert(display).inserted else { return }
+            found.append(Candidate(path: path, display: display, setid: status.isSetID))
         }
         for directory in directories {
             // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
@@ -55,7 +75,7 @@ struct SystemTampering {
                 consider(path, status, setidOnly: true)
             }
         }
-        return (found.sorted { $0.path < $1.path }, incomplete)
+        return (found, incomplete)
     }
 
     func sha256(_ path: String) -> String? {
@@ -155,5 +175,27 @@ struct SystemTampering {
             result.append((certificate.subject.description, SHA256.hash(data: der).hexString))
         }
         return result
+    }
+}
+
+extension Substring.UTF8View {
+    /// Whether the bytes end with `suffix`.
+    func ends(with suffix: String.UTF8View) -> Bool {
+        count >= suffix.count && self.suffix(suffix.count).elementsEqual(suffix)
+    }
+
+    /// Whether the name holds `.so.` (a versioned shared object such as `libc.so.6`).
+    var containsSharedObjectVersion: Bool {
+        var matched = 0
+        for byte in self {
+            switch (matched, byte) {
+            case (_, UInt8(ascii: ".")) where matched == 3: return true
+            case (_, UInt8(ascii: ".")): matched = 1
+            case (1, UInt8(ascii: "s")): matched = 2
+            case (2, UInt8(ascii: "o")): matched = 3
+            default: matched = 0
+            }
+        }
+        return false
     }
 }

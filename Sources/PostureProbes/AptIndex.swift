@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PostureModel
 
@@ -86,8 +87,10 @@ struct AptIndex {
         var newestRelease: Date?
     }
 
-    /// Reads every `*_Packages` list (plain or LZ4, streamed) and keeps the offers for `interesting` names.
-    static func read(root: ScanRoot, interesting: Set<String>) async throws(ProbeError) -> Contents {
+    /// Reads every `*_Packages` list (plain or LZ4, streamed) and keeps the offers for `interesting`
+    /// names; a list unchanged since the last scan (same identity, same names asked) is taken
+    /// from `cache`.
+    static func read(root: ScanRoot, interesting: Set<String>, cache: ScanCache? = nil) async throws(ProbeError) -> Contents {
         let names = try root.list(listsDirectory)
         var releases: [(prefix: String, release: Release)] = []
         var newest: Date?
@@ -107,6 +110,7 @@ struct AptIndex {
                 name: name, release: matched?.release,
                 attributes: attributes(list: name, releasePrefix: matched?.prefix, release: matched?.release))
         }
+        let asked = cache == nil ? "" : SHA256.hash(data: Array(interesting.sorted().joined(separator: "\n").utf8)).hexString
         // Two lists at a time: each holds at most one LZ4 block and one chunk, whatever its size.
         var results: [(offers: [Offer], problem: String?)] = []
         await withTaskGroup(of: (offers: [Offer], problem: String?).self) { group in
@@ -117,7 +121,7 @@ struct AptIndex {
                 next += 1
                 group.addTask {
                     do throws(ProbeError) {
-                        return (try readList(root: root, file: files[index], index: index, interesting: interesting), nil)
+                        return (try readList(root: root, file: files[index], index: index, interesting: interesting, cache: cache, asked: asked), nil)
                     } catch {
                         return ([], error.description)
                     }
@@ -159,9 +163,10 @@ struct AptIndex {
             architecture: architecture, site: site)
     }
 
+    /// The offers of one list for `interesting` names; `asked` names that set in `cache`'s keys.
     static func readList(
         root: ScanRoot, file: ListFile, index: Int,
-        interesting: Set<String>
+        interesting: Set<String>, cache: ScanCache? = nil, asked: String = ""
     ) throws(ProbeError) -> [Offer] {
         let path = "\(listsDirectory)/\(file.name)"
         let lz4 = file.name.hasSuffix(".lz4")
@@ -169,6 +174,18 @@ struct AptIndex {
             let ext = file.name.split(separator: ".").last.map(String.init) ?? "?"
             throw ProbeError.unsupported("\(root.display(path)): lists compressed with .\(ext) are not read")
         }
+        let stream = try ChunkedFile(root: root, path: path)
+        defer { stream.close() }
+        let key = "apt-list\u{0}\(file.name)\u{0}\(stream.identity.key)\u{0}\(asked)"
+        if let cache, let stored = cache.value(key), let offers = OfferCoding.decode(stored, file: index) { return offers }
+        let offers = try readList(stream, root: root, path: path, lz4: lz4, index: index, interesting: interesting)
+        cache?.store(key, OfferCoding.encode(offers))
+        return offers
+    }
+
+    private static func readList(
+        _ stream: ChunkedFile, root: ScanRoot, path: String, lz4: Bool, index: Int, interesting: Set<String>
+    ) throws(ProbeError) -> [Offer] {
         var offers: [Offer] = []
         var scanner = PackagesListScanner { interesting.contains($0) }
         let body: (PackagesListScanner.Entry) -> Void = { entry in
@@ -178,8 +195,6 @@ struct AptIndex {
                     source: entry.source, sourceVersion: entry.sourceVersion,
                     phasedUpdatePercentage: entry.phasedUpdatePercentage, file: index))
         }
-        let stream = try ChunkedFile(root: root, path: path)
-        defer { stream.close() }
         if lz4 {
             do {
                 try LZ4.decode(read: { count throws(ProbeError) in try stream.read(count) }, emit: { scanner.feed($0, body) })
@@ -205,6 +220,8 @@ struct AptIndex {
 final class ChunkedFile {
     private let fd: Int32
     private let display: String
+    /// The file as it was opened.
+    let identity: FileIdentity
     private var buffer = [UInt8](repeating: 0, count: AptIndex.chunkSize)
     private var filled = 0
     private var position = 0
@@ -213,7 +230,9 @@ final class ChunkedFile {
     init(root: ScanRoot, path: String) throws(ProbeError) {
         display = root.display(path)
         switch root.openFile(path) {
-        case .success(let opened): fd = opened.fd
+        case .success(let opened):
+            fd = opened.fd
+            identity = opened.status.identity
         case .failure(let error):
             throw error.isNotFound ? ProbeError.missing(path: display) : ProbeError.unreadable(path: display, reason: error.description)
         }
@@ -251,4 +270,48 @@ final class ChunkedFile {
             throw ProbeError.unreadable(path: display, reason: error.description)
         }
     }
+}
+
+/// A list's offers as the scan cache keeps them: one line each, fields separated by NUL (neither
+/// can occur in a field of a control file).
+enum OfferCoding {
+    static func encode(_ offers: [AptIndex.Offer]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for offer in offers {
+            let fields = [
+                offer.name, offer.architecture, offer.version, offer.source, offer.sourceVersion,
+                offer.phasedUpdatePercentage.map(String.init) ?? ""
+            ]
+            bytes += fields.joined(separator: "\u{0}").utf8
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        return bytes
+    }
+
+    /// The offers, as of list `file`; nil when the bytes are not what `encode` writes.
+    static func decode(_ bytes: [UInt8], file: Int) -> [AptIndex.Offer]? {
+        var offers: [AptIndex.Offer] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count == 6 else { return nil }
+            let phased: Int?
+            if fields[5].isEmpty {
+                phased = nil
+            } else if let value = Int(fields[5]) {
+                phased = value
+            } else {
+                return nil
+            }
+            offers.append(
+                AptIndex.Offer(
+                    name: fields[0], architecture: fields[1], version: fields[2], source: fields[3], sourceVersion: fields[4],
+                    phasedUpdatePercentage: phased, file: file))
+        }
+        return offers
+    }
+}
+
+extension FileIdentity {
+    /// The identity as text, for cache keys.
+    package var key: String { "\(device):\(inode):\(size):\(modifiedNanoseconds):\(changedNanoseconds)" }
 }

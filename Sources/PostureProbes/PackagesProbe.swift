@@ -20,12 +20,12 @@ package struct PackagesProbe: Sendable {
     /// The evidence, plus package name → the version `apt-get upgrade` would leave installed (for
     /// packages the index offers): the candidate, or the installed version while a phased update
     /// is held back.
-    package func collectWithCandidates(root: ScanRoot, database: DpkgDatabase) async throws(ProbeError)
+    package func collectWithCandidates(root: ScanRoot, database: DpkgDatabase, cache: ScanCache? = nil) async throws(ProbeError)
         -> (evidence: PackagesEvidence, candidates: [String: String])
     {
         let installed = database.installed
         let native = database.nativeArchitecture ?? "all"
-        let index = try await AptIndex.read(root: root, interesting: Set(installed.map(\.name)))
+        let index = try await AptIndex.read(root: root, interesting: Set(installed.map(\.name)), cache: cache)
         let configuration = AptConfiguration.read(root: root)
         let preferences = AptPreferences.read(root: root, configuration: configuration)
         let policy = AptPolicy(
@@ -235,7 +235,8 @@ extension PackagesProbe: Probe {
     package var name: ProbeName { .packages }
     package var reads: String { "the dpkg status file and apt's package lists, pins and phasing" }
     package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
-        let (packages, candidates) = try await collectWithCandidates(root: context.root, database: try context.database.get())
+        let (packages, candidates) = try await collectWithCandidates(
+            root: context.root, database: try context.database.get(), cache: context.cache)
         return ProbeOutput(candidates: candidates) { $0.packages = packages }
     }
 }

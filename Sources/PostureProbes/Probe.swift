@@ -43,6 +43,9 @@ package struct ProbeContext: Sendable {
     /// Package name → the version `apt-get upgrade` would leave installed; nil until the packages
     /// probe has run or when it could not.
     package var candidates: [String: String]?
+    /// What slow reads of the last scan produced, for probes to reuse what did not change; nil
+    /// scans without one.
+    package var cache: ScanCache?
 
     package init(root: ScanRoot, now: Date) {
         self.root = root

@@ -169,12 +169,14 @@ package struct ScanRoot: Sendable, Hashable {
 
     /// A handle on the directory `name` (one name) inside the open directory `parent`, for walking
     /// down a path name by name: when `name` is a symlink, `.` or `..`, the whole path to it,
-    /// `path()`, is resolved from the root instead, so the walk never leaves the root.
-    package func openDirectory(named name: UnsafePointer<CChar>, in parent: Int32, path: () -> String) -> Result<Int32, FileError> {
+    /// `path()`, is resolved from the root instead (`fromRoot`), so the walk never leaves the root.
+    package func openDirectory(
+        named name: UnsafePointer<CChar>, in parent: Int32, path: () -> String
+    ) -> Result<(fd: Int32, fromRoot: Bool), FileError> {
         let dots = name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))
         if !dots {
             switch Platform.openEntry(parent, name, directoryOnly: true) {
-            case .success(let fd): return .success(fd)
+            case .success(let fd): return .success((fd, false))
             case .failure(let error) where error.code == ENOTDIR || error.code == ELOOP:
                 guard case .success(let status) = Platform.statAt(parent, name, follow: false), status.isSymlink else {
                     return .failure(error)
@@ -182,6 +184,6 @@ package struct ScanRoot: Sendable, Hashable {
             case .failure(let error): return .failure(error)
             }
         }
-        return openDirectory(path())
+        return openDirectory(path()).map { ($0, true) }
     }
 }

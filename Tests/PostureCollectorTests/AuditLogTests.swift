@@ -55,7 +55,10 @@ import Testing
         let last = try #require(checkpoints.last)
         #expect(last.size == uploads.count)
         for (index, upload) in uploads.enumerated() {
-            let proof = try Self.proof(try server.send("/v1/log/inclusion?index=\(index)&size=\(last.size)", method: "GET"))
+            let answer = try server.send("/v1/log/inclusion?index=\(index)&size=\(last.size)", method: "GET")
+            let timing = try #require(answer.headers["server-timing"], "the collector's own time is in the answer")
+            #expect(timing.hasPrefix("proof;dur=") && Double(timing.dropFirst("proof;dur=".count)).map { $0 >= 0 } == true, "\(timing)")
+            let proof = try Self.proof(answer)
             try MerkleTree.verifyInclusion(leafHash: .leaf(Array(upload.bytes)), index: index, treeSize: last.size, proof: proof, root: last.root)
             // An edited envelope is not in the log.
             var edited = upload.bytes

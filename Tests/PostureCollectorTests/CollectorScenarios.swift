@@ -214,6 +214,30 @@ enum CollectorScenarios {
         #expect(shrunk.stderr.contains("the collector's log shrank from 6 to 0 entries"), "\(shrunk.stderr)")
         #expect(try status()["alarms"] as? Int == 2)
         #expect(smaller.stop() == 0)
+
+        // Enrolled with another collector (its own receipt key) whose log reaches 6 entries too:
+        // its checkpoint of 6 is not the old log's, and the old reports' proofs are not offered
+        // against it.
+        let next = try CollectorProcess(store: .sqlite)
+        let nextConfig = try configure(next.base)
+        #expect(
+            try posture(["enroll", "--url", "\(next.base)/v1/enroll", "--token", try next.issueToken(contract: "C-LOG"), "--config", nextConfig]).status == 0)
+        let neighbour = TestDevice()
+        #expect(try next.enroll(neighbour.key, contract: "C-OTHER").status == 201)
+        for report in try neighbour.chain(3) {
+            #expect(try next.upload(report.bytes, id: report.id).status == 201)
+            let agent = try posture(["agent", "--once", "--config", nextConfig, "--root", root.path, "--profiles", root.url("profiles").path])
+            #expect(agent.status == 0, "\(agent.stderr)")
+        }
+        let reEnrolled = try status()
+        #expect(reEnrolled["checkpoint_size"] as? Int == 6 && reEnrolled["awaiting_proof"] as? Int == 0, "\(reEnrolled)")
+        #expect(reEnrolled["alarms"] as? Int == 2, "the other collector's log is not held to the old one's checkpoint: \(reEnrolled)")
+        let reclaim = try posture(["claim", "--profile", profile, "--incident", incident, "--config", nextConfig, "--output", bundle])
+        #expect(reclaim.status == 0 && reclaim.stderr.contains("3 with a proof of inclusion"), "\(reclaim.stderr)")
+        let reverified = try posture(["verify", bundle])
+        #expect(reverified.status == 0, "\(reverified.stdout)")
+        #expect(reverified.stdout.contains("3 of 6 report(s) proven included, 3 not yet proven"), "\(reverified.stdout)")
+        #expect(next.stop() == 0)
     }
 
     /// Unenrolled keys, forged signatures and malformed bodies are refused with their status and a

@@ -143,8 +143,11 @@ import Testing
     }
 
     /// posture's answer in `root`, in the same two shapes.
-    static func posture(_ root: String) async throws -> (view: AptView, pending: [PendingUpdate]) {
-        let evidence = try await PackagesProbe().collect(root: ScanRoot(root))
+    static func posture(_ root: String, cache: ScanCache? = nil) async throws -> (view: AptView, pending: [PendingUpdate]) {
+        let scanRoot = try ScanRoot(root)
+        let evidence = try await PackagesProbe().collectWithCandidates(
+            root: scanRoot, database: try DpkgDatabase.read(root: scanRoot), cache: cache
+        ).evidence
         #expect(evidence.indexError == nil)
         let pending = try #require(evidence.pendingUpdates)
         // `apt list --upgradable` leaves out a downgrade a pin above 1000 asks for (apt-get upgrade makes it).
@@ -207,6 +210,46 @@ import Testing
             #expect((apt.upgrade["phased-c"] != nil) == phasedA.last, "phased-c is seeded by its source, phasedsrc 3.0")
         }
         #expect(phasedA == [false, true], "the two machine ids fall on opposite sides of the 50 % phase")
+
+        // Rescans through the scan cache: unchanged lists come from it, and what changed (a list
+        // apt fetched again, a package installed) is read again; apt agrees each time.
+        let state = try TemporaryRoot("apt-cache-state")
+        let listCount = lists.filter { $0.contains("_Packages") }.count
+        func cached(_ expectedHits: Int?, _ label: String) async throws {
+            let cache = ScanCache(directory: state.path, root: try ScanRoot(root.path))
+            #expect(try await Self.posture(root.path, cache: cache).view == Self.apt(root.path), "\(label)")
+            if let expectedHits { #expect(cache.hits == expectedHits, "\(label): \(cache.hits) of \(listCount) lists from the cache") }
+            try cache.save()
+        }
+        try await cached(0, "first scan")
+        try await cached(listCount, "nothing changed")
+        // plain 2.5 published in posture-stable, and a package no list offers built to install later.
+        let changes = try Fixtures.run(
+            "/bin/bash",
+            [
+                "-c",
+                #"""
+                set -e; R=$1; W=$2
+                deb() { # NAME VERSION DESTINATION
+                    local d="$W/build/$1_$2"; mkdir -p "$d/DEBIAN"
+                    printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.invalid>\nDescription: t\n' "$1" "$2" > "$d/DEBIAN/control"
+                    dpkg-deb --root-owner-group --build "$d" "$3/$1_$2_all.deb" > /dev/null
+                }
+                deb plain 2.5 "$R/srv/posture-repo/pool/posture-stable"; deb fresh-pkg 1.0 "$R/tmp/posture-debs"
+                cd "$R/srv/posture-repo"; dpkg-scanpackages -m -e "$W/phases" pool/posture-stable > dists/posture-stable/main/binary-amd64/Packages 2> /dev/null
+                apt-ftparchive -o APT::FTPArchive::Release::Origin=PostureTest -o APT::FTPArchive::Release::Label=PostureTest \
+                    -o APT::FTPArchive::Release::Suite=posture-stable -o APT::FTPArchive::Release::Codename=stable-code \
+                    -o APT::FTPArchive::Release::Components=main -o APT::FTPArchive::Release::Architectures=amd64 \
+                    release dists/posture-stable > "$W/Release"; mv "$W/Release" dists/posture-stable/Release
+                """#, "changes", root.path, work.path
+            ])
+        try #require(changes.status == 0, "\(changes.stderr)")
+        _ = try Self.inRoot(root.path, ["apt-get", "update", "-q"])
+        try await cached(nil, "posture-stable fetched again")
+        #expect(try Self.apt(root.path).upgradable["plain"] == "2.5", "the changed list is read again")
+        try await cached(listCount, "nothing changed since")
+        _ = try Self.inRoot(root.path, ["dpkg", "-i", "/tmp/posture-debs/fresh-pkg_1.0_all.deb"])
+        try await cached(0, "a package installed: another set of names is asked of every list")
 
         // Without a machine id apt phases nothing; with Never-Include-Phased-Updates it phases everything.
         try FileManager.default.removeItem(at: root.url("etc/machine-id"))

@@ -92,6 +92,9 @@ struct DebianIntegrityTests {
         try fm.copyItem(at: copy.url("usr/bin/diff3"), to: copy.url("usr/bin/diff"))
         try fm.copyItem(at: copy.url("usr/bin/ls"), to: copy.url("usr/bin/lsx"))
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.url("usr/bin/lsx").path)
+        // A versioned shared object no package installed, not executable: a library all the same.
+        try fm.copyItem(at: copy.url("usr/lib/x86_64-linux-gnu/libc.so.6"), to: copy.url("usr/lib/x86_64-linux-gnu/libevil.so.1"))
+        try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy.url("usr/lib/x86_64-linux-gnu/libevil.so.1").path)
 
         let evidence = try await Self.integrity(copy.path, resolution)
         let dpkg = try Self.dpkgVerify(copy.path)
@@ -101,7 +104,23 @@ struct DebianIntegrityTests {
                 Finding(missing: false, conffile: true, path: "/etc/login.defs")
             ], "the tampering is not what dpkg sees: \(dpkg)")
         #expect(Self.findings(evidence) == dpkg, "\(Self.findings(evidence).symmetricDifference(dpkg))")
-        #expect(evidence.unownedExecutables == [.init(path: "/usr/bin/lsx", sha256: try Self.sha256sum(copy.url("usr/bin/ls").path))])
+        #expect(
+            evidence.unownedExecutables == [
+                .init(path: "/usr/bin/lsx", sha256: try Self.sha256sum(copy.url("usr/bin/ls").path)),
+                .init(path: "/usr/lib/x86_64-linux-gnu/libevil.so.1", sha256: try Self.sha256sum(copy.url("usr/lib/x86_64-linux-gnu/libc.so.6").path))
+            ])
+
+        // A rescan from the sealed cache resolves owned paths through its open directories
+        // (`/bin` is merged-/usr's link to `/usr/bin`): it owns and finds what the full run does.
+        let state = try TemporaryRoot("integrity-state")
+        let scanRoot = try ScanRoot(copy.path, resolution: resolution)
+        let database = try DpkgDatabase.read(root: scanRoot)
+        for expected in ["full", "incremental"] {
+            let rescan = try await IntegrityProbe(stateDirectory: state.path, forceFull: false).collect(root: scanRoot, database: database, now: Date())
+            #expect(rescan.mode == expected)
+            #expect(rescan.unownedExecutables == evidence.unownedExecutables, "\(expected): \(rescan.unownedExecutables.prefix(5).map(\.path))")
+            #expect(rescan.extraCaCertificates == evidence.extraCaCertificates && Self.findings(rescan) == dpkg, "\(expected)")
+        }
     }
 
     /// Files hashed several at once in SIMD lanes (`MultiMD5`) and one stream per task find the

@@ -30,7 +30,7 @@ struct IntegrityCacheFullDiskTests {
             Issue.record("the last cache no longer loads")
             return
         }
-        #expect(disk.files() == [IntegrityCache.fileName, IntegrityCache.keyName], "no temporary file left: \(disk.files())")
+        #expect(disk.files() == [IntegrityCache.fileName, CacheKey.fileName], "no temporary file left: \(disk.files())")
 
         disk.free()
         let resumed = try await PackageVerifier(root: scanRoot, stateDirectory: state).verify()
