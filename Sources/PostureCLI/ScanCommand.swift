@@ -51,7 +51,10 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Sign the report with the device key (created if missing) and add it to the journal; the output is the DSSE envelope.")
     var sign = false
 
-    @Flag(help: "Re-verify every system file instead of trusting the integrity cache.")
+    @Flag(
+        help:
+            "Re-verify every system file and re-read every package list instead of trusting the integrity and scan caches (kept in the state directory, keyed by file identity)."
+    )
     var full = false
 
     @OptionGroup var reference: ReferenceOptions

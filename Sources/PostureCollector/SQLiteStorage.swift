@@ -108,8 +108,9 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
 
     package func ingest(_ submission: Submission, now: Date, sign: @escaping ReceiptSigner) async throws -> IngestOutcome {
         try await committer.submit { db in
+            // Every statement of an ingest is prepared once per connection (the one writer's).
             if let row = try Row.fetchOne(
-                db, sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?",
+                try db.cachedStatement(sql: "SELECT envelope_sha256, receipt FROM reports WHERE key_id = ? AND report_id = ?"),
                 arguments: [submission.keyID, submission.reportID])
             {
                 let stored: String = row["envelope_sha256"]
@@ -120,32 +121,33 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 return .repeated(receipt: row["receipt"])
             }
             let head =
-                try Row.fetchOne(db, sql: "SELECT head_sequence, head_sha256 FROM devices WHERE key_id = ?", arguments: [submission.keyID])
+                try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT head_sequence, head_sha256 FROM devices WHERE key_id = ?"), arguments: [submission.keyID]
+                )
                 .map { ChainRule.Head(sequence: $0["head_sequence"], sha256: $0["head_sha256"]) } ?? ChainRule.Head(sequence: 0, sha256: nil)
             let occupied =
                 try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1",
+                    try db.cachedStatement(sql: "SELECT 1 FROM reports WHERE key_id = ? AND sequence = ? LIMIT 1"),
                     arguments: [submission.keyID, submission.sequence]) ?? false
             let predecessors = try String.fetchAll(
-                db, sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?",
+                try db.cachedStatement(sql: "SELECT envelope_sha256 FROM reports WHERE key_id = ? AND sequence = ?"),
                 arguments: [submission.keyID, submission.sequence - 1])
             let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
             let logIndex = try Self.appendToLog(db, submission)
             let receipt = try sign(submission, chain, now, logIndex)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    submission.keyID, submission.reportID, submission.sequence, submission.previous, submission.envelopeSha256,
-                    submission.collectedAt.timeIntervalSince1970, now.timeIntervalSince1970, chain.rawValue,
-                    submission.envelope, receipt
-                ])
+                    """
+            ).execute(arguments: [
+                submission.keyID, submission.reportID, submission.sequence, submission.previous, submission.envelopeSha256,
+                submission.collectedAt.timeIntervalSince1970, now.timeIntervalSince1970, chain.rawValue,
+                submission.envelope, receipt
+            ])
             if submission.sequence > head.sequence {
-                try db.execute(
-                    sql: "UPDATE devices SET head_sequence = ?, head_sha256 = ? WHERE key_id = ?",
-                    arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
+                try db.cachedStatement(sql: "UPDATE devices SET head_sequence = ?, head_sha256 = ? WHERE key_id = ?")
+                    .execute(arguments: [submission.sequence, submission.envelopeSha256, submission.keyID])
             }
             if let detail { try Self.record(db, submission, kind: chain.rawValue, detail: detail, at: now) }
             for verdict in submission.verdicts { try Self.keepVerdict(db, verdict, receivedAt: now) }
@@ -156,7 +158,7 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
     /// Appends the envelope as the log's next leaf, with the complete subtrees it finishes; its index.
     /// Writes are serialised (one SQLite writer), so the log grows in receipt order.
     static func appendToLog(_ db: Database, _ submission: Submission) throws -> Int {
-        let index = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves") ?? 0
+        let index = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves")) ?? 0
         let frontier = try nodes(db, MerkleTree.nodesToReadForAppending(atIndex: index))
         let created = try MerkleTree.nodesToStore(appendingLeaf: submission.leafHash, atIndex: index) { (id) throws(StorageError) -> Hash in
             guard let hash = frontier[id] else { throw StorageError(description: "the audit log lacks node \(id) below leaf \(index)") }
