@@ -14,10 +14,13 @@ package struct IntegrityProbe: Sendable {
     }
 
     /// - Parameter homes: the users' homes (for their browsers' certificate stores); nil reads them from the root.
-    package func collect(root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil) async throws(ProbeError) -> IntegrityEvidence {
+    /// - Parameter cache: the scan cache, for the digests of unowned files that did not change.
+    package func collect(
+        root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil, cache: ScanCache? = nil
+    ) async throws(ProbeError) -> IntegrityEvidence {
         var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
-        let tampering = SystemTampering(root: root)
+        let tampering = SystemTampering(root: root, cache: cache)
         // The walk of system directories needs no ownership: it runs while package files are verified.
         async let candidates = tampering.executableCandidates()
         let result = try await verifier.verify(database: database, now: now)
@@ -46,7 +49,8 @@ extension IntegrityProbe: Probe {
     /// Hashing every package file takes minutes on a first scan of a slow disk.
     package var deadline: Int { 1800 }
     package func collect(_ context: ProbeContext) async throws(ProbeError) -> ProbeOutput {
-        let integrity = try await collect(root: context.root, database: try context.database.get(), now: context.now, homes: context.homes)
+        let integrity = try await collect(
+            root: context.root, database: try context.database.get(), now: context.now, homes: context.homes, cache: context.cache)
         return ProbeOutput { $0.integrity = integrity }
     }
 }

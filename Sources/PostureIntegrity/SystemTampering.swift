@@ -10,6 +10,8 @@ import X509
 /// and certificate authorities added to the system trust store.
 struct SystemTampering {
     let root: ScanRoot
+    /// Digests of unowned files from the last scan, by file identity; nil hashes every time.
+    var cache: ScanCache?
 
     /// Directories whose executables must all come from packages (merged-/usr links are skipped, their targets are walked).
     static let systemDirectories = ["usr/bin", "usr/sbin", "usr/libexec", "bin", "sbin"]
@@ -78,9 +80,21 @@ struct SystemTampering {
         return (found, incomplete)
     }
 
+    /// The SHA-256 of the file at `path`, taken from the scan cache while the file it opened is
+    /// the one hashed last (same identity).
     func sha256(_ path: String) -> String? {
-        guard case .success(let (fd, _)) = root.openFile(path) else { return nil }
+        guard case .success(let (fd, status)) = root.openFile(path) else { return nil }
         defer { Platform.closeFile(fd) }
+        let key = "sha256\u{0}\(path)\u{0}\(status.identity.key)"
+        if let stored = cache?.value(key).map({ String(decoding: $0, as: UTF8.self) }), stored.utf8.count == 64, stored.allSatisfy(\.isHexDigit) {
+            return stored
+        }
+        guard let digest = Self.sha256(fd) else { return nil }
+        cache?.store(key, Array(digest.utf8))
+        return digest
+    }
+
+    private static func sha256(_ fd: Int32) -> String? {
         var hasher = SHA256()
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }

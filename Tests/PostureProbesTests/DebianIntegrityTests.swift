@@ -115,12 +115,25 @@ struct DebianIntegrityTests {
         let state = try TemporaryRoot("integrity-state")
         let scanRoot = try ScanRoot(copy.path, resolution: resolution)
         let database = try DpkgDatabase.read(root: scanRoot)
-        for expected in ["full", "incremental"] {
-            let rescan = try await IntegrityProbe(stateDirectory: state.path, forceFull: false).collect(root: scanRoot, database: database, now: Date())
-            #expect(rescan.mode == expected)
-            #expect(rescan.unownedExecutables == evidence.unownedExecutables, "\(expected): \(rescan.unownedExecutables.prefix(5).map(\.path))")
-            #expect(rescan.extraCaCertificates == evidence.extraCaCertificates && Self.findings(rescan) == dpkg, "\(expected)")
+        func rescan() async throws -> (evidence: IntegrityEvidence, digestsFromCache: Int) {
+            let cache = ScanCache(directory: state.path, root: scanRoot)
+            let found = try await IntegrityProbe(stateDirectory: state.path, forceFull: false).collect(
+                root: scanRoot, database: database, now: Date(), cache: cache)
+            try cache.save()
+            return (found, cache.hits)
         }
+        for (expected, hits) in [("full", 0), ("incremental", 2)] {
+            let (found, fromCache) = try await rescan()
+            #expect(found.mode == expected && fromCache == hits, "\(expected): \(fromCache) digests from the scan cache")
+            #expect(found.unownedExecutables == evidence.unownedExecutables, "\(expected): \(found.unownedExecutables.prefix(5).map(\.path))")
+            #expect(found.extraCaCertificates == evidence.extraCaCertificates && Self.findings(found) == dpkg, "\(expected)")
+        }
+        // The unowned program rewritten in place: its digest is taken again, the library's is not.
+        try Data("#!/bin/sh\necho changed\n".utf8).write(to: copy.url("usr/bin/lsx"))
+        let (changed, fromCache) = try await rescan()
+        #expect(fromCache == 1)
+        #expect(changed.unownedExecutables.first?.sha256 == (try Self.sha256sum(copy.url("usr/bin/lsx").path)))
+        #expect(changed.unownedExecutables.last == evidence.unownedExecutables.last)
     }
 
     /// Files hashed several at once in SIMD lanes (`MultiMD5`) and one stream per task find the
