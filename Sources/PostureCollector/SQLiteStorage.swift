@@ -210,9 +210,8 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
     }
 
     static func record(_ db: Database, _ submission: Submission, kind: String, detail: String, at: Date) throws {
-        try db.execute(
-            sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
+        try db.cachedStatement(sql: "INSERT INTO chain_events (key_id, report_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [submission.keyID, submission.reportID, kind, detail, at.timeIntervalSince1970])
     }
 
     package func envelopes(keyID: String, from: Date?, to: Date?) async throws -> [Data] {
@@ -298,7 +297,7 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
 
     /// Keeps a verdict unless a newer report's is already kept for its device and profile.
     static func keepVerdict(_ db: Database, _ verdict: DeviceVerdict, receivedAt: Date) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings, problems)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -306,19 +305,21 @@ package final class SQLiteStorage: CollectorStorage, Sendable {
                 received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings,
                 problems = excluded.problems
                 WHERE excluded.collected_at >= device_verdicts.collected_at
-                """,
+                """
+        ).execute(
             arguments: [
                 verdict.keyID, verdict.profile, verdict.reportID, verdict.collectedAt.timeIntervalSince1970,
                 receivedAt.timeIntervalSince1970, verdict.failing, verdict.unknown, verdict.findings, verdict.problems
             ])
         // A change point when the statuses differ from those in force at the report's time.
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO verdict_changes (key_id, profile, collected_at, statuses) SELECT ?, ?, ?, ?
                 WHERE COALESCE((SELECT statuses FROM verdict_changes WHERE key_id = ? AND profile = ? AND collected_at <= ?
                                 ORDER BY collected_at DESC LIMIT 1), '') <> ?
                 ON CONFLICT DO NOTHING
-                """,
+                """
+        ).execute(
             arguments: [
                 verdict.keyID, verdict.profile, verdict.collectedAt.timeIntervalSince1970, verdict.statuses, verdict.keyID, verdict.profile,
                 verdict.collectedAt.timeIntervalSince1970, verdict.statuses

@@ -20,8 +20,6 @@ struct DirectoryStack {
     private var fds: [Int32] = []
     /// `canonical[i]` is the canonical path of `fds[i]` ("" for the root).
     private var canonical: [String] = []
-    /// The depth `descend` reached last.
-    private var depth = 0
     private var scratch: [CChar] = []
 
     init(root: ScanRoot) { self.root = root }
@@ -36,7 +34,7 @@ struct DirectoryStack {
             return root.status(String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self), followLast: false)
         }
         switch descend(path, max(slash, 0)) {
-        case .success(let directory): return Platform.statAt(directory, name, follow: false)
+        case .success(let depth): return Platform.statAt(fds[depth], name, follow: false)
         case .failure(let error): return .failure(error)
         }
     }
@@ -59,12 +57,13 @@ struct DirectoryStack {
         while slash >= 0, path[slash] != 0x2F { slash -= 1 }
         guard slash >= 0 else { return nil }
         guard slash > 0 else { return String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self) }
-        guard case .success = descend(path, slash) else { return nil }
+        guard case .success(let depth) = descend(path, slash) else { return nil }
         return canonical[depth] + String(decoding: UnsafeRawBufferPointer(start: path + slash, count: length - slash), as: UTF8.self)
     }
 
-    /// Opens the directories of the first `length` bytes of `path`, keeping those already open.
-    private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int32, FileError> {
+    /// Opens the directories of the first `length` bytes of `path`, keeping those already open;
+    /// the depth of the last one (its handle is `fds[depth]`).
+    private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int, FileError> {
         if fds.isEmpty {
             switch root.openDirectory("") {
             case .success(let fd):
@@ -110,8 +109,7 @@ struct DirectoryStack {
             }
             start = end
         }
-        self.depth = depth
-        return .success(fds[depth])
+        return .success(depth)
     }
 
     /// Closes every open directory; the stack can be used again afterwards.

@@ -16,29 +16,12 @@ package struct OwnedPaths: Sendable {
 
     private var digests: [Digest] = []
     private var sorted = true
-    /// Canonical form of each directory seen while inserting (a few thousand entries).
-    private var directories: [Substring: String] = [:]
 
     package init() {}
 
     package var count: Int { digests.count }
 
     package mutating func reserveCapacity(_ count: Int) { digests.reserveCapacity(count) }
-
-    /// Adds a listed path (absolute inside `root`), resolving its directory once per directory.
-    package mutating func insert(_ path: String, in root: ScanRoot) {
-        guard let slash = path.lastIndex(of: "/") else { return }
-        let parent = path[..<slash]
-        let resolved: String
-        if let known = directories[parent] {
-            resolved = known
-        } else {
-            resolved = Self.canonicalDirectory(parent, in: root)
-            directories[parent] = resolved
-        }
-        digests.append(Self.digest(resolved + path[slash...]))
-        sorted = false
-    }
 
     /// Adds digests of paths already in canonical form.
     mutating func append(_ more: [Digest]) {
@@ -52,11 +35,7 @@ package struct OwnedPaths: Sendable {
         parent.isEmpty ? "" : (root.canonical(String(parent)) ?? String(parent))
     }
 
-    package mutating func insert(contentsOf paths: some Sequence<String>, in root: ScanRoot) {
-        for path in paths { insert(path, in: root) }
-    }
-
-    /// Sorts the digests and drops the directory cache: call once, after the last insert.
+    /// Sorts the digests and drops duplicates: call once, after the last insert.
     package mutating func seal() {
         digests.sort()
         var kept = 0
@@ -66,7 +45,6 @@ package struct OwnedPaths: Sendable {
         }
         digests.removeLast(digests.count - kept)
         sorted = true
-        directories = [:]
     }
 
     /// Whether a package lists `path`, whose directory part is already canonical (as a walk that

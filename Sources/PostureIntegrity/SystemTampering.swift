@@ -20,10 +20,8 @@ struct SystemTampering {
 
     /// A regular file the search for unowned executables considers, before ownership is known.
     struct Candidate: Sendable {
-        /// Relative to the root.
-        var path: String
         /// As reported (absolute inside the root), and compared with owned paths.
-        var display: String
+        var path: String
         var setid: Bool
     }
 
@@ -34,8 +32,8 @@ struct SystemTampering {
     func unowned(
         among candidates: (found: [Candidate], incomplete: [String]), owned: OwnedPaths
     ) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
-        let found = candidates.found.filter { !owned.contains(canonical: $0.display) }.map {
-            IntegrityEvidence.UnownedExecutable(path: $0.display, sha256: sha256($0.path) ?? "unreadable", setid: $0.setid)
+        let found = candidates.found.filter { !owned.contains(canonical: $0.path) }.map {
+            IntegrityEvidence.UnownedExecutable(path: $0.path, sha256: sha256($0.path) ?? "unreadable", setid: $0.setid)
         }
         return (found.sorted { $0.path < $1.path }, candidates.incomplete)
     }
@@ -63,7 +61,7 @@ struct SystemTampering {
             guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
             let display = root.display(path)
             guard seen.insert(display).inserted else { return }
-            found.append(Candidate(path: path, display: display, setid: status.isSetID))
+            found.append(Candidate(path: display, setid: status.isSetID))
         }
         for directory in directories {
             // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
