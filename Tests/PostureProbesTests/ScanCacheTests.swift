@@ -1,8 +1,9 @@
 import Foundation
 import PostureModel
-import PostureProbes
 import PostureTestSupport
 import Testing
+
+@testable import PostureProbes
 
 /// The scan cache gives back only what it sealed, for the root it was made for: any other file in
 /// its place is ignored with a reason, and the scan reads everything again.
@@ -58,5 +59,37 @@ import Testing
         let cache = ScanCache(directory: state.path, root: opened)
         #expect(cache.value("a") == nil, "\(damage)")
         #expect(cache.note?.contains(reason) == true, "\(damage): \(cache.note ?? "no note")")
+    }
+}
+
+/// A list's offers as the scan cache keeps them read back as written; bytes that are not what
+/// `OfferCoding.encode` writes are refused whole (the list is then read again), never half-used.
+@Suite struct OfferCodingTests {
+    static let offers = [
+        AptIndex.Offer(
+            name: "openssl", architecture: "amd64", version: "3.0.17-1~deb12u2", source: "openssl", sourceVersion: "3.0.17-1~deb12u2",
+            phasedUpdatePercentage: nil, file: 0),
+        AptIndex.Offer(
+            name: "libfoo1", architecture: "all", version: "1:2.0+dfsg-1", source: "foo", sourceVersion: "1:2.0+dfsg-1",
+            phasedUpdatePercentage: 40, file: 0)
+    ]
+
+    @Test func offersReadBackAsWritten() throws {
+        let decoded = try #require(OfferCoding.decode(OfferCoding.encode(Self.offers), file: 3))
+        #expect(decoded.map(\.name) == ["openssl", "libfoo1"] && decoded.allSatisfy { $0.file == 3 })
+        #expect(decoded.map(\.version) == Self.offers.map(\.version) && decoded.map(\.sourceVersion) == Self.offers.map(\.sourceVersion))
+        #expect(decoded.map(\.phasedUpdatePercentage) == [nil, 40] && decoded.map(\.architecture) == ["amd64", "all"])
+        #expect(OfferCoding.decode([], file: 0)?.isEmpty == true, "a list offering none of the names")
+    }
+
+    @Test(arguments: [
+        ("five fields", Array("a\0b\0c\0d\0e\n".utf8)),
+        ("seven fields", Array("a\0b\0c\0d\0e\0\0x\n".utf8)),
+        ("phase not a number", Array("a\0b\0c\0d\0e\0forty\n".utf8)),
+        ("truncated", Array(OfferCoding.encode(OfferCodingTests.offers).dropLast(9))),
+        ("garbage", [UInt8](repeating: 0xFF, count: 4096))
+    ])
+    func anythingElseIsRefused(_ label: String, _ bytes: [UInt8]) {
+        #expect(OfferCoding.decode(bytes, file: 0) == nil, "\(label)")
     }
 }
