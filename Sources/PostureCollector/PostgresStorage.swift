@@ -170,7 +170,8 @@ package final class PostgresStorage: CollectorStorage, Sendable {
     }
 
     /// Writes one submission (chain check, report with an empty receipt, head, events, verdicts)
-    /// inside the batch's transaction.
+    /// inside the batch's transaction, in three statements: the device's row locked, the reports
+    /// the chain rule needs read, and every row written by one statement.
     static func stage(_ connection: PostgresConnection, _ logger: Logger, _ submission: Submission, now: Date) async throws -> Staged {
         let heads = try await connection.query(
             """
@@ -178,45 +179,70 @@ package final class PostgresStorage: CollectorStorage, Sendable {
             """, logger: logger)
         var head = ChainRule.Head(sequence: 0, sha256: nil)
         for try await (sequence, sha256) in heads.decode((Int, String?).self) { head = ChainRule.Head(sequence: sequence, sha256: sha256) }
-        let stored = try await connection.query(
+        // Read after the lock is held (a statement of its own sees what the last holder committed):
+        // the report stored under this id, and those at this sequence and the one before it.
+        var stored: (sha256: String, receipt: Data)?
+        var occupied = false
+        var predecessors: [String] = []
+        for try await (reportID, sequence, sha256, receipt) in try await connection.query(
             """
-            SELECT envelope_sha256, receipt FROM reports WHERE key_id = \(submission.keyID) AND report_id = \(submission.reportID)
-            """, logger: logger)
-        for try await (sha256, receipt) in stored.decode((String, Data).self) {
-            if sha256 != submission.envelopeSha256 {
+            SELECT report_id, sequence, envelope_sha256, CASE WHEN report_id = \(submission.reportID) THEN receipt ELSE ''::BYTEA END
+            FROM reports WHERE key_id = \(submission.keyID)
+            AND (report_id = \(submission.reportID) OR sequence = \(submission.sequence) OR sequence = \(submission.sequence - 1))
+            """, logger: logger
+        ).decode((String, Int, String, Data).self) {
+            if reportID == submission.reportID {
+                stored = (sha256, receipt)
+            } else if sequence == submission.sequence {
+                occupied = true
+            } else {
+                predecessors.append(sha256)
+            }
+        }
+        if let stored {
+            if stored.sha256 != submission.envelopeSha256 {
                 try await record(
                     connection, logger, submission, kind: "conflict",
                     detail: "different bytes (sha256 \(submission.envelopeSha256)) under a stored report id", at: now)
             }
-            return .repeated(receipt: receipt)
+            return .repeated(receipt: stored.receipt)
         }
-        let occupied =
-            try await connection.query(
-                """
-                SELECT 1 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence) LIMIT 1
-                """, logger: logger
-            ).decode(Int32.self).first(where: { _ in true }) != nil
-        var predecessors: [String] = []
-        for try await sha256 in try await connection.query(
-            """
-            SELECT envelope_sha256 FROM reports WHERE key_id = \(submission.keyID) AND sequence = \(submission.sequence - 1)
-            """, logger: logger
-        ).decode(String.self) { predecessors.append(sha256) }
         let (chain, detail) = ChainRule.classify(submission, head: head, occupied: occupied, predecessors: predecessors)
+        let verdicts = submission.verdicts
+        let profiles = verdicts.map(\.profile), collected = verdicts.map { $0.collectedAt.timeIntervalSince1970 }
+        let failing = verdicts.map { Int64($0.failing) }, unknown = verdicts.map { Int64($0.unknown) }
+        let findings = verdicts.map { $0.findings.base64EncodedString() }, problems = verdicts.map(\.problems)
+        let statuses = verdicts.map(\.statuses)
+        // The report, the head, and each profile's verdict (kept unless a newer report's is) with a
+        // change point where its statuses differ from those in force at the report's time.
         try await connection.query(
             """
-            INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
-            VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
-                    \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope), ''::BYTEA)
+            WITH report AS (
+                INSERT INTO reports (key_id, report_id, sequence, previous, envelope_sha256, collected_at, received_at, chain, envelope, receipt)
+                VALUES (\(submission.keyID), \(submission.reportID), \(submission.sequence), \(submission.previous), \(submission.envelopeSha256),
+                        \(submission.collectedAt.timeIntervalSince1970), \(now.timeIntervalSince1970), \(chain.rawValue), \(submission.envelope),
+                        ''::BYTEA)),
+            head AS (
+                UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256)
+                WHERE key_id = \(submission.keyID) AND head_sequence < \(submission.sequence)),
+            verdicts AS (
+                INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings, problems)
+                SELECT \(submission.keyID), t.profile, \(submission.reportID), t.collected_at, \(now.timeIntervalSince1970), t.failing, t.unknown,
+                       decode(t.findings, 'base64'), t.problems
+                FROM unnest(\(profiles)::TEXT[], \(collected)::DOUBLE PRECISION[], \(failing)::BIGINT[], \(unknown)::BIGINT[],
+                            \(findings)::TEXT[], \(problems)::TEXT[]) AS t(profile, collected_at, failing, unknown, findings, problems)
+                ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
+                received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings,
+                problems = excluded.problems
+                WHERE excluded.collected_at >= device_verdicts.collected_at)
+            INSERT INTO verdict_changes (key_id, profile, collected_at, statuses)
+            SELECT \(submission.keyID), t.profile, t.collected_at, t.statuses
+            FROM unnest(\(profiles)::TEXT[], \(collected)::DOUBLE PRECISION[], \(statuses)::TEXT[]) AS t(profile, collected_at, statuses)
+            WHERE COALESCE((SELECT c.statuses FROM verdict_changes c WHERE c.key_id = \(submission.keyID) AND c.profile = t.profile
+                            AND c.collected_at <= t.collected_at ORDER BY c.collected_at DESC LIMIT 1), '') <> t.statuses
+            ON CONFLICT DO NOTHING
             """, logger: logger)
-        if submission.sequence > head.sequence {
-            try await connection.query(
-                """
-                UPDATE devices SET head_sequence = \(submission.sequence), head_sha256 = \(submission.envelopeSha256) WHERE key_id = \(submission.keyID)
-                """, logger: logger)
-        }
         if let detail { try await record(connection, logger, submission, kind: chain.rawValue, detail: detail, at: now) }
-        for verdict in submission.verdicts { try await keepVerdict(connection, logger, verdict, receivedAt: now) }
         return .stored(chain: chain)
     }
 
@@ -399,30 +425,6 @@ package final class PostgresStorage: CollectorStorage, Sendable {
         }
     }
 
-    /// Keeps a verdict unless a newer report's is already kept for its device and profile.
-    static func keepVerdict(_ connection: PostgresConnection, _ logger: Logger, _ verdict: DeviceVerdict, receivedAt: Date) async throws {
-        try await connection.query(
-            """
-            INSERT INTO device_verdicts (key_id, profile, report_id, collected_at, received_at, failing, unknown, findings, problems)
-            VALUES (\(verdict.keyID), \(verdict.profile), \(verdict.reportID), \(verdict.collectedAt.timeIntervalSince1970),
-                    \(receivedAt.timeIntervalSince1970), \(verdict.failing), \(verdict.unknown), \(verdict.findings), \(verdict.problems))
-            ON CONFLICT (key_id, profile) DO UPDATE SET report_id = excluded.report_id, collected_at = excluded.collected_at,
-            received_at = excluded.received_at, failing = excluded.failing, unknown = excluded.unknown, findings = excluded.findings,
-            problems = excluded.problems
-            WHERE excluded.collected_at >= device_verdicts.collected_at
-            """, logger: logger)
-        // A change point when the statuses differ from those in force at the report's time.
-        try await connection.query(
-            """
-            INSERT INTO verdict_changes (key_id, profile, collected_at, statuses)
-            SELECT \(verdict.keyID), \(verdict.profile), \(verdict.collectedAt.timeIntervalSince1970), \(verdict.statuses)
-            WHERE COALESCE((SELECT statuses FROM verdict_changes WHERE key_id = \(verdict.keyID) AND profile = \(verdict.profile)
-                            AND collected_at <= \(verdict.collectedAt.timeIntervalSince1970) ORDER BY collected_at DESC LIMIT 1), '')
-                  <> \(verdict.statuses)
-            ON CONFLICT DO NOTHING
-            """, logger: logger)
-    }
-
     package func verdictChanges(keyID: String, profile: String, from: Date) async throws -> [VerdictChange] {
         try await bounded { [self] in
             var changes: [VerdictChange] = []
@@ -541,8 +543,8 @@ extension StorageError: ExitStatusError {
 }
 
 /// Group commit for PostgreSQL, as `GroupCommitter` is for SQLite: submissions that arrive while a
-/// batch is being written wait and go into the next one together, in one transaction with a
-/// savepoint each (one that fails is rolled back alone), the log's lock taken once, every leaf
+/// batch is being written wait and go into the next one together, in one transaction (written again
+/// with a savepoint each when one fails, so that one is rolled back alone), the log's lock taken once, every leaf
 /// appended in one statement and one commit's flush for all their receipts. A few batches are
 /// written at once on their own connections (`lanes`): each stages its submissions in parallel with
 /// the others and takes the log's lock only for the append and the commit. Within a batch the
@@ -593,8 +595,13 @@ actor PostgresBatcher {
             do {
                 // Bounded as every store operation is: a server that went away fails the batch (503).
                 let url = self.url
-                let results = try await withDeadline(15, timeout: { StorageError(description: "PostgreSQL at \(url) did not answer within 15s") }) {
-                    try await self.write(ordered)
+                let deadline: @Sendable () -> StorageError = { StorageError(description: "PostgreSQL at \(url) did not answer within 15s") }
+                let results: [Result<IngestOutcome, any Error>]
+                do {
+                    results = try await withDeadline(15, timeout: deadline) { try await self.write(ordered, savepoints: false) }
+                } catch let failed as StagingFailed {
+                    logger.debug("a batch of \(ordered.count) submission(s) is written again with a savepoint each: \(String(reflecting: failed.error))")
+                    results = try await withDeadline(15, timeout: deadline) { try await self.write(ordered, savepoints: true) }
                 }
                 for (job, result) in zip(ordered, results) { job.continuation.resume(with: result) }
             } catch {
@@ -604,11 +611,38 @@ actor PostgresBatcher {
         running -= 1
     }
 
-    private func write(_ jobs: [Job]) async throws -> [Result<IngestOutcome, any Error>] {
+    /// A submission's staging failed in a batch written without savepoints: the transaction is
+    /// rolled back and the batch written again with them.
+    private struct StagingFailed: Error {
+        var error: any Error
+    }
+
+    /// Writes a batch in one transaction. Without `savepoints`, a submission that fails aborts the
+    /// whole transaction (`StagingFailed`); with them, it fails alone. Failures are rare, and the two
+    /// statements a savepoint costs each submission are a fifth of its round trips.
+    private func write(_ jobs: [Job], savepoints: Bool) async throws -> [Result<IngestOutcome, any Error>] {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        do {
+            return try await write(jobs, savepoints: savepoints, logger: logger)
+        } catch let error as PostgresTransactionError {
+            // The transaction was rolled back: a staging failure goes back to `drain` as itself.
+            if let failed = error.closureError as? StagingFailed { throw failed }
+            throw error
+        }
+    }
+
+    private func write(_ jobs: [Job], savepoints: Bool, logger: Logger) async throws -> [Result<IngestOutcome, any Error>] {
+        try await client.withTransaction(logger: logger) { connection in
             var staged: [Result<PostgresStorage.Staged, any Error>] = []
             for job in jobs {
+                guard savepoints else {
+                    do {
+                        staged.append(.success(try await PostgresStorage.stage(connection, logger, job.submission, now: job.now)))
+                    } catch {
+                        throw StagingFailed(error: error)
+                    }
+                    continue
+                }
                 try await connection.query("SAVEPOINT submission", logger: logger)
                 do {
                     staged.append(.success(try await PostgresStorage.stage(connection, logger, job.submission, now: job.now)))

@@ -128,3 +128,89 @@ extension ChunkWorker {
         return digests
     }
 }
+
+/// The large files of a full run's chunks, hashed together once every package is read. In its own
+/// chunk a large file ends up alone in its hasher's lanes, one stream at a fraction of the
+/// kernel's throughput; gathered from every chunk they fill all lanes of every core, the largest
+/// started first. A chunk with large files hands over its section once their digests are known.
+final class LargeFiles: Sendable {
+    /// Regular files of this many bytes or more wait for `ChunkWorker.hashLargeFiles`.
+    static let threshold: Int64 = 1 << 20
+
+    /// A chunk whose large files are not hashed yet.
+    struct Chunk: Sendable {
+        var batch: [FileCheck]
+        var package: UInt64
+        var sequence: Int
+        /// The digests of the chunk's files not diverted, nil where a large file waits.
+        var digests: [CachedDigest?]
+        var requests: [ChunkWorker.HashRequest]
+    }
+
+    private let chunks = Mutex<[Chunk]>([])
+
+    func add(_ chunk: Chunk) {
+        chunks.withLock { $0.append(chunk) }
+    }
+
+    /// The chunks handed over; call once every chunk has run.
+    func take() -> [Chunk] {
+        chunks.withLock { chunks in
+            defer { chunks = [] }
+            return chunks
+        }
+    }
+
+    /// The requests shared out into `count` lists of nearly equal bytes, largest first (each to the
+    /// list with the fewest bytes so far), each list in descending size. A request's index is
+    /// replaced by its position in `requests`.
+    static func share(_ requests: [ChunkWorker.HashRequest], into count: Int) -> [[ChunkWorker.HashRequest]] {
+        var lists = [[ChunkWorker.HashRequest]](repeating: [], count: max(count, 1))
+        var bytes = [Int](repeating: 0, count: lists.count)
+        let ordered = requests.enumerated().sorted { ($0.element.size, $1.offset) > ($1.element.size, $0.offset) }
+        for (position, request) in ordered {
+            let emptiest = bytes.indices.min { bytes[$0] < bytes[$1] }!
+            var request = request
+            request.index = position
+            lists[emptiest].append(request)
+            bytes[emptiest] += request.size
+        }
+        return lists.filter { !$0.isEmpty }
+    }
+}
+
+extension ChunkWorker {
+    /// Hashes the large files every chunk left, in the lanes of `concurrency` tasks, then hands
+    /// each of those chunks' sections to the sink. What they found.
+    func hashLargeFiles(concurrency: Int) async -> ChunkResult {
+        guard let largeFiles, let hashers else { return ChunkResult() }
+        let chunks = largeFiles.take()
+        guard !chunks.isEmpty else { return ChunkResult() }
+        let requests = chunks.flatMap(\.requests)
+        /// Where each request's digest goes: its chunk, and its index there.
+        let owners = chunks.indices.flatMap { chunk in chunks[chunk].requests.map { (chunk, $0.index) } }
+        let worker = self
+        var found = ChunkResult()
+        var digests = chunks.map(\.digests)
+        await withTaskGroup(of: (ChunkResult, [(Int, CachedDigest?)]).self) { group in
+            for list in LargeFiles.share(requests, into: concurrency) {
+                group.addTask {
+                    var result = ChunkResult()
+                    let hashed = worker.hashInLanes(list, pool: hashers, into: &result)
+                    return (result, hashed)
+                }
+            }
+            for await (result, hashed) in group {
+                found.merge(result)
+                for (position, digest) in hashed {
+                    let (chunk, index) = owners[position]
+                    digests[chunk][index] = digest
+                }
+            }
+        }
+        for (chunk, digests) in zip(chunks, digests) {
+            addSection(chunk.batch, package: chunk.package, sequence: chunk.sequence, digests: digests)
+        }
+        return found
+    }
+}

@@ -95,7 +95,8 @@ package struct PackageVerifier: Sendable {
         let buffers = BufferPool(size: ChunkWorker.bufferSize)
         defer { buffers.release() }
         let hashers = multiBuffer ? HasherPool.forThisCPU() : nil
-        let worker = ChunkWorker(root: root, evict: evictAfterReading, buffers: buffers, hashers: hashers, sink: sink)
+        let worker = ChunkWorker(
+            root: root, evict: evictAfterReading, buffers: buffers, hashers: hashers, sink: sink, largeFiles: hashers.map { _ in LargeFiles() })
         // Listed paths become digests as tasks hand them over; no list of path strings is kept.
         // A valid cache says how many paths are listed, so their digests are allocated once.
         let listed = cache?.packages.values.reduce(0) { total, package in total + package.chunks.reduce(0) { $0 + $1.count } } ?? 0
@@ -103,6 +104,7 @@ package struct PackageVerifier: Sendable {
 
         var scheduled = await PackageScheduler(concurrency: concurrency)
             .run(database.installed.sorted { $0.name < $1.name }, files: files, cache: cache, worker: worker, owned: owned)
+        scheduled.found.merge(await worker.hashLargeFiles(concurrency: concurrency))
         let diversions = DiversionResolver(worker: worker).resolve(scheduled.diverted, hashes: scheduled.divertedHashes, cache: cache)
         scheduled.found.merge(diversions.found)
         if let error = scheduled.firstError {
@@ -412,14 +414,28 @@ struct ChunkWorker: Sendable {
     /// Multi-buffer hashers, when this CPU has a SIMD kernel.
     let hashers: HasherPool?
     let sink: CacheSink?
+    /// Where a chunk leaves its large files for `hashLargeFiles`; nil hashes them in the chunk.
+    var largeFiles: LargeFiles?
     static let bufferSize = 1 << 18
     static let lookahead = 16
 
-    /// Checks a batch read from a package's lists and hands its chunk section to the sink.
+    /// Checks a batch read from a package's lists and hands its chunk section to the sink, or,
+    /// when it has large files, leaves both to `hashLargeFiles`.
     func runChunk(_ batch: [FileCheck], package: UInt64, sequence: Int) -> ChunkResult {
         let plain = batch.filter { !$0.diverted }
-        let (result, digests) = run(plain)
-        guard let sink else { return result }
+        let (result, digests, large) = run(plain, deferringLarge: largeFiles != nil)
+        if let largeFiles, !large.isEmpty {
+            largeFiles.add(LargeFiles.Chunk(batch: batch, package: package, sequence: sequence, digests: digests, requests: large))
+            return result
+        }
+        addSection(batch, package: package, sequence: sequence, digests: digests)
+        return result
+    }
+
+    /// Hands a chunk's section to the sink: each file's path and flags, with the digest of each
+    /// file not diverted (`digests`, in the order of those files).
+    func addSection(_ batch: [FileCheck], package: UInt64, sequence: Int, digests: [CachedDigest?]) {
+        guard let sink else { return }
         var section = CacheSection.chunkHeader(package: package, sequence: sequence, count: batch.count)
         var next = 0
         for check in batch {
@@ -434,15 +450,22 @@ struct ChunkWorker: Sendable {
         }
         CacheSection.finish(&section)
         sink.add(section)
-        return result
     }
 
     /// Checks files; a check's `previous` digest is used when the file is provably unchanged.
     /// Returns, per check, the digest to record (nil when not hashed).
     func run(_ checks: [FileCheck]) -> (ChunkResult, [CachedDigest?]) {
+        let (result, digests, _) = run(checks, deferringLarge: false)
+        return (result, digests)
+    }
+
+    /// `run`, leaving unhashed (`deferringLarge`) the regular files of `LargeFiles.threshold`
+    /// bytes or more, which it returns.
+    func run(_ checks: [FileCheck], deferringLarge: Bool) -> (ChunkResult, [CachedDigest?], [HashRequest]) {
         var result = ChunkResult()
         var digests = [CachedDigest?](repeating: nil, count: checks.count)
         var toHash: [HashRequest] = []
+        var large: [HashRequest] = []
         var directories = DirectoryStack(root: root)
         defer { directories.close() }
         for (index, check) in checks.enumerated() {
@@ -476,10 +499,15 @@ struct ChunkWorker: Sendable {
                     continue
                 }
             }
-            toHash.append(HashRequest(index: index, check: check, expected: expected))
+            let request = HashRequest(index: index, check: check, expected: expected, size: Int(status.size))
+            if deferringLarge, status.isRegular, status.size >= LargeFiles.threshold {
+                large.append(request)
+            } else {
+                toHash.append(request)
+            }
         }
         for (index, digest) in hash(toHash, into: &result) { digests[index] = digest }
-        return (result, digests)
+        return (result, digests, large)
     }
 
     /// Checks a run of a package's stored chunks, in `.list` order. A chunk with files that changed
@@ -566,7 +594,7 @@ struct ChunkWorker: Sendable {
                         index: index,
                         check: FileCheck(
                             path: entry.pathString(raw), package: package,
-                            expected: expected, conffile: conffile), expected: expected))
+                            expected: expected, conffile: conffile), expected: expected, size: Int(status.size)))
             }
             if stored.malformed { outcome.malformed = true }
         }
@@ -622,10 +650,12 @@ struct ChunkWorker: Sendable {
     }
 
     /// A file to hash: which check it is (an index the caller chose) and the MD5 it should have.
-    struct HashRequest {
+    struct HashRequest: Sendable {
         var index: Int
         var check: FileCheck
         var expected: MD5Digest
+        /// The size found before hashing, to share large files out evenly.
+        var size: Int
     }
 
     /// Hashes the files, several reads in flight; returns each request's index and digest (nil when unreadable).

@@ -127,6 +127,46 @@ struct PostgresStorageTests {
         }
     }
 
+    /// A batch is written without savepoints, and again with one per submission when one fails:
+    /// a device whose reports the database refuses (a trigger raising, as a constraint or a full
+    /// disk would) fails alone, whatever batches its reports share with others, and the audit log
+    /// has no hole: the others' receipts number every leaf from 0, once.
+    @Test func aSubmissionTheDatabaseRefusesFailsAlone() throws {
+        let database = try ScratchDatabase()
+        defer { try? database.drop() }
+        let server = try CollectorProcess(store: .postgres, storageURL: database.url)
+        let receiptKey = try server.receiptKey()
+        let refused = TestDevice()
+        let devices = (0..<6).map { _ in TestDevice() }
+        for device in devices + [refused] { #expect(try server.enroll(device.key).status == 201) }
+        try ScratchDatabase.psql(
+            database.url,
+            """
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.key_id = '\(refused.keyID)' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION refuse();
+            """)
+        let uploads = try (devices + [refused]).flatMap { device in try device.chain(5).map { (device: device.keyID, report: $0) } }
+        let results = try Fixtures.onThreads(uploads.shuffled(), width: 14) { upload in
+            (upload, try server.upload(upload.report.bytes, id: upload.report.id))
+        }.map { try $0.get() }
+        var indices: [Int] = []
+        for (upload, response) in results {
+            if upload.device == refused.keyID {
+                #expect(response.status == 503, "\(response.status) \(String(decoding: response.body, as: UTF8.self))")
+            } else {
+                try #require(response.status == 201, "\(server.log.components(separatedBy: "\n").filter { $0.contains("request failed") }.prefix(1))")
+                let receipt = try Receipt.verified(response.body, key: receiptKey, reportID: upload.report.id, envelope: upload.report.bytes)
+                indices.append(try #require(receipt.logIndex))
+            }
+        }
+        #expect(indices.sorted() == Array(0..<30), "every leaf numbered once: \(indices.sorted())")
+        for device in devices { #expect(try server.stored(device.keyID).count == 5) }
+        #expect(try server.stored(refused.keyID).isEmpty)
+        #expect(server.log.contains("written again with a savepoint each"), "\(server.log.suffix(2000))")
+        #expect(server.stop() == 0)
+    }
+
     @Test func concurrentIngestStaysConsistent() async throws { try await StorageScenarios.concurrentIngestStaysConsistent(.postgres) }
     @Test func tokenWorksOnceUnderConcurrency() async throws { try await StorageScenarios.tokenWorksOnceUnderConcurrency(.postgres) }
 }

@@ -51,14 +51,21 @@ struct DebianIntegrityTests {
                 + evidence.missing.map { Finding(missing: true, conffile: $0.kind == "conffile", path: $0.path) })
     }
 
-    /// A replaced binary, a deleted one and a changed conffile.
+    /// A replaced binary, a deleted one, a changed conffile, and one byte changed in a library of
+    /// more than `LargeFiles.threshold` bytes (hashed once every chunk has run, in shared lanes).
     static func tamper(_ copy: TemporaryRoot) throws {
         let fm = FileManager.default
         try fm.removeItem(at: copy.url("usr/bin/cmp"))
         try fm.copyItem(at: copy.url("usr/bin/sdiff"), to: copy.url("usr/bin/cmp"))
         try fm.removeItem(at: copy.url("usr/bin/tac"))
         try copy.write("etc/login.defs", "PASS_MAX_DAYS 99999\n")
+        var library = try Data(contentsOf: copy.url(largeLibrary))
+        #expect(library.count > LargeFiles.threshold)
+        library[library.count / 2] ^= 0x01
+        try library.write(to: copy.url(largeLibrary), options: .atomic)
     }
+
+    static let largeLibrary = "usr/lib/x86_64-linux-gnu/libdb-5.3.so"
 
     static func sha256sum(_ path: String) throws -> String {
         String(try Fixtures.run("/usr/bin/sha256sum", [path]).stdout.prefix(64))
@@ -101,7 +108,7 @@ struct DebianIntegrityTests {
         #expect(
             dpkg == [
                 Finding(missing: false, conffile: false, path: "/usr/bin/cmp"), Finding(missing: true, conffile: false, path: "/usr/bin/tac"),
-                Finding(missing: false, conffile: true, path: "/etc/login.defs")
+                Finding(missing: false, conffile: true, path: "/etc/login.defs"), Finding(missing: false, conffile: false, path: "/" + Self.largeLibrary)
             ], "the tampering is not what dpkg sees: \(dpkg)")
         #expect(Self.findings(evidence) == dpkg, "\(Self.findings(evidence).symmetricDifference(dpkg))")
         #expect(
@@ -128,6 +135,10 @@ struct DebianIntegrityTests {
             #expect(found.unownedExecutables == evidence.unownedExecutables, "\(expected): \(found.unownedExecutables.prefix(5).map(\.path))")
             #expect(found.extraCaCertificates == evidence.extraCaCertificates && Self.findings(found) == dpkg, "\(expected)")
         }
+        // Every digest of the second run came from the cache: the chunks whose large files were
+        // hashed last handed over their sections too.
+        let again = try await rescan().evidence
+        #expect(again.mode == "incremental" && again.fromCache == again.checked, "\(again.fromCache) of \(again.checked) from the cache")
         // The unowned program rewritten in place: its digest is taken again, the library's is not.
         try Data("#!/bin/sh\necho changed\n".utf8).write(to: copy.url("usr/bin/lsx"))
         let (changed, fromCache) = try await rescan()
