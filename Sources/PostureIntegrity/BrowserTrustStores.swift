@@ -12,6 +12,8 @@ import X509
 /// the user, an installer or an attacker.
 struct BrowserTrustStores {
     let root: ScanRoot
+    /// What each database's bytes were found to trust, from the last scan; nil reads every one.
+    var cache: ScanCache?
 
     /// Folders, relative to a home, that are NSS databases themselves (Chromium's, per user).
     static let databaseFolders = [".pki/nssdb", "snap/chromium/current/.pki/nssdb"]
@@ -72,7 +74,7 @@ struct BrowserTrustStores {
                 do {
                     guard try entries(folder)?.contains("cert9.db") == true else { continue }
                     let file = "\(folder)/cert9.db"
-                    for certificate in try Self.trustedForServers(root: root, file: file) {
+                    for certificate in try Self.trustedForServers(root: root, file: file, cache: cache) {
                         found.append(.init(path: root.display(file), subject: certificate.subject, sha256: certificate.sha256))
                     }
                 } catch {
@@ -95,18 +97,37 @@ struct BrowserTrustStores {
     }
 
     /// Subjects and SHA-256 fingerprints of the certificates an NSS `cert9.db` trusts for servers:
-    /// those whose trust object (matched by issuer and serial number) says so.
-    static func trustedForServers(root: ScanRoot, file: String) throws(ProbeError) -> [(subject: String, sha256: String)] {
+    /// those whose trust object (matched by issuer and serial number) says so. With a cache, the
+    /// answer is kept under the SHA-256 of the database's bytes and reused while they are the same.
+    static func trustedForServers(root: ScanRoot, file: String, cache: ScanCache? = nil) throws(ProbeError) -> [(subject: String, sha256: String)] {
         struct NotNSS: Error, CustomStringConvertible {
             var description: String { "the nssPublic table lacks the certificate columns" }
         }
-        let rows = try SQLiteSnapshot.read(root: root, file: file, kind: "NSS certificate database", tables: ["nssPublic"]) { db -> [Row] in
+        /// The key of bytes the cache had no answer for.
+        var missed: String?
+        let reusing = cache.map { cache in
+            { (digest: String) -> [(subject: String, sha256: String)]? in
+                let key = "nss\u{0}\(digest)"
+                if let stored = cache.value(key).flatMap(TrustedCertificates.decode) { return stored }
+                missed = key
+                return nil
+            }
+        }
+        let trusted = try SQLiteSnapshot.read(
+            root: root, file: file, kind: "NSS certificate database", tables: ["nssPublic"], reusing: reusing
+        ) { db -> [(subject: String, sha256: String)] in
             let columns = Set(try db.columns(in: "nssPublic").map(\.name))
             let needed = [Attribute.objectClass, Attribute.value, Attribute.issuer, Attribute.serial]
             guard columns.isSuperset(of: needed) else { throw NotNSS() }
             let trust = [Attribute.nssServerAuth, Attribute.pkcsServerAuth].filter(columns.contains)
-            return try Row.fetchAll(db, sql: "SELECT \((needed + trust).joined(separator: ", ")) FROM nssPublic")
+            return trustedForServers(try Row.fetchAll(db, sql: "SELECT \((needed + trust).joined(separator: ", ")) FROM nssPublic"))
         }
+        if let cache, let missed { cache.store(missed, TrustedCertificates.encode(trusted)) }
+        return trusted
+    }
+
+    /// The certificates among `rows` of `nssPublic` that a trust object marks as trusted for servers.
+    private static func trustedForServers(_ rows: [Row]) -> [(subject: String, sha256: String)] {
         var certificates: [(key: Data, der: Data)] = []
         var trusted = Set<Data>()
         for row in rows {
@@ -134,5 +155,25 @@ struct BrowserTrustStores {
     private static func number(_ value: DatabaseValue?) -> UInt64? {
         guard let bytes = blob(value), (1...8).contains(bytes.count) else { return nil }
         return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// Subjects and fingerprints of certificates as the scan cache keeps them: JSON, `[[subject, sha256]]`.
+enum TrustedCertificates {
+    static func encode(_ certificates: [(subject: String, sha256: String)]) -> [UInt8] {
+        Array((try? JSONEncoder().encode(certificates.map { [$0.subject, $0.sha256] })) ?? Data("[]".utf8))
+    }
+
+    /// nil unless every entry is a subject and 64 hex digits.
+    static func decode(_ bytes: [UInt8]) -> [(subject: String, sha256: String)]? {
+        guard let pairs = try? JSONDecoder().decode([[String]].self, from: Data(bytes)) else { return nil }
+        var certificates: [(subject: String, sha256: String)] = []
+        for pair in pairs {
+            guard pair.count == 2, pair[1].utf8.count == 64, pair[1].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                return nil
+            }
+            certificates.append((pair[0], pair[1]))
+        }
+        return certificates
     }
 }

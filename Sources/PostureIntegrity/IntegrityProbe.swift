@@ -24,7 +24,7 @@ package struct IntegrityProbe: Sendable {
         // The walk of system directories needs no ownership: it runs while package files are verified.
         async let candidates = tampering.executableCandidates()
         let result = try await verifier.verify(database: database, now: now)
-        let browsers = BrowserTrustStores(root: root).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
+        let browsers = BrowserTrustStores(root: root, cache: cache).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
         let unowned = tampering.unowned(among: await candidates, owned: result.owned)
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,

@@ -166,11 +166,21 @@ struct SystemTampering {
         var seen = Set<String>()
         for file in files {
             guard let text = try? root.readText(file) else { continue }
-            for certificate in Self.certificates(in: text) where seen.insert(certificate.sha256).inserted {
+            for certificate in certificates(in: text) where seen.insert(certificate.sha256).inserted {
                 found.append(.init(path: root.display(file), subject: certificate.subject, sha256: certificate.sha256))
             }
         }
         return found.sorted { ($0.path, $0.subject) < ($1.path, $1.subject) }
+    }
+
+    /// `certificates(in:)`, kept in the scan cache under the SHA-256 of the text.
+    func certificates(in text: String) -> [(subject: String, sha256: String)] {
+        guard let cache else { return Self.certificates(in: text) }
+        let key = "pem\u{0}\(SHA256.hash(data: Data(text.utf8)).hexString)"
+        if let stored = cache.value(key).flatMap(TrustedCertificates.decode) { return stored }
+        let found = Self.certificates(in: text)
+        cache.store(key, TrustedCertificates.encode(found))
+        return found
     }
 
     /// Subjects and SHA-256 fingerprints of the PEM certificates in `text`.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 package import GRDB
 import PostureModel
@@ -22,22 +23,37 @@ package enum SQLiteSnapshot {
         root: ScanRoot, file: String, kind: String, tables: [String],
         _ body: (Database) throws -> T
     ) throws(ProbeError) -> T {
+        try read(root: root, file: file, kind: kind, tables: tables, reusing: nil, body)
+    }
+
+    /// `read`, with `reusing` answering from the SHA-256 of the bytes copied (the database with its
+    /// `-wal` and `-journal` files): nil runs the queries. A cache keyed by content cannot be fooled
+    /// by a file whose identity was put back.
+    package static func read<T>(
+        root: ScanRoot, file: String, kind: String, tables: [String], reusing: ((String) -> T?)?,
+        _ body: (Database) throws -> T
+    ) throws(ProbeError) -> T {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("\(copyPrefix)\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
         let name = "database"
+        var digest = SHA256()
         do {
             try FileManager.default.createDirectory(
                 at: copy, withIntermediateDirectories: false,
                 attributes: [.posixPermissions: 0o700])
             for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
                 // The databases read this way live in users' homes: anyone's files, so bounded.
-                try Data(try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)).write(to: copy.appendingPathComponent(name + suffix))
+                let bytes = try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)
+                digest.update(data: Array("\(suffix)\u{0}\(bytes.count)\u{0}".utf8))
+                digest.update(data: bytes)
+                try Data(bytes).write(to: copy.appendingPathComponent(name + suffix))
             }
         } catch let error as ProbeError {
             throw error
         } catch {
             throw ProbeError.unreadable(path: root.display(file), reason: "cannot copy it: \(error.localizedDescription)")
         }
+        if let reusing, let answer = reusing(digest.finalize().hexString) { return answer }
         let queue: DatabaseQueue
         do {
             var configuration = Configuration()

@@ -1,0 +1,98 @@
+import Foundation
+import PostureModel
+import PostureTestSupport
+import Testing
+
+@testable import PostureIntegrity
+@testable import PostureProbes
+
+/// What certificate stores trust is kept in the scan cache under the SHA-256 of their bytes: a
+/// rescan reuses it while the bytes are the same, and reads again (to what `certutil` and
+/// `openssl` made) the moment they change, whatever the file's dates say.
+@Suite struct CertificateStoreCacheTests {
+    static func certificate(_ directory: TemporaryRoot, subject: String) throws -> String {
+        let result = try Fixtures.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                directory.url("key.pem").path, "-out", directory.url("certificate.pem").path, "-days", "30", "-subj", subject
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        return try String(contentsOf: directory.url("certificate.pem"), encoding: .utf8)
+    }
+
+    /// SHA-256 of a PEM certificate's DER, from `openssl x509 -fingerprint`.
+    static func fingerprint(_ directory: TemporaryRoot, _ pem: String) throws -> String {
+        let file = try directory.write("fingerprint.pem", pem)
+        let result = try Fixtures.run("/usr/bin/openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", file.path])
+        return String(result.stdout.split(separator: "=").last ?? "").replacingOccurrences(of: ":", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// The scanned root, a folder for making certificates, and the state directory.
+    static func folders() throws -> (root: TemporaryRoot, work: TemporaryRoot, state: TemporaryRoot) {
+        (try TemporaryRoot("certificate-cache-root"), try TemporaryRoot("certificates"), try TemporaryRoot("certificate-cache-state"))
+    }
+
+    static func certutil(_ database: URL, _ arguments: [String]) throws {
+        let result = try Fixtures.run("/usr/bin/certutil", arguments + ["-d", "sql:\(database.path)"])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func anNSSDatabaseIsReadAgainOnlyWhenItsBytesChange() throws {
+        let (root, work, state) = try Self.folders()
+        let evil = try Self.certificate(work, subject: "/CN=Evil Interception CA")
+        let peer = try Self.certificate(work, subject: "/CN=www.ib.bank.example.jp")
+        let database = root.url("home/alice/.pki/nssdb")
+        try Fixtures.nssDatabase(at: database, [("evil", evil, "C,,")])
+        let scanRoot = try ScanRoot(root.path)
+
+        func read() throws -> (fingerprints: Set<String>, hits: Int) {
+            let cache = ScanCache(directory: state.path, root: scanRoot)
+            let found = BrowserTrustStores(root: scanRoot, cache: cache).addedCertificates(homes: ["home/alice"])
+            #expect(found.unreadable.isEmpty, "\(found.unreadable)")
+            try cache.save()
+            return (Set(found.certificates.map(\.sha256)), cache.hits)
+        }
+        let evilPrint = try Self.fingerprint(work, evil), peerPrint = try Self.fingerprint(work, peer)
+        let first = try read()
+        #expect(first.fingerprints == [evilPrint] && first.hits == 0)
+        let second = try read()
+        #expect(second.fingerprints == [evilPrint] && second.hits == 1, "unchanged bytes: the answer comes from the cache")
+
+        let pem = work.url("peer.pem")
+        try Data(peer.utf8).write(to: pem)
+        try Self.certutil(database, ["-A", "-n", "peer", "-t", "P,,", "-i", pem.path])
+        let added = try read()
+        #expect(added.fingerprints == [evilPrint, peerPrint] && added.hits == 0, "a certificate added: read again")
+        try Self.certutil(database, ["-M", "-n", "evil", "-t", ",,"])
+        let distrusted = try read()
+        #expect(distrusted.fingerprints == [peerPrint] && distrusted.hits == 0, "a trust removed: read again")
+        #expect(try read().hits == 1)
+    }
+
+    @Test func aTrustStoreFileIsParsedAgainOnlyWhenItsTextChanges() throws {
+        let (root, work, state) = try Self.folders()
+        let first = try Self.certificate(work, subject: "/CN=Corporate Proxy CA")
+        let second = try Self.certificate(work, subject: "/CN=Second CA")
+        try root.write("usr/local/share/ca-certificates/proxy.crt", first)
+        let scanRoot = try ScanRoot(root.path)
+
+        func read() throws -> (fingerprints: [String], hits: Int) {
+            let cache = ScanCache(directory: state.path, root: scanRoot)
+            let found = SystemTampering(root: scanRoot, cache: cache).extraCertificates(owned: OwnedPaths())
+            try cache.save()
+            return (found.map(\.sha256), cache.hits)
+        }
+        let firstPrint = try Self.fingerprint(work, first), secondPrint = try Self.fingerprint(work, second)
+        #expect(try read() == ([firstPrint], 0))
+        #expect(try read() == ([firstPrint], 1))
+        // Same size class, same name, the date put back: the text differs, so it is parsed again.
+        let path = root.url("usr/local/share/ca-certificates/proxy.crt").path
+        let dates = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        try root.write("usr/local/share/ca-certificates/proxy.crt", first + second)
+        if let dates { try FileManager.default.setAttributes([.modificationDate: dates], ofItemAtPath: path) }
+        let both = try read()
+        #expect(Set(both.fingerprints) == [firstPrint, secondPrint] && both.hits == 0)
+    }
+}
