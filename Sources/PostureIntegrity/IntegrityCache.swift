@@ -12,6 +12,15 @@ struct CachedDigest: Sendable, Equatable {
     var actual: MD5Digest
 }
 
+extension CachedDigest {
+    /// The digest to keep for a file just hashed: nil when the file changed too recently for its
+    /// identity to stand for its content (`FileIdentity.isSettled`), so it is hashed again next time.
+    init?(settled identity: FileIdentity, expected: MD5Digest, actual: MD5Digest) {
+        guard identity.isSettled() else { return nil }
+        self.init(identity: identity, expected: expected, actual: actual)
+    }
+}
+
 /// The checks of the last verification, package by package, valid only while the package's
 /// database entry is provably unchanged (same status stanza, same `.list` and `.md5sums` files,
 /// same diversions) and, per file, while the file is provably unchanged (same identity).

@@ -119,7 +119,7 @@ extension ChunkWorker {
                 let request = requests[lane.request]
                 let actual = MD5Digest(bytes: bytes)
                 result.checked += 1
-                digests.append((request.index, CachedDigest(identity: lane.identity, expected: request.expected, actual: actual)))
+                digests.append((request.index, CachedDigest(settled: lane.identity, expected: request.expected, actual: actual)))
                 if actual != request.expected { result.modified.append(modified(request.check)) }
                 startNext(index)
             }

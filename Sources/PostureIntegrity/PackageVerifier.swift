@@ -204,10 +204,13 @@ extension PackageVerifier {
         } catch {
             outcome.error = error
         }
-        worker.sink?.add(
-            CacheSection.package(
-                key: key, stanza: stanza, list: list?.identity, md5sums: md5sums?.identity,
-                chunks: chunks, divertedHashes: outcome.divertedHashes))
+        // Lists changed too recently to be told apart from their next change are read again next time.
+        if list?.identity.isSettled() != false, md5sums?.identity.isSettled() != false {
+            worker.sink?.add(
+                CacheSection.package(
+                    key: key, stanza: stanza, list: list?.identity, md5sums: md5sums?.identity,
+                    chunks: chunks, divertedHashes: outcome.divertedHashes))
+        }
         return outcome
     }
 
@@ -696,7 +699,7 @@ struct ChunkWorker: Sendable {
             }
             if evict { Platform.evictFromCache(fd) }
             result.checked += 1
-            digests.append((request.index, CachedDigest(identity: before.identity, expected: request.expected, actual: actual)))
+            digests.append((request.index, CachedDigest(settled: before.identity, expected: request.expected, actual: actual)))
             if actual != request.expected { result.modified.append(modified(request.check)) }
         }
         for file in opened.values { Platform.closeFile(file.fd) }

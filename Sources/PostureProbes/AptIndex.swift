@@ -179,7 +179,7 @@ struct AptIndex {
         let key = "apt-list\u{0}\(file.name)\u{0}\(stream.identity.key)\u{0}\(asked)"
         if let cache, let stored = cache.value(key), let offers = OfferCoding.decode(stored, file: index) { return offers }
         let offers = try readList(stream, root: root, path: path, lz4: lz4, index: index, interesting: interesting)
-        cache?.store(key, OfferCoding.encode(offers))
+        if stream.identity.isSettled() { cache?.store(key, OfferCoding.encode(offers)) }
         return offers
     }
 

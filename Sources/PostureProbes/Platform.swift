@@ -40,6 +40,19 @@ package struct FileIdentity: Hashable, Sendable {
         self.modifiedNanoseconds = modifiedNanoseconds
         self.changedNanoseconds = changedNanoseconds
     }
+
+    /// How long a file must have been left alone before what was read from it is kept under its
+    /// identity. Its ctime comes from a clock that ticks every few milliseconds: a file changed
+    /// again within the tick in which it was read would keep the identity it was read with (the
+    /// "racy git" problem), so what is read from a file changed this recently is used now and
+    /// read again next time.
+    package static let settlingSeconds = 2.0
+
+    /// Whether the file was last changed (ctime) at least `settlingSeconds` ago, so that what was
+    /// read from it may be kept under this identity.
+    package func isSettled() -> Bool {
+        changedNanoseconds < Int64((Date().timeIntervalSince1970 - Self.settlingSeconds) * 1e9)
+    }
 }
 
 package enum Platform {

@@ -27,6 +27,8 @@ package final class ScanCache: Sendable {
         var kept: [String: [UInt8]] = [:]
         var changed = false
         var hits = 0
+        /// Hits by kind: a key's text before its first NUL.
+        var hitsByKind: [Substring: Int] = [:]
     }
 
     private let directory: String
@@ -61,6 +63,7 @@ package final class ScanCache: Sendable {
             guard let value = state.stored[key] else { return nil }
             state.kept[key] = value
             state.hits += 1
+            state.hitsByKind[key.prefix { $0 != "\u{0}" }, default: 0] += 1
             return value
         }
     }
@@ -75,6 +78,9 @@ package final class ScanCache: Sendable {
 
     /// Values found this scan.
     package var hits: Int { state.withLock { $0.hits } }
+
+    /// Values found this scan whose key starts with `kind` and a NUL byte (`sha256`, `listing` …).
+    package func hits(of kind: String) -> Int { state.withLock { $0.hitsByKind[Substring(kind)] ?? 0 } }
 
     /// Writes the values this scan used or made, unless they are the stored ones already.
     package func save() throws(ProbeError) {

@@ -182,8 +182,19 @@ import Testing
     @Test func incrementalRescanTrustsOnlyUnchangedFilesAndASealedCache() throws {
         let root = try Self.tamperedRoot()
         let state = root.url("state").path
+        Fixtures.letFilesSettle()
+        let written = Date()
+        try Data("sshd binary\n".utf8).write(to: root.url("usr/sbin/sshd"))
         let first = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         #expect(first.stderr.contains("full"))
+        // A file written this instant is hashed, its digest not kept: within one clock tick it could
+        // change again and keep its identity (checked while the run is quick enough to tell).
+        if Date().timeIntervalSince(written) < 1.5 {
+            let racy = try Self.integrityRun(root, state: state)
+            #expect(racy.fromCache == racy.checked - 1 && racy.lines == Set(first.stdout.split(separator: "\n").map(String.init)), "\(racy.stderr)")
+        }
+        Fixtures.letFilesSettle()
+        _ = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         let second = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         #expect(second.stderr.contains("incremental"), "\(second.stderr)")
         #expect(second.stderr.contains("8 unchanged per cache"), "\(second.stderr)")
@@ -191,11 +202,24 @@ import Testing
         let keyMode = try FileManager.default.attributesOfItem(atPath: state + "/integrity-cache.key")[.posixPermissions] as? Int
         #expect(keyMode == 0o600)
 
+        // A package's list rewritten this instant (same bytes, a new ctime): the package is read
+        // again, and its records are not kept until the list has settled.
+        let listWritten = Date()
+        let dashList = root.url("var/lib/dpkg/info/dash.list")
+        try Data(contentsOf: dashList).write(to: dashList)
+        let reread = try Self.integrityRun(root, state: state)
+        #expect(reread.fromCache == reread.checked - 1, "\(reread.stderr)")
+        if Date().timeIntervalSince(listWritten) < 1.5 {
+            let next = try Self.integrityRun(root, state: state)
+            #expect(next.fromCache == next.checked - 1, "\(next.stderr)")
+        }
+
         // Same size, and mtime put back: the inode's ctime still gives the change away.
         let sshd = root.url("usr/sbin/sshd")
         let mtime = try FileManager.default.attributesOfItem(atPath: sshd.path)[.modificationDate] as! Date
         try Data("SSHD binary\n".utf8).write(to: sshd)
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: sshd.path)
+        Fixtures.letFilesSettle()
         let third = try CLITests.posture(["integrity", "--root", root.path, "--state-dir", state])
         #expect(third.stdout.contains("??5??????   /usr/sbin/sshd"), "\(third.stdout)")
         // The re-hashed file's new digest is kept: the next run takes everything from the cache.
@@ -240,6 +264,7 @@ import Testing
     @Test func incrementalRescanNeverTrustsAChangedPackageEntry() throws {
         let root = try Self.tamperedRoot()
         let state = root.url("state").path
+        Fixtures.letFilesSettle()
         _ = try Self.integrityRun(root, state: state)
         let warm = try Self.integrityRun(root, state: state)
         #expect(warm.stderr.contains("incremental") && warm.fromCache == warm.checked, "\(warm.stderr)")
@@ -260,6 +285,7 @@ import Testing
         let list = try String(contentsOfFile: root.url("var/lib/dpkg/info/dash.list").path, encoding: .utf8)
         try root.write("var/lib/dpkg/info/dash.list", list + "/usr/share/man/man1/dash.1.gz\n")
 
+        Fixtures.letFilesSettle()
         let changed = try Self.integrityRun(root, state: state)
         #expect(changed.stderr.contains("incremental"), "\(changed.stderr)")
         #expect(changed.lines.contains("??5??????   /usr/share/doc/coreutils/README"))

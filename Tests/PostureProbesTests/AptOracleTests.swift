@@ -221,6 +221,7 @@ import Testing
             if let expectedHits { #expect(cache.hits == expectedHits, "\(label): \(cache.hits) of \(listCount) lists from the cache") }
             try cache.save()
         }
+        Fixtures.letFilesSettle()
         try await cached(0, "first scan")
         try await cached(listCount, "nothing changed")
         // plain 2.5 published in posture-stable, and a package no list offers built to install later.
@@ -245,7 +246,10 @@ import Testing
             ])
         try #require(changes.status == 0, "\(changes.stderr)")
         _ = try Self.inRoot(root.path, ["apt-get", "update", "-q"])
+        // The list fetched this instant is read and used, and kept once it has settled.
         try await cached(nil, "posture-stable fetched again")
+        Fixtures.letFilesSettle()
+        try await cached(nil, "posture-stable settled")
         #expect(try Self.apt(root.path).upgradable["plain"] == "2.5", "the changed list is read again")
         try await cached(listCount, "nothing changed since")
         _ = try Self.inRoot(root.path, ["dpkg", "-i", "/tmp/posture-debs/fresh-pkg_1.0_all.deb"])

@@ -127,8 +127,9 @@ struct DebianIntegrityTests {
             let found = try await IntegrityProbe(stateDirectory: state.path, forceFull: false).collect(
                 root: scanRoot, database: database, now: Date(), cache: cache)
             try cache.save()
-            return (found, cache.hits)
+            return (found, cache.hits(of: "sha256"))
         }
+        Fixtures.letFilesSettle()
         for (expected, hits) in [("full", 0), ("incremental", 2)] {
             let (found, fromCache) = try await rescan()
             #expect(found.mode == expected && fromCache == hits, "\(expected): \(fromCache) digests from the scan cache")
@@ -141,6 +142,7 @@ struct DebianIntegrityTests {
         #expect(again.mode == "incremental" && again.fromCache == again.checked, "\(again.fromCache) of \(again.checked) from the cache")
         // The unowned program rewritten in place: its digest is taken again, the library's is not.
         try Data("#!/bin/sh\necho changed\n".utf8).write(to: copy.url("usr/bin/lsx"))
+        Fixtures.letFilesSettle()
         let (changed, fromCache) = try await rescan()
         #expect(fromCache == 1)
         #expect(changed.unownedExecutables.first?.sha256 == (try Self.sha256sum(copy.url("usr/bin/lsx").path)))

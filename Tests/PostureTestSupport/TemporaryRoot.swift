@@ -47,6 +47,16 @@ package final class TemporaryRoot: @unchecked Sendable {
 
 /// Builders for the real file formats the probes read.
 package enum Fixtures {
+    /// Longer than `FileIdentity.settlingSeconds`: what is read from a file changed more recently
+    /// than that is not kept in the caches.
+    package static let settlingWait: TimeInterval = 2.2
+
+    /// Waits until the files written so far are settled, so that the next scan keeps what it reads
+    /// from them: a rescan's cache hits are then the same on a fast machine and a loaded one.
+    package static func letFilesSettle() {
+        Thread.sleep(forTimeInterval: settlingWait)
+    }
+
     /// A package as it appears in dpkg's status file.
     package struct StatusEntry {
         package var name: String
