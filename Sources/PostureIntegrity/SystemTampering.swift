@@ -66,12 +66,12 @@ struct SystemTampering {
         for directory in directories {
             // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
             guard case .success(let status) = root.status(directory, followLast: false), status.isDirectory else { continue }
-            incomplete += FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000, listings: cache) { path, status in
+            incomplete += FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
                 consider(path, status, setidOnly: false)
             }
         }
         for directory in Self.setidDirectories {
-            incomplete += FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000, listings: cache) { path, status in
+            incomplete += FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000) { path, status in
                 consider(path, status, setidOnly: true)
             }
         }

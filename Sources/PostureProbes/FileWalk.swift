@@ -9,16 +9,12 @@ package enum FileWalk {
     /// sorted order, depth first, at most `maxEntries` times; directories deeper than `maxDepth`
     /// below the start are not entered.
     ///
-    /// - Parameter listings: where each directory's names are kept under its path and the
-    ///   identity of the handle opened to list it (device, inode, size, mtime, ctime: adding,
-    ///   removing or renaming an entry changes the last two), and reused while it is the same.
-    ///   Every entry's own status is read each time: `chmod` changes no directory.
     /// - Returns: why the walk did not see everything below the start (a directory it could not
     ///   open or list, the entry cap reached); empty when it saw it all, or when the start does
     ///   not exist (there is nothing to see).
     @discardableResult
     package static func visit(
-        root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int, listings: ScanCache? = nil,
+        root: ScanRoot, _ path: String, maxDepth: Int, maxEntries: Int,
         _ body: (String, Platform.FileStatus) -> Void
     ) -> [String] {
         var problems: [String] = []
@@ -42,8 +38,8 @@ package enum FileWalk {
         func walk(_ directory: Int32, _ relative: String, depth: Int) {
             defer { Platform.closeFile(directory) }
             let names: [String]
-            switch sortedNames(directory, relative, listings) {
-            case .success(let listed): names = listed
+            switch Platform.directoryEntries(directory) {
+            case .success(let listed): names = listed.sorted()
             case .failure(let error):
                 problems.append("\(root.display(relative)): \(error)")
                 return
@@ -74,46 +70,5 @@ package enum FileWalk {
         }
         walk(fd, path, depth: 0)
         return problems
-    }
-
-    /// The sorted names in an open directory, from `listings` while the directory's identity is
-    /// the one they were kept under.
-    static func sortedNames(_ directory: Int32, _ path: String, _ listings: ScanCache?) -> Result<[String], FileError> {
-        guard let listings, let identity = Platform.status(fd: directory)?.identity, identity.isSettled() else {
-            return Platform.directoryEntries(directory).map { $0.sorted() }
-        }
-        let key = "listing\u{0}\(path)\u{0}\(identity.key)"
-        if let stored = listings.value(key), let names = Listing.decode(stored) { return .success(names) }
-        return Platform.directoryEntries(directory).map { names in
-            let sorted = names.sorted()
-            listings.store(key, Listing.encode(sorted))
-            return sorted
-        }
-    }
-
-    /// A directory's names as the scan cache keeps them: each followed by a NUL byte, which no
-    /// name holds.
-    enum Listing {
-        static func encode(_ names: [String]) -> [UInt8] {
-            var bytes: [UInt8] = []
-            for name in names {
-                bytes += name.utf8
-                bytes.append(0)
-            }
-            return bytes
-        }
-
-        /// nil unless every name is a valid one: not empty, `.` or `..`, without `/`, NUL-ended.
-        static func decode(_ bytes: [UInt8]) -> [String]? {
-            guard bytes.last.map({ $0 == 0 }) ?? true else { return nil }
-            var names: [String] = []
-            for field in bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast() {
-                guard !field.isEmpty, !field.contains(UInt8(ascii: "/")), let name = String(validating: field, as: UTF8.self),
-                    name != ".", name != ".."
-                else { return nil }
-                names.append(name)
-            }
-            return names
-        }
     }
 }

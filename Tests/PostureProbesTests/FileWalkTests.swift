@@ -20,50 +20,6 @@ import Testing
         #expect(FileWalk.visit(root: scanRoot, "home/u/absent", maxDepth: 4, maxEntries: 100) { _, _ in }.isEmpty)
     }
 
-    /// A directory's names come from the scan cache while its identity is the one they were kept
-    /// under; every entry's status is read afresh (a `chmod +x` changes no directory), an entry
-    /// added or removed has the directory listed again, and a directory changed too recently to be
-    /// told apart from its next change is never kept.
-    @Test func listingsAreReusedOnlyForAnUnchangedDirectory() throws {
-        let root = try TemporaryRoot("walk-listings")
-        let state = try TemporaryRoot("walk-listings-state")
-        for path in ["usr/lib/a/one.so", "usr/lib/a/b/two", "usr/lib/c/three"] { try root.write(path, "x") }
-        let scanRoot = try ScanRoot(root.path)
-        func walk() throws -> (seen: [String: Bool], listed: Int) {
-            let cache = ScanCache(directory: state.path, root: scanRoot)
-            var seen: [String: Bool] = [:]
-            let problems = FileWalk.visit(root: scanRoot, "usr/lib", maxDepth: 8, maxEntries: 100, listings: cache) { path, status in
-                if status.isRegular { seen[path] = status.isExecutable }
-            }
-            #expect(problems.isEmpty)
-            try cache.save()
-            return (seen, cache.hits(of: "listing"))
-        }
-        let files = ["usr/lib/a/one.so": false, "usr/lib/a/b/two": false, "usr/lib/c/three": false]
-        // Written this instant: listed, used, not kept (checked only while the run is quick enough to tell).
-        let written = Date()
-        let fresh = try walk()
-        #expect(fresh.seen == files)
-        if Date().timeIntervalSince(written) < FileIdentity.settlingSeconds - 0.5 {
-            #expect(try walk().listed == 0, "directories changed within the settling time are listed again")
-        }
-        Fixtures.letFilesSettle()
-        #expect(try walk().seen == files)
-        #expect(try walk().listed == 4, "usr/lib, a, a/b and c from the cache")
-
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.url("usr/lib/c/three").path)
-        try root.write("usr/lib/a/four", "x")
-        Fixtures.letFilesSettle()
-        let changed = try walk()
-        #expect(changed.seen == files.merging(["usr/lib/c/three": true, "usr/lib/a/four": false]) { $1 })
-        #expect(changed.listed == 3, "a was listed again; its new file was seen, and c's new mode")
-        #expect(FileWalk.Listing.decode(FileWalk.Listing.encode(["b", "one.so"])) == ["b", "one.so"])
-        for bad: [UInt8] in [[0x61], [0, 0], Array("a/b\u{0}".utf8), Array(".\u{0}".utf8), [0xFF, 0]] {
-            #expect(FileWalk.Listing.decode(bad) == nil, "\(bad)")
-        }
-        #expect(Fixtures.settlingWait > FileIdentity.settlingSeconds)
-    }
-
     /// A user who fills a Wine drive past the walk's cap to hide a Winny behind it gets `unknown`, not a pass.
     @Test func aWineDriveTooLargeToSearchMakesFileSharingIncomplete() throws {
         let root = try TemporaryRoot("wine")

@@ -34,6 +34,17 @@ import Testing
         #expect(ScanCache(directory: state.path, root: root, reuse: false).value("a") == nil, "a full scan uses nothing stored")
     }
 
+    /// What tests wait for before counting cache hits is longer than what a file needs to settle.
+    @Test func testsWaitLongEnoughForFilesToSettle() {
+        #expect(Fixtures.settlingWait > FileIdentity.settlingSeconds)
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        func identity(changedSecondsAgo seconds: Double) -> FileIdentity {
+            FileIdentity(device: 1, inode: 2, size: 3, modifiedNanoseconds: 0, changedNanoseconds: now - Int64(seconds * 1e9))
+        }
+        #expect(!identity(changedSecondsAgo: 0).isSettled() && !identity(changedSecondsAgo: -60).isSettled())
+        #expect(identity(changedSecondsAgo: FileIdentity.settlingSeconds + 1).isSettled())
+    }
+
     @Test(arguments: [
         ("flipped byte", "its seal does not match"), ("truncated", "its seal does not match"), ("empty", "truncated"),
         ("another root", "made for another root"), ("key removed", "its key is missing"), ("fifo", "not a regular file")
