@@ -41,6 +41,8 @@ package struct PackageVerifier: Sendable {
     /// Hash several files at once in SIMD lanes when the CPU can (`MultiMD5`); off, one MD5
     /// stream per task.
     package var multiBuffer = true
+    /// How many large files wait to be hashed together at most (`LargeFiles`).
+    var largeFilesFlushAt = LargeFiles.defaultFlushAt
 
     package init(
         root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
@@ -96,7 +98,8 @@ package struct PackageVerifier: Sendable {
         defer { buffers.release() }
         let hashers = multiBuffer ? HasherPool.forThisCPU() : nil
         let worker = ChunkWorker(
-            root: root, evict: evictAfterReading, buffers: buffers, hashers: hashers, sink: sink, largeFiles: hashers.map { _ in LargeFiles() })
+            root: root, evict: evictAfterReading, buffers: buffers, hashers: hashers, sink: sink,
+            largeFiles: hashers.map { _ in LargeFiles(flushAt: largeFilesFlushAt) })
         // Listed paths become digests as tasks hand them over; no list of path strings is kept.
         // A valid cache says how many paths are listed, so their digests are allocated once.
         let listed = cache?.packages.values.reduce(0) { total, package in total + package.chunks.reduce(0) { $0 + $1.count } } ?? 0
@@ -428,7 +431,9 @@ struct ChunkWorker: Sendable {
         let plain = batch.filter { !$0.diverted }
         let (result, digests, large) = run(plain, deferringLarge: largeFiles != nil)
         if let largeFiles, !large.isEmpty {
-            largeFiles.add(LargeFiles.Chunk(batch: batch, package: package, sequence: sequence, digests: digests, requests: large))
+            var result = result
+            let due = largeFiles.add(LargeFiles.Chunk(batch: batch, package: package, sequence: sequence, digests: digests, requests: large))
+            result.merge(hashLargeFilesNow(due))
             return result
         }
         addSection(batch, package: package, sequence: sequence, digests: digests)

@@ -157,6 +157,19 @@ struct DebianIntegrityTests {
         let root = try ScanRoot(copy.path)
         var verifier = PackageVerifier(root: root, stateDirectory: nil, forceFull: true)
         let lanes = try await verifier.verify()
+        // Large files hashed two by two as they come, instead of all at the end.
+        verifier.largeFilesFlushAt = 2
+        let flushed = try await verifier.verify()
+        #expect(flushed.checked == lanes.checked && flushed.modified == lanes.modified && flushed.missing == lanes.missing)
+        // Their chunks' cache sections are all handed over: the next run takes every file from the cache.
+        let state = try TemporaryRoot("lanes-state")
+        var caching = PackageVerifier(root: root, stateDirectory: state.path, forceFull: true)
+        caching.largeFilesFlushAt = 2
+        Fixtures.letFilesSettle()
+        _ = try await caching.verify()
+        let rescan = try await PackageVerifier(root: root, stateDirectory: state.path).verify()
+        #expect(!rescan.full && rescan.fromCache == rescan.checked && rescan.checked == lanes.checked, "\(rescan.fromCache) of \(rescan.checked)")
+        verifier.largeFilesFlushAt = LargeFiles.defaultFlushAt
         verifier.multiBuffer = false
         let stream = try await verifier.verify()
         #expect(lanes.checked == stream.checked && lanes.checked > 2000, "\(lanes.checked) and \(stream.checked) files checked")
