@@ -197,7 +197,7 @@ package final class Collector: Sendable {
                 throw RequestError.malformed("an envelope carries exactly one signature, not \(envelope.signatures.count)")
             }
             let keyID = envelope.signatures[0].keyid
-            guard keyID.utf8.count == 64, keyID.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            guard keyID.isSHA256Hex else {
                 throw RequestError.malformed("the signature's keyid must be 64 lowercase hex digits (SHA-256 of the public key)")
             }
             return envelope

@@ -169,9 +169,7 @@ enum TrustedCertificates {
         guard let pairs = try? JSONDecoder().decode([[String]].self, from: Data(bytes)) else { return nil }
         var certificates: [(subject: String, sha256: String)] = []
         for pair in pairs {
-            guard pair.count == 2, pair[1].utf8.count == 64, pair[1].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-                return nil
-            }
+            guard pair.count == 2, pair[1].isSHA256Hex else { return nil }
             certificates.append((pair[0], pair[1]))
         }
         return certificates

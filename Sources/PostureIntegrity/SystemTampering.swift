@@ -84,7 +84,7 @@ struct SystemTampering {
         guard case .success(let (fd, status)) = root.openFile(path) else { return nil }
         defer { Platform.closeFile(fd) }
         let key = "sha256\u{0}\(path)\u{0}\(status.identity.key)"
-        if let stored = cache?.value(key).map({ String(decoding: $0, as: UTF8.self) }), stored.utf8.count == 64, stored.allSatisfy(\.isHexDigit) {
+        if let stored = cache?.value(key).map({ String(decoding: $0, as: UTF8.self) }), stored.isSHA256Hex {
             return stored
         }
         guard let digest = Self.sha256(fd) else { return nil }

@@ -202,3 +202,17 @@ import Testing
         #expect(try reopened.head(keyID: key.keyID)?.sequence == 5)
     }
 }
+
+/// A SHA-256 in hex is exactly what `hexString` writes for 32 bytes: key ids, fingerprints and
+/// cached digests are checked with it before they are believed.
+@Suite struct SHA256HexTests {
+    @Test(arguments: [
+        (String(repeating: "a", count: 64), true), (SHA256.hash(data: Data("x".utf8)).hexString, true),
+        (String(repeating: "A", count: 64), false), (String(repeating: "a", count: 63), false),
+        (String(repeating: "a", count: 65), false), (String(repeating: "g", count: 64), false),
+        ("", false), (String(repeating: "a", count: 62) + "é", false)
+    ])
+    func recognisesLowerCaseDigestsOnly(_ row: (String, Bool)) {
+        #expect(row.0.isSHA256Hex == row.1, "\(row.0)")
+    }
+}
