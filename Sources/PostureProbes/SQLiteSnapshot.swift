@@ -36,24 +36,24 @@ package enum SQLiteSnapshot {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("\(copyPrefix)\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
         let name = "database"
+        // The databases read this way live in users' homes: anyone's files, so bounded.
+        var files: [(suffix: String, bytes: [UInt8])] = []
         var digest = SHA256()
+        for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
+            let bytes = try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)
+            digest.update(data: Array("\(suffix)\u{0}\(bytes.count)\u{0}".utf8))
+            digest.update(data: bytes)
+            files.append((suffix, bytes))
+        }
+        if let reusing, let answer = reusing(digest.finalize().hexString) { return answer }
         do {
             try FileManager.default.createDirectory(
                 at: copy, withIntermediateDirectories: false,
                 attributes: [.posixPermissions: 0o700])
-            for suffix in ["", "-wal", "-journal"] where root.exists(file + suffix) {
-                // The databases read this way live in users' homes: anyone's files, so bounded.
-                let bytes = try root.readBytes(file + suffix, limit: ScanRoot.userFileLimit)
-                digest.update(data: Array("\(suffix)\u{0}\(bytes.count)\u{0}".utf8))
-                digest.update(data: bytes)
-                try Data(bytes).write(to: copy.appendingPathComponent(name + suffix))
-            }
-        } catch let error as ProbeError {
-            throw error
+            for (suffix, bytes) in files { try Data(bytes).write(to: copy.appendingPathComponent(name + suffix)) }
         } catch {
             throw ProbeError.unreadable(path: root.display(file), reason: "cannot copy it: \(error.localizedDescription)")
         }
-        if let reusing, let answer = reusing(digest.finalize().hexString) { return answer }
         let queue: DatabaseQueue
         do {
             var configuration = Configuration()

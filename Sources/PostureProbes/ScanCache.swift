@@ -79,7 +79,7 @@ package final class ScanCache: Sendable {
     /// Values found this scan.
     package var hits: Int { state.withLock { $0.hits } }
 
-    /// Values found this scan whose key starts with `kind` and a NUL byte (`sha256`, `listing` …).
+    /// Values found this scan whose key starts with `kind` and a NUL byte (`sha256`, `apt-list` …).
     package func hits(of kind: String) -> Int { state.withLock { $0.hitsByKind[Substring(kind)] ?? 0 } }
 
     /// Writes the values this scan used or made, unless they are the stored ones already.
