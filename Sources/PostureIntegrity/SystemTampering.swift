@@ -53,27 +53,35 @@ struct SystemTampering {
         }
         var found: [Candidate] = []
         var seen = Set<String>()
-        func consider(_ path: String, _ status: Platform.FileStatus, setidOnly: Bool) {
+        func consider(_ entry: FileWalk.Entry, _ status: Platform.FileStatus, setidOnly: Bool) {
             guard status.isRegular else { return }
-            let name = path.utf8[(path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path.utf8.index(after: $0) } ?? path.utf8.startIndex)...]
+            let name = Substring(entry.name).utf8
             let isLibrary = name.ends(with: ".so".utf8) || name.containsSharedObjectVersion
             let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.ends(with: $0.utf8) }
             guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
-            let display = root.display(path)
+            let display = root.display(entry.path)
             guard seen.insert(display).inserted else { return }
             found.append(Candidate(path: display, setid: status.isSetID))
         }
-        for directory in directories {
-            // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
-            guard case .success(let status) = root.status(directory, followLast: false), status.isDirectory else { continue }
-            incomplete += FileWalk.visit(root: root, directory, maxDepth: 40, maxEntries: 2_000_000) { path, status in
-                consider(path, status, setidOnly: false)
+        // Only regular files can be candidates: the status of nothing else is read.
+        func walk(_ start: String, setidOnly: Bool, maxDepth: Int, maxEntries: Int) {
+            incomplete += FileWalk.visitEntries(root: root, start, maxDepth: maxDepth, maxEntries: maxEntries, sorted: false) { entry in
+                guard entry.type == .regular else { return }
+                switch entry.status() {
+                case .success(let status): consider(entry, status, setidOnly: setidOnly)
+                case .failure(let error) where !error.isNotFound: incomplete.append("\(root.display(entry.path)): \(error)")
+                case .failure: break
+                }
             }
         }
+        var started = Set<String>()
+        for directory in directories where started.insert(directory).inserted {  // `usr/libexec` is also a `usr/lib*`
+            // A merged-/usr link (bin -> usr/bin) is skipped: its target is walked under its own name.
+            guard case .success(let status) = root.status(directory, followLast: false), status.isDirectory else { continue }
+            walk(directory, setidOnly: false, maxDepth: 40, maxEntries: 2_000_000)
+        }
         for directory in Self.setidDirectories {
-            incomplete += FileWalk.visit(root: root, directory, maxDepth: 12, maxEntries: 200_000) { path, status in
-                consider(path, status, setidOnly: true)
-            }
+            walk(directory, setidOnly: true, maxDepth: 12, maxEntries: 200_000)
         }
         return (found, incomplete)
     }

@@ -206,27 +206,67 @@ package enum Platform {
         return reopened >= 0 ? .success(reopened) : .failure(FileError(code: errno))
     }
 
+    /// What a directory listing says an entry is (`d_type`), known without reading its status.
+    package enum EntryType: Sendable {
+        case directory, regular, symlink, other
+        /// The file system does not say (some do not fill `d_type`): read the status.
+        case unknown
+    }
+
     /// Names in the directory a handle names (`.` and `..` left out), in the order the file system gives them.
     static func directoryEntries(_ fd: Int32) -> Result<[String], FileError> {
         let opened = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
         guard opened >= 0 else { return .failure(FileError(code: errno)) }
-        guard let stream = fdopendir(opened) else {
+        return withEntries(ofListable: opened) { listed in listed.map { $0.map(\.name) } }
+    }
+
+    /// Opens the directory `name` inside `directory` for listing, never following a symlink (a
+    /// symlink or anything else than a directory is `ENOTDIR` or `ELOOP`, refused before it is opened).
+    static func openDirectoryForListing(_ directory: Int32, _ name: UnsafePointer<CChar>) -> Result<Int32, FileError> {
+        let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        return fd >= 0 ? .success(fd) : .failure(FileError(code: errno))
+    }
+
+    /// Reopens a directory handle (an `O_PATH` one) for listing.
+    static func reopenDirectoryForListing(_ fd: Int32) -> Result<Int32, FileError> {
+        let opened = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
+        return opened >= 0 ? .success(opened) : .failure(FileError(code: errno))
+    }
+
+    /// Lists the directory `fd` (opened for listing; `.` and `..` left out, in the order the file
+    /// system gives them) and calls `body` with its entries while `fd` is still open, so it can
+    /// serve as their parent; closes `fd` afterwards.
+    static func withEntries<T>(ofListable fd: Int32, _ body: (Result<[(name: String, type: EntryType)], FileError>) -> T) -> T {
+        guard let stream = fdopendir(fd) else {
             let error = FileError(code: errno)
-            close(opened)
-            return .failure(error)
+            close(fd)
+            return body(.failure(error))
         }
         defer { closedir(stream) }
-        var names: [String] = []
+        var entries: [(name: String, type: EntryType)] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
-                if errno != 0 { return .failure(FileError(code: errno)) }
-                return .success(names)
+                return body(errno != 0 ? .failure(FileError(code: errno)) : .success(entries))
             }
             let name = withUnsafePointer(to: &entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            guard name != "." && name != ".." else { continue }
+            #if os(Linux)
+                // <dirent.h>: DT_UNKNOWN 0, DT_DIR 4, DT_REG 8, DT_LNK 10; the rest are devices, FIFOs and sockets.
+                let type: EntryType =
+                    switch entry.pointee.d_type {
+                    case 0: .unknown
+                    case 4: .directory
+                    case 8: .regular
+                    case 10: .symlink
+                    default: .other
+                    }
+            #else
+                let type = EntryType.unknown
+            #endif
+            entries.append((name, type))
         }
     }
 

@@ -81,6 +81,17 @@ import Testing
 
     @Test func scanReportsTamperingBeyondThePackageDatabase() throws {
         let root = try Self.tamperedRoot()
+        // Found by a walk that reads the status of regular files only: a set-id program under
+        // /opt counts, its plain neighbour does not; links, FIFOs and data files never count, and
+        // nothing opens the FIFO (a writer waiting on it would be released).
+        let helper = try root.write("opt/vendor/bin/helper", "#!/bin/sh\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o4755], ofItemAtPath: helper.path)
+        let tool = try root.write("opt/vendor/bin/tool", "#!/bin/sh\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool.path)
+        try root.symlink("usr/bin/backdoor-link", to: "backdoor")
+        try root.write("usr/bin/notes.txt", "data\n")
+        #expect(mkfifo(root.url("usr/bin/fifo").path, 0o755) == 0)
+        let watch = try OpenWatch([root.url("usr/bin/fifo").path])
         let ca = try Self.makeCertificate(root, subject: "/CN=Evil Interception CA/O=Attacker")
         try root.write("usr/local/share/ca-certificates/evil.crt", ca)
         try root.write(
@@ -99,8 +110,14 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let integrity = try #require((report["evidence"] as? [String: Any])?["integrity"] as? [String: Any])
         let unowned = (integrity["unowned_executables"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
-        #expect(Set(unowned) == ["/usr/bin/backdoor", "/usr/lib/x86_64-linux-gnu/libhook.so", "/usr/lib/modules/6.1.0-test/extra/rootkit.ko"])
-        #expect((integrity["unowned_executables"] as? [[String: Any]])?.first { $0["path"] as? String == "/usr/bin/backdoor" }?["setid"] as? Bool == true)
+        #expect(
+            Set(unowned) == [
+                "/usr/bin/backdoor", "/usr/lib/x86_64-linux-gnu/libhook.so", "/usr/lib/modules/6.1.0-test/extra/rootkit.ko", "/opt/vendor/bin/helper"
+            ])
+        for path in ["/usr/bin/backdoor", "/opt/vendor/bin/helper"] {
+            #expect((integrity["unowned_executables"] as? [[String: Any]])?.first { $0["path"] as? String == path }?["setid"] as? Bool == true)
+        }
+        #expect(watch.opened().isEmpty, "opened: \(watch.opened())")
         #expect(integrity["ld_so_preload"] as? [String] == ["/usr/lib/x86_64-linux-gnu/libhook.so"])
         let hosts = (integrity["hosts_overrides"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(hosts == ["www.ib.bank.example.jp", "login.bank.example.jp"])

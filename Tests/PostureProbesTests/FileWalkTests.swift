@@ -20,6 +20,24 @@ import Testing
         #expect(FileWalk.visit(root: scanRoot, "home/u/absent", maxDepth: 4, maxEntries: 100) { _, _ in }.isEmpty)
     }
 
+    /// A walk by listings tells each entry's type without reading its status or opening it:
+    /// links are not followed (the one here leads to a directory), and the FIFO is never opened.
+    @Test func entriesComeWithTheTypeTheirListingGives() throws {
+        let root = try TemporaryRoot("walk-types")
+        try root.write("d/file", "x")
+        try root.write("d/sub/inner", "y")
+        try root.symlink("d/link", to: "sub")
+        #expect(mkfifo(root.url("d/fifo").path, 0o644) == 0)
+        let watch = try OpenWatch([root.url("d/fifo").path])
+        var types: [String: Platform.EntryType] = [:]
+        let problems = FileWalk.visitEntries(root: try ScanRoot(root.path), "d", maxDepth: 4, maxEntries: 100, sorted: false) {
+            types[$0.path] = $0.type
+        }
+        #expect(problems.isEmpty)
+        #expect(types == ["d/file": .regular, "d/sub": .directory, "d/sub/inner": .regular, "d/link": .symlink, "d/fifo": .other])
+        #expect(watch.opened().isEmpty, "opened: \(watch.opened())")
+    }
+
     /// A user who fills a Wine drive past the walk's cap to hide a Winny behind it gets `unknown`, not a pass.
     @Test func aWineDriveTooLargeToSearchMakesFileSharingIncomplete() throws {
         let root = try TemporaryRoot("wine")
