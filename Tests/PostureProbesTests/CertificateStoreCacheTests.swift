@@ -95,4 +95,28 @@ import Testing
         let both = try read()
         #expect(Set(both.fingerprints) == [firstPrint, secondPrint] && both.hits == 0)
     }
+
+    /// What the cache keeps for a store decodes only as pairs of a subject and a lower-case
+    /// SHA-256; anything else is a miss (the store is read again), never a list of other things.
+    @Test(
+        arguments: [
+            ("[]", 0), ("[[\"CN=A\",\"\(String(repeating: "a", count: 64))\"]]", 1),
+            ("[[\"CN=A\",\"\(String(repeating: "a", count: 64))\"],[\"\",\"\(String(repeating: "0", count: 64))\"]]", 2),
+            ("", nil), ("[[\"CN=A\",\"\(String(repeating: "a", count: 64))\"]", nil), ("{}", nil), ("[[\"CN=A\"]]", nil),
+            ("[[\"CN=A\",\"\(String(repeating: "a", count: 64))\",\"x\"]]", nil), ("[[\"CN=A\",\"\(String(repeating: "A", count: 64))\"]]", nil),
+            ("[[\"CN=A\",\"\(String(repeating: "g", count: 64))\"]]", nil), ("[[\"CN=A\",\"\(String(repeating: "a", count: 63))\"]]", nil),
+            ("[[\"CN=A\",1]]", nil), ("[\"CN=A\"]", nil)
+        ] as [(String, Int?)])
+    func aCachedStoreDecodesOnlyAsSubjectsAndFingerprints(_ stored: String, _ count: Int?) {
+        #expect(TrustedCertificates.decode(Array(stored.utf8))?.count == count)
+    }
+
+    @Test func cachedStoresRoundTrip() {
+        let certificates = [
+            (subject: "CN=Proxy, O=\"Bank\" \\ Co", sha256: String(repeating: "0123456789abcdef", count: 4)),
+            (subject: "", sha256: String(repeating: "f", count: 64))
+        ]
+        let decoded = TrustedCertificates.decode(TrustedCertificates.encode(certificates))
+        #expect(decoded?.map(\.subject) == certificates.map(\.subject) && decoded?.map(\.sha256) == certificates.map(\.sha256))
+    }
 }
