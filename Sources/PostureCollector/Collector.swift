@@ -204,16 +204,16 @@ package final class Collector: Sendable {
         }
         let keyID = envelope.signatures[0].keyid
         guard let key = try await publicKey(keyID: keyID) else { throw RequestError.notEnrolled(keyID) }
-        let report = try await checks.run { () throws -> ReportHeader in
+        let (report, payload) = try await checks.run { () throws -> (ReportHeader, Data) in
             guard let payload = envelope.body else { throw RequestError.malformed("payload is not base64") }
-            guard envelope.isSigned(by: key) else {
+            guard envelope.isSigned(by: key, body: payload) else {
                 throw RequestError.badSignature("the signature of key \(keyID) does not verify: the envelope was modified or signed by another key")
             }
             guard envelope.payloadType == Envelope.reportType else {
                 throw RequestError.malformed("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
             }
             do {
-                return try PostureJSON.decoder().decode(ReportHeader.self, from: payload)
+                return (try PostureJSON.decoder().decode(ReportHeader.self, from: payload), payload)
             } catch {
                 throw RequestError.malformed("payload is not a \(Report.schemaIdentifier) report: \(Self.reason(error))")
             }
@@ -231,7 +231,7 @@ package final class Collector: Sendable {
         var submission = Submission(
             keyID: keyID, reportID: report.id, sequence: chain.sequence, previous: chain.previous,
             envelopeSha256: sha256Hex(body), collectedAt: report.collectedAt, envelope: body)
-        submission.verdicts = await verdicts(payload: envelope.body, keyID: keyID)
+        submission.verdicts = await verdicts(payload: payload, keyID: keyID)
         let receiptKey = self.receiptKey
         let outcome: IngestOutcome
         do {
@@ -259,8 +259,8 @@ package final class Collector: Sendable {
     /// The console's verdicts of a verified report, stored with it. A report the policy cannot
     /// judge is stored all the same (evidence is never refused for the console's sake): the
     /// failure is logged, and the console shows the device's previous verdict.
-    func verdicts(payload: Data?, keyID: String) async -> [DeviceVerdict] {
-        guard let keeper = verdictKeeper, let payload, !keeper.profiles.isEmpty else { return [] }
+    func verdicts(payload: Data, keyID: String) async -> [DeviceVerdict] {
+        guard let keeper = verdictKeeper, !keeper.profiles.isEmpty else { return [] }
         do {
             return try await checks.run { () throws -> [DeviceVerdict] in
                 let report = try PostureJSON.decoder().decode(Report.self, from: payload)

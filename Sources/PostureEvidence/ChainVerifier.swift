@@ -61,13 +61,14 @@ package struct ChainVerifier {
             if envelope.payloadType != Envelope.reportType {
                 verdict.problems.append("payload type is \(envelope.payloadType), not \(Envelope.reportType)")
             }
+            let body = envelope.body
             if !envelope.signatures.contains(where: { $0.keyid == keyID }) {
                 verdict.problems.append(
                     "not signed by key \(keyID.prefix(16))… (key ids: \(envelope.signatures.map { String($0.keyid.prefix(16)) }.joined(separator: ", ")))")
-            } else if !envelope.isSigned(by: key) {
+            } else if !(body.map { envelope.isSigned(by: key, body: $0) } ?? false) {
                 verdict.problems.append("bad signature: the envelope was modified after signing")
             }
-            guard let body = envelope.body, let report = try? PostureJSON.decoder().decode(Report.self, from: body) else {
+            guard let body, let report = try? PostureJSON.decoder().decode(Report.self, from: body) else {
                 verdict.problems.append("payload is not a posture report")
                 continue
             }
@@ -129,10 +130,11 @@ package struct ChainVerifier {
         guard envelope.payloadType == Envelope.attestationType else {
             return .failure(.init(description: "\(source): payload type is \(envelope.payloadType), not \(Envelope.attestationType)"))
         }
-        guard envelope.isSigned(by: key) else {
+        let body = envelope.body
+        guard let body, envelope.isSigned(by: key, body: body) else {
             return .failure(.init(description: "\(source): attestation not signed by key \(DeviceKey.keyID(of: key).prefix(16))… or modified after signing"))
         }
-        guard let body = envelope.body, let attestation = try? PostureJSON.decoder().decode(Attestation.self, from: body) else {
+        guard let attestation = try? PostureJSON.decoder().decode(Attestation.self, from: body) else {
             return .failure(.init(description: "\(source): payload is not a posture attestation"))
         }
         return .success(attestation)

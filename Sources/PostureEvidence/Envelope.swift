@@ -58,6 +58,12 @@ package struct Envelope: Codable, Sendable, Hashable {
     /// Whether a signature by `key` over this envelope verifies.
     package func isSigned(by key: Curve25519.Signing.PublicKey) -> Bool {
         guard let body else { return false }
+        return isSigned(by: key, body: body)
+    }
+
+    /// `isSigned(by:)` for a caller that has already decoded the payload (`body`), which is then
+    /// not decoded again: a report's base64 is tens of kilobytes.
+    package func isSigned(by key: Curve25519.Signing.PublicKey, body: Data) -> Bool {
         let message = Self.pae(type: payloadType, body: body)
         let keyID = DeviceKey.keyID(of: key)
         return signatures.contains { signature in

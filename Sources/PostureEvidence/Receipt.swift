@@ -56,7 +56,7 @@ extension Receipt {
         guard let signed = try? Envelope.decode(data), signed.payloadType == payloadType, let body = signed.body else {
             throw Invalid(description: "the answer is not a receipt envelope")
         }
-        guard signed.isSigned(by: key) else {
+        guard signed.isSigned(by: key, body: body) else {
             throw Invalid(description: "the receipt is not signed by the collector key pinned at enrollment")
         }
         guard let receipt = try? PostureJSON.decoder().decode(Receipt.self, from: body) else {
