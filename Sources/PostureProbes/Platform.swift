@@ -215,9 +215,7 @@ package enum Platform {
 
     /// Names in the directory a handle names (`.` and `..` left out), in the order the file system gives them.
     static func directoryEntries(_ fd: Int32) -> Result<[String], FileError> {
-        let opened = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
-        guard opened >= 0 else { return .failure(FileError(code: errno)) }
-        return withEntries(ofListable: opened) { listed in listed.map { $0.map(\.name) } }
+        reopenDirectoryForListing(fd).flatMap { opened in withEntries(ofListable: opened) { listed in listed.map { $0.map(\.name) } } }
     }
 
     /// Opens the directory `name` inside `directory` for listing, never following a symlink (a
