@@ -90,15 +90,12 @@ package enum FileWalk {
                         capped = true
                         return
                     }
-                    var type = listedType
-                    if type == .unknown {
-                        switch Platform.statAt(directory, name, follow: false) {
-                        case .success(let status):
-                            type = status.isDirectory ? .directory : status.isRegular ? .regular : status.isSymlink ? .symlink : .other
-                        case .failure(let error):
-                            if !error.isNotFound { problems.append("\(root.display("\(relative)/\(name)")): \(error)") }
-                            continue
-                        }
+                    let type: Platform.EntryType
+                    switch Self.type(of: name, in: directory, listed: listedType) {
+                    case .success(let known): type = known
+                    case .failure(let error):
+                        if !error.isNotFound { problems.append("\(root.display("\(relative)/\(name)")): \(error)") }
+                        continue
                     }
                     budget -= 1
                     let entry = Entry(parent: relative, name: name, type: type, directory: directory)
@@ -114,5 +111,14 @@ package enum FileWalk {
         }
         walk(fd, path, depth: 0)
         return problems
+    }
+
+    /// The type of `name` in the open `directory`: the one its listing gave, or, where the file
+    /// system left it unknown, the one its own status gives (a symlink is a symlink).
+    static func type(of name: String, in directory: Int32, listed: Platform.EntryType) -> Result<Platform.EntryType, FileError> {
+        guard listed == .unknown else { return .success(listed) }
+        return Platform.statAt(directory, name, follow: false).map { status in
+            status.isDirectory ? .directory : status.isRegular ? .regular : status.isSymlink ? .symlink : .other
+        }
     }
 }

@@ -20,14 +20,20 @@ import Testing
         #expect(FileWalk.visit(root: scanRoot, "home/u/absent", maxDepth: 4, maxEntries: 100) { _, _ in }.isEmpty)
     }
 
-    /// A walk by listings tells each entry's type without reading its status or opening it:
-    /// links are not followed (the one here leads to a directory), and the FIFO is never opened.
-    @Test func entriesComeWithTheTypeTheirListingGives() throws {
-        let root = try TemporaryRoot("walk-types")
+    /// `d` holding a file, a directory with a file, a link to that directory and a FIFO.
+    static func everyKindOfEntry(_ name: String) throws -> TemporaryRoot {
+        let root = try TemporaryRoot(name)
         try root.write("d/file", "x")
         try root.write("d/sub/inner", "y")
         try root.symlink("d/link", to: "sub")
         #expect(mkfifo(root.url("d/fifo").path, 0o644) == 0)
+        return root
+    }
+
+    /// A walk by listings tells each entry's type without reading its status or opening it:
+    /// links are not followed (the one here leads to a directory), and the FIFO is never opened.
+    @Test func entriesComeWithTheTypeTheirListingGives() throws {
+        let root = try Self.everyKindOfEntry("walk-types")
         let watch = try OpenWatch([root.url("d/fifo").path])
         var types: [String: Platform.EntryType] = [:]
         let problems = FileWalk.visitEntries(root: try ScanRoot(root.path), "d", maxDepth: 4, maxEntries: 100, sorted: false) {
@@ -36,6 +42,19 @@ import Testing
         #expect(problems.isEmpty)
         #expect(types == ["d/file": .regular, "d/sub": .directory, "d/sub/inner": .regular, "d/link": .symlink, "d/fifo": .other])
         #expect(watch.opened().isEmpty, "opened: \(watch.opened())")
+    }
+
+    /// Where a file system leaves `d_type` unknown (ext2 without `filetype`, some network file
+    /// systems), the entry's own status says what it is, without following a link.
+    @Test func anUnknownListedTypeIsReadFromTheStatus() throws {
+        let root = try Self.everyKindOfEntry("walk-unknown")
+        let directory = open(root.url("d").path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(directory >= 0)
+        defer { close(directory) }
+        let types = ["file", "sub", "link", "fifo"].map { try? FileWalk.type(of: $0, in: directory, listed: .unknown).get() }
+        #expect(types == [.regular, .directory, .symlink, .other])
+        #expect(FileWalk.type(of: "gone", in: directory, listed: .unknown).failure?.isNotFound == true)
+        #expect(try FileWalk.type(of: "gone", in: directory, listed: .regular).get() == .regular, "a known type is taken as listed")
     }
 
     /// A user who fills a Wine drive past the walk's cap to hide a Winny behind it gets `unknown`, not a pass.
