@@ -66,6 +66,9 @@ package struct OwnedPaths: Sendable {
         return contains(canonical: Self.canonicalDirectory(path[..<slash], in: root) + path[slash...])
     }
 
+    /// SHA-256 of the sealed digests: equal fingerprints mean the same owned paths.
+    package var fingerprint: [UInt8] { digests.withUnsafeBytes { Array(SHA256.hash(data: $0)) } }
+
     static func digest(_ path: String) -> Digest {
         var path = path
         let hash = path.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }

@@ -25,54 +25,84 @@ struct SystemTampering {
         var setid: Bool
     }
 
-    /// The regular files of `candidates` no package lists (compared by canonical path, so
-    /// `/bin/ls` owns `/usr/bin/ls`), with their SHA-256.
+    /// What the walk for unowned executables found before ownership is known.
+    struct CandidateSearch: Sendable {
+        var found: [Candidate] = []
+        var incomplete: [String] = []
+        /// The directories walked, for the next scan's memory (with a cache only).
+        var walked: ExecutableSearchMemory.Walked?
+    }
+
+    /// The regular files of `search` no package lists (compared by canonical path, so `/bin/ls`
+    /// owns `/usr/bin/ls`), with their SHA-256. Leaves the walk's memory for the next scan in the
+    /// cache; if the walk recalled directories from a memory made under other owned paths, it is
+    /// done again without it first (a file owned then, and so left out, may be unowned now).
     /// - Returns: what was found, and why the search did not see everything (so finding nothing
     ///   proves nothing).
-    func unowned(
-        among candidates: (found: [Candidate], incomplete: [String]), owned: OwnedPaths
-    ) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
-        let found = candidates.found.filter { !owned.contains(canonical: $0.path) }.map {
+    func unowned(among search: CandidateSearch, owned: OwnedPaths) -> (found: [IntegrityEvidence.UnownedExecutable], incomplete: [String]) {
+        var search = search
+        if let cache {
+            let fingerprint = owned.fingerprint
+            if let memory = search.walked?.recalledFrom, memory.fingerprint != fingerprint { search = executableCandidates(recalling: false) }
+            if let walked = search.walked {
+                cache.store(ExecutableSearchMemory.key, walked.memory(fingerprint: fingerprint) { owned.contains(canonical: root.display($0)) })
+            }
+        }
+        let found = search.found.filter { !owned.contains(canonical: $0.path) }.map {
             IntegrityEvidence.UnownedExecutable(path: $0.path, sha256: sha256($0.path) ?? "unreadable", setid: $0.setid)
         }
-        return (found.sorted { $0.path < $1.path }, candidates.incomplete)
+        return (found.sorted { $0.path < $1.path }, search.incomplete)
+    }
+
+    /// `path` (relative to the root) as a candidate: a regular file that is set-id, or, unless
+    /// `setidOnly`, executable, a shared object or a kernel module.
+    func candidate(_ path: String, name: String, _ status: Platform.FileStatus, setidOnly: Bool) -> Candidate? {
+        guard status.isRegular else { return nil }
+        let name = Substring(name).utf8
+        let isLibrary = name.ends(with: ".so".utf8) || name.containsSharedObjectVersion
+        let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.ends(with: $0.utf8) }
+        guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return nil }
+        return Candidate(path: root.display(path), setid: status.isSetID)
     }
 
     /// Regular files in system directories that are executable, set-id, shared objects or kernel
-    /// modules, found by a walk that needs no ownership (so it runs while package files are verified).
-    func executableCandidates() -> (found: [Candidate], incomplete: [String]) {
+    /// modules, found by a walk that needs no ownership (so it runs while package files are
+    /// verified). With a cache, and `recalling`, a directory unchanged since the last scan is not
+    /// listed again and of its files only those no package owned then are looked at
+    /// (`ExecutableSearchMemory`; `unowned(among:owned:)` checks that ownership is unchanged).
+    func executableCandidates(recalling: Bool = true) -> CandidateSearch {
         var directories = Self.systemDirectories
-        var incomplete: [String] = []
+        var search = CandidateSearch()
         for top in ["", "usr/"] {
             let base = top.isEmpty ? "." : String(top.dropLast())
             do {
                 for name in try root.list(base) where name.hasPrefix("lib") { directories.append(top + name) }
             } catch {
-                incomplete.append("\(error)")
+                search.incomplete.append("\(error)")
             }
         }
-        var found: [Candidate] = []
-        var seen = Set<String>()
-        func consider(_ entry: FileWalk.Entry, _ status: Platform.FileStatus, setidOnly: Bool) {
-            guard status.isRegular else { return }
-            let name = Substring(entry.name).utf8
-            let isLibrary = name.ends(with: ".so".utf8) || name.containsSharedObjectVersion
-            let isModule = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains { name.ends(with: $0.utf8) }
-            guard status.isSetID || (!setidOnly && (status.isExecutable || isLibrary || isModule)) else { return }
-            let display = root.display(entry.path)
-            guard seen.insert(display).inserted else { return }
-            found.append(Candidate(path: display, setid: status.isSetID))
+        let remembered = recalling ? cache?.value(ExecutableSearchMemory.key).flatMap(ExecutableSearchMemory.init) : nil
+        search.walked = cache.map { _ in ExecutableSearchMemory.Walked(recalledFrom: remembered) }
+        let memory = cache.map { _ in
+            FileWalk.ListingMemory(
+                recall: { directory, identity in remembered?.listing(of: directory, identity: identity) },
+                walked: { directory, identity, listing in search.walked?.add(directory, identity: identity, listing: listing) })
         }
+        var seen = Set<String>()
         // Only regular files can be candidates: the status of nothing else is read.
         func walk(_ start: String, setidOnly: Bool, maxDepth: Int, maxEntries: Int) {
-            incomplete += FileWalk.visitEntries(root: root, start, maxDepth: maxDepth, maxEntries: maxEntries, sorted: false) { entry in
+            let problems = FileWalk.visitEntries(root: root, start, maxDepth: maxDepth, maxEntries: maxEntries, sorted: false, memory: memory) { entry in
                 guard entry.type == .regular else { return }
                 switch entry.status() {
-                case .success(let status): consider(entry, status, setidOnly: setidOnly)
-                case .failure(let error) where !error.isNotFound: incomplete.append("\(root.display(entry.path)): \(error)")
+                case .success(let status):
+                    if let found = candidate(entry.path, name: entry.name, status, setidOnly: setidOnly), seen.insert(found.path).inserted {
+                        search.found.append(found)
+                    }
+                case .failure(let error) where !error.isNotFound: search.incomplete.append("\(root.display(entry.path)): \(error)")
                 case .failure: break
                 }
             }
+            search.incomplete += problems
         }
         var started = Set<String>()
         for directory in directories where started.insert(directory).inserted {  // `usr/libexec` is also a `usr/lib*`
@@ -83,7 +113,7 @@ struct SystemTampering {
         for directory in Self.setidDirectories {
             walk(directory, setidOnly: true, maxDepth: 12, maxEntries: 200_000)
         }
-        return (found, incomplete)
+        return search
     }
 
     /// The SHA-256 of the file at `path`, taken from the scan cache while the file it opened is

@@ -68,11 +68,11 @@ package final class ScanCache: Sendable {
         }
     }
 
-    /// Keeps `value` under `key` for the next scan.
+    /// Keeps `value` under `key` for the next scan (the file is rewritten only if a value differs).
     package func store(_ key: String, _ value: [UInt8]) {
         state.withLock { state in
             state.kept[key] = value
-            state.changed = true
+            if state.stored[key] != value { state.changed = true }
         }
     }
 
@@ -87,19 +87,23 @@ package final class ScanCache: Sendable {
         let (kept, changed) = state.withLock { ($0.kept, $0.changed || $0.kept.count != $0.stored.count) }
         guard changed else { return }
         let key = try CacheKey.load(directory: directory, create: true)
-        var bytes = Self.magic
-        bytes.appendLE(UInt32(root.utf8.count))
+        // Built once at its final size: the walk's memory alone can be megabytes.
+        let size = Self.magic.count + 4 + root.utf8.count + kept.reduce(0) { $0 + 8 + $1.key.utf8.count + $1.value.count } + 32
+        var bytes = Data(capacity: size)
+        func appendLE(_ value: UInt32) { Swift.withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        bytes += Self.magic
+        appendLE(UInt32(root.utf8.count))
         bytes += root.utf8
         for name in kept.keys.sorted() {
-            bytes.appendLE(UInt32(name.utf8.count))
+            appendLE(UInt32(name.utf8.count))
             bytes += name.utf8
-            bytes.appendLE(UInt32(kept[name]!.count))
+            appendLE(UInt32(kept[name]!.count))
             bytes += kept[name]!
         }
         bytes += HMAC<SHA256>.authenticationCode(for: bytes, using: key)
         let path = "\(directory)/\(Self.fileName)"
         do throws(FileWriteError) {
-            try AtomicFile.write(Data(bytes), to: path, mode: 0o600)
+            try AtomicFile.write(bytes, to: path, mode: 0o600)
         } catch {
             throw ProbeError.unreadable(path: path, reason: "cannot write: \(error)")
         }

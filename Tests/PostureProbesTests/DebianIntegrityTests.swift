@@ -117,15 +117,17 @@ struct DebianIntegrityTests {
                 .init(path: "/usr/lib/x86_64-linux-gnu/libevil.so.1", sha256: try Self.sha256sum(copy.url("usr/lib/x86_64-linux-gnu/libc.so.6").path))
             ])
 
+        // A data file no package installed: not a candidate, until it is made set-id below.
+        try copy.write("usr/lib/x86_64-linux-gnu/plugin.dat", "data\n")
+
         // A rescan from the sealed cache resolves owned paths through its open directories
         // (`/bin` is merged-/usr's link to `/usr/bin`): it owns and finds what the full run does.
         let state = try TemporaryRoot("integrity-state")
         let scanRoot = try ScanRoot(copy.path, resolution: resolution)
-        let database = try DpkgDatabase.read(root: scanRoot)
         func rescan() async throws -> (evidence: IntegrityEvidence, digestsFromCache: Int) {
             let cache = ScanCache(directory: state.path, root: scanRoot)
             let found = try await IntegrityProbe(stateDirectory: state.path, forceFull: false).collect(
-                root: scanRoot, database: database, now: Date(), cache: cache)
+                root: scanRoot, database: try DpkgDatabase.read(root: scanRoot), now: Date(), cache: cache)
             try cache.save()
             return (found, cache.hits(of: "sha256"))
         }
@@ -147,6 +149,39 @@ struct DebianIntegrityTests {
         #expect(fromCache == 1)
         #expect(changed.unownedExecutables.first?.sha256 == (try Self.sha256sum(copy.url("usr/bin/lsx").path)))
         #expect(changed.unownedExecutables.last == evidence.unownedExecutables.last)
+
+        // Changes no directory's listing shows, after a rescan that listed nothing again (the walk's
+        // memory): a data file made set-id; and a program added where the memory holds the
+        // directory's old listing. The rescan finds what a run with no cache finds, listing again
+        // only the directory that changed.
+        let listed = try OpenWatch([copy.url("usr/bin").path, copy.url("usr/lib/x86_64-linux-gnu").path], events: UInt32(IN_ACCESS))
+        try FileManager.default.setAttributes([.posixPermissions: 0o4755], ofItemAtPath: copy.url("usr/lib/x86_64-linux-gnu/plugin.dat").path)
+        let added = try copy.write("usr/sbin/newtool", "#!/bin/sh\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: added.path)
+        let sbin = try OpenWatch([copy.url("usr/sbin").path], events: UInt32(IN_ACCESS))
+        let remembered = try await rescan().evidence
+        #expect(listed.opened().isEmpty, "listed again: \(listed.opened())")
+        #expect(sbin.opened() == [copy.url("usr/sbin").path])
+        let uncached = try await Self.integrity(copy.path, resolution)
+        #expect(listed.opened() == [copy.url("usr/bin").path, copy.url("usr/lib/x86_64-linux-gnu").path])
+        #expect(remembered.unownedExecutables == uncached.unownedExecutables)
+        #expect(
+            Set(remembered.unownedExecutables.map(\.path))
+                == Set(changed.unownedExecutables.map(\.path)).union(["/usr/lib/x86_64-linux-gnu/plugin.dat", "/usr/sbin/newtool"]),
+            "\(remembered.unownedExecutables.map(\.path))")
+        #expect(remembered.unownedExecutables.first { $0.path.hasSuffix("plugin.dat") }?.setid == true)
+
+        // A program a package no longer lists (its path taken out of the package's list): ownership
+        // changed and no directory did, so what the memory left out as owned is looked at again.
+        Fixtures.letFilesSettle()
+        _ = try await rescan()
+        let list = copy.url("var/lib/dpkg/info/diffutils.list")
+        let lines = try String(contentsOf: list, encoding: .utf8).split(separator: "\n")
+        #expect(lines.contains("/usr/bin/sdiff"))
+        try Data(lines.filter { $0 != "/usr/bin/sdiff" }.map { $0 + "\n" }.joined().utf8).write(to: list)
+        let disowned = try await rescan().evidence
+        #expect(disowned.unownedExecutables == (try await Self.integrity(copy.path, resolution)).unownedExecutables)
+        #expect(Set(disowned.unownedExecutables.map(\.path)) == Set(remembered.unownedExecutables.map(\.path)).union(["/usr/bin/sdiff"]))
     }
 
     /// Files hashed several at once in SIMD lanes (`MultiMD5`) and one stream per task find the

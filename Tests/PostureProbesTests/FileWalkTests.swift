@@ -44,6 +44,58 @@ import Testing
         #expect(watch.opened().isEmpty, "opened: \(watch.opened())")
     }
 
+    /// A walk with a `ListingMemory` takes a directory's listing from it only under the identity
+    /// the directory had when listed (so it does not read the directory, as inotify shows), visits
+    /// only the entries the memory kept while counting the others against its cap, hands over only
+    /// listings of settled directories, and lists again a directory an entry was added to.
+    @Test func aListingIsRecalledOnlyUnderTheIdentityItWasListedWith() throws {
+        let root = try TemporaryRoot("walk-memory")
+        try root.write("d/a", "a")
+        try root.write("d/owned", "o")
+        try root.write("d/sub/b", "b")
+        Fixtures.letFilesSettle()
+        var stored: [String: (identity: FileIdentity, listing: FileWalk.Listing)] = [:]
+        var walked: [String: Bool] = [:]
+        // Like the search for unowned executables, the memory leaves out one file it need not see.
+        let memory = FileWalk.ListingMemory(
+            recall: { directory, identity in
+                guard let kept = stored[directory], kept.identity == identity else { return nil }
+                let entries = kept.listing.filter { $0.name != "owned" }
+                return (entries, kept.listing.count - entries.count)
+            },
+            walked: { directory, identity, listing in
+                walked[directory] = listing == nil
+                if let listing { stored[directory] = (identity, listing) }
+            })
+        func walk(cap: Int = 100) throws -> (seen: Set<String>, problems: [String]) {
+            var seen = Set<String>()
+            walked = [:]
+            let problems = FileWalk.visitEntries(root: try ScanRoot(root.path), "d", maxDepth: 4, maxEntries: cap, memory: memory) {
+                seen.insert("\($0.path) \($0.type)")
+            }
+            return (seen, problems)
+        }
+        let first = try walk()
+        #expect(first.seen == ["d/a regular", "d/owned regular", "d/sub directory", "d/sub/b regular"] && first.problems.isEmpty)
+        #expect(walked == ["d": false, "d/sub": false])
+
+        let listed = try OpenWatch([root.url("d").path, root.url("d/sub").path], events: UInt32(IN_ACCESS))
+        let second = try walk()
+        #expect(second.seen == ["d/a regular", "d/sub directory", "d/sub/b regular"] && second.problems.isEmpty)
+        #expect(walked == ["d": true, "d/sub": true])
+        #expect(listed.opened().isEmpty, "listed again: \(listed.opened())")
+        // What the memory left out still counts: the start and three of d's four entries fill a cap of four.
+        #expect(try walk(cap: 4).problems == ["stopped after 4 entries under /d"])
+
+        try root.write("d/c", "c")
+        let third = try walk()
+        #expect(third.seen == ["d/a regular", "d/c regular", "d/owned regular", "d/sub directory", "d/sub/b regular"])
+        // Listed within the settling time: used now, not handed over (its ctime could yet repeat).
+        #expect(walked == ["d/sub": true])
+        #expect(listed.opened() == [root.url("d").path])
+        #expect(stored["d"]?.listing.map(\.name).sorted() == ["a", "owned", "sub"])
+    }
+
     /// Where a file system leaves `d_type` unknown (ext2 without `filetype`, some network file
     /// systems), the entry's own status says what it is, without following a link.
     @Test func anUnknownListedTypeIsReadFromTheStatus() throws {

@@ -34,6 +34,26 @@ import Testing
         #expect(ScanCache(directory: state.path, root: root, reuse: false).value("a") == nil, "a full scan uses nothing stored")
     }
 
+    /// A scan that stores again exactly what it read leaves the file alone; one different value rewrites it.
+    @Test func storingTheSameValuesDoesNotRewriteTheCache() throws {
+        let state = try TemporaryRoot("scan-cache-same")
+        let root = try ScanRoot("/")
+        try Self.filled(state, root: root)
+        let path = state.url(ScanCache.fileName).path
+        func inode() throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int }
+        let written = try inode()
+        let same = ScanCache(directory: state.path, root: root)
+        for key in ["a", "b"] { same.store(key, try #require(same.value(key))) }
+        try same.save()
+        #expect(try inode() == written, "rewritten although nothing changed")
+        let changed = ScanCache(directory: state.path, root: root)
+        _ = changed.value("b")
+        changed.store("a", Array("second value".utf8))
+        try changed.save()
+        #expect(try inode() != written)
+        #expect(ScanCache(directory: state.path, root: root).value("a") == Array("second value".utf8))
+    }
+
     /// What tests wait for before counting cache hits is longer than what a file needs to settle.
     @Test func testsWaitLongEnoughForFilesToSettle() {
         #expect(Fixtures.settlingWait > FileIdentity.settlingSeconds)

@@ -4,16 +4,18 @@ import Foundation
     import Glibc
 #endif
 
-/// Which of some files were opened (inotify `IN_OPEN`; an `O_PATH` handle is not an open).
+/// Which of some files were opened (inotify `IN_OPEN`; an `O_PATH` handle is not an open), or,
+/// watching `IN_ACCESS`, read (a directory: listed). Only events on the watched paths themselves
+/// count, not those a watched directory reports for the files in it.
 package final class OpenWatch {
     private let fd: Int32
     private var names: [Int32: String] = [:]
 
-    package init(_ paths: [String]) throws {
+    package init(_ paths: [String], events: UInt32 = UInt32(IN_OPEN)) throws {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         for path in paths {
-            let watch = inotify_add_watch(fd, path, UInt32(IN_OPEN))
+            let watch = inotify_add_watch(fd, path, events)
             guard watch >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
             names[watch] = path
         }
@@ -21,7 +23,7 @@ package final class OpenWatch {
 
     deinit { close(fd) }
 
-    /// The paths opened since the watch began.
+    /// The paths opened (or read) since the watch began, or since the last call.
     package func opened() -> Set<String> {
         var found = Set<String>()
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
@@ -32,7 +34,7 @@ package final class OpenWatch {
             while offset + 16 <= count {
                 let watch = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
                 let length = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) }
-                if let name = names[watch] { found.insert(name) }
+                if length == 0, let name = names[watch] { found.insert(name) }
                 offset += 16 + Int(length)
             }
         }

@@ -1,0 +1,99 @@
+import Foundation
+import PostureTestSupport
+import Testing
+
+@testable import PostureIntegrity
+@testable import PostureProbes
+
+/// The walk's memory in the scan cache keeps of each directory its subdirectories and the files
+/// no package owned, gives them back only under the identity it stored them with, and never gives
+/// a wrong listing from bytes it cannot read.
+@Suite struct ExecutableSearchMemoryTests {
+    static let fingerprint = [UInt8](repeating: 0xAB, count: 32)
+
+    static func identity(_ inode: UInt64) -> FileIdentity {
+        FileIdentity(device: 2049, inode: inode, size: 4096, modifiedNanoseconds: 1_700_000_000_000_000_000, changedNanoseconds: 1_700_000_000_000_000_001)
+    }
+
+    /// In walk order: `usr/bin/x11/deep` comes without its parent (as a directory listed while it
+    /// was still settling is), so its record names its whole path.
+    static let listings: [(path: String, inode: UInt64, listing: FileWalk.Listing)] = [
+        ("usr/bin", 10, [("ls", .regular), ("backdoor", .regular), ("awk", .symlink), ("fifo", .other), ("x11", .directory)]),
+        ("usr/bin/x11", 11, [("deep", .directory)]),
+        ("usr/bin/x11/deep/er", 15, [("tool", .regular)]),
+        ("opt/vendor", 12, [("ünïcode tool", .regular), ("owned tool", .regular)])
+    ]
+    static let owned: Set<String> = ["usr/bin/ls", "opt/vendor/owned tool"]
+    static let expected = [
+        "usr/bin": "backdoor:regular,x11:directory +3", "usr/bin/x11": "deep:directory +0", "usr/bin/x11/deep/er": "tool:regular +0",
+        "opt/vendor": "ünïcode tool:regular +1"
+    ]
+
+    static func memory(recalling previous: ExecutableSearchMemory? = nil, fresh: Set<String>? = nil) -> [UInt8] {
+        var walked = ExecutableSearchMemory.Walked(recalledFrom: previous)
+        for (path, inode, listing) in listings {
+            walked.add(path, identity: identity(inode), listing: fresh.map { $0.contains(path) } ?? true ? listing : nil)
+        }
+        return walked.memory(fingerprint: fingerprint) { owned.contains($0) }
+    }
+
+    static func names(_ found: (entries: FileWalk.Listing, omitted: Int)?) -> String? {
+        found.map { "\($0.entries.map { "\($0.name):\($0.type)" }.joined(separator: ",")) +\($0.omitted)" }
+    }
+
+    static func expectAsStored(_ memory: ExecutableSearchMemory) {
+        for (path, inode, _) in listings {
+            #expect(names(memory.listing(of: path, identity: identity(inode))) == expected[path], "\(path)")
+        }
+    }
+
+    @Test func keepsSubdirectoriesAndUnownedFilesUnderTheDirectorysIdentity() throws {
+        let memory = try #require(ExecutableSearchMemory(Self.memory()))
+        #expect(memory.fingerprint == Self.fingerprint && memory.count == 4)
+        Self.expectAsStored(memory)
+        var touched = Self.identity(10)
+        touched.changedNanoseconds += 1
+        #expect(memory.listing(of: "usr/bin", identity: touched) == nil)
+        #expect(memory.listing(of: "usr/bin", identity: Self.identity(11)) == nil)
+        for other in ["usr/sbin", "usr/bin/", "bin", "x11", "usr/bin/x11/deep", "er", "usr/bin/x11/er", "usr/bin/x11/deep/er/"] {
+            #expect(memory.listing(of: other, identity: Self.identity(10)) == nil && memory.listing(of: other, identity: Self.identity(15)) == nil, "\(other)")
+        }
+    }
+
+    /// A rescan that recalled every directory keeps the memory byte for byte; one that listed some
+    /// again keeps the others' records as they were (renumbered parents included).
+    @Test func recalledDirectoriesKeepTheirRecords() throws {
+        let bytes = Self.memory()
+        let previous = try #require(ExecutableSearchMemory(bytes))
+        #expect(Self.memory(recalling: previous, fresh: []) == bytes)
+        for fresh: Set<String> in [["usr/bin"], ["usr/bin/x11"], ["usr/bin/x11/deep/er", "opt/vendor"]] {
+            let next = try #require(ExecutableSearchMemory(Self.memory(recalling: previous, fresh: fresh)))
+            #expect(next.count == 4)
+            Self.expectAsStored(next)
+        }
+        // Under another fingerprint the recalled records are left out (their notes of ownership no longer hold).
+        var walked = ExecutableSearchMemory.Walked(recalledFrom: previous)
+        walked.add("usr/bin", identity: Self.identity(10), listing: nil)
+        walked.add("usr/bin/x11", identity: Self.identity(11), listing: [("new", .regular)])
+        let other = try #require(ExecutableSearchMemory(walked.memory(fingerprint: [UInt8](repeating: 1, count: 32)) { _ in false }))
+        #expect(other.count == 1 && Self.names(other.listing(of: "usr/bin/x11", identity: Self.identity(11))) == "new:regular +0")
+    }
+
+    /// Cut anywhere, or of another version, the bytes give no memory or one whose every listing is
+    /// either absent or exactly as stored.
+    @Test func damagedBytesNeverGiveAWrongListing() throws {
+        let bytes = Self.memory()
+        #expect(ExecutableSearchMemory([]) == nil)
+        #expect(ExecutableSearchMemory([2] + bytes.dropFirst()) == nil)
+        var parsed = 0
+        for length in 0..<bytes.count {
+            guard let memory = ExecutableSearchMemory(Array(bytes[..<length])) else { continue }
+            parsed += 1
+            for (path, inode, _) in Self.listings {
+                let found = Self.names(memory.listing(of: path, identity: Self.identity(inode)))
+                #expect(found == nil || found == Self.expected[path], "cut at \(length): \(path)")
+            }
+        }
+        #expect(parsed == 4, "only the cuts between directories parse: \(parsed)")
+    }
+}
