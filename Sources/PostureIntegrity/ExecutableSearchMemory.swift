@@ -157,17 +157,28 @@ struct ExecutableSearchMemory: Sendable {
         private var current: [UInt8] = []
         private(set) var count = 0
         private(set) var fresh = 0
+        /// Set once the listings outgrow `sizeLimit` (a disk with millions of files under its
+        /// system directories): nothing more is kept, and no memory is made of this walk (the
+        /// scan cache keeps the one it had).
+        private(set) var abandoned = false
         /// The directories above the last one added, with their numbers, to find parents.
         private var chain: [(path: String, number: Int)] = []
         let recalledFrom: ExecutableSearchMemory?
 
         static let chunkSize = 1 << 16
+        /// How much of listings it keeps at most: by default far above what a system's walk keeps
+        /// (2.5 MB for 15,000 directories), far below the scan cache's limit.
+        let sizeLimit: Int
 
-        init(recalledFrom: ExecutableSearchMemory?) { self.recalledFrom = recalledFrom }
+        init(recalledFrom: ExecutableSearchMemory?, sizeLimit: Int = 16 << 20) {
+            self.recalledFrom = recalledFrom
+            self.sizeLimit = sizeLimit
+        }
 
         /// Adds the directory at `path` (relative to the root): listed afresh (`listing`), or
         /// recalled from `recalledFrom` (nil). Directories come in walk order, parents first.
         mutating func add(_ path: String, identity: FileIdentity, listing: FileWalk.Listing?) {
+            guard !abandoned else { return }
             while let last = chain.last, !path.hasPrefix(last.path + "/") { chain.removeLast() }
             let name = Self.lastName(path)
             let parent = chain.last.flatMap { path.utf8.count - $0.path.utf8.count - 1 == name.utf8.count ? $0.number + 1 : nil } ?? 0
@@ -188,6 +199,12 @@ struct ExecutableSearchMemory: Sendable {
                 if parent == 0 { Self.appendName(path, to: &current) }
             }
             if current.count >= Self.chunkSize {
+                guard (chunks.count + 1) * Self.chunkSize < sizeLimit else {
+                    abandoned = true
+                    chunks = []
+                    current = []
+                    return
+                }
                 chunks.append(current)
                 current = []
                 current.reserveCapacity(Self.chunkSize + 4096)
@@ -209,8 +226,9 @@ struct ExecutableSearchMemory: Sendable {
         /// subdirectories and the regular files `isOwned` does not claim (given the path relative
         /// to the root); each recalled one as its record was, when its memory was made under the
         /// same fingerprint (otherwise it is left out, and listed next time). When every directory
-        /// was recalled, that is the memory it came from.
-        func memory(fingerprint: [UInt8], isOwned: (String) -> Bool) -> [UInt8] {
+        /// was recalled, that is the memory it came from; nil when the walk was `abandoned`.
+        func memory(fingerprint: [UInt8], isOwned: (String) -> Bool) -> [UInt8]? {
+            guard !abandoned else { return nil }
             let previous = recalledFrom?.fingerprint == fingerprint ? recalledFrom : nil
             if let previous, fresh == 0, count == previous.count { return previous.bytes }
             var bytes: [UInt8] = [version]

@@ -44,8 +44,8 @@ struct SystemTampering {
         if let cache {
             let fingerprint = owned.fingerprint
             if let memory = search.walked?.recalledFrom, memory.fingerprint != fingerprint { search = executableCandidates(recalling: false) }
-            if let walked = search.walked {
-                cache.store(ExecutableSearchMemory.key, walked.memory(fingerprint: fingerprint) { owned.contains(canonical: root.display($0)) })
+            if let memory = search.walked?.memory(fingerprint: fingerprint, isOwned: { owned.contains(canonical: root.display($0)) }) {
+                cache.store(ExecutableSearchMemory.key, memory)
             }
         }
         let found = search.found.filter { !owned.contains(canonical: $0.path) }.map {

@@ -34,7 +34,7 @@ import Testing
         for (path, inode, listing) in listings {
             walked.add(path, identity: identity(inode), listing: fresh.map { $0.contains(path) } ?? true ? listing : nil)
         }
-        return walked.memory(fingerprint: fingerprint) { owned.contains($0) }
+        return walked.memory(fingerprint: fingerprint) { owned.contains($0) } ?? []
     }
 
     static func names(_ found: (entries: FileWalk.Listing, omitted: Int)?) -> String? {
@@ -75,8 +75,20 @@ import Testing
         var walked = ExecutableSearchMemory.Walked(recalledFrom: previous)
         walked.add("usr/bin", identity: Self.identity(10), listing: nil)
         walked.add("usr/bin/x11", identity: Self.identity(11), listing: [("new", .regular)])
-        let other = try #require(ExecutableSearchMemory(walked.memory(fingerprint: [UInt8](repeating: 1, count: 32)) { _ in false }))
+        let other = try #require(walked.memory(fingerprint: [UInt8](repeating: 1, count: 32)) { _ in false }.flatMap(ExecutableSearchMemory.init))
         #expect(other.count == 1 && Self.names(other.listing(of: "usr/bin/x11", identity: Self.identity(11))) == "new:regular +0")
+    }
+
+    /// A walk whose listings outgrow the limit (a disk with millions of files under its system
+    /// directories) keeps nothing more and makes no memory.
+    @Test func aWalkTooLargeToRememberMakesNoMemory() {
+        var walked = ExecutableSearchMemory.Walked(recalledFrom: nil, sizeLimit: 4 * ExecutableSearchMemory.Walked.chunkSize)
+        let listing: FileWalk.Listing = (0..<1000).map { ("library-\($0).so.1", .regular) }
+        for index in 0..<3 { walked.add("usr/lib/d\(index)", identity: Self.identity(UInt64(index)), listing: listing) }
+        #expect(!walked.abandoned && walked.memory(fingerprint: Self.fingerprint) { _ in false } != nil)
+        for index in 3..<20 { walked.add("usr/lib/d\(index)", identity: Self.identity(UInt64(index)), listing: listing) }
+        #expect(walked.abandoned && walked.count < 20)
+        #expect(walked.memory(fingerprint: Self.fingerprint) { _ in false } == nil)
     }
 
     /// Cut anywhere, or of another version, the bytes give no memory or one whose every listing is

@@ -11,7 +11,9 @@
  * message on a lane (multi_md5_init_lane) while other lanes are mid-message.
  *
  * Widths name the kernel: 1 = scalar, 4 = SSE2 (4 x 32-bit lanes per
- * __m128i), 8 = AVX2 (8 lanes per __m256i). Any kernel accepts any set of
+ * __m128i), 8 = AVX2 (8 lanes per __m256i), 9 = AVX-512VL (8 lanes per
+ * __m256i too, with its rotate and ternary-logic instructions; 9 names the
+ * kernel, it has 8 lanes). Any kernel accepts any set of
  * active lanes among the MULTI_MD5_MAX_LANES; SSE2 runs lanes 0-3 and 4-7 as
  * two groups, skipping a group with no active lane. A width the CPU does not
  * support falls back to the scalar kernel.
@@ -42,9 +44,10 @@ enum {
     MULTI_MD5_WIDTH_SCALAR = 1,
     MULTI_MD5_WIDTH_SSE2 = 4,
     MULTI_MD5_WIDTH_AVX2 = 8,
+    MULTI_MD5_WIDTH_AVX512VL = 9,
 };
 
-/* True when this CPU can run the kernel of the given width (1, 4 or 8). */
+/* True when this CPU can run the kernel of the given width (1, 4, 8 or 9). */
 bool multi_md5_width_supported(int width);
 
 /* The widest kernel this CPU supports. */
