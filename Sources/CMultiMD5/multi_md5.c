@@ -267,56 +267,154 @@ static void blocks_sse2(multi_md5_state *state, const uint8_t *const blocks[MULT
 }
 
 /*
- * 8-lane kernels: 8 lanes per __m256i, the kernel written once in kernel256.h.
- * AVX2 builds each round function from two or three logic instructions and a
- * rotate from two shifts and an OR; AVX-512VL has one ternary-logic
- * instruction per round function and a rotate instruction, which shortens the
- * chain of dependent instructions of each step (MD5's 64 steps run one after
- * another).
+ * Kernels over __m256i, written once in kernel256.h: 8 lanes, or 16 as two
+ * groups of 8 whose instructions alternate. AVX2 builds each round function
+ * from two or three logic instructions and a rotate from two shifts and an
+ * OR; AVX-512VL has one ternary-logic instruction per round function and a
+ * rotate instruction, which shortens the chain of dependent instructions of
+ * each step (MD5's 64 steps run one after another).
  */
 
+/* One group: V_T is one __m256i. */
 #define V_T __m256i
+#define GROUP(x, g) (x)
+#define W(i) w[i]
 #define V_ADD(x, y) _mm256_add_epi32(x, y)
 #define V_ADDK(x, k) _mm256_add_epi32(x, _mm256_set1_epi32((int)(k)))
 #define V_AND(x, y) _mm256_and_si256(x, y)
 #define V_ANDNOT(x, y) _mm256_andnot_si256(x, y)
-#define W(i) w[i]
+#define V_H(b, c, d) _mm256_xor_si256(b, _mm256_xor_si256(c, d))
+#define KERNEL_GROUPS 1
 
 #define V_ROTL(x, s) _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - (s)))
 #define V_F(b, c, d) _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
-#define V_H(b, c, d) _mm256_xor_si256(b, _mm256_xor_si256(c, d))
 #define V_I(b, c, d) _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones)))
-#define KERNEL_NAME blocks_avx2
 #define KERNEL_TARGET "avx2"
+#define KERNEL_NAME blocks_avx2_lanes
 #include "kernel256.h"
-#undef V_ROTL
-#undef V_F
-#undef V_H
-#undef V_I
 #undef KERNEL_NAME
 #undef KERNEL_TARGET
+#undef V_ROTL
+#undef V_F
+#undef V_I
+#undef V_H
 
 /* Ternary logic: bit i of the immediate is the result for (b, c, d) = bits 2, 1, 0 of i. */
 #define V_ROTL(x, s) _mm256_rol_epi32(x, s)
 #define V_F(b, c, d) _mm256_ternarylogic_epi32(b, c, d, 0xCA) /* b ? c : d */
 #define V_H(b, c, d) _mm256_ternarylogic_epi32(b, c, d, 0x96) /* b ^ c ^ d */
 #define V_I(b, c, d) _mm256_ternarylogic_epi32(b, c, d, 0x39) /* c ^ (b | ~d) */
-#define KERNEL_NAME blocks_avx512vl
 #define KERNEL_TARGET "avx2,avx512f,avx512vl"
+#define KERNEL_NAME blocks_avx512vl_lanes
 #include "kernel256.h"
 #undef KERNEL_NAME
 #undef KERNEL_TARGET
 
 #undef V_T
+#undef GROUP
 #undef V_ADD
 #undef V_ADDK
-#undef V_ROTL
-#undef V_F
 #undef V_AND
 #undef V_ANDNOT
+#undef V_ROTL
+#undef V_F
+#undef V_H
+#undef V_I
+#undef KERNEL_GROUPS
+
+/* Two groups: V_T holds both, and each operation is done on one group, then on the other. */
+typedef struct {
+    __m256i v[2];
+} m256x2;
+#define V_T m256x2
+#define GROUP(x, g) ((x).v[g])
+#define BOTH(op, x, y) ((m256x2){{op((x).v[0], (y).v[0]), op((x).v[1], (y).v[1])}})
+#define BOTH3(op, x, y, z) ((m256x2){{op((x).v[0], (y).v[0], (z).v[0]), op((x).v[1], (y).v[1], (z).v[1])}})
+#define TERNARY(x, y, z, imm)                                                 \
+    ((m256x2){{_mm256_ternarylogic_epi32((x).v[0], (y).v[0], (z).v[0], imm), \
+               _mm256_ternarylogic_epi32((x).v[1], (y).v[1], (z).v[1], imm)}})
+#define EACH(op, x, ...) ((m256x2){{op((x).v[0], __VA_ARGS__), op((x).v[1], __VA_ARGS__)}})
+#define V_ADD(x, y) BOTH(_mm256_add_epi32, x, y)
+#define V_ADDK(x, k) EACH(_mm256_add_epi32, x, _mm256_set1_epi32((int)(k)))
+#define V_AND(x, y) BOTH(_mm256_and_si256, x, y)
+#define V_ANDNOT(x, y) BOTH(_mm256_andnot_si256, x, y)
+#define KERNEL_GROUPS 2
+
+#define ROTL256(x, s) _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - (s)))
+#define F256(b, c, d) _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
+#define H256(b, c, d) _mm256_xor_si256(b, _mm256_xor_si256(c, d))
+#define I256(b, c, d) _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones)))
+#define V_ROTL(x, s) EACH(ROTL256, x, s)
+#define V_F(b, c, d) BOTH3(F256, b, c, d)
+#define V_H(b, c, d) BOTH3(H256, b, c, d)
+#define V_I(b, c, d) BOTH3(I256, b, c, d)
+#define KERNEL_TARGET "avx2"
+#define KERNEL_NAME blocks_avx2_x2_lanes
+#include "kernel256.h"
+#undef KERNEL_NAME
+#undef KERNEL_TARGET
+#undef V_ROTL
+#undef V_F
+#undef V_H
+#undef V_I
+
+#define V_ROTL(x, s) EACH(_mm256_rol_epi32, x, s)
+#define V_F(b, c, d) TERNARY(b, c, d, 0xCA)
+#define V_H(b, c, d) TERNARY(b, c, d, 0x96)
+#define V_I(b, c, d) TERNARY(b, c, d, 0x39)
+#define KERNEL_TARGET "avx2,avx512f,avx512vl"
+#define KERNEL_NAME blocks_avx512vl_x2_lanes
+#include "kernel256.h"
+#undef KERNEL_NAME
+#undef KERNEL_TARGET
+
+#undef V_T
+#undef GROUP
+#undef BOTH
+#undef BOTH3
+#undef TERNARY
+#undef EACH
+#undef V_ADD
+#undef V_ADDK
+#undef V_AND
+#undef V_ANDNOT
+#undef ROTL256
+#undef F256
+#undef H256
+#undef I256
+#undef V_ROTL
+#undef V_F
 #undef V_H
 #undef V_I
 #undef W
+#undef KERNEL_GROUPS
+
+/* Whether any of the `count` lanes from `first_lane` has a block. */
+static bool any_active(const uint8_t *const blocks[MULTI_MD5_MAX_LANES], int first_lane, int count) {
+    for (int lane = first_lane; lane < first_lane + count; lane++) {
+        if (blocks[lane] != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An 8-lane kernel runs lanes 0-7 and 8-15 as two passes, skipping one with no active lane. */
+static void blocks_avx2(multi_md5_state *state, const uint8_t *const blocks[MULTI_MD5_MAX_LANES], size_t nblocks) {
+    for (int first_lane = 0; first_lane < MULTI_MD5_MAX_LANES; first_lane += 8) {
+        if (any_active(blocks, first_lane, 8)) {
+            blocks_avx2_lanes(state, first_lane, blocks, nblocks);
+        }
+    }
+}
+
+static void blocks_avx512vl(multi_md5_state *state, const uint8_t *const blocks[MULTI_MD5_MAX_LANES], size_t nblocks) {
+    for (int first_lane = 0; first_lane < MULTI_MD5_MAX_LANES; first_lane += 8) {
+        if (any_active(blocks, first_lane, 8)) {
+            blocks_avx512vl_lanes(state, first_lane, blocks, nblocks);
+        }
+    }
+}
 
 #endif /* MULTI_MD5_X86 */
 
@@ -331,7 +429,10 @@ bool multi_md5_width_supported(int width) {
     case MULTI_MD5_WIDTH_AVX2:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2");
+    case MULTI_MD5_WIDTH_AVX2_X2:
+        return multi_md5_width_supported(MULTI_MD5_WIDTH_AVX2);
     case MULTI_MD5_WIDTH_AVX512VL:
+    case MULTI_MD5_WIDTH_AVX512VL_X2:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 #endif
@@ -341,11 +442,11 @@ bool multi_md5_width_supported(int width) {
 }
 
 int multi_md5_best_width(void) {
-    if (multi_md5_width_supported(MULTI_MD5_WIDTH_AVX512VL)) {
-        return MULTI_MD5_WIDTH_AVX512VL;
+    if (multi_md5_width_supported(MULTI_MD5_WIDTH_AVX512VL_X2)) {
+        return MULTI_MD5_WIDTH_AVX512VL_X2;
     }
-    if (multi_md5_width_supported(MULTI_MD5_WIDTH_AVX2)) {
-        return MULTI_MD5_WIDTH_AVX2;
+    if (multi_md5_width_supported(MULTI_MD5_WIDTH_AVX2_X2)) {
+        return MULTI_MD5_WIDTH_AVX2_X2;
     }
     if (multi_md5_width_supported(MULTI_MD5_WIDTH_SSE2)) {
         return MULTI_MD5_WIDTH_SSE2;
@@ -372,6 +473,14 @@ void multi_md5_blocks(multi_md5_state *state, int width,
         return;
     }
 #if MULTI_MD5_X86
+    if (width == MULTI_MD5_WIDTH_AVX512VL_X2 && multi_md5_width_supported(MULTI_MD5_WIDTH_AVX512VL_X2)) {
+        blocks_avx512vl_x2_lanes(state, 0, blocks, nblocks);
+        return;
+    }
+    if (width == MULTI_MD5_WIDTH_AVX2_X2 && multi_md5_width_supported(MULTI_MD5_WIDTH_AVX2_X2)) {
+        blocks_avx2_x2_lanes(state, 0, blocks, nblocks);
+        return;
+    }
     if (width == MULTI_MD5_WIDTH_AVX512VL && multi_md5_width_supported(MULTI_MD5_WIDTH_AVX512VL)) {
         blocks_avx512vl(state, blocks, nblocks);
         return;

@@ -1,15 +1,24 @@
 import CMultiMD5
 
-/// A multi-buffer MD5 kernel, named by how many messages one SIMD pass hashes (AVX-512VL's
-/// 8-lane kernel, whose rotate and ternary-logic instructions make each step shorter, is 9).
+/// A multi-buffer MD5 kernel, named by how many messages one SIMD pass hashes; AVX-512VL's
+/// kernels, whose rotate and ternary-logic instructions make each step shorter, are 9 (8 lanes)
+/// and 17 (16 lanes: two groups of 8, whose chains of steps the CPU overlaps, as in 16).
 package enum MultiMD5Width: Int, Sendable, CaseIterable, CustomStringConvertible {
     case scalar = 1
     case sse2 = 4
     case avx2 = 8
     case avx512vl = 9
+    case avx2x2 = 16
+    case avx512vlx2 = 17
 
     /// Number of independent messages the kernel hashes at once.
-    package var laneCount: Int { self == .avx512vl ? 8 : rawValue }
+    package var laneCount: Int {
+        switch self {
+        case .avx512vl: 8
+        case .avx512vlx2: 16
+        default: rawValue
+        }
+    }
 
     /// Whether this CPU can run the kernel.
     package var isSupported: Bool { multi_md5_width_supported(Int32(rawValue)) }
@@ -26,6 +35,8 @@ package enum MultiMD5Width: Int, Sendable, CaseIterable, CustomStringConvertible
         case .sse2: "sse2"
         case .avx2: "avx2"
         case .avx512vl: "avx512vl"
+        case .avx2x2: "avx2x2"
+        case .avx512vlx2: "avx512vlx2"
         }
     }
 }

@@ -139,7 +139,9 @@ func streamDigests(
         var rng = SeededGenerator(seed: 0x1D1E)
         let laneCount = Int(MULTI_MD5_MAX_LANES)
         let messages = (0..<laneCount).map { rng.bytes(64 * (3 + $0) + $0) }
-        for activeMask in 1..<(1 << laneCount) {
+        // Every lane alone, all of them, and 400 other sets (of 65,535).
+        let masks = (0..<laneCount).map { 1 << $0 } + [(1 << laneCount) - 1] + (0..<400).map { _ in Int(rng.next() % UInt64((1 << laneCount) - 1)) + 1 }
+        for activeMask in masks {
             var state = multi_md5_state()
             multi_md5_init(&state)
             var consumed = [Int](repeating: 0, count: laneCount)

@@ -12,8 +12,9 @@
  *
  * Widths name the kernel: 1 = scalar, 4 = SSE2 (4 x 32-bit lanes per
  * __m128i), 8 = AVX2 (8 lanes per __m256i), 9 = AVX-512VL (8 lanes per
- * __m256i too, with its rotate and ternary-logic instructions; 9 names the
- * kernel, it has 8 lanes). Any kernel accepts any set of
+ * __m256i too, with its rotate and ternary-logic instructions), 16 = AVX2 on
+ * two groups of 8 lanes at once, 17 = AVX-512VL on two groups (16 lanes). A
+ * width names the kernel: 9 has 8 lanes, 17 has 16. Any kernel accepts any set of
  * active lanes among the MULTI_MD5_MAX_LANES; SSE2 runs lanes 0-3 and 4-7 as
  * two groups, skipping a group with no active lane. A width the CPU does not
  * support falls back to the scalar kernel.
@@ -27,7 +28,7 @@
 extern "C" {
 #endif
 
-#define MULTI_MD5_MAX_LANES 8
+#define MULTI_MD5_MAX_LANES 16
 #define MULTI_MD5_BLOCK_SIZE 64
 #define MULTI_MD5_DIGEST_SIZE 16
 /* Padding appended to a message is at most one 0x80 byte, 63 zero bytes and the 8-byte length. */
@@ -45,9 +46,11 @@ enum {
     MULTI_MD5_WIDTH_SSE2 = 4,
     MULTI_MD5_WIDTH_AVX2 = 8,
     MULTI_MD5_WIDTH_AVX512VL = 9,
+    MULTI_MD5_WIDTH_AVX2_X2 = 16,
+    MULTI_MD5_WIDTH_AVX512VL_X2 = 17,
 };
 
-/* True when this CPU can run the kernel of the given width (1, 4, 8 or 9). */
+/* True when this CPU can run the kernel of the given width (1, 4, 8, 9, 16 or 17). */
 bool multi_md5_width_supported(int width);
 
 /* The widest kernel this CPU supports. */
