@@ -155,6 +155,8 @@ struct ExecutableSearchMemory: Sendable {
         /// parent is 0. Parent: 1 + the parent's number here, or 0 when the name is the whole path.
         private var chunks: [[UInt8]] = []
         private var current: [UInt8] = []
+        /// Bytes held in `chunks`.
+        private var held = 0
         private(set) var count = 0
         private(set) var fresh = 0
         /// Set once the listings outgrow `sizeLimit` (a disk with millions of files under its
@@ -198,14 +200,15 @@ struct ExecutableSearchMemory: Sendable {
                 current.appendLE(UInt32(number))
                 if parent == 0 { Self.appendName(path, to: &current) }
             }
+            guard held + current.count <= sizeLimit else {
+                abandoned = true
+                chunks = []
+                current = []
+                return
+            }
             if current.count >= Self.chunkSize {
-                guard (chunks.count + 1) * Self.chunkSize < sizeLimit else {
-                    abandoned = true
-                    chunks = []
-                    current = []
-                    return
-                }
                 chunks.append(current)
+                held += current.count
                 current = []
                 current.reserveCapacity(Self.chunkSize + 4096)
             }

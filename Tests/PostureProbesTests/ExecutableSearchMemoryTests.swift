@@ -89,6 +89,10 @@ import Testing
         for index in 3..<20 { walked.add("usr/lib/d\(index)", identity: Self.identity(UInt64(index)), listing: listing) }
         #expect(walked.abandoned && walked.count < 20)
         #expect(walked.memory(fingerprint: Self.fingerprint) { _ in false } == nil)
+        // One directory larger than the limit is enough.
+        var huge = ExecutableSearchMemory.Walked(recalledFrom: nil, sizeLimit: 4 * ExecutableSearchMemory.Walked.chunkSize)
+        huge.add("usr/lib/huge", identity: Self.identity(1), listing: (0..<20_000).map { ("library-\($0).so.1", .regular) })
+        #expect(huge.abandoned && huge.count == 0)
     }
 
     /// Cut anywhere, or of another version, the bytes give no memory or one whose every listing is
