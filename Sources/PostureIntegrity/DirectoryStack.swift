@@ -21,6 +21,10 @@ struct DirectoryStack {
     /// `canonical[i]` is the canonical path of `fds[i]` ("" for the root).
     private var canonical: [String] = []
     private var scratch: [CChar] = []
+    /// The directory part of the last path opened, and its depth (-1: none): consecutive paths of
+    /// one directory are answered without comparing each name.
+    private var lastDirectory: [CChar] = []
+    private var lastDepth = -1
 
     init(root: ScanRoot) { self.root = root }
 
@@ -50,20 +54,27 @@ struct DirectoryStack {
         return false
     }
 
-    /// The path of `length` bytes with its directory in canonical form (as `ScanRoot.canonical`
-    /// gives it), or nil when the directory cannot be opened.
-    mutating func canonicalPath(_ path: UnsafePointer<CChar>, _ length: Int) -> String? {
+    /// The owned-path digest (`OwnedPaths.digest`) of the path of `length` bytes with its directory
+    /// in canonical form (as `ScanRoot.canonical` gives it), made from the bytes without a string;
+    /// nil when the directory cannot be opened.
+    mutating func canonicalDigest(_ path: UnsafePointer<CChar>, _ length: Int) -> OwnedPaths.Digest? {
         var slash = length - 1
         while slash >= 0, path[slash] != 0x2F { slash -= 1 }
         guard slash >= 0 else { return nil }
-        guard slash > 0 else { return String(decoding: UnsafeRawBufferPointer(start: path, count: length), as: UTF8.self) }
+        let name = UnsafeRawBufferPointer(start: path + slash, count: length - slash)
+        guard slash > 0 else { return OwnedPaths.digest(prefix: UnsafeRawBufferPointer(start: nil, count: 0), name) }
         guard case .success(let depth) = descend(path, slash) else { return nil }
-        return canonical[depth] + String(decoding: UnsafeRawBufferPointer(start: path + slash, count: length - slash), as: UTF8.self)
+        var directory = canonical[depth]
+        return directory.withUTF8 { OwnedPaths.digest(prefix: UnsafeRawBufferPointer($0), name) }
     }
 
     /// Opens the directories of the first `length` bytes of `path`, keeping those already open;
     /// the depth of the last one (its handle is `fds[depth]`).
     private mutating func descend(_ path: UnsafePointer<CChar>, _ length: Int) -> Result<Int, FileError> {
+        if lastDepth >= 0, lastDepth < fds.count, length == lastDirectory.count, memcmp(lastDirectory, path, length) == 0 {
+            return .success(lastDepth)
+        }
+        lastDepth = -1
         if fds.isEmpty {
             switch root.openDirectory("") {
             case .success(let fd):
@@ -109,6 +120,9 @@ struct DirectoryStack {
             }
             start = end
         }
+        lastDirectory.removeAll(keepingCapacity: true)
+        lastDirectory.append(contentsOf: UnsafeBufferPointer(start: path, count: length))
+        lastDepth = depth
         return .success(depth)
     }
 
@@ -116,6 +130,7 @@ struct DirectoryStack {
     mutating func close() {
         for fd in fds { Platform.closeFile(fd) }
         fds.removeAll()
+        lastDepth = -1
         names.removeAll()
         canonical.removeAll()
     }

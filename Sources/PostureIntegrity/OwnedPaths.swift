@@ -71,8 +71,15 @@ package struct OwnedPaths: Sendable {
 
     static func digest(_ path: String) -> Digest {
         var path = path
-        let hash = path.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        return hash.withUnsafeBytes { bytes in
+        return path.withUTF8 { digest(prefix: UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The digest of the path whose bytes are `prefix` followed by `rest`.
+    static func digest(prefix: UnsafeRawBufferPointer, _ rest: UnsafeRawBufferPointer) -> Digest {
+        var hasher = SHA256()
+        if !prefix.isEmpty { hasher.update(bufferPointer: prefix) }
+        hasher.update(bufferPointer: rest)
+        return hasher.finalize().withUnsafeBytes { bytes in
             Digest(high: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), low: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         }
     }
@@ -123,8 +130,12 @@ final class OwnedPathsCollector: Sendable {
 
     /// Adds paths whose directories are already in canonical form.
     func insert(canonical batch: [String]) {
-        guard !batch.isEmpty else { return }
-        let digests = batch.map(OwnedPaths.digest)
+        insert(digests: batch.map(OwnedPaths.digest).sorted())
+    }
+
+    /// Adds digests of canonical paths (`OwnedPaths.digest`), best sorted: sealing merges sorted runs.
+    func insert(digests: [OwnedPaths.Digest]) {
+        guard !digests.isEmpty else { return }
         paths.withLock { $0.append(digests) }
     }
 

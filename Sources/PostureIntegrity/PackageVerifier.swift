@@ -243,7 +243,7 @@ extension PackageVerifier {
             outcome.files.merge(found.files)
             outcome.diverted += found.diverted
             if !found.malformed {
-                owned?.insert(canonical: found.owned)
+                owned?.insert(digests: found.owned)
                 owned?.insert(contentsOf: found.ownedUnresolved)
             }
         }
@@ -361,9 +361,9 @@ final class BufferPool: Sendable {
 struct StoredOutcome: Sendable {
     var files = ChunkResult()
     var diverted: [FileCheck] = []
-    /// The run's listed paths (at most `storedRunSize`) with their directories in canonical form,
-    /// handed to the collector when the run decoded.
-    var owned: [String] = []
+    /// Digests of the run's listed paths (at most `storedRunSize`) with their directories in
+    /// canonical form, sorted, handed to the collector when the run decoded.
+    var owned: [OwnedPaths.Digest] = []
     /// Listed paths whose directory could not be opened, to resolve as listed.
     var ownedUnresolved: [String] = []
     /// The stored entries did not decode: the package must be verified from its lists.
@@ -552,8 +552,8 @@ struct ChunkWorker: Sendable {
                 let length = entry.path.count
                 let conffile = entry.flags.contains(.conffile)
                 if collectOwned {
-                    if let canonical = directories.canonicalPath(path, length) {
-                        outcome.owned.append(canonical)
+                    if let digest = directories.canonicalDigest(path, length) {
+                        outcome.owned.append(digest)
                     } else {
                         outcome.ownedUnresolved.append(entry.pathString(raw))
                     }
@@ -606,6 +606,7 @@ struct ChunkWorker: Sendable {
             }
             if stored.malformed { outcome.malformed = true }
         }
+        outcome.owned.sort()
         guard !toHash.isEmpty, !outcome.malformed else { return outcome }
         var rehashed: [Int: CachedDigest?] = [:]
         for (index, digest) in hash(toHash, into: &outcome.files) { rehashed[index] = .some(digest) }
