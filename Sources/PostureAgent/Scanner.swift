@@ -67,11 +67,14 @@ package struct Scanner: Sendable {
     /// Collects evidence at `now`: every registered probe under its deadline.
     package func collectEvidence(now: Date) async -> (Evidence, catalogs: [String: String]) {
         var evidence = Evidence()
+        var integrity = probes?.contains(.integrity) ?? true ? IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity) : nil
+        // The integrity cache is read and its seal checked while the catalogs and the scan cache load.
+        integrity?.preloadCache(root: root)
         SQLiteSnapshot.removeLeftovers()
         let catalogs = loadCatalogs()
         var context = ProbeContext(root: root, now: now)
         context.cache = stateDirectory.map { ScanCache(directory: $0, root: root, reuse: !fullIntegrity) }
-        await ProbeRunner.run(registry(catalogs), context: context, into: &evidence)
+        await ProbeRunner.run(registry(catalogs, integrity: integrity), context: context, into: &evidence)
         // A cache that cannot be written costs the next scan time, never evidence.
         try? context.cache?.save()
         var loaded: [String: String] = [:]
@@ -84,8 +87,9 @@ package struct Scanner: Sendable {
 
     /// Every probe, in stages run one after another (the probes of a stage run concurrently): the
     /// browsers probe needs the candidate versions the packages probe publishes. A probe whose
-    /// catalog is missing, or that no chosen profile needs, is unavailable with the reason.
-    func registry(_ catalogs: Catalogs) -> [[any Probe]] {
+    /// catalog is missing, or that no chosen profile needs (`integrity` nil), is unavailable with
+    /// the reason.
+    func registry(_ catalogs: Catalogs, integrity: IntegrityProbe?) -> [[any Probe]] {
         func needing<C>(_ catalog: Result<C, CatalogError>, _ name: ProbeName, _ make: (C) -> any Probe) -> any Probe {
             switch catalog {
             case .success(let value): return make(value)
@@ -93,9 +97,7 @@ package struct Scanner: Sendable {
             }
         }
         let integrity: any Probe =
-            probes?.contains(.integrity) ?? true
-            ? IntegrityProbe(stateDirectory: stateDirectory, forceFull: fullIntegrity)
-            : UnavailableProbe(.integrity, reason: "not requested: no chosen profile checks system files")
+            integrity ?? UnavailableProbe(.integrity, reason: "not requested: no chosen profile checks system files")
         return [
             [
                 OSProbe(catalog: try? catalogs.os.get(), catalogPath: catalogs.osPath), PackagesProbe(), AccountsProbe(),

@@ -7,10 +7,19 @@ package import PostureProbes
 package struct IntegrityProbe: Sendable {
     package var stateDirectory: String?
     package var forceFull: Bool
+    /// A verifier whose cache is already being read (`preloadCache`), for the root it was made for.
+    private var preloaded: PackageVerifier?
 
     package init(stateDirectory: String?, forceFull: Bool) {
         self.stateDirectory = stateDirectory
         self.forceFull = forceFull
+    }
+
+    /// Starts reading the integrity cache of `root` now, so that `collect` finds it read.
+    package mutating func preloadCache(root: ScanRoot) {
+        var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
+        verifier.preloadCache()
+        preloaded = verifier
     }
 
     /// - Parameter homes: the users' homes (for their browsers' certificate stores); nil reads them from the root.
@@ -18,7 +27,9 @@ package struct IntegrityProbe: Sendable {
     package func collect(
         root: ScanRoot, database: DpkgDatabase, now: Date, homes: [String]? = nil, cache: ScanCache? = nil
     ) async throws(ProbeError) -> IntegrityEvidence {
-        var verifier = PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
+        var verifier =
+            preloaded.flatMap { $0.root == root ? $0 : nil }
+            ?? PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
         let tampering = SystemTampering(root: root, cache: cache)
         // The walk of system directories needs no ownership: it runs while package files are verified.

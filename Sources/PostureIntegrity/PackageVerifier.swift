@@ -43,6 +43,8 @@ package struct PackageVerifier: Sendable {
     package var multiBuffer = true
     /// How many large files wait to be hashed together at most (`LargeFiles`).
     var largeFilesFlushAt = LargeFiles.defaultFlushAt
+    /// The cache being read ahead of the verification (`preloadCache`); nil reads it when verifying.
+    private var preloaded: Task<IntegrityCache.LoadOutcome, Never>?
 
     package init(
         root: ScanRoot, stateDirectory: String?, forceFull: Bool = false, fullInterval: TimeInterval = 7 * 86400,
@@ -62,13 +64,26 @@ package struct PackageVerifier: Sendable {
 
     /// Reads the package database of the root and verifies against it, reading the cache meanwhile.
     package func verify(now: Date = Date()) async throws(ProbeError) -> Result {
-        async let loaded = loadCache()
+        async let loaded = cache()
         let database = try DpkgDatabase.read(root: root)
         return try await verify(database: database, loaded: await loaded, now: now)
     }
 
     package func verify(database: DpkgDatabase, now: Date = Date()) async throws(ProbeError) -> Result {
-        try await verify(database: database, loaded: loadCache(), now: now)
+        try await verify(database: database, loaded: cache(), now: now)
+    }
+
+    /// Starts reading the cache and checking its seal now, on a thread of its own, so that the
+    /// verification finds it read: a scan does this before it loads its catalogs and starts its probes.
+    package mutating func preloadCache() {
+        guard preloaded == nil else { return }
+        let verifier = self
+        preloaded = Task.detached { verifier.loadCache() }
+    }
+
+    private func cache() async -> IntegrityCache.LoadOutcome {
+        if let preloaded { return await preloaded.value }
+        return loadCache()
     }
 
     /// The cache, when it may be used at all.
