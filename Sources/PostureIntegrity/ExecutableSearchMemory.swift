@@ -73,7 +73,7 @@ struct ExecutableSearchMemory: Sendable {
     }
 
     /// Record `number`'s parent field and name.
-    private func head(_ number: Int) -> (parent: Int, name: ArraySlice<UInt8>) {
+    func head(_ number: Int) -> (parent: Int, name: ArraySlice<UInt8>) {
         bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw, start: starts[number], end: raw.count)
             let parent = Int(reader.u32()!)
@@ -84,7 +84,7 @@ struct ExecutableSearchMemory: Sendable {
     }
 
     /// Whether record `number` is the directory at `path`.
-    private func record(_ number: Int, is path: ArraySlice<UInt8>) -> Bool {
+    private func record(_ number: Int, is path: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         let (parent, name) = head(number)
         guard parent != 0 else { return path.elementsEqual(name) }
         guard path.count > name.count, path.suffix(name.count).elementsEqual(name), path[path.endIndex - name.count - 1] == UInt8(ascii: "/") else {
@@ -94,10 +94,12 @@ struct ExecutableSearchMemory: Sendable {
     }
 
     /// The record number of the directory at `path`, when the memory holds it.
-    private func number(of path: String) -> Int? {
-        let utf8 = Array(path.utf8)
-        guard let number = numbers[PathHash.of(utf8)], record(number, is: utf8[...]) else { return nil }
-        return number
+    func number(of path: String) -> Int? {
+        var path = path
+        return path.withUTF8 { utf8 in
+            guard let number = numbers[PathHash.of(utf8)], record(number, is: utf8[...]) else { return nil }
+            return number
+        }
     }
 
     /// Where record `number`'s identity starts, and where the record ends.
@@ -181,7 +183,7 @@ struct ExecutableSearchMemory: Sendable {
         /// recalled from `recalledFrom` (nil). Directories come in walk order, parents first.
         mutating func add(_ path: String, identity: FileIdentity, listing: FileWalk.Listing?) {
             guard !abandoned else { return }
-            while let last = chain.last, !path.hasPrefix(last.path + "/") { chain.removeLast() }
+            while let last = chain.last, !Self.isInside(path, last.path) { chain.removeLast() }
             let name = Self.lastName(path)
             let parent = chain.last.flatMap { path.utf8.count - $0.path.utf8.count - 1 == name.utf8.count ? $0.number + 1 : nil } ?? 0
             if let listing {
@@ -216,8 +218,15 @@ struct ExecutableSearchMemory: Sendable {
             count += 1
         }
 
-        private static func lastName(_ path: some StringProtocol) -> Substring {
-            path.split(separator: "/", omittingEmptySubsequences: false).last.map { Substring($0) } ?? ""
+        private static func lastName(_ path: String) -> Substring {
+            path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.utf8.index(after: $0)...] } ?? Substring(path)
+        }
+
+        /// Whether `path` lies inside the directory `directory`.
+        private static func isInside(_ path: String, _ directory: String) -> Bool {
+            let (path, directory) = (path.utf8, directory.utf8)
+            guard path.count > directory.count, path.starts(with: directory) else { return false }
+            return path[path.index(path.startIndex, offsetBy: directory.count)] == UInt8(ascii: "/")
         }
 
         private static func appendName(_ name: some StringProtocol, to bytes: inout [UInt8]) {

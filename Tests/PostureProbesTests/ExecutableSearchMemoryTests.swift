@@ -60,6 +60,29 @@ import Testing
         }
     }
 
+    /// A subdirectory's record names it by its own name under its parent's record, so the memory
+    /// of a system's walk stays small; a directory whose parent was not walked names its whole
+    /// path, and a sibling whose name only begins with the last directory's is not put under it.
+    @Test func recordsNameADirectoryUnderItsParent() throws {
+        var walked = ExecutableSearchMemory.Walked(recalledFrom: nil)
+        for (path, inode) in [
+            ("usr/bin", 10), ("usr/bin/x11", 11), ("usr/bin/x11b", 12), ("usr/bin/x11b/sub", 13), ("usr/bin/x11/deep/er", 15), ("usr/lib", 16)
+        ] {
+            walked.add(path, identity: Self.identity(UInt64(inode)), listing: [])
+        }
+        let memory = try #require(ExecutableSearchMemory(walked.memory(fingerprint: Self.fingerprint) { _ in false } ?? []))
+        let expected: [(path: String, parent: String?, name: String)] = [
+            ("usr/bin", nil, "usr/bin"), ("usr/bin/x11", "usr/bin", "x11"), ("usr/bin/x11b", "usr/bin", "x11b"),
+            ("usr/bin/x11b/sub", "usr/bin/x11b", "sub"), ("usr/bin/x11/deep/er", nil, "usr/bin/x11/deep/er"), ("usr/lib", nil, "usr/lib")
+        ]
+        for (path, parent, name) in expected {
+            let number = try #require(memory.number(of: path), "\(path)")
+            let head = memory.head(number)
+            #expect(String(decoding: head.name, as: UTF8.self) == name, "\(path)")
+            #expect(head.parent == (parent.flatMap { memory.number(of: $0) }.map { $0 + 1 } ?? 0), "\(path)")
+        }
+    }
+
     /// A rescan that recalled every directory keeps the memory byte for byte; one that listed some
     /// again keeps the others' records as they were (renumbered parents included).
     @Test func recalledDirectoriesKeepTheirRecords() throws {
