@@ -32,16 +32,19 @@ package struct IntegrityProbe: Sendable {
             ?? PackageVerifier(root: root, stateDirectory: stateDirectory, forceFull: forceFull)
         verifier.collectOwned = true
         let tampering = SystemTampering(root: root, cache: cache)
-        // The walk of system directories needs no ownership: it runs while package files are verified.
+        // The walk of system directories, the trust store's entries and the browsers' stores need no
+        // ownership: they are read while package files are verified.
         async let candidates = tampering.executableCandidates()
+        async let trustStore = tampering.trustStoreFiles()
+        async let addedToBrowsers = BrowserTrustStores(root: root, cache: cache).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
         let result = try await verifier.verify(database: database, now: now)
-        let browsers = BrowserTrustStores(root: root, cache: cache).addedCertificates(homes: homes ?? HomeDirectories.all(root: root))
+        let browsers = await addedToBrowsers
         let unowned = tampering.unowned(among: await candidates, owned: result.owned)
         var evidence = IntegrityEvidence(
             checked: result.checked, modified: result.modified, missing: result.missing,
             unownedExecutables: unowned.found,
             hostsOverrides: tampering.hostsOverrides(),
-            extraCaCertificates: tampering.extraCertificates(owned: result.owned) + browsers.certificates,
+            extraCaCertificates: tampering.extraCertificates(in: await trustStore, owned: result.owned) + browsers.certificates,
             ldSoPreload: tampering.preloadedLibraries())
         evidence.unreadable = result.unreadable
         evidence.unverifiablePackages = result.unverifiablePackages

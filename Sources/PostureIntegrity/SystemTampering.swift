@@ -184,28 +184,46 @@ struct SystemTampering {
         return overrides
     }
 
-    /// Certificate authorities in the system trust store that the `ca-certificates` package did not
-    /// provide: everything under `usr/local/share/ca-certificates`, and entries of `etc/ssl/certs`
-    /// that are not links into `usr/share/ca-certificates` (the generated bundle aside).
-    func extraCertificates(owned: OwnedPaths) -> [IntegrityEvidence.ExtraCertificate] {
-        var files: [String] = []
+    /// A file of the system trust store that may hold certificate authorities no package provided,
+    /// found before ownership is known.
+    struct TrustStoreFile: Sendable {
+        /// Absolute inside the root, as read and reported.
+        var path: String
+        /// The canonical path under which a package would own the entry that led here; nil for a
+        /// file under `usr/local/share/ca-certificates`, which is reported whoever owns it.
+        var ownedAs: String?
+    }
+
+    /// The files `extraCertificates` reads unless a package owns them: everything under
+    /// `usr/local/share/ca-certificates`, and entries of `etc/ssl/certs` that are not links into
+    /// `usr/share/ca-certificates` (the generated bundle aside). Ownership is not needed, so this
+    /// runs while package files are verified.
+    func trustStoreFiles() -> [TrustStoreFile] {
+        var files: [TrustStoreFile] = []
         FileWalk.visit(root: root, "usr/local/share/ca-certificates", maxDepth: 6, maxEntries: 10_000) { path, status in
-            if status.isRegular { files.append(path) }
+            if status.isRegular { files.append(TrustStoreFile(path: path, ownedAs: nil)) }
         }
+        let directory = OwnedPaths.canonicalDirectory("/etc/ssl/certs", in: root)
         for name in (try? root.list("etc/ssl/certs")) ?? [] where name != "ca-certificates.crt" && name != "java" {
             let path = "etc/ssl/certs/\(name)"
             guard let canonical = root.canonical(path) else { continue }
-            if canonical.hasPrefix("/usr/share/ca-certificates/") || owned.contains(root.display(path), in: root) { continue }
+            if canonical.hasPrefix("/usr/share/ca-certificates/") { continue }
             if canonical.hasPrefix("/etc/ssl/certs/") && canonical != root.display(path) { continue }  // link to a sibling
-            if canonical.hasPrefix("/usr/local/share/ca-certificates/") { continue }  // reported above
-            files.append(String(canonical.dropFirst()))
+            if canonical.hasPrefix("/usr/local/share/ca-certificates/") { continue }  // found above
+            files.append(TrustStoreFile(path: String(canonical.dropFirst()), ownedAs: "\(directory)/\(name)"))
         }
+        return files
+    }
+
+    /// Certificate authorities in the system trust store that the `ca-certificates` package did not
+    /// provide: those in `files` (`trustStoreFiles()`) that no package owns.
+    func extraCertificates(in files: [TrustStoreFile], owned: OwnedPaths) -> [IntegrityEvidence.ExtraCertificate] {
         var found: [IntegrityEvidence.ExtraCertificate] = []
         var seen = Set<String>()
-        for file in files {
-            guard let text = try? root.readText(file) else { continue }
+        for file in files where !(file.ownedAs.map { owned.contains(canonical: $0) } ?? false) {
+            guard let text = try? root.readText(file.path) else { continue }
             for certificate in certificates(in: text) where seen.insert(certificate.sha256).inserted {
-                found.append(.init(path: root.display(file), subject: certificate.subject, sha256: certificate.sha256))
+                found.append(.init(path: root.display(file.path), subject: certificate.subject, sha256: certificate.sha256))
             }
         }
         return found.sorted { ($0.path, $0.subject) < ($1.path, $1.subject) }

@@ -80,7 +80,8 @@ import Testing
 
         func read() throws -> (fingerprints: [String], hits: Int) {
             let cache = ScanCache(directory: state.path, root: scanRoot)
-            let found = SystemTampering(root: scanRoot, cache: cache).extraCertificates(owned: OwnedPaths())
+            let tampering = SystemTampering(root: scanRoot, cache: cache)
+            let found = tampering.extraCertificates(in: tampering.trustStoreFiles(), owned: OwnedPaths())
             try cache.save()
             return (found.map(\.sha256), cache.hits)
         }
@@ -94,6 +95,37 @@ import Testing
         if let dates { try FileManager.default.setAttributes([.modificationDate: dates], ofItemAtPath: path) }
         let both = try read()
         #expect(Set(both.fingerprints) == [firstPrint, secondPrint] && both.hits == 0)
+    }
+
+    /// Of the system trust store, only what no package provided is reported: not the links
+    /// `update-ca-certificates` makes into `/usr/share/ca-certificates`, not a file a package owns,
+    /// not the hash links `openssl rehash` makes to a sibling, not the generated bundle; a file of
+    /// no package is, once, and so is everything under `/usr/local/share/ca-certificates`.
+    @Test func theSystemTrustStoreReportsOnlyWhatNoPackageProvided() throws {
+        let (root, work, _) = try Self.folders()
+        let mozilla = try Self.certificate(work, subject: "/CN=Packaged Root CA")
+        let rogue = try Self.certificate(work, subject: "/CN=Rogue CA")
+        let vendor = try Self.certificate(work, subject: "/CN=Vendor CA")
+        let local = try Self.certificate(work, subject: "/CN=Local CA")
+        try root.write("etc/ssl/certs/rogue.pem", rogue)
+        try root.write("etc/ssl/certs/vendor.pem", vendor)
+        // Before the links below, which lead nowhere outside the root.
+        let rehash = try Fixtures.run("/usr/bin/openssl", ["rehash", root.url("etc/ssl/certs").path])
+        #expect(rehash.status == 0, "\(rehash.stderr)")
+        let links = try FileManager.default.contentsOfDirectory(atPath: root.url("etc/ssl/certs").path).filter { $0.hasSuffix(".0") }
+        #expect(links.count == 2, "openssl rehash linked \(links)")
+        try root.write("usr/share/ca-certificates/mozilla/Packaged_Root_CA.crt", mozilla)
+        try root.symlink("etc/ssl/certs/Packaged_Root_CA.pem", to: "/usr/share/ca-certificates/mozilla/Packaged_Root_CA.crt")
+        try root.write("etc/ssl/certs/ca-certificates.crt", mozilla + rogue + vendor + local)
+        try root.write("usr/local/share/ca-certificates/local.crt", local)
+        try root.symlink("etc/ssl/certs/local.pem", to: "/usr/local/share/ca-certificates/local.crt")
+        let scanRoot = try ScanRoot(root.path)
+        let collector = OwnedPathsCollector(root: scanRoot)
+        collector.insert(contentsOf: ["/etc/ssl/certs/vendor.pem", "/usr/local/share/ca-certificates/local.crt"])
+        let tampering = SystemTampering(root: scanRoot, cache: nil)
+        let found = tampering.extraCertificates(in: tampering.trustStoreFiles(), owned: collector.sealed())
+        #expect(found.map(\.path) == ["/etc/ssl/certs/rogue.pem", "/usr/local/share/ca-certificates/local.crt"])
+        #expect(found.map(\.sha256) == [try Self.fingerprint(work, rogue), try Self.fingerprint(work, local)])
     }
 
     /// What the cache keeps for a store decodes only as pairs of a subject and a lower-case
