@@ -83,6 +83,19 @@ import Testing
         }
     }
 
+    /// Directories are found by a 64-bit FNV-1a of their path, which anyone can make collide: a
+    /// directory whose path hashes like a remembered one's (this pair was found by a rho search,
+    /// about 5 billion hashes) never gets that one's listing, even with the same identity.
+    @Test func aPathThatHashesLikeARememberedOneIsNotIt() throws {
+        let (remembered, colliding) = ("usr/lib/I82XiouFosO", "usr/lib/d5AV6mNYFvA")
+        #expect(ExecutableSearchMemory.PathHash.of(Array(remembered.utf8)) == ExecutableSearchMemory.PathHash.of(Array(colliding.utf8)))
+        var walked = ExecutableSearchMemory.Walked(recalledFrom: nil)
+        walked.add(remembered, identity: Self.identity(20), listing: [("hidden", .regular)])
+        let memory = try #require(ExecutableSearchMemory(walked.memory(fingerprint: Self.fingerprint) { _ in false } ?? []))
+        #expect(Self.names(memory.listing(of: remembered, identity: Self.identity(20))) == "hidden:regular +0")
+        #expect(memory.listing(of: colliding, identity: Self.identity(20)) == nil)
+    }
+
     /// A rescan that recalled every directory keeps the memory byte for byte; one that listed some
     /// again keeps the others' records as they were (renumbered parents included).
     @Test func recalledDirectoriesKeepTheirRecords() throws {
