@@ -73,8 +73,9 @@ package struct PackageVerifier: Sendable {
         try await verify(database: database, loaded: cache(), now: now)
     }
 
-    /// Starts reading the cache and checking its seal now, on a thread of its own, so that the
-    /// verification finds it read: a scan does this before it loads its catalogs and starts its probes.
+    /// Starts reading the cache and checking its seal now, in a task of its own and with the settings
+    /// this verifier has now, so that the verification finds it read: a scan does this before it
+    /// loads its catalogs and starts its probes.
     package mutating func preloadCache() {
         guard preloaded == nil else { return }
         let verifier = self
