@@ -62,7 +62,7 @@ struct DirectoryStack {
         while slash >= 0, path[slash] != 0x2F { slash -= 1 }
         guard slash >= 0 else { return nil }
         let name = UnsafeRawBufferPointer(start: path + slash, count: length - slash)
-        guard slash > 0 else { return OwnedPaths.digest(prefix: UnsafeRawBufferPointer(start: nil, count: 0), name) }
+        guard slash > 0 else { return OwnedPaths.digest(name) }
         guard case .success(let depth) = descend(path, slash) else { return nil }
         var directory = canonical[depth]
         return directory.withUTF8 { OwnedPaths.digest(prefix: UnsafeRawBufferPointer($0), name) }

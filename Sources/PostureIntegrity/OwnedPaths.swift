@@ -71,11 +71,11 @@ package struct OwnedPaths: Sendable {
 
     static func digest(_ path: String) -> Digest {
         var path = path
-        return path.withUTF8 { digest(prefix: UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer($0)) }
+        return path.withUTF8 { digest(UnsafeRawBufferPointer($0)) }
     }
 
     /// The digest of the path whose bytes are `prefix` followed by `rest`.
-    static func digest(prefix: UnsafeRawBufferPointer, _ rest: UnsafeRawBufferPointer) -> Digest {
+    static func digest(prefix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), _ rest: UnsafeRawBufferPointer) -> Digest {
         var hasher = SHA256()
         if !prefix.isEmpty { hasher.update(bufferPointer: prefix) }
         hasher.update(bufferPointer: rest)
