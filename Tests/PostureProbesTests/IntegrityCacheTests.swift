@@ -21,6 +21,8 @@ import Testing
                 // bash's sh.1.gz is diverted by dash: checked at sh.distrib.1.gz.
                 FakePackage("bash", files: [("/usr/share/man/man1/sh.1.gz", "dash man\n", 0o644)])
             ], into: root, diversions: [("/usr/share/man/man1/sh.1.gz", "/usr/share/man/man1/sh.distrib.1.gz", "dash")])
+        // Lists changed within the settling time are not recorded: wait, so every package is.
+        Fixtures.letFilesSettle()
         let state = state ?? root.url("state").path
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let scanRoot = try ScanRoot(root.path)
